@@ -1,0 +1,232 @@
+"""Plan configuration: everything that shapes one analysis, loaded from a ``plan.toml`` file.
+
+A plan names its inputs (paths relative to the plan file), the network and speed parameters, the
+DfE thresholds, costs, disclosure rules and one or more scenarios. It is validated strictly (unknown
+keys are errors, so a typo never silently falls back to a default) and saved next to every output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ._errors import ConfigError
+
+__all__ = [
+    "CostsConfig",
+    "DisclosureConfig",
+    "FerryLink",
+    "InputsConfig",
+    "NetworkConfig",
+    "PlanConfig",
+    "PlanMeta",
+    "ScenarioConfig",
+    "ThresholdsConfig",
+    "load_plan",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlanMeta(_Strict):
+    """The ``[plan]`` table: who the plan is for and where outputs go."""
+
+    name: str
+    authority: str
+    la_code: str = Field(description="DfE three-digit LA code, e.g. '921'")
+    lad_code: str = Field(description="ONS local authority district code, e.g. 'E06000046'")
+    output_dir: Path = Field(default=Path("maps/output"))
+    seed: int = 20250101
+    census_date: str = Field(default="2025-01-16", description="ISO date the NC years refer to")
+    synthetic_pupils: bool = Field(
+        default=False,
+        description="True when the pupil file is a synthetic cohort (banner in report)",
+    )
+
+    @field_validator("la_code", "lad_code", mode="before")
+    @classmethod
+    def _as_str(cls, value: object) -> str:
+        return str(value)
+
+
+class InputsConfig(_Strict):
+    """The ``[inputs]`` table: input files, relative to the plan file."""
+
+    pupils: Path
+    provision: Path
+    postcodes: Path
+    network: Path
+    out_of_area: Path | None = None
+    candidate_sites: Path | None = None
+    areas: Path | None = None
+    authority_boundary: Path | None = None
+    attribution: Path | None = None
+
+
+class FerryLink(_Strict):
+    """A fixed external link (e.g. a car ferry) between the road network and the mainland."""
+
+    name: str
+    island_easting: float
+    island_northing: float
+    mainland_easting: float
+    mainland_northing: float
+    crossing_min: float = Field(ge=0)
+    wait_min: float = Field(default=0.0, ge=0, description="check-in / boarding / average wait")
+
+
+class NetworkConfig(_Strict):
+    """The ``[network]`` table: speed model, snapping and external links."""
+
+    max_snap_m: float = Field(default=1000.0, gt=0)
+    fixed_allowance_min: float = Field(
+        default=3.0, ge=0, description="per-journey kerbside, loading and parking allowance"
+    )
+    speeds_kph: dict[str, float] = Field(default_factory=dict)
+    use_maxspeed: bool = True
+    peak_factor: float = Field(default=1.0, gt=0)
+    mainland_circuity: float = Field(
+        default=1.3, ge=1.0, description="road distance / straight-line distance off the network"
+    )
+    mainland_speed_kph: float = Field(default=40.0, gt=0)
+    ferry_links: tuple[FerryLink, ...] = ()
+
+
+class ThresholdsConfig(_Strict):
+    """The ``[thresholds]`` table: DfE and statutory thresholds."""
+
+    max_journey_primary_min: float = Field(default=45.0, gt=0)
+    max_journey_secondary_min: float = Field(default=75.0, gt=0)
+    walking_distance_under8_miles: float = Field(default=2.0, gt=0)
+    walking_distance_8plus_miles: float = Field(default=3.0, gt=0)
+    school_days: int = Field(default=190, gt=0)
+    worse_off_min: float = Field(
+        default=5.0, ge=0, description="a journey this much longer counts as worse off"
+    )
+
+
+class CostsConfig(_Strict):
+    """The ``[costs]`` table: transport and placement costs."""
+
+    transport_cost_per_mile_gbp: float = Field(default=2.5, ge=0)
+    annual_send_transport_spend_gbp: float | None = Field(default=None, ge=0)
+    placement_per_place_gbp: dict[str, float] = Field(default_factory=dict)
+
+
+class DisclosureConfig(_Strict):
+    """The ``[disclosure]`` table: statistical disclosure control of published numbers."""
+
+    threshold: int = Field(default=5, ge=0)
+    round_to: int = Field(default=0, ge=0)
+    mode: Literal["published", "internal"] = "published"
+
+
+class ScenarioConfig(_Strict):
+    """One ``[[scenario]]``: new inclusion bases opened and who may move to them."""
+
+    name: str
+    description: str = ""
+    open_sites: tuple[str, ...] = ()
+    movable: tuple[
+        Literal["independent", "non_maintained", "out_of_area", "special", "mainstream"], ...
+    ] = (
+        "independent",
+        "non_maintained",
+        "out_of_area",
+    )
+    phase_transfer_only: bool = False
+    max_extra_journey_min: float = Field(
+        default=20.0,
+        ge=0,
+        description="a pupil is only moved if the new journey is at most this much longer",
+    )
+
+
+class PlanConfig(_Strict):
+    """A whole plan: validated contents of ``plan.toml`` with paths resolved."""
+
+    plan: PlanMeta
+    inputs: InputsConfig
+    network: NetworkConfig = NetworkConfig()
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+    costs: CostsConfig = CostsConfig()
+    disclosure: DisclosureConfig = DisclosureConfig()
+    scenario: tuple[ScenarioConfig, ...] = Field(default=(), min_length=1)
+    base_dir: Path = Field(default=Path("."), description="folder of the plan file (set on load)")
+
+    @model_validator(mode="after")
+    def _unique_scenarios(self) -> PlanConfig:
+        names = [s.name for s in self.scenario]
+        if len(set(names)) != len(names):
+            msg = f"scenario names must be unique, got {names}"
+            raise ValueError(msg)
+        return self
+
+    def path(self, value: Path | None) -> Path | None:
+        """Resolve a path from the plan relative to the plan file's folder."""
+        if value is None:
+            return None
+        return value if value.is_absolute() else (self.base_dir / value).resolve()
+
+    @property
+    def output_dir(self) -> Path:
+        """The output folder, resolved relative to the plan file."""
+        out = self.path(self.plan.output_dir)
+        assert out is not None  # noqa: S101 - output_dir always has a default
+        return out
+
+    def config_hash(self) -> str:
+        """Return a short SHA-256 of the plan's contents (without its location)."""
+        payload = self.model_dump(mode="json", exclude={"base_dir"})
+        blob = json.dumps(payload, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _format_pydantic(err: ValidationError, path: Path) -> str:
+    lines = []
+    for item in err.errors():
+        where = ".".join(str(p) for p in item["loc"])
+        lines.append(f"`{where}`: {item['msg']}")
+    return f"{path}: invalid plan — " + "; ".join(lines)
+
+
+def load_plan(path: str | Path) -> PlanConfig:
+    """Load and validate a ``plan.toml``.
+
+    Parameters
+    ----------
+    path
+        The plan file. Input paths inside it are relative to its folder.
+
+    Returns
+    -------
+    plan
+        The validated, frozen plan.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML, or breaks the plan schema (unknown keys,
+        wrong types, missing required entries); the message names every offending key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"plan file {path} not found; create one with `placeplan init DIR`"
+        raise ConfigError(msg)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        msg = f"{path}: not valid TOML ({err})"
+        raise ConfigError(msg) from err
+    data["base_dir"] = str(path.resolve().parent)
+    try:
+        return PlanConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_pydantic(err, path)) from err

@@ -1,0 +1,240 @@
+"""Allocation, scenario and impact: invariants and a brute-force oracle on small synthetic cases."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from placeplan.allocation import CostModel, baseline_allocation, reallocate
+from placeplan.impact import assess_impact
+from placeplan.scenario import Scenario, apply_scenario, new_places_from_sites
+
+LIMITS = {"primary": 45.0, "secondary": 75.0, "post16": 75.0}
+COSTS = CostModel(transport_cost_per_mile_gbp=2.0, school_days=190)
+
+
+def _provision() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "setting_id": ["M1", "S1", "IND1"],
+            "name": ["Mainstream", "Special", "Independent (mainland)"],
+            "provision_type": ["mainstream", "special", "independent"],
+            "in_area": [True, True, False],
+            "annual_cost_per_place_gbp": [8000.0, 25000.0, 55000.0],
+        }
+    )
+
+
+def _case(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """n pupils at random origins; journeys to every setting and two candidate bases."""
+    rng = np.random.default_rng(seed)
+    pupils = pd.DataFrame(
+        {
+            "pupil_ref": [f"P{i:03d}" for i in range(n)],
+            "origin_id": [f"O{i:03d}" for i in range(n)],
+            "current_setting_id": rng.choice(["M1", "S1", "IND1"], size=n),
+            "need_type": rng.choice(["ASD", "SEMH", "SLCN"], size=n),
+            "phase": rng.choice(["primary", "secondary"], size=n),
+            "nc_year": rng.integers(0, 12, size=n),
+            "transport_assisted": rng.random(n) < 0.7,
+        }
+    )
+    pupils["phase"] = np.where(pupils["nc_year"] <= 6, "primary", "secondary")
+    dests = ["M1", "S1", "IND1", "B1", "B2"]
+    rows = []
+    for o in pupils["origin_id"]:
+        for d in dests:
+            t = rng.uniform(5, 40) if d != "IND1" else rng.uniform(80, 140)
+            km = t * rng.uniform(0.4, 0.8)
+            rows.append((o, d, t, km, km / 1.609344, "ferry:test" if d == "IND1" else "road"))
+    journeys = pd.DataFrame(
+        rows,
+        columns=[
+            "origin_id",
+            "destination_id",
+            "travel_time_min",
+            "distance_km",
+            "distance_miles",
+            "route",
+        ],
+    )
+    sites = pd.DataFrame(
+        {
+            "site_id": ["B1", "B2"],
+            "name": ["Base one", "Base two"],
+            "host_setting_id": ["M1", "M1"],
+            "needs": ["ASD", "SEMH;SLCN"],
+            "phases": ["primary;secondary", "secondary"],
+            "places": [3, 2],
+            "capital_cost_gbp": [400000.0, 300000.0],
+            "annual_cost_per_place_gbp": [18000.0, 20000.0],
+        }
+    )
+    return pupils, journeys, sites
+
+
+def test_baseline_every_pupil_once_and_costs_add_up():
+    pupils, journeys, _ = _case(30, seed=1)
+    base = baseline_allocation(pupils, _provision(), journeys, costs=COSTS)
+    assert list(base["pupil_ref"]) == list(pupils["pupil_ref"])
+    assert (base["status"] == "placed").all()
+    expected = np.where(base["transport_assisted"], base["distance_miles"] * 2 * 190 * 2.0, 0.0)
+    np.testing.assert_allclose(base["annual_transport_cost_gbp"], expected)
+    ooa = base["category"] == "out_of_area"
+    assert (base.loc[ooa, "setting_id"] == "IND1").all()
+
+
+def test_baseline_unknown_setting_is_an_error():
+    pupils, journeys, _ = _case(5, seed=2)
+    pupils.loc[0, "current_setting_id"] = "NOPE"
+    with pytest.raises(ValueError, match="current_setting_id"):
+        baseline_allocation(pupils, _provision(), journeys, costs=COSTS)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reallocation_respects_capacity_need_phase_and_moves_each_pupil_once(seed):
+    pupils, journeys, sites = _case(40, seed=seed)
+    base = baseline_allocation(pupils, _provision(), journeys, costs=COSTS)
+    result = apply_scenario(
+        Scenario("two bases", open_sites=("B1", "B2")),
+        pupils,
+        base,
+        sites,
+        journeys,
+        costs=COSTS,
+        max_journey_min_by_phase=LIMITS,
+    )
+    alloc = result.allocation
+    assert alloc.index.equals(base.index)
+    assert alloc["pupil_ref"].is_unique
+    counts = alloc.loc[alloc["moved"], "setting_id"].value_counts()
+    for _, site in sites.iterrows():
+        assert counts.get(site["site_id"], 0) <= site["places"]
+    moved = alloc[alloc["moved"]].join(pupils[["need_type", "phase"]])
+    for _, row in moved.iterrows():
+        site = sites.set_index("site_id").loc[row["setting_id"]]
+        assert row["need_type"] in site["needs"].split(";")
+        assert row["phase"] in site["phases"].split(";")
+        assert row["travel_time_min"] <= LIMITS[row["phase"]]
+    # only movable categories moved (default: out of area / independent)
+    assert set(base.loc[alloc["moved"], "category"]) <= {
+        "out_of_area",
+        "independent",
+        "non_maintained",
+    }
+
+
+def _total_cost(alloc: pd.DataFrame) -> float:
+    return float(
+        alloc["annual_placement_cost_gbp"].sum() + alloc["annual_transport_cost_gbp"].sum()
+    )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_reallocation_matches_brute_force(seed):
+    """Enumerate every assignment of movable pupils to bases (or staying) on a small case."""
+    pupils, journeys, sites = _case(9, seed=100 + seed)
+    pupils["current_setting_id"] = np.where(np.arange(9) % 3 == 0, "S1", "IND1")
+    base = baseline_allocation(pupils, _provision(), journeys, costs=COSTS)
+    movable = {"out_of_area", "special"}
+    alloc = reallocate(
+        pupils,
+        base,
+        new_places_from_sites(sites, ("B1", "B2")),
+        journeys,
+        movable=movable,
+        costs=COSTS,
+        max_journey_min_by_phase=LIMITS,
+        max_extra_journey_min=20.0,
+    )
+    # brute force
+    places = new_places_from_sites(sites, ("B1", "B2")).set_index("setting_id")
+    jt = journeys.set_index(["origin_id", "destination_id"])
+    options = []
+    for i, p in pupils.iterrows():
+        opts = [(None, 0.0)]
+        if base.loc[i, "category"] in movable:
+            for sid, place in places.iterrows():
+                if p["need_type"] not in place["needs"].split(";") or p["phase"] not in place[
+                    "phases"
+                ].split(";"):
+                    continue
+                j = jt.loc[(p["origin_id"], sid)]
+                if (
+                    j["travel_time_min"] > LIMITS[p["phase"]]
+                    or j["travel_time_min"] > base.loc[i, "travel_time_min"] + 20
+                ):
+                    continue
+                limit = 2.0 if p["nc_year"] <= 2 else 3.0
+                assisted = bool(p["transport_assisted"]) or j["distance_miles"] > limit
+                new = place["annual_cost_per_place_gbp"] + (
+                    j["distance_miles"] * 2 * 190 * 2.0 if assisted else 0.0
+                )
+                old = (
+                    base.loc[i, "annual_placement_cost_gbp"]
+                    + base.loc[i, "annual_transport_cost_gbp"]
+                )
+                opts.append((sid, new - old))
+        options.append(opts)
+    best = 0.0
+    for combo in itertools.product(*options):
+        used = pd.Series([s for s, _ in combo if s is not None]).value_counts()
+        if any(used.get(s, 0) > places.loc[s, "capacity"] for s in used.index):
+            continue
+        best = min(best, sum(d for _, d in combo))
+    got = _total_cost(alloc) - _total_cost(base)
+    assert got == pytest.approx(best, abs=1.0)
+
+
+def test_empty_scenario_changes_nothing():
+    pupils, journeys, sites = _case(25, seed=7)
+    pupils["area"] = np.where(np.arange(25) % 2 == 0, "North", "South")
+    base = baseline_allocation(pupils, _provision(), journeys, costs=COSTS)
+    result = apply_scenario(
+        Scenario("nothing"),
+        pupils,
+        base,
+        sites,
+        journeys,
+        costs=COSTS,
+        max_journey_min_by_phase=LIMITS,
+    )
+    assert not result.allocation["moved"].any()
+    impact = assess_impact(pupils, base, result.allocation, max_journey_min_by_phase=LIMITS)
+    assert (impact.table["change"].fillna(0.0) == 0.0).all()
+    assert not impact.per_pupil["worse_off"].any()
+    assert set(impact.table["group_type"]) >= {"all", "need_type", "phase", "area"}
+
+
+def test_impact_counts_ooa_reduction_and_mitigations():
+    pupils, journeys, sites = _case(60, seed=11)
+    base = baseline_allocation(pupils, _provision(), journeys, costs=COSTS)
+    result = apply_scenario(
+        Scenario("bases", open_sites=("B1", "B2"), max_extra_journey_min=200.0),
+        pupils,
+        base,
+        sites,
+        journeys,
+        costs=COSTS,
+        max_journey_min_by_phase=LIMITS,
+    )
+    impact = assess_impact(pupils, base, result.allocation, max_journey_min_by_phase=LIMITS)
+    allrow = impact.table[impact.table["group_type"] == "all"].set_index("metric")
+    moved = int(result.allocation["moved"].sum())
+    assert moved > 0
+    assert allrow.loc["ooa_placements", "change"] == -moved
+    assert allrow.loc["moved_n", "scenario"] == moved
+    # every moved pupil gets exactly one mitigation group
+    assert impact.mitigations["pupils"].sum() >= moved
+    n_moved_mitigated = (
+        impact.per_pupil["moved"] & (impact.per_pupil["mitigation_key"] != "")
+    ).sum()
+    assert n_moved_mitigated == moved
+    # per-group pupils add up to the total
+    by_need = impact.table[
+        (impact.table["group_type"] == "need_type") & (impact.table["metric"] == "pupils")
+    ]
+    assert by_need["baseline"].sum() == len(pupils)
