@@ -179,7 +179,7 @@ class PlanConfig(_Strict):
     def output_dir(self) -> Path:
         """The output folder, resolved relative to the plan file."""
         out = self.path(self.plan.output_dir)
-        assert out is not None  # noqa: S101 - output_dir always has a default
+        assert out is not None
         return out
 
     def config_hash(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["GROUP_TYPES", "ImpactAssessment", "MITIGATIONS", "assess_impact"]
+__all__ = ["GROUP_TYPES", "MITIGATIONS", "ImpactAssessment", "assess_impact"]
 
 logger = logging.getLogger(__name__)
 

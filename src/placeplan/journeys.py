@@ -190,7 +190,7 @@ def journey_matrix(
                     & cand["travel_time_min"].notna().to_numpy()
                 )
                 best = best.where(~pd.Series(better, index=best.index), cand)
-        assert best is not None  # noqa: S101 - ferry_links is non-empty here
+        assert best is not None
         parts.append(best)
 
     out = pd.concat(parts, ignore_index=True)

@@ -1,0 +1,175 @@
+"""Command-line interface (thin): ``placeplan init | validate | run | matrix | network``.
+
+Exit codes: 0 success; 2 a placeplan error (bad input, plan or model; one line on stderr, no
+traceback unless ``--debug``); 1 an unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import __version__
+from ._errors import PlaceplanError, PlaceplanWarning
+from .settings import settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["build_parser", "main"]
+
+logger = logging.getLogger("placeplan")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="placeplan",
+        description="SEND place planning and the DfE travel impact assessment.",
+    )
+    parser.add_argument("--version", action="version", version=f"placeplan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write a documented plan.toml and input templates into DIR")
+    p.add_argument("directory", type=Path)
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    p = sub.add_parser("validate", help="check every input of a plan; write rejections.csv")
+    p.add_argument("plan", type=Path)
+    p.add_argument("--rejections", type=Path, default=None, help="where to write rejections.csv")
+
+    p = sub.add_parser("run", help="run a plan end to end: report, maps, CSV and GeoPackage")
+    p.add_argument("plan", type=Path)
+    p.add_argument("--output-dir", type=Path, default=None, help="override the plan's output_dir")
+
+    p = sub.add_parser("network", help="build (and cache) a road network and print a summary")
+    p.add_argument("source", help="OSM PBF / XML / GraphML path")
+
+    try:
+        from ._matrix_cli import add_matrix_parser
+    except ImportError:  # pragma: no cover - ships with the package
+        pass
+    else:
+        add_matrix_parser(sub)
+    return parser
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("placeplan")
+    root.handlers[:] = [h for h in root.handlers if isinstance(h, logging.NullHandler)]
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(False)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .init import write_templates
+
+    written = write_templates(args.directory, overwrite=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: edit the files, then `placeplan validate {args.directory / 'plan.toml'}`")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .config import load_plan
+    from .validate import validate_plan, write_rejections
+
+    plan = load_plan(args.plan)
+    report = validate_plan(plan)
+    print(report.summary_text())
+    out = args.rejections or (plan.output_dir / "rejections.csv")
+    write_rejections(report, out)
+    print(f"rejections written to {out}")
+    return 0 if report.ok else 2
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .config import load_plan
+    from .pipeline import run
+
+    plan = load_plan(args.plan)
+    if args.output_dir is not None:
+        meta = plan.plan.model_copy(update={"output_dir": args.output_dir.resolve()})
+        plan = plan.model_copy(update={"plan": meta})
+    result = run(plan)
+    for name, imp in result.impacts.items():
+        allrow = imp.table[imp.table["group_type"] == "all"].set_index("metric")
+        print(
+            f"scenario {name!r}: mean journey {allrow.loc['mean_time_min', 'baseline']:.1f} -> "
+            f"{allrow.loc['mean_time_min', 'scenario']:.1f} min; out-of-area placements "
+            f"{allrow.loc['ooa_placements', 'baseline']:.0f} -> "
+            f"{allrow.loc['ooa_placements', 'scenario']:.0f} (unrounded, internal figures)"
+        )
+    if "report" in result.outputs:
+        print(f"report: {result.outputs['report']}")
+    print(f"outputs in {plan.output_dir}")
+    return 0
+
+
+def _cmd_network(args: argparse.Namespace) -> int:
+    from .network import load_network
+
+    net = load_network(args.source)
+    print(
+        f"{net.source}: {len(net.x):,} nodes, {len(net.edge_u):,} edges, CRS {net.crs}, "
+        f"hash {net.content_hash[:12]}"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args)
+    if args.no_cache:
+        settings.use_cache = False
+    if args.no_progress:
+        settings.progress = False
+    handlers = {
+        "init": _cmd_init,
+        "validate": _cmd_validate,
+        "run": _cmd_run,
+        "network": _cmd_network,
+    }
+    handler = handlers.get(args.command)
+    if handler is None:  # subcommands registered by plug-in modules carry their own function
+        handler = args.func
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", PlaceplanWarning)
+            warnings.showwarning = _show_warning
+            return int(handler(args))
+    except PlaceplanError as err:
+        if args.debug:
+            raise
+        print(f"placeplan: error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:
+        if args.debug:
+            raise
+        print(f"placeplan: unexpected error ({type(err).__name__}): {err}", file=sys.stderr)
+        print("rerun with --debug for the traceback, and please report it", file=sys.stderr)
+        return 1
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    print(f"warning: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

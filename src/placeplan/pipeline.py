@@ -1,0 +1,388 @@
+"""The only orchestrator: ``run(plan) -> RunResult`` from inputs to report, maps, CSV and GeoPackage.
+
+Stages (each a module): inputs (io, geocode) -> network -> journeys (matrix + fixed links) ->
+baseline allocation -> scenarios (re-allocation) -> impact -> site scoring -> disclosure control ->
+report and maps. Every stage logs one summary line; nothing pupil-level is logged or published.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import __version__
+from ._errors import InputFileError, PlaceplanError
+from .allocation import CostModel, baseline_allocation
+from .impact import ImpactAssessment, assess_impact
+from .journeys import MainlandLeg, journey_matrix
+from .scenario import Scenario, ScenarioResult, apply_scenario
+from .settings import settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from .config import PlanConfig
+
+__all__ = ["Inputs", "RunResult", "load_inputs", "run"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """Validated, geocoded inputs of a plan (pupil rows are personal data: internal only)."""
+
+    pupils: gpd.GeoDataFrame
+    provision: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame | None
+    outline: gpd.GeoDataFrame | None
+    row_accounting: pd.DataFrame
+    rejections: pd.DataFrame
+    attribution: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What a run produced."""
+
+    plan: PlanConfig
+    outputs: dict[str, Path]
+    baseline: pd.DataFrame
+    scenarios: dict[str, ScenarioResult]
+    impacts: dict[str, ImpactAssessment]
+    site_scores: pd.DataFrame | None
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+class _Stages:
+    """Times stages, logs one line each and drives a progress bar over them."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.timings: dict[str, float] = {}
+        self.bar = tqdm(total=len(names), desc="placeplan", unit="stage", disable=None if settings.progress else True)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - t0
+        logger.info("stage %-10s done in %.2f s", name, self.timings[name])
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _xy(df: pd.DataFrame, id_col: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"id": df[id_col].astype(str).to_numpy(), "x": df.geometry.x.to_numpy(), "y": df.geometry.y.to_numpy()}
+    )
+
+
+def _planning_area(areas: gpd.GeoDataFrame) -> pd.Series:
+    """Planning area per LSOA: the ``planning_area`` column, else the MSOA from the LSOA name."""
+    if "planning_area" in areas:
+        return areas["planning_area"].astype(str)
+    name = areas["name"].astype(str)
+    return name.str.replace(r"[A-Z]$", "", regex=True).str.strip()
+
+
+def load_inputs(plan: PlanConfig) -> Inputs:
+    """Read, validate and geocode every input of a plan, with row accounting.
+
+    Raises
+    ------
+    InputFileError
+        If a whole file is unusable (missing, empty, missing columns); row-level problems are
+        collected in ``rejections`` instead.
+    """
+    from . import geocode, io
+
+    postcodes = geocode.PostcodeIndex.from_file(plan.path(plan.inputs.postcodes))
+    prov = io.load_provision(plan.path(plan.inputs.provision), postcodes=postcodes)
+    results = [prov]
+    provision = prov.data
+    if plan.inputs.out_of_area is not None:
+        ooa = io.load_provision(plan.path(plan.inputs.out_of_area), postcodes=postcodes)
+        results.append(ooa)
+        provision = pd.concat([provision, ooa.data], ignore_index=True)
+    setting_ids = set(provision["setting_id"].astype(str))
+    if plan.inputs.candidate_sites is not None:
+        sites_res = io.load_sites(plan.path(plan.inputs.candidate_sites), setting_ids=setting_ids)
+        results.append(sites_res)
+        sites = sites_res.data
+    else:
+        sites = gpd.GeoDataFrame(
+            {"site_id": pd.Series(dtype="string")}, geometry=gpd.GeoSeries([], crs="EPSG:27700")
+        )
+    areas = io.load_areas(plan.path(plan.inputs.areas)) if plan.inputs.areas else None
+    outline = (
+        gpd.read_file(plan.path(plan.inputs.authority_boundary)).to_crs("EPSG:27700")
+        if plan.inputs.authority_boundary
+        else None
+    )
+    pupils_res = io.load_pupils(
+        plan.path(plan.inputs.pupils), postcodes=postcodes, setting_ids=setting_ids
+    )
+    results.append(pupils_res)
+    pupils = pupils_res.data.copy()
+    if areas is not None:
+        a = areas.set_index("area_id")
+        pa = _planning_area(areas)
+        pa.index = areas["area_id"].astype(str)
+        lsoa = pupils["lsoa11cd"].astype("string")
+        missing = lsoa.isna() | ~lsoa.isin(a.index)
+        if missing.any():
+            lsoa = lsoa.copy()
+            lsoa[missing] = io.assign_areas(pupils.loc[missing], areas).to_numpy()
+            pupils["lsoa11cd"] = lsoa
+        pupils["area"] = pupils["lsoa11cd"].map(pa)
+        for col in ("imd_decile", "ruc_class"):
+            if col in a:
+                pupils[col] = pupils["lsoa11cd"].map(a[col]).astype("string")
+    accounting = pd.DataFrame(
+        [
+            {
+                "file": str(r.file if hasattr(r, "file") else ""),
+                "rows_read": r.rows_read,
+                "rows_used": r.rows_used,
+                "rows_rejected": r.rows_read - r.rows_used,
+            }
+            for r in results
+        ]
+    )
+    rejections = pd.concat([r.rejections for r in results], ignore_index=True)
+    attribution = ""
+    if plan.inputs.attribution is not None:
+        attribution = plan.path(plan.inputs.attribution).read_text(encoding="utf-8")
+    logger.info(
+        "inputs: %s pupils, %s settings, %s candidate sites, %s rows rejected",
+        f"{len(pupils):,}",
+        f"{len(provision):,}",
+        f"{len(sites):,}",
+        f"{len(rejections):,}",
+    )
+    return Inputs(
+        pupils=pupils,
+        provision=provision,
+        sites=sites,
+        areas=areas,
+        outline=outline,
+        row_accounting=accounting,
+        rejections=rejections,
+        attribution=attribution,
+    )
+
+
+def _cost_model(plan: PlanConfig) -> CostModel:
+    return CostModel(
+        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
+        school_days=plan.thresholds.school_days,
+        placement_per_place_gbp=tuple(plan.costs.placement_per_place_gbp.items()),
+        walking_distance_under8_miles=plan.thresholds.walking_distance_under8_miles,
+        walking_distance_8plus_miles=plan.thresholds.walking_distance_8plus_miles,
+    )
+
+
+def _limits(plan: PlanConfig) -> dict[str, float]:
+    t = plan.thresholds
+    return {
+        "primary": t.max_journey_primary_min,
+        "secondary": t.max_journey_secondary_min,
+        "post16": t.max_journey_secondary_min,
+    }
+
+
+def _calibrate(plan: PlanConfig, baseline: pd.DataFrame, costs: CostModel) -> CostModel:
+    """Scale the per-mile transport cost so the baseline matches the authority's spend, if given."""
+    spend = plan.costs.annual_send_transport_spend_gbp
+    if spend is None:
+        return costs
+    miles = float((baseline["distance_miles"].fillna(0) * baseline["transport_assisted"]).sum())
+    if miles <= 0:
+        return costs
+    rate = spend / (miles * 2 * costs.school_days)
+    logger.info("transport cost calibrated to the stated spend: %.2f GBP per pupil-mile", rate)
+    return CostModel(
+        transport_cost_per_mile_gbp=rate,
+        school_days=costs.school_days,
+        placement_per_place_gbp=costs.placement_per_place_gbp,
+        walking_distance_under8_miles=costs.walking_distance_under8_miles,
+        walking_distance_8plus_miles=costs.walking_distance_8plus_miles,
+    )
+
+
+def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 - orchestrator
+    """Run a whole plan: inputs to travel impact assessment.
+
+    Parameters
+    ----------
+    plan
+        A loaded plan (:func:`placeplan.config.load_plan`).
+    write
+        Write the outputs (report, maps, CSV, GeoPackage, plan copy) to ``plan.output_dir``.
+
+    Returns
+    -------
+    result
+        Allocations, impacts, scores, output paths and stage timings.
+
+    Raises
+    ------
+    PlaceplanError
+        Any input, configuration, network or model error, with a message saying how to fix it.
+    """
+    from . import network as network_mod
+
+    stages = _Stages(["inputs", "network", "journeys", "baseline", "scenarios", "impact", "scoring", "outputs"])
+    try:
+        with stages.stage("inputs"):
+            inputs = load_inputs(plan)
+        with stages.stage("network"):
+            net = network_mod.load_network(plan.path(plan.inputs.network), speed_model=_speed_model(plan))
+        with stages.stage("journeys"):
+            pupils = inputs.pupils
+            origins = (
+                pupils[["origin_id", "geometry"]]
+                .drop_duplicates("origin_id")
+                .pipe(gpd.GeoDataFrame, geometry="geometry", crs="EPSG:27700")
+            )
+            df_origins = _xy(origins, "origin_id")
+            dests = _xy(inputs.provision, "setting_id")
+            dests["ferry_required"] = inputs.provision["ferry_required"].fillna(False).astype(bool).to_numpy() if "ferry_required" in inputs.provision else False
+            if len(inputs.sites):
+                site_xy = _xy(inputs.sites, "site_id").assign(ferry_required=False)
+                dests = pd.concat([dests, site_xy], ignore_index=True)
+            journeys, snaps = journey_matrix(
+                net,
+                df_origins,
+                dests,
+                ferry_links=plan.network.ferry_links,
+                mainland=MainlandLeg(plan.network.mainland_circuity, plan.network.mainland_speed_kph),
+                fixed_allowance_min=plan.network.fixed_allowance_min,
+                max_snap_m=plan.network.max_snap_m,
+            )
+        with stages.stage("baseline"):
+            costs = _cost_model(plan)
+            baseline = baseline_allocation(pupils, inputs.provision, journeys, costs=costs)
+            costs = _calibrate(plan, baseline, costs)
+            baseline = baseline_allocation(pupils, inputs.provision, journeys, costs=costs)
+        with stages.stage("scenarios"):
+            scenarios = {
+                cfg.name: apply_scenario(
+                    Scenario.from_config(cfg),
+                    pupils,
+                    baseline,
+                    inputs.sites,
+                    journeys,
+                    costs=costs,
+                    max_journey_min_by_phase=_limits(plan),
+                )
+                for cfg in plan.scenario
+            }
+        with stages.stage("impact"):
+            impacts = {
+                name: assess_impact(
+                    pupils,
+                    baseline,
+                    res.allocation,
+                    max_journey_min_by_phase=_limits(plan),
+                    worse_off_min=plan.thresholds.worse_off_min,
+                    walking_distance_under8_miles=plan.thresholds.walking_distance_under8_miles,
+                    walking_distance_8plus_miles=plan.thresholds.walking_distance_8plus_miles,
+                )
+                for name, res in scenarios.items()
+            }
+        with stages.stage("scoring"):
+            site_scores = _score_sites(inputs, pupils, baseline, journeys, plan)
+        outputs: dict[str, Path] = {}
+        with stages.stage("outputs"):
+            if write:
+                from ._outputs import write_outputs
+
+                outputs = write_outputs(
+                    plan=plan,
+                    inputs=inputs,
+                    net=net,
+                    journeys=journeys,
+                    snaps=snaps,
+                    baseline=baseline,
+                    scenarios=scenarios,
+                    impacts=impacts,
+                    site_scores=site_scores,
+                    version=__version__,
+                    timestamp=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                )
+    finally:
+        stages.close()
+    return RunResult(
+        plan=plan,
+        outputs=outputs,
+        baseline=baseline,
+        scenarios=scenarios,
+        impacts=impacts,
+        site_scores=site_scores,
+        timings_s=stages.timings,
+    )
+
+
+def _speed_model(plan: PlanConfig) -> Any:
+    from .network import SpeedModel
+
+    kwargs: dict[str, Any] = {}
+    fields = getattr(SpeedModel, "__dataclass_fields__", {})
+    if plan.network.speeds_kph and "speeds_kph" in fields:
+        merged = dict(SpeedModel().speeds_kph)
+        merged.update(plan.network.speeds_kph)
+        kwargs["speeds_kph"] = merged
+    if "use_maxspeed" in fields:
+        kwargs["use_maxspeed"] = plan.network.use_maxspeed
+    if "peak_factor" in fields:
+        kwargs["peak_factor"] = plan.network.peak_factor
+    return SpeedModel(**kwargs)
+
+
+def _score_sites(
+    inputs: Inputs, pupils: pd.DataFrame, baseline: pd.DataFrame, journeys: pd.DataFrame, plan: PlanConfig
+) -> pd.DataFrame | None:
+    """Score candidate sites (None when there are none)."""
+    if not len(inputs.sites):
+        return None
+    try:
+        from .demand import aggregate_demand
+        from .scoring import score_sites
+    except ImportError:  # pragma: no cover - scoring module always ships
+        return None
+    demand = aggregate_demand(pupils, baseline)
+    sites = pd.DataFrame(inputs.sites.drop(columns="geometry"))
+    return score_sites(
+        sites,
+        demand,
+        journeys[["origin_id", "destination_id", "travel_time_min"]],
+        max_travel_time_min=plan.thresholds.max_journey_primary_min,
+    )
+
+
+def check_no_pupil_values(text: str, pupils: pd.DataFrame) -> None:
+    """Raise if any pupil reference appears in ``text`` (a guard for published outputs)."""
+    refs = set(pupils["pupil_ref"].astype(str))
+    tokens = set(np.unique(pd.Series(text.split()).str.strip(",.;:()[]{}\"'")))
+    leaked = refs & tokens
+    if leaked:
+        msg = f"{len(leaked)} pupil references would be published; refusing to write the output"
+        raise PlaceplanError(msg)
+
+
+_ = InputFileError  # re-exported for callers catching input errors from run()
