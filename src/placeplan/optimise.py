@@ -118,6 +118,8 @@ def _highs_solve(
     simplex: bool = False,
 ) -> tuple[np.ndarray, float, str, float, bool]:
     """Solve ``min cost @ x + offset`` s.t. bounds and rows; return (x, obj, status, gap, has_x)."""
+    if len(cost) == 0:  # nothing to decide (e.g. no site affordable or useful)
+        return np.zeros(0), float(offset), "optimal", 0.0, True
     import highspy
 
     inf = highspy.kHighsInf
