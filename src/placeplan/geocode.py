@@ -41,7 +41,7 @@ GEOCODE_STATUSES: tuple[str, ...] = (
 )
 
 # Outward code: area (1-2 letters), district (digit + optional digit or letter); inward: digit + 2
-# letters. This is the general format; it accepts a few combinations Royal Mail never issues, which is
+# letters. The general format; it accepts a few combinations Royal Mail never issues, which is
 # fine because existence is checked against the postcode file.
 _POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 _TYPO_SWAPS = {"O": "0", "0": "O", "I": "1", "1": "I"}

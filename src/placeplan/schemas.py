@@ -180,7 +180,7 @@ def _check_crs(df: pd.DataFrame, table: str, *, required: bool) -> None:
             raise SchemaValidationError(msg)
         return
     crs = getattr(geometry, "crs", None)
-    if crs is None or crs.to_epsg() != 27700:  # noqa: PLR2004
+    if crs is None or crs.to_epsg() != 27700:
         found = "no CRS" if crs is None else crs.to_string()
         msg = f"`{table}` geometry is in {found}, expected {CRS}; use `to_crs('{CRS}')`"
         raise CRSError(msg)
