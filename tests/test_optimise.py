@@ -137,7 +137,7 @@ def test_budgeted_matches_brute_force(seed):
 
 
 def test_zero_budget_opens_nothing():
-    t, d, places, cost, _, current, compat, *_ = _instance(1)
+    t, d, places, cost, _, current, *_ = _instance(1)
     res = solve_budgeted_sites(
         t, d, site_places=places, site_cost=cost, budget=0.0, current_time_min=current
     )
@@ -261,7 +261,7 @@ def test_budgeted_invalid_inputs(kwargs, error, match):
 def test_time_limit_without_incumbent_acceptance_raises():
     # a 0-second limit stops HiGHS before it proves optimality on a non-trivial instance
     inst = _instance(3, n_sites=8, n_demand=20)
-    t, d, places, cost, budget, current, compat, *_ = inst
+    t, d, places, cost, budget, current, *_ = inst
     try:
         res = solve_budgeted_sites(
             t,

@@ -374,7 +374,7 @@ def _resolve_weights(weights: Mapping[str, float] | None, available: set[str]) -
                 f"add column(s) {need} or set those weights to 0."
             )
             raise SchemaValidationError(msg)
-        chosen = {k: float(weights.get(k, 0.0)) for k in _BY_KEY if k in available}
+        chosen = {k: float(weights[k]) for k in _BY_KEY if weights.get(k, 0) > 0}
     total = sum(chosen.values())
     if total <= 0:
         msg = "`weights` are all zero for the criteria available; give at least one weight > 0."
@@ -536,7 +536,7 @@ def _fmt_n(value: float) -> str:
 def _explain(row: pd.Series, *, max_travel_time_min: float, decay: object, used: set[str]) -> str:
     needs = "/".join(sorted(_split_codes(row.get("needs")))) or "any need"
     phases = "/".join(sorted(_split_codes(row.get("phases"))))
-    who = f"{needs}{' ' + phases if phases else ''}"
+    who = f"{needs} ({phases})" if phases else needs
     reach = f"within {max_travel_time_min:g} min" if math.isfinite(max_travel_time_min) else ""
     parts = [f"Serves {_fmt_n(row['pupils_in_reach'])} pupils with {who} {reach}".rstrip()]
     if decay is not None:
@@ -610,7 +610,8 @@ def score_sites(
         ``phases`` when given), ``places``, ``pupils_in_reach``, ``pupils_benefiting``, each
         criterion's raw column (``need_in_reach``, ``ooa_avoidable``, ``time_saved_min``,
         ``cost_per_place_gbp``, ``imd_decile``, ``spare_places``, ``rural``), ``<key>_norm``
-        (0-1, 1 = best) and ``<key>_contrib`` (weight × norm) for every criterion used, ``score``
+        (0-1, 1 = best) and ``<key>_contrib`` (weight × norm) for every criterion with a positive
+        weight, ``score``
         (sum of contributions, 0-1), ``rank`` (1 = best; ties share the best rank) and
         ``explanation``. The weights used are in ``scores.attrs["weights"]``.
 
