@@ -326,3 +326,10 @@ def test_decay_weights_shapes_and_errors():
         decay_weights(t, max_travel_time_min=np.inf, decay="linear")
     with pytest.raises(ConfigError, match=r"\[0, 1\]"):
         decay_weights(t, max_travel_time_min=30, decay=lambda m: m)
+
+
+def test_unknown_current_journey_counts_no_saving(sites, demand, matrix):
+    unknown = demand.assign(current_time_min=[np.nan, 20.0, 50.0, 40.0])
+    out = score_sites(sites, unknown, matrix).set_index("site_id")
+    assert out.loc["A", "time_saved_min"] == 0  # o1 unknown; o2 would be 10 min longer
+    assert out.loc["A", "pupils_in_reach"] == 23

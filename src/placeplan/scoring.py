@@ -187,7 +187,7 @@ def _site_demand_compatibility(df_demand: pd.DataFrame, df_sites: pd.DataFrame) 
         need_set = _split_codes(needs)
         if need_set:
             codes = set(_need_codes(pd.Series(sorted(need_set)), "df_sites"))
-            compat[:, j] &= np.isin(demand_needs, list(codes))
+            compat[:, j] &= np.isin(demand_needs, [c for c in codes if c is not None])
         phase_set = {p.lower() for p in _split_codes(phases)}
         if phase_set:
             compat[:, j] &= np.isin(demand_phase, list(phase_set))
@@ -266,7 +266,10 @@ def _validate_demand(df_demand: pd.DataFrame, *, need_current: bool) -> None:
         raise SchemaValidationError(msg)
     if (
         "current_time_min" in df_demand.columns
-        and (_numeric(df_demand, "current_time_min", "df_demand") < 0).any()
+        # scoring tolerates unknown current journeys (NaN: no saving); the optimiser does not
+        and (
+            _numeric(df_demand, "current_time_min", "df_demand", allow_nan=not need_current) < 0
+        ).any()
     ):
         msg = "`df_demand` column 'current_time_min' must be >= 0 (minutes)."
         raise SchemaValidationError(msg)
@@ -587,8 +590,8 @@ def score_sites(
     df_demand
         Aggregated demand, one row per place × need × phase: ``demand_id`` (the matrix
         ``origin_id``), ``need_type``, ``phase``, ``count``, optional ``current_time_min`` (the
-        current journey, minutes) and ``ooa_count`` (of ``count``, those now out of area or
-        independent).
+        current journey, minutes; NaN = unknown, no saving counted) and ``ooa_count`` (of
+        ``count``, those now out of area or independent).
     df_matrix
         Long travel matrix: ``origin_id``, ``destination_id``, ``travel_time_min`` (NaN =
         unreachable). A site is looked up by ``site_id``, else by ``host_setting_id``.
