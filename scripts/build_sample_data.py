@@ -2,10 +2,12 @@
 
 Usage::
 
-    .venv/bin/python scripts/build_sample_data.py --shared ../shared/data --out data/sample/isle-of-wight
+    .venv/bin/python scripts/build_sample_data.py \
+        --shared ../shared/data --out data/sample/isle-of-wight
 
-The script is deterministic: re-running it on the same inputs gives byte-identical outputs. It checks
-the SHA-256 of every input it reads against ``SHA256SUMS`` in the shared folder before using it.
+The script is deterministic: re-running it on the same inputs gives byte-identical outputs.
+It checks the SHA-256 of every input it reads against ``SHA256SUMS`` in the shared folder
+before using it.
 Method, assumptions, licences and attributions are in ``PROVENANCE.md`` next to the outputs.
 """
 
@@ -20,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 logger = logging.getLogger("build_sample_data")
 
@@ -76,7 +80,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def normalise_postcode(pc: pd.Series) -> pd.Series:
-    """Normalise postcodes to the ``"PO30 1AA"`` form (upper case, one space before the inward code)."""
+    """Normalise postcodes to the ``"PO30 1AA"`` form (upper case, one space before inward code)."""
     s = pc.astype("string").str.upper().str.replace(r"\s+", "", regex=True)
     return s.str[:-3] + " " + s.str[-3:]
 
@@ -87,20 +91,48 @@ def normalise_postcode(pc: pd.Series) -> pd.Series:
 #: Car-drivable highway classes kept (osmnx "drive_service" network type).
 DRIVE_HIGHWAYS = frozenset(
     {
-        "motorway", "trunk", "primary", "secondary", "tertiary",
-        "motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link",
-        "unclassified", "residential", "living_street", "service",
+        "motorway",
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "motorway_link",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+        "unclassified",
+        "residential",
+        "living_street",
+        "service",
     }
-)  # fmt: skip
+)
 #: ``service=*`` values dropped (as osmnx "drive_service").
 EXCLUDED_SERVICE = frozenset(
-    {"alley", "driveway", "emergency_access", "parking", "parking_aisle", "private", "drive-through"}
+    {
+        "alley",
+        "driveway",
+        "emergency_access",
+        "parking",
+        "parking_aisle",
+        "private",
+        "drive-through",
+    }
 )
 #: Tags kept on ways (everything routing needs); all other tags and all node tags are removed.
 ROAD_TAGS = (
-    "highway", "maxspeed", "oneway", "junction", "access", "motor_vehicle", "motorcar",
-    "service", "name", "ref", "area",
-)  # fmt: skip
+    "highway",
+    "maxspeed",
+    "oneway",
+    "junction",
+    "access",
+    "motor_vehicle",
+    "motorcar",
+    "service",
+    "name",
+    "ref",
+    "area",
+)
 CAR_OK = frozenset({"yes", "designated", "destination", "permissive", "customers", "delivery"})
 
 
@@ -142,7 +174,7 @@ def build_roads(osm_path: Path, out: Path) -> dict[str, int]:
 # 2. postcodes
 # --------------------------------------------------------------------------------------------
 def build_postcodes(cp_path: Path, ons_path: Path, out: Path) -> pd.DataFrame:
-    """Join Code-Point Open (coordinates, live in 2025) with the ONS lookup (LSOA11, terminations)."""
+    """Join Code-Point Open (coordinates, live 2025) with the ONS lookup (LSOA11, terminations)."""
     from scipy.spatial import cKDTree
 
     cp = pd.read_csv(cp_path, dtype=str, keep_default_na=False)
@@ -188,9 +220,15 @@ def build_postcodes(cp_path: Path, ons_path: Path, out: Path) -> pd.DataFrame:
     )
     df = df[df["lad_code"].isin(LADS)]
     cols = [
-        "postcode", "easting", "northing", "positional_quality", "lsoa11cd", "lad_code",
-        "date_introduced", "date_terminated",
-    ]  # fmt: skip
+        "postcode",
+        "easting",
+        "northing",
+        "positional_quality",
+        "lsoa11cd",
+        "lad_code",
+        "date_introduced",
+        "date_terminated",
+    ]
     df = df[cols].sort_values("postcode", kind="stable").reset_index(drop=True)
     for col in ("easting", "northing", "positional_quality"):
         df[col] = df[col].astype("Int64")
@@ -215,13 +253,17 @@ def _write_geojson(gdf: object, path: Path) -> None:
     for row in gdf.itertuples(index=False):  # type: ignore[attr-defined]
         props = {k: getattr(row, k) for k in gdf.columns if k != "geometry"}  # type: ignore[attr-defined]
         props = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in props.items()}
-        props = {k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v)
-                 for k, v in props.items()}  # fmt: skip
+        props = {
+            k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v)
+            for k, v in props.items()
+        }
         geom = json.loads(shapely.to_geojson(row.geometry))
         features.append({"type": "Feature", "properties": props, "geometry": geom})
     doc = {"type": "FeatureCollection", "features": features}
     path.write_text(json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n")
-    logger.info("wrote %s (%d features, %.0f KB)", path.name, len(features), path.stat().st_size / 1024)
+    logger.info(
+        "wrote %s (%d features, %.0f KB)", path.name, len(features), path.stat().st_size / 1024
+    )
 
 
 def build_lsoa(paths: dict[str, Path], out: Path) -> object:
@@ -244,9 +286,15 @@ def build_lsoa(paths: dict[str, Path], out: Path) -> object:
     logger.info("lsoa: LSOA11->21 lookup has %d splits and %d merges", n_split, n_merge)
 
     gdf = gdf.rename(columns={"LSOA11CD": "area_id", "LSOA11NM": "name", "lad19cd": "lad_code"})
-    gdf = gdf.merge(imd[["lsoa11cd", "imd_rank", "imd_decile"]], left_on="area_id",
-                    right_on="lsoa11cd", how="left")  # fmt: skip
-    gdf = gdf.merge(ruc[["LSOA11CD", "RUC11CD"]], left_on="area_id", right_on="LSOA11CD", how="left")
+    gdf = gdf.merge(
+        imd[["lsoa11cd", "imd_rank", "imd_decile"]],
+        left_on="area_id",
+        right_on="lsoa11cd",
+        how="left",
+    )
+    gdf = gdf.merge(
+        ruc[["LSOA11CD", "RUC11CD"]], left_on="area_id", right_on="LSOA11CD", how="left"
+    )
     gdf["ruc11cd"] = gdf["RUC11CD"]
     # RUC11: A1-C2 urban (major/minor conurbation, city and town), D1-E2 rural (town and fringe,
     # village and dispersed)
@@ -257,8 +305,17 @@ def build_lsoa(paths: dict[str, Path], out: Path) -> object:
     if invalid:
         msg = f"{invalid} LSOA polygons are invalid after rounding to 5 decimals"
         raise SystemExit(msg)
-    cols = ["area_id", "name", "lad_code", "imd_rank", "imd_decile", "ruc11cd", "ruc_class",
-            "population", "geometry"]  # fmt: skip
+    cols = [
+        "area_id",
+        "name",
+        "lad_code",
+        "imd_rank",
+        "imd_decile",
+        "ruc11cd",
+        "ruc_class",
+        "population",
+        "geometry",
+    ]
     gdf = gdf[cols].sort_values("area_id", kind="stable").reset_index(drop=True)
     for col in ("imd_rank", "imd_decile", "population"):
         gdf[col] = gdf[col].astype("Int64")
@@ -279,8 +336,9 @@ def build_outline(path: Path, out: Path, *, tolerance_m: float = 40.0) -> object
     geom = shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
     geom = gpd.GeoSeries([geom], crs="EPSG:27700").to_crs("EPSG:4326").iloc[0]
     geom = shapely.make_valid(_round_geom(geom))
-    res = gpd.GeoDataFrame({"name": ["Isle of Wight"], "lad_code": [IOW]}, geometry=[geom],
-                           crs="EPSG:4326")  # fmt: skip
+    res = gpd.GeoDataFrame(
+        {"name": ["Isle of Wight"], "lad_code": [IOW]}, geometry=[geom], crs="EPSG:4326"
+    )
     _write_geojson(res, out / "island-outline.geojson")
     return res
 
@@ -289,13 +347,23 @@ def build_outline(path: Path, out: Path, *, tolerance_m: float = 40.0) -> object
 # 5. EHCP statistics (tidy)
 # --------------------------------------------------------------------------------------------
 NEED_COLUMNS = {
-    "number_asd": "ASD", "number_hi": "HI", "number_mld": "MLD", "number_msi": "MSI",
-    "number_oth": "OTH", "number_pd": "PD", "number_pmld": "PMLD", "number_semh": "SEMH",
-    "number_slcn": "SLCN", "number_sld": "SLD", "number_spld": "SPLD", "number_vi": "VI",
+    "number_asd": "ASD",
+    "number_hi": "HI",
+    "number_mld": "MLD",
+    "number_msi": "MSI",
+    "number_oth": "OTH",
+    "number_pd": "PD",
+    "number_pmld": "PMLD",
+    "number_semh": "SEMH",
+    "number_slcn": "SLCN",
+    "number_sld": "SLD",
+    "number_spld": "SPLD",
+    "number_vi": "VI",
     "number_need_unknown": "",
-}  # fmt: skip
+}
 #: DfE caseload column -> placement type (provision_type vocabulary where meaningful). Totals and
-#: percentages are left out (derivable). `other` = educated elsewhere (EHE, NEET, other arrangements).
+#: percentages are left out (derivable). `other` = educated elsewhere (EHE, NEET, other
+#: arrangements).
 PLACEMENT_COLUMNS = {
     "mainstream_la_maintained": "mainstream",
     "mainstream_la_maintained_resourced_provision": "inclusion_base",
@@ -376,39 +444,68 @@ def build_ehcp(paths: dict[str, Path], out: Path) -> tuple[pd.DataFrame, pd.Data
     """Tidy long EHCP counts by primary need and by type of placement (IoW and Southampton)."""
     keys = ["la_name", "new_la_code", "time_period", "breakdown_topic", "breakdown"]
     needs = pd.read_csv(paths["needs"], dtype=str, keep_default_na=False)
-    needs = needs[needs["breakdown_topic"].isin(
-        ["All EHC plans", "Child or young persons age", "Type of placement"])]  # fmt: skip
-    by_need = needs.melt(id_vars=keys, value_vars=list(NEED_COLUMNS), var_name="dfe_column",
-                         value_name="count")  # fmt: skip
+    needs = needs[
+        needs["breakdown_topic"].isin(
+            ["All EHC plans", "Child or young persons age", "Type of placement"]
+        )
+    ]
+    by_need = needs.melt(
+        id_vars=keys, value_vars=list(NEED_COLUMNS), var_name="dfe_column", value_name="count"
+    )
     by_need["need_type"] = by_need["dfe_column"].map(NEED_COLUMNS).replace("", pd.NA)
     by_need["count"] = _count(by_need["count"])
     by_need = by_need.rename(columns={"new_la_code": "la_code"})
-    cols = ["la_name", "la_code", "time_period", "breakdown_topic", "breakdown", "need_type",
-            "dfe_column", "count"]  # fmt: skip
-    by_need = by_need[cols].sort_values(cols[:5] + ["dfe_column"], kind="stable")
+    cols = [
+        "la_name",
+        "la_code",
+        "time_period",
+        "breakdown_topic",
+        "breakdown",
+        "need_type",
+        "dfe_column",
+        "count",
+    ]
+    by_need = by_need[cols].sort_values([*cols[:5], "dfe_column"], kind="stable")
     write_csv(by_need, out / "ehcp_by_need.csv")
 
     case = pd.read_csv(paths["caseload"], dtype=str, keep_default_na=False)
     latest = case["time_period"].max()
-    case = case[(case["breakdown_topic"] == "All EHC plans")
-                | ((case["breakdown_topic"] == "Child or young persons age")
-                   & (case["time_period"] == latest))]  # fmt: skip
-    by_place = case.melt(id_vars=keys, value_vars=list(PLACEMENT_COLUMNS), var_name="dfe_column",
-                         value_name="count")  # fmt: skip
+    case = case[
+        (case["breakdown_topic"] == "All EHC plans")
+        | (
+            (case["breakdown_topic"] == "Child or young persons age")
+            & (case["time_period"] == latest)
+        )
+    ]
+    by_place = case.melt(
+        id_vars=keys, value_vars=list(PLACEMENT_COLUMNS), var_name="dfe_column", value_name="count"
+    )
     by_place["placement_type"] = by_place["dfe_column"].map(PLACEMENT_COLUMNS)
     by_place["count"] = _count(by_place["count"])
     by_place = by_place.rename(columns={"new_la_code": "la_code"})
-    cols = ["la_name", "la_code", "time_period", "breakdown_topic", "breakdown", "placement_type",
-            "dfe_column", "count"]  # fmt: skip
-    by_place = by_place[cols].sort_values(cols[:5] + ["dfe_column"], kind="stable")
+    cols = [
+        "la_name",
+        "la_code",
+        "time_period",
+        "breakdown_topic",
+        "breakdown",
+        "placement_type",
+        "dfe_column",
+        "count",
+    ]
+    by_place = by_place[cols].sort_values([*cols[:5], "dfe_column"], kind="stable")
     # check: the detailed columns add up to the published total of plans where nothing is suppressed
     total = case.set_index(keys)["ehcplans"].astype(int)
-    summed = by_place.groupby(["la_name", "la_code", "time_period", "breakdown_topic",
-                               "breakdown"])["count"].sum(min_count=1)  # fmt: skip
+    summed = by_place.groupby(
+        ["la_name", "la_code", "time_period", "breakdown_topic", "breakdown"]
+    )["count"].sum(min_count=1)
     summed.index = summed.index.set_names(keys)
     diff = (summed - total.reindex(summed.index)).abs()
-    logger.info("ehcp_by_placement: %d of %d rows add up to the published total",
-                int((diff == 0).sum()), len(diff))
+    logger.info(
+        "ehcp_by_placement: %d of %d rows add up to the published total",
+        int((diff == 0).sum()),
+        len(diff),
+    )
     write_csv(by_place, out / "ehcp_by_placement.csv")
     return by_need, by_place
 
@@ -418,27 +515,48 @@ def build_ehcp(paths: dict[str, Path], out: Path) -> tuple[pd.DataFrame, pd.Data
 # --------------------------------------------------------------------------------------------
 #: Annual cost per place by provision type (GBP, national-order sample assumptions; see costs.csv).
 COSTS: dict[str, tuple[int, str]] = {
-    "mainstream": (9_000, "SEND top-up (element 3) for an EHCP pupil in mainstream; national order "
-                   "£8-10k (DESIGN.md)"),
-    "inclusion_base": (18_000, "resourced provision / SEN unit place: £6k place funding + top-up; "
-                       "national order £15-20k (DESIGN.md)"),
-    "special": (25_000, "LA maintained / academy special school: £10k place funding + top-up; "
-                "state special national order £10-30k (DESIGN.md)"),
+    "mainstream": (
+        9_000,
+        "SEND top-up (element 3) for an EHCP pupil in mainstream; national order "
+        "£8-10k (DESIGN.md)",
+    ),
+    "inclusion_base": (
+        18_000,
+        "resourced provision / SEN unit place: £6k place funding + top-up; "
+        "national order £15-20k (DESIGN.md)",
+    ),
+    "special": (
+        25_000,
+        "LA maintained / academy special school: £10k place funding + top-up; "
+        "state special national order £10-30k (DESIGN.md)",
+    ),
     "ap": (20_000, "alternative provision / PRU place: £10k place funding + top-up (assumption)"),
     "fe": (12_000, "FE college high-needs student: £6k element 2 + top-up (assumption)"),
-    "non_maintained": (45_000, "non-maintained special school day place (assumption, between "
-                       "state special and independent)"),
-    "independent": (52_000, "independent special school place, national average order £52k "
-                    "(DESIGN.md)"),
-}  # fmt: skip
+    "non_maintained": (
+        45_000,
+        "non-maintained special school day place (assumption, between "
+        "state special and independent)",
+    ),
+    "independent": (
+        52_000,
+        "independent special school place, national average order £52k (DESIGN.md)",
+    ),
+}
 #: Capital cost per new inclusion-base place (GBP): conversion/refurbishment of existing mainstream
 #: space, sample assumption in the DfE/LA feasibility range of ~£40-60k per place.
 CAPITAL_COST_PER_PLACE_GBP = 50_000
 #: Mainstream roll assumed as a share of capacity (the island has surplus places: falling rolls).
 MAINSTREAM_ROLL_SHARE = 0.88
 #: Typical capacities used when the edubase subset has none (documented in PROVENANCE.md).
-FALLBACK_CAPACITY = {"primary": 210, "secondary": 1200, "post16": 600, "fe": 1500, "ap": 40,
-                     "special": 80, "independent_mainstream": 300}  # fmt: skip
+FALLBACK_CAPACITY = {
+    "primary": 210,
+    "secondary": 1200,
+    "post16": 600,
+    "fe": 1500,
+    "ap": 40,
+    "special": 80,
+    "independent_mainstream": 300,
+}
 
 #: OSM school features that are not schools in their own right (dropped; see PROVENANCE.md).
 OSM_NOT_SCHOOLS = ("children's centre", "valley centre")
@@ -449,13 +567,16 @@ OSM_TO_EDUBASE = {
     "Green Mount Primary School": "Green Mount Primary School",
     "Greenmount Primary School": "Green Mount Primary School",
     "Northwood County Primary School": "Northwood Primary School",
-    "St Blasius Shanklin Church of England Primary School": "St Blasius Shanklin CofE Primary Academy",
+    "St Blasius Shanklin Church of England Primary School": (
+        "St Blasius Shanklin CofE Primary Academy"
+    ),
     "Oakfield C of E Primary School": "Oakfield Church of England Aided Primary School, Ryde",
     "Queensgate Foundation Primary School": "Queensgate Foundation Primary",
-    "All Saints Church of England Primary School":
-        "All Saints Church of England Primary School, Freshwater",
+    "All Saints Church of England Primary School": (
+        "All Saints Church of England Primary School, Freshwater"
+    ),
     "The Bay CE School ": "The Bay Church of England Primary",
-}  # fmt: skip
+}
 #: OSM features without a URN that are kept although no edubase school matches them.
 OSM_KEEP_UNMATCHED = {"The Island VI Form": ("mainstream", "post16")}
 #: Edubase 2018 island schools with no OSM 2020 feature, superseded before 2020 (not added).
@@ -469,18 +590,24 @@ EDUBASE_SUPERSEDED = {
 ISLAND_OVERRIDES: dict[str, dict[str, object]] = {
     "St George's School": {"provision_type": "special", "phases": "secondary;post16"},
     "Medina House Primary School": {"provision_type": "special", "phases": "primary"},
-    "St Catherine's School": {"provision_type": "non_maintained",
-                              "phases": "primary;secondary;post16", "capacity": 80},
+    "St Catherine's School": {
+        "provision_type": "non_maintained",
+        "phases": "primary;secondary;post16",
+        "capacity": 80,
+    },
     "Island Learning Centre": {"provision_type": "ap", "phases": "primary;secondary"},
-    "6 Form at the Isle of Wight College": {"provision_type": "fe", "phases": "post16",
-                                            "name": "The Isle of Wight College"},
+    "6 Form at the Isle of Wight College": {
+        "provision_type": "fe",
+        "phases": "post16",
+        "name": "The Isle of Wight College",
+    },
     "The Bay CE School": {"phases": "primary;secondary", "capacity": 420 + 1650},
     "Christ The King College": {"phases": "secondary;post16"},
     "Cowes Enterprise College": {"phases": "secondary;post16"},
     "Ryde Academy": {"phases": "secondary;post16"},
     "Ryde School with Upper Chine": {"phases": "primary;secondary;post16"},
     "Priory School": {"phases": "primary;secondary"},
-}  # fmt: skip
+}
 #: Existing inclusion bases (resourced provision) in island mainstream schools — SAMPLE ASSUMPTION:
 #: host name, need(s), places.
 EXISTING_BASES = [
@@ -501,7 +628,6 @@ MAINLAND = {
     "The Serendipity School": ("independent", "secondary", "SEMH", None),
     "Assure Community College": ("independent", "secondary;post16", "", None),
     "The Harbour School": ("special", "primary;secondary", "SEMH", None),
-    "Willows Centre for Children": ("special", "primary", "", 40),
     "Cliffdale Primary School": ("special", "primary", "ASD;MLD;SLCN", None),
     "Redwood Park Academy": ("special", "secondary;post16", "MLD;ASD;SLCN;SEMH", None),
     "Mary Rose School": ("special", "primary;secondary;post16", "SLD;PMLD;ASD;MSI;PD", None),
@@ -528,9 +654,20 @@ CANDIDATES = [
 ]
 
 PROVISION_COLUMNS = [
-    "setting_id", "name", "provision_type", "host_setting_id", "phases", "needs", "capacity",
-    "on_roll", "easting", "northing", "in_area", "annual_cost_per_place_gbp", "ferry_required",
-]  # fmt: skip
+    "setting_id",
+    "name",
+    "provision_type",
+    "host_setting_id",
+    "phases",
+    "needs",
+    "capacity",
+    "on_roll",
+    "easting",
+    "northing",
+    "in_area",
+    "annual_cost_per_place_gbp",
+    "ferry_required",
+]
 
 
 def _norm_name(name: str) -> str:
@@ -558,8 +695,11 @@ def _edubase_phase(group: str, phase: str) -> tuple[str, str]:
         return "fe", "post16"
     if group == "Independent schools":
         return "mainstream", "primary;secondary"
-    return "mainstream", {"Primary": "primary", "Secondary": "secondary",
-                          "All through": "primary;secondary"}.get(phase, "primary")  # fmt: skip
+    return "mainstream", {
+        "Primary": "primary",
+        "Secondary": "secondary",
+        "All through": "primary;secondary",
+    }.get(phase, "primary")
 
 
 def build_provision(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
@@ -581,8 +721,12 @@ def build_provision(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame,
     # one row per URN (a school mapped as several polygons: mean of their centroids)
     with_urn = osm[osm["ref_edubase_urn"] != ""]
     merged = with_urn.groupby("ref_edubase_urn", sort=True).agg(
-        name=("name", "first"), osm_type=("osm_type", "first"), osm_id=("osm_id", "first"),
-        x=("x", "mean"), y=("y", "mean"))  # fmt: skip
+        name=("name", "first"),
+        osm_type=("osm_type", "first"),
+        osm_id=("osm_id", "first"),
+        x=("x", "mean"),
+        y=("y", "mean"),
+    )
     merged = merged.reset_index()
     merged["x"], merged["y"] = merged["x"].round(1), merged["y"].round(1)
     no_urn = osm[osm["ref_edubase_urn"] == ""].copy()
@@ -614,8 +758,9 @@ def build_provision(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame,
                 return near.loc[best], "fuzzy"
         return None, "none"
 
-    candidates = [(r.ref_edubase_urn, r.name, r.osm_type, r.osm_id, r.x, r.y)
-                  for r in merged.itertuples()]  # fmt: skip
+    candidates = [
+        (r.ref_edubase_urn, r.name, r.osm_type, r.osm_id, r.x, r.y) for r in merged.itertuples()
+    ]
     candidates += [("", r.name, r.osm_type, r.osm_id, r.x, r.y) for r in no_urn.itertuples()]
     dropped = []
     for urn, name, osm_type, osm_id, x, y in candidates:
@@ -631,9 +776,18 @@ def build_provision(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame,
         else:
             ptype, phases = OSM_KEEP_UNMATCHED[name]
             cap = pd.NA
-        row = {"setting_id": setting_id, "name": name, "provision_type": ptype, "phases": phases,
-               "capacity": cap, "x": x, "y": y, "source": f"OSM {osm_type} {osm_id}",
-               "edubase_name": None if hit is None else hit["name"], "match": how}  # fmt: skip
+        row = {
+            "setting_id": setting_id,
+            "name": name,
+            "provision_type": ptype,
+            "phases": phases,
+            "capacity": cap,
+            "x": x,
+            "y": y,
+            "source": f"OSM {osm_type} {osm_id}",
+            "edubase_name": None if hit is None else hit["name"],
+            "match": how,
+        }
         row.update(ISLAND_OVERRIDES.get(name, {}))
         rows.append(row)
     stats["osm_kept"] = len(rows)
@@ -646,10 +800,20 @@ def build_provision(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame,
             continue
         ptype, phases = _edubase_phase(r.group, r.phase)
         slug = "-".join(_norm_name(r.name).split())
-        rows.append({"setting_id": f"GIAS2018-{slug}", "name": r.name, "provision_type": ptype,
-                     "phases": phases, "capacity": r.capacity, "x": r.x, "y": r.y,
-                     "source": "edubase 2018 subset (no OSM feature)", "edubase_name": r.name,
-                     "match": "edubase_only"})  # fmt: skip
+        rows.append(
+            {
+                "setting_id": f"GIAS2018-{slug}",
+                "name": r.name,
+                "provision_type": ptype,
+                "phases": phases,
+                "capacity": r.capacity,
+                "x": r.x,
+                "y": r.y,
+                "source": "edubase 2018 subset (no OSM feature)",
+                "edubase_name": r.name,
+                "match": "edubase_only",
+            }
+        )
     island = pd.DataFrame(rows)
     island["needs"] = ""
     island["in_area"] = True
@@ -672,13 +836,24 @@ def build_provision(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame,
     bases = []
     for host_name, needs, places in EXISTING_BASES:
         host = island[island["name"] == host_name].iloc[0]
-        bases.append({"setting_id": f"{host['setting_id']}-IB-{needs.split(';')[0]}",
-                      "name": f"{host_name} inclusion base ({needs.replace(';', '/')})",
-                      "provision_type": "inclusion_base", "host_setting_id": host["setting_id"],
-                      "phases": host["phases"].replace(";post16", ""), "needs": needs,
-                      "capacity": places, "x": host["x"], "y": host["y"], "in_area": True,
-                      "ferry_required": False, "source": "sample assumption",
-                      "edubase_name": None, "match": "assumption"})  # fmt: skip
+        bases.append(
+            {
+                "setting_id": f"{host['setting_id']}-IB-{needs.split(';')[0]}",
+                "name": f"{host_name} inclusion base ({needs.replace(';', '/')})",
+                "provision_type": "inclusion_base",
+                "host_setting_id": host["setting_id"],
+                "phases": host["phases"].replace(";post16", ""),
+                "needs": needs,
+                "capacity": places,
+                "x": host["x"],
+                "y": host["y"],
+                "in_area": True,
+                "ferry_required": False,
+                "source": "sample assumption",
+                "edubase_name": None,
+                "match": "assumption",
+            }
+        )
 
     # --- mainland settings --------------------------------------------------------------------
     mainland = []
@@ -686,20 +861,34 @@ def build_provision(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame,
         hit = edu[edu["name"] == name].iloc[0]
         cap = hit["capacity"] if not pd.isna(hit["capacity"]) else cap_fb
         slug = "-".join(_norm_name(name).split())
-        mainland.append({"setting_id": f"OOA-{slug}", "name": name, "provision_type": ptype,
-                         "host_setting_id": pd.NA, "phases": phases, "needs": needs,
-                         "capacity": cap, "x": hit["x"], "y": hit["y"], "in_area": False,
-                         "ferry_required": True, "source": "edubase 2018 subset",
-                         "edubase_name": name,
-                         "match": "capacity fallback" if pd.isna(hit["capacity"]) else "exact"})  # fmt: skip
+        mainland.append(
+            {
+                "setting_id": f"OOA-{slug}",
+                "name": name,
+                "provision_type": ptype,
+                "host_setting_id": pd.NA,
+                "phases": phases,
+                "needs": needs,
+                "capacity": cap,
+                "x": hit["x"],
+                "y": hit["y"],
+                "in_area": False,
+                "ferry_required": True,
+                "source": "edubase 2018 subset",
+                "edubase_name": name,
+                "match": "capacity fallback" if pd.isna(hit["capacity"]) else "exact",
+            }
+        )
 
     prov = pd.concat([island, pd.DataFrame(bases), pd.DataFrame(mainland)], ignore_index=True)
     prov["capacity"] = prov["capacity"].astype(float).round().astype(int)
     prov["annual_cost_per_place_gbp"] = prov["provision_type"].map(
-        {k: float(v[0]) for k, v in COSTS.items()})  # fmt: skip
+        {k: float(v[0]) for k, v in COSTS.items()}
+    )
     prov = prov.rename(columns={"x": "easting", "y": "northing"})
-    prov = prov.sort_values(["in_area", "provision_type", "setting_id"],
-                            ascending=[False, True, True], kind="stable").reset_index(drop=True)  # fmt: skip
+    prov = prov.sort_values(
+        ["in_area", "provision_type", "setting_id"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
     sources = prov[["setting_id", "name", "source", "edubase_name", "match"]].copy()
     return prov, sources, stats
 
@@ -707,14 +896,21 @@ def build_provision(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame,
 def write_provision(prov: pd.DataFrame, pupils: pd.DataFrame | None, out: Path) -> pd.DataFrame:
     """Set ``on_roll`` (see PROVENANCE.md) and write provision.csv."""
     prov = prov.copy()
-    placed = (pupils["current_setting_id"].value_counts() if pupils is not None
-              else pd.Series(dtype=int))  # fmt: skip
-    send_only = prov["provision_type"].isin(["special", "non_maintained", "independent", "ap",
-                                             "inclusion_base"])  # fmt: skip
+    placed = (
+        pupils["current_setting_id"].value_counts() if pupils is not None else pd.Series(dtype=int)
+    )
+    send_only = prov["provision_type"].isin(
+        ["special", "non_maintained", "independent", "ap", "inclusion_base"]
+    )
     roll = np.where(
-        ~prov["in_area"], prov["capacity"],
-        np.where(send_only, prov["setting_id"].map(placed).fillna(0),
-                 np.round(prov["capacity"] * MAINSTREAM_ROLL_SHARE)))  # fmt: skip
+        ~prov["in_area"],
+        prov["capacity"],
+        np.where(
+            send_only,
+            prov["setting_id"].map(placed).fillna(0),
+            np.round(prov["capacity"] * MAINSTREAM_ROLL_SHARE),
+        ),
+    )
     prov["on_roll"] = roll.astype(int)
     prov["in_area"] = prov["in_area"].map({True: "true", False: "false"})
     prov["ferry_required"] = prov["ferry_required"].map({True: "true", False: "false"})
@@ -725,13 +921,19 @@ def write_provision(prov: pd.DataFrame, pupils: pd.DataFrame | None, out: Path) 
 
 def write_costs(out: Path) -> None:
     """costs.csv: the single labelled place for per-place cost assumptions."""
-    rows = [{"provision_type": k, "annual_cost_per_place_gbp": v[0], "basis": v[1]}
-            for k, v in COSTS.items()]  # fmt: skip
-    rows.append({"provision_type": "inclusion_base_capital_per_place",
-                 "annual_cost_per_place_gbp": CAPITAL_COST_PER_PLACE_GBP,
-                 "basis": "ONE-OFF capital cost per new inclusion-base place (not annual): "
-                          "conversion of existing mainstream space, ~£40-60k per place "
-                          "(sample assumption)"})  # fmt: skip
+    rows = [
+        {"provision_type": k, "annual_cost_per_place_gbp": v[0], "basis": v[1]}
+        for k, v in COSTS.items()
+    ]
+    rows.append(
+        {
+            "provision_type": "inclusion_base_capital_per_place",
+            "annual_cost_per_place_gbp": CAPITAL_COST_PER_PLACE_GBP,
+            "basis": "ONE-OFF capital cost per new inclusion-base place (not annual): "
+            "conversion of existing mainstream space, ~£40-60k per place "
+            "(sample assumption)",
+        }
+    )
     write_csv(pd.DataFrame(rows), out / "costs.csv")
 
 
@@ -744,16 +946,165 @@ def build_candidates(prov: pd.DataFrame, out: Path) -> pd.DataFrame:
             msg = f"candidate host `{host_name}` not found once in provision"
             raise SystemExit(msg)
         host = host.iloc[0]
-        rows.append({"site_id": f"{host['setting_id']}-IB-{needs}",
-                     "host_setting_id": host["setting_id"],
-                     "name": f"{host_name} ({town}) — new {needs} base",
-                     "needs": needs, "phases": phase, "places": places,
-                     "capital_cost_gbp": float(places * CAPITAL_COST_PER_PLACE_GBP),
-                     "annual_cost_per_place_gbp": float(COSTS["inclusion_base"][0]),
-                     "easting": host["easting"], "northing": host["northing"]})  # fmt: skip
+        rows.append(
+            {
+                "site_id": f"{host['setting_id']}-IB-{needs}",
+                "host_setting_id": host["setting_id"],
+                "name": f"{host_name} ({town}) — new {needs} base",
+                "needs": needs,
+                "phases": phase,
+                "places": places,
+                "capital_cost_gbp": float(places * CAPITAL_COST_PER_PLACE_GBP),
+                "annual_cost_per_place_gbp": float(COSTS["inclusion_base"][0]),
+                "easting": host["easting"],
+                "northing": host["northing"],
+            }
+        )
     df = pd.DataFrame(rows)
     write_csv(df, out / "candidate_sites.csv")
     return df
+
+
+# --------------------------------------------------------------------------------------------
+# 8. synthetic pupils
+# --------------------------------------------------------------------------------------------
+#: Seed of the shipped synthetic cohort.
+SEED = 20250422
+ALL_PLACEMENTS = (*MODELLED, "other", "early_years", "unknown")
+
+
+def _age_of(label: str) -> int | None:
+    """DfE age label -> age in years ("under 3" -> None)."""
+    return int(label.removeprefix("age ")) if label.startswith("age ") else None
+
+
+def cohort_inputs(paths: dict[str, Path]) -> dict[str, object]:
+    """Need x placement counts and NC-year weights for Isle of Wight 2024/25 (see PROVENANCE.md).
+
+    The joint need x placement table is published (DfE plans by primary need, "Type of placement"
+    rows), so it is used as the IPF prior and is reproduced exactly. The NC-year weights come from a
+    three-way IPF of need x placement x age fitted to the three published two-way tables
+    (need x placement, need x age, placement x age), sliced to the modelled placement types.
+    Age (at 31 August) a -> NC year a - 4, clipped to -1..14 (19-25-year-olds -> 14).
+    Plans whose need is not recorded are given code OTH (the island records no OTH plans).
+    """
+    la, period = "Isle of Wight", "202425"
+    needs_tab = pd.read_csv(paths["needs"], dtype=str, keep_default_na=False)
+    needs_tab = needs_tab[(needs_tab["la_name"] == la) & (needs_tab["time_period"] == period)]
+    need_cols = list(NEED_COLUMNS)
+    codes = sorted({NEED_COLUMNS[c] or "OTH" for c in need_cols})
+
+    def need_vector(row: pd.Series) -> np.ndarray:
+        v = np.zeros(len(codes))
+        for col in need_cols:
+            v[codes.index(NEED_COLUMNS[col] or "OTH")] += int(row[col])
+        return v
+
+    ages = list(range(3, 26))
+    np_tab = np.zeros((len(codes), len(ALL_PLACEMENTS)))
+    na_tab = np.zeros((len(codes), len(ages)))
+    for _, row in needs_tab.iterrows():
+        if row["breakdown_topic"] == "Type of placement":
+            place = _placement_of_breakdown(row["breakdown"])
+            if place is not None:
+                np_tab[:, ALL_PLACEMENTS.index(place)] += need_vector(row)
+        elif row["breakdown_topic"] == "Child or young persons age":
+            age = _age_of(row["breakdown"])
+            if age is not None:
+                na_tab[:, ages.index(age)] += need_vector(row)
+    case = pd.read_csv(paths["caseload"], dtype=str, keep_default_na=False)
+    case = case[
+        (case["la_name"] == la)
+        & (case["time_period"] == period)
+        & (case["breakdown_topic"] == "Child or young persons age")
+    ]
+    pa_tab = np.zeros((len(ALL_PLACEMENTS), len(ages)))
+    for _, row in case.iterrows():
+        age = _age_of(row["breakdown"])
+        if age is None:
+            continue
+        for col, place in PLACEMENT_COLUMNS.items():
+            value = _count(pd.Series([row[col]])).iloc[0]
+            if value is not pd.NA:
+                pa_tab[ALL_PLACEMENTS.index(place), ages.index(age)] += int(value)
+    total = int(np_tab.sum())
+    logger.info(
+        "cohort: %d IoW plans by need x placement, %d by need x age (3-25), %d by "
+        "placement x age (3-25)",
+        total,
+        int(na_tab.sum()),
+        int(pa_tab.sum()),
+    )
+    # three-way IPF; the margins differ slightly (2 plans of under-3s are outside the age range),
+    # so need x placement is fitted last and holds (to within rounding) at the end
+    from placeplan.synthetic import fit_ipf
+
+    fitted = fit_ipf(
+        np.ones((len(codes), len(ALL_PLACEMENTS), len(ages))),
+        [((0, 2), na_tab), ((1, 2), pa_tab), ((0, 1), np_tab)],
+        max_iter=500,
+    )
+    modelled = [ALL_PLACEMENTS.index(p) for p in MODELLED]
+    joint = pd.DataFrame(np_tab[:, modelled].astype(int), index=codes, columns=list(MODELLED))
+    weights = []
+    for i, need in enumerate(codes):
+        for j in modelled:
+            for k, age in enumerate(ages):
+                if fitted[i, j, k] > 0:
+                    weights.append(
+                        {
+                            "need_type": need,
+                            "placement_type": ALL_PLACEMENTS[j],
+                            "nc_year": min(max(age - 4, -1), 14),
+                            "weight": float(fitted[i, j, k]),
+                        }
+                    )
+    excluded = {
+        p: int(np_tab[:, ALL_PLACEMENTS.index(p)].sum())
+        for p in ALL_PLACEMENTS
+        if p not in MODELLED
+    }
+    return {
+        "joint": joint,
+        "need_counts": {k: int(v) for k, v in joint.sum(axis=1).items() if v > 0},
+        "placement_counts": {k: int(v) for k, v in joint.sum(axis=0).items() if v > 0},
+        "nc_year_weights": pd.DataFrame(weights),
+        "excluded": excluded,
+        "total_plans": total,
+    }
+
+
+def build_pupils(paths: dict[str, Path], prov: pd.DataFrame, out: Path) -> pd.DataFrame:
+    """Synthetic EHCP cohort (SYNTHETIC — no real pupil data) with placeplan.synthetic."""
+    from placeplan.synthetic import synthesise_pupils
+
+    inputs = cohort_inputs(paths)
+    postcodes = pd.read_csv(
+        out / "postcodes.csv",
+        dtype={"postcode": str, "lsoa11cd": str, "lad_code": str, "date_terminated": str},
+    )
+    postcodes = postcodes[postcodes["lad_code"] == IOW]
+    props = [f["properties"] for f in json.loads((out / "lsoa.geojson").read_text())["features"]]
+    areas = pd.DataFrame(props)
+    areas = areas[areas["lad_code"] == IOW]
+    pupils = synthesise_pupils(
+        postcodes,
+        areas,
+        inputs["need_counts"],
+        inputs["placement_counts"],
+        prov,
+        seed=SEED,
+        joint_prior=inputs["joint"],
+        nc_year_weights=inputs["nc_year_weights"],
+    )
+    pupils["transport_assisted"] = pupils["transport_assisted"].map({True: "true", False: "false"})
+    write_csv(pupils, out / "pupils.csv")
+    logger.info("pupils by need: %s", inputs["need_counts"])
+    logger.info("pupils by placement: %s", inputs["placement_counts"])
+    logger.info(
+        "plans kept out of the cohort: %s (of %d)", inputs["excluded"], inputs["total_plans"]
+    )
+    return pupils
 
 
 # --------------------------------------------------------------------------------------------
@@ -788,8 +1139,9 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("provision stats: %s", stats)
         write_csv(sources, out / "provision_sources.csv")
         write_costs(out)
-        write_provision(prov, None, out)
         build_candidates(prov, out)
+        pupils = build_pupils(paths, prov, out)
+        write_provision(prov, pupils, out)
     return 0
 
 
