@@ -554,7 +554,7 @@ def solve_budgeted_sites(
         status=status,
         model="budgeted_sites",
         params=params,
-        gap=gap if status != "optimal" or gap > 0 else 0.0,
+        gap=max(gap, 0.0),
     )
 
 
@@ -761,7 +761,7 @@ def solve_p_median(
         status=status,
         model="p_median",
         params=params,
-        gap=gap if gap > 0 else 0.0,
+        gap=max(gap, 0.0),
     )
 
 
