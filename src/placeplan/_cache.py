@@ -132,7 +132,7 @@ def cache_key(*parts: Any) -> str:
     str
         64 hex characters.
     """
-    import placeplan  # noqa: PLC0415 - avoid an import cycle at module load
+    import placeplan  # deferred: avoids an import cycle
 
     payload = json.dumps(
         {"version": placeplan.__version__, "parts": [_normalise(p) for p in parts]},
@@ -154,7 +154,7 @@ def cache_path(kind: str, key: str, suffix: str) -> Path:
     suffix
         File suffix including the dot, e.g. ``".npz"``.
     """
-    from .settings import settings  # noqa: PLC0415
+    from .settings import settings
 
     folder = Path(settings.cache_folder) / kind
     try:
@@ -187,7 +187,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 def resolve_use_cache(use_cache: bool | None) -> bool:
     """Return ``use_cache``, or ``placeplan.settings.use_cache`` when it is ``None``."""
-    from .settings import settings  # noqa: PLC0415
+    from .settings import settings
 
     return settings.use_cache if use_cache is None else bool(use_cache)
 

@@ -1,4 +1,4 @@
-"""Origin × destination travel time and distance on the road network (scipy csgraph), long format, cached.
+"""Origin × destination drive time and distance (scipy csgraph), long format, cached.
 
 How a journey is timed
 ----------------------
@@ -49,7 +49,7 @@ from .network import (
 )
 from .settings import settings
 
-__all__ = ["MILES_PER_KM", "MATRIX_COLUMNS", "travel_matrix"]
+__all__ = ["MATRIX_COLUMNS", "MILES_PER_KM", "travel_matrix"]
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def _compute(
     max_snap_m: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(time_s, distance_m)`` arrays of shape (n_dest, n_orig) and the snap distances."""
-    from tqdm.auto import tqdm  # noqa: PLC0415
+    from tqdm.auto import tqdm
 
     R = net._routing
     S = R.scale

@@ -1,4 +1,4 @@
-"""Road network: drivable graph from OSM PBF / OSM XML / GraphML / osmnx, UK speed model, snapping, isochrones.
+"""Road network: drivable graph from OSM PBF/XML, GraphML or osmnx; speeds; snapping; isochrones.
 
 A :class:`RoadNetwork` is a set of numpy arrays in EPSG:27700 (nodes, directed edges and the edge
 geometries), restricted to the largest strongly connected component of the drivable roads. It is
@@ -69,8 +69,8 @@ _MPH = 1.609344
 #: 60 mph, built-up "restricted" roads 30 mph) reduced for junctions, bends, overtaking limits and
 #: the small vehicles used for home-to-school transport, in line with DfT average-speed statistics
 #: (CGN0501/CGN0502: local 'A' roads average ~25 mph in the weekday morning peak, ~30 mph off-peak).
-#: With ``use_maxspeed`` a tagged limit caps these (``min(tagged, class)``), which tracked real drive
-#: times best on this project's test data (docs: routing notes). Calibrate locally if you can.
+#: With ``use_maxspeed`` a tagged limit caps these (``min(tagged, class)``), which tracked real
+#: drive times best on this project's test data (docs: routing notes). Calibrate locally if you can.
 UK_CLASS_KPH: Mapping[str, float] = {
     "motorway": 100.0,  # 62 mph: 70 mph limit less merges and HGV/minibus mix
     "motorway_link": 60.0,
@@ -378,7 +378,7 @@ class RoadNetwork:
         ``geometry`` (LineString, if ``geometry``); ``G.graph["crs"]`` is ``"EPSG:27700"``.
         The result is accepted by osmnx (``graph_to_gdfs``, ``save_graphml``, routing).
         """
-        import networkx as nx  # noqa: PLC0415
+        import networkx as nx
 
         G = nx.MultiDiGraph(crs=self.crs, simplified=True, created_with="placeplan")
         ids = self.node_osmid.tolist()
@@ -623,7 +623,7 @@ def _direction(tags: Any, hw: str) -> int:
 def _read_osm(path: Path, speed_model: SpeedModel) -> dict[str, Any]:
     """Read drivable ways from an OSM file with pyosmium into flat arrays."""
     try:
-        import osmium  # noqa: PLC0415
+        import osmium
     except ImportError as err:  # pragma: no cover - osmium is a core dependency
         msg = 'reading OSM files needs pyosmium: pip install "osmium>=3.7"'
         raise ImportError(msg) from err
@@ -728,7 +728,7 @@ def _haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.
 
 
 def _to_bng(lon: np.ndarray, lat: np.ndarray, crs: str = "EPSG:4326") -> tuple[Any, Any]:
-    from pyproj import Transformer  # noqa: PLC0415
+    from pyproj import Transformer
 
     tr = Transformer.from_crs(crs, CRS, always_xy=True)
     return tr.transform(lon, lat)
@@ -795,7 +795,7 @@ def _chains_from_networkx(G: nx.MultiDiGraph) -> tuple[dict[str, Any], bool]:
 
     Returns the chain arrays and whether every edge carried ``travel_time``.
     """
-    import networkx as nx  # noqa: PLC0415
+    import networkx as nx
 
     crs = str(G.graph.get("crs", "EPSG:4326"))
     nodes = list(G.nodes)
@@ -1006,7 +1006,7 @@ def load_network(
     if cpath is not None:
         _cache.log_miss("network", cpath)
     if graphml:
-        import osmnx as ox  # noqa: PLC0415
+        import osmnx as ox
 
         try:
             G = ox.load_graphml(path)
@@ -1063,9 +1063,9 @@ def network_from_polygon(
     travel times and lengths *summed*, so merged ways keep length-weighted times. Cached on disk by
     the polygon, buffer and speed model (delete the cache entry to fetch fresher OSM data).
     """
-    import osmnx as ox  # noqa: PLC0415
-    from pyproj import Transformer  # noqa: PLC0415
-    from shapely.ops import transform  # noqa: PLC0415
+    import osmnx as ox
+    from pyproj import Transformer
+    from shapely.ops import transform
 
     model = speed_model or SpeedModel()
     poly = shapely.geometry.shape(polygon) if isinstance(polygon, Mapping) else polygon
@@ -1094,7 +1094,7 @@ def network_from_polygon(
     except Exception as err:
         msg = f"osmnx could not download the network: {err}"
         raise NetworkError(msg) from err
-    us, vs, ds = zip(*G.edges(data=True), strict=True)
+    ds = [d for _, _, d in G.edges(data=True)]
     hwy = [d.get("highway", "road") for d in ds]
     hwy = [h[0] if isinstance(h, list) else h for h in hwy]
     ms = np.array([parse_maxspeed(d.get("maxspeed")) for d in ds])
@@ -1125,7 +1125,7 @@ def network_from_place(
     ``place`` is geocoded with ``osmnx.geocode_to_gdf`` (e.g. ``"Hampshire, England"``); the
     boundary is buffered in EPSG:27700 so journeys that leave the authority are routed properly.
     """
-    import osmnx as ox  # noqa: PLC0415
+    import osmnx as ox
 
     try:
         gdf = ox.geocode_to_gdf(place)
@@ -1316,7 +1316,7 @@ def snap_points(
 
 def _warn_too_far(n: int, total: int, max_snap_m: float, what: str, stacklevel: int = 3) -> None:
     if n:
-        import warnings  # noqa: PLC0415
+        import warnings
 
         warnings.warn(
             f"{n} of {total} {what} are more than {max_snap_m:g} m from the drivable network "
@@ -1379,8 +1379,8 @@ def isochrones(
     geopandas.GeoDataFrame
         ``site_id``, ``minutes``, ``geometry`` (Polygon/MultiPolygon), one row per site × minutes.
     """
-    import geopandas as gpd  # noqa: PLC0415
-    from shapely.ops import substring  # noqa: PLC0415
+    import geopandas as gpd
+    from shapely.ops import substring
 
     if direction not in {"to_site", "from_site"}:
         msg = f"`direction` must be 'to_site' or 'from_site', got {direction!r}"

@@ -133,7 +133,7 @@ def grid_graph(
     """
     G = grid_network(n, spacing_m, speed_kph, origin=origin, oneway_rows=oneway_rows).to_networkx()
     if crs != CRS:
-        import osmnx as ox  # noqa: PLC0415
+        import osmnx as ox
 
         G = ox.project_graph(G, to_crs=crs)
     return G
