@@ -1204,6 +1204,8 @@ def load_provision(
     in_area_default: bool = True,
     known_setting_ids: set[str] | None = None,
     sheet: str | None = None,
+    la_codes: list[str] | None = None,
+    buffer_m: float = 0.0,
 ) -> LoadResult:
     """Load the placeplan provision table (or an out-of-area settings file in the same format).
 
@@ -1224,6 +1226,9 @@ def load_provision(
         Setting ids from other files that ``host_setting_id`` may refer to.
     sheet
         Excel sheet name.
+    la_codes, buffer_m
+        Used only when the file is a GIAS export (recognised by its header): passed to
+        :func:`load_gias`.
 
     Returns
     -------
@@ -1239,6 +1244,8 @@ def load_provision(
     """
     frame = read_table(path, sheet=sheet)
     file = Path(path).name
+    if {_key(c) for c in GIAS_REQUIRED} <= {_key(c) for c in frame.columns}:
+        return load_gias(path, la_codes=la_codes, area=area, buffer_m=buffer_m, postcodes=postcodes)
     data, rejects, notes = _provision_frame(
         frame,
         file,
