@@ -410,15 +410,33 @@ def synthesise_pupils(
     prov = _prepare_provision(provision)
     pcs = _live_postcodes(postcodes, areas)
 
-    joint = fit_joint_counts(need_counts, placement_counts, prior=joint_prior)
-
     types = prov["provision_type"].astype(str).to_numpy()
+    needs_served = [_split(v) for v in prov["needs"]]
+    # cells (need, placement) that no setting of that type accepts get a zero prior
+    prior = DEFAULT_JOINT_PRIOR.copy()
+    if joint_prior is not None:
+        given = joint_prior.reindex(index=prior.index, columns=prior.columns).astype(float)
+        prior = given.where(given.notna(), prior)
+    pairs = list(zip(types, needs_served, strict=True))
+    accepts = pd.DataFrame(
+        [[any(t == pl and (not ns or nd in ns) for t, ns in pairs) for pl in prior.columns]
+         for nd in prior.index],
+        index=prior.index,
+        columns=prior.columns,
+    )  # fmt: skip
+    try:
+        joint = fit_joint_counts(need_counts, placement_counts, prior=prior.where(accepts, 0.0))
+    except InfeasibleModelError:
+        logger.info(
+            "synthesise_pupils: need-compatible joint infeasible; need compatibility relaxed"
+        )
+        joint = fit_joint_counts(need_counts, placement_counts, prior=prior)
+
     phases = [_split(v) for v in prov["phases"]]
     unknown_phase = sorted({p for ph in phases for p in ph} - set(PHASES))
     if unknown_phase:
         msg = f"`provision.phases` has unknown phases {unknown_phase}; expected {list(PHASES)}"
         raise SchemaValidationError(msg)
-    needs_served = [_split(v) for v in prov["needs"]]
     years_served = [_phase_years(ph) for ph in phases]
     capacity = prov["capacity"].fillna(0).astype(int).to_numpy().copy()
     sx = prov["easting"].astype(float).to_numpy()
