@@ -1,0 +1,168 @@
+"""Offline folium maps: layers, no CDN, disclosure, determinism (rendered without a browser)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import folium
+import pytest
+
+from placeplan import maps
+from placeplan._errors import CRSError, SchemaValidationError
+from placeplan.report.build import example_inputs
+from placeplan.report.disclosure import suppress
+
+EXTERNAL = re.compile(r"""<(?:script|link|img)\b[^>]*(?:src|href)=["']?(?:https?:)?//""", re.I)
+
+
+def _has_layer(html: str, name: str) -> bool:
+    """Layer names appear in the layer control JSON (non-ASCII escaped) or in tooltips."""
+    return name in html or json.dumps(name)[1:-1] in html
+
+
+@pytest.fixture
+def inputs():
+    return example_inputs(small_count=3)
+
+
+@pytest.fixture
+def areas(inputs):
+    return suppress(
+        inputs.areas,
+        count_cols=["pupils"],
+        dependent_cols=["baseline_mean_time_min", "scenario_mean_time_min"],
+    )
+
+
+@pytest.fixture
+def sites(inputs):
+    return suppress(
+        inputs.sites,
+        count_cols=["pupils_served"],
+        dependent_cols=["mean_time_saved_min"],
+        group_cols=["selected"],
+    )
+
+
+@pytest.fixture
+def flows(inputs):
+    return suppress(
+        inputs.ooa_flows,
+        count_cols=["baseline", "scenario"],
+        group_cols=[["origin_id"], ["destination_id"]],
+    )
+
+
+def _journey_map(inputs, areas, sites, **kw):
+    return maps.map_journey_times(
+        areas,
+        outline=inputs.outline,
+        provision=inputs.provision,
+        sites=sites,
+        roads=inputs.roads,
+        attribution="© OpenStreetMap contributors",
+        **kw,
+    )
+
+
+def test_journey_map_layers_offline_and_suppressed(inputs, areas, sites):
+    html = _journey_map(inputs, areas, sites).get_root().render()
+    for name in (
+        "Baseline: mean journey time",
+        "Scenario: mean journey time",
+        "Existing provision (by type)",
+        "Proposed sites (selected)",
+        "Main roads",
+    ):
+        assert _has_layer(html, name), name
+    assert "L.control.layers" in html
+    assert not EXTERNAL.search(html)
+    assert "L.tileLayer(" not in html
+    assert "placeplan-leaflet-js" in html  # Leaflet inlined
+    assert "d3.min.js" not in html and "jquery" not in html.lower()
+    # the planted small count (3 pupils in one area) is shown as "c", never as 3
+    assert '"pupils_txt": "c"' in html
+    assert '"pupils_txt": "3"' not in html
+    assert "pupil_ref" not in html
+    # reprojected to lat/lon near the Isle of Wight
+    assert re.search(r"\[\[50\.6\d+, -1\.\d+\], \[50\.\d+, -1\.\d+\]\]", html)
+
+
+def test_published_map_requires_suppressed_counts(inputs):
+    with pytest.raises(SchemaValidationError, match="suppress"):
+        maps.map_journey_times(inputs.areas)
+    m = maps.map_journey_times(inputs.areas, internal=True)
+    html = m.get_root().render()
+    assert "INTERNAL — contains unsuppressed small numbers" in html
+    assert '"pupils_txt": "3"' in html  # internal mode keeps the value (so the test above can fail)
+
+
+def test_pupil_columns_and_crs_rejected(inputs, areas):
+    bad = areas.assign(pupil_ref="P0001")
+    bad.attrs = areas.attrs
+    with pytest.raises(SchemaValidationError, match="pupil"):
+        maps.map_journey_times(bad)
+    nocrs = areas.set_crs(None, allow_override=True)
+    nocrs.attrs = areas.attrs
+    with pytest.raises(CRSError, match="EPSG:27700"):
+        maps.map_journey_times(nocrs)
+
+
+def test_site_map_layers_flows_and_selection(inputs, areas, sites, flows):
+    basemap_areas = areas[["area_id", "geometry"]]
+    m = maps.map_sites(
+        sites,
+        inputs.provision,
+        isochrones=inputs.isochrones,
+        outline=inputs.outline,
+        ooa_flows=flows,
+        areas=basemap_areas,
+    )
+    html = m.get_root().render()
+    for name in (
+        "Proposed sites (selected)",
+        "Candidate sites (not selected)",
+        "Catchment ≤ 15 min drive",
+        "Catchment ≤ 30 min drive",
+        "Out-of-area flows, baseline",
+        "Out-of-area flows, scenario",
+        "Existing provision (by type)",
+    ):
+        assert _has_layer(html, name), name
+    assert not EXTERNAL.search(html)
+    # flows: 9 and 12 drawn; the 3 (and its secondary partner 6) not drawn at all
+    assert "baseline: 9 pupils" in html
+    assert "baseline: 12 pupils" in html
+    assert "baseline: 3 pupils" not in html
+    assert "baseline: 6 pupils" not in html
+    assert m.placeplan_flows_left_out >= 2
+    # selected sites are highlighted (thick black ring)
+    assert html.count('"color": "#000000"') >= 2
+    # the suppressed pupils_served of S2 shows as c
+    assert "pupils served: c" in html
+
+
+def test_deterministic_render(inputs, areas, sites):
+    a = maps.map_html(_journey_map(inputs, areas, sites))
+    b = maps.map_html(_journey_map(inputs, areas, sites))
+    assert a == b
+
+
+def test_save_map_and_offline_check(tmp_path, inputs, areas, sites):
+    path = maps.save_map(_journey_map(inputs, areas, sites), tmp_path / "sub" / "m.html")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "L.map(" in text
+    with pytest.raises(ValueError, match="external asset"):
+        maps.assert_offline('<script src="https://cdn.jsdelivr.net/npm/leaflet.js"></script>')
+    with pytest.raises(ValueError, match="tiles"):
+        maps.map_html(folium.Map())  # default OSM tiles are refused
+
+
+def test_band_index():
+    assert maps.band_index(0.0) == 0
+    assert maps.band_index(15.0) == 1
+    assert maps.band_index(74.9) == 4
+    assert maps.band_index(200.0) == 5
+    assert maps.band_index(float("nan")) is None
