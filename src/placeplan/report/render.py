@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import markupsafe
 
 from .disclosure import SUPPRESSED_MARKER
 
@@ -112,6 +113,14 @@ def fmt_cell(cell: Cell) -> str:
     return _FORMATTERS.get(cell.fmt, _FORMATTERS["number"])(cell.value, cell.signed)
 
 
+def _css_string(text: str) -> markupsafe.Markup:
+    """Quote ``text`` as a CSS string literal (for ``@page`` margin boxes)."""
+    out = "".join(
+        ch if ch.isalnum() or ch in " ·-_.,:;()/+" else f"\\{ord(ch):x} " for ch in str(text)
+    )
+    return markupsafe.Markup(f'"{out}"')
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("placeplan", "report/templates"),
@@ -127,6 +136,7 @@ def _environment() -> jinja2.Environment:
         fmt_gbp=fmt_gbp,
         fmt_count=fmt_count,
         fmt_cell=fmt_cell,
+        css_string=_css_string,
     )
     return env
 
