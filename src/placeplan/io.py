@@ -454,13 +454,27 @@ def _need_code(text: str) -> str | None:
 
 
 _NEED_SPLIT = re.compile(r"[;,/|]")
+_LIST_SPLIT = re.compile(r"[;/|]")
+
+
+def _split_needs(text: str) -> list[str]:
+    """Split a need list on ; / | and, where a part is not a need by itself, on commas too."""
+    parts: list[str] = []
+    for part in (p.strip() for p in _LIST_SPLIT.split(text)):
+        if not part:
+            continue
+        if "," in part and _need_code(part) is None:
+            parts += [p.strip() for p in part.split(",") if p.strip()]
+        else:
+            parts.append(part)
+    return parts
 
 
 def _need_lists(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse ';'-separated needs; return (joined codes, bad mask). Empty / 'any' = any need."""
     out, bad = [], []
     for text in values.astype("string").fillna(""):
-        parts = [p.strip() for p in _NEED_SPLIT.split(str(text)) if p.strip()]
+        parts = _split_needs(str(text))
         if len(parts) == 1 and _key(parts[0]) in {"any", "all", "allneeds", "anyneed"}:
             parts = []
         codes = [_need_code(p) for p in parts]
@@ -527,8 +541,8 @@ def _check_duplicates(ids: pd.Series, column: str, rejects: _Rejects) -> None:
 
 _LOCATION_ALIASES: dict[str, tuple[str, ...]] = {
     "postcode": ("post_code", "pcd", "pcds", "home_postcode", "postcode_home"),
-    "easting": ("eastings", "x", "os_easting", "grid_easting"),
-    "northing": ("northings", "y", "os_northing", "grid_northing"),
+    "easting": ("eastings", "os_easting", "grid_easting"),
+    "northing": ("northings", "os_northing", "grid_northing"),
     "latitude": ("lat",),
     "longitude": ("lon", "long", "lng"),
 }
