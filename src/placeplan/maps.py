@@ -22,13 +22,13 @@ import re
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import folium
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 
 from ._errors import CRSError, SchemaValidationError
 from .report.disclosure import SUPPRESSED_MARKER, suppression_mask
@@ -56,7 +56,7 @@ TIME_BANDS: tuple[tuple[float, float, str], ...] = (
 )
 """Journey-time bands (lower inclusive, upper exclusive) shared by maps and report figures."""
 
-_BAND_COLOURS = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")  # YlGnBu-6
+_BAND_COLOURS = ("#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")  # YlGnBu-7[1:]
 _SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")  # RdYlGn-5, low→high
 _SUPPRESSED_FILL = "#bdbdbd"
 _NODATA_FILL = "#ffffff"
@@ -129,7 +129,7 @@ def _walk(el: Any) -> list[Any]:
 
 def _finalise(m: folium.Map) -> folium.Map:
     """Make ``m`` offline and deterministic (idempotent)."""
-    root = m.get_root()
+    root = cast("Figure", m.get_root())
     for el in _walk(root):
         if hasattr(el, "default_js"):
             el.default_js = []
@@ -370,7 +370,7 @@ def _banners(m: folium.Map, *, internal: bool, note: str | None) -> None:
     if note:
         html += f'<div class="pp-banner synthetic">{escape(note)}</div>'
     if html:
-        m.get_root().html.add_child(Element(html), name="placeplan_banners")
+        cast("Figure", m.get_root()).html.add_child(Element(html), name="placeplan_banners")
 
 
 def _add_basemap(
@@ -595,13 +595,14 @@ def map_journey_times(
 
 def _band_style(feature: dict[str, Any], *, key: str) -> dict[str, Any]:
     band = feature["properties"].get(key)
+    style = {"color": "#666666", "weight": 0.6, "fillOpacity": 0.85}
     if band == -2:
-        fill = _SUPPRESSED_FILL
+        style["fillColor"] = _SUPPRESSED_FILL
     elif band is None or band == -1:
-        fill = _NODATA_FILL
+        style.update(fillColor=_NODATA_FILL, dashArray="3 3")
     else:
-        fill = _BAND_COLOURS[int(band)]
-    return {"color": "#666666", "weight": 0.6, "fillColor": fill, "fillOpacity": 0.85}
+        style["fillColor"] = _BAND_COLOURS[int(band)]
+    return style
 
 
 def _score_colour(score: float, lo: float, hi: float) -> str:

@@ -828,12 +828,12 @@ def build_report(inputs: ReportInputs) -> Report:
         bands_sorted = bands.assign(_o=bands["band"].map(order).fillna(99)).sort_values(
             "_o", kind="stable"
         )
-        series = []
+        series: list[tuple[str, str, list[Cell]]] = []
         for which, name, colour in (
             ("baseline", "Baseline", _BASE_COLOUR),
             ("scenario", inputs.scenario_name, _SCEN_COLOUR),
         ):
-            cells = [
+            band_cells = [
                 Cell(
                     None if pd.isna(v) else float(v),
                     "count",
@@ -841,7 +841,7 @@ def build_report(inputs: ReportInputs) -> Report:
                 )
                 for i, v in zip(bands_sorted.index, bands_sorted[which], strict=True)
             ]
-            series.append((name, colour, cells))
+            series.append((name, colour, band_cells))
         blocks.append(
             Figure(
                 "f-time-bands",
@@ -858,7 +858,7 @@ def build_report(inputs: ReportInputs) -> Report:
         )
     if imp.groups("need_type") and imp.has("mean_time_min"):
         needs = imp.groups("need_type")
-        series = [
+        need_series = [
             (name, colour, [imp.cell("need_type", g, "mean_time_min", w) for g in needs])
             for w, name, colour in (
                 ("baseline", "Baseline", _BASE_COLOUR),
@@ -871,7 +871,7 @@ def build_report(inputs: ReportInputs) -> Report:
                 "Mean journey time (minutes, each way) by primary need",
                 _bar_chart(
                     needs,
-                    series,
+                    need_series,
                     y_label="minutes",
                     value_fmt="minutes",
                     title="Mean journey time by primary need",
