@@ -91,7 +91,8 @@ def test_codepoint_open_headerless_and_folder(tmp_path: Path) -> None:
     folder = tmp_path / "CSV"
     folder.mkdir()
     (folder / "po.csv").write_text(
-        '"PO30 1UD",10,450180,089236,"E92000001","E19000002","E18000008","","E06000046","E05008486"\n'
+        '"PO30 1UD",10,450180,089236,"E92000001","E19000002","E18000008","",'
+        '"E06000046","E05008486"\n'
         '"PO30 9ZZ",90,0,0,"E92000001","","","","E06000046",""\n',
         encoding="utf-8",
     )

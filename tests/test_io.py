@@ -182,7 +182,14 @@ def test_load_pupils_good(postcodes: PostcodeIndex) -> None:
     assert list(gdf["plan_type"]) == ["EHCP", "EHCP", "SEN_support", "EHCP", "EHCP", "SEN_support"]
     # R -> 0, Y7 -> 7, DOB 2012-05-14 on census 2025-01-16 -> Year 8, -1 nursery.
     assert list(gdf["nc_year"]) == [3, 0, 7, 8, 12, -1]
-    assert list(gdf["phase"]) == ["primary", "primary", "secondary", "secondary", "post16", "primary"]
+    assert list(gdf["phase"]) == [
+        "primary",
+        "primary",
+        "secondary",
+        "secondary",
+        "post16",
+        "primary",
+    ]
     assert list(gdf["transport_assisted"]) == [True, False, True, False, False, True]
     assert gdf.loc[6, "current_setting_id"] is pd.NA or pd.isna(gdf.loc[6, "current_setting_id"])
     assert gdf.loc[2, "origin_id"] == "PO30 1UD"
@@ -211,12 +218,32 @@ ROW_CASES: list[tuple[str, str, str, str]] = [
     ("bad dob", "B,PO30 5AA,,,ASD,EHCP,,31/02/2015,100001,yes", "date_of_birth", "not a date"),
     ("adult dob", "B,PO30 5AA,,,ASD,EHCP,,1980-01-01,100001,yes", "date_of_birth", "outside"),
     ("no such setting", "B,PO30 5AA,,,ASD,EHCP,3,,999999,yes", "current_setting_id", "no such"),
-    ("bad transport", "B,PO30 5AA,,,ASD,EHCP,3,,100001,sometimes", "transport_assisted", "yes or no"),
+    (
+        "bad transport",
+        "B,PO30 5AA,,,ASD,EHCP,3,,100001,sometimes",
+        "transport_assisted",
+        "yes or no",
+    ),
     ("postcode unknown", "B,PO99 9QQ,,,ASD,EHCP,3,,100001,yes", "postcode", "not found in the"),
-    ("postcode invalid", "B,NOTAPC,,,ASD,EHCP,3,,100001,yes", "postcode", "not a valid UK postcode"),
+    (
+        "postcode invalid",
+        "B,NOTAPC,,,ASD,EHCP,3,,100001,yes",
+        "postcode",
+        "not a valid UK postcode",
+    ),
     ("terminated", "B,PO30 1AA,,,ASD,EHCP,3,,100001,yes", "postcode", "terminated postcode"),
-    ("outside (postcode)", "B,PO1 1AA,,,ASD,EHCP,3,,100001,yes", "postcode", "outside the authority"),
-    ("outside (coords)", "B,,300000,300000,ASD,EHCP,3,,100001,yes", "easting/northing", "outside the"),
+    (
+        "outside (postcode)",
+        "B,PO1 1AA,,,ASD,EHCP,3,,100001,yes",
+        "postcode",
+        "outside the authority",
+    ),
+    (
+        "outside (coords)",
+        "B,,300000,300000,ASD,EHCP,3,,100001,yes",
+        "easting/northing",
+        "outside the",
+    ),
     ("not GB", "B,,-1.3,50.7,ASD,EHCP,3,,100001,yes", "easting/northing", "outside Great Britain"),
     ("half coords", "B,,450000,,ASD,EHCP,3,,100001,yes", "easting/northing", "both"),
     ("no location", "B,,,,ASD,EHCP,3,,100001,yes", "location", "no location given"),
@@ -368,7 +395,12 @@ PROVISION_CASES: list[tuple[str, str, str, str]] = [
     ("negative capacity", "9,X,mainstream,,primary,,-3,0,450000,89000", "capacity", "0 or more"),
     ("empty capacity", "9,X,mainstream,,primary,,,0,450000,89000", "capacity", "empty"),
     ("bad type", "9,X,castle,,primary,,10,0,450000,89000", "provision_type", "mainstream"),
-    ("base no host", "9,X,inclusion_base,,primary,ASD,10,0,450000,89000", "host_setting_id", "empty"),
+    (
+        "base no host",
+        "9,X,inclusion_base,,primary,ASD,10,0,450000,89000",
+        "host_setting_id",
+        "empty",
+    ),
     ("unknown host", "9,X,SEN unit,77,primary,ASD,10,0,450000,89000", "host_setting_id", "no such"),
     ("bad phase", "9,X,special,,toddlers,,10,0,450000,89000", "phases", "not a phase"),
     ("bad need", "9,X,special,,primary,ASD;Zzz,10,0,450000,89000", "needs", "SEN2 need"),
@@ -516,7 +548,9 @@ def _areas_gdf() -> gpd.GeoDataFrame:
     ).to_crs("EPSG:4326")
 
 
-@pytest.mark.parametrize(("suffix", "driver"), [(".gpkg", "GPKG"), (".geojson", "GeoJSON"), (".shp", "ESRI Shapefile")])
+@pytest.mark.parametrize(
+    ("suffix", "driver"), [(".gpkg", "GPKG"), (".geojson", "GeoJSON"), (".shp", "ESRI Shapefile")]
+)
 def test_load_areas_formats(tmp_path: Path, suffix: str, driver: str) -> None:
     path = tmp_path / f"areas{suffix}"
     _areas_gdf().to_file(path, driver=driver)
@@ -558,11 +592,11 @@ def test_assign_areas_within_and_nearest() -> None:
 def test_write_layers_roundtrip(tmp_path: Path, postcodes: PostcodeIndex) -> None:
     prov = io.load_provision(DATA / "provision_good.csv", postcodes=postcodes)
     out = tmp_path / "out" / "layers.gpkg"
-    io.write_layers(out, {"provision": prov.data, "boundary": gpd.GeoDataFrame(geometry=[BOX], crs=27700)})
+    io.write_layers(
+        out, {"provision": prov.data, "boundary": gpd.GeoDataFrame(geometry=[BOX], crs=27700)}
+    )
     back = gpd.read_file(out, layer="provision")
     assert len(back) == len(prov.data)
     assert back.crs.to_epsg() == 27700
     with pytest.raises(CRSError):
         io.write_layers(out, {"x": gpd.GeoDataFrame(geometry=[BOX])})
-
-
