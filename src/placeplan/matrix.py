@@ -28,8 +28,11 @@ a :class:`~placeplan.SnapWarning` gives their count. Pairs beyond the cut-off ar
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
+import os
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -81,6 +84,7 @@ def travel_matrix(
     use_cache: bool | None = None,
     max_snap_m: float = 1000.0,
     dtype: str = "float32",
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """Travel time and distance of the fastest drive from every origin to every destination.
 
@@ -105,6 +109,9 @@ def travel_matrix(
         Float dtype of the value columns. ``"float32"`` (default) keeps a county-scale matrix
         (15 M pairs) well under 1 GiB and is exact to < 1 ms on a 3-hour journey and < 0.05 m on
         500 km; use ``"float64"`` if you prefer.
+    n_jobs
+        Worker processes for the shortest-path searches. ``None``: all CPU cores when the job is
+        large (destinations × nodes ≥ 20 M), else 1. Results do not depend on it.
 
     Returns
     -------
@@ -172,12 +179,15 @@ def travel_matrix(
         max_travel_time_min=max_travel_time_min,
         allowance_s=60.0 * allowance,
         max_snap_m=max_snap_m,
+        dtype=dtype,
+        n_jobs=n_jobs,
     )
     n_o, n_d = len(o_ids), len(d_ids)
     ft = np.dtype(dtype)
-    # origin-major long format
-    tmin = (time_s.T / 60.0).astype(ft).ravel()
-    dm = dist_m.T.astype(ft).ravel()
+    # (n_o, n_d) origin-major arrays: convert in place and hand them over without copies
+    time_s /= ft.type(60.0)
+    tmin = time_s.ravel()
+    dm = dist_m.ravel()
     out = pd.DataFrame(
         {
             "origin_id": pd.Categorical.from_codes(
@@ -190,13 +200,14 @@ def travel_matrix(
             ),
             "travel_time_min": tmin,
             "distance_m": dm,
-            "distance_km": (dm / ft.type(1000.0)).astype(ft),
-            "distance_miles": (dm * ft.type(MILES_PER_KM / 1000.0)).astype(ft),
+            "distance_km": dm / ft.type(1000.0),
+            "distance_miles": dm * ft.type(MILES_PER_KM / 1000.0),
             "origin_snap_m": np.repeat(o_snap.astype(ft), n_d),
             "destination_snap_m": np.tile(d_snap.astype(ft), n_o),
         },
         copy=False,
     )
+    del time_s, dist_m
     n_nan = int(np.isnan(tmin).sum())
     logger.info(
         "travel_matrix: %s origins x %s destinations, %.1f%% without a time%s, %.2f s",
@@ -222,6 +233,35 @@ def _replay_warnings(out: pd.DataFrame, max_snap_m: float, n_o: int, n_d: int) -
     _warn_too_far(int((d > max_snap_m).sum()), n_d, max_snap_m, "destinations", stacklevel=4)
 
 
+_STATE: dict[str, Any] = {}
+
+
+def _init_state(state: dict[str, Any]) -> None:
+    _STATE.clear()
+    _STATE.update(state)
+
+
+def _solve_batch(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dijkstra from a batch of destination virtual nodes; returns road (time_s, length_m) for
+    every origin as ``(len(batch), n_o)`` arrays. Uses the module state (set in workers too)."""
+    st = _STATE
+    S, tu, lu, n = st["S"], st["tu"], st["lu"], st["n"]
+    limit = np.inf
+    if st["cutoff_s"] is not None:
+        road_s = st["cutoff_s"] - st["allowance_s"] - float(st["d_access_s"][batch].min())
+        if road_s < 0:
+            nan = np.full((len(batch), st["n_o"]), np.nan, st["dtype"])
+            return batch, nan, nan.copy()
+        limit = (np.floor(road_s / tu) + 2) * S
+    D = dijkstra(st["G"], directed=True, indices=n + batch, limit=limit)[:, st["cand"]]
+    D -= S
+    enc = np.fmin(D[:, st["pos_a"]] + st["oea"], D[:, st["pos_b"]] + st["oeb"])
+    with np.errstate(invalid="ignore"):
+        t_units = np.floor(enc / S)
+        l_units = enc - t_units * S
+    return batch, (t_units * tu).astype(st["dtype"]), (l_units * lu).astype(st["dtype"])
+
+
 def _compute(
     net: RoadNetwork,
     ox_: np.ndarray,
@@ -232,15 +272,22 @@ def _compute(
     max_travel_time_min: float | None,
     allowance_s: float,
     max_snap_m: float,
+    dtype: str = "float64",
+    n_jobs: int | None = 1,
+    road: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return ``(time_s, distance_m)`` arrays of shape (n_dest, n_orig) and the snap distances."""
+    """Return full-journey ``(time_s, distance_m)`` arrays of shape (n_orig, n_dest) and the
+    origin and destination snap distances.
+
+    ``road`` replaces the scipy search (benchmarks plug networkx/igraph in here): it is called as
+    ``road(net, (oa, ota, ob, otb), (da, dta, db, dtb), cutoff_road_s)`` with the candidate nodes
+    and float seconds at each end, and returns road ``(time_s, length_m)`` of shape
+    (n_orig, n_dest).
+    """
     from tqdm.auto import tqdm
 
-    R = net._routing
-    S = R.scale
-    tu, lu = R.time_unit_s, R.length_unit_m
     v_access = net.speed_model.access_speed_kph / 3.6
-    n = net.n_nodes
+    ft = np.dtype(dtype)
 
     so = _snap_arrays(net, ox_, oy_)
     sd = _snap_arrays(net, dx_, dy_)
@@ -248,9 +295,64 @@ def _compute(
     d_bad = sd["snap_m"] > max_snap_m
     _warn_too_far(int(o_bad.sum()), len(ox_), max_snap_m, "origins", stacklevel=4)
     _warn_too_far(int(d_bad.sum()), len(dx_), max_snap_m, "destinations", stacklevel=4)
-    n_o, n_d = len(ox_), len(dx_)
+    o_access_s = so["snap_m"] / v_access
+    d_access_s = sd["snap_m"] / v_access
+    cutoff_s = None if max_travel_time_min is None else 60.0 * max_travel_time_min
 
-    # encoded (time units * S + length units) partial-edge offsets at both ends
+    if road is not None:
+        o_end = _end_offsets(net, so["chain"], so["pos"], leaving=True)
+        d_end = _end_offsets(net, sd["chain"], sd["pos"], leaving=False)
+        rt, rl = road(net, o_end, d_end, None if cutoff_s is None else cutoff_s - allowance_s)
+        time_s, dist_m = np.asarray(rt, ft), np.asarray(rl, ft)
+        time_s[:, d_bad] = np.nan
+    else:
+        time_s, dist_m = _scipy_road(
+            net, so, sd, d_bad, d_access_s, cutoff_s, allowance_s, ft, n_jobs, tqdm
+        )
+
+    _same_chain(net, so, sd, time_s, dist_m)
+    time_s += (o_access_s[:, None] + d_access_s[None, :] + allowance_s).astype(ft)
+    dist_m += (so["snap_m"][:, None] + sd["snap_m"][None, :]).astype(ft)
+    _direct_overrides(so, sd, ox_, oy_, dx_, dy_, time_s, dist_m, v_access, allowance_s, max_snap_m)
+    time_s[o_bad, :] = np.nan
+    time_s[:, d_bad] = np.nan
+    unreachable = ~np.isfinite(time_s)
+    n_unr = int(unreachable.sum()) - int(
+        (o_bad[:, None] | d_bad[None, :]).sum() if (o_bad.any() or d_bad.any()) else 0
+    )
+    if cutoff_s is not None:
+        with np.errstate(invalid="ignore"):
+            unreachable |= time_s > cutoff_s + 1e-6
+    elif n_unr > 0:
+        warnings.warn(
+            f"{n_unr} origin-destination pairs have no route on the network",
+            UnreachableWarning,
+            stacklevel=3,
+        )
+    time_s[unreachable] = np.nan
+    dist_m[unreachable] = np.nan
+    return time_s, dist_m, so["snap_m"], sd["snap_m"]
+
+
+def _scipy_road(
+    net: RoadNetwork,
+    so: dict[str, np.ndarray],
+    sd: dict[str, np.ndarray],
+    d_bad: np.ndarray,
+    d_access_s: np.ndarray,
+    cutoff_s: float | None,
+    allowance_s: float,
+    ft: np.dtype,
+    n_jobs: int | None,
+    tqdm: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Road part with scipy Dijkstra on the encoded reversed graph; (n_orig, n_dest) arrays."""
+    R = net._routing
+    S = R.scale
+    tu, lu = R.time_unit_s, R.length_unit_m
+    n = net.n_nodes
+    n_o, n_d = len(so["chain"]), len(sd["chain"])
+
     def enc_offsets(s: dict[str, np.ndarray], leaving: bool) -> tuple[Any, ...]:
         a, ta, b, tb = _end_offsets(net, s["chain"], s["pos"], leaving=leaving)
         clen = _chain_length(net)[s["chain"]]
@@ -263,69 +365,80 @@ def _compute(
 
     oa, oea, ob, oeb = enc_offsets(so, leaving=True)
     da, dea, db, deb = enc_offsets(sd, leaving=False)
-
-    o_access_s = so["snap_m"] / v_access
-    d_access_s = sd["snap_m"] / v_access
-
     # reversed graph + one virtual node per destination (rows n..n+n_d-1): edges virtual -> a/b
-    G = R.enc_csr_t
     rows = np.r_[np.arange(n_d), np.arange(n_d)]
     cols = np.r_[da, db]
     w = np.r_[dea, deb] + S  # +1 time unit so no weight is 0 (scipy: 0 = no edge)
     ok = np.isfinite(w)
-    virt = sp.csr_matrix((w[ok], (rows[ok], cols[ok])), shape=(n_d, n + n_d))
-    Gv = sp.vstack([sp.hstack([G, sp.csr_matrix((n, n_d))], format="csr"), virt], format="csr")
-
-    time_s = np.full((n_d, n_o), np.nan, dtype=np.float64)
-    dist_m = np.full((n_d, n_o), np.nan, dtype=np.float64)
+    # a destination on a loop edge has both ends at one node: keep the smaller offset, since
+    # csr_matrix would *sum* duplicate entries
+    rows, cols, w = rows[ok], cols[ok], w[ok]
+    order = np.lexsort((w, cols, rows))
+    rows, cols, w = rows[order], cols[order], w[order]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+    virt = sp.csr_matrix((w[first], (rows[first], cols[first])), shape=(n_d, n + n_d))
+    Gv = sp.vstack(
+        [sp.hstack([R.enc_csr_t, sp.csr_matrix((n, n_d))], format="csr"), virt], format="csr"
+    )
     cand = np.unique(np.r_[oa, ob])
-    pos_a = np.searchsorted(cand, oa)
-    pos_b = np.searchsorted(cand, ob)
-    cutoff_s = None if max_travel_time_min is None else 60.0 * max_travel_time_min
+    state = {
+        "G": Gv,
+        "S": S,
+        "tu": tu,
+        "lu": lu,
+        "n": n,
+        "n_o": n_o,
+        "cand": cand,
+        "pos_a": np.searchsorted(cand, oa),
+        "pos_b": np.searchsorted(cand, ob),
+        "oea": oea,
+        "oeb": oeb,
+        "cutoff_s": cutoff_s,
+        "allowance_s": allowance_s,
+        "d_access_s": d_access_s,
+        "dtype": ft,
+    }
+    time_s = np.full((n_o, n_d), np.nan, dtype=ft)
+    dist_m = np.full((n_o, n_d), np.nan, dtype=ft)
     todo = np.flatnonzero(~d_bad)
     batches = [todo[i : i + _BATCH] for i in range(0, len(todo), _BATCH)]
-    for batch in tqdm(
-        batches,
+    jobs = _n_jobs(n_jobs, len(todo) * n)
+    bar = tqdm(
+        total=len(todo),
         desc="travel matrix",
-        unit="batch",
+        unit="dest",
         disable=None if settings.progress else True,
         leave=False,
-    ):
-        limit = np.inf
-        if cutoff_s is not None:
-            road_s = cutoff_s - allowance_s - float(d_access_s[batch].min())
-            if road_s < 0:
-                continue
-            limit = (np.floor(road_s / tu) + 2) * S
-        D = dijkstra(Gv, directed=True, indices=n + batch, limit=limit)[:, cand]
-        D -= S
-        ea = D[:, pos_a] + oea
-        eb = D[:, pos_b] + oeb
-        enc = np.fmin(ea, eb)
-        with np.errstate(invalid="ignore"):
-            t_units = np.floor(enc / S)
-            l_units = enc - t_units * S
-        time_s[batch] = t_units * tu
-        dist_m[batch] = l_units * lu
+    )
+    try:
+        if jobs <= 1 or len(batches) < 2:
+            _init_state(state)
+            results: Any = map(_solve_batch, batches)
+            pool = None
+        else:
+            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+            pool = ctx.Pool(jobs, initializer=_init_state, initargs=(state,))
+            results = pool.imap_unordered(_solve_batch, batches)
+        for batch, t, d in results:
+            time_s[:, batch] = t.T
+            dist_m[:, batch] = d.T
+            bar.update(len(batch))
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        bar.close()
+        _STATE.clear()
+    return time_s, dist_m
 
-    _same_chain(net, so, sd, time_s, dist_m)
 
-    time_s += o_access_s[None, :] + d_access_s[:, None] + allowance_s
-    dist_m += so["snap_m"][None, :] + sd["snap_m"][:, None]
-    _direct_overrides(so, sd, ox_, oy_, dx_, dy_, time_s, dist_m, v_access, allowance_s)
-    bad = o_bad[None, :] | d_bad[:, None] | ~np.isfinite(time_s)
-    if cutoff_s is not None:
-        bad |= time_s > cutoff_s + 1e-9
-    elif (~np.isfinite(time_s) & ~(o_bad[None, :] | d_bad[:, None])).any():
-        n_unr = int((~np.isfinite(time_s) & ~(o_bad[None, :] | d_bad[:, None])).sum())
-        warnings.warn(
-            f"{n_unr} origin-destination pairs have no route on the network",
-            UnreachableWarning,
-            stacklevel=3,
-        )
-    time_s[bad] = np.nan
-    dist_m[bad] = np.nan
-    return time_s, dist_m, so["snap_m"], sd["snap_m"]
+def _n_jobs(n_jobs: int | None, work: int) -> int:
+    if n_jobs is not None:
+        if n_jobs < 1:
+            msg = f"`n_jobs` must be >= 1 or None, got {n_jobs}"
+            raise ValueError(msg)
+        return int(n_jobs)
+    return (os.cpu_count() or 1) if work >= 20_000_000 else 1
 
 
 def _chain_length(net: RoadNetwork) -> np.ndarray:
@@ -361,10 +474,10 @@ def _same_chain(
     t = np.where(delta == 0, 0.0, t)
     dd = np.abs(delta) * clen
     oi, di = m["o"].to_numpy(), m["d"].to_numpy()
-    cur = time_s[di, oi]
+    cur = time_s[oi, di]
     better = np.isfinite(t) & ~(cur <= t)
-    time_s[di[better], oi[better]] = t[better]
-    dist_m[di[better], oi[better]] = dd[better]
+    time_s[oi[better], di[better]] = t[better]
+    dist_m[oi[better], di[better]] = dd[better]
 
 
 def _direct_overrides(
@@ -378,22 +491,25 @@ def _direct_overrides(
     dist_m: np.ndarray,
     v_access: float,
     allowance_s: float,
+    max_snap_m: float,
 ) -> None:
     """Points closer to each other than to the road: a straight access leg (so a point to itself
     takes 0 min plus the allowance). In place, on full journey times."""
-    r = float(max(so["snap_m"].max(initial=0.0), 0.0) + max(sd["snap_m"].max(initial=0.0), 0.0))
-    if r <= 0 and not len(ox_):
+    o_ok = np.flatnonzero(so["snap_m"] <= max_snap_m)
+    d_ok = np.flatnonzero(sd["snap_m"] <= max_snap_m)
+    if not len(o_ok) or not len(d_ok):
         return
-    to = cKDTree(np.column_stack([ox_, oy_]))
-    td = cKDTree(np.column_stack([dx_, dy_]))
-    pairs = td.sparse_distance_matrix(to, max(r, 1e-9), output_type="ndarray")
+    r = float(so["snap_m"][o_ok].max() + sd["snap_m"][d_ok].max())
+    to = cKDTree(np.column_stack([ox_[o_ok], oy_[o_ok]]))
+    td = cKDTree(np.column_stack([dx_[d_ok], dy_[d_ok]]))
+    pairs = to.sparse_distance_matrix(td, max(r, 1e-9), output_type="ndarray")
     if not len(pairs):
         return
-    di, oi, dd = pairs["i"], pairs["j"], pairs["v"]
+    oi, di, dd = o_ok[pairs["i"]], d_ok[pairs["j"]], pairs["v"]
     keep = dd <= so["snap_m"][oi] + sd["snap_m"][di]
-    di, oi, dd = di[keep], oi[keep], dd[keep]
+    oi, di, dd = oi[keep], di[keep], dd[keep]
     t = dd / v_access + allowance_s
-    cur = time_s[di, oi]
+    cur = time_s[oi, di]
     better = ~(cur <= t)
-    time_s[di[better], oi[better]] = t[better]
-    dist_m[di[better], oi[better]] = dd[better]
+    time_s[oi[better], di[better]] = t[better]
+    dist_m[oi[better], di[better]] = dd[better]

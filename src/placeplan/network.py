@@ -461,6 +461,7 @@ class RoadNetwork:
                 msg = f"`{path}` is not a {_FORMAT_VERSION} network file"
                 raise NetworkError(msg)
             arrays = {k: z[k] for k in cls._ARRAYS}
+        arrays["highway"] = _intern(arrays["highway"])
         return cls(
             **arrays,
             crs=meta["crs"],
@@ -558,25 +559,26 @@ def _build(
         edges=n_edge,
         share_nodes_kept=float(keep_node.mean()) if n_nodes_in else 1.0,
     )
+    i32 = np.int32
     net = RoadNetwork(
         node_osmid=np.asarray(node_osmid, np.int64)[keep_node],
         x=np.asarray(x, float)[keep_node],
         y=np.asarray(y, float)[keep_node],
-        edge_u=new_index[e_u[keep_edge]],
-        edge_v=new_index[e_v[keep_edge]],
+        edge_u=new_index[e_u[keep_edge]].astype(i32),
+        edge_v=new_index[e_v[keep_edge]].astype(i32),
         length_m=np.asarray(chain_length_m, float)[c_old][e_chain_k],
         travel_time_s=e_time[keep_edge],
-        highway=hw[c_old][e_chain_k],
+        highway=_intern(hw[c_old][e_chain_k]),
         crs=CRS,
         source=source,
         content_hash=content_hash,
         edge_osmid=np.asarray(chain_osmid, np.int64)[c_old][e_chain_k],
         maxspeed_kph=np.asarray(chain_maxspeed_kph, float)[c_old][e_chain_k],
-        edge_chain=e_chain_k,
-        chain_u=new_index[chain_u[keep_chain]],
-        chain_v=new_index[chain_v[keep_chain]],
-        chain_fwd=chain_fwd,
-        chain_bwd=chain_bwd,
+        edge_chain=e_chain_k.astype(i32),
+        chain_u=new_index[chain_u[keep_chain]].astype(i32),
+        chain_v=new_index[chain_v[keep_chain]].astype(i32),
+        chain_fwd=chain_fwd.astype(i32),
+        chain_bwd=chain_bwd.astype(i32),
         chain_offsets=offsets,
         chain_x=np.asarray(chain_x, float)[pt_mask],
         chain_y=np.asarray(chain_y, float)[pt_mask],
@@ -587,6 +589,12 @@ def _build(
         msg = f"the drivable network from {source} has no connected roads ({net.n_nodes} nodes)"
         raise NetworkError(msg)
     return net
+
+
+def _intern(values: np.ndarray) -> np.ndarray:
+    """Object array of shared str objects (one per distinct value): 8 bytes per edge."""
+    uniq, inv = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+    return np.array([str(u) for u in uniq], dtype=object)[inv]
 
 
 _ONEWAY_FWD = {"yes", "true", "1"}
