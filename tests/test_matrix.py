@@ -213,3 +213,32 @@ def test_matches_networkx_dijkstra_on_isle_of_wight():
     T = pivot(sym).to_numpy(dtype=float)
     n_asym = int((np.abs(T - T.T) > 1 / 60).sum())
     assert n_asym > 0
+
+
+def test_destination_on_two_way_loop_road(tmp_path):
+    """Regression: both ends of a loop edge are one node; the two arrival offsets must not be
+    summed (scipy csr_matrix sums duplicate entries)."""
+    nodes = {1: (0, 0), 2: (0, 0.001), 3: (0.001, 0.001), 5: (0.001, 0), 4: (-0.002, 0)}
+    xml = ['<?xml version="1.0"?>', '<osm version="0.6">']
+    xml += [
+        f'<node id="{i}" lat="{50.7 + la}" lon="{-1.3 + lo}"/>' for i, (lo, la) in nodes.items()
+    ]
+    for wid, nds in ((10, [1, 2, 3, 5, 1]), (11, [4, 1])):
+        xml.append(f'<way id="{wid}">')
+        xml += [f'<nd ref="{n}"/>' for n in nds]
+        xml.append('<tag k="highway" v="residential"/></way>')
+    xml.append("</osm>")
+    path = tmp_path / "loop.osm"
+    path.write_text("\n".join(xml))
+    net = network.load_network(path, use_cache=False)
+    osm = net.node_osmid
+    loop = np.flatnonzero(net.edge_u == net.edge_v)
+    assert len(loop) == 2  # a two-way loop: both directions
+    t_in = net.travel_time_s[(osm[net.edge_u] == 4) & (osm[net.edge_v] == 1)][0]
+    t_loop = net.travel_time_s[loop[0]]
+    ch = net.chain_lines[net.edge_chain[loop[0]]]
+    far = ch.interpolate(0.5, normalized=True)  # halfway round the loop
+    p_o = pd.DataFrame({"id": ["o"], "x": [net.x[osm == 4][0]], "y": [net.y[osm == 4][0]]})
+    p_d = pd.DataFrame({"id": ["d"], "x": [far.x], "y": [far.y]})
+    m = travel_matrix(net, p_o, p_d, use_cache=False, dtype="float64")
+    assert m.travel_time_min.iloc[0] * 60 == pytest.approx(t_in + 0.5 * t_loop, abs=1e-2)
