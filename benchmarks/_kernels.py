@@ -58,8 +58,9 @@ class NetworkXKernel:
         for k in range(len(da)):
             dist = nx.single_source_dijkstra_path_length(G, n + k, cutoff=cutoff_s)
             D[k] = [dist.get(int(c), np.inf) for c in cand]
-        self.road = _combine(D, cand, o_end)
-        return self.road, np.full_like(self.road, np.nan)
+        road = _combine(D, cand, o_end)
+        self.road = road.copy()  # placeplan's tail adds access legs in place to what we return
+        return road, np.full_like(road, np.nan)
 
 
 class IGraphKernel:

@@ -242,3 +242,14 @@ def test_destination_on_two_way_loop_road(tmp_path):
     p_d = pd.DataFrame({"id": ["d"], "x": [far.x], "y": [far.y]})
     m = travel_matrix(net, p_o, p_d, use_cache=False, dtype="float64")
     assert m.travel_time_min.iloc[0] * 60 == pytest.approx(t_in + 0.5 * t_loop, abs=1e-2)
+
+
+def test_worker_processes_give_identical_results():
+    net = testing.grid_network(10, spacing_m=90, speed_kph=30, oneway_rows=[1, 4])
+    o = testing.grid_points(50, net, seed=11)
+    d = testing.grid_points(20, net, seed=12, prefix="D")
+    one = travel_matrix(net, o, d, use_cache=False, n_jobs=1)
+    two = travel_matrix(net, o, d, use_cache=False, n_jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    with pytest.raises(ValueError, match="n_jobs"):
+        travel_matrix(net, o, d, use_cache=False, n_jobs=0)
