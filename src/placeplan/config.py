@@ -26,6 +26,7 @@ __all__ = [
     "PlanConfig",
     "PlanMeta",
     "ScenarioConfig",
+    "SelectionConfig",
     "ThresholdsConfig",
     "load_plan",
 ]
@@ -128,6 +129,18 @@ class DisclosureConfig(_Strict):
     mode: Literal["published", "internal"] = "published"
 
 
+class SelectionConfig(_Strict):
+    """The ``[selection]`` table: site scoring weights and the budgeted optimisation."""
+
+    budget_gbp: float = Field(default=0.0, ge=0, description="capital budget for new bases")
+    max_sites: int | None = Field(default=None, ge=0)
+    max_travel_time_min: float = Field(
+        default=45.0, gt=0, description="need within this journey time counts as in reach"
+    )
+    weights: dict[str, float] = Field(default_factory=dict, description="scoring weights by criterion")
+    time_limit_s: float | None = Field(default=120.0, gt=0)
+
+
 class ScenarioConfig(_Strict):
     """One ``[[scenario]]``: new inclusion bases opened and who may move to them."""
 
@@ -142,6 +155,9 @@ class ScenarioConfig(_Strict):
         "out_of_area",
     )
     phase_transfer_only: bool = False
+    use_optimised_sites: bool = Field(
+        default=False, description="open the sites chosen by the budgeted optimisation"
+    )
     max_extra_journey_min: float = Field(
         default=20.0,
         ge=0,
@@ -158,6 +174,7 @@ class PlanConfig(_Strict):
     thresholds: ThresholdsConfig = ThresholdsConfig()
     costs: CostsConfig = CostsConfig()
     disclosure: DisclosureConfig = DisclosureConfig()
+    selection: SelectionConfig = SelectionConfig()
     scenario: tuple[ScenarioConfig, ...] = Field(default=(), min_length=1)
     base_dir: Path = Field(default=Path("."), description="folder of the plan file (set on load)")
 

@@ -736,6 +736,7 @@ def map_sites(
     note: str | None = None,
     attribution: str | None = None,
     threshold: int = 5,
+    flow_origins: gpd.GeoDataFrame | None = None,
     height: str = "100%",
 ) -> folium.Map:
     """Candidate sites coloured by score, existing provision, catchments and OOA flows.
@@ -769,6 +770,9 @@ def map_sites(
         Attribution text.
     threshold
         Disclosure threshold, quoted in the legend.
+    flow_origins
+        Polygons (``area_id``, EPSG:27700) whose representative points are the flow origins,
+        e.g. planning areas; default ``areas``.
     height
         CSS height of the map.
 
@@ -813,7 +817,9 @@ def map_sites(
     _add_provision(m, provision)
     left_out = 0
     if ooa_flows is not None and not ooa_flows.empty:
-        left_out = _add_flows(m, ooa_flows, areas, provision)
+        left_out = _add_flows(
+            m, ooa_flows, flow_origins if flow_origins is not None else areas, provision
+        )
     lo, hi = _add_sites(m, sites, internal=internal)
 
     edges = np.linspace(lo, hi, len(_SCORE_COLOURS) + 1)

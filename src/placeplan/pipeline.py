@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,9 @@ from .settings import settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from .network import SpeedModel
+    from .optimise import OptimisationResult
 
     from .config import PlanConfig
 
@@ -62,6 +65,7 @@ class RunResult:
     scenarios: dict[str, ScenarioResult]
     impacts: dict[str, ImpactAssessment]
     site_scores: pd.DataFrame | None
+    optimised: OptimisationResult | None
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -158,7 +162,8 @@ def load_inputs(plan: PlanConfig) -> Inputs:
                 "file": str(r.file if hasattr(r, "file") else ""),
                 "rows_read": r.rows_read,
                 "rows_used": r.rows_used,
-                "rows_rejected": r.rows_read - r.rows_used,
+                "rows_rejected": r.rows_rejected,
+                "rows_skipped": r.rows_skipped,
             }
             for r in results
         ]
@@ -246,7 +251,7 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
     """
     from . import network as network_mod
 
-    stages = _Stages(["inputs", "network", "journeys", "baseline", "scenarios", "impact", "scoring", "outputs"])
+    stages = _Stages(["inputs", "network", "journeys", "baseline", "selection", "scenarios", "impact", "outputs"])
     try:
         with stages.stage("inputs"):
             inputs = load_inputs(plan)
@@ -279,10 +284,17 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
             baseline = baseline_allocation(pupils, inputs.provision, journeys, costs=costs)
             costs = _calibrate(plan, baseline, costs)
             baseline = baseline_allocation(pupils, inputs.provision, journeys, costs=costs)
+        with stages.stage("selection"):
+            site_scores, optimised = _select_sites(inputs, pupils, baseline, journeys, plan)
         with stages.stage("scenarios"):
-            scenarios = {
-                cfg.name: apply_scenario(
-                    Scenario.from_config(cfg),
+            scenarios = {}
+            for cfg in plan.scenario:
+                scenario = Scenario.from_config(cfg)
+                if cfg.use_optimised_sites:
+                    chosen = tuple(optimised.selected) if optimised is not None else ()
+                    scenario = replace(scenario, open_sites=tuple(dict.fromkeys(scenario.open_sites + chosen)))
+                scenarios[cfg.name] = apply_scenario(
+                    scenario,
                     pupils,
                     baseline,
                     inputs.sites,
@@ -290,8 +302,6 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
                     costs=costs,
                     max_journey_min_by_phase=_limits(plan),
                 )
-                for cfg in plan.scenario
-            }
         with stages.stage("impact"):
             impacts = {
                 name: assess_impact(
@@ -305,8 +315,6 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
                 )
                 for name, res in scenarios.items()
             }
-        with stages.stage("scoring"):
-            site_scores = _score_sites(inputs, pupils, baseline, journeys, plan)
         outputs: dict[str, Path] = {}
         with stages.stage("outputs"):
             if write:
@@ -322,6 +330,7 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
                     scenarios=scenarios,
                     impacts=impacts,
                     site_scores=site_scores,
+                    optimised=optimised,
                     version=__version__,
                     timestamp=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                 )
@@ -334,45 +343,93 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
         scenarios=scenarios,
         impacts=impacts,
         site_scores=site_scores,
+        optimised=optimised,
         timings_s=stages.timings,
     )
 
 
-def _speed_model(plan: PlanConfig) -> Any:
+def _speed_model(plan: PlanConfig) -> SpeedModel:
+    """The network speed model with the plan's overrides (road-class speeds, factors)."""
     from .network import SpeedModel
 
-    kwargs: dict[str, Any] = {}
-    fields = getattr(SpeedModel, "__dataclass_fields__", {})
-    if plan.network.speeds_kph and "speeds_kph" in fields:
-        merged = dict(SpeedModel().speeds_kph)
-        merged.update(plan.network.speeds_kph)
-        kwargs["speeds_kph"] = merged
-    if "use_maxspeed" in fields:
-        kwargs["use_maxspeed"] = plan.network.use_maxspeed
-    if "peak_factor" in fields:
-        kwargs["peak_factor"] = plan.network.peak_factor
-    return SpeedModel(**kwargs)
+    base = SpeedModel()
+    classes = dict(base.class_kph)
+    classes.update(plan.network.speeds_kph)
+    return replace(
+        base,
+        class_kph=classes,
+        use_maxspeed=plan.network.use_maxspeed,
+        peak_factor=plan.network.peak_factor,
+        fixed_allowance_min=plan.network.fixed_allowance_min,
+    )
 
 
-def _score_sites(
+def _select_sites(
     inputs: Inputs, pupils: pd.DataFrame, baseline: pd.DataFrame, journeys: pd.DataFrame, plan: PlanConfig
-) -> pd.DataFrame | None:
-    """Score candidate sites (None when there are none)."""
+) -> tuple[pd.DataFrame | None, OptimisationResult | None]:
+    """Score every candidate site and, with a budget, choose the best set exactly.
+
+    Scoring sees all pupils' need; the optimisation sees only pupils whose current placement a
+    scenario may move (``movable``), since only they would take up a new base's places.
+    """
+    from .demand import aggregate_demand
+    from .optimise import optimise_sites
+    from .scoring import score_sites
+
     if not len(inputs.sites):
-        return None
-    try:
-        from .demand import aggregate_demand
-        from .scoring import score_sites
-    except ImportError:  # pragma: no cover - scoring module always ships
-        return None
-    demand = aggregate_demand(pupils, baseline)
+        return None, None
+    sel = plan.selection
     sites = pd.DataFrame(inputs.sites.drop(columns="geometry"))
-    return score_sites(
+    area_cols = [c for c in ("imd_decile", "ruc_class") if c in pupils]
+    if inputs.areas is not None and area_cols:
+        from . import io
+
+        site_area = io.assign_areas(inputs.sites, inputs.areas)
+        a = inputs.areas.set_index("area_id")
+        for col in area_cols:
+            if col in a:
+                sites[col] = site_area.map(a[col]).to_numpy()
+        if "imd_decile" in sites:
+            sites["imd_decile"] = pd.to_numeric(sites["imd_decile"], errors="coerce")
+    host = inputs.provision.set_index("setting_id")
+    if {"capacity", "on_roll"} <= set(host.columns):
+        sites["host_capacity"] = sites["host_setting_id"].map(host["capacity"]).to_numpy()
+        sites["host_on_roll"] = sites["host_setting_id"].map(host["on_roll"]).to_numpy()
+    matrix = journeys[["origin_id", "destination_id", "travel_time_min"]]
+    demand = aggregate_demand(pupils, baseline)
+    scores = score_sites(
         sites,
         demand,
-        journeys[["origin_id", "destination_id", "travel_time_min"]],
-        max_travel_time_min=plan.thresholds.max_journey_primary_min,
+        matrix,
+        weights=sel.weights or None,
+        max_travel_time_min=sel.max_travel_time_min,
     )
+    optimised = None
+    if sel.budget_gbp > 0:
+        movable: set[str] = set()
+        for cfg in plan.scenario:
+            if cfg.use_optimised_sites:
+                movable |= set(cfg.movable)
+        movable = movable or {"independent", "non_maintained", "out_of_area"}
+        mask = baseline["category"].isin(movable) & (baseline["status"] == "placed")
+        opt_demand = aggregate_demand(pupils.loc[mask], baseline.loc[mask])
+        optimised = optimise_sites(
+            sites,
+            opt_demand,
+            matrix,
+            budget_gbp=sel.budget_gbp,
+            max_sites=sel.max_sites,
+            max_travel_time_min=plan.thresholds.max_journey_secondary_min,
+            time_limit_s=sel.time_limit_s,
+        )
+        logger.info(
+            "selection: %d sites scored; budget %s GBP -> %d sites chosen (%s)",
+            len(scores),
+            f"{sel.budget_gbp:,.0f}",
+            len(optimised.selected),
+            optimised.status,
+        )
+    return scores, optimised
 
 
 def check_no_pupil_values(text: str, pupils: pd.DataFrame) -> None:

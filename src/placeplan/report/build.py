@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import CRSError, SchemaValidationError
-from .disclosure import suppress, suppression_mask
+from .disclosure import SUPPRESSED_MARKER, suppress, suppression_mask
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -171,6 +171,9 @@ class ReportInputs:
         ``site_id, minutes, geometry`` drive-time catchments.
     outline, roads
         Vector basemap: authority / island outline polygons, main-road lines.
+    flow_origins
+        Polygons (``area_id``, ``name``) whose representative points are the origins of
+        ``ooa_flows`` when those are planning areas rather than ``areas``.
     time_bands
         ``band, baseline, scenario``: pupils per journey-time band, ``band`` one of
         :data:`TIME_BAND_LABELS`.
@@ -208,6 +211,7 @@ class ReportInputs:
     outline: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
     time_bands: pd.DataFrame | None = None
+    flow_origins: gpd.GeoDataFrame | None = None
     parameters: Sequence[tuple[str, str, str]] = ()
     assumptions: Sequence[str] = ()
     row_accounting: pd.DataFrame | None = None
@@ -242,7 +246,7 @@ class ReportInputs:
             if df is not None and any("pupil_ref" in str(c).lower() for c in df.columns):
                 msg = f"{name}: pupil-level column present; pass aggregates only"
                 raise SchemaValidationError(msg)
-        for name in ("sites", "provision", "areas", "isochrones", "outline", "roads"):
+        for name in ("sites", "provision", "areas", "isochrones", "outline", "roads", "flow_origins"):
             gdf = getattr(self, name)
             if gdf is None:
                 continue
@@ -970,6 +974,7 @@ def build_report(inputs: ReportInputs) -> Report:
             isochrones=inputs.isochrones,
             outline=inputs.outline,
             ooa_flows=flows,
+            flow_origins=inputs.flow_origins,
             areas=_basemap_areas(areas),
             roads=inputs.roads,
             internal=internal,
@@ -1511,3 +1516,43 @@ def example_inputs(
         ),
         synthetic_data=synthetic_data,
     )
+
+
+def published_impact(
+    impact: pd.DataFrame, *, threshold: int = 5, round_to: int = 0, mode: Mode = "published"
+) -> pd.DataFrame:
+    """Return the impact table exactly as the report publishes it, in long format.
+
+    The same disclosure control as the report's tables (:func:`suppress` through the report's
+    impact model), so ``impact.csv`` and the report always agree. Suppressed cells hold the
+    marker ``"c"``; statistics that do not exist hold ``"x"``.
+
+    Parameters
+    ----------
+    impact
+        Long table ``group_type, group, metric, baseline, scenario, change``.
+    threshold, round_to, mode
+        Disclosure settings (see :func:`placeplan.report.disclosure.suppress`).
+
+    Returns
+    -------
+    table
+        ``group_type, group, metric, baseline, scenario, change`` with values or markers.
+    """
+    imp = _Impact(impact, threshold=threshold, round_to=round_to, mode=mode)
+    table, mask = imp.table, imp.mask
+    rows = []
+    for idx, r in table.iterrows():
+        for metric in imp.metrics:
+            vals = []
+            for which in ("baseline", "scenario", "change"):
+                col = f"{metric}__{which}"
+                v = r[col]
+                if col in mask.columns and bool(mask.loc[idx, col]):
+                    vals.append(SUPPRESSED_MARKER)
+                elif pd.isna(v):
+                    vals.append("x")
+                else:
+                    vals.append(round(float(v), 3))
+            rows.append((r["group_type"], r["group"], metric, *vals))
+    return pd.DataFrame(rows, columns=list(_IMPACT_COLS))
