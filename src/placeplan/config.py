@@ -63,12 +63,32 @@ class InputsConfig(_Strict):
     pupils: Path
     provision: Path
     postcodes: Path
-    network: Path
+    network: Path | None = Field(
+        default=None, description="OSM PBF / XML / GraphML file; or give network_place"
+    )
+    network_place: str | None = Field(
+        default=None,
+        description="ONLINE ONLY: a place name osmnx geocodes, e.g. 'Southampton, England'",
+    )
+    network_buffer_m: float = Field(
+        default=10_000.0, ge=0, description="buffer around network_place so journeys can leave it"
+    )
     out_of_area: Path | None = None
     candidate_sites: Path | None = None
     areas: Path | None = None
     authority_boundary: Path | None = None
     attribution: Path | None = None
+
+
+    @model_validator(mode="after")
+    def _one_network(self) -> InputsConfig:
+        if (self.network is None) == (self.network_place is None):
+            msg = (
+                "give exactly one of `inputs.network` (a file) and `inputs.network_place` "
+                "(a place name, downloaded with osmnx when online)"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class FerryLink(_Strict):

@@ -256,7 +256,14 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
         with stages.stage("inputs"):
             inputs = load_inputs(plan)
         with stages.stage("network"):
-            net = network_mod.load_network(plan.path(plan.inputs.network), speed_model=_speed_model(plan))
+            if plan.inputs.network is not None:
+                net = network_mod.load_network(plan.path(plan.inputs.network), speed_model=_speed_model(plan))
+            else:
+                net = network_mod.network_from_place(
+                    plan.inputs.network_place,
+                    buffer_m=plan.inputs.network_buffer_m,
+                    speed_model=_speed_model(plan),
+                )
         with stages.stage("journeys"):
             pupils = inputs.pupils
             origins = (
