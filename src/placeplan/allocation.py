@@ -346,7 +346,10 @@ def reallocate(
         bounds=Bounds(0, 1),
     )
     if res.status != 0 or res.x is None:
-        msg = f"re-allocation model did not solve to optimality (HiGHS status {res.status}: {res.message})"
+        msg = (
+            "re-allocation model did not solve to optimality "
+            f"(HiGHS status {res.status}: {res.message})"
+        )
         raise InfeasibleModelError(msg)
     chosen = np.flatnonzero(res.x > 0.5)
     for k in chosen:

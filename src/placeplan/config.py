@@ -79,7 +79,6 @@ class InputsConfig(_Strict):
     authority_boundary: Path | None = None
     attribution: Path | None = None
 
-
     @model_validator(mode="after")
     def _one_network(self) -> InputsConfig:
         if (self.network is None) == (self.network_place is None):
@@ -157,7 +156,9 @@ class SelectionConfig(_Strict):
     max_travel_time_min: float = Field(
         default=45.0, gt=0, description="need within this journey time counts as in reach"
     )
-    weights: dict[str, float] = Field(default_factory=dict, description="scoring weights by criterion")
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="scoring weights by criterion"
+    )
     time_limit_s: float | None = Field(default=120.0, gt=0)
 
 

@@ -45,9 +45,7 @@ def aggregate_demand(df_pupils: pd.DataFrame, df_baseline: pd.DataFrame) -> pd.D
     )
     out["count"] = out["count"].astype(int)
     out["ooa_count"] = out["ooa_count"].astype(int)
-    logger.info(
-        "aggregate_demand: %s pupils -> %s demand points", f"{len(df):,}", f"{len(out):,}"
-    )
+    logger.info("aggregate_demand: %s pupils -> %s demand points", f"{len(df):,}", f"{len(out):,}")
     return out
 
 

@@ -222,7 +222,8 @@ def assess_impact(
     )
     all_row = table[(table["group_type"] == "all")].set_index("metric")
     logger.info(
-        "assess_impact: %s pupils, %s moved, mean journey %.1f -> %.1f min, OOA %d -> %d, %s worse off",
+        "assess_impact: %s pupils, %s moved, mean journey %.1f -> %.1f min, OOA %d -> %d, "
+        "%s worse off",
         f"{len(pp):,}",
         f"{int(pp['moved'].sum()):,}",
         all_row.loc["mean_time_min", "baseline"],

@@ -3,8 +3,9 @@
 Settings on the road network are reached by road. Settings off it (for the Isle of Wight sample: the
 mainland special and independent schools across the Solent) are reached by the fastest of the
 configured fixed links: road to the island terminal, the link's wait and crossing time, then a
-mainland leg estimated as straight-line distance x a circuity factor at an average speed (no mainland
-road network ships with the sample; an authority with a network for both sides routes on it instead).
+mainland leg estimated as straight-line distance x a circuity factor at an average speed (no
+mainland road network ships with the sample; an authority with a network for both sides routes on
+it instead).
 """
 
 from __future__ import annotations

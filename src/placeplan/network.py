@@ -1487,7 +1487,9 @@ def _cells_polygon(parts: list[Any], x0: float, y0: float, buffer_m: float) -> A
     ij = np.unique(np.floor(pts / cell).astype(np.int64), axis=0)
     offsets = np.array([(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)], dtype=np.int64)
     ij = np.unique((ij[:, None, :] + offsets[None, :, :]).reshape(-1, 2), axis=0)
-    boxes = shapely.box(ij[:, 0] * cell, ij[:, 1] * cell, (ij[:, 0] + 1) * cell, (ij[:, 1] + 1) * cell)
+    boxes = shapely.box(
+        ij[:, 0] * cell, ij[:, 1] * cell, (ij[:, 0] + 1) * cell, (ij[:, 1] + 1) * cell
+    )
     geom = shapely.coverage_union_all(boxes)
     return _fill_holes(shapely.simplify(geom, cell / 4))
 

@@ -103,6 +103,26 @@ class OptimisationResult:
 # --------------------------------------------------------------------------------------------
 # HiGHS plumbing
 # --------------------------------------------------------------------------------------------
+def _new_highs() -> Any:
+    """A silent ``highspy.Highs`` (its first construction prints a banner at the C level)."""
+    import os
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def _highs_solve(
     *,
     cost: np.ndarray,
@@ -123,8 +143,7 @@ def _highs_solve(
     import highspy
 
     inf = highspy.kHighsInf
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _new_highs()
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("random_seed", 0)
     if time_limit_s is not None:

@@ -1,4 +1,4 @@
-"""The only orchestrator: ``run(plan) -> RunResult`` from inputs to report, maps, CSV and GeoPackage.
+"""The only orchestrator: ``run(plan) -> RunResult``, inputs to report, maps, CSV and GeoPackage.
 
 Stages (each a module): inputs (io, geocode) -> network -> journeys (matrix + fixed links) ->
 baseline allocation -> scenarios (re-allocation) -> impact -> site scoring -> disclosure control ->
@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -31,10 +31,9 @@ from .settings import settings
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from .config import PlanConfig
     from .network import SpeedModel
     from .optimise import OptimisationResult
-
-    from .config import PlanConfig
 
 __all__ = ["Inputs", "RunResult", "load_inputs", "run"]
 
@@ -74,7 +73,12 @@ class _Stages:
 
     def __init__(self, names: list[str]) -> None:
         self.timings: dict[str, float] = {}
-        self.bar = tqdm(total=len(names), desc="placeplan", unit="stage", disable=None if settings.progress else True)
+        self.bar = tqdm(
+            total=len(names),
+            desc="placeplan",
+            unit="stage",
+            disable=None if settings.progress else True,
+        )
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -91,7 +95,11 @@ class _Stages:
 
 def _xy(df: pd.DataFrame, id_col: str) -> pd.DataFrame:
     return pd.DataFrame(
-        {"id": df[id_col].astype(str).to_numpy(), "x": df.geometry.x.to_numpy(), "y": df.geometry.y.to_numpy()}
+        {
+            "id": df[id_col].astype(str).to_numpy(),
+            "x": df.geometry.x.to_numpy(),
+            "y": df.geometry.y.to_numpy(),
+        }
     )
 
 
@@ -229,7 +237,7 @@ def _calibrate(plan: PlanConfig, baseline: pd.DataFrame, costs: CostModel) -> Co
     )
 
 
-def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 - orchestrator
+def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
     """Run a whole plan: inputs to travel impact assessment.
 
     Parameters
@@ -251,13 +259,17 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
     """
     from . import network as network_mod
 
-    stages = _Stages(["inputs", "network", "journeys", "baseline", "selection", "scenarios", "impact", "outputs"])
+    stages = _Stages(
+        ["inputs", "network", "journeys", "baseline", "selection", "scenarios", "impact", "outputs"]
+    )
     try:
         with stages.stage("inputs"):
             inputs = load_inputs(plan)
         with stages.stage("network"):
             if plan.inputs.network is not None:
-                net = network_mod.load_network(plan.path(plan.inputs.network), speed_model=_speed_model(plan))
+                net = network_mod.load_network(
+                    plan.path(plan.inputs.network), speed_model=_speed_model(plan)
+                )
             else:
                 net = network_mod.network_from_place(
                     plan.inputs.network_place,
@@ -273,7 +285,11 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
             )
             df_origins = _xy(origins, "origin_id")
             dests = _xy(inputs.provision, "setting_id")
-            dests["ferry_required"] = inputs.provision["ferry_required"].fillna(False).astype(bool).to_numpy() if "ferry_required" in inputs.provision else False
+            dests["ferry_required"] = (
+                inputs.provision["ferry_required"].fillna(False).astype(bool).to_numpy()
+                if "ferry_required" in inputs.provision
+                else False
+            )
             if len(inputs.sites):
                 site_xy = _xy(inputs.sites, "site_id").assign(ferry_required=False)
                 dests = pd.concat([dests, site_xy], ignore_index=True)
@@ -282,7 +298,9 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
                 df_origins,
                 dests,
                 ferry_links=plan.network.ferry_links,
-                mainland=MainlandLeg(plan.network.mainland_circuity, plan.network.mainland_speed_kph),
+                mainland=MainlandLeg(
+                    plan.network.mainland_circuity, plan.network.mainland_speed_kph
+                ),
                 fixed_allowance_min=plan.network.fixed_allowance_min,
                 max_snap_m=plan.network.max_snap_m,
             )
@@ -299,7 +317,9 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:  # noqa: PLR0915 
                 scenario = Scenario.from_config(cfg)
                 if cfg.use_optimised_sites:
                     chosen = tuple(optimised.selected) if optimised is not None else ()
-                    scenario = replace(scenario, open_sites=tuple(dict.fromkeys(scenario.open_sites + chosen)))
+                    scenario = replace(
+                        scenario, open_sites=tuple(dict.fromkeys(scenario.open_sites + chosen))
+                    )
                 scenarios[cfg.name] = apply_scenario(
                     scenario,
                     pupils,
@@ -372,7 +392,11 @@ def _speed_model(plan: PlanConfig) -> SpeedModel:
 
 
 def _select_sites(
-    inputs: Inputs, pupils: pd.DataFrame, baseline: pd.DataFrame, journeys: pd.DataFrame, plan: PlanConfig
+    inputs: Inputs,
+    pupils: pd.DataFrame,
+    baseline: pd.DataFrame,
+    journeys: pd.DataFrame,
+    plan: PlanConfig,
 ) -> tuple[pd.DataFrame | None, OptimisationResult | None]:
     """Score every candidate site and, with a budget, choose the best set exactly.
 

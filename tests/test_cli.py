@@ -1,0 +1,111 @@
+"""The command line, in-process: exit codes and one-line errors (no tracebacks)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from placeplan import cli
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
+
+
+@pytest.fixture
+def sample_copy(tmp_path):
+    """A copy of the sample plan folder, so tests can break it."""
+    dst = tmp_path / "plan"
+    shutil.copytree(SAMPLE, dst)
+    text = (dst / "plan.toml").read_text(encoding="utf-8")
+    text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
+    (dst / "plan.toml").write_text(text, encoding="utf-8")
+    return dst
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("placeplan: error:")]
+    assert len(errors) == 1, err
+    assert not any("Traceback" in line for line in err)
+    return errors[0]
+
+
+def test_run_writes_outputs(sample_copy, capsys):
+    code = cli.main(["--no-progress", "-q", "run", str(sample_copy / "plan.toml")])
+    assert code == 0
+    out = sample_copy / "out"
+    for name in ("report.html", "impact.csv", "layers.gpkg", "plan.used.toml", "mitigations.csv"):
+        assert (out / name).is_file(), name
+    captured = capsys.readouterr()
+    assert "report:" in captured.out
+    # partial failures are reported as one warning line with counts only
+    assert "warning: 1 of 1297 origins" in captured.err
+
+
+def test_bad_toml_exits_2(sample_copy, capsys):
+    (sample_copy / "plan.toml").write_text("[plan\nname = 1\n", encoding="utf-8")
+    assert cli.main(["run", str(sample_copy / "plan.toml")]) == 2
+    assert "not valid TOML" in _one_line_error(capsys)
+
+
+def test_unknown_key_named(sample_copy, capsys):
+    path = sample_copy / "plan.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("[thresholds]", "[thresholds]\nmax_jorney = 3"),
+        encoding="utf-8",
+    )
+    assert cli.main(["run", str(path)]) == 2
+    assert "thresholds.max_jorney" in _one_line_error(capsys)
+
+
+def test_unknown_site_in_scenario(sample_copy, capsys):
+    path = sample_copy / "plan.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('"118163-IB-ASD"', '"NO-SUCH-SITE"'),
+        encoding="utf-8",
+    )
+    assert cli.main(["--no-progress", "run", str(path)]) == 2
+    assert "NO-SUCH-SITE" in _one_line_error(capsys)
+
+
+def test_missing_network_file(sample_copy, capsys):
+    (sample_copy / "roads-drive.osm.pbf").unlink()
+    assert cli.main(["--no-progress", "run", str(sample_copy / "plan.toml")]) == 2
+    assert "roads-drive.osm.pbf" in _one_line_error(capsys)
+
+
+def test_missing_plan(tmp_path, capsys):
+    assert cli.main(["validate", str(tmp_path / "nope.toml")]) == 2
+    assert "placeplan init" in _one_line_error(capsys)
+
+
+def test_validate_sample_ok(sample_copy, capsys):
+    assert cli.main(["validate", str(sample_copy / "plan.toml")]) == 0
+    assert (sample_copy / "out" / "rejections.csv").is_file()
+
+
+def test_matrix_subcommand(tmp_path):
+    origins = tmp_path / "o.csv"
+    dests = tmp_path / "d.csv"
+    origins.write_text("id,easting,northing\nA,450741,88941\nB,458373,91855\n", encoding="utf-8")
+    dests.write_text("id,lat,lon\nX,50.70,-1.29\n", encoding="utf-8")
+    out = tmp_path / "m.csv"
+    code = cli.main(
+        [
+            "--no-progress",
+            "matrix",
+            "--network",
+            str(SAMPLE / "roads-drive.osm.pbf"),
+            "--origins",
+            str(origins),
+            "--destinations",
+            str(dests),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    header = out.read_text(encoding="utf-8").splitlines()[0]
+    for col in ("origin_id", "destination_id", "travel_time_min", "distance_km", "distance_miles"):
+        assert col in header

@@ -1,0 +1,107 @@
+"""End to end on the shipped Isle of Wight sample: invariants of a whole run (no outputs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from placeplan.config import load_plan
+from placeplan.pipeline import run
+
+PLAN = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight" / "plan.toml"
+
+
+def _with_scenarios(plan, scenarios):
+    return plan.model_copy(update={"scenario": tuple(scenarios)})
+
+
+@pytest.fixture(scope="module")
+def result():
+    plan = load_plan(PLAN)
+    empty = plan.scenario[0].model_copy(update={"name": "Nothing opens", "open_sites": ()})
+    plan = _with_scenarios(plan, [*plan.scenario, empty])
+    with pytest.warns(UserWarning, match="drivable network"):
+        return run(plan, write=False)
+
+
+def test_every_pupil_allocated_exactly_once(result):
+    pupils = pd.read_csv(PLAN.parent / "pupils.csv", dtype=str)
+    assert len(result.baseline) == len(pupils)
+    assert result.baseline["pupil_ref"].is_unique
+    for res in result.scenarios.values():
+        alloc = res.allocation
+        assert alloc["pupil_ref"].is_unique
+        assert set(alloc["pupil_ref"]) == set(pupils["pupil_ref"])
+
+
+def test_no_new_base_over_capacity_and_need_respected(result):
+    sites = pd.read_csv(PLAN.parent / "candidate_sites.csv", dtype=str)
+    places = sites.set_index("site_id")["places"].astype(int)
+    needs = sites.set_index("site_id")["needs"]
+    pupils = pd.read_csv(PLAN.parent / "pupils.csv", dtype=str).set_index("pupil_ref")
+    for res in result.scenarios.values():
+        moved = res.allocation[res.allocation["moved"]]
+        counts = moved["setting_id"].value_counts()
+        for sid, n in counts.items():
+            assert n <= places[sid]
+            assert sid in res.scenario.open_sites
+        for _, row in moved.iterrows():
+            assert pupils.loc[row["pupil_ref"], "need_type"] in needs[row["setting_id"]].split(";")
+
+
+def test_empty_scenario_has_zero_impact(result):
+    table = result.impacts["Nothing opens"].table
+    assert (table["change"].fillna(0.0) == 0.0).all()
+    assert not result.impacts["Nothing opens"].per_pupil["worse_off"].any()
+
+
+def test_scenarios_reduce_out_of_area_placements(result):
+    for name in ("Four inclusion bases", "Optimised within budget"):
+        allrow = result.impacts[name].table.query("group_type == 'all'").set_index("metric")
+        moved = int(result.scenarios[name].allocation["moved"].sum())
+        assert moved > 0
+        assert allrow.loc["ooa_placements", "scenario"] < allrow.loc["ooa_placements", "baseline"]
+        # every moved pupil left an OOA/independent placement (the scenarios' movable rule)
+        ooa_drop = (
+            allrow.loc["ooa_placements", "baseline"] - allrow.loc["ooa_placements", "scenario"]
+        )
+        indep_drop = (
+            allrow.loc["independent_placements", "baseline"]
+            - allrow.loc["independent_placements", "scenario"]
+        )
+        assert moved <= ooa_drop + indep_drop
+
+
+def test_optimised_scenario_within_budget(result):
+    plan = result.plan
+    opt = result.optimised
+    assert opt is not None and opt.status == "optimal"
+    sites = pd.read_csv(PLAN.parent / "candidate_sites.csv", dtype=str).set_index("site_id")
+    spent = sites.loc[list(opt.selected), "capital_cost_gbp"].astype(float).sum()
+    assert 0 < spent <= plan.selection.budget_gbp
+    opened = result.scenarios["Optimised within budget"].scenario.open_sites
+    assert set(opened) == set(opt.selected)
+
+
+def test_journey_times_plausible(result):
+    base = result.baseline
+    placed = base[base["status"] == "placed"]
+    assert (placed["travel_time_min"] > 0).all()
+    ferry = placed["route"].astype(str).str.startswith("ferry")
+    # island road journeys are under ~75 min; mainland journeys include a 40-60 min crossing
+    assert placed.loc[~ferry, "travel_time_min"].max() < 75
+    assert placed.loc[ferry, "travel_time_min"].min() > 60
+    # distance and time agree in order of magnitude: average road speed 10-80 km/h
+    speed = placed.loc[~ferry, "distance_km"] / (placed.loc[~ferry, "travel_time_min"] / 60)
+    assert 10 < np.median(speed) < 80
+
+
+def test_site_scores_ranked(result):
+    scores = result.site_scores
+    assert scores is not None
+    assert scores["site_id"].is_unique
+    assert scores["rank"].min() == 1
+    assert scores["score"].is_monotonic_decreasing
