@@ -100,8 +100,9 @@ def _leaflet_assets() -> str:
     js = re.sub(r"//# sourceMappingURL=\S+", "", js)
     extra_css = (
         f".leaflet-container{{background:{_SEA};font:12px/1.4 system-ui,sans-serif}}"
-        ".pp-legend{background:#fff;padding:6px 8px;border-radius:4px;"
-        "box-shadow:0 1px 4px rgba(0,0,0,.35);line-height:1.35;max-width:260px}"
+        ".pp-legend{background:#fff;padding:6px 8px;border-radius:4px;font-size:11px;"
+        "box-shadow:0 1px 4px rgba(0,0,0,.35);line-height:1.35;max-width:200px}"
+        ".leaflet-control-layers{font-size:11px}"
         ".pp-legend h4{margin:0 0 4px;font-size:12px}"
         ".pp-legend i{display:inline-block;width:14px;height:11px;margin-right:5px;"
         "vertical-align:-1px;border:1px solid #777}"
@@ -348,15 +349,17 @@ class _Attribution(MacroElement):
 
 
 class _FitBounds(MacroElement):
-    def __init__(self, bounds: list[list[float]], pad_right: int = 12) -> None:
+    def __init__(self, bounds: list[list[float]], pad_right: int = 12, pad_left: int = 12) -> None:
         super().__init__()
         self._name = "FitBounds"
         self.bounds = bounds
         self.pad_right = pad_right
+        self.pad_left = pad_left
         self._template = folium.template.Template(
             """{% macro script(this, kwargs) %}
-            {{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }},
-                {paddingTopLeft: [12, 12], paddingBottomRight: [{{ this.pad_right }}, 12]});
+            {{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {
+                paddingTopLeft: [{{ this.pad_left }}, 12],
+                paddingBottomRight: [{{ this.pad_right }}, 12]});
             {% endmacro %}"""
         )
 
@@ -446,13 +449,24 @@ def _add_provision(m: folium.Map, provision: gpd.GeoDataFrame | None) -> None:
     fg.add_to(m)
 
 
+_PROVISION_LABELS: dict[str, str] = {
+    "mainstream": "mainstream school",
+    "inclusion_base": "inclusion base",
+    "special": "special school",
+    "independent": "independent special",
+    "non_maintained": "non-maintained special",
+    "ap": "alternative provision",
+    "fe": "FE college",
+}
+
+
 def _provision_legend(provision: gpd.GeoDataFrame | None) -> str:
     if provision is None or provision.empty:
         return ""
     types = sorted(set(provision["provision_type"].astype(str)) & set(PROVISION_COLOURS))
     rows = "".join(
         f'<i class="dot" style="background:{PROVISION_COLOURS[t]}"></i>'
-        f"{escape(t.replace('_', ' '))}<br>"
+        f"{escape(_PROVISION_LABELS.get(t, t.replace('_', ' ')))}<br>"
         for t in types
     )
     return f"<h4>Existing provision</h4>{rows}<small>dashed = out of area</small>"
@@ -470,6 +484,7 @@ def map_journey_times(
     note: str | None = None,
     attribution: str | None = None,
     height: str = "100%",
+    threshold: int = 5,
 ) -> folium.Map:
     """Choropleth of mean journey time by area, baseline and scenario as two switchable layers.
 
@@ -496,6 +511,8 @@ def map_journey_times(
         Attribution text shown in the map corner.
     height
         CSS height of the map.
+    threshold
+        Disclosure threshold, quoted in the legend.
 
     Returns
     -------
@@ -576,7 +593,8 @@ def map_journey_times(
     legend = (
         "<h4>Mean journey time (each way)</h4>"
         f"{band_rows}"
-        f'<i style="background:{_SUPPRESSED_FILL}"></i>c = suppressed (few pupils)<br>'
+        f'<i style="background:{_SUPPRESSED_FILL}"></i>'
+        f"suppressed (fewer than {threshold} pupils)<br>"
         f'<i style="background:{_NODATA_FILL}"></i>no pupils'
     )
     _Legend(legend).add_to(m)
@@ -588,7 +606,7 @@ def map_journey_times(
         _Attribution(attribution).add_to(m)
     b = _bounds([_to_wgs84(areas[["geometry"]], "areas")])
     if b:
-        _FitBounds(b, pad_right=250).add_to(m)
+        _FitBounds(b, pad_right=190, pad_left=170 if prov_legend else 12).add_to(m)
     _banners(m, internal=internal, note=note)
     return _finalise(m)
 
@@ -687,8 +705,13 @@ def _add_flows(
     flows: pd.DataFrame,
     areas: gpd.GeoDataFrame | None,
     provision: gpd.GeoDataFrame | None,
+    drawn_ends: list[tuple[float, float]] | None = None,
 ) -> int:
-    """Draw aggregated OOA flows; returns how many suppressed/zero flows were left out."""
+    """Draw aggregated OOA flows; returns how many suppressed/zero flows were left out.
+
+    The (lat, lon) of every drawn flow's destination is appended to ``drawn_ends``, so the
+    map can be fitted to where pupils actually travel.
+    """
     origins, dests = _point_lookup(areas, provision)
     flows = flows.sort_values(["origin_id", "destination_id"], kind="stable")
     left_out = 0
@@ -709,6 +732,8 @@ def _add_flows(
             if o is None or d is None:
                 left_out += 1
                 continue
+            if drawn_ends is not None:
+                drawn_ends.append((round(d[0], 5), round(d[1], 5)))
             oname = escape(str(row.get("origin_name", row["origin_id"])))
             dname = escape(str(row.get("destination_name", row["destination_id"])))
             folium.PolyLine(
@@ -810,15 +835,21 @@ def map_sites(
             folium.GeoJson(
                 _features(sub, ["site_id", "label"]),
                 name=f"Catchment ≤ {mins:g} min drive",
+                show=len(minutes) == 1 or k > 0,
                 style_function=functools.partial(_iso_style, colour=colour),
                 tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
             ).add_to(m)
 
     _add_provision(m, provision)
     left_out = 0
+    flow_ends: list[tuple[float, float]] = []
     if ooa_flows is not None and not ooa_flows.empty:
         left_out = _add_flows(
-            m, ooa_flows, flow_origins if flow_origins is not None else areas, provision
+            m,
+            ooa_flows,
+            flow_origins if flow_origins is not None else areas,
+            provision,
+            drawn_ends=flow_ends,
         )
     lo, hi = _add_sites(m, sites, internal=internal)
 
@@ -848,8 +879,13 @@ def map_sites(
         _Attribution(attribution).add_to(m)
     frames = [sites, outline if outline is not None else areas]
     b = _bounds([_to_wgs84(f[["geometry"]], "bounds") for f in frames if f is not None])
+    if b and flow_ends:
+        # fit the drawn flows' destinations too: the reviewer sees where pupils travel today
+        lats = [p[0] for p in flow_ends] + [b[0][0], b[1][0]]
+        lons = [p[1] for p in flow_ends] + [b[0][1], b[1][1]]
+        b = [[min(lats), min(lons)], [max(lats), max(lons)]]
     if b:
-        _FitBounds(b, pad_right=230).add_to(m)
+        _FitBounds(b, pad_right=190, pad_left=170 if prov_legend else 12).add_to(m)
     _banners(m, internal=internal, note=note)
     m.placeplan_flows_left_out = left_out  # type: ignore[attr-defined]
     return _finalise(m)

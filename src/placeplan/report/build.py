@@ -93,7 +93,7 @@ _METRIC_FMT: dict[str, str] = {
     "ferry_journeys": "count",
 }
 _METRIC_LABEL: dict[str, str] = {
-    "pupils": "Pupils",
+    "pupils": "Pupils in scope",
     "mean_time_min": "Mean journey time (each way)",
     "median_time_min": "Median journey time",
     "p90_time_min": "90th percentile journey time",
@@ -191,6 +191,15 @@ class ReportInputs:
         Disclosure control settings (counts under the threshold suppressed; optional rounding).
     reasonable_journey_min
         Reasonable maximum journey by phase, minutes (for the text).
+    site_scores
+        Optional scoring criteria per candidate site (from :func:`placeplan.scoring.score_sites`):
+        ``site_id`` and any of ``rank``, ``need_in_reach``, ``ooa_avoidable``, ``time_saved_min``,
+        ``pupils_benefiting``, ``cost_per_place_gbp``, ``imd_decile``, ``spare_places``,
+        ``rural``. Counts are disclosure-controlled here and the published one-line "case for
+        the site" is composed from them (never from the planning team's ``explanation`` text,
+        which carries small counts).
+    site_reach_min
+        Travel time (minutes) within which ``need_in_reach`` was counted, for the wording.
     """
 
     plan_name: str
@@ -222,6 +231,8 @@ class ReportInputs:
     reasonable_journey_min: Mapping[str, float] = field(
         default_factory=lambda: {"primary": 45.0, "secondary": 75.0}
     )
+    site_scores: pd.DataFrame | None = None
+    site_reach_min: float | None = None
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""
@@ -241,12 +252,21 @@ class ReportInputs:
             "ooa_flows",
             "time_bands",
             "row_accounting",
+            "site_scores",
         ):
             df = getattr(self, name)
             if df is not None and any("pupil_ref" in str(c).lower() for c in df.columns):
                 msg = f"{name}: pupil-level column present; pass aggregates only"
                 raise SchemaValidationError(msg)
-        for name in ("sites", "provision", "areas", "isochrones", "outline", "roads", "flow_origins"):
+        for name in (
+            "sites",
+            "provision",
+            "areas",
+            "isochrones",
+            "outline",
+            "roads",
+            "flow_origins",
+        ):
             gdf = getattr(self, name)
             if gdf is None:
                 continue
@@ -274,7 +294,12 @@ class Cell:
 
 @dataclass(frozen=True)
 class Table:
-    """A captioned table."""
+    """A captioned table.
+
+    ``groups`` (optional) is a spanning header row above ``header``: ``(label, n_columns)``
+    pairs covering every column (an empty label for columns without a group). ``row_notes``
+    (optional) holds one line of text per row, shown under that row across the whole table.
+    """
 
     id: str
     caption: str
@@ -282,6 +307,29 @@ class Table:
     rows: tuple[tuple[Cell, ...], ...]
     note: str = ""
     kind: str = "table"
+    groups: tuple[tuple[str, int], ...] = ()
+    row_notes: tuple[str, ...] = ()
+
+    @property
+    def numeric_cols(self) -> frozenset[int]:
+        """Indices of columns holding numbers (right-aligned, header too)."""
+        return frozenset(
+            i
+            for i in range(len(self.header))
+            if any(i < len(r) and r[i].fmt != "text" for r in self.rows)
+        )
+
+    @property
+    def has_suppressed(self) -> bool:
+        """True if any cell shows the suppression marker ``c``."""
+        return any(c.suppressed for r in self.rows for c in r)
+
+    @property
+    def has_missing(self) -> bool:
+        """True if any numeric cell shows ``x`` (not applicable / no pupils)."""
+        return any(
+            c.fmt != "text" and not c.suppressed and c.value is None for r in self.rows for c in r
+        )
 
 
 @dataclass(frozen=True)
@@ -381,6 +429,7 @@ class Report:
     dfe_requirement: str
     headlines: tuple[Headline, ...]
     sections: tuple[Section, ...]
+    scenario_summary: str = ""
 
     @property
     def internal(self) -> bool:
@@ -449,6 +498,8 @@ class _Impact:
 
     def groups(self, group_type: str) -> list[str]:
         gs = [g for (gt, g) in self._index if gt == group_type]
+        if group_type == "phase":
+            return sorted(gs, key=lambda g: (_PHASE_ORDER.get(g, 99), _natural_key(g)))
         return sorted(gs, key=_natural_key)
 
     def cell(self, group_type: str, group: str, metric: str, which: str) -> Cell:
@@ -467,6 +518,10 @@ class _Impact:
         return tuple(  # type: ignore[return-value]
             self.cell(group_type, group, metric, w) for w in ("baseline", "scenario", "change")
         )
+
+
+_PHASE_ORDER = {"primary": 0, "secondary": 1, "post16": 2}
+_PHASE_LABEL = {"primary": "Primary", "secondary": "Secondary", "post16": "Post-16"}
 
 
 def _natural_key(text: str) -> tuple[Any, ...]:
@@ -506,9 +561,12 @@ def _group_table(
     if not groups:
         return None
     header: list[str] = [_GROUP_TYPE_LABEL.get(group_type, group_type).capitalize()]
+    spans: list[tuple[str, int]] = [("", 1)]
     used = [(m, lbl) for m, lbl in metrics if imp.has(m)]
     for _, lbl in used:
-        header += [f"{lbl}: baseline", "scenario"] + (["change"] if change else [])
+        sub = ["Baseline", "Scenario"] + (["Change"] if change else [])
+        header += sub
+        spans.append((lbl, len(sub)))
     rows = []
     for g in groups:
         cells: list[Cell] = [Cell(_group_label(group_type, g))]
@@ -516,7 +574,20 @@ def _group_table(
             b, s, c = imp.row(group_type, g, m)
             cells += [b, s] + ([c] if change else [])
         rows.append(tuple(cells))
-    return Table(id_, caption, tuple(header), tuple(rows), note)
+    if group_type == "need_type":
+        key = _need_key(groups)
+        note = f"{note} {key}".strip() if key else note
+    return Table(id_, caption, tuple(header), tuple(rows), note, groups=tuple(spans))
+
+
+def _need_key(codes: Sequence[str]) -> str:
+    """Plain-English key for the SEN2 need codes in ``codes``."""
+    from ..needs import NEED_NAMES
+
+    known = [c for c in codes if c in NEED_NAMES]
+    if not known:
+        return ""
+    return "Primary need: " + "; ".join(f"{c} = {NEED_NAMES[c].lower()}" for c in known) + "."
 
 
 def _group_label(group_type: str, group: str) -> str:
@@ -525,6 +596,10 @@ def _group_label(group_type: str, group: str) -> str:
             return f"Decile {int(float(group))}"
         except ValueError:
             return group
+    if group_type == "phase":
+        return _PHASE_LABEL.get(group, group.replace("_", " "))
+    if group_type == "ruc_class":
+        return group.replace("_", " ").capitalize()
     return group.replace("_", " ")
 
 
@@ -553,6 +628,9 @@ def _bar_chart(
     n_cat, n_ser = len(categories), len(series)
     group_w = plot_w / max(n_cat, 1)
     bar_w = group_w * 0.8 / max(n_ser, 1)
+    # narrow bars: smaller, whole-number labels so neighbouring labels do not run together
+    narrow = bar_w < 30
+    label_size = "8" if narrow else "10"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{escape(title)}" class="chart">',
@@ -599,9 +677,9 @@ def _bar_chart(
                 _svg_text(
                     x + bar_w / 2 - 1,
                     y - 3,
-                    _fmt_value(c.value, value_fmt),
+                    _fmt_value(c.value, "count" if narrow else value_fmt),
                     text_anchor="middle",
-                    font_size="10",
+                    font_size=label_size,
                 )
             )
         parts.append(
@@ -735,15 +813,16 @@ def build_report(inputs: ReportInputs) -> Report:
         for k in range(3):
             vals = [c[k] for c in cells]
             if any(v.suppressed for v in vals):
-                tot.append(Cell(None, "gbp", suppressed=True, signed=k == 2))
+                tot.append(Cell(None, "gbp_short", suppressed=True, signed=k == 2))
             elif any(v.value is None for v in vals):
-                tot.append(Cell(None, "gbp", signed=k == 2))
+                tot.append(Cell(None, "gbp_short", signed=k == 2))
             else:
-                tot.append(Cell(sum(v.value for v in vals), "gbp", signed=k == 2))
+                tot.append(Cell(sum(v.value for v in vals), "gbp_short", signed=k == 2))
         cost_head = Headline("Annual placement + transport cost", tot[2], tot[0], tot[1])
     headlines = tuple(
         h
         for h in (
+            headline("Mean travel distance (each way)", "mean_distance_miles"),
             headline("Mean journey time (each way)", "mean_time_min"),
             headline("Pupils over the reasonable maximum journey", "over_threshold_n"),
             headline("Out of area placements", "ooa_placements"),
@@ -787,7 +866,7 @@ def build_report(inputs: ReportInputs) -> Report:
             imp,
             "t-distance-all",
             "Travel distance, all pupils",
-            ["mean_distance_km", "mean_distance_miles"],
+            ["pupils", "mean_distance_km", "mean_distance_miles"],
         ),
     ]
     for gt in ("need_type", "phase"):
@@ -796,7 +875,7 @@ def build_report(inputs: ReportInputs) -> Report:
             gt,
             f"t-distance-{gt}",
             f"Mean travel distance (miles) by {_GROUP_TYPE_LABEL[gt]}",
-            [("mean_distance_miles", "Mean miles")],
+            [("mean_distance_miles", "Mean travel distance")],
         )
         if t:
             blocks.append(t)
@@ -888,7 +967,10 @@ def build_report(inputs: ReportInputs) -> Report:
         "phase",
         "t-time-phase",
         "Journey times by phase",
-        [("mean_time_min", "Mean"), ("over_threshold_n", "Over reasonable maximum")],
+        [
+            ("mean_time_min", "Mean journey time"),
+            ("over_threshold_n", "Pupils over the reasonable maximum"),
+        ],
     )
     if t:
         blocks.append(t)
@@ -902,6 +984,7 @@ def build_report(inputs: ReportInputs) -> Report:
             internal=internal,
             note=note,
             attribution=attribution,
+            threshold=th,
         )
         blocks.append(
             MapFigure(
@@ -938,11 +1021,19 @@ def build_report(inputs: ReportInputs) -> Report:
         "need_type",
         "t-ooa-need",
         "Out of area placements by primary need",
-        [("ooa_placements", "OOA"), ("independent_placements", "Independent")],
+        [
+            ("ooa_placements", "Out of area placements"),
+            ("independent_placements", "Independent / non-maintained"),
+        ],
     )
     if t:
         blocks.append(t)
     if flows is not None and not flows.empty:
+        blocks.append(
+            _destinations_table(
+                inputs.ooa_flows, inputs.provision, threshold=th, round_to=rnd, mode=mode
+            )
+        )
         blocks.append(_flows_table(flows, inputs.provision, th))
     sections.append(Section("out-of-area", "3", DFE_ELEMENTS[2][1], tuple(blocks), True))
 
@@ -967,7 +1058,14 @@ def build_report(inputs: ReportInputs) -> Report:
     # ---- 5. sites
     blocks = []
     if sites is not None and not sites.empty:
-        blocks.append(_sites_table(sites))
+        blocks.append(
+            _sites_table(
+                sites,
+                _published_site_scores(inputs.site_scores, threshold=th, round_to=rnd, mode=mode),
+                threshold=th,
+                reach_min=inputs.site_reach_min,
+            )
+        )
         m = maps.map_sites(
             sites,
             _published_provision(inputs.provision),
@@ -1011,9 +1109,9 @@ def build_report(inputs: ReportInputs) -> Report:
             f"By {_GROUP_TYPE_LABEL[gt]}",
             [
                 ("pupils", "Pupils"),
-                ("mean_time_min", "Mean time"),
-                ("over_threshold_n", "Over max"),
-                ("ooa_placements", "OOA"),
+                ("mean_time_min", "Mean journey time"),
+                ("over_threshold_n", "Over reasonable maximum"),
+                ("ooa_placements", "Out of area"),
             ],
             change=False,
         )
@@ -1038,7 +1136,7 @@ def build_report(inputs: ReportInputs) -> Report:
                 "t-parameters",
                 "Parameters",
                 ("Parameter", "Value", "Basis"),
-                tuple(tuple(Cell(str(x)) for x in row) for row in inputs.parameters),
+                tuple(tuple(Cell(str(x)) for x in row) for row in _unique_parameters(inputs)),
             )
         )
     if inputs.assumptions:
@@ -1094,8 +1192,42 @@ def build_report(inputs: ReportInputs) -> Report:
         disclosure_threshold=th,
         dfe_requirement=DFE_REQUIREMENT,
         headlines=headlines,
+        scenario_summary=_scenario_summary(inputs.sites),
         sections=tuple(sections),
     )
+
+
+def _unique_parameters(inputs: ReportInputs) -> list[tuple[str, str, str]]:
+    """Parameters without repeats of the same name (the first statement wins)."""
+    seen: set[str] = set()
+    out = []
+    for row in inputs.parameters:
+        if row[0] in seen:
+            continue
+        seen.add(row[0])
+        out.append(row)
+    return out
+
+
+def _scenario_summary(sites: pd.DataFrame | None) -> str:
+    """'4 new inclusion bases: 50 places, £2.40m capital' from the selected sites."""
+    if sites is None or sites.empty or "selected" not in sites.columns:
+        return ""
+    sel = sites[sites["selected"].fillna(False).astype(bool)]
+    if sel.empty:
+        return "No new inclusion bases are opened in this scenario."
+    from .render import fmt_gbp_short
+
+    n = len(sel)
+    text = f"{n} new inclusion base{'s' if n != 1 else ''}"
+    if "places" in sel.columns:
+        text += f", {int(pd.to_numeric(sel['places'], errors='coerce').sum()):,} places"
+    if "capital_cost_gbp" in sel.columns:
+        cap = float(pd.to_numeric(sel["capital_cost_gbp"], errors="coerce").sum())
+        text += f", {fmt_gbp_short(cap)} capital"
+    if "name" in sel.columns:
+        text += ": " + "; ".join(sorted(str(x) for x in sel["name"]))
+    return text + "."
 
 
 def _published_provision(provision: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
@@ -1118,28 +1250,117 @@ def _basemap_areas(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     return out
 
 
+def _setting_names(provision: pd.DataFrame | None) -> dict[str, str]:
+    if provision is None or "name" not in provision.columns:
+        return {}
+    return dict(zip(provision["setting_id"].astype(str), provision["name"], strict=False))
+
+
+def _setting_type(provision: pd.DataFrame | None) -> dict[str, str]:
+    if provision is None or "provision_type" not in provision.columns:
+        return {}
+    out = {}
+    for r in provision.itertuples(index=False):
+        kind = str(r.provision_type).replace("_", "-")
+        in_area = bool(getattr(r, "in_area", True))
+        out[str(r.setting_id)] = kind + ("" if in_area else ", out of area")
+    return out
+
+
+def _destinations_table(
+    raw_flows: pd.DataFrame,
+    provision: pd.DataFrame | None,
+    *,
+    threshold: int,
+    round_to: int,
+    mode: Mode,
+) -> Table:
+    """Out of area / independent placements by setting (flows summed over home areas)."""
+    by = (
+        raw_flows.assign(destination_id=raw_flows["destination_id"].astype(str))
+        .groupby("destination_id", sort=True)[["baseline", "scenario"]]
+        .sum()
+        .reset_index()
+    )
+    by["change"] = by["scenario"] - by["baseline"]
+    # the settings' counts add up to the published total: one group, secondary suppression
+    sup = suppress(
+        by,
+        count_cols=["baseline", "scenario"],
+        dependent_cols={"change": ["baseline", "scenario"]},
+        threshold=threshold,
+        round_to=round_to,
+        mode=mode,
+    )
+    if round_to and mode == "published":
+        sup["change"] = sup["scenario"] - sup["baseline"]
+    mask = suppression_mask(sup)
+    names, kinds = _setting_names(provision), _setting_type(provision)
+    sup = sup.assign(_b=pd.to_numeric(by["baseline"], errors="coerce"))
+    sup = sup.sort_values(["_b", "destination_id"], ascending=[False, True], kind="stable")
+    rows = []
+    for idx, r in sup.iterrows():
+        did = str(r["destination_id"])
+        cells = [
+            Cell(names.get(did, did)),
+            Cell(kinds.get(did, "")),
+        ]
+        for w in ("baseline", "scenario", "change"):
+            v = r[w]
+            cells.append(
+                Cell(
+                    None if pd.isna(v) else float(v),
+                    "count",
+                    suppressed=bool(mask.loc[idx, w]) if w in mask.columns else False,
+                    signed=w == "change",
+                )
+            )
+        rows.append(tuple(cells))
+    return Table(
+        "t-ooa-settings",
+        "Out of area and independent placements by setting",
+        ("Setting", "Type", "Baseline pupils", "Scenario pupils", "Change"),
+        tuple(rows),
+    )
+
+
 def _flows_table(flows: pd.DataFrame, provision: pd.DataFrame | None, th: int) -> Table:
+    """Home area → setting flows; pairs with no published non-zero count are left out."""
     mask = suppression_mask(flows)
-    names = {}
-    if provision is not None and "name" in provision.columns:
-        names = dict(zip(provision["setting_id"].astype(str), provision["name"], strict=False))
+    names = _setting_names(provision)
     f = flows.sort_values(["destination_id", "origin_id"], kind="stable")
     rows = []
+    left_out = 0
     for idx, r in f.iterrows():
-        dest = r.get("destination_name", names.get(str(r["destination_id"]), r["destination_id"]))
-        orig = r.get("origin_name", r["origin_id"])
         cells = []
+        shown = False
         for w in ("baseline", "scenario"):
             v = r[w]
             s = bool(mask.loc[idx, w]) if w in mask.columns else False
+            shown = shown or (not s and pd.notna(v) and float(v) > 0)
             cells.append(Cell(None if pd.isna(v) else float(v), "count", suppressed=s))
+        if not shown:
+            left_out += 1
+            continue
+        dest = r.get("destination_name", names.get(str(r["destination_id"]), r["destination_id"]))
+        orig = r.get("origin_name", r["origin_id"])
         rows.append((Cell(str(orig)), Cell(str(dest)), *cells))
+    note = (
+        f"Only home area → setting pairs with at least {th} pupils in the baseline or the "
+        "scenario are listed"
+        + (
+            f"; {left_out} smaller pairs are not listed (their pupils are in the totals above)."
+            if left_out
+            else "."
+        )
+    )
     return Table(
         "t-ooa-flows",
-        "Out of area placements by home area and setting (aggregated flows)",
+        "Out of area and independent placements by home planning area and setting "
+        "(aggregated flows, as drawn on the site map)",
         ("From (home area)", "To (setting)", "Baseline pupils", "Scenario pupils"),
         tuple(rows),
-        note=f"c = fewer than {th} pupils or secondary suppression.",
+        note=note,
     )
 
 
@@ -1167,7 +1388,124 @@ def _mitigation_table(mitig: pd.DataFrame) -> Table:
     return Table("t-mitigations", "Travel related mitigations by group", header, tuple(rows))
 
 
-def _sites_table(sites: pd.DataFrame) -> Table:
+_SCORE_COUNT_COLS = ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
+
+
+def _published_site_scores(
+    scores: pd.DataFrame | None, *, threshold: int, round_to: int, mode: Mode
+) -> pd.DataFrame | None:
+    """Disclosure-controlled scoring criteria (no free text), one row per site."""
+    if scores is None or scores.empty or "site_id" not in scores.columns:
+        return None
+    keep = [
+        c
+        for c in (
+            "site_id",
+            "rank",
+            *_SCORE_COUNT_COLS,
+            "time_saved_min",
+            "cost_per_place_gbp",
+            "imd_decile",
+            "spare_places",
+            "rural",
+        )
+        if c in scores.columns
+    ]
+    s = scores[keep].copy()
+    s["site_id"] = s["site_id"].astype(str)
+    counts = [c for c in _SCORE_COUNT_COLS if c in s.columns]
+    deps: dict[str, list[str]] = {}
+    if "time_saved_min" in s.columns:
+        base = [c for c in ("pupils_benefiting", "need_in_reach") if c in s.columns]
+        deps["time_saved_min"] = base[:1]
+    # candidate catchments overlap, so the counts do not add up to a total: primary only
+    return suppress(
+        s,
+        count_cols=counts,
+        dependent_cols=deps,
+        threshold=threshold,
+        round_to=round_to,
+        mode=mode,
+        secondary=False,
+    )
+
+
+def _site_case(
+    site: pd.Series,
+    crit: pd.Series | None,
+    crit_mask: pd.Series | None,
+    *,
+    threshold: int,
+    reach_min: float | None,
+) -> str:
+    """One published line: the case for a site, from disclosure-controlled criteria only."""
+    needs = str(site.get("needs", "") or "").replace(";", "/") or "any need"
+    phases = str(site.get("phases", "") or "").replace(";", "/")
+    who = f"{needs} ({phases})" if phases else needs
+    if crit is None:
+        return ""
+
+    def num(col: str) -> tuple[bool, float | None]:
+        """(suppressed, value) for a criterion; value None when absent or missing."""
+        if col not in crit.index:
+            return False, None
+        sup = bool(crit_mask.get(col, False)) if crit_mask is not None else False
+        v = crit[col]
+        return sup, (None if pd.isna(v) else float(v))
+
+    def pupils(n: float) -> str:
+        k = round(n)
+        return f"{k:,} pupil" + ("" if k == 1 else "s")
+
+    parts: list[str] = []
+    sup, v = num("need_in_reach")
+    reach = f" within {reach_min:g} min" if reach_min else " within reach"
+    if sup:
+        parts.append(f"fewer than {threshold} pupils with {who}{reach}")
+    elif v is not None:
+        parts.append(f"{pupils(v)} with {who}{reach}")
+    sup, v = num("ooa_avoidable")
+    if sup:
+        parts.append(f"could avoid fewer than {threshold} out-of-area placements")
+    elif v is not None:
+        parts.append(
+            f"could avoid {round(v):,} out-of-area placement{'' if round(v) == 1 else 's'}"
+            if v > 0
+            else "no out-of-area placements to avoid within reach"
+        )
+    sup, v = num("time_saved_min")
+    if not sup and v is not None and v > 0:
+        parts.append(f"saves {v:.0f} min per journey on average")
+    _, v = num("cost_per_place_gbp")
+    if v is not None:
+        money = f"£{v / 1e3:,.0f}k" if v >= 1e3 else f"£{v:,.0f}"
+        parts.append(f"{money} capital per place")
+    _, v = num("imd_decile")
+    if v is not None:
+        parts.append(f"IMD decile {v:.0f}")
+    _, v = num("spare_places")
+    if v is not None:
+        parts.append(
+            f"host school has {v:,.0f} spare places"
+            if v >= 0
+            else f"host school is {-v:,.0f} over capacity"
+        )
+    _, v = num("rural")
+    if v is not None:
+        parts.append("rural" if v >= 0.5 else "urban")
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def _sites_table(
+    sites: pd.DataFrame,
+    scores: pd.DataFrame | None = None,
+    *,
+    threshold: int = 5,
+    reach_min: float | None = None,
+) -> Table:
     mask = suppression_mask(sites)
     s = sites.copy()
     s["_sel"] = s.get("selected", False)
@@ -1178,7 +1516,13 @@ def _sites_table(sites: pd.DataFrame) -> Table:
         kind="stable",
         na_position="last",
     )
+    crit_by_id: dict[str, tuple[pd.Series, pd.Series]] = {}
+    if scores is not None:
+        cmask = suppression_mask(scores)
+        for idx, r in scores.iterrows():
+            crit_by_id[str(r["site_id"])] = (r, cmask.loc[idx] if len(cmask.columns) else None)
     rows = []
+    notes = []
     for idx, r in s.iterrows():
 
         def cnum(col: str, fmt: str, r: pd.Series = r, idx: Any = idx) -> Cell:
@@ -1186,10 +1530,15 @@ def _sites_table(sites: pd.DataFrame) -> Table:
             sup = bool(mask.loc[idx, col]) if col in mask.columns else False
             return Cell(None if pd.isna(v) else float(v), fmt, suppressed=sup)
 
+        sid = str(r["site_id"])
+        crit, cmask_row = crit_by_id.get(sid, (None, None))
+        rank = r.get("rank", np.nan)
+        if (rank is None or pd.isna(rank)) and crit is not None and "rank" in crit.index:
+            rank = crit["rank"]
         rows.append(
             (
-                Cell(str(r["site_id"])),
-                Cell(str(r.get("name", ""))),
+                Cell("–" if rank is None or pd.isna(rank) else f"{int(rank)}"),
+                Cell(str(r.get("name", "")) or sid),
                 Cell(str(r.get("needs", "") or "any").replace(";", ", ")),
                 Cell(str(r.get("phases", "") or "").replace(";", ", ")),
                 cnum("places", "places"),
@@ -1200,14 +1549,17 @@ def _sites_table(sites: pd.DataFrame) -> Table:
                 cnum("mean_time_saved_min", "minutes"),
             )
         )
+        case = _site_case(r, crit, cmask_row, threshold=threshold, reach_min=reach_min)
+        notes.append(f"{sid} — {case}" if case else sid)
     return Table(
         "t-sites",
-        "Candidate inclusion-base sites (selected first, then by score)",
+        "Candidate inclusion-base sites: those selected in this scenario first, then by score "
+        "(rank 1 = highest score of all candidates)",
         (
+            "Rank",
             "Site",
-            "Name",
-            "Needs",
-            "Phases",
+            "Need",
+            "Phase",
             "Places",
             "Capital cost",
             "Score",
@@ -1216,6 +1568,10 @@ def _sites_table(sites: pd.DataFrame) -> Table:
             "Mean time saved",
         ),
         tuple(rows),
+        note="Score: weighted criteria, 0–1 (1 = best). Pupils served and mean time saved "
+        "(per journey, each way) are from this scenario's allocation; the line under each site "
+        "gives the site reference and the scoring criteria behind its rank.",
+        row_notes=tuple(notes),
     )
 
 

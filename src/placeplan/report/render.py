@@ -23,6 +23,7 @@ __all__ = [
     "fmt_cell",
     "fmt_count",
     "fmt_gbp",
+    "fmt_gbp_short",
     "fmt_minutes",
     "fmt_percent",
     "render_report",
@@ -83,6 +84,21 @@ def fmt_gbp(value: Any, signed: bool = False) -> str:
     return f"{_sign(round(v), signed)}{body}"
 
 
+def fmt_gbp_short(value: Any, signed: bool = False) -> str:
+    """Format pounds for headlines: ``£30.33m``, ``−£0.94m`` (from £100k), ``£45k``, ``£900``."""
+    if _missing(value):
+        return _MISSING
+    v = float(value)
+    a = abs(v)
+    if a >= 1e5:
+        body = f"£{a / 1e6:,.2f}m"
+    elif a >= 1e3:
+        body = f"£{a / 1e3:,.0f}k"
+    else:
+        body = f"£{a:,.0f}"
+    return f"{_sign(round(v), signed)}{body}"
+
+
 def _fmt_number(value: Any, signed: bool = False, digits: int = 1, unit: str = "") -> str:
     if _missing(value):
         return _MISSING
@@ -97,6 +113,7 @@ _FORMATTERS = {
     "minutes": fmt_minutes,
     "percent": fmt_percent,
     "gbp": fmt_gbp,
+    "gbp_short": fmt_gbp_short,
     "km": lambda v, signed=False: _fmt_number(v, signed, 1, " km"),
     "miles": lambda v, signed=False: _fmt_number(v, signed, 2, " mi"),
     "score": lambda v, signed=False: _fmt_number(v, signed, 2),

@@ -1,0 +1,167 @@
+"""End to end: the shipped Isle of Wight sample's published outputs agree and disclose nothing.
+
+The pipeline runs once for the module (about 5 s) into a temporary folder; every test reads
+those files.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from placeplan._errors import SnapWarning
+from placeplan.config import load_plan
+from placeplan.report.build import _METRIC_LABEL, COUNT_METRICS, DFE_ELEMENTS
+from placeplan.report.render import fmt_count
+
+SAMPLE = Path(__file__).parents[1] / "data" / "sample" / "isle-of-wight"
+HEADLINE_COUNTS = ("pupils", "ooa_placements", "over_threshold_n", "worse_off_n")
+EXTERNAL = re.compile(
+    r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory) -> Path:
+    from placeplan.pipeline import run
+
+    tmp = tmp_path_factory.mktemp("iow")
+    plan = load_plan(SAMPLE / "plan.toml")
+    plan = plan.model_copy(update={"plan": plan.plan.model_copy(update={"output_dir": tmp})})
+    with warnings.catch_warnings():
+        # the sample has one postcode far from a road; that data warning is not under test here
+        warnings.simplefilter("ignore", SnapWarning)
+        run(plan)
+    assert (tmp / "report.html").is_file()
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def report(out_dir) -> str:
+    return (out_dir / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def impact(out_dir) -> pd.DataFrame:
+    return pd.read_csv(out_dir / "impact.csv", dtype=str, keep_default_na=False)
+
+
+def _row_cells(html: str, label: str) -> list[str]:
+    """The three value cells (baseline, scenario, change) of the table row headed ``label``."""
+    m = re.search(
+        rf'<th scope="row">{re.escape(htmllib.escape(label))}</th>'
+        r"((?:<td[^>]*>[^<]*</td>){3})",
+        html,
+    )
+    assert m, f"no table row {label!r} in report.html"
+    return [htmllib.unescape(v) for v in re.findall(r"<td[^>]*>([^<]*)</td>", m.group(1))]
+
+
+def _expected(value: str, *, signed: bool) -> str:
+    if value in ("c", "x"):
+        return value
+    return fmt_count(float(value), signed=signed)
+
+
+def test_four_dfe_sections(report):
+    for i, (anchor, heading) in enumerate(DFE_ELEMENTS, start=1):
+        assert re.search(
+            rf'<section id="{anchor}"[^>]*>\s*<h2>{i}\. {re.escape(heading)}</h2>', report
+        )
+
+
+def test_report_counts_agree_with_impact_csv(report, impact):
+    first = impact["scenario_name"].iloc[0]
+    all_rows = impact[(impact["scenario_name"] == first) & (impact["group_type"] == "all")]
+    checked = 0
+    for metric in HEADLINE_COUNTS:
+        row = all_rows[all_rows["metric"] == metric]
+        assert len(row) == 1, metric
+        r = row.iloc[0]
+        got = _row_cells(report, _METRIC_LABEL[metric])
+        want = [
+            _expected(r["baseline"], signed=False),
+            _expected(r["scenario"], signed=False),
+            _expected(r["change"], signed=True),
+        ]
+        assert got == want, (metric, got, want)
+        checked += 1
+    assert checked == len(HEADLINE_COUNTS)
+
+
+def _pupil_refs() -> set[str]:
+    refs = set(pd.read_csv(SAMPLE / "pupils.csv", dtype=str)["pupil_ref"].dropna())
+    assert len(refs) > 100
+    return refs
+
+
+def _tokens(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z0-9_\-]+", text))
+
+
+def test_no_pupil_ref_in_any_output(out_dir):
+    import geopandas as gpd
+    import pyogrio
+
+    refs = _pupil_refs()
+    files = [p for p in out_dir.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} >= {".html", ".csv", ".gpkg"}
+    for path in files:
+        if path.suffix == ".gpkg":
+            layers = pyogrio.list_layers(path)
+            assert len(layers)
+            for name, _ in layers:
+                gdf = gpd.read_file(path, layer=name)
+                for col in gdf.columns:
+                    if col == "geometry" or gdf[col].dtype.kind not in "OSU":
+                        continue
+                    values = set(gdf[col].dropna().astype(str))
+                    hit = values & refs or _tokens(" ".join(values)) & refs
+                    assert not hit, f"{path.name}:{name}.{col} holds pupil references"
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert not _tokens(htmllib.unescape(text)) & refs, f"{path.name} holds pupil references"
+
+
+def test_the_pupil_ref_check_can_fail(out_dir):
+    ref = sorted(_pupil_refs())[0]
+    assert ref in _tokens(f"<td>{ref}</td>") & _pupil_refs()
+
+
+def test_no_small_counts_in_published_csvs(out_dir, impact):
+    counts = impact[impact["metric"].isin(COUNT_METRICS)]
+    assert len(counts) > 50
+    for col in ("baseline", "scenario"):
+        vals = pd.to_numeric(counts[col], errors="coerce").dropna()
+        assert not ((vals > 0) & (vals < 5)).any(), f"impact.csv {col} has a count of 1-4"
+    assert (counts["baseline"] == "c").any(), "expected suppressed cells in the sample"
+    mit = pd.read_csv(out_dir / "mitigations.csv", dtype=str, keep_default_na=False)
+    vals = pd.to_numeric(mit["pupils"], errors="coerce").dropna()
+    assert len(mit) and not ((vals > 0) & (vals < 5)).any()
+
+
+def test_no_network_assets_in_html(out_dir):
+    pages = sorted(out_dir.glob("*.html"))
+    assert len(pages) >= 4
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for doc in (text, htmllib.unescape(text)):  # maps are inside iframe srcdoc
+            hit = EXTERNAL.search(doc)
+            assert hit is None, f"{page.name}: {hit.group(0)[:80] if hit else ''}"
+            assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?https?:", doc, re.I)
+            assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']?https?:", doc, re.I)
+
+
+def test_site_case_published_without_small_counts(report):
+    notes = re.findall(r'<tr class="row-note"><td colspan="\d+">([^<]*)</td></tr>', report)
+    assert len(notes) >= 10
+    text = htmllib.unescape(" ".join(notes))
+    assert "pupils with" in text or "fewer than 5 pupils" in text
+    assert re.search(r"\b[1-4] pupils?\b", text) is None
+    assert re.search(r"avoid [1-4] out-of-area", text) is None
