@@ -71,15 +71,6 @@ def _authority_areas(inputs: Inputs, plan: PlanConfig) -> gpd.GeoDataFrame | Non
     return areas
 
 
-def _planning_areas(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    from .pipeline import _planning_area
-
-    pa = areas.assign(area_id=_planning_area(areas).to_numpy())[["area_id", "geometry"]]
-    out = pa.dissolve(by="area_id", as_index=False)
-    out["name"] = out["area_id"]
-    return out
-
-
 def _ooa_flows(impact: ImpactAssessment, provision: pd.DataFrame) -> pd.DataFrame:
     pp = impact.per_pupil
     ooa = {"out_of_area", "independent", "non_maintained"}
@@ -88,7 +79,10 @@ def _ooa_flows(impact: ImpactAssessment, provision: pd.DataFrame) -> pd.DataFram
     for which in ("baseline", "scenario"):
         sub = pp[pp[f"{which}_category"].isin(ooa)]
         parts.append(
-            sub.groupby(["area", f"{which}_setting_id"]).size().rename(which).rename_axis(["origin_id", "destination_id"])
+            sub.groupby(["area", f"{which}_setting_id"])
+            .size()
+            .rename(which)
+            .rename_axis(["origin_id", "destination_id"])
         )
     flows = pd.concat(parts, axis=1).fillna(0).astype(int).reset_index()
     flows["origin_name"] = flows["origin_id"]
@@ -107,7 +101,11 @@ def _sites_layer(
     pp = impact.per_pupil
     moved = pp[pp["moved"]]
     served = moved.groupby("scenario_setting_id").size()
-    saved = (moved["baseline_time_min"] - moved["scenario_time_min"]).groupby(moved["scenario_setting_id"]).mean()
+    saved = (
+        (moved["baseline_time_min"] - moved["scenario_time_min"])
+        .groupby(moved["scenario_setting_id"])
+        .mean()
+    )
     sites["pupils_served"] = sites["site_id"].map(served).fillna(0).astype(int)
     sites["mean_time_saved_min"] = sites["site_id"].map(saved)
     if scores is not None:
@@ -147,19 +145,30 @@ def _score_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
 def _parameters(plan: PlanConfig, net: RoadNetwork) -> list[tuple[str, str, str]]:
     t, c, d, n = plan.thresholds, plan.costs, plan.disclosure, plan.network
     rows: list[tuple[str, str, str]] = [
-        (label, value, "speed model (configurable in [network])") for label, value in net.speed_model.describe()
+        (label, value, "speed model (configurable in [network])")
+        for label, value in net.speed_model.describe()
     ]
     rows += [
-        ("Fixed allowance per journey", f"{n.fixed_allowance_min:g} min", "kerbside, loading and parking"),
-        ("Snapping limit", f"{n.max_snap_m:g} m", "points further from a drivable road are flagged"),
+        (
+            "Fixed allowance per journey",
+            f"{n.fixed_allowance_min:g} min",
+            "kerbside, loading and parking",
+        ),
+        (
+            "Snapping limit",
+            f"{n.max_snap_m:g} m",
+            "points further from a drivable road are flagged",
+        ),
         (
             "Reasonable maximum journey",
-            f"primary {t.max_journey_primary_min:g} min, secondary {t.max_journey_secondary_min:g} min",
+            f"primary {t.max_journey_primary_min:g} min, "
+            f"secondary {t.max_journey_secondary_min:g} min",
             "DfE home-to-school travel and transport guidance (2014) best-practice maxima",
         ),
         (
             "Statutory walking distance",
-            f"{t.walking_distance_under8_miles:g} miles under 8, {t.walking_distance_8plus_miles:g} miles 8+",
+            f"{t.walking_distance_under8_miles:g} miles under 8, "
+            f"{t.walking_distance_8plus_miles:g} miles 8+",
             "Education Act 1996 s.444 and Schedule 35B",
         ),
         ("Worse off", f"journey longer by more than {t.worse_off_min:g} min", "plan setting"),
@@ -171,7 +180,11 @@ def _parameters(plan: PlanConfig, net: RoadNetwork) -> list[tuple[str, str, str]
         ),
     ]
     rows += [
-        (f"Placement cost: {k.replace('_', ' ')}", f"£{v:,.0f} per place per year", "fallback where a setting has none")
+        (
+            f"Placement cost: {k.replace('_', ' ')}",
+            f"£{v:,.0f} per place per year",
+            "fallback where a setting has none",
+        )
         for k, v in sorted(c.placement_per_place_gbp.items())
     ]
     for link in n.ferry_links:
@@ -200,7 +213,11 @@ def _parameters(plan: PlanConfig, net: RoadNetwork) -> list[tuple[str, str, str]
     )
     if plan.selection.budget_gbp:
         rows.append(
-            ("Capital budget for optimised selection", f"£{plan.selection.budget_gbp:,.0f}", "plan [selection]")
+            (
+                "Capital budget for optimised selection",
+                f"£{plan.selection.budget_gbp:,.0f}",
+                "plan [selection]",
+            )
         )
     return rows
 
@@ -211,15 +228,16 @@ def _assumptions(plan: PlanConfig, result: ScenarioResult) -> list[str]:
         "The baseline keeps every pupil at their current setting; journeys are the fastest drive "
         "from the home postcode's centroid (Code-Point Open) to the setting, plus the fixed "
         "allowance per journey.",
-        "In the scenario only pupils now placed in: " + ", ".join(sorted(sc.movable)).replace("_", " ")
+        "In the scenario only pupils now placed in: "
+        + ", ".join(sorted(sc.movable)).replace("_", " ")
         + " may move, and only into a new base that serves their primary need and phase, within "
         "its places, when the move lowers the annual cost of placement plus assisted transport, "
         f"keeps the journey within the reasonable maximum and lengthens it by at most "
         f"{sc.max_extra_journey_min:g} min. The assignment is solved exactly (HiGHS).",
         "Assisted transport cost applies to pupils recorded as transport-assisted, and to pupils "
         "who move to a setting beyond the statutory walking distance.",
-        "Planning areas are MSOAs (the LSOA name without its final letter) unless the areas file "
-        "has a planning_area column.",
+        "Planning areas are those in the plan's planning_areas file; without one, the "
+        "authority's MSOAs (LSOAs grouped by name without the final letter).",
         "Out-of-area and independent placements: settings outside the authority, and independent "
         "or non-maintained special schools.",
     ]
@@ -231,7 +249,8 @@ def _assumptions(plan: PlanConfig, result: ScenarioResult) -> list[str]:
         )
     if plan.plan.synthetic_pupils:
         out.append(
-            "The pupil cohort is SYNTHETIC: generated (seeded) from real postcodes weighted by LSOA "
+            "The pupil cohort is SYNTHETIC: generated (seeded) from real postcodes weighted by "
+            "LSOA "
             "population and the authority's real EHCP totals by primary need, placement type and "
             "age (DfE SEN2 2024/25). No real child is represented."
         )
@@ -276,14 +295,17 @@ def write_outputs(
     mode = d.mode
     outputs: dict[str, Path] = {}
     areas = _authority_areas(inputs, plan)
-    planning = _planning_areas(areas) if areas is not None else None
+    planning = inputs.planning_areas
     roads = _main_roads(net)
     provision = inputs.provision
     plan_text = ""
     plan_file = plan.base_dir / "plan.toml"
     if plan_file.exists():
         plan_text = plan_file.read_text(encoding="utf-8")
-    limits = {"primary": plan.thresholds.max_journey_primary_min, "secondary": plan.thresholds.max_journey_secondary_min}
+    limits = {
+        "primary": plan.thresholds.max_journey_primary_min,
+        "secondary": plan.thresholds.max_journey_secondary_min,
+    }
     published_frames = []
     mitigation_frames = []
     layers: dict[str, gpd.GeoDataFrame] = {}
@@ -293,12 +315,20 @@ def write_outputs(
         iso = None
         chosen = sites[sites["selected"]]
         if len(chosen):
-            pts = pd.DataFrame({"id": chosen["site_id"].astype(str), "x": chosen.geometry.x, "y": chosen.geometry.y})
+            pts = pd.DataFrame(
+                {
+                    "id": chosen["site_id"].astype(str),
+                    "x": chosen.geometry.x,
+                    "y": chosen.geometry.y,
+                }
+            )
             iso = network_mod.isochrones(net, pts, minutes=(15, 30, 45))
         area_layer = None
         if areas is not None:
             area_layer = areas.merge(
-                impact.by_area[["area_id", "pupils", "baseline_mean_time_min", "scenario_mean_time_min"]],
+                impact.by_area[
+                    ["area_id", "pupils", "baseline_mean_time_min", "scenario_mean_time_min"]
+                ],
                 on="area_id",
                 how="left",
             )
@@ -315,7 +345,9 @@ def write_outputs(
             scenario_name=name,
             mitigations=impact.mitigations,
             sites=sites,
-            provision=provision[["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]],
+            provision=provision[
+                ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
+            ],
             areas=area_layer,
             ooa_flows=_ooa_flows(impact, provision),
             flow_origins=planning,
@@ -325,7 +357,9 @@ def write_outputs(
             time_bands=_time_bands(impact.per_pupil),
             parameters=_parameters(plan, net),
             assumptions=_assumptions(plan, result),
-            row_accounting=inputs.row_accounting[["file", "rows_read", "rows_used", "rows_rejected"]],
+            row_accounting=inputs.row_accounting[
+                ["file", "rows_read", "rows_used", "rows_rejected"]
+            ],
             attributions=inputs.attribution,
             synthetic_data=plan.plan.synthetic_pupils,
             disclosure_threshold=d.threshold,
@@ -347,7 +381,13 @@ def write_outputs(
         pub = published_impact(impact.table, threshold=d.threshold, round_to=d.round_to, mode=mode)
         pub.insert(0, "scenario_name", name)
         published_frames.append(pub)
-        mit = suppress(impact.mitigations, count_cols=["pupils"], threshold=d.threshold, round_to=d.round_to, mode=mode)
+        mit = suppress(
+            impact.mitigations,
+            count_cols=["pupils"],
+            threshold=d.threshold,
+            round_to=d.round_to,
+            mode=mode,
+        )
         mit = apply_marker(mit)
         mit.attrs = {}
         mit.insert(0, "scenario_name", name)
@@ -372,17 +412,32 @@ def write_outputs(
                 round_to=d.round_to,
                 mode=mode,
             )
-            layers["candidate_sites"] = apply_marker(site_pub).pipe(gpd.GeoDataFrame, geometry="geometry", crs=sites.crs)
+            layers["candidate_sites"] = apply_marker(site_pub).pipe(
+                gpd.GeoDataFrame, geometry="geometry", crs=sites.crs
+            )
             if iso is not None:
                 layers["catchments"] = iso
         if mode == "internal":
-            _write_csv(impact.per_pupil.drop(columns=["all"]), out_dir / f"internal-pupil-journeys-{_slug(name)}.csv")
-    outputs["impact"] = _write_csv(pd.concat(published_frames, ignore_index=True), out_dir / "impact.csv")
-    outputs["mitigations"] = _write_csv(pd.concat(mitigation_frames, ignore_index=True), out_dir / "mitigations.csv")
+            _write_csv(
+                impact.per_pupil.drop(columns=["all"]),
+                out_dir / f"internal-pupil-journeys-{_slug(name)}.csv",
+            )
+    outputs["impact"] = _write_csv(
+        pd.concat(published_frames, ignore_index=True), out_dir / "impact.csv"
+    )
+    outputs["mitigations"] = _write_csv(
+        pd.concat(mitigation_frames, ignore_index=True), out_dir / "mitigations.csv"
+    )
     if site_scores is not None:
-        count_like = [c for c in ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting") if c in site_scores]
+        count_like = [
+            c
+            for c in ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
+            if c in site_scores
+        ]
         scores_pub = suppress(
-            site_scores.drop(columns=[c for c in ("explanation",) if c in site_scores and mode == "published"]),
+            site_scores.drop(
+                columns=[c for c in ("explanation",) if c in site_scores and mode == "published"]
+            ),
             count_cols=count_like,
             dependent_cols=["time_saved_min"] if "time_saved_min" in site_scores else [],
             secondary=False,
@@ -391,7 +446,9 @@ def write_outputs(
             mode=mode,
         )
         outputs["site_scores"] = _write_csv(apply_marker(scores_pub), out_dir / "site_scores.csv")
-    layers["provision"] = provision[["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]]
+    layers["provision"] = provision[
+        ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
+    ]
     if planning is not None:
         layers["planning_areas"] = planning
     if inputs.outline is not None:
@@ -406,7 +463,8 @@ def write_outputs(
     outputs["rejections"] = _write_csv(inputs.rejections, out_dir / "rejections.csv")
     outputs["row_accounting"] = _write_csv(inputs.row_accounting, out_dir / "row_accounting.csv")
     header = (
-        f"# plan used for this run: placeplan {version}, {timestamp}, config hash {plan.config_hash()}\n"
+        f"# plan used for this run: placeplan {version}, {timestamp}, "
+        f"config hash {plan.config_hash()}\n"
         f"# original: {plan_file}\n"
     )
     used = out_dir / "plan.used.toml"

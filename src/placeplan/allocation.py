@@ -157,6 +157,8 @@ def baseline_allocation(
         msg = "journey matrix has duplicate (origin_id, destination_id) pairs"
         raise SchemaValidationError(msg)
     out.index = df_pupils.index
+    for col in ("travel_time_min", "distance_km", "distance_miles"):
+        out[col] = out[col].astype("float64")
     out["category"] = out["setting_id"].map(cats)
     out["transport_assisted"] = out["transport_assisted"].astype(bool)
     out["annual_placement_cost_gbp"] = out["setting_id"].map(cost).astype(float).fillna(0.0)

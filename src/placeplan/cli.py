@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from ._errors import PlaceplanError, PlaceplanWarning
 from .settings import settings
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 __all__ = ["build_parser", "main"]
 
@@ -63,15 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(args: argparse.Namespace) -> None:
+@contextmanager
+def _console_logging(args: argparse.Namespace) -> Iterator[None]:
+    """Send placeplan's log lines to stderr for the duration of one command, then restore."""
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("placeplan")
-    root.handlers[:] = [h for h in root.handlers if isinstance(h, logging.NullHandler)]
+    saved = (root.level, root.propagate)
     root.addHandler(handler)
     root.setLevel(level)
-    logging.captureWarnings(False)
+    root.propagate = False  # the CLI owns placeplan's console output; no duplicates via root
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        root.propagate = saved[1]
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -135,7 +144,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args)
     if args.no_cache:
         settings.use_cache = False
     if args.no_progress:
@@ -150,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:  # subcommands registered by plug-in modules carry their own function
         handler = args.func
     try:
-        with warnings.catch_warnings():
+        with _console_logging(args), warnings.catch_warnings():
             warnings.simplefilter("always", PlaceplanWarning)
             warnings.showwarning = _show_warning
             return int(handler(args))

@@ -76,6 +76,11 @@ class InputsConfig(_Strict):
     out_of_area: Path | None = None
     candidate_sites: Path | None = None
     areas: Path | None = None
+    planning_areas: Path | None = Field(
+        default=None,
+        description="planning-area polygons (GeoPackage/GeoJSON/shapefile) with area_id and name; "
+        "default: MSOAs derived from the LSOA names in `areas`",
+    )
     authority_boundary: Path | None = None
     attribution: Path | None = None
 

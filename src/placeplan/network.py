@@ -40,6 +40,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from . import _cache
 from ._errors import ConfigError, NetworkError, SchemaValidationError, SnapWarning
+from .settings import settings
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -1057,6 +1058,21 @@ def _with_source(net: RoadNetwork, source: str) -> RoadNetwork:
     return RoadNetwork(**d)
 
 
+_OFFLINE_HINT = (
+    "Downloading a network needs the internet; offline, export the area's roads to an OSM PBF "
+    "or XML file (e.g. a Geofabrik extract) and set `inputs.network` to that file instead of "
+    "`inputs.network_place`."
+)
+
+
+def _osmnx_cache_into_placeplan(ox: Any) -> None:
+    """Keep osmnx's HTTP response cache under ``placeplan.settings.cache_folder``."""
+    folder = Path(settings.cache_folder) / "osmnx-http"
+    folder.mkdir(parents=True, exist_ok=True)
+    ox.settings.cache_folder = str(folder)
+    ox.settings.use_cache = bool(settings.use_cache)
+
+
 def network_from_polygon(
     polygon: Any,
     *,
@@ -1097,10 +1113,11 @@ def network_from_polygon(
         f'["highway"~"^({hw})$"]["area"!~"yes"]["access"!~"private|no"]'
         '["motor_vehicle"!~"no|private"]["motorcar"!~"no|private"]'
     )
+    _osmnx_cache_into_placeplan(ox)
     try:
         G = ox.graph_from_polygon(poly, custom_filter=cf, simplify=False, retain_all=False)
     except Exception as err:
-        msg = f"osmnx could not download the network: {err}"
+        msg = f"osmnx could not download the network ({type(err).__name__}: {err}). {_OFFLINE_HINT}"
         raise NetworkError(msg) from err
     ds = [d for _, _, d in G.edges(data=True)]
     hwy = [d.get("highway", "road") for d in ds]
@@ -1135,10 +1152,14 @@ def network_from_place(
     """
     import osmnx as ox
 
+    _osmnx_cache_into_placeplan(ox)
     try:
         gdf = ox.geocode_to_gdf(place)
     except Exception as err:
-        msg = f"osmnx could not geocode `place` {place!r}: {err}"
+        msg = (
+            f"osmnx could not geocode `place` {place!r} ({type(err).__name__}: {err}). "
+            f"{_OFFLINE_HINT}"
+        )
         raise NetworkError(msg) from err
     poly = gdf.to_crs(CRS).union_all()
     return network_from_polygon(

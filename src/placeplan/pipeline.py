@@ -48,6 +48,7 @@ class Inputs:
     provision: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame
     areas: gpd.GeoDataFrame | None
+    planning_areas: gpd.GeoDataFrame | None
     outline: gpd.GeoDataFrame | None
     row_accounting: pd.DataFrame
     rejections: pd.DataFrame
@@ -111,6 +112,18 @@ def _planning_area(areas: gpd.GeoDataFrame) -> pd.Series:
     return name.str.replace(r"[A-Z]$", "", regex=True).str.strip()
 
 
+def _msoa_planning_areas(areas: gpd.GeoDataFrame, lad_code: str) -> gpd.GeoDataFrame:
+    """Default planning areas: the authority's MSOAs, dissolved from its LSOAs."""
+    own = areas
+    if "lad_code" in areas:
+        mine = areas[areas["lad_code"].astype(str) == lad_code]
+        own = mine if len(mine) else areas
+    pa = own.assign(area_id=_planning_area(own).to_numpy())[["area_id", "geometry"]]
+    out = pa.dissolve(by="area_id", as_index=False)
+    out["name"] = out["area_id"]
+    return out
+
+
 def load_inputs(plan: PlanConfig) -> Inputs:
     """Read, validate and geocode every input of a plan, with row accounting.
 
@@ -150,20 +163,32 @@ def load_inputs(plan: PlanConfig) -> Inputs:
     )
     results.append(pupils_res)
     pupils = pupils_res.data.copy()
+    planning = None
+    if plan.inputs.planning_areas is not None:
+        planning = io.load_areas(plan.path(plan.inputs.planning_areas))
+        if "name" not in planning:
+            planning["name"] = planning["area_id"]
     if areas is not None:
         a = areas.set_index("area_id")
-        pa = _planning_area(areas)
-        pa.index = areas["area_id"].astype(str)
         lsoa = pupils["lsoa11cd"].astype("string")
         missing = lsoa.isna() | ~lsoa.isin(a.index)
         if missing.any():
             lsoa = lsoa.copy()
             lsoa[missing] = io.assign_areas(pupils.loc[missing], areas).to_numpy()
             pupils["lsoa11cd"] = lsoa
-        pupils["area"] = pupils["lsoa11cd"].map(pa)
         for col in ("imd_decile", "ruc_class"):
             if col in a:
                 pupils[col] = pupils["lsoa11cd"].map(a[col]).astype("string")
+        if planning is None:
+            planning = _msoa_planning_areas(areas, plan.plan.lad_code)
+    provision = provision.copy()
+    if planning is not None:
+        pupils["area"] = io.assign_areas(pupils, planning).to_numpy()
+        in_area = provision["in_area"].astype(bool).to_numpy()
+        provision["area"] = pd.Series(pd.NA, index=provision.index, dtype="string")
+        if in_area.any():
+            located = io.assign_areas(provision.loc[in_area], planning)
+            provision.loc[in_area, "area"] = located.to_numpy()
     accounting = pd.DataFrame(
         [
             {
@@ -192,6 +217,7 @@ def load_inputs(plan: PlanConfig) -> Inputs:
         provision=provision,
         sites=sites,
         areas=areas,
+        planning_areas=planning,
         outline=outline,
         row_accounting=accounting,
         rejections=rejections,
