@@ -106,6 +106,21 @@ _NSL_KPH = {
 }
 
 
+def _class_label(highway: str) -> str:
+    """Plain-English name of an OSM ``highway`` class for the report."""
+    special = {
+        "road": "roads of unknown class (highway=road)",
+        "living_street": "living streets",
+        "unclassified": "unclassified roads",
+        "residential": "residential streets",
+    }
+    if highway in special:
+        return special[highway]
+    if highway.endswith("_link"):
+        return f"{highway.removesuffix('_link')} slip roads"
+    return f"{highway} roads"
+
+
 def parse_maxspeed(value: Any) -> float:
     """Parse an OSM ``maxspeed`` value to km/h (NaN if absent or not a number).
 
@@ -254,14 +269,11 @@ class SpeedModel:
     def describe(self) -> list[tuple[str, str]]:
         """Return (label, value) rows for the report's method section.
 
-        >>> dict(SpeedModel().describe())["Residential roads"]
+        >>> dict(SpeedModel().describe())["Speed: residential streets"]
         '25 km/h (16 mph)'
         """
         rows = [
-            (
-                f"{k.replace('_', ' ').capitalize()} roads",
-                f"{v:g} km/h ({v / _MPH:.0f} mph)",
-            )
+            (f"Speed: {_class_label(k)}", f"{v:g} km/h ({v / _MPH:.0f} mph)")
             for k, v in self.class_kph.items()
         ]
         rows += [
