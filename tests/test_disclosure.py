@@ -186,3 +186,17 @@ def test_random_tables_invariants():
         for g, k in mask.groupby(t["g"]).sum().items():
             if sizes[g] > 1:
                 assert k != 1, (t, out)
+
+
+def test_suppressed_frames_survive_concat_and_astype():
+    """The mask lives in ``attrs``; pandas compares attrs with ``==`` in concat/astype."""
+    t = pd.DataFrame({"group": ["a", "b", "c"], "pupils": [3, 10, 12]})
+    one = suppress(t, count_cols=["pupils"])
+    two = suppress(t.assign(pupils=[20, 30, 2]), count_cols=["pupils"])
+    both = pd.concat([apply_marker(one), apply_marker(two)], ignore_index=True)
+    # secondary suppression hides the next-smallest cell of each group too
+    assert both["pupils"].tolist() == ["c", "c", 12.0, "c", 30.0, "c"]
+    assert one.astype(str)["group"].tolist() == ["a", "b", "c"]
+    # the mask follows row subsets and re-orderings by label
+    sub = one.iloc[[2, 0]]
+    assert suppression_mask(sub)["pupils"].tolist() == [False, True]

@@ -49,7 +49,6 @@ def _assert_aggregate(value: object, n_pupils: int, refs: set[str], name: str) -
     if not isinstance(value, pd.DataFrame):
         return
     value = value.copy()
-    value.attrs = {}  # suppress() keeps its mask (a DataFrame) here; pandas 3 astype trips on it
     cols = {str(c).lower() for c in value.columns} | {str(n).lower() for n in value.index.names}
     assert not (cols & PUPIL_COLUMNS), f"{name} displays pupil-level columns {cols & PUPIL_COLUMNS}"
     assert len(value) < n_pupils, f"{name} displays one row per pupil"

@@ -389,7 +389,6 @@ def write_outputs(
             mode=mode,
         )
         mit = apply_marker(mit)
-        mit.attrs = {}
         mit.insert(0, "scenario_name", name)
         mitigation_frames.append(mit)
         if i == 0:

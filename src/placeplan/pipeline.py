@@ -124,6 +124,18 @@ def _msoa_planning_areas(areas: gpd.GeoDataFrame, lad_code: str) -> gpd.GeoDataF
     return out
 
 
+def _authority(
+    outline: gpd.GeoDataFrame | None, areas: gpd.GeoDataFrame | None, lad_code: str
+) -> gpd.GeoDataFrame | None:
+    """The authority's extent: its boundary file, else its areas (by ``lad_code``)."""
+    if outline is not None:
+        return outline
+    if areas is not None and "lad_code" in areas:
+        mine = areas[areas["lad_code"].astype(str) == lad_code]
+        return mine if len(mine) else areas
+    return areas
+
+
 def load_inputs(plan: PlanConfig) -> Inputs:
     """Read, validate and geocode every input of a plan, with row accounting.
 
@@ -134,13 +146,33 @@ def load_inputs(plan: PlanConfig) -> Inputs:
         collected in ``rejections`` instead.
     """
     from . import geocode, io
+    from .validate import PUPIL_BUFFER_M
 
     postcodes = geocode.PostcodeIndex.from_file(plan.path(plan.inputs.postcodes))
-    prov = io.load_provision(plan.path(plan.inputs.provision), postcodes=postcodes)
+    areas = io.load_areas(plan.path(plan.inputs.areas)) if plan.inputs.areas else None
+    outline = (
+        gpd.read_file(plan.path(plan.inputs.authority_boundary)).to_crs("EPSG:27700")
+        if plan.inputs.authority_boundary
+        else None
+    )
+    authority = _authority(outline, areas, plan.plan.lad_code)
+    # the same filters `placeplan validate` applies: a GIAS export keeps only the authority's
+    # establishments; pupils must live in (or within PUPIL_BUFFER_M of) the authority
+    prov = io.load_provision(
+        plan.path(plan.inputs.provision),
+        postcodes=postcodes,
+        area=authority,
+        la_codes=[plan.plan.la_code],
+    )
     results = [prov]
     provision = prov.data
     if plan.inputs.out_of_area is not None:
-        ooa = io.load_provision(plan.path(plan.inputs.out_of_area), postcodes=postcodes)
+        ooa = io.load_provision(
+            plan.path(plan.inputs.out_of_area),
+            postcodes=postcodes,
+            in_area_default=False,
+            known_setting_ids=set(provision["setting_id"].astype(str)),
+        )
         results.append(ooa)
         provision = pd.concat([provision, ooa.data], ignore_index=True)
     setting_ids = set(provision["setting_id"].astype(str))
@@ -152,14 +184,13 @@ def load_inputs(plan: PlanConfig) -> Inputs:
         sites = gpd.GeoDataFrame(
             {"site_id": pd.Series(dtype="string")}, geometry=gpd.GeoSeries([], crs="EPSG:27700")
         )
-    areas = io.load_areas(plan.path(plan.inputs.areas)) if plan.inputs.areas else None
-    outline = (
-        gpd.read_file(plan.path(plan.inputs.authority_boundary)).to_crs("EPSG:27700")
-        if plan.inputs.authority_boundary
-        else None
-    )
     pupils_res = io.load_pupils(
-        plan.path(plan.inputs.pupils), postcodes=postcodes, setting_ids=setting_ids
+        plan.path(plan.inputs.pupils),
+        postcodes=postcodes,
+        setting_ids=setting_ids,
+        area=authority,
+        buffer_m=PUPIL_BUFFER_M,
+        census_date=plan.plan.census_date,
     )
     results.append(pupils_res)
     pupils = pupils_res.data.copy()

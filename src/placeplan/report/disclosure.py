@@ -149,7 +149,7 @@ def suppress(
     out = df.copy()
     mask = pd.DataFrame(False, index=df.index, columns=count_cols + list(deps))
     if mode == "internal" or df.empty:
-        out.attrs = {**df.attrs, _MASK_ATTR: mask, "disclosure_mode": mode}
+        out.attrs = {**df.attrs, _MASK_ATTR: _pack(mask), "disclosure_mode": mode}
         return out
 
     is_total = (
@@ -176,7 +176,7 @@ def suppress(
             out[col] = _round_half_away(out[col], round_to)
     out.attrs = {
         **df.attrs,
-        _MASK_ATTR: mask,
+        _MASK_ATTR: _pack(mask),
         "disclosure_mode": mode,
         "disclosure_threshold": threshold,
         "disclosure_round_to": round_to,
@@ -250,10 +250,22 @@ def suppression_mask(df: pd.DataFrame) -> pd.DataFrame:
         Boolean frame indexed like ``df`` over the count and dependent columns; all False if the
         frame never went through :func:`suppress`.
     """
-    mask = df.attrs.get(_MASK_ATTR)
-    if mask is None:
+    packed = df.attrs.get(_MASK_ATTR)
+    if packed is None:
         return pd.DataFrame(False, index=df.index, columns=[])
-    return mask.reindex(index=df.index).fillna(False).astype(bool)
+    return pd.DataFrame(
+        {col: df.index.isin(list(labels)) for col, labels in packed}, index=df.index
+    ).astype(bool)
+
+
+def _pack(mask: pd.DataFrame) -> tuple[tuple[str, frozenset[object]], ...]:
+    """Mask as ``((column, suppressed row labels), ...)``.
+
+    Kept in ``DataFrame.attrs``, which pandas compares with ``==`` (e.g. in ``concat`` and
+    ``astype``); a DataFrame there makes those comparisons ambiguous and raise, plain tuples of
+    frozensets compare cleanly.
+    """
+    return tuple((str(col), frozenset(mask.index[mask[col].to_numpy()])) for col in mask.columns)
 
 
 def apply_marker(df: pd.DataFrame, marker: str = SUPPRESSED_MARKER) -> pd.DataFrame:
