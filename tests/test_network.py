@@ -279,6 +279,7 @@ def test_sample_network_loads_fast_and_connected():
 
 
 @pytest.mark.network
+@pytest.mark.enable_socket
 def test_network_from_place_online():
     net = network.network_from_place("Cowes, Isle of Wight, England", buffer_m=500)
     assert net.n_nodes > 50
