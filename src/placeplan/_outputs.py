@@ -211,6 +211,19 @@ def _parameters(plan: PlanConfig, net: RoadNetwork) -> list[tuple[str, str, str]
             "DfE statistics practice",
         )
     )
+    p = plan.projection
+    rows.append(
+        (
+            "Projection of OOA placements",
+            f"{p.years} years from {p.start_year}/{(p.start_year + 1) % 100:02d}",
+            "growth of EHC plans: "
+            + (
+                "plan's rates by need"
+                if p.growth_by_need
+                else f"SEN2 trend, last {p.trend_years} years"
+            ),
+        )
+    )
     if plan.selection.budget_gbp:
         rows.append(
             (
@@ -277,6 +290,8 @@ def write_outputs(
     site_scores: pd.DataFrame | None,
     optimised: OptimisationResult | None,
     version: str,
+    projections: dict[str, pd.DataFrame] | None = None,
+    growth: pd.Series | None = None,
     timestamp: str,
 ) -> dict[str, Path]:
     """Write every output of a run into ``plan.output_dir`` and return their paths.
@@ -367,6 +382,7 @@ def write_outputs(
             reasonable_journey_min=limits,
             site_scores=_score_criteria(site_scores),
             site_reach_min=plan.selection.max_travel_time_min,
+            ooa_projection=(projections or {}).get(name),
         )
         report = build_report(report_inputs)
         fname = "report.html" if i == 0 else f"report-{_slug(name)}.html"
@@ -424,6 +440,34 @@ def write_outputs(
     outputs["impact"] = _write_csv(
         pd.concat(published_frames, ignore_index=True), out_dir / "impact.csv"
     )
+    if projections:
+        frames = []
+        for name, proj in projections.items():
+            if proj.empty:
+                continue
+            pub = apply_marker(
+                suppress(
+                    proj,
+                    count_cols=["ooa_baseline", "ooa_scenario", "avoided"],
+                    dependent_cols={
+                        "annual_cost_baseline_gbp": ["ooa_baseline"],
+                        "annual_cost_scenario_gbp": ["ooa_scenario"],
+                        "annual_saving_gbp": ["avoided"],
+                        "cumulative_saving_gbp": ["avoided"],
+                    },
+                    group_cols=["year"],
+                    total_rows=proj["need_type"].eq("all"),
+                    threshold=d.threshold,
+                    round_to=d.round_to,
+                    mode=mode,
+                )
+            )
+            pub.insert(0, "scenario_name", name)
+            frames.append(pub)
+        if frames:
+            outputs["ooa_projection"] = _write_csv(
+                pd.concat(frames, ignore_index=True), out_dir / "ooa_projection.csv"
+            )
     outputs["mitigations"] = _write_csv(
         pd.concat(mitigation_frames, ignore_index=True), out_dir / "mitigations.csv"
     )

@@ -25,6 +25,7 @@ __all__ = [
     "NetworkConfig",
     "PlanConfig",
     "PlanMeta",
+    "ProjectionConfig",
     "ScenarioConfig",
     "SelectionConfig",
     "ThresholdsConfig",
@@ -83,6 +84,10 @@ class InputsConfig(_Strict):
     )
     authority_boundary: Path | None = None
     attribution: Path | None = None
+    sen2_trends: Path | None = Field(
+        default=None,
+        description="EHC plans by year (la_code, time_period, count[, need_type]) for growth",
+    )
 
     @model_validator(mode="after")
     def _one_network(self) -> InputsConfig:
@@ -167,6 +172,19 @@ class SelectionConfig(_Strict):
     time_limit_s: float | None = Field(default=120.0, gt=0)
 
 
+class ProjectionConfig(_Strict):
+    """The ``[projection]`` table: OOA placements avoided, year by year."""
+
+    years: int = Field(default=5, ge=0, le=20)
+    start_year: int = Field(default=2025, description="calendar year the base academic year starts")
+    trend_years: int = Field(
+        default=3, ge=1, description="recent SEN2 years the growth is taken from"
+    )
+    growth_by_need: dict[str, float] = Field(
+        default_factory=dict, description="annual growth per need, overriding the SEN2 trend"
+    )
+
+
 class ScenarioConfig(_Strict):
     """One ``[[scenario]]``: new inclusion bases opened and who may move to them."""
 
@@ -201,6 +219,7 @@ class PlanConfig(_Strict):
     costs: CostsConfig = CostsConfig()
     disclosure: DisclosureConfig = DisclosureConfig()
     selection: SelectionConfig = SelectionConfig()
+    projection: ProjectionConfig = ProjectionConfig()
     scenario: tuple[ScenarioConfig, ...] = Field(default=(), min_length=1)
     base_dir: Path = Field(default=Path("."), description="folder of the plan file (set on load)")
 

@@ -21,10 +21,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import __version__
-from ._errors import InputFileError, PlaceplanError
+from ._errors import ConfigError, InputFileError, PlaceplanError
 from .allocation import CostModel, baseline_allocation
 from .impact import ImpactAssessment, assess_impact
 from .journeys import MainlandLeg, journey_matrix
+from .projection import project_ooa
 from .scenario import Scenario, ScenarioResult, apply_scenario
 from .settings import settings
 
@@ -66,6 +67,7 @@ class RunResult:
     impacts: dict[str, ImpactAssessment]
     site_scores: pd.DataFrame | None
     optimised: OptimisationResult | None
+    projections: dict[str, pd.DataFrame] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -256,6 +258,47 @@ def load_inputs(plan: PlanConfig) -> Inputs:
     )
 
 
+def _growth_rates(plan: PlanConfig) -> pd.Series:
+    """Annual growth per need: the plan's overrides, else the authority's recent SEN2 trend."""
+    from .demand import need_growth_rates
+    from .needs import NEED_CODES
+
+    rates = pd.Series(dtype=float)
+    path = plan.path(plan.inputs.sen2_trends)
+    if path is not None:
+        df = pd.read_csv(path, dtype=str)
+        if "la_code" in df:
+            df = df[df["la_code"].isin([plan.plan.la_code, plan.plan.lad_code])]
+        if "breakdown_topic" in df:
+            df = df[df["breakdown_topic"] == "All EHC plans"]
+        if df.empty or "count" not in df or "time_period" not in df:
+            msg = (
+                f"{path.name}: no rows with time_period and count for la_code "
+                f"{plan.plan.la_code} / {plan.plan.lad_code}; check `[plan]` codes or drop "
+                "`inputs.sen2_trends`"
+            )
+            raise ConfigError(msg)
+        df = df.assign(count=pd.to_numeric(df["count"], errors="coerce"))
+        total_rate = float("nan")
+        by_need = "need_type" in df and df.groupby("need_type")["time_period"].nunique().min() >= 2
+        if by_need:
+            rates = need_growth_rates(df, years=plan.projection.trend_years)
+        else:  # no series by need (the DfE publishes need only for the latest year): total plans
+            totals = df.groupby("time_period", as_index=False)["count"].sum(min_count=1)
+            total_rate = need_growth_rates(
+                totals.assign(need_type="all"), years=plan.projection.trend_years
+            )["all"]
+            rates = pd.Series(total_rate, index=list(NEED_CODES), dtype=float)
+        logger.info(
+            "growth: %s from %s (%d recent years)",
+            "by need" if by_need else f"all EHC plans {total_rate:.1%} a year",
+            path.name,
+            plan.projection.trend_years,
+        )
+    overrides = pd.Series(plan.projection.growth_by_need, dtype=float)
+    return overrides.combine_first(rates)
+
+
 def _cost_model(plan: PlanConfig) -> CostModel:
     return CostModel(
         transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
@@ -317,7 +360,17 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
     from . import network as network_mod
 
     stages = _Stages(
-        ["inputs", "network", "journeys", "baseline", "selection", "scenarios", "impact", "outputs"]
+        [
+            "inputs",
+            "network",
+            "journeys",
+            "baseline",
+            "selection",
+            "scenarios",
+            "impact",
+            "projection",
+            "outputs",
+        ]
     )
     try:
         with stages.stage("inputs"):
@@ -399,6 +452,18 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
                 )
                 for name, res in scenarios.items()
             }
+        with stages.stage("projection"):
+            growth = _growth_rates(plan)
+            projections = {
+                name: project_ooa(
+                    impacts[name].per_pupil,
+                    res.new_places,
+                    growth,
+                    years=plan.projection.years,
+                    start_year=plan.projection.start_year,
+                )
+                for name, res in scenarios.items()
+            }
         outputs: dict[str, Path] = {}
         with stages.stage("outputs"):
             if write:
@@ -415,6 +480,8 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
                     impacts=impacts,
                     site_scores=site_scores,
                     optimised=optimised,
+                    projections=projections,
+                    growth=growth,
                     version=__version__,
                     timestamp=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                 )
@@ -428,6 +495,7 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
         impacts=impacts,
         site_scores=site_scores,
         optimised=optimised,
+        projections=projections,
         timings_s=stages.timings,
     )
 

@@ -198,6 +198,9 @@ class ReportInputs:
         ``rural``. Counts are disclosure-controlled here and the published one-line "case for
         the site" is composed from them (never from the planning team's ``explanation`` text,
         which carries small counts).
+    ooa_projection
+        Out-of-area and independent placements with and without the proposal, year by year
+        (:func:`placeplan.projection.project_ooa`; rows with ``need_type == "all"`` are shown).
     site_reach_min
         Travel time (minutes) within which ``need_in_reach`` was counted, for the wording.
     """
@@ -233,6 +236,7 @@ class ReportInputs:
     )
     site_scores: pd.DataFrame | None = None
     site_reach_min: float | None = None
+    ooa_projection: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""
@@ -1035,6 +1039,10 @@ def build_report(inputs: ReportInputs) -> Report:
             )
         )
         blocks.append(_flows_table(flows, inputs.provision, th))
+    if inputs.ooa_projection is not None and not inputs.ooa_projection.empty:
+        blocks.extend(
+            _projection_blocks(inputs.ooa_projection, threshold=th, round_to=rnd, mode=mode)
+        )
     sections.append(Section("out-of-area", "3", DFE_ELEMENTS[2][1], tuple(blocks), True))
 
     # ---- 4. mitigations
@@ -1362,6 +1370,66 @@ def _flows_table(flows: pd.DataFrame, provision: pd.DataFrame | None, th: int) -
         tuple(rows),
         note=note,
     )
+
+
+def _projection_blocks(
+    proj: pd.DataFrame, *, threshold: int, round_to: int, mode: Mode
+) -> list[Any]:
+    """Year-by-year OOA placements with and without the proposal (all needs), suppressed."""
+    allp = proj[proj["need_type"] == "all"].reset_index(drop=True)
+    pub = suppress(
+        allp,
+        count_cols=["ooa_baseline", "ooa_scenario", "avoided"],
+        dependent_cols={
+            "annual_saving_gbp": ["avoided"],
+            "cumulative_saving_gbp": ["avoided"],
+        },
+        secondary=False,
+        threshold=threshold,
+        round_to=round_to,
+        mode=mode,
+    )
+    mask = suppression_mask(pub)
+    rows = []
+    for idx, r in pub.iterrows():
+
+        def cell(col: str, fmt: str, r: pd.Series = r, idx: Any = idx) -> Cell:
+            v = r[col]
+            sup = bool(mask.loc[idx, col]) if col in mask.columns else False
+            return Cell(None if pd.isna(v) else float(v), fmt, suppressed=sup)
+
+        rows.append(
+            (
+                Cell(str(r["year"])),
+                cell("ooa_baseline", "count"),
+                cell("ooa_scenario", "count"),
+                cell("avoided", "count"),
+                cell("annual_saving_gbp", "gbp"),
+                cell("cumulative_saving_gbp", "gbp"),
+            )
+        )
+    rate = float(allp["growth_rate"].iloc[0]) if len(allp) else 0.0
+    intro = Paragraph(
+        "Year by year: out of area and independent placements without the proposal grow with "
+        f"EHC plans (about {rate:.1%} a year, the authority's recent SEN2 trend unless the plan "
+        "gives rates by need); with it, the new places take up the same growing demand until "
+        "they are full. Savings are avoided placements times the average annual saving (placement "
+        "and transport) of the pupils who move in the first year."
+    )
+    table = Table(
+        "t-ooa-projection",
+        "Out of area and independent placements, with and without the proposal",
+        (
+            "Year",
+            "Without proposal",
+            "With proposal",
+            "Avoided",
+            "Annual saving",
+            "Cumulative saving",
+        ),
+        tuple(rows),
+    )
+    return [intro, table]
 
 
 def _mitigation_table(mitig: pd.DataFrame) -> Table:
