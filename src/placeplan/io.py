@@ -52,7 +52,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-REJECTION_COLUMNS: tuple[str, ...] = ("file", "row", "column", "reason")
+#: Column dtypes of a rejections frame, in column order.
+_REJECTION_DTYPES: dict[str, str] = {
+    "file": "string",
+    "row": "int64",
+    "column": "string",
+    "reason": "string",
+}
+REJECTION_COLUMNS: tuple[str, ...] = tuple(_REJECTION_DTYPES)
 CRS = "EPSG:27700"
 _EXTRA = "__extra_cells__"
 _DELIMITERS = (",", ";", "\t", "|")
@@ -66,15 +73,13 @@ _NEEDS_EXPECTED = ", ".join(NEED_CODES)
 # --------------------------------------------------------------------------------------------
 
 
+def _empty_frame(dtypes: dict[str, str]) -> pd.DataFrame:
+    """An empty frame with these columns, in this order, of these dtypes."""
+    return pd.DataFrame({col: pd.Series(dtype=dtype) for col, dtype in dtypes.items()})
+
+
 def _empty_rejections() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "file": pd.Series(dtype="string"),
-            "row": pd.Series(dtype="int64"),
-            "column": pd.Series(dtype="string"),
-            "reason": pd.Series(dtype="string"),
-        }
-    )
+    return _empty_frame(_REJECTION_DTYPES)
 
 
 @dataclass(frozen=True)
@@ -154,8 +159,19 @@ class _Rejects:
         out = pd.DataFrame(self._items, columns=["row", "column", "reason"])
         out.insert(0, "file", self.file)
         out = out.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
-        return out.astype(
-            {"file": "string", "row": "int64", "column": "string", "reason": "string"}
+        return out.astype(_REJECTION_DTYPES)
+
+    def result(
+        self, data: pd.DataFrame, frame: pd.DataFrame, notes: Iterable[str] = ()
+    ) -> LoadResult:
+        """The :class:`LoadResult` of reading ``frame`` (every input row) into ``data``."""
+        return LoadResult(
+            data=data,
+            rejections=self.frame(),
+            rows_read=len(frame),
+            rows_used=len(data),
+            file=self.file,
+            notes=tuple(notes),
         )
 
 
@@ -1013,14 +1029,7 @@ def load_pupils(
         notes.append(f"{file}: {n_corrected} postcodes corrected for O/0 or I/1 typos")
     if n_terminated:
         notes.append(f"{file}: {n_terminated} terminated postcodes located at their last position")
-    result = LoadResult(
-        data=gdf,
-        rejections=rejects.frame(),
-        rows_read=len(frame),
-        rows_used=len(gdf),
-        file=file,
-        notes=tuple(notes),
-    )
+    result = rejects.result(gdf, frame, notes)
     logger.info(
         "load_pupils: %s rows read, %s used, %s rejected",
         result.rows_read,
@@ -1269,14 +1278,7 @@ def load_provision(
         known_setting_ids=known_setting_ids,
     )
     gdf = schemas.validate_provision(_points(data))
-    return LoadResult(
-        data=gdf,
-        rejections=rejects.frame(),
-        rows_read=len(frame),
-        rows_used=len(gdf),
-        file=file,
-        notes=tuple(notes),
-    )
+    return rejects.result(gdf, frame, notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1700,14 +1702,7 @@ def load_sites(
     )
     data["name"] = data["name"].astype(str)
     gdf = schemas.validate_sites(_points(data))
-    return LoadResult(
-        data=gdf,
-        rejections=rejects.frame(),
-        rows_read=len(frame),
-        rows_used=len(gdf),
-        file=file,
-        notes=tuple(notes),
-    )
+    return rejects.result(gdf, frame, notes)
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,14 +41,14 @@ PUPIL_BUFFER_M = 1000.0
 
 
 def _empty_files() -> pd.DataFrame:
-    return pd.DataFrame(
+    return io._empty_frame(
         {
-            "file": pd.Series(dtype="string"),
-            "role": pd.Series(dtype="string"),
-            "rows_read": pd.Series(dtype="int64"),
-            "rows_used": pd.Series(dtype="int64"),
-            "rows_rejected": pd.Series(dtype="int64"),
-            "rows_skipped": pd.Series(dtype="int64"),
+            "file": "string",
+            "role": "string",
+            "rows_read": "int64",
+            "rows_used": "int64",
+            "rows_rejected": "int64",
+            "rows_skipped": "int64",
         }
     )
 
@@ -200,9 +200,7 @@ class _Collector:
         rejections = pd.concat(frames, ignore_index=True) if frames else io._empty_rejections()
         errors = io._empty_rejections()
         if self.errors:
-            errors = pd.DataFrame(self.errors).astype(
-                {"file": "string", "row": "Int64", "column": "string", "reason": "string"}
-            )
+            errors = pd.DataFrame(self.errors).astype({**io._REJECTION_DTYPES, "row": "Int64"})
         notes = [n for _, r in self.results for n in r.notes] + self.notes
         return ValidationReport(
             files=files, rejections=rejections, errors=errors, notes=tuple(notes)
