@@ -19,7 +19,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -202,9 +202,18 @@ def save_map(m: folium.Map, path: str | Path) -> Path:
     pathlib.Path
         The written path.
     """
+    return _write_page(path, lambda: map_html(m))
+
+
+def _write_page(path: str | Path, render: Callable[[], str], *, newline: str | None = None) -> Path:
+    """Create ``path``'s folders, then write the page ``render()`` returns as UTF-8.
+
+    Shared by :func:`save_map` and :func:`placeplan.report.render.write_report`. The folders are
+    made before rendering, as both always did; ``newline`` is passed to ``Path.write_text``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(map_html(m), encoding="utf-8")
+    path.write_text(render(), encoding="utf-8", newline=newline)
     return path
 
 

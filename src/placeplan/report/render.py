@@ -193,7 +193,6 @@ def write_report(report: Report, path: str | Path) -> Path:
     pathlib.Path
         The written path.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(report), encoding="utf-8", newline="\n")
-    return path
+    from ..maps import _write_page
+
+    return _write_page(path, lambda: render_report(report), newline="\n")
