@@ -232,35 +232,63 @@ def _transport_flows(
         [supply if equality else np.full(n_i, -np.inf), np.full(n_j, -np.inf)]
     )
     row_upper = np.concatenate([supply, capacity])
-    x, _, status, _, has_x = _highs_solve(
-        cost=arc_cost,
-        lower=np.zeros(n_arc),
-        upper=arc_upper,
-        matrix=a,
-        row_lower=row_lower,
-        row_upper=row_upper,
-        integer=np.zeros(n_arc, dtype=bool),
-        simplex=True,
-    )
-    if status != "optimal":
-        _raise_status("flow re-solve", status, 0.0, has_x)
+
+    def _solve(what: str, *, integer: bool, simplex: bool = False) -> np.ndarray:
+        x, _, status, _, has_x = _highs_solve(
+            cost=arc_cost,
+            lower=np.zeros(n_arc),
+            upper=arc_upper,
+            matrix=a,
+            row_lower=row_lower,
+            row_upper=row_upper,
+            integer=np.full(n_arc, integer, dtype=bool),
+            simplex=simplex,
+        )
+        if status != "optimal":
+            _raise_status(what, status, 0.0, has_x)
+        return x
+
+    x = _solve("flow re-solve", integer=False, simplex=True)
     if integral:
         rounded = np.round(x)
         if np.abs(x - rounded).max(initial=0.0) > _INT_TOL:  # pragma: no cover - TU guarantees
-            x, _, status, _, has_x = _highs_solve(
-                cost=arc_cost,
-                lower=np.zeros(n_arc),
-                upper=arc_upper,
-                matrix=a,
-                row_lower=row_lower,
-                row_upper=row_upper,
-                integer=np.ones(n_arc, dtype=bool),
-            )
-            if status != "optimal":
-                _raise_status("integer flow re-solve", status, 0.0, has_x)
+            x = _solve("integer flow re-solve", integer=True)
             rounded = np.round(x)
         x = rounded
     return np.maximum(x, 0.0)
+
+
+def _solved(
+    model: str,
+    selected: np.ndarray,
+    allocation: np.ndarray,
+    objective: float,
+    status: str,
+    gap: float,
+    params: dict[str, Any],
+    *,
+    mip_rel_gap: float,
+    time_limit_s: float | None,
+    elapsed: float,
+) -> OptimisationResult:
+    """The solvers' result: ``params`` followed by the HiGHS run settings and solve time."""
+    return OptimisationResult(
+        selected=tuple(int(j) for j in selected),
+        allocation=allocation,
+        objective=objective,
+        status=status,
+        model=model,
+        params=types.MappingProxyType(
+            {
+                **params,
+                "mip_rel_gap": mip_rel_gap,
+                "time_limit_s": time_limit_s,
+                "solve_time_s": elapsed,
+                "solver": "highs",
+            }
+        ),
+        gap=max(gap, 0.0),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,6 +323,17 @@ def _as_fixed(fixed: Sequence[int] | None, n_sites: int) -> np.ndarray:
         msg = f"`fixed` must hold distinct site indices in 0..{n_sites - 1}; got {idx.tolist()}."
         raise ConfigError(msg)
     return idx
+
+
+def _solver_cost_demand(
+    solver: str, cost: ArrayLike, cost_name: str, demand: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checks shared by the solvers, in order: ``solver``, the cost matrix, then ``demand``."""
+    if solver != "highs":
+        msg = f"`solver` must be 'highs' (HiGHS via highspy); got {solver!r}."
+        raise ConfigError(msg)
+    mat = _as_cost_matrix(cost, cost_name)
+    return mat, _as_vector(demand, mat.shape[0], "demand")
 
 
 def _is_integral(arr: np.ndarray) -> bool:
@@ -405,12 +444,8 @@ def solve_budgeted_sites(
     ((0,), 230.0)
     """
     start = time.perf_counter()
-    if solver != "highs":
-        msg = f"`solver` must be 'highs' (HiGHS via highspy); got {solver!r}."
-        raise ConfigError(msg)
-    t = _as_cost_matrix(time_min, "time_min")
+    t, d = _solver_cost_demand(solver, time_min, "time_min", demand)
     n_dem, n_sites = t.shape
-    d = _as_vector(demand, n_dem, "demand")
     c = _as_vector(current_time_min, n_dem, "current_time_min")
     places = _as_vector(site_places, n_sites, "site_places")
     if not _is_integral(places):
@@ -547,7 +582,13 @@ def solve_budgeted_sites(
         status,
         elapsed,
     )
-    params = types.MappingProxyType(
+    return _solved(
+        "budgeted_sites",
+        selected,
+        allocation,
+        objective,
+        status,
+        gap,
         {
             "budget": float(budget),
             "max_sites": max_sites,
@@ -560,20 +601,10 @@ def solve_budgeted_sites(
             "integer_flows": integral,
             "n_arcs": n_arc,
             "n_sites_in_model": n_y,
-            "mip_rel_gap": mip_rel_gap,
-            "time_limit_s": time_limit_s,
-            "solve_time_s": elapsed,
-            "solver": "highs",
-        }
-    )
-    return OptimisationResult(
-        selected=tuple(int(j) for j in selected),
-        allocation=allocation,
-        objective=objective,
-        status=status,
-        model="budgeted_sites",
-        params=params,
-        gap=max(gap, 0.0),
+        },
+        mip_rel_gap=mip_rel_gap,
+        time_limit_s=time_limit_s,
+        elapsed=elapsed,
     )
 
 
@@ -648,12 +679,8 @@ def solve_p_median(
     (2,)
     """
     start = time.perf_counter()
-    if solver != "highs":
-        msg = f"`solver` must be 'highs' (HiGHS via highspy); got {solver!r}."
-        raise ConfigError(msg)
-    cmat = _as_cost_matrix(cost, "cost")
+    cmat, d = _solver_cost_demand(solver, cost, "cost", demand)
     n_dem, n_sites = cmat.shape
-    d = _as_vector(demand, n_dem, "demand")
     fixed_idx = _as_fixed(fixed, n_sites)
     if int(p) != p or not (max(1, fixed_idx.size) <= p <= n_sites):
         msg = (
@@ -760,27 +787,23 @@ def solve_p_median(
         status,
         elapsed,
     )
-    params = types.MappingProxyType(
+    return _solved(
+        "p_median",
+        selected,
+        allocation,
+        objective,
+        status,
+        gap,
         {
             "p": int(p),
             "capacitated": cap is not None,
             "single_source": single_source,
             "fixed": tuple(int(j) for j in fixed_idx),
             "n_arcs": n_arc,
-            "mip_rel_gap": mip_rel_gap,
-            "time_limit_s": time_limit_s,
-            "solve_time_s": elapsed,
-            "solver": "highs",
-        }
-    )
-    return OptimisationResult(
-        selected=tuple(int(j) for j in selected),
-        allocation=allocation,
-        objective=objective,
-        status=status,
-        model="p_median",
-        params=params,
-        gap=max(gap, 0.0),
+        },
+        mip_rel_gap=mip_rel_gap,
+        time_limit_s=time_limit_s,
+        elapsed=elapsed,
     )
 
 
