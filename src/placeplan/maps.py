@@ -392,41 +392,45 @@ def _add_basemap(
     roads: gpd.GeoDataFrame | None,
     areas: gpd.GeoDataFrame | None = None,
 ) -> None:
-    if outline is not None and not outline.empty:
-        o = _to_wgs84(outline[["geometry"]], "outline")
-        folium.GeoJson(
-            _features(o, []),
-            name="Coastline / authority outline",
-            style_function=lambda _f: {
-                "color": "#8c8c8c",
-                "weight": 1,
-                "fillColor": _LAND,
-                "fillOpacity": 1,
-            },
-            control=False,
-            interactive=False,
-        ).add_to(m)
-    if areas is not None and not areas.empty:
-        a = _to_wgs84(areas[["geometry"]], "areas")
-        folium.GeoJson(
-            _features(a, []),
-            name="Area boundaries",
-            style_function=lambda _f: {
-                "color": "#9e9e9e",
-                "weight": 0.6,
-                "fillColor": _LAND,
-                "fillOpacity": 0.6,
-            },
-            interactive=False,
-        ).add_to(m)
-    if roads is not None and not roads.empty:
-        r = _to_wgs84(roads[["geometry"]], "roads")
-        folium.GeoJson(
-            _features(r, []),
-            name="Main roads",
-            style_function=lambda _f: {"color": "#e0a060", "weight": 1.2, "opacity": 0.9},
-            interactive=False,
-        ).add_to(m)
+    _add_backdrop(
+        m,
+        outline,
+        "outline",
+        "Coastline / authority outline",
+        {"color": "#8c8c8c", "weight": 1, "fillColor": _LAND, "fillOpacity": 1},
+        control=False,
+    )
+    _add_backdrop(
+        m,
+        areas,
+        "areas",
+        "Area boundaries",
+        {"color": "#9e9e9e", "weight": 0.6, "fillColor": _LAND, "fillOpacity": 0.6},
+    )
+    _add_backdrop(
+        m, roads, "roads", "Main roads", {"color": "#e0a060", "weight": 1.2, "opacity": 0.9}
+    )
+
+
+def _add_backdrop(
+    m: folium.Map,
+    frame: gpd.GeoDataFrame | None,
+    what: str,
+    name: str,
+    style: dict[str, Any],
+    **kwargs: Any,
+) -> None:
+    """One non-interactive basemap layer of ``frame``'s geometries (nothing if absent/empty)."""
+    if frame is None or frame.empty:
+        return
+    g = _to_wgs84(frame[["geometry"]], what)
+    folium.GeoJson(
+        _features(g, []),
+        name=name,
+        style_function=lambda _f: dict(style),
+        interactive=False,
+        **kwargs,
+    ).add_to(m)
 
 
 def _add_provision(m: folium.Map, provision: gpd.GeoDataFrame | None) -> None:
@@ -606,18 +610,16 @@ def map_journey_times(
         f"suppressed (fewer than {threshold} pupils)<br>"
         f'<i style="background:{_NODATA_FILL}"></i>no pupils'
     )
-    _Legend(legend).add_to(m)
-    prov_legend = _provision_legend(provision)
-    if prov_legend:
-        _Legend(prov_legend, position="topleft").add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    if attribution:
-        _Attribution(attribution).add_to(m)
-    b = _bounds([_to_wgs84(areas[["geometry"]], "areas")])
-    if b:
-        _FitBounds(b, pad_right=190, pad_left=170 if prov_legend else 12).add_to(m)
-    _banners(m, internal=internal, note=note)
-    return _finalise(m)
+    return _finish(
+        m,
+        legend,
+        provision,
+        lambda: _bounds([_to_wgs84(areas[["geometry"]], "areas")]),
+        collapsed=False,
+        attribution=attribution,
+        internal=internal,
+        note=note,
+    )
 
 
 def _band_style(feature: dict[str, Any], *, key: str) -> dict[str, Any]:
@@ -879,24 +881,53 @@ def map_sites(
             f"<small>line width ∝ pupils; flows of fewer than {threshold} pupils "
             "are not drawn</small>"
         )
+
+    def _fit() -> list[list[float]] | None:
+        frames = [sites, outline if outline is not None else areas]
+        b = _bounds([_to_wgs84(f[["geometry"]], "bounds") for f in frames if f is not None])
+        if b and flow_ends:
+            # fit the drawn flows' destinations too: the reviewer sees where pupils travel today
+            lats = [p[0] for p in flow_ends] + [b[0][0], b[1][0]]
+            lons = [p[1] for p in flow_ends] + [b[0][1], b[1][1]]
+            b = [[min(lats), min(lons)], [max(lats), max(lons)]]
+        return b
+
+    m.placeplan_flows_left_out = left_out  # type: ignore[attr-defined]
+    return _finish(
+        m,
+        legend,
+        provision,
+        _fit,
+        collapsed=True,
+        attribution=attribution,
+        internal=internal,
+        note=note,
+    )
+
+
+def _finish(
+    m: folium.Map,
+    legend: str,
+    provision: gpd.GeoDataFrame | None,
+    bounds: Callable[[], list[list[float]] | None],
+    *,
+    collapsed: bool,
+    attribution: str | None,
+    internal: bool,
+    note: str | None,
+) -> folium.Map:
+    """Legends, layer control, attribution, fit to ``bounds()``, banners; then finalise."""
     _Legend(legend).add_to(m)
     prov_legend = _provision_legend(provision)
     if prov_legend:
         _Legend(prov_legend, position="topleft").add_to(m)
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
     if attribution:
         _Attribution(attribution).add_to(m)
-    frames = [sites, outline if outline is not None else areas]
-    b = _bounds([_to_wgs84(f[["geometry"]], "bounds") for f in frames if f is not None])
-    if b and flow_ends:
-        # fit the drawn flows' destinations too: the reviewer sees where pupils travel today
-        lats = [p[0] for p in flow_ends] + [b[0][0], b[1][0]]
-        lons = [p[1] for p in flow_ends] + [b[0][1], b[1][1]]
-        b = [[min(lats), min(lons)], [max(lats), max(lons)]]
+    b = bounds()
     if b:
         _FitBounds(b, pad_right=190, pad_left=170 if prov_legend else 12).add_to(m)
     _banners(m, internal=internal, note=note)
-    m.placeplan_flows_left_out = left_out  # type: ignore[attr-defined]
     return _finalise(m)
 
 
