@@ -759,6 +759,15 @@ def build_report(inputs: ReportInputs) -> Report:
         "; ".join(line.strip() for line in inputs.attributions.splitlines() if line.strip()) or None
     )
     limits = ", ".join(f"{k} {v:g} min" for k, v in sorted(inputs.reasonable_journey_min.items()))
+    # what both report maps (journey times, sites) are drawn with
+    map_opts: dict[str, Any] = {
+        "outline": inputs.outline,
+        "roads": inputs.roads,
+        "internal": internal,
+        "note": note,
+        "attribution": attribution,
+        "threshold": th,
+    }
 
     def sup(df: pd.DataFrame | None, **kw: Any) -> pd.DataFrame | None:
         if df is None:
@@ -980,15 +989,7 @@ def build_report(inputs: ReportInputs) -> Report:
         blocks.append(t)
     if areas is not None and not areas.empty and "baseline_mean_time_min" in areas.columns:
         m = maps.map_journey_times(
-            areas,
-            outline=inputs.outline,
-            provision=_published_provision(inputs.provision),
-            sites=sites,
-            roads=inputs.roads,
-            internal=internal,
-            note=note,
-            attribution=attribution,
-            threshold=th,
+            areas, provision=_published_provision(inputs.provision), sites=sites, **map_opts
         )
         blocks.append(
             MapFigure(
@@ -1078,15 +1079,10 @@ def build_report(inputs: ReportInputs) -> Report:
             sites,
             _published_provision(inputs.provision),
             isochrones=inputs.isochrones,
-            outline=inputs.outline,
             ooa_flows=flows,
             flow_origins=inputs.flow_origins,
             areas=_basemap_areas(areas),
-            roads=inputs.roads,
-            internal=internal,
-            note=note,
-            attribution=attribution,
-            threshold=th,
+            **map_opts,
         )
         blocks.append(
             MapFigure(
