@@ -235,9 +235,26 @@ def _parameters(plan: PlanConfig, net: RoadNetwork) -> list[tuple[str, str, str]
     return rows
 
 
-def _assumptions(plan: PlanConfig, result: ScenarioResult) -> list[str]:
+def _published_count(n: int, threshold: int) -> str:
+    """A count for prose: 'fewer than <threshold>' when it would be suppressed in a table."""
+    return f"fewer than {threshold}" if 0 < n < threshold else f"{n:,}"
+
+
+def _assumptions(plan: PlanConfig, result: ScenarioResult, baseline: pd.DataFrame) -> list[str]:
     sc = result.scenario
-    out = [
+    th = plan.disclosure.threshold if plan.disclosure.mode == "published" else 1
+    unreachable = int((baseline["status"] == "unreachable").sum())
+    no_setting = int((baseline["status"] == "no_setting").sum())
+    out = []
+    if unreachable or no_setting:
+        out.append(
+            f"Pupils without a journey: {_published_count(unreachable, th)} whose home postcode "
+            f"is more than {plan.network.max_snap_m:g} m from a drivable road or cannot reach "
+            f"their setting, and {_published_count(no_setting, th)} with no current setting "
+            "recorded. They are counted in every pupil total but not in journey-time or distance "
+            "statistics; check their postcodes (see the run's rejections and warnings)."
+        )
+    out += [
         "The baseline keeps every pupil at their current setting; journeys are the fastest drive "
         "from the home postcode's centroid (Code-Point Open) to the setting, plus the fixed "
         "allowance per journey.",
@@ -371,7 +388,7 @@ def write_outputs(
             roads=roads,
             time_bands=_time_bands(impact.per_pupil),
             parameters=_parameters(plan, net),
-            assumptions=_assumptions(plan, result),
+            assumptions=_assumptions(plan, result, baseline),
             row_accounting=inputs.row_accounting[
                 ["file", "rows_read", "rows_used", "rows_rejected"]
             ],
