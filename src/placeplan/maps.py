@@ -407,8 +407,17 @@ def _add_basemap(
         "Area boundaries",
         {"color": "#9e9e9e", "weight": 0.6, "fillColor": _LAND, "fillOpacity": 0.6},
     )
+    if roads is not None and not roads.empty:
+        # own pane above the area fills (overlayPane is z-index 400), below markers (600), so
+        # the choropleth base layers never hide the roads whichever is switched on
+        folium.map.CustomPane("pp-roads", z_index=450, pointer_events=False).add_to(m)
     _add_backdrop(
-        m, roads, "roads", "Main roads", {"color": "#e0a060", "weight": 1.2, "opacity": 0.9}
+        m,
+        roads,
+        "roads",
+        "Main roads",
+        {"color": "#c0703a", "weight": 1.3, "opacity": 0.9},
+        pane="pp-roads",
     )
 
 
