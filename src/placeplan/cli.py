@@ -89,7 +89,11 @@ def _cmd_init(args: argparse.Namespace) -> int:
     written = write_templates(args.directory, overwrite=args.force)
     for path in written:
         print(f"wrote {path}")
-    print(f"next: edit the files, then `placeplan validate {args.directory / 'plan.toml'}`")
+    print(
+        f"next: put your OpenStreetMap extract at {args.directory / 'roads.osm.pbf'} (or set "
+        "[inputs] network in plan.toml), replace the example rows, then "
+        f"`placeplan validate {args.directory / 'plan.toml'}`"
+    )
     return 0
 
 

@@ -19,8 +19,8 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +104,10 @@ class LoadResult:
         establishments and those outside the authority and its buffer).
     notes
         Things the user should know that are not errors (ignored columns, defaults applied).
+    rejected_ids
+        For a settings file: id -> row number of every setting whose row was rejected, so that
+        pupils and sites referring to it can say "that setting was rejected" rather than "no
+        such setting".
     """
 
     data: pd.DataFrame
@@ -113,6 +117,7 @@ class LoadResult:
     file: str = ""
     rows_skipped: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    rejected_ids: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.rows_read != self.rows_used + self.rows_rejected + self.rows_skipped:
@@ -439,9 +444,23 @@ def _ids(values: pd.Series) -> pd.Series:
     return out.replace("", pd.NA)
 
 
-def _numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Return (float values, empty mask, not-a-number mask)."""
-    text = values.astype("string").fillna("").str.strip().str.replace(r"[,£\s]", "", regex=True)
+# "449525,3" / "18000,00" (Excel in a European locale): one comma followed by anything but a
+# three-digit thousands group is a decimal comma.
+_DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d{1,2}|\d{4,})$")
+_ANY_DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d+)$")
+
+
+def _numbers(
+    values: pd.Series, *, decimal_comma: bool = False
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Return (float values, empty mask, not-a-number mask).
+
+    A comma is a thousands separator ("1,500") unless it cannot be one ("449525,3"), or
+    ``decimal_comma`` is set (degrees: "50,657" is always 50.657).
+    """
+    text = values.astype("string").fillna("").str.replace(r"[£\s]", "", regex=True)
+    pattern = _ANY_DECIMAL_COMMA if decimal_comma else _DECIMAL_COMMA
+    text = text.str.replace(pattern, r"\1.\2", regex=True).str.replace(",", "", regex=False)
     empty = text == ""
     num = pd.to_numeric(text.mask(empty, None), errors="coerce").astype(float)
     bad = ~empty & num.isna()
@@ -540,6 +559,39 @@ def _phase_lists(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return joined, (joined == "") & ~bad_s, bad_s
 
 
+def _reject_unknown_settings(
+    ids: pd.Series,
+    unknown: pd.Series,
+    column: str,
+    reason: str,
+    rejected_settings: Mapping[str, str] | None,
+    rejects: _Rejects,
+) -> None:
+    """Reject rows referring to an unknown setting; say so when that setting's row was rejected."""
+    if rejected_settings:
+        where = ids.map(lambda v: rejected_settings.get(str(v)) if pd.notna(v) else None)
+        was_rejected = unknown & where.notna()
+        for place in sorted(set(where[was_rejected])):
+            rejects.add_mask(
+                was_rejected & (where == place),
+                column,
+                f"refers to a setting whose row was rejected ({place}); fix that row first",
+            )
+        unknown = unknown & ~was_rejected
+    rejects.add_mask(unknown, column, reason)
+
+
+def _rejected_ids(ids: pd.Series, rejected_rows: Iterable[int], used: pd.Series) -> dict[str, int]:
+    """Id -> row number of each rejected row whose id is not also used from another row."""
+    in_use = set(used.astype(str))
+    out: dict[str, int] = {}
+    for row in sorted(rejected_rows):
+        value = ids.get(row)
+        if value is not None and pd.notna(value) and str(value) not in in_use:
+            out.setdefault(str(value), int(row))
+    return out
+
+
 def _check_duplicates(ids: pd.Series, column: str, rejects: _Rejects) -> None:
     present = ids.dropna()
     dup = present.duplicated(keep="first")
@@ -548,7 +600,12 @@ def _check_duplicates(ids: pd.Series, column: str, rejects: _Rejects) -> None:
         for row, value in present.items():
             first_row.setdefault(value, row)
         for row, value in present[dup].items():
-            rejects.add([row], column, f"duplicate of row {first_row[value]} (first kept)")
+            rejects.add(
+                [row],
+                column,
+                f"duplicate of row {first_row[value]} (first kept); give each row its own "
+                f"{column}, or delete the repeated row",
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -629,8 +686,8 @@ def _locate(
         status = status.mask(ok, "coordinates")
 
     if "latitude" in cols:
-        lat, lat_empty, lat_bad = _numbers(frame[cols["latitude"]])
-        lon, lon_empty, lon_bad = _numbers(frame[cols["longitude"]])
+        lat, lat_empty, lat_bad = _numbers(frame[cols["latitude"]], decimal_comma=True)
+        lon, lon_empty, lon_bad = _numbers(frame[cols["longitude"]], decimal_comma=True)
         todo = (source == "") & ~(lat_empty & lon_empty) & ~pd.Series(index.isin(bad_rows), index)
         half = todo & (lat_empty | lon_empty)
         rejects.add_mask(half, "latitude/longitude", "give both latitude and longitude")
@@ -671,7 +728,11 @@ def _locate(
             located = geo["easting"].notna() & geo["northing"].notna()
             for code, reason in (
                 ("invalid", "not a valid UK postcode (expected e.g. PO30 1UD)"),
-                ("not_found", "not found in the postcode file"),
+                (
+                    "not_found",
+                    "not found in the postcode file; check the postcode, or give easting and "
+                    "northing instead (or use a fuller postcode file)",
+                ),
             ):
                 rejects.add_mask(use & (geo["status"] == code), "postcode", reason)
             rejects.add_mask(
@@ -866,6 +927,7 @@ def load_pupils(
     census_date: object = None,
     sheet: str | None = None,
     settings_file: str = "the provision files",
+    rejected_settings: Mapping[str, str] | None = None,
 ) -> LoadResult:
     """Load, validate and geocode the pupil file; every row is used or rejected with a reason.
 
@@ -974,10 +1036,14 @@ def load_pupils(
         notes.append(f"{file}: no current_setting_id column; pupils treated as not yet placed")
     if setting_ids is not None:
         known = {str(s) for s in setting_ids}
-        rejects.add_mask(
-            setting.notna() & ~setting.isin(known).fillna(False),
+        unknown = setting.notna() & ~setting.isin(known).fillna(False)
+        _reject_unknown_settings(
+            setting,
+            unknown,
             "current_setting_id",
-            f"no such setting in {settings_file}",
+            f"no such setting in {settings_file}; check the id or add the setting there",
+            rejected_settings,
+            rejects,
         )
 
     if "transport_assisted" in cols:
@@ -1278,7 +1344,9 @@ def load_provision(
         known_setting_ids=known_setting_ids,
     )
     gdf = schemas.validate_provision(_points(data))
-    return rejects.result(gdf, frame, notes)
+    result = rejects.result(gdf, frame, notes)
+    ids = _ids(frame[_resolve(frame, _PROVISION_ALIASES)["setting_id"]])
+    return replace(result, rejected_ids=_rejected_ids(ids, rejects.rows, data["setting_id"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1590,6 +1658,7 @@ def load_sites(
     provision: pd.DataFrame | None = None,
     postcodes: PostcodeIndex | None = None,
     sheet: str | None = None,
+    rejected_settings: Mapping[str, str] | None = None,
 ) -> LoadResult:
     """Load candidate inclusion-base sites.
 
@@ -1607,6 +1676,9 @@ def load_sites(
         Lookup for sites located by postcode.
     sheet
         Excel sheet name.
+    rejected_settings
+        Setting id -> where its row was rejected (e.g. "provision.csv row 6"); a site whose host
+        is one of them is rejected with that reason rather than "no such setting".
 
     Returns
     -------
@@ -1635,10 +1707,13 @@ def load_sites(
     host = _ids(frame[cols["host_setting_id"]])
     rejects.add_mask(host.isna(), "host_setting_id", "empty (expected the host school's URN)")
     if setting_ids is not None:
-        rejects.add_mask(
+        _reject_unknown_settings(
+            host,
             host.notna() & ~host.isin({str(s) for s in setting_ids}).fillna(False),
             "host_setting_id",
-            "no such setting in the provision file",
+            "no such setting in the provision file; check the id or add the school there",
+            rejected_settings,
+            rejects,
         )
     needs, needs_bad = _need_lists(_text(frame, cols, "needs"))
     rejects.add_mask(

@@ -141,61 +141,49 @@ def _authority(
 def load_inputs(plan: PlanConfig) -> Inputs:
     """Read, validate and geocode every input of a plan, with row accounting.
 
+    The inputs are loaded by :func:`placeplan.validate.check_plan`, the same checks
+    ``placeplan validate`` runs, so ``run`` uses exactly the rows ``validate`` accepts.
+
     Raises
     ------
     InputFileError
-        If a whole file is unusable (missing, empty, missing columns); row-level problems are
+        If a whole file is unusable (missing, empty, missing columns) or the plan refers to
+        something that is not there (network file, a scenario's site); row-level problems are
         collected in ``rejections`` instead.
     """
-    from . import geocode, io
-    from .validate import PUPIL_BUFFER_M
+    from . import io
+    from .validate import check_plan
 
-    postcodes = geocode.PostcodeIndex.from_file(plan.path(plan.inputs.postcodes))
-    areas = io.load_areas(plan.path(plan.inputs.areas)) if plan.inputs.areas else None
-    outline = (
-        gpd.read_file(plan.path(plan.inputs.authority_boundary)).to_crs("EPSG:27700")
-        if plan.inputs.authority_boundary
-        else None
-    )
-    authority = _authority(outline, areas, plan.plan.lad_code)
-    # the same filters `placeplan validate` applies: a GIAS export keeps only the authority's
-    # establishments; pupils must live in (or within PUPIL_BUFFER_M of) the authority
-    prov = io.load_provision(
-        plan.path(plan.inputs.provision),
-        postcodes=postcodes,
-        area=authority,
-        la_codes=[plan.plan.la_code],
-    )
-    results = [prov]
-    provision = prov.data
-    if plan.inputs.out_of_area is not None:
-        ooa = io.load_provision(
-            plan.path(plan.inputs.out_of_area),
-            postcodes=postcodes,
-            in_area_default=False,
-            known_setting_ids=set(provision["setting_id"].astype(str)),
+    checked = check_plan(plan)
+    report = checked.report
+    if len(report.errors):
+        first = report.errors.iloc[0]
+        more = len(report.errors) - 1
+        suffix = f" (and {more} more problem(s): run `placeplan validate`)" if more else ""
+        row = first["row"]
+        raise InputFileError(
+            f"{first['reason']}{suffix}",
+            file=str(first["file"]) or None,
+            row=None if pd.isna(row) else int(row),
+            column=None if pd.isna(first["column"]) else str(first["column"]) or None,
         )
-        results.append(ooa)
-        provision = pd.concat([provision, ooa.data], ignore_index=True)
-    setting_ids = set(provision["setting_id"].astype(str))
-    if plan.inputs.candidate_sites is not None:
-        sites_res = io.load_sites(plan.path(plan.inputs.candidate_sites), setting_ids=setting_ids)
-        results.append(sites_res)
-        sites = sites_res.data
-    else:
+    assert checked.pupils is not None and checked.provision is not None  # no errors above
+    areas = checked.areas
+    outline = checked.boundary
+    if len(report.rejections):
+        n_rows = int(report.rejections.groupby("file")["row"].nunique().sum())
+        logger.warning(
+            "%s input row(s) rejected and left out of this run (see rejections.csv and the "
+            "report's row accounting; `placeplan validate` lists them)",
+            f"{n_rows:,}",
+        )
+    provision = checked.provision
+    sites = checked.sites
+    if sites is None:
         sites = gpd.GeoDataFrame(
             {"site_id": pd.Series(dtype="string")}, geometry=gpd.GeoSeries([], crs="EPSG:27700")
         )
-    pupils_res = io.load_pupils(
-        plan.path(plan.inputs.pupils),
-        postcodes=postcodes,
-        setting_ids=setting_ids,
-        area=authority,
-        buffer_m=PUPIL_BUFFER_M,
-        census_date=plan.plan.census_date,
-    )
-    results.append(pupils_res)
-    pupils = pupils_res.data.copy()
+    pupils = checked.pupils.copy()
     planning = None
     if plan.inputs.planning_areas is not None:
         planning = io.load_areas(plan.path(plan.inputs.planning_areas))
@@ -222,19 +210,10 @@ def load_inputs(plan: PlanConfig) -> Inputs:
         if in_area.any():
             located = io.assign_areas(provision.loc[in_area], planning)
             provision.loc[in_area, "area"] = located.to_numpy()
-    accounting = pd.DataFrame(
-        [
-            {
-                "file": str(r.file if hasattr(r, "file") else ""),
-                "rows_read": r.rows_read,
-                "rows_used": r.rows_used,
-                "rows_rejected": r.rows_rejected,
-                "rows_skipped": r.rows_skipped,
-            }
-            for r in results
-        ]
-    )
-    rejections = pd.concat([r.rejections for r in results], ignore_index=True)
+    accounting = report.files[
+        ["file", "rows_read", "rows_used", "rows_rejected", "rows_skipped"]
+    ].reset_index(drop=True)
+    rejections = report.rejections.reset_index(drop=True)
     attribution = ""
     if plan.inputs.attribution is not None:
         attribution = plan.path(plan.inputs.attribution).read_text(encoding="utf-8")

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from .config import PlanConfig
 
 __all__ = [
+    "CheckedInputs",
     "ValidationReport",
+    "check_plan",
     "validate_inputs",
     "validate_plan",
     "write_rejections",
@@ -207,6 +209,22 @@ class _Collector:
         )
 
 
+@dataclass(frozen=True)
+class CheckedInputs:
+    """The inputs as loaded by the checks (``None`` where a file is absent or unusable).
+
+    ``placeplan validate`` reports on them and ``placeplan run`` uses them, so both commands
+    accept and reject exactly the same rows.
+    """
+
+    report: ValidationReport
+    pupils: gpd.GeoDataFrame | None = None
+    provision: gpd.GeoDataFrame | None = None
+    sites: gpd.GeoDataFrame | None = None
+    areas: gpd.GeoDataFrame | None = None
+    boundary: gpd.GeoDataFrame | None = None
+
+
 def _read_boundary(path: Path) -> gpd.GeoDataFrame:
     if not path.exists():
         msg = "file not found"
@@ -269,7 +287,42 @@ def validate_inputs(
         Row accounting, rejections, whole-file errors and notes; ``report.ok`` only when every
         row of every input will be used.
     """
+    return _check_inputs(
+        pupils_path=pupils_path,
+        provision_path=provision_path,
+        postcodes_path=postcodes_path,
+        sites_path=sites_path,
+        ooa_path=ooa_path,
+        areas_path=areas_path,
+        authority_path=authority_path,
+        lookup_path=lookup_path,
+        lad_code=lad_code,
+        la_code=la_code,
+        census_date=census_date,
+        pupil_buffer_m=pupil_buffer_m,
+        gias_buffer_m=gias_buffer_m,
+    ).report
+
+
+def _check_inputs(
+    *,
+    pupils_path: str | Path,
+    provision_path: str | Path,
+    postcodes_path: str | Path,
+    sites_path: str | Path | None,
+    ooa_path: str | Path | None,
+    areas_path: str | Path | None,
+    authority_path: str | Path | None,
+    lookup_path: str | Path | None,
+    lad_code: str | None,
+    la_code: str | None,
+    census_date: object,
+    pupil_buffer_m: float,
+    gias_buffer_m: float,
+) -> CheckedInputs:
     c = _Collector()
+    boundary = None
+    sites = None
 
     postcodes: PostcodeIndex | None = None
     try:
@@ -286,7 +339,7 @@ def validate_inputs(
     authority = None
     if authority_path is not None:
         try:
-            authority = _read_boundary(Path(authority_path))
+            authority = boundary = _read_boundary(Path(authority_path))
         except PlaceplanError as err:
             c.error(err, authority_path)
     elif areas is not None:
@@ -302,6 +355,8 @@ def validate_inputs(
 
     provision_ids: set[str] | None = None
     provision_frames = []
+    # setting id -> where its row was rejected, so references to it say so
+    rejected_settings: dict[str, str] = {}
     la_codes = [str(la_code)] if la_code else None
     try:
         prov = io.load_provision(
@@ -312,6 +367,7 @@ def validate_inputs(
             buffer_m=gias_buffer_m,
         )
         c.results.append(("provision", prov))
+        rejected_settings |= {k: f"{prov.file} row {r}" for k, r in prov.rejected_ids.items()}
         provision_ids = set(prov.data["setting_id"].astype(str))
         provision_frames.append(prov.data)
     except PlaceplanError as err:
@@ -327,6 +383,7 @@ def validate_inputs(
                 known_setting_ids=provision_ids,
             )
             c.results.append(("out_of_area", ooa))
+            rejected_settings |= {k: f"{ooa.file} row {r}" for k, r in ooa.rejected_ids.items()}
             provision_frames.append(ooa.data)
             if setting_ids is not None:
                 setting_ids |= set(ooa.data["setting_id"].astype(str))
@@ -339,10 +396,15 @@ def validate_inputs(
 
     if sites_path is not None:
         try:
-            sites = io.load_sites(
-                sites_path, setting_ids=provision_ids, provision=provision, postcodes=postcodes
+            sites_res = io.load_sites(
+                sites_path,
+                setting_ids=provision_ids,
+                provision=provision,
+                postcodes=postcodes,
+                rejected_settings=rejected_settings,
             )
-            c.results.append(("candidate_sites", sites))
+            c.results.append(("candidate_sites", sites_res))
+            sites = sites_res.data
         except PlaceplanError as err:
             c.error(err, sites_path)
 
@@ -359,6 +421,7 @@ def validate_inputs(
             buffer_m=pupil_buffer_m,
             census_date=census_date,
             settings_file=settings_file,
+            rejected_settings=rejected_settings,
         )
         c.results.append(("pupils", pupil_res))
         pupils = pupil_res.data
@@ -390,7 +453,17 @@ def validate_inputs(
         len(report.rejections),
         len(report.errors),
     )
-    return report
+    provision_gdf = None
+    if provision is not None:
+        provision_gdf = gpd.GeoDataFrame(provision, geometry="geometry", crs=io.CRS)
+    return CheckedInputs(
+        report=report,
+        pupils=pupils,
+        provision=provision_gdf,
+        sites=sites,
+        areas=areas,
+        boundary=boundary,
+    )
 
 
 def validate_plan(plan: PlanConfig) -> ValidationReport:
@@ -404,10 +477,26 @@ def validate_plan(plan: PlanConfig) -> ValidationReport:
     Returns
     -------
     report
-        The validation report.
+        The validation report (also covers the network file and the scenarios' ``open_sites``).
+    """
+    return check_plan(plan).report
+
+
+def check_plan(plan: PlanConfig) -> CheckedInputs:
+    """Load and check every input of a plan: what ``placeplan validate`` reports and ``run`` uses.
+
+    Parameters
+    ----------
+    plan
+        From :func:`placeplan.config.load_plan`.
+
+    Returns
+    -------
+    checked
+        The report and the loaded tables.
     """
     inputs = plan.inputs
-    report = validate_inputs(
+    checked = _check_inputs(
         pupils_path=plan.path(inputs.pupils),  # type: ignore[arg-type]
         provision_path=plan.path(inputs.provision),  # type: ignore[arg-type]
         postcodes_path=plan.path(inputs.postcodes),  # type: ignore[arg-type]
@@ -418,12 +507,60 @@ def validate_plan(plan: PlanConfig) -> ValidationReport:
         lad_code=plan.plan.lad_code,
         la_code=plan.plan.la_code,
         census_date=plan.plan.census_date,
+        lookup_path=None,
+        pupil_buffer_m=PUPIL_BUFFER_M,
+        gias_buffer_m=0.0,
     )
+    report = checked.report
+    plan_errors: list[dict[str, object]] = []
+    planning = plan.path(inputs.planning_areas)
+    if planning is not None:
+        try:
+            io.load_areas(planning)
+        except PlaceplanError as err:
+            c = _Collector()
+            c.error(err, planning)
+            plan_errors += c.errors
     network = plan.path(inputs.network)
     if network is not None and not network.exists():
-        note = f"network file {network.name} not found: `placeplan run` will need it"
-        report = replace(report, notes=(*report.notes, note))
-    return report
+        plan_errors.append(
+            {
+                "file": network.name,
+                "row": None,
+                "column": None,
+                "reason": (
+                    f"network file not found (plan.toml [inputs] network = "
+                    f'"{inputs.network}", looked for {network}); point it at your '
+                    "OpenStreetMap extract (.osm.pbf)"
+                ),
+            }
+        )
+    if checked.sites is not None or inputs.candidate_sites is None:
+        known = set() if checked.sites is None else set(checked.sites["site_id"].astype(str))
+        for scenario in plan.scenario:
+            missing = [s for s in scenario.open_sites if s not in known]
+            if missing:
+                where = (
+                    "no candidate sites file is given ([inputs] candidate_sites)"
+                    if inputs.candidate_sites is None
+                    else f"not a usable site_id of {Path(inputs.candidate_sites).name}"
+                )
+                plan_errors.append(
+                    {
+                        "file": "plan.toml",
+                        "row": None,
+                        "column": f"[[scenario]] {scenario.name!r} open_sites",
+                        "reason": (
+                            f"{', '.join(repr(m) for m in missing)}: {where}; use one of "
+                            f"{sorted(known)[:10]}"
+                        ),
+                    }
+                )
+    if plan_errors:
+        extra = pd.DataFrame(plan_errors).astype({**io._REJECTION_DTYPES, "row": "Int64"})
+        frames = [f for f in (report.errors, extra) if len(f)]
+        report = replace(report, errors=pd.concat(frames, ignore_index=True))
+    return replace(checked, report=report)
 
 
 def write_rejections(report: ValidationReport, path: str | Path) -> Path:
