@@ -197,3 +197,23 @@ def test_postcode_not_found_and_duplicates_say_how_to_fix(
     assert "PO30 9ZZ" not in out  # pupil values are never echoed
     rejections = pd.read_csv(plan_dir / "output" / "rejections.csv")
     assert rejections["row"].tolist() == [4, 5]
+
+
+def test_swapped_latitude_longitude_and_implausible_birth_date(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (plan_dir / "pupils.csv").write_text(
+        "pupil_ref,latitude,longitude,need_type,plan_type,date_of_birth,current_setting_id\n"
+        "P1,-1.2936,50.7013,ASD,EHCP,2017-03-02,100001\n"
+        "P2,50.7254,-1.1636,ASD,EHCP,2024-03-02,100001\n",
+        encoding="utf-8",
+    )
+    code, out = _validate(plan_dir, capsys)
+    assert code == 2
+    assert (
+        "pupils.csv, row 2, column latitude/longitude: latitude and longitude look swapped"
+    ) in out
+    assert (
+        "pupils.csv, row 3, column date_of_birth: gives an NC year outside nursery to year 14 "
+        "for the census date; check the date of birth"
+    ) in out

@@ -694,8 +694,15 @@ def _locate(
         rejects.add_mask(todo & (lat_bad | lon_bad), "latitude/longitude", "not a number")
         outside = todo & ~half & ~(lat.between(49.0, 61.0) & lon.between(-9.0, 2.5))
         outside &= ~(lat_bad | lon_bad)
+        swapped = outside & lon.between(49.0, 61.0) & lat.between(-9.0, 2.5)
         rejects.add_mask(
-            outside,
+            swapped,
+            "latitude/longitude",
+            "latitude and longitude look swapped (latitude is about 50-60 in Great Britain); "
+            "swap the two columns",
+        )
+        rejects.add_mask(
+            outside & ~swapped,
             "latitude/longitude",
             "outside Great Britain (expected WGS84 degrees: latitude 49 to 61, longitude -9 to "
             "2.5)",
@@ -1021,7 +1028,8 @@ def load_pupils(
         rejects.add_mask(
             out_of_range,
             "date_of_birth",
-            "gives an NC year outside nursery to year 14 for the census date",
+            "gives an NC year outside nursery to year 14 for the census date; check the date "
+            "of birth (YYYY-MM-DD or DD/MM/YYYY) or give nc_year instead",
         )
         nc = nc.mask(use & dob.notna() & ~out_of_range, derived)
         nc_empty = nc_empty & (dob_text == "")
