@@ -19,8 +19,14 @@ from placeplan.validate import validate_plan
 
 @pytest.fixture
 def plan_dir(tmp_path: Path) -> Path:
-    """``placeplan init`` templates plus a (placeholder) network file: validates cleanly."""
+    """``placeplan init`` templates switched to an (offline, placeholder) network file."""
     write_templates(tmp_path)
+    _edit(
+        tmp_path / "plan.toml",
+        'network_place = "Isle of Wight, England"',
+        'network = "roads.osm.pbf"',
+    )
+    _edit(tmp_path / "plan.toml", "network_buffer_m = 10000", "")
     (tmp_path / "roads.osm.pbf").write_bytes(b"")
     return tmp_path
 

@@ -140,7 +140,6 @@ def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     from placeplan.init import write_templates
 
     write_templates(tmp_path / "plan")
-    (tmp_path / "plan" / "roads.osm.pbf").write_bytes(b"")  # the one file init cannot supply
     rejections = tmp_path / "rejections.csv"
     code = cli.main(
         ["validate", str(tmp_path / "plan" / "plan.toml"), "--rejections", str(rejections)]

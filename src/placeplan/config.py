@@ -7,6 +7,7 @@ keys are errors, so a typo never silently falls back to a default) and saved nex
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import tomllib
@@ -251,11 +252,48 @@ class PlanConfig(_Strict):
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
+def _model_at(loc: tuple[object, ...]) -> type[BaseModel] | None:
+    """The plan model that owns the key at ``loc`` (for "did you mean" suggestions)."""
+    model: type[BaseModel] = PlanConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        ann = field.annotation
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        nxt = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if nxt is None:
+            for c in candidates:  # tuple[ScenarioConfig, ...]
+                inner = [a for a in getattr(c, "__args__", ()) if isinstance(a, type)]
+                nxt = next((a for a in inner if issubclass(a, BaseModel)), None)
+                if nxt is not None:
+                    break
+        if nxt is None:
+            return None
+        model = nxt
+    return model
+
+
 def _format_pydantic(err: ValidationError, path: Path) -> str:
     lines = []
     for item in err.errors():
-        where = ".".join(str(p) for p in item["loc"])
-        lines.append(f"`{where}`: {item['msg']}")
+        loc = tuple(item["loc"])
+        where = ".".join(str(p) for p in loc)
+        msg = item["msg"]
+        if item["type"] == "extra_forbidden":
+            model = _model_at(loc)
+            known = sorted(model.model_fields) if model is not None else []
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            msg = "unknown key" + (f"; did you mean `{close[0]}`?" if close else "")
+            if known and not close:
+                msg += f" (valid keys here: {', '.join(k for k in known if k != 'base_dir')})"
+        elif item["type"] == "missing":
+            msg = "required key missing"
+        lines.append(f"`{where}`: {msg}")
     return f"{path}: invalid plan — " + "; ".join(lines)
 
 

@@ -126,18 +126,6 @@ def _msoa_planning_areas(areas: gpd.GeoDataFrame, lad_code: str) -> gpd.GeoDataF
     return out
 
 
-def _authority(
-    outline: gpd.GeoDataFrame | None, areas: gpd.GeoDataFrame | None, lad_code: str
-) -> gpd.GeoDataFrame | None:
-    """The authority's extent: its boundary file, else its areas (by ``lad_code``)."""
-    if outline is not None:
-        return outline
-    if areas is not None and "lad_code" in areas:
-        mine = areas[areas["lad_code"].astype(str) == lad_code]
-        return mine if len(mine) else areas
-    return areas
-
-
 def load_inputs(plan: PlanConfig) -> Inputs:
     """Read, validate and geocode every input of a plan, with row accounting.
 
