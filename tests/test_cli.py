@@ -109,3 +109,15 @@ def test_matrix_subcommand(tmp_path):
     header = out.read_text(encoding="utf-8").splitlines()[0]
     for col in ("origin_id", "destination_id", "travel_time_min", "distance_km", "distance_miles"):
         assert col in header
+
+
+def test_plan_key_typo_suggests_the_key(sample_copy, capsys):
+    path = sample_copy / "plan.toml"
+    text = path.read_text(encoding="utf-8").replace(
+        'provision = "provision.csv"', 'provison = "provision.csv"'
+    )
+    path.write_text(text.replace("max_snap_m = 1000.0", "max_snapm = 1000.0"), encoding="utf-8")
+    assert cli.main(["validate", str(path)]) == 2
+    line = _one_line_error(capsys)
+    assert "`inputs.provison`: unknown key; did you mean `provision`?" in line
+    assert "`network.max_snapm`: unknown key; did you mean `max_snap_m`?" in line
