@@ -105,3 +105,6 @@ def test_site_scores_ranked(result):
     assert scores["site_id"].is_unique
     assert scores["rank"].min() == 1
     assert scores["score"].is_monotonic_decreasing
+    # weight sensitivity brackets every rank
+    assert (scores["min_rank"] <= scores["rank"]).all()
+    assert (scores["rank"] <= scores["max_rank"]).all()

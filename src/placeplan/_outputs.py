@@ -127,6 +127,8 @@ def _score_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
         for c in (
             "site_id",
             "rank",
+            "min_rank",
+            "max_rank",
             "need_in_reach",
             "pupils_in_reach",
             "ooa_avoidable",

@@ -497,7 +497,7 @@ def _select_sites(
     """
     from .demand import aggregate_demand
     from .optimise import optimise_sites
-    from .scoring import score_sites
+    from .scoring import score_sites, weight_sensitivity
 
     if not len(inputs.sites):
         return None, None
@@ -527,6 +527,16 @@ def _select_sites(
         weights=sel.weights or None,
         max_travel_time_min=sel.max_travel_time_min,
     )
+    # how robust each rank is: every weight moved by +/-50 % in turn
+    sens = weight_sensitivity(
+        sites,
+        demand,
+        matrix,
+        weights=sel.weights or None,
+        max_travel_time_min=sel.max_travel_time_min,
+    ).set_index("site_id")
+    for col in ("min_rank", "max_rank", "most_sensitive_to"):
+        scores[col] = scores["site_id"].map(sens[col])
     optimised = None
     if sel.budget_gbp > 0:
         movable: set[str] = set()

@@ -1466,6 +1466,8 @@ def _published_site_scores(
         for c in (
             "site_id",
             "rank",
+            "min_rank",
+            "max_rank",
             *_SCORE_COUNT_COLS,
             "time_saved_min",
             "cost_per_place_gbp",
@@ -1599,9 +1601,14 @@ def _sites_table(
         rank = r.get("rank", np.nan)
         if (rank is None or pd.isna(rank)) and crit is not None and "rank" in crit.index:
             rank = crit["rank"]
+        rank_range = ""
+        if crit is not None and {"min_rank", "max_rank"} <= set(crit.index):
+            lo, hi = crit["min_rank"], crit["max_rank"]
+            if not (pd.isna(lo) or pd.isna(hi)) and (int(lo), int(hi)) != (int(rank), int(rank)):
+                rank_range = f" ({int(lo)}–{int(hi)})"
         rows.append(
             (
-                Cell("–" if rank is None or pd.isna(rank) else f"{int(rank)}"),
+                Cell("–" if rank is None or pd.isna(rank) else f"{int(rank)}{rank_range}"),
                 Cell(str(r.get("name", "")) or sid),
                 Cell(str(r.get("needs", "") or "any").replace(";", ", ")),
                 Cell(str(r.get("phases", "") or "").replace(";", ", ")),
@@ -1620,7 +1627,7 @@ def _sites_table(
         "Candidate inclusion-base sites: those selected in this scenario first, then by score "
         "(rank 1 = highest score of all candidates)",
         (
-            "Rank",
+            "Rank (range)",
             "Site",
             "Need",
             "Phase",
@@ -1632,7 +1639,9 @@ def _sites_table(
             "Mean time saved",
         ),
         tuple(rows),
-        note="Score: weighted criteria, 0–1 (1 = best). Pupils served and mean time saved "
+        note="Score: weighted criteria, 0–1 (1 = best). Rank (range): the rank, and in brackets "
+        "the best and worst rank when any one criterion weight is moved by ±50 % (no bracket: "
+        "the rank does not move). Pupils served and mean time saved "
         "(per journey, each way) are from this scenario's allocation; the line under each site "
         "gives the site reference and the scoring criteria behind its rank.",
         row_notes=tuple(notes),
