@@ -142,7 +142,7 @@ def read_points_csv(path: str | Path) -> pd.DataFrame:
         values[c] = num
     x, y = values[cols[0]], values[cols[1]]
     if crs != "EPSG:27700":
-        from .network import _to_bng
+        from .network._osm import _to_bng
 
         x, y = (np.asarray(a) for a in _to_bng(x, y))
     return pd.DataFrame({"id": ids.to_numpy(dtype=object), "x": x, "y": y})

@@ -17,7 +17,7 @@ How a journey is timed
    weight is the integer ``time_ms * 2**L + length_dm`` held exactly in a float64, so the minimum
    is the fastest route (ties: the shorter) and its length is read from the low bits. Times are
    therefore rounded to the millisecond per edge (≤ 0.5 ms error per edge, far below the minute
-   precision reported); see :func:`placeplan.network._build_routing`.
+   precision reported); see :func:`placeplan.network._routing._build_routing`.
 5. ``travel_time_min`` = access legs + road time + the fixed per-journey allowance;
    ``distance_m`` = access legs + road length.
 
@@ -43,13 +43,8 @@ from scipy.spatial import cKDTree
 
 from . import _cache
 from ._errors import SchemaValidationError, UnreachableWarning
-from .network import (
-    RoadNetwork,
-    _end_offsets,
-    _point_arrays,
-    _snap_arrays,
-    _warn_too_far,
-)
+from .network import RoadNetwork
+from .network._routing import _end_offsets, _point_arrays, _snap_arrays, _warn_too_far
 from .settings import settings
 
 __all__ = ["MATRIX_COLUMNS", "MILES_PER_KM", "travel_matrix"]

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from . import _cache
-from .network import CRS, RoadNetwork, SpeedModel, _build
+from .network import CRS, RoadNetwork, SpeedModel
+from .network._osm import _build
 
 if TYPE_CHECKING:
     import networkx as nx
