@@ -13,6 +13,7 @@ import shapely
 
 from placeplan import CRSError, InputFileError, SchemaValidationError, io
 from placeplan.geocode import PostcodeIndex
+from placeplan.io._common import _missing_column
 
 DATA = Path(__file__).parent / "data"
 BOX = shapely.box(428000, 74000, 467000, 98000)  # around the Isle of Wight, EPSG:27700
@@ -154,7 +155,7 @@ def test_missing_file(tmp_path: Path, postcodes: PostcodeIndex) -> None:
 def test_missing_column_error_names_column() -> None:
     frame = pd.DataFrame({"pupil_ref": [], "capcity": [], "x": []})
     with pytest.raises(InputFileError) as info:
-        io._missing_column(frame, "f.csv", "capacity")
+        _missing_column(frame, "f.csv", "capacity")
     assert info.value.column == "capacity"
     assert info.value.row == 1
     assert info.value.file == "f.csv"

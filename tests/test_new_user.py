@@ -12,7 +12,7 @@ import pytest
 from placeplan import cli
 from placeplan.config import load_plan
 from placeplan.init import write_templates
-from placeplan.io import _numbers
+from placeplan.io._common import _numbers
 from placeplan.pipeline import load_inputs
 from placeplan.validate import validate_plan
 

@@ -21,6 +21,7 @@ import pandas as pd
 from . import io
 from ._errors import InputFileError, PlaceplanError
 from .geocode import PostcodeIndex
+from .io._common import _REJECTION_DTYPES, _empty_frame, _empty_rejections
 
 if TYPE_CHECKING:
     from .config import PlanConfig
@@ -43,7 +44,7 @@ PUPIL_BUFFER_M = 1000.0
 
 
 def _empty_files() -> pd.DataFrame:
-    return io._empty_frame(
+    return _empty_frame(
         {
             "file": "string",
             "role": "string",
@@ -74,8 +75,8 @@ class ValidationReport:
     """
 
     files: pd.DataFrame = field(default_factory=_empty_files)
-    rejections: pd.DataFrame = field(default_factory=io._empty_rejections)
-    errors: pd.DataFrame = field(default_factory=io._empty_rejections)
+    rejections: pd.DataFrame = field(default_factory=_empty_rejections)
+    errors: pd.DataFrame = field(default_factory=_empty_rejections)
     notes: tuple[str, ...] = ()
 
     @property
@@ -199,10 +200,10 @@ class _Collector:
         )
         files = files.astype(_empty_files().dtypes.to_dict()) if len(files) else _empty_files()
         frames = [r.rejections for _, r in self.results if len(r.rejections)]
-        rejections = pd.concat(frames, ignore_index=True) if frames else io._empty_rejections()
-        errors = io._empty_rejections()
+        rejections = pd.concat(frames, ignore_index=True) if frames else _empty_rejections()
+        errors = _empty_rejections()
         if self.errors:
-            errors = pd.DataFrame(self.errors).astype({**io._REJECTION_DTYPES, "row": "Int64"})
+            errors = pd.DataFrame(self.errors).astype({**_REJECTION_DTYPES, "row": "Int64"})
         notes = [n for _, r in self.results for n in r.notes] + self.notes
         return ValidationReport(
             files=files, rejections=rejections, errors=errors, notes=tuple(notes)
@@ -557,7 +558,7 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
                     }
                 )
     if plan_errors:
-        extra = pd.DataFrame(plan_errors).astype({**io._REJECTION_DTYPES, "row": "Int64"})
+        extra = pd.DataFrame(plan_errors).astype({**_REJECTION_DTYPES, "row": "Int64"})
         frames = [f for f in (report.errors, extra) if len(f)]
         report = replace(report, errors=pd.concat(frames, ignore_index=True))
     return replace(checked, report=report)
@@ -584,7 +585,7 @@ def write_rejections(report: ValidationReport, path: str | Path) -> Path:
     out = (
         pd.concat([f.astype({"row": "Int64"}) for f in frames], ignore_index=True)
         if frames
-        else io._empty_rejections()
+        else _empty_rejections()
     )
     out[list(io.REJECTION_COLUMNS)].to_csv(path, index=False, encoding="utf-8")
     return path
