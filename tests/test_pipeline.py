@@ -108,3 +108,15 @@ def test_site_scores_ranked(result):
     # weight sensitivity brackets every rank
     assert (scores["min_rank"] <= scores["rank"]).all()
     assert (scores["rank"] <= scores["max_rank"]).all()
+
+
+def test_over_threshold_split_into_road_and_ferry(result):
+    base = result.baseline
+    pupils = pd.read_csv(PLAN.parent / "pupils.csv", dtype=str)
+    limit = np.where(pupils["nc_year"].astype(int).to_numpy() <= 6, 45.0, 75.0)
+    over = base["travel_time_min"].to_numpy() > limit
+    ferry = base["route"].astype(str).str.startswith("ferry").to_numpy()
+    allrow = result.impacts["Four inclusion bases"].table.query("group_type == 'all'")
+    allrow = allrow.set_index("metric")
+    assert allrow.loc["over_threshold_n", "baseline"] == over.sum()
+    assert allrow.loc["over_threshold_road_n", "baseline"] == (over & ~ferry).sum()

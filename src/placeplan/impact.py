@@ -101,6 +101,11 @@ def _metrics(df: pd.DataFrame, prefix: str) -> dict[str, float]:
         if placed
         else np.nan,
         "ferry_journeys": float(df[f"{prefix}_route"].astype(str).str.startswith("ferry").sum()),
+        "over_threshold_road_n": float(
+            (
+                df[f"{prefix}_over"] & ~df[f"{prefix}_route"].astype(str).str.startswith("ferry")
+            ).sum()
+        ),
         "ooa_placements": float((cat == "out_of_area").sum()),
         "independent_placements": float(cat.isin(["independent", "non_maintained"]).sum()),
         "annual_placement_cost_gbp": float(df[f"{prefix}_placement_cost_gbp"].sum()),

@@ -69,6 +69,7 @@ COUNT_METRICS: tuple[str, ...] = (
     "worse_off_n",
     "moved_n",
     "ferry_journeys",
+    "over_threshold_road_n",
 )
 #: Derived impact metrics and the count metrics they depend on (others depend on ``pupils``).
 DEPENDENT_METRICS: dict[str, tuple[str, ...]] = {
@@ -91,6 +92,7 @@ _METRIC_FMT: dict[str, str] = {
     "worse_off_n": "count",
     "moved_n": "count",
     "ferry_journeys": "count",
+    "over_threshold_road_n": "count",
 }
 _METRIC_LABEL: dict[str, str] = {
     "pupils": "Pupils in scope",
@@ -109,6 +111,7 @@ _METRIC_LABEL: dict[str, str] = {
     "worse_off_n": "Pupils whose journey gets longer",
     "moved_n": "Pupils who change setting",
     "ferry_journeys": "Journeys crossing to the mainland (ferry)",
+    "over_threshold_road_n": "Over the reasonable maximum without a ferry",
 }
 _GROUP_TYPE_LABEL: dict[str, str] = {
     "need_type": "primary need",
@@ -918,6 +921,9 @@ def build_report(inputs: ReportInputs) -> Report:
             note="The longest journey is shown only for groups above the disclosure threshold.",
         ),
     ]
+    ferry_note = _ferry_overlap_note(imp, all_g)
+    if ferry_note:
+        blocks.append(Paragraph(ferry_note))
     if bands is not None and not bands.empty:
         bmask = suppression_mask(bands)
         order = {lbl: i for i, lbl in enumerate(TIME_BAND_LABELS)}
@@ -1426,6 +1432,27 @@ def _projection_blocks(
         tuple(rows),
     )
     return [intro, table]
+
+
+def _ferry_overlap_note(imp: _Impact, all_g: str) -> str:
+    """Explain over-maximum journeys that are ferry journeys (published numbers only)."""
+    if not (imp.has("over_threshold_n") and imp.has("over_threshold_road_n")):
+        return ""
+    over = imp.cell("all", all_g, "over_threshold_n", "baseline")
+    road = imp.cell("all", all_g, "over_threshold_road_n", "baseline")
+    if over.suppressed or road.suppressed or not over.value or road.value is None:
+        return ""
+    if road.value == 0:
+        return (
+            "Every journey over the reasonable maximum in the baseline crosses to the mainland "
+            "by ferry (crossing, check-in and the mainland leg), so the pupils over the maximum "
+            "are pupils placed out of area; no journey on the authority's own roads is over it."
+        )
+    return (
+        f"{over.value - road.value:,.0f} of the {over.value:,.0f} journeys over the reasonable "
+        f"maximum in the baseline cross to the mainland by ferry; {road.value:,.0f} are on the "
+        "road network alone."
+    )
 
 
 def _mitigation_table(mitig: pd.DataFrame) -> Table:
