@@ -20,6 +20,7 @@ from .settings import settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from typing import TextIO
 
 __all__ = ["build_parser", "main"]
 
@@ -121,11 +122,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = run(plan)
     for name, imp in result.impacts.items():
         allrow = imp.table[imp.table["group_type"] == "all"].set_index("metric")
+        base, scen = allrow["baseline"], allrow["scenario"]
         print(
-            f"scenario {name!r}: mean journey {allrow.loc['mean_time_min', 'baseline']:.1f} -> "
-            f"{allrow.loc['mean_time_min', 'scenario']:.1f} min; out-of-area placements "
-            f"{allrow.loc['ooa_placements', 'baseline']:.0f} -> "
-            f"{allrow.loc['ooa_placements', 'scenario']:.0f} (unrounded, internal figures)"
+            f"scenario {name!r}: mean journey {base.loc['mean_time_min']:.1f} -> "
+            f"{scen.loc['mean_time_min']:.1f} min; out-of-area placements "
+            f"{base.loc['ooa_placements']:.0f} -> "
+            f"{scen.loc['ooa_placements']:.0f} (unrounded, internal figures)"
         )
     if "report" in result.outputs:
         print(f"report: {result.outputs['report']}")
@@ -179,7 +181,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 

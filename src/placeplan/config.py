@@ -12,7 +12,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -232,6 +232,10 @@ class PlanConfig(_Strict):
             raise ValueError(msg)
         return self
 
+    @overload
+    def path(self, value: Path) -> Path: ...
+    @overload
+    def path(self, value: None) -> None: ...
     def path(self, value: Path | None) -> Path | None:
         """Resolve a path from the plan relative to the plan file's folder."""
         if value is None:

@@ -28,7 +28,7 @@ import time
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -927,7 +927,8 @@ def optimise_sites(
     params["capital_cost_gbp"] = params.pop("capital_cost")
     params["fixed"] = tuple(site_ids[list(params["fixed"])])
     return OptimisationResult(
-        selected=tuple(str(site_ids[j]) for j in result.selected),
+        # the numpy core returns column indices
+        selected=tuple(str(site_ids[j]) for j in cast("tuple[int, ...]", result.selected)),
         allocation=table,
         objective=result.objective,
         status=result.status,

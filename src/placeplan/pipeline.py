@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
@@ -348,8 +348,11 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
                     plan.path(plan.inputs.network), speed_model=_speed_model(plan)
                 )
             else:
+                # the config validator requires exactly one of `network` and `network_place`
+                place = plan.inputs.network_place
+                assert place is not None
                 net = network_mod.network_from_place(
-                    plan.inputs.network_place,
+                    place,
                     buffer_m=plan.inputs.network_buffer_m,
                     speed_model=_speed_model(plan),
                 )
@@ -393,7 +396,12 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
             for cfg in plan.scenario:
                 scenario = Scenario.from_config(cfg)
                 if cfg.use_optimised_sites:
-                    chosen = tuple(optimised.selected) if optimised is not None else ()
+                    # the DataFrame adapter returns `site_id` strings, not column indices
+                    chosen = (
+                        tuple(cast("tuple[str, ...]", optimised.selected))
+                        if optimised is not None
+                        else ()
+                    )
                     scenario = replace(
                         scenario, open_sites=tuple(dict.fromkeys(scenario.open_sites + chosen))
                     )

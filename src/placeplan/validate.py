@@ -135,9 +135,10 @@ class ValidationReport:
             )
             if len(self.rejections) > _MAX_LISTED:
                 lines.append("  by reason:")
+                top = by_reason.head(10)
                 lines += [
                     f"    {file} {column}: {reason} — {n:,} row(s)"
-                    for (file, column, reason), n in by_reason.head(10).items()
+                    for (file, column, reason), n in zip(top.index, top, strict=True)
                 ]
             lines.append("")
         if self.notes:
@@ -498,9 +499,9 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
     """
     inputs = plan.inputs
     checked = _check_inputs(
-        pupils_path=plan.path(inputs.pupils),  # type: ignore[arg-type]
-        provision_path=plan.path(inputs.provision),  # type: ignore[arg-type]
-        postcodes_path=plan.path(inputs.postcodes),  # type: ignore[arg-type]
+        pupils_path=plan.path(inputs.pupils),
+        provision_path=plan.path(inputs.provision),
+        postcodes_path=plan.path(inputs.postcodes),
         sites_path=plan.path(inputs.candidate_sites),
         ooa_path=plan.path(inputs.out_of_area),
         areas_path=plan.path(inputs.areas),
