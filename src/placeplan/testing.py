@@ -14,7 +14,7 @@ which makes exact oracles for routing tests.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ def _grid_chains(
     origin: tuple[float, float],
     oneway_rows: Iterable[int],
     highway: str,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     if n < 2:
         msg = f"`n` must be at least 2, got {n}"
         raise ValueError(msg)

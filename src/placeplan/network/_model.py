@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import shapely
@@ -84,7 +84,8 @@ class RoadNetwork:
         coords = np.column_stack([self.chain_x, self.chain_y])
         counts = np.diff(self.chain_offsets)
         idx = np.repeat(np.arange(len(counts)), counts)
-        return shapely.linestrings(coords, indices=idx)
+        # with `indices` the result is always an array (the stubs cannot see the dimension)
+        return cast("np.ndarray", shapely.linestrings(coords, indices=idx))
 
     @cached_property
     def _chain_tree(self) -> shapely.STRtree:
@@ -105,7 +106,9 @@ class RoadNetwork:
         """
         import networkx as nx
 
-        G = nx.MultiDiGraph(crs=self.crs, simplified=True, created_with="placeplan")
+        G: nx.MultiDiGraph[int] = nx.MultiDiGraph(
+            crs=self.crs, simplified=True, created_with="placeplan"
+        )
         ids = self.node_osmid.tolist()
         G.add_nodes_from(
             (nid, {"x": float(xx), "y": float(yy), "osmid": nid})

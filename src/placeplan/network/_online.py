@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import shapely
@@ -15,6 +15,9 @@ from ..settings import settings
 from ._model import _FORMAT_VERSION, CRS, RoadNetwork
 from ._osm import network_from_networkx
 from ._speed import SpeedModel, parse_maxspeed
+
+if TYPE_CHECKING:
+    from shapely.geometry import MultiPolygon, Polygon
 
 _OFFLINE_HINT = (
     "Downloading a network needs the internet; offline, export the area's roads to an OSM PBF "
@@ -50,7 +53,12 @@ def network_from_polygon(
     from shapely.ops import transform
 
     model = speed_model or SpeedModel()
-    poly = shapely.geometry.shape(polygon) if isinstance(polygon, Mapping) else polygon
+    # shapely.geometry.shape accepts any GeoJSON-like mapping; the stubs only admit a dict
+    poly = (
+        shapely.geometry.shape(cast("dict[str, Any]", polygon))
+        if isinstance(polygon, Mapping)
+        else polygon
+    )
     if buffer_m:
         to_bng = Transformer.from_crs(polygon_crs, CRS, always_xy=True).transform
         poly = transform(to_bng, poly).buffer(buffer_m)
@@ -73,7 +81,10 @@ def network_from_polygon(
     )
     _osmnx_cache_into_placeplan(ox)
     try:
-        G = ox.graph_from_polygon(poly, custom_filter=cf, simplify=False, retain_all=False)
+        # `polygon` is a (multi)polygon; buffering and reprojecting keep it one
+        G = ox.graph_from_polygon(
+            cast("Polygon | MultiPolygon", poly), custom_filter=cf, simplify=False, retain_all=False
+        )
     except Exception as err:
         msg = f"osmnx could not download the network ({type(err).__name__}: {err}). {_OFFLINE_HINT}"
         raise NetworkError(msg) from err
@@ -97,7 +108,7 @@ def network_from_polygon(
 
 
 def network_from_place(
-    place: str | Mapping[str, Any],
+    place: str | dict[str, str],
     *,
     buffer_m: float = 10_000,
     speed_model: SpeedModel | None = None,

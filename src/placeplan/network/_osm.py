@@ -200,6 +200,9 @@ def _read_osm(path: Path, speed_model: SpeedModel) -> dict[str, Any]:
         ),
         None,
     )
+    if fmt is None:  # load_network only passes the suffixes above
+        msg = f"cannot read OSM file `{path}`: unknown suffix"
+        raise NetworkError(msg)
     classes = speed_model.class_kph
     refs: list[int] = []
     lons: list[float] = []
@@ -216,7 +219,7 @@ def _read_osm(path: Path, speed_model: SpeedModel) -> dict[str, Any]:
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for obj in fp:
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):  # what obj.is_way() tests, but narrows
                 continue
             tags = obj.tags
             hw = _is_drivable(tags, classes)

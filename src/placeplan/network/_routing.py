@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,8 @@ from scipy.sparse.csgraph import dijkstra
 from .._errors import SchemaValidationError, SnapWarning
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from ._model import RoadNetwork
 
 
@@ -134,7 +136,8 @@ def _point_arrays(
 
 def _snap_arrays(net: RoadNetwork, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """Nearest chain, position along it (0..1), snap distance and snapped point."""
-    pts = shapely.points(x, y)
+    # 1-D coordinate arrays give an array of points (the stubs cannot see the dimension)
+    pts = cast("NDArray[np.object_]", shapely.points(x, y))
     if len(pts) == 0:
         e = np.zeros(0)
         return {"chain": e.astype(np.int64), "pos": e, "snap_m": e, "sx": e, "sy": e}

@@ -198,7 +198,9 @@ class SpeedModel:
         """Inverse of :meth:`to_dict`."""
         return cls(**dict(d))
 
-    def edge_speeds_kph(self, highway: Sequence[str], maxspeed_kph: np.ndarray) -> np.ndarray:
+    def edge_speeds_kph(
+        self, highway: Sequence[str] | np.ndarray, maxspeed_kph: np.ndarray
+    ) -> np.ndarray:
         """Return km/h per edge for ``highway`` classes and parsed ``maxspeed`` (NaN = untagged).
 
         >>> SpeedModel().edge_speeds_kph(["primary", "primary"], np.array([np.nan, 48.0]))
