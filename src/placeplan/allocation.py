@@ -10,7 +10,9 @@ exactly as a transportation problem with HiGHS (scipy.optimize.milp).
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -72,9 +74,11 @@ def placement_category(df_provision: pd.DataFrame) -> pd.Series:
 
 def _setting_costs(df_provision: pd.DataFrame, costs: CostModel) -> pd.Series:
     fallback = dict(costs.placement_per_place_gbp)
-    per_place = pd.to_numeric(df_provision.get("annual_cost_per_place_gbp"), errors="coerce")
-    if per_place is None:
+    given = df_provision.get("annual_cost_per_place_gbp")
+    if given is None:
         per_place = pd.Series(np.nan, index=df_provision.index)
+    else:
+        per_place = pd.to_numeric(given, errors="coerce")
     filled = per_place.fillna(df_provision["provision_type"].map(fallback)).fillna(0.0)
     return pd.Series(filled.to_numpy(), index=df_provision["setting_id"].astype(str))
 
@@ -281,7 +285,10 @@ def reallocate(
         _needs=df_new_places["needs"].map(_split), _phases=df_new_places["phases"].map(_split)
     ).reset_index(drop=True)
     j = df_journeys.set_index(["origin_id", "destination_id"])
-    rows, cols, coef, info = [], [], [], []
+    rows: list[Hashable] = []
+    cols: list[int] = []
+    coef: list[float] = []
+    info: list[tuple[float, float, bool, float]] = []
     for s_idx, place in places.iterrows():
         ok_need = (
             cand["need_type"].isin(place["_needs"])
@@ -325,7 +332,7 @@ def reallocate(
             strict=True,
         ):
             rows.append(p_label)
-            cols.append(s_idx)
+            cols.append(cast("int", s_idx))  # `places` has a RangeIndex
             coef.append(d)
             info.append((t, mi, a, float(place["annual_cost_per_place_gbp"])))
     if not rows:

@@ -15,6 +15,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -198,7 +199,7 @@ def _sniff_header(path: Path) -> list[str]:
 
 
 def _to_number(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values.astype("string").str.strip().replace("", pd.NA), errors="coerce")
+    return pd.to_numeric(values.astype("string").str.strip().replace({"": pd.NA}), errors="coerce")
 
 
 @dataclass(frozen=True)
@@ -392,7 +393,7 @@ class PostcodeIndex:
         frame = _read_text_csv(path, [pc, lsoa], header=True)
         keys = frame[pc].map(lambda t: normalise_postcode(t))
         out = pd.Series(
-            frame[lsoa].str.strip().replace("", pd.NA).to_numpy(), index=keys.to_numpy()
+            frame[lsoa].str.strip().replace({"": pd.NA}).to_numpy(), index=keys.to_numpy()
         )
         out = out[out.index.notna()]
         return out[~out.index.duplicated(keep="first")].astype("string")
@@ -428,8 +429,8 @@ class PostcodeIndex:
             columns=["postcode_norm", "easting", "northing", "lsoa11cd", "status", "note"],
             index=postcodes.index,
         )
-        out["postcode_norm"] = out["postcode_norm"].astype("string").replace("", pd.NA)
-        out["lsoa11cd"] = out["lsoa11cd"].astype("string").replace("", pd.NA)
+        out["postcode_norm"] = out["postcode_norm"].astype("string").replace({"": pd.NA})
+        out["lsoa11cd"] = out["lsoa11cd"].astype("string").replace({"": pd.NA})
         out["easting"] = out["easting"].astype(float)
         out["northing"] = out["northing"].astype(float)
         out["status"] = out["status"].astype("string")
@@ -455,7 +456,7 @@ class PostcodeIndex:
                 return ("", np.nan, np.nan, "", "invalid", "not a UK postcode format")
             else:
                 return (formatted, np.nan, np.nan, "", "not_found", "not in the postcode file")
-        row = self.table.loc[formatted]
+        row = cast("pd.Series", self.table.loc[formatted])  # one row: the index is de-duplicated
         easting, northing = float(row["easting"]), float(row["northing"])
         lsoa = row["lsoa11cd"]
         lsoa = "" if pd.isna(lsoa) else str(lsoa)
@@ -480,7 +481,7 @@ def _build_table(frame: pd.DataFrame, spec: _Source) -> pd.DataFrame:
     easting = easting.astype(float).mask(no_ref.to_numpy())
     northing = northing.astype(float).mask(no_ref.to_numpy())
     if spec.lsoa:
-        lsoa = frame[spec.lsoa].astype("string").str.strip().replace("", pd.NA)
+        lsoa = frame[spec.lsoa].astype("string").str.strip().replace({"": pd.NA})
     else:
         lsoa = pd.Series(pd.NA, index=frame.index, dtype="string")
     if spec.terminated:

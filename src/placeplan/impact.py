@@ -231,10 +231,10 @@ def assess_impact(
         "%s worse off",
         f"{len(pp):,}",
         f"{int(pp['moved'].sum()):,}",
-        all_row.loc["mean_time_min", "baseline"],
-        all_row.loc["mean_time_min", "scenario"],
-        int(all_row.loc["ooa_placements", "baseline"]),
-        int(all_row.loc["ooa_placements", "scenario"]),
+        all_row["baseline"].loc["mean_time_min"],
+        all_row["scenario"].loc["mean_time_min"],
+        int(all_row["baseline"].loc["ooa_placements"]),
+        int(all_row["scenario"].loc["ooa_placements"]),
         f"{int(pp['worse_off'].sum()):,}",
     )
     return ImpactAssessment(per_pupil=pp, table=table, mitigations=mit, by_area=by_area)

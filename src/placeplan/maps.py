@@ -744,7 +744,7 @@ def _add_flows(
         sup = _mask_col(flows, which)
         for idx, row in flows.iterrows():
             n = row[which]
-            if bool(sup.loc[idx]) or pd.isna(n) or n <= 0:
+            if bool(sup.at[idx]) or pd.isna(n) or n <= 0:
                 left_out += 1
                 continue
             o = origins.get(str(row["origin_id"]))

@@ -822,8 +822,8 @@ def two_step_fca(
     o = matrix["origin_id"].astype(str).to_numpy()
     j = matrix["destination_id"].astype(str).to_numpy()
     t = pd.to_numeric(matrix["travel_time_min"], errors="coerce").to_numpy(dtype=float)
-    keep = d.index.get_indexer(o) >= 0
-    keep &= s.index.get_indexer(j) >= 0
+    keep = d.index.get_indexer(pd.Index(o)) >= 0
+    keep &= s.index.get_indexer(pd.Index(j)) >= 0
     o, j, t = o[keep], j[keep], t[keep]
     w = decay_weights(t, max_travel_time_min=max_travel_time_min, decay=decay)
     pos = w > 0

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -449,6 +450,7 @@ def synthesise_pupils(
     if nc_year_weights is not None:
         w = nc_year_weights.copy()
         has_need = "need_type" in w.columns
+        row: Any  # itertuples rows carry the table's columns as attributes
         for row in w.itertuples(index=False):
             need = getattr(row, "need_type", None) if has_need else None
             need = None if need is None or pd.isna(need) else str(need)
@@ -475,17 +477,17 @@ def synthesise_pupils(
             fit_need = [i for i in of_type if not needs_served[i] or need in needs_served[i]]
             served = set().union(*(years_served[i] for i in (fit_need or of_type)))
             allowed = np.isin(years_all, sorted(served))
-            w = weights_by_cell.get((need, place))
-            if w is None or (w * allowed).sum() <= 0:
-                w = weights_by_cell.get((None, place))
-            if w is None or (w * allowed).sum() <= 0:
-                w = np.ones(len(years_all))
-            w = w * allowed
-            counts = rng.multinomial(n, w / w.sum())
-            for year, k in zip(years_all, counts, strict=True):
+            yw = weights_by_cell.get((need, place))
+            if yw is None or (yw * allowed).sum() <= 0:
+                yw = weights_by_cell.get((None, place))
+            if yw is None or (yw * allowed).sum() <= 0:
+                yw = np.ones(len(years_all))
+            yw = yw * allowed
+            counts = rng.multinomial(n, yw / yw.sum())
+            for yr, k in zip(years_all, counts, strict=True):
                 rows_need += [need] * int(k)
                 rows_place += [place] * int(k)
-                rows_year += [int(year)] * int(k)
+                rows_year += [int(yr)] * int(k)
     n_pupils = len(rows_need)
 
     # --- home postcodes ---
@@ -537,8 +539,8 @@ def synthesise_pupils(
     beyond = dist_m > walk_m
     p_transport = np.empty(n_pupils)
     for i in range(n_pupils):
-        key = "ferry" if ferry[setting[i]] else str(place_arr[i])
-        within_p, beyond_p = probs.get(key, (0.0, 0.0))
+        mode = "ferry" if ferry[setting[i]] else str(place_arr[i])
+        within_p, beyond_p = probs.get(mode, (0.0, 0.0))
         p_transport[i] = beyond_p if beyond[i] else within_p
     transport = rng.random(n_pupils) < p_transport
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,7 +218,7 @@ def _ids(values: pd.Series) -> pd.Series:
         .str.strip()
         .str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
     )
-    return out.replace("", pd.NA)
+    return out.replace({"": pd.NA})
 
 
 # "449525,3" / "18000,00" (Excel in a European locale): one comma followed by anything but a
@@ -373,7 +373,7 @@ def _check_duplicates(ids: pd.Series, column: str, rejects: _Rejects) -> None:
     present = ids.dropna()
     dup = present.duplicated(keep="first")
     if dup.any():
-        first_row = {}
+        first_row: dict[Hashable, Hashable] = {}
         for row, value in present.items():
             first_row.setdefault(value, row)
         for row, value in present[dup].items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
@@ -14,6 +14,8 @@ from .._errors import CRSError
 from ._common import _GB_E, _GB_N, CRS, _missing_column, _numbers
 
 if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
     from ..geocode import PostcodeIndex
     from ._common import _Rejects
 
@@ -138,7 +140,7 @@ def _locate(
             need = given & (source == "") & ~pd.Series(index.isin(bad_rows), index)
             rejects.add_mask(need, "postcode", "cannot be located: no postcode file given")
         else:
-            geo = postcodes.geocode(raw.replace("", pd.NA))
+            geo = postcodes.geocode(raw.replace({"": pd.NA}))
             postcode_norm = geo["postcode_norm"]
             lsoa = geo["lsoa11cd"]
             use = (source == "") & ~pd.Series(index.isin(bad_rows), index) & given
@@ -221,7 +223,8 @@ def authority_geometry(area: object, *, buffer_m: float = 0.0) -> shapely.Geomet
         geoms = area.geometry.to_numpy() if isinstance(area, gpd.GeoDataFrame) else area.to_numpy()
         geom = shapely.union_all(geoms)
     elif isinstance(area, shapely.Geometry):
-        geom = area
+        # every shapely.Geometry is a BaseGeometry at run time; the stubs keep them apart
+        geom = cast("BaseGeometry", area)
     else:
         msg = f"`area` must be a GeoDataFrame, GeoSeries or shapely geometry, got {type(area)}"
         raise TypeError(msg)
