@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -455,20 +455,20 @@ class _Impact:
         if dup.any():
             msg = f"impact table has {int(dup.sum())} duplicate (group_type, group, metric) rows"
             raise SchemaValidationError(msg)
-        wide = (
+        # unstacking one level of a three-level index leaves a frame
+        wide = cast(
+            "pd.DataFrame",
             imp.set_index(["group_type", "group", "metric"])[["baseline", "scenario", "change"]]
             .unstack("metric")
-            .sort_index()
+            .sort_index(),
         )
-        wide.columns = [f"{m}__{w}" for w, m in wide.columns]
+        wide.columns = [f"{m}__{w}" for w, m in cast("pd.MultiIndex", wide.columns)]
         wide = wide.reset_index()
         metrics = sorted(set(imp["metric"]))
         counts = [m for m in metrics if m in COUNT_METRICS]
         for m in metrics:
             for w in ("baseline", "scenario", "change"):
-                wide[f"{m}__{w}"] = pd.to_numeric(
-                    wide.get(f"{m}__{w}", np.nan), errors="coerce"
-                ).astype(float)
+                wide[f"{m}__{w}"] = pd.to_numeric(wide[f"{m}__{w}"], errors="coerce").astype(float)
         count_cols = [f"{m}__{w}" for m in counts for w in ("baseline", "scenario")]
         deps: dict[str, list[str]] = {}
         for m in metrics:
@@ -1039,7 +1039,8 @@ def build_report(inputs: ReportInputs) -> Report:
     )
     if t:
         blocks.append(t)
-    if flows is not None and not flows.empty:
+    # `flows` is the suppressed copy of `inputs.ooa_flows`: both are None or neither
+    if flows is not None and not flows.empty and inputs.ooa_flows is not None:
         blocks.append(
             _destinations_table(
                 inputs.ooa_flows, inputs.provision, threshold=th, round_to=rnd, mode=mode
@@ -1321,7 +1322,7 @@ def _destinations_table(
                 Cell(
                     None if pd.isna(v) else float(v),
                     "count",
-                    suppressed=bool(mask.loc[idx, w]) if w in mask.columns else False,
+                    suppressed=bool(mask.at[idx, w]) if w in mask.columns else False,
                     signed=w == "change",
                 )
             )
@@ -1346,7 +1347,7 @@ def _flows_table(flows: pd.DataFrame, provision: pd.DataFrame | None, th: int) -
         shown = False
         for w in ("baseline", "scenario"):
             v = r[w]
-            s = bool(mask.loc[idx, w]) if w in mask.columns else False
+            s = bool(mask.at[idx, w]) if w in mask.columns else False
             shown = shown or (not s and pd.notna(v) and float(v) > 0)
             cells.append(Cell(None if pd.isna(v) else float(v), "count", suppressed=s))
         if not shown:
@@ -1461,7 +1462,7 @@ def _mitigation_table(mitig: pd.DataFrame) -> Table:
     rows = []
     for idx, r in mitig.iterrows():
         v = r["pupils"]
-        s = bool(mask.loc[idx, "pupils"]) if "pupils" in mask.columns else False
+        s = bool(mask.at[idx, "pupils"]) if "pupils" in mask.columns else False
         rows.append(
             (
                 Cell(str(r["group"])),
@@ -1609,11 +1610,13 @@ def _sites_table(
         kind="stable",
         na_position="last",
     )
-    crit_by_id: dict[str, tuple[pd.Series, pd.Series]] = {}
+    crit_by_id: dict[str, tuple[pd.Series, pd.Series | None]] = {}
     if scores is not None:
         cmask = suppression_mask(scores)
         for idx, r in scores.iterrows():
-            crit_by_id[str(r["site_id"])] = (r, cmask.loc[idx] if len(cmask.columns) else None)
+            # pandas-stubs types iterrows labels as Hashable, which .loc does not accept
+            row_mask = cmask.loc[idx] if len(cmask.columns) else None  # type: ignore[call-overload]
+            crit_by_id[str(r["site_id"])] = (r, row_mask)
     rows = []
     notes = []
     for idx, r in s.iterrows():
@@ -1682,7 +1685,7 @@ def _row_accounting_table(rows_acc: pd.DataFrame) -> Table:
         cells = [Cell(str(r["file"]))]
         for col in ("rows_read", "rows_used", "rows_rejected"):
             v = r[col]
-            sup = bool(mask.loc[idx, col]) if col in mask.columns else False
+            sup = bool(mask.at[idx, col]) if col in mask.columns else False
             cells.append(Cell(None if pd.isna(v) else float(v), "rows", suppressed=sup))
         rows.append(tuple(cells))
     return Table(
@@ -2000,11 +2003,11 @@ def published_impact(
     rows = []
     for idx, r in table.iterrows():
         for metric in imp.metrics:
-            vals = []
+            vals: list[str | float] = []
             for which in ("baseline", "scenario", "change"):
                 col = f"{metric}__{which}"
                 v = r[col]
-                if col in mask.columns and bool(mask.loc[idx, col]):
+                if col in mask.columns and bool(mask.at[idx, col]):
                     vals.append(SUPPRESSED_MARKER)
                 elif pd.isna(v):
                     vals.append("x")
