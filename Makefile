@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e . pytest pytest-socket python-igraph spopt ruff
+	$(BIN)/python -m pip install --quiet -e . pytest pytest-socket python-igraph spopt ruff \
+		mypy pandas-stubs types-networkx types-shapely
 	touch $(STAMP)
 
 ## Set up and run the Isle of Wight demo: writes maps/isle-of-wight/
@@ -24,8 +25,11 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m "not network"
 
+## ruff (lint + format check) and mypy (configured in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/mypy src/placeplan
 
 ## Routing benchmarks -> benchmarks/RESULTS.md
 bench: $(STAMP)
