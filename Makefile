@@ -3,22 +3,25 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# lint tools pinned exactly: a newer ruff or mypy may format or check differently
+LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 pandas-stubs==3.1.0.261029 \
+	types-networkx==3.6.1.20261114 types-shapely==2.1.0.20261030
 
 .PHONY: demo test test-all lint bench sample-data clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e . pytest pytest-socket python-igraph spopt ruff \
-		mypy pandas-stubs types-networkx types-shapely
+	$(BIN)/python -m pip install --quiet -e . pytest pytest-socket python-igraph spopt \
+		$(LINT_TOOLS)
 	touch $(STAMP)
 
 ## Set up and run the Isle of Wight demo: writes maps/isle-of-wight/
 demo: $(STAMP)
 	$(BIN)/placeplan run data/sample/isle-of-wight/plan.toml
 
-## Set up and run the test suite (offline; network tests are skipped)
-test: $(STAMP)
+## Set up, lint (ruff, mypy) and run the test suite (offline; network tests are skipped)
+test: lint
 	$(BIN)/python -m pytest
 
 ## Everything, including slow tests
