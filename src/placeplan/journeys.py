@@ -57,6 +57,7 @@ def journey_matrix(
     mainland: MainlandLeg | None = None,
     fixed_allowance_min: float = 0.0,
     max_snap_m: float = 1000.0,
+    use_cache: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compute journey time and distance from every origin to every setting.
 
@@ -78,6 +79,9 @@ def journey_matrix(
         Per-journey kerbside/loading allowance added once to every journey, in minutes.
     max_snap_m
         Points further than this from the network are flagged by the router.
+    use_cache
+        Read/write the matrix cache (default ``placeplan.settings.use_cache``). Pass ``False``
+        when origins are exact home coordinates: the cache must never hold pupil locations.
 
     Returns
     -------
@@ -121,6 +125,7 @@ def journey_matrix(
         max_travel_time_min=None,
         fixed_allowance_min=0.0,
         max_snap_m=max_snap_m,
+        use_cache=use_cache,
     )
     snaps = pd.concat(
         [

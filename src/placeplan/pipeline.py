@@ -96,6 +96,11 @@ class _Stages:
         self.bar.close()
 
 
+def _exact_locations(df_origins: pd.DataFrame) -> bool:
+    """True when any origin is a pupil's own coordinates (``EN:…``), not a postcode centroid."""
+    return bool(df_origins["id"].astype(str).str.startswith("EN:").any())
+
+
 def _xy(df: pd.DataFrame, id_col: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -383,6 +388,8 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
                 ),
                 fixed_allowance_min=plan.network.fixed_allowance_min,
                 max_snap_m=plan.network.max_snap_m,
+                # postcode centroids may be cached; exact home coordinates never are
+                use_cache=False if _exact_locations(df_origins) else None,
             )
         with stages.stage("baseline"):
             costs = _cost_model(plan)
