@@ -20,6 +20,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
 from ._errors import InfeasibleModelError, SchemaValidationError
+from .needs import split_codes
 
 __all__ = [
     "CostModel",
@@ -198,12 +199,6 @@ def baseline_allocation(
     ]
 
 
-def _split(value: object) -> set[str]:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return set()
-    return {part.strip() for part in str(value).split(";") if part.strip()}
-
-
 def reallocate(
     df_pupils: pd.DataFrame,
     df_baseline: pd.DataFrame,
@@ -282,7 +277,8 @@ def reallocate(
     if cand.empty:
         return out
     places = df_new_places.assign(
-        _needs=df_new_places["needs"].map(_split), _phases=df_new_places["phases"].map(_split)
+        _needs=df_new_places["needs"].map(lambda v: set(split_codes(v))),
+        _phases=df_new_places["phases"].map(lambda v: set(split_codes(v))),
     ).reset_index(drop=True)
     j = df_journeys.set_index(["origin_id", "destination_id"])
     rows: list[Hashable] = []

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 __all__ = [
     "NEED_CODES",
     "NEED_NAMES",
     "PHASES",
     "normalise_need",
     "phase_of_nc_year",
+    "split_codes",
 ]
 
 #: The thirteen primary types of need in the school census / SEN2 (code -> DfE name).
@@ -113,3 +116,20 @@ def phase_of_nc_year(nc_year: int) -> str | None:
         if low <= nc_year <= high:
             return phase
     return None
+
+
+def split_codes(value: object) -> tuple[str, ...]:
+    """Split a ``;``-separated list of need or phase codes; empty, NaN or NA gives ``()``.
+
+    An empty list means "any" wherever settings or sites list the needs and phases they serve.
+
+    Examples
+    --------
+    >>> split_codes("ASD; SEMH;")
+    ('ASD', 'SEMH')
+    >>> split_codes(float("nan"))
+    ()
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ()
+    return tuple(part.strip() for part in str(value).split(";") if part.strip())

@@ -22,18 +22,14 @@ import logging
 import numpy as np
 import pandas as pd
 
+from .needs import split_codes
+
 __all__ = ["OOA_CATEGORIES", "project_ooa"]
 
 logger = logging.getLogger(__name__)
 
 #: Placement categories counted as out-of-area or independent reliance.
 OOA_CATEGORIES = frozenset({"out_of_area", "independent", "non_maintained"})
-
-
-def _split(value: object) -> list[str]:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return []
-    return [p.strip() for p in str(value).split(";") if p.strip()]
 
 
 def _round_half_up(x: float) -> int:
@@ -44,7 +40,7 @@ def _places_by_need(new_places: pd.DataFrame) -> pd.Series:
     """Places per need: a base serving several needs splits its places evenly between them."""
     rows: dict[str, float] = {}
     for _, place in new_places.iterrows():
-        needs = _split(place["needs"])
+        needs = split_codes(place["needs"])
         if not needs:
             continue
         share = float(place["capacity"]) / len(needs)

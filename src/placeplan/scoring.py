@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ConfigError, SchemaValidationError, UnreachableWarning
-from .needs import normalise_need
+from .needs import normalise_need, split_codes
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -141,11 +141,9 @@ def _require_columns(df: pd.DataFrame, columns: tuple[str, ...], name: str) -> N
         raise SchemaValidationError(msg)
 
 
-def _split_codes(value: object) -> frozenset[str]:
-    """Split a ``;``-separated cell; empty / NaN means "any"."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return frozenset()
-    return frozenset(part.strip() for part in str(value).split(";") if part.strip())
+def _frozen_codes(value: object) -> frozenset[str]:
+    """The codes of a ``;``-separated cell as a set; empty / NaN means "any"."""
+    return frozenset(split_codes(value))
 
 
 def _need_codes(values: pd.Series, name: str) -> list[str | None]:
@@ -184,11 +182,11 @@ def _site_demand_compatibility(df_demand: pd.DataFrame, df_sites: pd.DataFrame) 
     demand_phase = df_demand["phase"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
     compat = np.ones((len(df_demand), len(df_sites)), dtype=bool)
     for j, (needs, phases) in enumerate(zip(df_sites["needs"], df_sites["phases"], strict=True)):
-        need_set = _split_codes(needs)
+        need_set = _frozen_codes(needs)
         if need_set:
             codes = set(_need_codes(pd.Series(sorted(need_set)), "df_sites"))
             compat[:, j] &= np.isin(demand_needs, [c for c in codes if c is not None])
-        phase_set = {p.lower() for p in _split_codes(phases)}
+        phase_set = {p.lower() for p in _frozen_codes(phases)}
         if phase_set:
             compat[:, j] &= np.isin(demand_phase, list(phase_set))
     return compat
@@ -537,8 +535,8 @@ def _fmt_n(value: float) -> str:
 
 
 def _explain(row: pd.Series, *, max_travel_time_min: float, decay: object, used: set[str]) -> str:
-    needs = "/".join(sorted(_split_codes(row.get("needs")))) or "any need"
-    phases = "/".join(sorted(_split_codes(row.get("phases"))))
+    needs = "/".join(sorted(_frozen_codes(row.get("needs")))) or "any need"
+    phases = "/".join(sorted(_frozen_codes(row.get("phases"))))
     who = f"{needs} ({phases})" if phases else needs
     reach = f"within {max_travel_time_min:g} min" if math.isfinite(max_travel_time_min) else ""
     parts = [f"Serves {_fmt_n(row['pupils_in_reach'])} pupils with {who} {reach}".rstrip()]

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InfeasibleModelError, SchemaValidationError
-from .needs import NEED_CODES, PHASES
+from .needs import NEED_CODES, PHASES, split_codes
 
 __all__ = [
     "DEFAULT_JOINT_PRIOR",
@@ -257,12 +257,6 @@ def fit_joint_counts(
     return out
 
 
-def _split(value: object) -> frozenset[str]:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return frozenset()
-    return frozenset(p.strip() for p in str(value).split(";") if p.strip())
-
-
 def _prepare_provision(provision: pd.DataFrame) -> pd.DataFrame:
     required = {
         "setting_id",
@@ -412,7 +406,7 @@ def synthesise_pupils(
     pcs = _live_postcodes(postcodes, areas)
 
     types = prov["provision_type"].astype(str).to_numpy()
-    needs_served = [_split(v) for v in prov["needs"]]
+    needs_served = [frozenset(split_codes(v)) for v in prov["needs"]]
     # cells (need, placement) that no setting of that type accepts get a zero prior
     prior = DEFAULT_JOINT_PRIOR.copy()
     if joint_prior is not None:
@@ -433,7 +427,7 @@ def synthesise_pupils(
         )
         joint = fit_joint_counts(need_counts, placement_counts, prior=prior)
 
-    phases = [_split(v) for v in prov["phases"]]
+    phases = [frozenset(split_codes(v)) for v in prov["phases"]]
     unknown_phase = sorted({p for ph in phases for p in ph} - set(PHASES))
     if unknown_phase:
         msg = f"`provision.phases` has unknown phases {unknown_phase}; expected {list(PHASES)}"
