@@ -120,3 +120,12 @@ def test_over_threshold_split_into_road_and_ferry(result):
     allrow = allrow.set_index("metric")
     assert allrow.loc["over_threshold_n", "baseline"] == over.sum()
     assert allrow.loc["over_threshold_road_n", "baseline"] == (over & ~ferry).sum()
+
+
+def test_transport_cost_calibrated_to_stated_spend():
+    plan = load_plan(PLAN)
+    costs = plan.costs.model_copy(update={"annual_send_transport_spend_gbp": 4_500_000.0})
+    plan = plan.model_copy(update={"costs": costs, "scenario": plan.scenario[:1]})
+    with pytest.warns(UserWarning, match="drivable network"):
+        res = run(plan, write=False)
+    assert res.baseline["annual_transport_cost_gbp"].sum() == pytest.approx(4_500_000.0)

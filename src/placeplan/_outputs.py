@@ -60,17 +60,6 @@ def _main_roads(net: RoadNetwork) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"highway": hw[keep].to_numpy()}, geometry=lines, crs=net.crs)
 
 
-def _authority_areas(inputs: Inputs, plan: PlanConfig) -> gpd.GeoDataFrame | None:
-    if inputs.areas is None:
-        return None
-    areas = inputs.areas
-    if "lad_code" in areas:
-        own = areas[areas["lad_code"].astype(str) == plan.plan.lad_code]
-        if len(own):
-            return own
-    return areas
-
-
 def _ooa_flows(impact: ImpactAssessment, provision: pd.DataFrame) -> pd.DataFrame:
     pp = impact.per_pupil
     ooa = {"out_of_area", "independent", "non_maintained"}
@@ -322,13 +311,14 @@ def write_outputs(
     ``rejections.csv``, ``row_accounting.csv`` and ``plan.used.toml``.
     """
     from . import network as network_mod
+    from .pipeline import authority_areas
 
     out_dir = plan.output_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     d = plan.disclosure
     mode = d.mode
     outputs: dict[str, Path] = {}
-    areas = _authority_areas(inputs, plan)
+    areas = authority_areas(inputs.areas, plan.plan.lad_code) if inputs.areas is not None else None
     planning = inputs.planning_areas
     roads = _main_roads(net)
     provision = inputs.provision

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from . import __version__
-from ._errors import ConfigError, InputFileError, PlaceplanError
+from ._errors import ConfigError, InputFileError
 from .allocation import CostModel, baseline_allocation
 from .impact import ImpactAssessment, assess_impact
 from .journeys import MainlandLeg, journey_matrix
@@ -119,12 +118,18 @@ def _planning_area(areas: gpd.GeoDataFrame) -> pd.Series:
     return name.str.replace(r"[A-Z]$", "", regex=True).str.strip()
 
 
-def _msoa_planning_areas(areas: gpd.GeoDataFrame, lad_code: str) -> gpd.GeoDataFrame:
-    """Default planning areas: the authority's MSOAs, dissolved from its LSOAs."""
-    own = areas
+def authority_areas(areas: gpd.GeoDataFrame, lad_code: str) -> gpd.GeoDataFrame:
+    """The authority's own areas (``lad_code`` column), or all areas if none match or no column."""
     if "lad_code" in areas:
         mine = areas[areas["lad_code"].astype(str) == lad_code]
-        own = mine if len(mine) else areas
+        if len(mine):
+            return mine
+    return areas
+
+
+def _msoa_planning_areas(areas: gpd.GeoDataFrame, lad_code: str) -> gpd.GeoDataFrame:
+    """Default planning areas: the authority's MSOAs, dissolved from its LSOAs."""
+    own = authority_areas(areas, lad_code)
     pa = own.assign(area_id=_planning_area(own).to_numpy())[["area_id", "geometry"]]
     out = pa.dissolve(by="area_id", as_index=False)
     out["name"] = out["area_id"]
@@ -394,8 +399,10 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
         with stages.stage("baseline"):
             costs = _cost_model(plan)
             baseline = baseline_allocation(pupils, inputs.provision, journeys, costs=costs)
-            costs = _calibrate(plan, baseline, costs)
-            baseline = baseline_allocation(pupils, inputs.provision, journeys, costs=costs)
+            calibrated = _calibrate(plan, baseline, costs)
+            if calibrated != costs:  # transport costs re-priced at the calibrated rate
+                costs = calibrated
+                baseline = baseline_allocation(pupils, inputs.provision, journeys, costs=costs)
         with stages.stage("selection"):
             site_scores, optimised = _select_sites(inputs, pupils, baseline, journeys, plan)
         with stages.stage("scenarios"):
@@ -578,16 +585,3 @@ def _select_sites(
             optimised.status,
         )
     return scores, optimised
-
-
-def check_no_pupil_values(text: str, pupils: pd.DataFrame) -> None:
-    """Raise if any pupil reference appears in ``text`` (a guard for published outputs)."""
-    refs = set(pupils["pupil_ref"].astype(str))
-    tokens = set(np.unique(pd.Series(text.split()).str.strip(",.;:()[]{}\"'")))
-    leaked = refs & tokens
-    if leaked:
-        msg = f"{len(leaked)} pupil references would be published; refusing to write the output"
-        raise PlaceplanError(msg)
-
-
-_ = InputFileError  # re-exported for callers catching input errors from run()
