@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from placeplan.network import SpeedModel
-from placeplan.network._osm import _build
+from placeplan.compute.network import SpeedModel
+from placeplan.compute.network._osm import _build
 
 SIDE = 548  # 548 x 548 = 300,304 nodes
 SPACING_M = 110.0  # ~60 km square, about Hampshire's extent

@@ -25,7 +25,8 @@ def main() -> None:
     kind, n_jobs = sys.argv[1], int(sys.argv[2])
     import pandas as pd
 
-    from placeplan import matrix, network, settings
+    from placeplan import settings
+    from placeplan.compute import matrix, network
 
     settings.progress = False
     base_mb = _rss_mb(resource.RUSAGE_SELF)

@@ -1,4 +1,5 @@
-"""Road-time kernels from other libraries, plugged into placeplan.matrix._compute for comparison.
+"""Road-time kernels from other libraries, plugged into placeplan.compute.matrix._compute
+for comparison.
 
 Each kernel gets the same snapped end points as placeplan (candidate nodes and float seconds at
 both ends of each origin/destination) and returns the road time of shape (n_orig, n_dest); the
@@ -13,7 +14,7 @@ import time
 import networkx as nx
 import numpy as np
 
-from placeplan.network import RoadNetwork
+from placeplan.compute.network import RoadNetwork
 
 
 def _min_edges(net: RoadNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -34,8 +34,11 @@ sys.path.insert(0, str(HERE))
 import _kernels  # noqa: E402
 
 import placeplan  # noqa: E402
-from placeplan import matrix, network  # noqa: E402
-from placeplan.network._routing import _end_offsets, _snap_arrays  # noqa: E402
+from placeplan.compute import (  # noqa: E402
+    matrix,
+    network,
+)
+from placeplan.compute.network._routing import _end_offsets, _snap_arrays  # noqa: E402
 
 
 def machine() -> dict[str, str]:
@@ -118,7 +121,7 @@ def island(results: list[str]) -> None:
             raw_cold = time.perf_counter() - t0
         # a cold start in a fresh interpreter, imports included
         code = (
-            "import time; t=time.perf_counter(); import placeplan, placeplan.network as n; "
+            "import time; t=time.perf_counter(); import placeplan, placeplan.compute.network as n; "
             f"n.load_network({str(pbf)!r}, use_cache=False); print(time.perf_counter()-t)"
         )
         fresh = float(

@@ -1037,7 +1037,7 @@ def cohort_inputs(paths: dict[str, Path]) -> dict[str, object]:
     )
     # three-way IPF; the margins differ slightly (2 plans of under-3s are outside the age range),
     # so need x placement is fitted last and holds (to within rounding) at the end
-    from placeplan.synthetic import fit_ipf
+    from placeplan.prepare.synthetic import fit_ipf
 
     fitted = fit_ipf(
         np.ones((len(codes), len(ALL_PLACEMENTS), len(ages))),
@@ -1075,8 +1075,8 @@ def cohort_inputs(paths: dict[str, Path]) -> dict[str, object]:
 
 
 def build_pupils(paths: dict[str, Path], prov: pd.DataFrame, out: Path) -> pd.DataFrame:
-    """Synthetic EHCP cohort (SYNTHETIC — no real pupil data) with placeplan.synthetic."""
-    from placeplan.synthetic import synthesise_pupils
+    """Synthetic EHCP cohort (SYNTHETIC — no real pupil data) with placeplan.prepare.synthetic."""
+    from placeplan.prepare.synthetic import synthesise_pupils
 
     inputs = cohort_inputs(paths)
     postcodes = pd.read_csv(

@@ -10,7 +10,8 @@ taken once from the 2018 GIAS (edubase) extract in ``../shared/data`` and then c
   of the example can be rebuilt without ``../shared``.
 * ``lsoa.geojson`` and ``boundary.geojson``: Southampton's LSOAs from
   ``data/sample/isle-of-wight/lsoa.geojson`` and their union.
-* ``pupils.csv``: a SYNTHETIC cohort (no real child) made with :mod:`placeplan.synthetic` from
+* ``pupils.csv``: a SYNTHETIC cohort (no real child) made with
+  :mod:`placeplan.prepare.synthetic` from
   Southampton's live postcodes in ``data/sample/isle-of-wight/postcodes.csv``, LSOA population,
   and Southampton's published 2024/25 EHC plans by primary need x type of placement and by primary
   need x age (``data/sample/isle-of-wight/ehcp_by_need.csv``), at one-eighth scale.
@@ -34,7 +35,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from placeplan.synthetic import fit_joint_counts, synthesise_pupils  # noqa: E402
+from placeplan.prepare.synthetic import fit_joint_counts, synthesise_pupils  # noqa: E402
 
 logger = logging.getLogger("build_southampton_example")
 

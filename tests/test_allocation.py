@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from placeplan.allocation import CostModel, baseline_allocation, reallocate
-from placeplan.impact import assess_impact
-from placeplan.scenario import Scenario, apply_scenario, new_places_from_sites
+from placeplan.compute.allocation import CostModel, baseline_allocation, reallocate
+from placeplan.compute.impact import assess_impact
+from placeplan.compute.scenario import Scenario, apply_scenario, new_places_from_sites
 
 LIMITS = {"primary": 45.0, "secondary": 75.0, "post16": 75.0}
 COSTS = CostModel(transport_cost_per_mile_gbp=2.0, school_days=190)

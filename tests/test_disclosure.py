@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from placeplan.report.disclosure import apply_marker, suppress, suppression_mask
+from placeplan.publish.disclosure import apply_marker, suppress, suppression_mask
 
 
 def _vals(s: pd.Series) -> list[float | None]:

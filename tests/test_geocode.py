@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from placeplan import InputFileError
-from placeplan.geocode import GEOCODE_STATUSES, PostcodeIndex, is_valid_postcode, normalise_postcode
+from placeplan.prepare.geocode import (
+    GEOCODE_STATUSES,
+    PostcodeIndex,
+    is_valid_postcode,
+    normalise_postcode,
+)
 
 DATA = Path(__file__).parent / "data"
 

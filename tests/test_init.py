@@ -9,9 +9,9 @@ import pytest
 
 from placeplan import InputFileError
 from placeplan.config import load_plan
-from placeplan.geocode import PostcodeIndex
 from placeplan.init import TEMPLATE_FILES, write_templates
-from placeplan.validate import validate_plan
+from placeplan.prepare.geocode import PostcodeIndex
+from placeplan.prepare.validate import validate_plan
 
 SAMPLE_POSTCODES = Path(__file__).parents[1] / "data" / "sample" / "isle-of-wight" / "postcodes.csv"
 CSV_TEMPLATES = (

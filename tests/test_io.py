@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from placeplan import CRSError, InputFileError, SchemaValidationError, io
-from placeplan.geocode import PostcodeIndex
-from placeplan.io._common import _missing_column
+from placeplan import CRSError, InputFileError, SchemaValidationError
+from placeplan.prepare import io
+from placeplan.prepare.geocode import PostcodeIndex
+from placeplan.prepare.io._common import _missing_column
 
 DATA = Path(__file__).parent / "data"
 BOX = shapely.box(428000, 74000, 467000, 98000)  # around the Isle of Wight, EPSG:27700

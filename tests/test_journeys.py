@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from placeplan.compute.journeys import MainlandLeg, journey_matrix
 from placeplan.config import FerryLink
-from placeplan.journeys import MainlandLeg, journey_matrix
 from placeplan.testing import grid_network
 
 X0, Y0 = 450000.0, 90000.0  # grid origin of placeplan.testing.grid_network

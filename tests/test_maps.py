@@ -8,10 +8,10 @@ import re
 import folium
 import pytest
 
-from placeplan import maps
 from placeplan._errors import CRSError, SchemaValidationError
-from placeplan.report.build import example_inputs
-from placeplan.report.disclosure import suppress
+from placeplan.publish import maps
+from placeplan.publish.disclosure import suppress
+from placeplan.publish.report.build import example_inputs
 
 EXTERNAL = re.compile(r"""<(?:script|link|img)\b[^>]*(?:src|href)=["']?(?:https?:)?//""", re.I)
 

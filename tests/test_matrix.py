@@ -1,4 +1,5 @@
-"""Tests for placeplan.matrix: exact grid oracles, one-way streets, networkx cross-check, cache."""
+"""Tests for placeplan.compute.matrix: exact grid oracles, one-way streets,
+networkx cross-check, cache."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import pandas as pd
 import pytest
 
 import placeplan
-from placeplan import network, testing
+from placeplan import testing
 from placeplan._errors import SchemaValidationError, SnapWarning
-from placeplan.matrix import MATRIX_COLUMNS, travel_matrix
+from placeplan.compute import network
+from placeplan.compute.matrix import MATRIX_COLUMNS, travel_matrix
 
 SAMPLE_PBF = Path(__file__).parents[1] / "data/sample/isle-of-wight/roads-drive.osm.pbf"
 X0, Y0 = 450_000.0, 90_000.0

@@ -64,7 +64,7 @@ def test_matrix_command_writes_csv(files, capsys):
 def test_easting_northing_and_graphml(tmp_path, files):
     import osmnx as ox
 
-    from placeplan import network
+    from placeplan.compute import network
 
     net = network.load_network(TINY, use_cache=False)
     gml = tmp_path / "town.graphml"

@@ -1,4 +1,5 @@
-"""Tests for placeplan.network: OSM/GraphML loading, speed model, snapping, isochrones, cache."""
+"""Tests for placeplan.compute.network: OSM/GraphML loading, speed model,
+snapping, isochrones, cache."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 import placeplan
-from placeplan import network, testing
+from placeplan import testing
 from placeplan._errors import ConfigError, NetworkError, SchemaValidationError, SnapWarning
-from placeplan.network import SpeedModel, load_network, parse_maxspeed, snap_points
+from placeplan.compute import network
+from placeplan.compute.network import SpeedModel, load_network, parse_maxspeed, snap_points
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny_town.osm"

@@ -12,9 +12,9 @@ import pytest
 from placeplan import cli
 from placeplan.config import load_plan
 from placeplan.init import write_templates
-from placeplan.io._common import _numbers
 from placeplan.pipeline import load_inputs
-from placeplan.validate import validate_plan
+from placeplan.prepare.io._common import _numbers
+from placeplan.prepare.validate import validate_plan
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests for placeplan.optimise: exact models checked against independent oracles.
+"""Tests for placeplan.compute.optimise: exact models checked against independent oracles.
 
 Oracles: brute force over every site subset, with each subset's best allocation found by the
 Hungarian algorithm on pupil units (scipy ``linear_sum_assignment``, independent of HiGHS and of
@@ -17,7 +17,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from placeplan._errors import ConfigError, InfeasibleModelError, SchemaValidationError
-from placeplan.optimise import (
+from placeplan.compute.optimise import (
     UNSERVED,
     OptimisationResult,
     optimise_sites,

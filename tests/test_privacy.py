@@ -42,7 +42,7 @@ def test_postcode_origins_are_cached(tmp_path, own_cache):
 
 
 def test_exact_home_coordinates_are_never_cached(tmp_path, own_cache, caplog):
-    from placeplan.geocode import PostcodeIndex
+    from placeplan.prepare.geocode import PostcodeIndex
 
     pupils = pd.read_csv(SAMPLE / "pupils.csv", dtype=str).head(60)
     located = PostcodeIndex.from_file(SAMPLE / "postcodes.csv").geocode(pupils["postcode"])

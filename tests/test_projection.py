@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from placeplan.projection import project_ooa
+from placeplan.compute.projection import project_ooa
 
 
 def _per_pupil(n_ooa: int, n_moved: int, need: str = "ASD", other: int = 3) -> pd.DataFrame:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from placeplan._errors import CRSError, SchemaValidationError
-from placeplan.report import build_report, example_inputs, render_report, write_report
-from placeplan.report.build import DFE_ELEMENTS, DFE_REQUIREMENT
-from placeplan.report.render import fmt_count, fmt_gbp, fmt_minutes, fmt_percent
+from placeplan.publish.report import build_report, example_inputs, render_report, write_report
+from placeplan.publish.report.build import DFE_ELEMENTS, DFE_REQUIREMENT
+from placeplan.publish.report.render import fmt_count, fmt_gbp, fmt_minutes, fmt_percent
 
 ANCHORS = (
     "summary",
@@ -181,8 +181,8 @@ def test_screenshot_offline(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     sys.modules["pp_screenshot"] = mod
     spec.loader.exec_module(mod)
-    from placeplan import maps
-    from placeplan.report.disclosure import suppress
+    from placeplan.publish import maps
+    from placeplan.publish.disclosure import suppress
 
     inp = example_inputs()
     areas = suppress(

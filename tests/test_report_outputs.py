@@ -16,8 +16,8 @@ import pytest
 
 from placeplan._errors import SnapWarning
 from placeplan.config import load_plan
-from placeplan.report.build import _METRIC_LABEL, COUNT_METRICS, DFE_ELEMENTS
-from placeplan.report.render import fmt_count
+from placeplan.publish.report.build import _METRIC_LABEL, COUNT_METRICS, DFE_ELEMENTS
+from placeplan.publish.report.render import fmt_count
 
 SAMPLE = Path(__file__).parents[1] / "data" / "sample" / "isle-of-wight"
 HEADLINE_COUNTS = ("pupils", "ooa_placements", "over_threshold_n", "worse_off_n")

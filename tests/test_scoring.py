@@ -1,4 +1,4 @@
-"""Tests for placeplan.scoring: hand-computed criteria, invariants and the 2SFCA oracles."""
+"""Tests for placeplan.compute.scoring: hand-computed criteria, invariants and the 2SFCA oracles."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from placeplan._errors import ConfigError, SchemaValidationError, UnreachableWarning
-from placeplan.scoring import (
+from placeplan.compute.scoring import (
     CRITERIA,
     DEFAULT_WEIGHTS,
     decay_weights,

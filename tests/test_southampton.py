@@ -16,13 +16,15 @@ import pytest
 import requests
 
 import placeplan
-from placeplan import io, network, pipeline
+from placeplan import pipeline
 from placeplan._errors import NetworkError
 from placeplan.cli import main
+from placeplan.compute import network
 from placeplan.config import load_plan
-from placeplan.geocode import PostcodeIndex
+from placeplan.prepare import io
+from placeplan.prepare.geocode import PostcodeIndex
+from placeplan.prepare.validate import validate_plan
 from placeplan.testing import grid_network
-from placeplan.validate import validate_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SOU = ROOT / "data" / "sample" / "southampton"

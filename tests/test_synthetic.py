@@ -1,4 +1,5 @@
-"""Tests of placeplan.synthetic: seeded cohort reproduces marginals and respects settings."""
+"""Tests of placeplan.prepare.synthetic: seeded cohort reproduces marginals and
+respects settings."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from placeplan import InfeasibleModelError, SchemaValidationError
 from placeplan.needs import NEED_CODES, PHASES
-from placeplan.synthetic import fit_ipf, fit_joint_counts, synthesise_pupils
+from placeplan.prepare.synthetic import fit_ipf, fit_joint_counts, synthesise_pupils
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
 

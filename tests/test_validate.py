@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from placeplan.validate import ValidationReport, validate_inputs, write_rejections
+from placeplan.prepare.validate import ValidationReport, validate_inputs, write_rejections
 
 DATA = Path(__file__).parent / "data"
 

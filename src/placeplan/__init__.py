@@ -6,7 +6,7 @@ import contextlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
-from ._errors import (
+from placeplan._errors import (
     CacheError,
     ConfigError,
     CRSError,
@@ -20,7 +20,7 @@ from ._errors import (
     SnapWarning,
     UnreachableWarning,
 )
-from .settings import settings
+from placeplan.settings import settings
 
 __version__ = "0+unknown"
 with contextlib.suppress(PackageNotFoundError):

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import CacheError
+from placeplan._errors import CacheError
 
 __all__ = [
     "array_digest",
@@ -154,7 +154,7 @@ def cache_path(kind: str, key: str, suffix: str) -> Path:
     suffix
         File suffix including the dot, e.g. ``".npz"``.
     """
-    from .settings import settings
+    from placeplan.settings import settings
 
     folder = Path(settings.cache_folder) / kind
     try:
@@ -187,7 +187,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 def resolve_use_cache(use_cache: bool | None) -> bool:
     """Return ``use_cache``, or ``placeplan.settings.use_cache`` when it is ``None``."""
-    from .settings import settings
+    from placeplan.settings import settings
 
     return settings.use_cache if use_cache is None else bool(use_cache)
 

@@ -2,7 +2,7 @@
 
 Wire it into ``cli.py`` with::
 
-    from ._matrix_cli import add_matrix_parser
+    from placeplan._matrix_cli import add_matrix_parser
     add_matrix_parser(subparsers)   # sets func=matrix_command
     ...
     return args.func(args)
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import InputFileError, PlaceplanError
+from placeplan._errors import InputFileError, PlaceplanError
 
 __all__ = ["OUTPUT_COLUMNS", "add_matrix_parser", "matrix_command", "read_points_csv"]
 
@@ -142,7 +142,7 @@ def read_points_csv(path: str | Path) -> pd.DataFrame:
         values[c] = num
     x, y = values[cols[0]], values[cols[1]]
     if crs != "EPSG:27700":
-        from .network._osm import _to_bng
+        from placeplan.compute.network._osm import _to_bng
 
         x, y = (np.asarray(a) for a in _to_bng(x, y))
     return pd.DataFrame({"id": ids.to_numpy(dtype=object), "x": x, "y": y})
@@ -150,7 +150,7 @@ def read_points_csv(path: str | Path) -> pd.DataFrame:
 
 def matrix_command(args: argparse.Namespace) -> int:
     """Run ``placeplan matrix``; return 0 on success, 2 on bad input (one line on stderr)."""
-    from . import matrix, network
+    from placeplan.compute import matrix, network
 
     try:
         origins = read_points_csv(args.origins)

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from ._errors import PlaceplanError, PlaceplanWarning
-from .settings import settings
+from placeplan import __version__
+from placeplan._errors import PlaceplanError, PlaceplanWarning
+from placeplan.settings import settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="OSM PBF / XML / GraphML path")
 
     try:
-        from ._matrix_cli import add_matrix_parser
+        from placeplan._matrix_cli import add_matrix_parser
     except ImportError:  # pragma: no cover - ships with the package
         pass
     else:
@@ -85,7 +85,7 @@ def _console_logging(args: argparse.Namespace) -> Iterator[None]:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from .init import write_templates
+    from placeplan.init import write_templates
 
     written = write_templates(args.directory, overwrite=args.force)
     for path in written:
@@ -99,8 +99,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .config import load_plan
-    from .validate import validate_plan, write_rejections
+    from placeplan.config import load_plan
+    from placeplan.prepare.validate import validate_plan, write_rejections
 
     plan = load_plan(args.plan)
     report = validate_plan(plan)
@@ -112,8 +112,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .config import load_plan
-    from .pipeline import run
+    from placeplan.config import load_plan
+    from placeplan.pipeline import run
 
     plan = load_plan(args.plan)
     if args.output_dir is not None:
@@ -136,7 +136,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_network(args: argparse.Namespace) -> int:
-    from .network import load_network
+    from placeplan.compute.network import load_network
 
     net = load_network(args.source)
     print(

@@ -16,7 +16,7 @@ from typing import Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ._errors import ConfigError
+from placeplan._errors import ConfigError
 
 __all__ = [
     "CostsConfig",

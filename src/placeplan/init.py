@@ -6,7 +6,7 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from ._errors import InputFileError
+from placeplan._errors import InputFileError
 
 __all__ = ["TEMPLATE_FILES", "write_templates"]
 

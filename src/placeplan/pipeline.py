@@ -19,21 +19,21 @@ import geopandas as gpd
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import __version__
-from ._errors import ConfigError, InputFileError
-from .allocation import CostModel, baseline_allocation
-from .impact import ImpactAssessment, assess_impact
-from .journeys import MainlandLeg, journey_matrix
-from .projection import project_ooa
-from .scenario import Scenario, ScenarioResult, apply_scenario
-from .settings import settings
+from placeplan import __version__
+from placeplan._errors import ConfigError, InputFileError
+from placeplan.compute.allocation import CostModel, baseline_allocation
+from placeplan.compute.impact import ImpactAssessment, assess_impact
+from placeplan.compute.journeys import MainlandLeg, journey_matrix
+from placeplan.compute.projection import project_ooa
+from placeplan.compute.scenario import Scenario, ScenarioResult, apply_scenario
+from placeplan.settings import settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .config import PlanConfig
-    from .network import SpeedModel
-    from .optimise import OptimisationResult
+    from placeplan.compute.network import SpeedModel
+    from placeplan.compute.optimise import OptimisationResult
+    from placeplan.config import PlanConfig
 
 __all__ = ["Inputs", "RunResult", "load_inputs", "run"]
 
@@ -139,7 +139,7 @@ def _msoa_planning_areas(areas: gpd.GeoDataFrame, lad_code: str) -> gpd.GeoDataF
 def load_inputs(plan: PlanConfig) -> Inputs:
     """Read, validate and geocode every input of a plan, with row accounting.
 
-    The inputs are loaded by :func:`placeplan.validate.check_plan`, the same checks
+    The inputs are loaded by :func:`placeplan.prepare.validate.check_plan`, the same checks
     ``placeplan validate`` runs, so ``run`` uses exactly the rows ``validate`` accepts.
 
     Raises
@@ -149,8 +149,8 @@ def load_inputs(plan: PlanConfig) -> Inputs:
         something that is not there (network file, a scenario's site); row-level problems are
         collected in ``rejections`` instead.
     """
-    from . import io
-    from .validate import check_plan
+    from placeplan.prepare import io
+    from placeplan.prepare.validate import check_plan
 
     checked = check_plan(plan)
     report = checked.report
@@ -237,8 +237,8 @@ def load_inputs(plan: PlanConfig) -> Inputs:
 
 def _growth_rates(plan: PlanConfig) -> pd.Series:
     """Annual growth per need: the plan's overrides, else the authority's recent SEN2 trend."""
-    from .demand import need_growth_rates
-    from .needs import NEED_CODES
+    from placeplan.compute.demand import need_growth_rates
+    from placeplan.needs import NEED_CODES
 
     rates = pd.Series(dtype=float)
     path = plan.path(plan.inputs.sen2_trends)
@@ -334,7 +334,7 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
     PlaceplanError
         Any input, configuration, network or model error, with a message saying how to fix it.
     """
-    from . import network as network_mod
+    from placeplan.compute import network as network_mod
 
     stages = _Stages(
         [
@@ -456,7 +456,7 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
         outputs: dict[str, Path] = {}
         with stages.stage("outputs"):
             if write:
-                from ._outputs import write_outputs
+                from placeplan.publish.outputs import write_outputs
 
                 outputs = write_outputs(
                     plan=plan,
@@ -491,7 +491,7 @@ def run(plan: PlanConfig, *, write: bool = True) -> RunResult:
 
 def _speed_model(plan: PlanConfig) -> SpeedModel:
     """The network speed model with the plan's overrides (road-class speeds, factors)."""
-    from .network import SpeedModel
+    from placeplan.compute.network import SpeedModel
 
     base = SpeedModel()
     classes = dict(base.class_kph)
@@ -517,9 +517,9 @@ def _select_sites(
     Scoring sees all pupils' need; the optimisation sees only pupils whose current placement a
     scenario may move (``movable``), since only they would take up a new base's places.
     """
-    from .demand import aggregate_demand
-    from .optimise import optimise_sites
-    from .scoring import score_sites, weight_sensitivity
+    from placeplan.compute.demand import aggregate_demand
+    from placeplan.compute.optimise import optimise_sites
+    from placeplan.compute.scoring import score_sites, weight_sensitivity
 
     if not len(inputs.sites):
         return None, None
@@ -527,7 +527,7 @@ def _select_sites(
     sites = pd.DataFrame(inputs.sites.drop(columns="geometry"))
     area_cols = [c for c in ("imd_decile", "ruc_class") if c in pupils]
     if inputs.areas is not None and area_cols:
-        from . import io
+        from placeplan.prepare import io
 
         site_area = io.assign_areas(inputs.sites, inputs.areas)
         a = inputs.areas.set_index("area_id")

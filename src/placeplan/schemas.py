@@ -15,8 +15,8 @@ from pandera.engines.geopandas_engine import Geometry
 from pandera.typing import Series
 from pandera.typing.geopandas import GeoSeries
 
-from ._errors import CRSError, SchemaValidationError
-from .needs import NEED_CODES, PHASES
+from placeplan._errors import CRSError, SchemaValidationError
+from placeplan.needs import NEED_CODES, PHASES
 
 __all__ = [
     "PLAN_TYPES",
@@ -216,7 +216,8 @@ def validate_pupils(df: _Frame) -> _Frame:
     Parameters
     ----------
     df
-        Output of :func:`placeplan.io.load_pupils` (GeoDataFrame in EPSG:27700, or DataFrame).
+        Output of :func:`placeplan.prepare.io.load_pupils` (GeoDataFrame in EPSG:27700, or
+        DataFrame).
 
     Returns
     -------

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import _cache
-from .network import CRS, RoadNetwork, SpeedModel
-from .network._osm import _build
+from placeplan import _cache
+from placeplan.compute.network import CRS, RoadNetwork, SpeedModel
+from placeplan.compute.network._osm import _build
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -87,7 +87,7 @@ def grid_network(
     highway: str = "residential",
     speed_model: SpeedModel | None = None,
 ) -> RoadNetwork:
-    """Return an ``n × n`` grid :class:`~placeplan.network.RoadNetwork` with uniform speed.
+    """Return an ``n × n`` grid :class:`~placeplan.compute.network.RoadNetwork` with uniform speed.
 
     Node ``i`` is at column ``i % n``, row ``i // n``: ``x = origin[0] + col * spacing_m``,
     ``y = origin[1] + row * spacing_m`` (EPSG:27700). Every road is two-way except the

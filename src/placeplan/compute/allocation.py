@@ -1,0 +1,382 @@
+"""Who goes where: baseline journeys of current placements and capacitated re-allocation.
+
+The baseline keeps every pupil at their current setting. Re-allocation moves only *movable* pupils
+(chosen by the scenario: e.g. those placed out of area or in independent special schools) to new
+places that serve their need and phase, within capacity, when the move lowers the annual cost of
+their placement plus transport and keeps the journey within the reasonable maximum. It is solved
+exactly as a transportation problem with HiGHS (scipy.optimize.milp).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix
+
+from placeplan._errors import InfeasibleModelError, SchemaValidationError
+from placeplan.needs import split_codes
+
+__all__ = [
+    "CostModel",
+    "baseline_allocation",
+    "placement_category",
+    "reallocate",
+    "transport_cost_gbp",
+]
+
+logger = logging.getLogger(__name__)
+
+OOA_TYPES = frozenset({"independent", "non_maintained"})
+
+
+@dataclass(frozen=True, slots=True)
+class CostModel:
+    """Annual cost parameters.
+
+    Parameters
+    ----------
+    transport_cost_per_mile_gbp
+        Cost of assisted transport per pupil-mile (each way counted).
+    school_days
+        School days a year (two journeys a day).
+    placement_per_place_gbp
+        Fallback annual cost per place by ``provision_type`` where a setting has none.
+    walking_distance_under8_miles, walking_distance_8plus_miles
+        Statutory walking distances: a pupil further than this is eligible for free transport.
+    """
+
+    transport_cost_per_mile_gbp: float = 2.5
+    school_days: int = 190
+    placement_per_place_gbp: tuple[tuple[str, float], ...] = ()
+    walking_distance_under8_miles: float = 2.0
+    walking_distance_8plus_miles: float = 3.0
+
+
+def placement_category(df_provision: pd.DataFrame) -> pd.Series:
+    """Classify settings for OOA reporting and scenario rules.
+
+    Returns ``"out_of_area"`` for settings outside the authority, otherwise the
+    ``provision_type`` (``independent``, ``non_maintained``, ``special``, ``inclusion_base``,
+    ``mainstream``, ...), indexed by ``setting_id``.
+    """
+    cat = (
+        df_provision["provision_type"]
+        .astype(str)
+        .where(df_provision["in_area"].astype(bool), "out_of_area")
+    )
+    return pd.Series(cat.to_numpy(), index=df_provision["setting_id"].astype(str), name="category")
+
+
+def _setting_costs(df_provision: pd.DataFrame, costs: CostModel) -> pd.Series:
+    fallback = dict(costs.placement_per_place_gbp)
+    given = df_provision.get("annual_cost_per_place_gbp")
+    if given is None:
+        per_place = pd.Series(np.nan, index=df_provision.index)
+    else:
+        per_place = pd.to_numeric(given, errors="coerce")
+    filled = per_place.fillna(df_provision["provision_type"].map(fallback)).fillna(0.0)
+    return pd.Series(filled.to_numpy(), index=df_provision["setting_id"].astype(str))
+
+
+def transport_cost_gbp(
+    distance_miles: pd.Series, assisted: pd.Series, costs: CostModel
+) -> pd.Series:
+    """Annual assisted-transport cost: miles x 2 journeys x school days x cost per mile."""
+    miles = distance_miles.fillna(0.0) * 2.0 * costs.school_days
+    return (miles * costs.transport_cost_per_mile_gbp).where(assisted.astype(bool), 0.0)
+
+
+def _eligible_for_transport(
+    distance_miles: pd.Series, nc_year: pd.Series, costs: CostModel
+) -> pd.Series:
+    limit = np.where(
+        nc_year.to_numpy() <= 2,
+        costs.walking_distance_under8_miles,
+        costs.walking_distance_8plus_miles,
+    )
+    return pd.Series(distance_miles.to_numpy() > limit, index=distance_miles.index)
+
+
+def baseline_allocation(
+    df_pupils: pd.DataFrame,
+    df_provision: pd.DataFrame,
+    df_journeys: pd.DataFrame,
+    *,
+    costs: CostModel,
+) -> pd.DataFrame:
+    """Journey, placement and transport cost of every pupil at their current setting.
+
+    Parameters
+    ----------
+    df_pupils
+        Geocoded pupils (``pupil_ref``, ``origin_id``, ``current_setting_id``, ``nc_year``,
+        ``transport_assisted``).
+    df_provision
+        Settings (``setting_id``, ``provision_type``, ``in_area``, ``annual_cost_per_place_gbp``).
+    df_journeys
+        Journey matrix from :func:`placeplan.compute.journeys.journey_matrix`.
+    costs
+        Cost parameters.
+
+    Returns
+    -------
+    allocation
+        One row per pupil, in input order: ``pupil_ref, setting_id, category, travel_time_min,
+        distance_km, distance_miles, route, transport_assisted, annual_placement_cost_gbp,
+        annual_transport_cost_gbp, status`` where ``status`` is ``placed``, ``no_setting`` (no
+        current setting recorded) or ``unreachable``.
+
+    Raises
+    ------
+    SchemaValidationError
+        If a pupil's current setting is not in the provision table.
+    """
+    setting_ids = set(df_provision["setting_id"].astype(str))
+    cur = df_pupils["current_setting_id"]
+    unknown = cur.notna() & ~cur.astype("string").isin(setting_ids)
+    if unknown.any():
+        msg = (
+            f"{int(unknown.sum())} pupils have a `current_setting_id` that is not in the provision "
+            "table; add the settings (out-of-area ones too) or correct the ids"
+        )
+        raise SchemaValidationError(msg)
+    cats = placement_category(df_provision)
+    cost = _setting_costs(df_provision, costs)
+    base = df_pupils[
+        ["pupil_ref", "origin_id", "current_setting_id", "nc_year", "transport_assisted"]
+    ].rename(columns={"current_setting_id": "setting_id"})
+    base["setting_id"] = base["setting_id"].astype("string")
+    j = df_journeys[
+        ["origin_id", "destination_id", "travel_time_min", "distance_km", "distance_miles", "route"]
+    ]
+    out = base.merge(
+        j, how="left", left_on=["origin_id", "setting_id"], right_on=["origin_id", "destination_id"]
+    ).drop(columns=["destination_id"])
+    if len(out) != len(base):  # pragma: no cover - journeys are unique per pair
+        msg = "journey matrix has duplicate (origin_id, destination_id) pairs"
+        raise SchemaValidationError(msg)
+    out.index = df_pupils.index
+    for col in ("travel_time_min", "distance_km", "distance_miles"):
+        out[col] = out[col].astype("float64")
+    out["category"] = out["setting_id"].map(cats)
+    out["transport_assisted"] = out["transport_assisted"].astype(bool)
+    out["annual_placement_cost_gbp"] = out["setting_id"].map(cost).astype(float).fillna(0.0)
+    out["annual_transport_cost_gbp"] = transport_cost_gbp(
+        out["distance_miles"], out["transport_assisted"], costs
+    )
+    out["status"] = np.where(
+        out["setting_id"].isna(),
+        "no_setting",
+        np.where(out["travel_time_min"].isna(), "unreachable", "placed"),
+    )
+    logger.info(
+        "baseline_allocation: %s pupils, %s placed, %s without a setting, %s unreachable",
+        f"{len(out):,}",
+        f"{int((out['status'] == 'placed').sum()):,}",
+        f"{int((out['status'] == 'no_setting').sum()):,}",
+        f"{int((out['status'] == 'unreachable').sum()):,}",
+    )
+    return out[
+        [
+            "pupil_ref",
+            "setting_id",
+            "category",
+            "travel_time_min",
+            "distance_km",
+            "distance_miles",
+            "route",
+            "transport_assisted",
+            "annual_placement_cost_gbp",
+            "annual_transport_cost_gbp",
+            "status",
+        ]
+    ]
+
+
+def reallocate(
+    df_pupils: pd.DataFrame,
+    df_baseline: pd.DataFrame,
+    df_new_places: pd.DataFrame,
+    df_journeys: pd.DataFrame,
+    *,
+    movable: frozenset[str] | set[str],
+    costs: CostModel,
+    max_journey_min_by_phase: dict[str, float],
+    max_extra_journey_min: float = 20.0,
+    phase_transfer_only: bool = False,
+) -> pd.DataFrame:
+    """Move movable pupils into new places where it lowers annual cost, within capacity.
+
+    Parameters
+    ----------
+    df_pupils
+        Geocoded pupils (``pupil_ref``, ``origin_id``, ``need_type``, ``phase``, ``nc_year``).
+    df_baseline
+        Output of :func:`baseline_allocation`, same index as ``df_pupils``.
+    df_new_places
+        New settings: ``setting_id``, ``needs`` and ``phases`` (``;``-separated, empty = any),
+        ``capacity`` (places), ``annual_cost_per_place_gbp``, ``provision_type``.
+    df_journeys
+        Journey matrix covering the new settings.
+    movable
+        Baseline categories whose pupils may move (see :func:`placement_category`).
+    costs
+        Cost parameters.
+    max_journey_min_by_phase
+        Reasonable maximum journey per phase: a move never creates a journey longer than this.
+    max_extra_journey_min
+        A move may lengthen a journey by at most this many minutes.
+    phase_transfer_only
+        Only pupils at a phase transfer point (Reception, Year 7, Year 12) may move.
+
+    Returns
+    -------
+    allocation
+        Same columns and index as ``df_baseline`` plus ``moved`` (bool); every pupil appears
+        exactly once.
+
+    Raises
+    ------
+    InfeasibleModelError
+        If the solver does not report an optimal solution.
+
+    Notes
+    -----
+    The model is a transportation problem: binary ``x[p, s]`` for each feasible (pupil, new
+    setting) pair, ``sum_s x[p, s] <= 1``, ``sum_p x[p, s] <= capacity[s]``, minimising the
+    change in annual placement + transport cost (plus 1e-3 GBP per minute of journey so that,
+    between equal costs, shorter journeys win). Staying put costs nothing extra, so a pupil moves
+    only when it saves money. Its constraint matrix is totally unimodular, so the LP optimum is
+    integral; we still declare the variables integer.
+    """
+    out = df_baseline.copy()
+    out["moved"] = False
+    if df_new_places.empty:
+        return out
+    pupils = df_pupils.join(
+        df_baseline[
+            [
+                "category",
+                "travel_time_min",
+                "annual_placement_cost_gbp",
+                "annual_transport_cost_gbp",
+                "status",
+            ]
+        ]
+    )
+    eligible = pupils["category"].isin(set(movable)) & (pupils["status"] == "placed")
+    if phase_transfer_only:
+        eligible &= pupils["nc_year"].isin([0, 7, 12])
+    cand = pupils.loc[eligible]
+    if cand.empty:
+        return out
+    places = df_new_places.assign(
+        _needs=df_new_places["needs"].map(lambda v: set(split_codes(v))),
+        _phases=df_new_places["phases"].map(lambda v: set(split_codes(v))),
+    ).reset_index(drop=True)
+    j = df_journeys.set_index(["origin_id", "destination_id"])
+    rows: list[Hashable] = []
+    cols: list[int] = []
+    coef: list[float] = []
+    info: list[tuple[float, float, bool, float]] = []
+    for s_idx, place in places.iterrows():
+        ok_need = (
+            cand["need_type"].isin(place["_needs"])
+            if place["_needs"]
+            else pd.Series(True, index=cand.index)
+        )
+        ok_phase = (
+            cand["phase"].isin(place["_phases"])
+            if place["_phases"]
+            else pd.Series(True, index=cand.index)
+        )
+        sub = cand.loc[ok_need & ok_phase]
+        if sub.empty:
+            continue
+        keys = pd.MultiIndex.from_arrays(
+            [sub["origin_id"].astype(str), np.repeat(str(place["setting_id"]), len(sub))]
+        )
+        jj = j.reindex(keys)
+        t_new = jj["travel_time_min"].to_numpy(dtype=float)
+        miles_new = jj["distance_miles"].to_numpy(dtype=float)
+        limit = sub["phase"].map(max_journey_min_by_phase).fillna(np.inf).to_numpy(dtype=float)
+        t_old = sub["travel_time_min"].to_numpy(dtype=float)
+        feasible = np.isfinite(t_new) & (t_new <= limit) & (t_new <= t_old + max_extra_journey_min)
+        assisted = _eligible_for_transport(
+            pd.Series(miles_new, index=sub.index), sub["nc_year"], costs
+        )
+        assisted = assisted | sub["transport_assisted"].astype(bool)
+        new_transport = transport_cost_gbp(
+            pd.Series(miles_new, index=sub.index), assisted, costs
+        ).to_numpy()
+        new_cost = float(place["annual_cost_per_place_gbp"]) + new_transport
+        old_cost = (sub["annual_placement_cost_gbp"] + sub["annual_transport_cost_gbp"]).to_numpy()
+        delta = new_cost - old_cost + 1e-3 * (t_new - t_old)
+        keep = feasible & (delta < 0)
+        for p_label, d, t, mi, a in zip(
+            sub.index[keep],
+            delta[keep],
+            t_new[keep],
+            miles_new[keep],
+            assisted.to_numpy()[keep],
+            strict=True,
+        ):
+            rows.append(p_label)
+            cols.append(cast("int", s_idx))  # `places` has a RangeIndex
+            coef.append(d)
+            info.append((t, mi, a, float(place["annual_cost_per_place_gbp"])))
+    if not rows:
+        logger.info("reallocate: no movable pupil is better placed in the new places")
+        return out
+    p_labels = pd.Index(pd.unique(np.asarray(rows, dtype=object)))
+    p_pos = p_labels.get_indexer(rows)
+    n_var = len(rows)
+    var = np.arange(n_var)
+    a_pupil = coo_matrix((np.ones(n_var), (p_pos, var)), shape=(len(p_labels), n_var))
+    a_site = coo_matrix((np.ones(n_var), (np.asarray(cols), var)), shape=(len(places), n_var))
+    cap = places["capacity"].to_numpy(dtype=float)
+    res = milp(
+        c=np.asarray(coef),
+        constraints=[
+            LinearConstraint(a_pupil.tocsr(), -np.inf, 1.0),
+            LinearConstraint(a_site.tocsr(), -np.inf, cap),
+        ],
+        integrality=np.ones(n_var),
+        bounds=Bounds(0, 1),
+    )
+    if res.status != 0 or res.x is None:
+        msg = (
+            "re-allocation model did not solve to optimality "
+            f"(HiGHS status {res.status}: {res.message})"
+        )
+        raise InfeasibleModelError(msg)
+    chosen = np.flatnonzero(res.x > 0.5)
+    for k in chosen:
+        label = rows[k]
+        t, mi, a, place_cost = info[k]
+        out.loc[label, "setting_id"] = str(places.loc[cols[k], "setting_id"])
+        out.loc[label, "category"] = str(places.loc[cols[k], "provision_type"])
+        out.loc[label, "travel_time_min"] = t
+        out.loc[label, "distance_miles"] = mi
+        out.loc[label, "distance_km"] = mi * 1.609344
+        out.loc[label, "route"] = "road"
+        out.loc[label, "transport_assisted"] = bool(a)
+        out.loc[label, "annual_placement_cost_gbp"] = place_cost
+        out.loc[label, "moved"] = True
+    out["annual_transport_cost_gbp"] = transport_cost_gbp(
+        out["distance_miles"], out["transport_assisted"], costs
+    )
+    logger.info(
+        "reallocate: %s movable pupils, %s feasible moves, %s moved into %s new places",
+        f"{len(cand):,}",
+        f"{n_var:,}",
+        f"{len(chosen):,}",
+        f"{int(cap.sum()):,}",
+    )
+    return out

@@ -1,0 +1,385 @@
+"""Shared loader machinery: LoadResult, rejection bookkeeping, column lookup and value parsing."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from placeplan._errors import InputFileError
+from placeplan.needs import NEED_CODES, PHASES, normalise_need
+
+#: Column dtypes of a rejections frame, in column order.
+_REJECTION_DTYPES: dict[str, str] = {
+    "file": "string",
+    "row": "int64",
+    "column": "string",
+    "reason": "string",
+}
+REJECTION_COLUMNS: tuple[str, ...] = tuple(_REJECTION_DTYPES)
+CRS = "EPSG:27700"
+_EXTRA = "__extra_cells__"
+
+
+_GB_E = (0.0, 700_000.0)
+_GB_N = (0.0, 1_300_000.0)
+_NEEDS_EXPECTED = ", ".join(NEED_CODES)
+
+
+# --------------------------------------------------------------------------------------------
+# Result and rejection bookkeeping
+# --------------------------------------------------------------------------------------------
+
+
+def _empty_frame(dtypes: dict[str, str]) -> pd.DataFrame:
+    """An empty frame with these columns, in this order, of these dtypes."""
+    return pd.DataFrame({col: pd.Series(dtype=dtype) for col, dtype in dtypes.items()})
+
+
+def _empty_rejections() -> pd.DataFrame:
+    return _empty_frame(_REJECTION_DTYPES)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a loader read, used and rejected.
+
+    Attributes
+    ----------
+    data
+        The rows used, converted to the placeplan table (a GeoDataFrame in EPSG:27700 for point
+        tables). Its index is the row number in the input file.
+    rejections
+        One row per problem: ``file``, ``row`` (header = 1), ``column``, ``reason``.
+    rows_read
+        Data rows in the file (blank lines are not rows).
+    rows_used
+        Input rows that made it into ``data``.
+    file
+        File name used in messages.
+    rows_skipped
+        Rows left out by design rather than for a fault (only :func:`load_gias`: closed
+        establishments and those outside the authority and its buffer).
+    notes
+        Things the user should know that are not errors (ignored columns, defaults applied).
+    rejected_ids
+        For a settings file: id -> row number of every setting whose row was rejected, so that
+        pupils and sites referring to it can say "that setting was rejected" rather than "no
+        such setting".
+    """
+
+    data: pd.DataFrame
+    rejections: pd.DataFrame
+    rows_read: int
+    rows_used: int
+    file: str = ""
+    rows_skipped: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    rejected_ids: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.rows_read != self.rows_used + self.rows_rejected + self.rows_skipped:
+            msg = (
+                f"row accounting broken for {self.file}: read {self.rows_read} != used "
+                f"{self.rows_used} + rejected {self.rows_rejected} + skipped {self.rows_skipped}"
+            )
+            raise RuntimeError(msg)
+
+    @property
+    def rows_rejected(self) -> int:
+        """Number of distinct input rows with at least one rejection."""
+        return int(self.rejections["row"].nunique()) if len(self.rejections) else 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether every row read is used."""
+        return self.rows_rejected == 0
+
+
+class _Rejects:
+    """Collects row-level problems."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self._items: list[tuple[int, str, str]] = []
+        self._rows: set[int] = set()
+
+    def add(self, rows: Iterable[Any], column: str, reason: str) -> None:
+        for row in rows:
+            self._items.append((int(row), column, reason))
+            self._rows.add(int(row))
+
+    def add_mask(self, mask: pd.Series, column: str, reason: str) -> None:
+        self.add(mask.index[mask.fillna(False).to_numpy(dtype=bool)], column, reason)
+
+    @property
+    def rows(self) -> set[int]:
+        return self._rows
+
+    def frame(self) -> pd.DataFrame:
+        if not self._items:
+            return _empty_rejections()
+        out = pd.DataFrame(self._items, columns=["row", "column", "reason"])
+        out.insert(0, "file", self.file)
+        out = out.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+        return out.astype(_REJECTION_DTYPES)
+
+    def result(
+        self, data: pd.DataFrame, frame: pd.DataFrame, notes: Iterable[str] = ()
+    ) -> LoadResult:
+        """The :class:`LoadResult` of reading ``frame`` (every input row) into ``data``."""
+        return LoadResult(
+            data=data,
+            rejections=self.frame(),
+            rows_read=len(frame),
+            rows_used=len(data),
+            file=self.file,
+            notes=tuple(notes),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Column resolution and value parsing
+# --------------------------------------------------------------------------------------------
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def _resolve(frame: pd.DataFrame, aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Map canonical column names to the file's column names (case/spacing-insensitive)."""
+    by_key = {_key(c): c for c in frame.columns if c != _EXTRA}
+    found: dict[str, str] = {}
+    used: set[str] = set()
+    for canonical, names in aliases.items():
+        for name in (canonical, *names):
+            actual = by_key.get(_key(name))
+            if actual is not None and actual not in used:
+                found[canonical] = actual
+                used.add(actual)
+                break
+    return found
+
+
+def _missing_column(frame: pd.DataFrame, file: str, column: str, detail: str = "") -> None:
+    names = [c for c in frame.columns if c != _EXTRA]
+    if len(names) == 1:
+        msg = (
+            f"only one column found, so the required column {column!r} is missing; the file "
+            "is not separated by commas, semicolons, tabs or | (or has no header row)"
+        )
+        raise InputFileError(msg, file=file, row=1, column=column)
+    guess = difflib.get_close_matches(column, names, n=1, cutoff=0.5)
+    if not guess:
+        keyed = {_key(n): n for n in names}
+        hit = difflib.get_close_matches(_key(column), list(keyed), n=1, cutoff=0.5)
+        guess = [keyed[hit[0]]] if hit else []
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    msg = f"required column missing{detail}{hint}"
+    raise InputFileError(msg, file=file, row=1, column=column)
+
+
+def _require(frame: pd.DataFrame, cols: dict[str, str], file: str, required: Iterable[str]) -> None:
+    for column in required:
+        if column not in cols:
+            _missing_column(frame, file, column)
+
+
+def _extra_note(frame: pd.DataFrame, cols: dict[str, str], file: str) -> list[str]:
+    ignored = [c for c in frame.columns if c not in set(cols.values()) and c != _EXTRA]
+    return [f"{file}: ignored columns: {', '.join(ignored)}"] if ignored else []
+
+
+def _reject_extra_cells(frame: pd.DataFrame, rejects: _Rejects) -> None:
+    if _EXTRA in frame.columns:
+        rejects.add_mask(
+            frame[_EXTRA] != "",
+            "(row)",
+            "more cells than the header has columns (an unquoted delimiter inside a value?)",
+        )
+
+
+def _text(frame: pd.DataFrame, cols: dict[str, str], name: str) -> pd.Series:
+    if name not in cols:
+        return pd.Series("", index=frame.index, dtype="string")
+    return frame[cols[name]].astype("string").fillna("").str.strip()
+
+
+def _ids(values: pd.Series) -> pd.Series:
+    """Tidy identifiers: strip, drop Excel's trailing ``.0``; empty -> NA."""
+    out = (
+        values.astype("string")
+        .fillna("")
+        .str.strip()
+        .str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    )
+    return out.replace({"": pd.NA})
+
+
+# "449525,3" / "18000,00" (Excel in a European locale): one comma followed by anything but a
+# three-digit thousands group is a decimal comma.
+_DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d{1,2}|\d{4,})$")
+_ANY_DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d+)$")
+
+
+def _numbers(
+    values: pd.Series, *, decimal_comma: bool = False
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Return (float values, empty mask, not-a-number mask).
+
+    A comma is a thousands separator ("1,500") unless it cannot be one ("449525,3"), or
+    ``decimal_comma`` is set (degrees: "50,657" is always 50.657).
+    """
+    text = values.astype("string").fillna("").str.replace(r"[£\s]", "", regex=True)
+    pattern = _ANY_DECIMAL_COMMA if decimal_comma else _DECIMAL_COMMA
+    text = text.str.replace(pattern, r"\1.\2", regex=True).str.replace(",", "", regex=False)
+    empty = text == ""
+    num = pd.to_numeric(text.mask(empty, None), errors="coerce").astype(float)
+    bad = ~empty & num.isna()
+    return num, empty, bad
+
+
+_TRUE = {"yes", "y", "true", "t", "1", "ya"}
+_FALSE = {"no", "n", "false", "f", "0"}
+
+
+def _bools(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    text = values.astype("string").fillna("").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[text.isin(_TRUE)] = True
+    out[text.isin(_FALSE)] = False
+    empty = text == ""
+    bad = ~empty & out.isna()
+    return out, empty, bad
+
+
+def _need_code(text: str) -> str | None:
+    code = normalise_need(text)
+    if code is None and " - " in text:  # GIAS style "ASD - Autistic Spectrum Disorder"
+        code = normalise_need(text.split(" - ", 1)[0])
+    return code
+
+
+_NEED_SPLIT = re.compile(r"[;,/|]")
+_LIST_SPLIT = re.compile(r"[;/|]")
+
+
+def _split_needs(text: str) -> list[str]:
+    """Split a need list on ; / | and, where a part is not a need by itself, on commas too."""
+    parts: list[str] = []
+    for part in (p.strip() for p in _LIST_SPLIT.split(text)):
+        if not part:
+            continue
+        if "," in part and _need_code(part) is None:
+            parts += [p.strip() for p in part.split(",") if p.strip()]
+        else:
+            parts.append(part)
+    return parts
+
+
+def _need_lists(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse ';'-separated needs; return (joined codes, bad mask). Empty / 'any' = any need."""
+    out, bad = [], []
+    for text in values.astype("string").fillna(""):
+        parts = _split_needs(str(text))
+        if len(parts) == 1 and _key(parts[0]) in {"any", "all", "allneeds", "anyneed"}:
+            parts = []
+        codes = [_need_code(p) for p in parts]
+        bad.append(any(c is None for c in codes))
+        out.append(";".join(sorted({c for c in codes if c}, key=NEED_CODES.index)))
+    return pd.Series(out, index=values.index, dtype="string"), pd.Series(bad, index=values.index)
+
+
+_PHASE_ALIASES: dict[str, tuple[str, ...]] = {
+    "primary": ("primary",),
+    "infant": ("primary",),
+    "junior": ("primary",),
+    "nursery": ("primary",),
+    "firstschool": ("primary",),
+    "middle": ("primary", "secondary"),
+    "middledeemedprimary": ("primary",),
+    "middledeemedsecondary": ("secondary",),
+    "secondary": ("secondary",),
+    "post16": ("post16",),
+    "16plus": ("post16",),
+    "sixthform": ("post16",),
+    "1619": ("post16",),
+    "ks5": ("post16",),
+    "fe": ("post16",),
+    "allthrough": ("primary", "secondary"),
+    "all": tuple(PHASES),
+}
+
+
+def _phase_lists(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse phases; return (joined phases, empty mask, bad mask)."""
+    out, bad = [], []
+    for text in values.astype("string").fillna(""):
+        parts = [p.strip() for p in _NEED_SPLIT.split(str(text)) if p.strip()]
+        found: set[str] = set()
+        wrong = False
+        for part in parts:
+            phases = _PHASE_ALIASES.get(_key(part))
+            if phases is None:
+                wrong = True
+            else:
+                found.update(phases)
+        bad.append(wrong)
+        out.append(";".join(p for p in PHASES if p in found))
+    joined = pd.Series(out, index=values.index, dtype="string")
+    bad_s = pd.Series(bad, index=values.index)
+    return joined, (joined == "") & ~bad_s, bad_s
+
+
+def _reject_unknown_settings(
+    ids: pd.Series,
+    unknown: pd.Series,
+    column: str,
+    reason: str,
+    rejected_settings: Mapping[str, str] | None,
+    rejects: _Rejects,
+) -> None:
+    """Reject rows referring to an unknown setting; say so when that setting's row was rejected."""
+    if rejected_settings:
+        where = ids.map(lambda v: rejected_settings.get(str(v)) if pd.notna(v) else None)
+        was_rejected = unknown & where.notna()
+        for place in sorted(set(where[was_rejected])):
+            rejects.add_mask(
+                was_rejected & (where == place),
+                column,
+                f"refers to a setting whose row was rejected ({place}); fix that row first",
+            )
+        unknown = unknown & ~was_rejected
+    rejects.add_mask(unknown, column, reason)
+
+
+def _rejected_ids(ids: pd.Series, rejected_rows: Iterable[int], used: pd.Series) -> dict[str, int]:
+    """Id -> row number of each rejected row whose id is not also used from another row."""
+    in_use = set(used.astype(str))
+    out: dict[str, int] = {}
+    for row in sorted(rejected_rows):
+        value = ids.get(row)
+        if value is not None and pd.notna(value) and str(value) not in in_use:
+            out.setdefault(str(value), int(row))
+    return out
+
+
+def _check_duplicates(ids: pd.Series, column: str, rejects: _Rejects) -> None:
+    present = ids.dropna()
+    dup = present.duplicated(keep="first")
+    if dup.any():
+        first_row: dict[Hashable, Hashable] = {}
+        for row, value in present.items():
+            first_row.setdefault(value, row)
+        for row, value in present[dup].items():
+            rejects.add(
+                [row],
+                column,
+                f"duplicate of row {first_row[value]} (first kept); give each row its own "
+                f"{column}, or delete the repeated row",
+            )

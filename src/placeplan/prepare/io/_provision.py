@@ -1,0 +1,572 @@
+"""Provision in the own format (:func:`load_provision`) or from GIAS (:func:`load_gias`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from placeplan import schemas
+from placeplan.prepare.io._common import (
+    _NEEDS_EXPECTED,
+    LoadResult,
+    _bools,
+    _check_duplicates,
+    _extra_note,
+    _ids,
+    _key,
+    _missing_column,
+    _need_lists,
+    _numbers,
+    _phase_lists,
+    _reject_extra_cells,
+    _rejected_ids,
+    _Rejects,
+    _require,
+    _resolve,
+    _text,
+)
+from placeplan.prepare.io._locate import (
+    _LOCATION_ALIASES,
+    _check_location_columns,
+    _locate,
+    _points,
+    authority_geometry,
+)
+from placeplan.prepare.io._read import read_table
+
+if TYPE_CHECKING:
+    from placeplan.prepare.geocode import PostcodeIndex
+
+
+# --------------------------------------------------------------------------------------------
+# Provision
+# --------------------------------------------------------------------------------------------
+
+_PROVISION_ALIASES: dict[str, tuple[str, ...]] = {
+    "setting_id": ("urn", "id", "setting", "ooa_id", "setting_urn"),
+    "name": ("setting_name", "establishment_name", "establishmentname", "school_name"),
+    "provision_type": ("type", "setting_type", "provision"),
+    "host_setting_id": ("host_urn", "host", "host_setting", "host_school_urn"),
+    "phases": ("phase", "phase_of_education", "phases_served"),
+    "needs": ("need", "need_types", "needs_served", "sen_needs", "designation"),
+    "capacity": ("places", "school_capacity", "schoolcapacity", "commissioned_places"),
+    "on_roll": ("number_on_roll", "nor", "numberofpupils", "pupils_on_roll", "roll"),
+    "in_area": ("in_authority", "in_la", "within_authority"),
+    "annual_cost_per_place_gbp": ("cost_per_place_gbp", "annual_cost_gbp", "cost_per_place"),
+    "ferry_required": ("ferry", "crosses_water"),
+    **_LOCATION_ALIASES,
+}
+_PROVISION_TYPE_ALIASES: dict[str, str] = {
+    **dict.fromkeys(("mainstream", "mainstreamschool", "school", "academy"), "mainstream"),
+    **dict.fromkeys(
+        (
+            "inclusionbase",
+            "resourcedprovision",
+            "rp",
+            "resourcebase",
+            "senunit",
+            "unit",
+            "specialistresourceprovision",
+            "srp",
+            "arp",
+            "additionallyresourcedprovision",
+            "enhancedresourceprovision",
+        ),
+        "inclusion_base",
+    ),
+    **dict.fromkeys(
+        ("special", "specialschool", "maintainedspecial", "academyspecial", "laspecial"), "special"
+    ),
+    **dict.fromkeys(
+        (
+            "independent",
+            "independentspecial",
+            "independentspecialschool",
+            "iss",
+            "independentschool",
+            "specialpost16institution",
+            "spi",
+        ),
+        "independent",
+    ),
+    **dict.fromkeys(
+        ("nonmaintained", "nonmaintainedspecial", "nonmaintainedspecialschool", "nmss"),
+        "non_maintained",
+    ),
+    **dict.fromkeys(("ap", "alternativeprovision", "pru", "pupilreferralunit"), "ap"),
+    **dict.fromkeys(("fe", "college", "furthereducation", "fecollege", "sixthformcollege"), "fe"),
+}
+
+
+def _provision_frame(
+    frame: pd.DataFrame,
+    file: str,
+    *,
+    postcodes: PostcodeIndex | None,
+    area: object,
+    in_area_default: bool,
+    known_setting_ids: set[str] | None,
+) -> tuple[pd.DataFrame, _Rejects, list[str]]:
+    cols = _resolve(frame, _PROVISION_ALIASES)
+    _require(frame, cols, file, ["setting_id", "provision_type", "phases", "capacity"])
+    _check_location_columns(frame, cols, file)
+    notes = _extra_note(frame, cols, file)
+    rejects = _Rejects(file)
+    _reject_extra_cells(frame, rejects)
+
+    setting_id = _ids(frame[cols["setting_id"]])
+    rejects.add_mask(setting_id.isna(), "setting_id", "empty (expected a URN or unique id)")
+    _check_duplicates(setting_id, "setting_id", rejects)
+
+    ptype_text = _text(frame, cols, "provision_type")
+    ptype = ptype_text.map(lambda t: _PROVISION_TYPE_ALIASES.get(_key(t)))
+    rejects.add_mask(
+        ptype.isna(),
+        "provision_type",
+        f"not a provision type (expected one of {', '.join(schemas.PROVISION_TYPES)})",
+    )
+
+    host = _ids(_text(frame, cols, "host_setting_id"))
+    ids_here = set(setting_id.dropna())
+    known = ids_here | {str(s) for s in (known_setting_ids or set())}
+    is_ib = ptype == "inclusion_base"
+    rejects.add_mask(
+        is_ib & host.isna(),
+        "host_setting_id",
+        "empty (an inclusion base needs the setting_id of its host school)",
+    )
+    rejects.add_mask(
+        host.notna() & ~host.isin(known).fillna(False),
+        "host_setting_id",
+        "no such setting_id in the provision file",
+    )
+
+    phases, ph_empty, ph_bad = _phase_lists(frame[cols["phases"]])
+    rejects.add_mask(ph_empty, "phases", "empty (expected primary, secondary and/or post16)")
+    rejects.add_mask(ph_bad, "phases", "not a phase (expected primary, secondary and/or post16)")
+
+    needs, needs_bad = _need_lists(_text(frame, cols, "needs"))
+    rejects.add_mask(
+        needs_bad,
+        "needs",
+        f"not a SEN2 need code or DfE name (expected ';'-separated {_NEEDS_EXPECTED}, or empty "
+        "for any need)",
+    )
+
+    capacity, cap_empty, cap_bad = _numbers(frame[cols["capacity"]])
+    cap_wrong = cap_bad | (capacity < 0) | (capacity % 1 != 0)
+    rejects.add_mask(cap_empty, "capacity", "empty (expected a whole number of places, 0 or more)")
+    rejects.add_mask(~cap_empty & cap_wrong, "capacity", "expected a whole number, 0 or more")
+
+    if "on_roll" in cols:
+        on_roll, roll_empty, roll_bad = _numbers(frame[cols["on_roll"]])
+        roll_wrong = roll_bad | (on_roll < 0) | (on_roll % 1 != 0)
+        rejects.add_mask(~roll_empty & roll_wrong, "on_roll", "expected a whole number, 0 or more")
+        on_roll = on_roll.fillna(0)
+    else:
+        on_roll = pd.Series(0.0, index=frame.index)
+        notes.append(f"{file}: no on_roll column; on_roll set to 0")
+
+    if "annual_cost_per_place_gbp" in cols:
+        cost, _, cost_bad = _numbers(frame[cols["annual_cost_per_place_gbp"]])
+        rejects.add_mask(
+            cost_bad | (cost < 0), "annual_cost_per_place_gbp", "expected pounds, 0 or more"
+        )
+    else:
+        cost = pd.Series(np.nan, index=frame.index)
+
+    ferry = pd.Series(False, index=frame.index, dtype="boolean")
+    if "ferry_required" in cols:
+        ferry, _f_empty, f_bad = _bools(frame[cols["ferry_required"]])
+        rejects.add_mask(f_bad, "ferry_required", "expected yes or no")
+        ferry = ferry.fillna(False)
+
+    loc = _locate(frame, cols, rejects, postcodes, coordinate_prefix="EN")
+    geom = authority_geometry(area)
+    if "in_area" in cols:
+        in_area, ia_empty, ia_bad = _bools(frame[cols["in_area"]])
+        rejects.add_mask(ia_bad, "in_area", "expected yes or no")
+    else:
+        in_area = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+        ia_empty = pd.Series(True, index=frame.index)
+    if geom is not None:
+        inside = shapely.contains_xy(geom, loc.easting.fillna(-1), loc.northing.fillna(-1))
+        in_area = in_area.mask(ia_empty, pd.Series(inside, index=frame.index))
+    in_area = in_area.fillna(in_area_default)
+
+    name = _text(frame, cols, "name").replace("", pd.NA)
+    keep = ~frame.index.isin(list(rejects.rows))
+    data = pd.DataFrame(
+        {
+            "setting_id": setting_id[keep].astype(str),
+            "name": name[keep].fillna(setting_id[keep]).astype(str),
+            "provision_type": ptype[keep].astype(str),
+            "host_setting_id": host[keep].astype("string"),
+            "phases": phases[keep].astype(str),
+            "needs": needs[keep].astype(str),
+            "capacity": capacity[keep].astype("int64"),
+            "on_roll": on_roll[keep].astype("int64"),
+            "easting": loc.easting[keep].astype(float),
+            "northing": loc.northing[keep].astype(float),
+            "in_area": in_area[keep].astype(bool),
+            "annual_cost_per_place_gbp": cost[keep].astype(float),
+            "ferry_required": ferry[keep].astype(bool),
+            "postcode": loc.postcode[keep].astype("string"),
+        },
+        index=frame.index[keep],
+    )
+    return data, rejects, notes
+
+
+def load_provision(
+    path: str | Path,
+    *,
+    postcodes: PostcodeIndex | None = None,
+    area: object = None,
+    in_area_default: bool = True,
+    known_setting_ids: set[str] | None = None,
+    sheet: str | None = None,
+    la_codes: list[str] | None = None,
+    buffer_m: float = 0.0,
+) -> LoadResult:
+    """Load the placeplan provision table (or an out-of-area settings file in the same format).
+
+    Parameters
+    ----------
+    path
+        CSV or Excel with ``setting_id, name, provision_type, host_setting_id, phases, needs,
+        capacity, on_roll`` and a location (``easting``/``northing``, ``latitude``/``longitude``
+        or ``postcode``); optional ``in_area``, ``annual_cost_per_place_gbp``,
+        ``ferry_required``.
+    postcodes
+        Lookup for rows located by postcode.
+    area
+        Authority boundary (EPSG:27700); fills ``in_area`` where the file leaves it empty.
+    in_area_default
+        ``in_area`` where neither the file nor ``area`` says (``False`` for the out-of-area file).
+    known_setting_ids
+        Setting ids from other files that ``host_setting_id`` may refer to.
+    sheet
+        Excel sheet name.
+    la_codes, buffer_m
+        Used only when the file is a GIAS export (recognised by its header): passed to
+        :func:`load_gias`.
+
+    Returns
+    -------
+    result
+        ``data``: GeoDataFrame (EPSG:27700) in the ARCHITECTURE ``provision`` layout (plus
+        ``postcode``); ``annual_cost_per_place_gbp`` is NaN where not given (fill from the plan's
+        costs).
+
+    Raises
+    ------
+    InputFileError
+        For whole-file problems (see :func:`read_table`) and missing required columns.
+    """
+    frame = read_table(path, sheet=sheet)
+    file = Path(path).name
+    if {_key(c) for c in GIAS_REQUIRED} <= {_key(c) for c in frame.columns}:
+        return load_gias(path, la_codes=la_codes, area=area, buffer_m=buffer_m, postcodes=postcodes)
+    data, rejects, notes = _provision_frame(
+        frame,
+        file,
+        postcodes=postcodes,
+        area=area,
+        in_area_default=in_area_default,
+        known_setting_ids=known_setting_ids,
+    )
+    gdf = schemas.validate_provision(_points(data))
+    result = rejects.result(gdf, frame, notes)
+    ids = _ids(frame[_resolve(frame, _PROVISION_ALIASES)["setting_id"]])
+    return replace(result, rejected_ids=_rejected_ids(ids, rejects.rows, data["setting_id"]))
+
+
+# --------------------------------------------------------------------------------------------
+# GIAS
+# --------------------------------------------------------------------------------------------
+
+GIAS_REQUIRED: tuple[str, ...] = (
+    "URN",
+    "EstablishmentName",
+    "TypeOfEstablishment (name)",
+    "EstablishmentStatus (name)",
+    "LA (code)",
+)
+_GIAS_OPEN = {"open", "open, but proposed to close"}
+_GIAS_TYPES: dict[str, str] = {
+    **{
+        _key(t): "mainstream"
+        for t in (
+            "Community school",
+            "Voluntary aided school",
+            "Voluntary controlled school",
+            "Foundation school",
+            "Academy converter",
+            "Academy sponsor led",
+            "Free schools",
+            "University technical college",
+            "Studio schools",
+            "City technology college",
+            "Academy 16-19 converter",
+            "Academy 16-19 sponsor led",
+            "Free schools 16 to 19",
+            "Local authority nursery school",
+        )
+    },
+    **{
+        _key(t): "special"
+        for t in (
+            "Community special school",
+            "Foundation special school",
+            "Academy special converter",
+            "Academy special sponsor led",
+            "Free schools special",
+        )
+    },
+    _key("Non-maintained special school"): "non_maintained",
+    _key("Other independent special school"): "independent",
+    _key("Other independent school"): "independent",
+    _key("Special post 16 institution"): "independent",
+    **{
+        _key(t): "ap"
+        for t in (
+            "Pupil referral unit",
+            "Academy alternative provision converter",
+            "Academy alternative provision sponsor led",
+            "Free schools alternative provision",
+        )
+    },
+    _key("Further education"): "fe",
+    _key("Sixth form centres"): "fe",
+}
+_GIAS_PHASE_AGES = {"primary": (2, 11), "secondary": (11, 16), "post16": (16, 25)}
+
+
+def _gias_phases(frame: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
+    low, _, _ = _numbers(_text(frame, cols, "StatutoryLowAge"))
+    high, _, _ = _numbers(_text(frame, cols, "StatutoryHighAge"))
+    phase_name = _text(frame, cols, "PhaseOfEducation (name)")
+    named, _, _ = _phase_lists(phase_name)
+    out = []
+    for lo, hi, by_name in zip(low, high, named, strict=True):
+        if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+            found = [p for p, (a, b) in _GIAS_PHASE_AGES.items() if lo < b and hi > a]
+            out.append(";".join(found) if found else by_name)
+        else:
+            out.append(by_name)
+    return pd.Series(out, index=frame.index, dtype="string")
+
+
+def load_gias(
+    path: str | Path,
+    *,
+    la_codes: list[str] | None = None,
+    area: object = None,
+    buffer_m: float = 0.0,
+    postcodes: PostcodeIndex | None = None,
+) -> LoadResult:
+    """Read a GIAS establishment export into provision rows, plus one inclusion base per RP/unit.
+
+    Reads GIAS's own column names and encoding (Windows-1252). Keeps open establishments
+    (``Open`` and ``Open, but proposed to close``) of school types placeplan models, in the
+    authority (``la_codes``) or within ``buffer_m`` of ``area``. Each kept establishment with a
+    resourced provision or SEN unit (capacity or pupils on roll) also gives an ``inclusion_base``
+    row ``<URN>-IB-<first need>`` hosted by it, with the RP + unit capacity and the needs from
+    ``SEN1 (name)`` … ``SEN13 (name)``; special schools get those needs too.
+
+    Parameters
+    ----------
+    path
+        GIAS ``edubasealldata*.csv`` (or a filtered extract) with its header unchanged.
+    la_codes
+        DfE LA codes (``"921"``) of the authority; settings there are ``in_area``.
+    area
+        Authority boundary (EPSG:27700). With ``buffer_m``, settings outside the LA but within the
+        buffer are kept (as out of area).
+    buffer_m
+        Buffer around ``area`` in metres.
+    postcodes
+        Lookup for establishments without easting/northing.
+
+    Returns
+    -------
+    result
+        ``data`` in the ``provision`` layout (more rows than ``rows_used`` when inclusion bases
+        are added); ``rows_skipped`` counts closed, out-of-scope type and out-of-area rows.
+
+    Raises
+    ------
+    InputFileError
+        For whole-file problems or a missing GIAS column.
+    """
+    frame = read_table(path)
+    file = Path(path).name
+    wanted = [
+        *GIAS_REQUIRED,
+        "PhaseOfEducation (name)",
+        "StatutoryLowAge",
+        "StatutoryHighAge",
+        "SchoolCapacity",
+        "NumberOfPupils",
+        "Easting",
+        "Northing",
+        "Postcode",
+        "ResourcedProvisionOnRoll",
+        "ResourcedProvisionCapacity",
+        "SenUnitOnRoll",
+        "SenUnitCapacity",
+        "TypeOfResourcedProvision (name)",
+        *[f"SEN{i} (name)" for i in range(1, 14)],
+    ]
+    cols = _resolve(frame, dict.fromkeys(wanted, ()))
+    _require(frame, cols, file, GIAS_REQUIRED)
+    if not (("Easting" in cols and "Northing" in cols) or "Postcode" in cols):
+        _missing_column(frame, file, "Easting")
+    notes: list[str] = []
+    rejects = _Rejects(file)
+    _reject_extra_cells(frame, rejects)
+
+    status = _text(frame, cols, "EstablishmentStatus (name)").str.lower()
+    type_name = _text(frame, cols, "TypeOfEstablishment (name)")
+    ptype = type_name.map(lambda t: _GIAS_TYPES.get(_key(t)))
+    la = _ids(_text(frame, cols, "LA (code)"))
+    is_open = status.isin(_GIAS_OPEN)
+    skip = ~is_open | ptype.isna()
+    if (is_open & ptype.isna()).any():
+        counts = type_name[is_open & ptype.isna()].value_counts()
+        listed = ", ".join(f"{k} ({v})" for k, v in counts.items())
+        notes.append(f"{file}: open establishments of types not modelled, skipped: {listed}")
+
+    urn = _ids(frame[cols["URN"]])
+    rejects.add_mask(~skip & urn.isna(), "URN", "empty")
+    _check_duplicates(urn.where(~skip), "URN", rejects)
+
+    loc_cols = {
+        k: cols[v]
+        for k, v in (("easting", "Easting"), ("northing", "Northing"), ("postcode", "Postcode"))
+        if v in cols
+    }
+    # GIAS gives 0/empty for unknown grid references: fall back to the postcode.
+    scoped = frame.copy()
+    if "easting" in loc_cols:
+        e, _, _ = _numbers(scoped[loc_cols["easting"]])
+        n, _, _ = _numbers(scoped[loc_cols["northing"]])
+        zero = (e.fillna(0) <= 0) | (n.fillna(0) <= 0)
+        scoped.loc[zero, loc_cols["easting"]] = ""
+        scoped.loc[zero, loc_cols["northing"]] = ""
+    loc_rejects = _Rejects(file)
+    loc = _locate(scoped, loc_cols, loc_rejects, postcodes)
+    loc_frame = loc_rejects.frame()
+    in_la = la.isin(la_codes).fillna(False) if la_codes else pd.Series(True, index=frame.index)
+    geom = authority_geometry(area, buffer_m=buffer_m)
+    if geom is not None:
+        near = pd.Series(
+            shapely.contains_xy(geom, loc.easting.fillna(-1), loc.northing.fillna(-1)),
+            index=frame.index,
+        )
+        in_scope = in_la | near if la_codes else near
+        # An establishment of the LA without a location is kept (and rejected below).
+        in_scope |= in_la & loc.easting.isna() if la_codes else False
+    else:
+        in_scope = in_la
+    skip |= ~in_scope
+    # Location problems only count for rows in scope.
+    for _, rej in loc_frame.iterrows():
+        if not skip.loc[rej["row"]]:
+            rejects.add([rej["row"]], str(rej["column"]), str(rej["reason"]))
+
+    capacity, cap_empty, cap_bad = _numbers(_text(frame, cols, "SchoolCapacity"))
+    on_roll, _roll_empty, roll_bad = _numbers(_text(frame, cols, "NumberOfPupils"))
+    rejects.add_mask(~skip & (cap_bad | (capacity < 0)), "SchoolCapacity", "expected a number >= 0")
+    rejects.add_mask(~skip & (roll_bad | (on_roll < 0)), "NumberOfPupils", "expected a number >= 0")
+    no_capacity = ~skip & cap_empty
+    if no_capacity.any():
+        notes.append(
+            f"{file}: {int(no_capacity.sum())} open establishments have no SchoolCapacity; "
+            "capacity set to NumberOfPupils (or 0)"
+        )
+    capacity = capacity.fillna(on_roll).fillna(0)
+    on_roll = on_roll.fillna(0)
+
+    phases = _gias_phases(frame, cols)
+    rejects.add_mask(
+        ~skip & (phases == ""),
+        "PhaseOfEducation (name)",
+        "no phase (StatutoryLowAge/StatutoryHighAge empty and phase not applicable)",
+    )
+
+    sen_cols = [cols[c] for c in (f"SEN{i} (name)" for i in range(1, 14)) if c in cols]
+    sen_joined = (
+        frame[sen_cols].astype("string").fillna("").agg(";".join, axis=1)
+        if sen_cols
+        else pd.Series("", index=frame.index, dtype="string")
+    )
+    needs, needs_bad = _need_lists(sen_joined)
+    if (~skip & needs_bad).any():
+        notes.append(
+            f"{file}: {int((~skip & needs_bad).sum())} establishments list an SEN type that is "
+            "not a SEN2 need; it was ignored"
+        )
+
+    rp_cap, _, _ = _numbers(_text(frame, cols, "ResourcedProvisionCapacity"))
+    rp_roll, _, _ = _numbers(_text(frame, cols, "ResourcedProvisionOnRoll"))
+    unit_cap, _, _ = _numbers(_text(frame, cols, "SenUnitCapacity"))
+    unit_roll, _, _ = _numbers(_text(frame, cols, "SenUnitOnRoll"))
+    ib_cap = rp_cap.fillna(0) + unit_cap.fillna(0)
+    ib_roll = rp_roll.fillna(0) + unit_roll.fillna(0)
+    ib_cap = ib_cap.where(ib_cap > 0, ib_roll)
+    rejects.add_mask(
+        ~skip & ((rp_cap < 0) | (unit_cap < 0)).fillna(False),
+        "ResourcedProvisionCapacity",
+        "expected a number >= 0",
+    )
+
+    keep = ~skip & ~frame.index.isin(list(rejects.rows))
+    skipped_rows = skip & ~frame.index.isin(list(rejects.rows))
+    base = pd.DataFrame(
+        {
+            "setting_id": urn[keep].astype(str),
+            "name": _text(frame, cols, "EstablishmentName")[keep].astype(str),
+            "provision_type": ptype[keep].astype(str),
+            "host_setting_id": pd.Series(pd.NA, index=frame.index[keep], dtype="string"),
+            "phases": phases[keep].astype(str),
+            "needs": needs[keep].where(ptype[keep] != "mainstream", "").astype(str),
+            "capacity": capacity[keep].round().astype("int64"),
+            "on_roll": on_roll[keep].round().astype("int64"),
+            "easting": loc.easting[keep].astype(float),
+            "northing": loc.northing[keep].astype(float),
+            "in_area": in_la[keep].astype(bool),
+            "annual_cost_per_place_gbp": np.nan,
+            "ferry_required": False,
+            "la_code": la[keep].astype("string"),
+        },
+        index=frame.index[keep],
+    )
+    has_ib = keep & (ib_cap > 0) & (ptype == "mainstream")
+    ib = base.loc[has_ib[keep].to_numpy()].copy()
+    if len(ib):
+        first_need = needs[has_ib].str.split(";").str[0].replace("", "ANY")
+        ib["setting_id"] = ib["setting_id"] + "-IB-" + first_need.astype(str)
+        ib["host_setting_id"] = base.loc[ib.index, "setting_id"].astype("string")
+        ib["name"] = ib["name"] + " (inclusion base)"
+        ib["provision_type"] = "inclusion_base"
+        ib["needs"] = needs[has_ib].astype(str)
+        ib["capacity"] = ib_cap[has_ib].round().astype("int64")
+        ib["on_roll"] = ib_roll[has_ib].round().astype("int64")
+    data = pd.concat([base, ib]) if len(ib) else base
+    gdf = schemas.validate_provision(_points(data))
+    return LoadResult(
+        data=gdf,
+        rejections=rejects.frame(),
+        rows_read=len(frame),
+        rows_used=int(keep.sum()),
+        file=file,
+        rows_skipped=int(skipped_rows.sum()),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,335 @@
+"""Pupils: NC years from date of birth and :func:`load_pupils`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import shapely
+
+from placeplan import schemas
+from placeplan._errors import InputFileError
+from placeplan.needs import phase_of_nc_year
+from placeplan.prepare.io._common import (
+    _NEEDS_EXPECTED,
+    _bools,
+    _check_duplicates,
+    _extra_note,
+    _ids,
+    _key,
+    _missing_column,
+    _need_code,
+    _reject_extra_cells,
+    _reject_unknown_settings,
+    _Rejects,
+    _require,
+    _resolve,
+    _text,
+)
+from placeplan.prepare.io._locate import (
+    _LOCATION_ALIASES,
+    _check_location_columns,
+    _locate,
+    _points,
+    authority_geometry,
+)
+from placeplan.prepare.io._read import read_table
+
+if TYPE_CHECKING:
+    from placeplan.prepare.geocode import PostcodeIndex
+    from placeplan.prepare.io._common import LoadResult
+
+
+logger = logging.getLogger(__package__)  # the package's logger, as before the split
+
+
+# --------------------------------------------------------------------------------------------
+# Pupils
+# --------------------------------------------------------------------------------------------
+
+_PUPIL_ALIASES: dict[str, tuple[str, ...]] = {
+    "pupil_ref": ("pupil_id", "ref", "reference", "child_ref", "person_id", "pseudo_id", "id"),
+    "need_type": ("primary_need", "need", "sen_primary_need", "primary_sen_type", "sen_type"),
+    "plan_type": ("sen_provision", "provision_type", "plan", "ehcp_or_sen_support", "sen_status"),
+    "nc_year": ("ncyear", "year_group", "national_curriculum_year", "nc_year_actual", "year"),
+    "date_of_birth": ("dob", "birth_date", "birthdate"),
+    "current_setting_id": ("setting_id", "urn", "current_urn", "school_urn", "current_setting"),
+    "transport_assisted": ("transport", "sen_transport", "home_to_school_transport", "hts"),
+    **_LOCATION_ALIASES,
+}
+_PLAN_TYPES = {
+    "ehcp": "EHCP",
+    "ehc": "EHCP",
+    "ehcplan": "EHCP",
+    "e": "EHCP",
+    "statement": "EHCP",
+    "s": "EHCP",
+    "sensupport": "SEN_support",
+    "support": "SEN_support",
+    "k": "SEN_support",
+    "sens": "SEN_support",
+    "sen": "SEN_support",
+}
+_NC_RE = re.compile(r"^(?:Y|YR|YEAR|NC|YEARGROUP)?(-?\d{1,2})$")
+
+
+def _nc_years(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse NC years (R/Reception = 0, N/Nursery = -1, Y7/Year 7/7); return (years, empty, bad)."""
+    text = values.astype("string").fillna("").str.upper().str.replace(r"[\s_.-]", "", regex=True)
+    # keep a leading minus for "-1"
+    text = text.mask(values.astype("string").fillna("").str.strip() == "-1", "-1")
+    out = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    out[text.isin(["R", "REC", "RECEPTION", "YR", "YEARR", "F2", "FS2"])] = 0
+    out[text.isin(["N", "N1", "N2", "NURSERY", "F1", "FS1"])] = -1
+    digits = text.str.extract(_NC_RE, expand=False)
+    numeric = pd.to_numeric(digits, errors="coerce")
+    out = out.fillna(numeric.astype("Int64"))
+    empty = text == ""
+    bad = ~empty & (out.isna() | ~out.between(-1, 14).fillna(False))
+    return out, empty, bad
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    text = values.astype("string").fillna("").str.strip().str.replace(r"[T ]\d.*$", "", regex=True)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y"):
+        todo = out.isna() & (text != "")
+        if not todo.any():
+            break
+        out[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+    return out
+
+
+def _academic_year_start(census_date: object) -> int:
+    if census_date is None:
+        day = dt.date.today()
+    elif isinstance(census_date, dt.date):
+        day = census_date
+    else:
+        day = dt.date.fromisoformat(str(census_date))
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def nc_year_from_birth(dob: pd.Series, census_date: object = None) -> pd.Series:
+    """Return the NC year (Reception = 0) for dates of birth in the academic year of a census.
+
+    England's rule: a child is in Reception in the academic year (1 September to 31 August) that
+    starts after their fourth birthday, i.e. NC year = (age on 31 August before the year) - 4.
+
+    Parameters
+    ----------
+    dob
+        Dates of birth (datetime64).
+    census_date
+        A date in the academic year of interest (default: today).
+
+    Returns
+    -------
+    nc_year
+        ``Int64``; NA where the date is missing.
+
+    Examples
+    --------
+    >>> s = pd.Series(pd.to_datetime(["2018-09-01", "2019-08-31", "2019-09-01"]))
+    >>> nc_year_from_birth(s, "2024-01-18").tolist()
+    [0, 0, -1]
+    """
+    start = _academic_year_start(census_date)
+    years = dob.dt.year
+    after_aug = (dob.dt.month > 8).astype("Int64")
+    age_31_aug = start - years.astype("Int64") - after_aug
+    return (age_31_aug - 4).astype("Int64")
+
+
+def load_pupils(
+    path: str | Path,
+    *,
+    postcodes: PostcodeIndex | None,
+    setting_ids: set[str] | None = None,
+    area: object = None,
+    buffer_m: float = 0.0,
+    census_date: object = None,
+    sheet: str | None = None,
+    settings_file: str = "the provision files",
+    rejected_settings: Mapping[str, str] | None = None,
+) -> LoadResult:
+    """Load, validate and geocode the pupil file; every row is used or rejected with a reason.
+
+    Parameters
+    ----------
+    path
+        CSV or Excel file. Columns (case and spacing ignored; common aliases accepted):
+        ``pupil_ref``; location as ``postcode``, or ``easting`` + ``northing`` (EPSG:27700), or
+        ``latitude`` + ``longitude``; ``need_type`` (SEN2 code or DfE text); ``plan_type``
+        (EHCP / SEN support); ``nc_year`` or ``date_of_birth``; optional ``current_setting_id``
+        and ``transport_assisted`` (yes/no).
+    postcodes
+        Offline postcode lookup; needed when locations are postcodes.
+    setting_ids
+        Known setting ids (provision and out-of-area files); ``current_setting_id`` must be one.
+    area
+        Authority boundary (GeoDataFrame/GeoSeries/geometry, EPSG:27700); pupils located outside
+        it (plus ``buffer_m``) are rejected. ``None`` skips the check.
+    buffer_m
+        Tolerance around ``area`` in metres (postcode points on the coast, boundary roads).
+    census_date
+        Date the NC years refer to when derived from date of birth (default today).
+    sheet
+        Excel sheet name (default the first).
+    settings_file
+        How to name the setting files in rejection reasons.
+
+    Returns
+    -------
+    result
+        ``data`` is a GeoDataFrame (EPSG:27700) with ``pupil_ref, need_type, plan_type, nc_year,
+        phase, current_setting_id, transport_assisted, postcode, origin_id, easting, northing,
+        lsoa11cd, geocode_status, geometry``; ``geocode_status`` is a
+        :meth:`PostcodeIndex.geocode` status or ``coordinates``.
+
+    Raises
+    ------
+    InputFileError
+        For whole-file problems: missing/empty/unreadable file, wrong delimiter, missing required
+        column (with the closest column name suggested), no data rows.
+    """
+    frame = read_table(path, sheet=sheet)
+    file = Path(path).name
+    cols = _resolve(frame, _PUPIL_ALIASES)
+    _require(frame, cols, file, ["pupil_ref", "need_type", "plan_type"])
+    if "nc_year" not in cols and "date_of_birth" not in cols:
+        _missing_column(frame, file, "nc_year", " (give nc_year or date_of_birth)")
+    _check_location_columns(frame, cols, file)
+    if frame.empty:
+        msg = "no pupil rows below the header"
+        raise InputFileError(msg, file=file, row=2)
+    notes = _extra_note(frame, cols, file)
+    rejects = _Rejects(file)
+    _reject_extra_cells(frame, rejects)
+
+    ref = _ids(frame[cols["pupil_ref"]])
+    rejects.add_mask(ref.isna(), "pupil_ref", "empty (every pupil needs a pseudonymised reference)")
+    _check_duplicates(ref, "pupil_ref", rejects)
+
+    need = _text(frame, cols, "need_type").map(lambda t: _need_code(t) if t else None)
+    need_text = _text(frame, cols, "need_type")
+    rejects.add_mask(need_text == "", "need_type", f"empty (expected one of {_NEEDS_EXPECTED})")
+    rejects.add_mask(
+        (need_text != "") & need.isna(),
+        "need_type",
+        f"not a SEN2 need code or DfE name (expected one of {_NEEDS_EXPECTED})",
+    )
+
+    plan_text = _text(frame, cols, "plan_type")
+    plan = plan_text.map(lambda t: _PLAN_TYPES.get(_key(t)) if t else None)
+    rejects.add_mask(plan.isna(), "plan_type", "not a plan type (expected EHCP or SEN support)")
+
+    nc = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    nc_empty = pd.Series(True, index=frame.index)
+    if "nc_year" in cols:
+        nc, nc_empty, nc_bad = _nc_years(frame[cols["nc_year"]])
+        rejects.add_mask(
+            nc_bad, "nc_year", "not an NC year (expected -1/N for nursery, R or 0 to 14)"
+        )
+    if "date_of_birth" in cols:
+        dob_text = _text(frame, cols, "date_of_birth")
+        dob = _parse_dates(dob_text)
+        use = nc_empty & (dob_text != "")
+        rejects.add_mask(
+            use & dob.isna(),
+            "date_of_birth",
+            "not a date (expected YYYY-MM-DD or DD/MM/YYYY)",
+        )
+        derived = nc_year_from_birth(dob, census_date)
+        out_of_range = use & dob.notna() & ~derived.between(-1, 14).fillna(False)
+        rejects.add_mask(
+            out_of_range,
+            "date_of_birth",
+            "gives an NC year outside nursery to year 14 for the census date; check the date "
+            "of birth (YYYY-MM-DD or DD/MM/YYYY) or give nc_year instead",
+        )
+        nc = nc.mask(use & dob.notna() & ~out_of_range, derived)
+        nc_empty = nc_empty & (dob_text == "")
+    rejects.add_mask(
+        nc_empty,
+        "nc_year",
+        "empty (give nc_year or date_of_birth)" if "date_of_birth" in cols else "empty",
+    )
+
+    setting = _ids(_text(frame, cols, "current_setting_id"))
+    if "current_setting_id" not in cols:
+        notes.append(f"{file}: no current_setting_id column; pupils treated as not yet placed")
+    if setting_ids is not None:
+        known = {str(s) for s in setting_ids}
+        unknown = setting.notna() & ~setting.isin(known).fillna(False)
+        _reject_unknown_settings(
+            setting,
+            unknown,
+            "current_setting_id",
+            f"no such setting in {settings_file}; check the id or add the setting there",
+            rejected_settings,
+            rejects,
+        )
+
+    if "transport_assisted" in cols:
+        transport, t_empty, t_bad = _bools(frame[cols["transport_assisted"]])
+        rejects.add_mask(t_empty | t_bad, "transport_assisted", "expected yes or no")
+    else:
+        transport = pd.Series(False, index=frame.index, dtype="boolean")
+        notes.append(f"{file}: no transport_assisted column; all pupils treated as not assisted")
+
+    loc = _locate(frame, cols, rejects, postcodes)
+    geom = authority_geometry(area, buffer_m=buffer_m)
+    if geom is not None:
+        has_xy = loc.easting.notna() & loc.northing.notna()
+        inside = pd.Series(
+            shapely.contains_xy(geom, loc.easting.fillna(0), loc.northing.fillna(0)),
+            index=frame.index,
+        )
+        for source in loc.source_column[has_xy & ~inside].unique():
+            rejects.add_mask(
+                has_xy & ~inside & (loc.source_column == source),
+                str(source),
+                f"outside the authority (plus {buffer_m:g} m); check the location",
+            )
+
+    keep = ~frame.index.isin(list(rejects.rows))
+    nc_kept = nc[keep].astype("int64")
+    data = pd.DataFrame(
+        {
+            "pupil_ref": ref[keep].astype(str),
+            "need_type": need[keep].astype(str),
+            "plan_type": plan[keep].astype(str),
+            "nc_year": nc_kept,
+            "phase": nc_kept.map(phase_of_nc_year).astype(str),
+            "current_setting_id": setting[keep].astype("string"),
+            "transport_assisted": transport[keep].astype(bool),
+            "postcode": loc.postcode[keep].astype("string"),
+            "origin_id": loc.origin_id[keep].astype(str),
+            "easting": loc.easting[keep].astype(float),
+            "northing": loc.northing[keep].astype(float),
+            "lsoa11cd": loc.lsoa11cd[keep].astype("string"),
+            "geocode_status": loc.status[keep].astype(str),
+        },
+        index=frame.index[keep],
+    )
+    gdf = schemas.validate_pupils(_points(data))
+    n_corrected = int((loc.status[keep] == "corrected").sum())
+    n_terminated = int((loc.status[keep] == "terminated").sum())
+    if n_corrected:
+        notes.append(f"{file}: {n_corrected} postcodes corrected for O/0 or I/1 typos")
+    if n_terminated:
+        notes.append(f"{file}: {n_terminated} terminated postcodes located at their last position")
+    result = rejects.result(gdf, frame, notes)
+    logger.info(
+        "load_pupils: %s rows read, %s used, %s rejected",
+        result.rows_read,
+        result.rows_used,
+        result.rows_rejected,
+    )
+    return result

@@ -1,0 +1,179 @@
+"""Candidate sites: :func:`load_sites`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from placeplan import schemas
+from placeplan.prepare.io._common import (
+    _NEEDS_EXPECTED,
+    _check_duplicates,
+    _extra_note,
+    _ids,
+    _need_lists,
+    _numbers,
+    _phase_lists,
+    _reject_extra_cells,
+    _reject_unknown_settings,
+    _Rejects,
+    _require,
+    _resolve,
+    _text,
+)
+from placeplan.prepare.io._locate import _LOCATION_ALIASES, _locate, _points
+from placeplan.prepare.io._read import read_table
+
+if TYPE_CHECKING:
+    from placeplan.prepare.geocode import PostcodeIndex
+    from placeplan.prepare.io._common import LoadResult
+
+
+# --------------------------------------------------------------------------------------------
+# Candidate sites
+# --------------------------------------------------------------------------------------------
+
+_SITE_ALIASES: dict[str, tuple[str, ...]] = {
+    "site_id": ("id", "site", "candidate_id"),
+    "host_setting_id": ("host_urn", "host", "urn", "setting_id"),
+    "name": ("site_name",),
+    "needs": ("need", "need_types", "needs_served"),
+    "phases": ("phase",),
+    "places": ("max_places", "capacity"),
+    "capital_cost_gbp": ("capital_cost", "capital_gbp"),
+    "annual_cost_per_place_gbp": ("cost_per_place_gbp", "annual_cost_gbp", "cost_per_place"),
+    **_LOCATION_ALIASES,
+}
+
+
+def load_sites(
+    path: str | Path,
+    *,
+    setting_ids: set[str] | None = None,
+    provision: pd.DataFrame | None = None,
+    postcodes: PostcodeIndex | None = None,
+    sheet: str | None = None,
+    rejected_settings: Mapping[str, str] | None = None,
+) -> LoadResult:
+    """Load candidate inclusion-base sites.
+
+    Parameters
+    ----------
+    path
+        CSV or Excel with ``site_id, host_setting_id, name, needs, phases, places,
+        capital_cost_gbp`` and optional ``annual_cost_per_place_gbp``, ``easting``/``northing``
+        (or ``postcode``).
+    setting_ids
+        Setting ids ``host_setting_id`` must be one of (default: those of ``provision``).
+    provision
+        Loaded provision; a site without its own location takes its host's.
+    postcodes
+        Lookup for sites located by postcode.
+    sheet
+        Excel sheet name.
+    rejected_settings
+        Setting id -> where its row was rejected (e.g. "provision.csv row 6"); a site whose host
+        is one of them is rejected with that reason rather than "no such setting".
+
+    Returns
+    -------
+    result
+        ``data``: GeoDataFrame (EPSG:27700) in the ``candidate sites`` layout.
+
+    Raises
+    ------
+    InputFileError
+        For whole-file problems and missing required columns.
+    """
+    frame = read_table(path, sheet=sheet)
+    file = Path(path).name
+    cols = _resolve(frame, _SITE_ALIASES)
+    _require(frame, cols, file, ["site_id", "host_setting_id", "phases", "places"])
+    _require(frame, cols, file, ["capital_cost_gbp"])
+    notes = _extra_note(frame, cols, file)
+    rejects = _Rejects(file)
+    _reject_extra_cells(frame, rejects)
+    if setting_ids is None and provision is not None:
+        setting_ids = set(provision["setting_id"].astype(str))
+
+    site_id = _ids(frame[cols["site_id"]])
+    rejects.add_mask(site_id.isna(), "site_id", "empty")
+    _check_duplicates(site_id, "site_id", rejects)
+    host = _ids(frame[cols["host_setting_id"]])
+    rejects.add_mask(host.isna(), "host_setting_id", "empty (expected the host school's URN)")
+    if setting_ids is not None:
+        _reject_unknown_settings(
+            host,
+            host.notna() & ~host.isin({str(s) for s in setting_ids}).fillna(False),
+            "host_setting_id",
+            "no such setting in the provision file; check the id or add the school there",
+            rejected_settings,
+            rejects,
+        )
+    needs, needs_bad = _need_lists(_text(frame, cols, "needs"))
+    rejects.add_mask(
+        needs_bad,
+        "needs",
+        f"not a SEN2 need code or DfE name (expected ';'-separated {_NEEDS_EXPECTED})",
+    )
+    phases, ph_empty, ph_bad = _phase_lists(frame[cols["phases"]])
+    rejects.add_mask(ph_empty | ph_bad, "phases", "expected primary, secondary and/or post16")
+    places, pl_empty, pl_bad = _numbers(frame[cols["places"]])
+    rejects.add_mask(
+        pl_empty | pl_bad | ~(places > 0) | (places % 1 != 0),
+        "places",
+        "expected a whole number of places, more than 0",
+    )
+    capital, cap_empty, cap_bad = _numbers(frame[cols["capital_cost_gbp"]])
+    rejects.add_mask(
+        cap_empty | cap_bad | (capital < 0), "capital_cost_gbp", "expected pounds, 0 or more"
+    )
+    if "annual_cost_per_place_gbp" in cols:
+        cost, _, cost_bad = _numbers(frame[cols["annual_cost_per_place_gbp"]])
+        rejects.add_mask(
+            cost_bad | (cost < 0), "annual_cost_per_place_gbp", "expected pounds, 0 or more"
+        )
+    else:
+        cost = pd.Series(np.nan, index=frame.index)
+
+    has_loc = any(c in cols for c in ("easting", "latitude", "postcode"))
+    if has_loc:
+        loc_rejects = _Rejects(file)
+        loc = _locate(frame, cols, loc_rejects, postcodes)
+        for _, rej in loc_rejects.frame().iterrows():
+            if rej["column"] != "location":  # no location given: use the host's below
+                rejects.add([rej["row"]], str(rej["column"]), str(rej["reason"]))
+        easting, northing = loc.easting, loc.northing
+    else:
+        easting = pd.Series(np.nan, index=frame.index)
+        northing = pd.Series(np.nan, index=frame.index)
+    if provision is not None:
+        hosts = provision.drop_duplicates("setting_id").set_index(
+            provision["setting_id"].drop_duplicates().astype(str)
+        )
+        easting = easting.fillna(host.map(hosts["easting"]).astype(float))
+        northing = northing.fillna(host.map(hosts["northing"]).astype(float))
+
+    keep = ~frame.index.isin(list(rejects.rows))
+    data = pd.DataFrame(
+        {
+            "site_id": site_id[keep].astype(str),
+            "host_setting_id": host[keep].astype(str),
+            "name": _text(frame, cols, "name").replace("", pd.NA)[keep].fillna(site_id[keep]),
+            "needs": needs[keep].astype(str),
+            "phases": phases[keep].astype(str),
+            "places": places[keep].astype("int64"),
+            "capital_cost_gbp": capital[keep].astype(float),
+            "annual_cost_per_place_gbp": cost[keep].astype(float),
+            "easting": easting[keep].astype(float),
+            "northing": northing[keep].astype(float),
+        },
+        index=frame.index[keep],
+    )
+    data["name"] = data["name"].astype(str)
+    gdf = schemas.validate_sites(_points(data))
+    return rejects.result(gdf, frame, notes)

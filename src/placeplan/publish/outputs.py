@@ -1,0 +1,543 @@
+"""Write a run's outputs: report(s), maps, impact.csv, layers.gpkg and the plan used.
+
+Everything written here is published material except files named ``internal-*`` (written only in
+``mode = "internal"``). Published tables pass through :func:`placeplan.publish.disclosure.suppress`
+(via the report model), never carry pupil references, and the report and CSVs use the same
+disclosure-controlled numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from placeplan.publish.disclosure import apply_marker, suppress
+from placeplan.publish.report.build import (
+    TIME_BAND_LABELS,
+    MapFigure,
+    ReportInputs,
+    build_report,
+    published_impact,
+)
+from placeplan.publish.report.render import write_report
+
+if TYPE_CHECKING:
+    from placeplan.compute.impact import ImpactAssessment
+    from placeplan.compute.network import RoadNetwork
+    from placeplan.compute.optimise import OptimisationResult
+    from placeplan.compute.scenario import ScenarioResult
+    from placeplan.config import PlanConfig
+    from placeplan.pipeline import Inputs
+
+__all__ = ["write_outputs"]
+
+logger = logging.getLogger(__name__)
+
+MAIN_ROADS = frozenset(
+    {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link"}
+)
+_BAND_EDGES = (15.0, 30.0, 45.0, 60.0, 75.0)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "scenario"
+
+
+def _time_bands(per_pupil: pd.DataFrame) -> pd.DataFrame:
+    out = {}
+    for which in ("baseline", "scenario"):
+        t = per_pupil[f"{which}_time_min"].dropna().to_numpy()
+        idx = np.searchsorted(np.asarray(_BAND_EDGES), t, side="right")
+        out[which] = np.bincount(idx, minlength=len(TIME_BAND_LABELS))[: len(TIME_BAND_LABELS)]
+    return pd.DataFrame({"band": list(TIME_BAND_LABELS), **out})
+
+
+def _main_roads(net: RoadNetwork) -> gpd.GeoDataFrame:
+    edge = np.where(net.chain_fwd >= 0, net.chain_fwd, net.chain_bwd)
+    hw = pd.Series(net.highway[edge]).astype(str)
+    keep = hw.isin(MAIN_ROADS).to_numpy()
+    lines = gpd.GeoSeries(net.chain_lines[keep], crs=net.crs).simplify(25.0)
+    return gpd.GeoDataFrame({"highway": hw[keep].to_numpy()}, geometry=lines, crs=net.crs)
+
+
+def _ooa_flows(impact: ImpactAssessment, provision: pd.DataFrame) -> pd.DataFrame:
+    pp = impact.per_pupil
+    ooa = {"out_of_area", "independent", "non_maintained"}
+    names = provision.set_index("setting_id")["name"]
+    parts = []
+    for which in ("baseline", "scenario"):
+        sub = pp[pp[f"{which}_category"].isin(ooa)]
+        parts.append(
+            sub.groupby(["area", f"{which}_setting_id"])
+            .size()
+            .rename(which)
+            .rename_axis(["origin_id", "destination_id"])
+        )
+    flows = pd.concat(parts, axis=1).fillna(0).astype(int).reset_index()
+    flows["origin_name"] = flows["origin_id"]
+    flows["destination_name"] = flows["destination_id"].map(names).fillna(flows["destination_id"])
+    return flows
+
+
+def _sites_layer(
+    inputs: Inputs,
+    result: ScenarioResult,
+    impact: ImpactAssessment,
+    scores: pd.DataFrame | None,
+) -> gpd.GeoDataFrame:
+    sites = inputs.sites.copy()
+    sites["selected"] = sites["site_id"].astype(str).isin(result.scenario.open_sites)
+    pp = impact.per_pupil
+    moved = pp[pp["moved"]]
+    served = moved.groupby("scenario_setting_id").size()
+    saved = (
+        (moved["baseline_time_min"] - moved["scenario_time_min"])
+        .groupby(moved["scenario_setting_id"])
+        .mean()
+    )
+    sites["pupils_served"] = sites["site_id"].map(served).fillna(0).astype(int)
+    sites["mean_time_saved_min"] = sites["site_id"].map(saved)
+    if scores is not None:
+        s = scores.set_index("site_id")
+        sites["score"] = sites["site_id"].map(s["score"])
+        sites["rank"] = sites["site_id"].map(s["rank"])
+    else:
+        sites["score"] = np.nan
+    return sites
+
+
+def _score_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Scoring criteria for the report's "case for each site" (never the free-text explanation,
+    which carries unsuppressed counts; the report suppresses the counts and writes its own)."""
+    if scores is None:
+        return None
+    cols = [
+        c
+        for c in (
+            "site_id",
+            "rank",
+            "min_rank",
+            "max_rank",
+            "need_in_reach",
+            "pupils_in_reach",
+            "ooa_avoidable",
+            "pupils_benefiting",
+            "time_saved_min",
+            "cost_per_place_gbp",
+            "imd_decile",
+            "spare_places",
+            "rural",
+        )
+        if c in scores.columns
+    ]
+    return pd.DataFrame(scores[cols]).reset_index(drop=True)
+
+
+def _parameters(plan: PlanConfig, net: RoadNetwork) -> list[tuple[str, str, str]]:
+    t, c, d, n = plan.thresholds, plan.costs, plan.disclosure, plan.network
+    rows: list[tuple[str, str, str]] = [
+        (label, value, "speed model (configurable in [network])")
+        for label, value in net.speed_model.describe()
+    ]
+    rows += [
+        (
+            "Fixed allowance per journey",
+            f"{n.fixed_allowance_min:g} min",
+            "kerbside, loading and parking",
+        ),
+        (
+            "Snapping limit",
+            f"{n.max_snap_m:g} m",
+            "points further from a drivable road are flagged",
+        ),
+        (
+            "Reasonable maximum journey",
+            f"primary {t.max_journey_primary_min:g} min, "
+            f"secondary {t.max_journey_secondary_min:g} min",
+            "DfE home-to-school travel and transport guidance (2014) best-practice maxima",
+        ),
+        (
+            "Statutory walking distance",
+            f"{t.walking_distance_under8_miles:g} miles under 8, "
+            f"{t.walking_distance_8plus_miles:g} miles 8+",
+            "Education Act 1996 s.444 and Schedule 35B",
+        ),
+        ("Worse off", f"journey longer by more than {t.worse_off_min:g} min", "plan setting"),
+        ("School days a year", f"{t.school_days}", "England school year"),
+        (
+            "Transport cost",
+            f"£{c.transport_cost_per_mile_gbp:,.2f} per pupil-mile, 2 journeys a day",
+            "calibrated to stated spend" if c.annual_send_transport_spend_gbp else "plan setting",
+        ),
+    ]
+    rows += [
+        (
+            f"Placement cost: {k.replace('_', ' ')}",
+            f"£{v:,.0f} per place per year",
+            "fallback where a setting has none",
+        )
+        for k, v in sorted(c.placement_per_place_gbp.items())
+    ]
+    for link in n.ferry_links:
+        rows.append(
+            (
+                f"Fixed link: {link.name}",
+                f"{link.wait_min:g} min wait + {link.crossing_min:g} min crossing",
+                "operator timetable (rounded); plan setting",
+            )
+        )
+    if n.ferry_links:
+        rows.append(
+            (
+                "Beyond the fixed link",
+                f"straight line × {n.mainland_circuity:g} at {n.mainland_speed_kph:g} km/h",
+                "no road network beyond the link ships with the plan",
+            )
+        )
+    rows.append(
+        (
+            "Disclosure control",
+            f"counts under {d.threshold} suppressed ('c'), secondary suppression"
+            + (f", rounded to nearest {d.round_to}" if d.round_to else ""),
+            "DfE statistics practice",
+        )
+    )
+    p = plan.projection
+    rows.append(
+        (
+            "Projection of OOA placements",
+            f"{p.years} years from {p.start_year}/{(p.start_year + 1) % 100:02d}",
+            "growth of EHC plans: "
+            + (
+                "plan's rates by need"
+                if p.growth_by_need
+                else f"SEN2 trend, last {p.trend_years} years"
+            ),
+        )
+    )
+    if plan.selection.budget_gbp:
+        rows.append(
+            (
+                "Capital budget for optimised selection",
+                f"£{plan.selection.budget_gbp:,.0f}",
+                "plan [selection]",
+            )
+        )
+    return rows
+
+
+def _published_count(n: int, threshold: int) -> str:
+    """A count for prose: 'fewer than <threshold>' when it would be suppressed in a table."""
+    return f"fewer than {threshold}" if 0 < n < threshold else f"{n:,}"
+
+
+def _assumptions(plan: PlanConfig, result: ScenarioResult, baseline: pd.DataFrame) -> list[str]:
+    sc = result.scenario
+    th = plan.disclosure.threshold if plan.disclosure.mode == "published" else 1
+    unreachable = int((baseline["status"] == "unreachable").sum())
+    no_setting = int((baseline["status"] == "no_setting").sum())
+    out = []
+    if unreachable or no_setting:
+        out.append(
+            f"Pupils without a journey: {_published_count(unreachable, th)} whose home postcode "
+            f"is more than {plan.network.max_snap_m:g} m from a drivable road or cannot reach "
+            f"their setting, and {_published_count(no_setting, th)} with no current setting "
+            "recorded. They are counted in every pupil total but not in journey-time or distance "
+            "statistics; check their postcodes (see the run's rejections and warnings)."
+        )
+    out += [
+        "The baseline keeps every pupil at their current setting; journeys are the fastest drive "
+        "from the home postcode's centroid (Code-Point Open) to the setting, plus the fixed "
+        "allowance per journey.",
+        "In the scenario only pupils now placed in: "
+        + ", ".join(sorted(sc.movable)).replace("_", " ")
+        + " may move, and only into a new base that serves their primary need and phase, within "
+        "its places, when the move lowers the annual cost of placement plus assisted transport, "
+        f"keeps the journey within the reasonable maximum and lengthens it by at most "
+        f"{sc.max_extra_journey_min:g} min. The assignment is solved exactly (HiGHS).",
+        "Assisted transport cost applies to pupils recorded as transport-assisted, and to pupils "
+        "who move to a setting beyond the statutory walking distance.",
+        "Planning areas are those in the plan's planning_areas file; without one, the "
+        "authority's MSOAs (LSOAs grouped by name without the final letter).",
+        "Out-of-area and independent placements: settings outside the authority, and independent "
+        "or non-maintained special schools.",
+    ]
+    if plan.network.ferry_links:
+        out.append(
+            "Settings across the water are reached by the fastest configured ferry link: road to "
+            "the terminal, the link's wait and crossing, then the straight-line distance times the "
+            "circuity factor at the average speed given in the parameters."
+        )
+    if plan.plan.synthetic_pupils:
+        out.append(
+            "The pupil cohort is SYNTHETIC: generated (seeded) from real postcodes weighted by "
+            "LSOA "
+            "population and the authority's real EHCP totals by primary need, placement type and "
+            "age (DfE SEN2 2024/25). No real child is represented."
+        )
+    return out
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> Path:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def write_outputs(
+    *,
+    plan: PlanConfig,
+    inputs: Inputs,
+    net: RoadNetwork,
+    journeys: pd.DataFrame,
+    snaps: pd.DataFrame,
+    baseline: pd.DataFrame,
+    scenarios: dict[str, ScenarioResult],
+    impacts: dict[str, ImpactAssessment],
+    site_scores: pd.DataFrame | None,
+    optimised: OptimisationResult | None,
+    version: str,
+    projections: dict[str, pd.DataFrame] | None = None,
+    growth: pd.Series | None = None,
+    timestamp: str,
+) -> dict[str, Path]:
+    """Write every output of a run into ``plan.output_dir`` and return their paths.
+
+    Files: ``report.html`` (first scenario; ``report-<scenario>.html`` for the others),
+    ``map-*.html`` (the report's maps, standalone), ``impact.csv`` (all scenarios, disclosure-
+    controlled, the same numbers as the reports), ``mitigations.csv``, ``site_scores.csv``,
+    ``layers.gpkg`` (areas with aggregates, planning areas, sites, provision, catchments),
+    ``rejections.csv``, ``row_accounting.csv`` and ``plan.used.toml``.
+    """
+    from placeplan.compute import network as network_mod
+    from placeplan.pipeline import authority_areas
+
+    out_dir = plan.output_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    d = plan.disclosure
+    mode = d.mode
+    outputs: dict[str, Path] = {}
+    areas = authority_areas(inputs.areas, plan.plan.lad_code) if inputs.areas is not None else None
+    planning = inputs.planning_areas
+    roads = _main_roads(net)
+    provision = inputs.provision
+    plan_text = ""
+    plan_file = plan.base_dir / "plan.toml"
+    if plan_file.exists():
+        plan_text = plan_file.read_text(encoding="utf-8")
+    limits = {
+        "primary": plan.thresholds.max_journey_primary_min,
+        "secondary": plan.thresholds.max_journey_secondary_min,
+    }
+    published_frames = []
+    mitigation_frames = []
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for i, (name, result) in enumerate(scenarios.items()):
+        impact = impacts[name]
+        sites = _sites_layer(inputs, result, impact, site_scores)
+        iso = None
+        chosen = sites[sites["selected"]]
+        if len(chosen):
+            pts = pd.DataFrame(
+                {
+                    "id": chosen["site_id"].astype(str),
+                    "x": chosen.geometry.x,
+                    "y": chosen.geometry.y,
+                }
+            )
+            iso = network_mod.isochrones(net, pts, minutes=(15, 30, 45))
+        area_layer = None
+        if areas is not None:
+            area_layer = areas.merge(
+                impact.by_area[
+                    ["area_id", "pupils", "baseline_mean_time_min", "scenario_mean_time_min"]
+                ],
+                on="area_id",
+                how="left",
+            )
+            area_layer["pupils"] = area_layer["pupils"].fillna(0).astype(int)
+        report_inputs = ReportInputs(
+            plan_name=plan.plan.name,
+            authority=plan.plan.authority,
+            run_timestamp=timestamp,
+            placeplan_version=version,
+            config_hash=plan.config_hash(),
+            plan_toml=plan_text,
+            impact=impact.table,
+            mode=mode,
+            scenario_name=name,
+            mitigations=impact.mitigations,
+            sites=sites,
+            provision=provision[
+                ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
+            ],
+            areas=area_layer,
+            ooa_flows=_ooa_flows(impact, provision),
+            flow_origins=planning,
+            isochrones=iso,
+            outline=inputs.outline,
+            roads=roads,
+            time_bands=_time_bands(impact.per_pupil),
+            parameters=_parameters(plan, net),
+            assumptions=_assumptions(plan, result, baseline),
+            row_accounting=inputs.row_accounting[
+                ["file", "rows_read", "rows_used", "rows_rejected"]
+            ],
+            attributions=inputs.attribution,
+            synthetic_data=plan.plan.synthetic_pupils,
+            disclosure_threshold=d.threshold,
+            disclosure_round_to=d.round_to,
+            reasonable_journey_min=limits,
+            site_scores=_score_criteria(site_scores),
+            site_reach_min=plan.selection.max_travel_time_min,
+            ooa_projection=(projections or {}).get(name),
+        )
+        report = build_report(report_inputs)
+        fname = "report.html" if i == 0 else f"report-{_slug(name)}.html"
+        outputs["report" if i == 0 else f"report:{name}"] = write_report(report, out_dir / fname)
+        for section in report.sections:
+            for block in section.blocks:
+                if isinstance(block, MapFigure):
+                    suffix = "" if i == 0 else f"-{_slug(name)}"
+                    path = out_dir / f"map-{block.id.removeprefix('m-')}{suffix}.html"
+                    path.write_text(block.html, encoding="utf-8")
+                    outputs[f"map:{block.id}{suffix}"] = path
+        pub = published_impact(impact.table, threshold=d.threshold, round_to=d.round_to, mode=mode)
+        pub.insert(0, "scenario_name", name)
+        published_frames.append(pub)
+        mit = suppress(
+            impact.mitigations,
+            count_cols=["pupils"],
+            threshold=d.threshold,
+            round_to=d.round_to,
+            mode=mode,
+        )
+        mit = apply_marker(mit)
+        mit.insert(0, "scenario_name", name)
+        mitigation_frames.append(mit)
+        if i == 0:
+            if area_layer is not None:
+                layers["areas_journey_times"] = apply_marker(
+                    suppress(
+                        area_layer,
+                        count_cols=["pupils"],
+                        dependent_cols=["baseline_mean_time_min", "scenario_mean_time_min"],
+                        threshold=d.threshold,
+                        round_to=d.round_to,
+                        mode=mode,
+                    )
+                ).pipe(gpd.GeoDataFrame, geometry="geometry", crs=area_layer.crs)
+            site_pub = suppress(
+                sites.drop(columns=[c for c in ("explanation",) if c in sites]),
+                count_cols=["pupils_served"],
+                dependent_cols=["mean_time_saved_min"],
+                threshold=d.threshold,
+                round_to=d.round_to,
+                mode=mode,
+            )
+            layers["candidate_sites"] = apply_marker(site_pub).pipe(
+                gpd.GeoDataFrame, geometry="geometry", crs=sites.crs
+            )
+            if iso is not None:
+                layers["catchments"] = iso
+        if mode == "internal":
+            _write_csv(
+                impact.per_pupil.drop(columns=["all"]),
+                out_dir / f"internal-pupil-journeys-{_slug(name)}.csv",
+            )
+    outputs["impact"] = _write_csv(
+        pd.concat(published_frames, ignore_index=True), out_dir / "impact.csv"
+    )
+    if projections:
+        frames = []
+        for name, proj in projections.items():
+            if proj.empty:
+                continue
+            pub = apply_marker(
+                suppress(
+                    proj,
+                    count_cols=["ooa_baseline", "ooa_scenario", "avoided"],
+                    dependent_cols={
+                        "annual_cost_baseline_gbp": ["ooa_baseline"],
+                        "annual_cost_scenario_gbp": ["ooa_scenario"],
+                        "annual_saving_gbp": ["avoided"],
+                        "cumulative_saving_gbp": ["avoided"],
+                    },
+                    group_cols=["year"],
+                    total_rows=proj["need_type"].eq("all"),
+                    threshold=d.threshold,
+                    round_to=d.round_to,
+                    mode=mode,
+                )
+            )
+            pub.insert(0, "scenario_name", name)
+            frames.append(pub)
+        if frames:
+            outputs["ooa_projection"] = _write_csv(
+                pd.concat(frames, ignore_index=True), out_dir / "ooa_projection.csv"
+            )
+    outputs["mitigations"] = _write_csv(
+        pd.concat(mitigation_frames, ignore_index=True), out_dir / "mitigations.csv"
+    )
+    if site_scores is not None:
+        count_like = [
+            c
+            for c in ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
+            if c in site_scores
+        ]
+        scores_pub = suppress(
+            site_scores.drop(
+                columns=[c for c in ("explanation",) if c in site_scores and mode == "published"]
+            ),
+            count_cols=count_like,
+            dependent_cols=["time_saved_min"] if "time_saved_min" in site_scores else [],
+            secondary=False,
+            threshold=d.threshold,
+            round_to=d.round_to,
+            mode=mode,
+        )
+        outputs["site_scores"] = _write_csv(apply_marker(scores_pub), out_dir / "site_scores.csv")
+    layers["provision"] = provision[
+        ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
+    ]
+    if planning is not None:
+        layers["planning_areas"] = planning
+    if inputs.outline is not None:
+        layers["authority_outline"] = inputs.outline
+    from placeplan.prepare.io import write_layers
+
+    gpkg = out_dir / "layers.gpkg"
+    if gpkg.exists():
+        gpkg.unlink()
+    write_layers(gpkg, layers)
+    outputs["layers"] = gpkg
+    outputs["rejections"] = _write_csv(inputs.rejections, out_dir / "rejections.csv")
+    outputs["row_accounting"] = _write_csv(inputs.row_accounting, out_dir / "row_accounting.csv")
+    header = (
+        f"# plan used for this run: placeplan {version}, {timestamp}, "
+        f"config hash {plan.config_hash()}\n"
+        f"# original: {plan_file}\n"
+    )
+    used = out_dir / "plan.used.toml"
+    used.write_text(header + plan_text, encoding="utf-8")
+    outputs["plan"] = used
+    if optimised is not None:
+        outputs["optimisation"] = _write_csv(
+            pd.DataFrame(
+                {
+                    "site_id": list(optimised.selected),
+                    "status": optimised.status,
+                    "objective_pupil_min": optimised.objective,
+                }
+            ),
+            out_dir / "optimised_sites.csv",
+        )
+    logger.info("outputs: %d files written to %s", len(outputs), out_dir)
+    return outputs

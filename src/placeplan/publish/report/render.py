@@ -1,0 +1,198 @@
+"""Render the report model to one self-contained, offline, printable HTML file.
+
+ydata-style second and third layers: :func:`render_report` (Jinja2 over
+``placeplan/publish/report/templates``) and :func:`write_report`. Output is deterministic: the same
+:class:`~placeplan.publish.report.build.Report` renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import markupsafe
+
+from placeplan.publish.disclosure import SUPPRESSED_MARKER
+
+if TYPE_CHECKING:
+    from placeplan.publish.report.build import Cell, Report
+
+__all__ = [
+    "fmt_cell",
+    "fmt_count",
+    "fmt_gbp",
+    "fmt_gbp_short",
+    "fmt_minutes",
+    "fmt_percent",
+    "render_report",
+    "write_report",
+]
+
+_MISSING = "x"
+_MINUS = "−"  # U+2212, typographic minus
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _sign(value: float, signed: bool) -> str:
+    if not signed:
+        return "-" if value < 0 else ""
+    if value > 0:
+        return "+"
+    if value < 0:
+        return _MINUS
+    return "±"
+
+
+def fmt_count(value: Any, signed: bool = False) -> str:
+    """Format a count of pupils: ``1,234`` (``x`` when missing)."""
+    if _missing(value):
+        return _MISSING
+    v = round(float(value))
+    return f"{_sign(v, signed)}{abs(v):,}"
+
+
+def fmt_minutes(value: Any, signed: bool = False) -> str:
+    """Format minutes with one decimal: ``23.4 min`` / ``+2.1 min``."""
+    if _missing(value):
+        return _MISSING
+    v = float(value)
+    return f"{_sign(round(v, 1), signed)}{abs(v):.1f} min"
+
+
+def fmt_percent(value: Any, signed: bool = False) -> str:
+    """Format a percentage given on the 0–100 scale: ``18.6%`` / ``+1.2 pp`` when signed."""
+    if _missing(value):
+        return _MISSING
+    v = float(value)
+    if signed:
+        return f"{_sign(round(v, 1), True)}{abs(v):.1f} pp"
+    return f"{v:.1f}%"
+
+
+def fmt_gbp(value: Any, signed: bool = False) -> str:
+    """Format pounds sterling: ``£1,234,567`` (``£9.0m`` at a million or more)."""
+    if _missing(value):
+        return _MISSING
+    v = float(value)
+    a = abs(v)
+    body = f"£{a / 1e6:,.2f}m" if a >= 1e6 else f"£{a:,.0f}"
+    return f"{_sign(round(v), signed)}{body}"
+
+
+def fmt_gbp_short(value: Any, signed: bool = False) -> str:
+    """Format pounds for headlines: ``£30.33m``, ``−£0.94m`` (from £100k), ``£45k``, ``£900``."""
+    if _missing(value):
+        return _MISSING
+    v = float(value)
+    a = abs(v)
+    if a >= 1e5:
+        body = f"£{a / 1e6:,.2f}m"
+    elif a >= 1e3:
+        body = f"£{a / 1e3:,.0f}k"
+    else:
+        body = f"£{a:,.0f}"
+    return f"{_sign(round(v), signed)}{body}"
+
+
+def _fmt_number(value: Any, signed: bool = False, digits: int = 1, unit: str = "") -> str:
+    if _missing(value):
+        return _MISSING
+    v = float(value)
+    return f"{_sign(round(v, digits), signed)}{abs(v):,.{digits}f}{unit}"
+
+
+_FORMATTERS = {
+    "count": fmt_count,
+    "rows": fmt_count,
+    "places": fmt_count,
+    "minutes": fmt_minutes,
+    "percent": fmt_percent,
+    "gbp": fmt_gbp,
+    "gbp_short": fmt_gbp_short,
+    "km": lambda v, signed=False: _fmt_number(v, signed, 1, " km"),
+    "miles": lambda v, signed=False: _fmt_number(v, signed, 2, " mi"),
+    "score": lambda v, signed=False: _fmt_number(v, signed, 2),
+    "number": lambda v, signed=False: _fmt_number(v, signed, 1),
+}
+
+
+def fmt_cell(cell: Cell) -> str:
+    """Format a report cell; suppressed cells show ``c`` (DfE convention)."""
+    if cell.suppressed:
+        return SUPPRESSED_MARKER
+    if cell.fmt == "text":
+        return "" if cell.value is None else str(cell.value)
+    return _FORMATTERS.get(cell.fmt, _FORMATTERS["number"])(cell.value, cell.signed)
+
+
+def _css_string(text: str) -> markupsafe.Markup:
+    """Quote ``text`` as a CSS string literal (for ``@page`` margin boxes)."""
+    out = "".join(
+        ch if ch.isalnum() or ch in " ·-_.,:;()/+" else f"\\{ord(ch):x} " for ch in str(text)
+    )
+    return markupsafe.Markup(f'"{out}"')
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("placeplan", "publish/report/templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2", "html.j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(
+        fmt_minutes=fmt_minutes,
+        fmt_percent=fmt_percent,
+        fmt_gbp=fmt_gbp,
+        fmt_count=fmt_count,
+        fmt_cell=fmt_cell,
+        css_string=_css_string,
+    )
+    return env
+
+
+def render_report(report: Report) -> str:
+    """Render ``report`` to an HTML string (self-contained, offline, printable).
+
+    Parameters
+    ----------
+    report
+        From :func:`placeplan.publish.report.build.build_report`.
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
+    from placeplan.publish.maps import assert_offline
+
+    html = _environment().get_template("report.html.j2").render(report=report)
+    assert_offline(html)
+    return html
+
+
+def write_report(report: Report, path: str | Path) -> Path:
+    """Write ``report`` as one self-contained HTML file.
+
+    Parameters
+    ----------
+    report
+        From :func:`placeplan.publish.report.build.build_report`.
+    path
+        Output path (``.html``); parent folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    from placeplan.publish.maps import _write_page
+
+    return _write_page(path, lambda: render_report(report), newline="\n")
