@@ -44,6 +44,7 @@ __all__ = [
     "map_journey_times",
     "map_sites",
     "save_map",
+    "write_page",
 ]
 
 TIME_BANDS: tuple[tuple[float, float, str], ...] = (
@@ -202,10 +203,10 @@ def save_map(m: folium.Map, path: str | Path) -> Path:
     pathlib.Path
         The written path.
     """
-    return _write_page(path, lambda: map_html(m))
+    return write_page(path, lambda: map_html(m))
 
 
-def _write_page(path: str | Path, render: Callable[[], str], *, newline: str | None = None) -> Path:
+def write_page(path: str | Path, render: Callable[[], str], *, newline: str | None = None) -> Path:
     """Create ``path``'s folders, then write the page ``render()`` returns as UTF-8.
 
     Shared by :func:`save_map` and :func:`placeplan.publish.report.render.write_report`. The

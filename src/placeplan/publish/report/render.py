@@ -193,6 +193,6 @@ def write_report(report: Report, path: str | Path) -> Path:
     pathlib.Path
         The written path.
     """
-    from placeplan.publish.maps import _write_page
+    from placeplan.publish.maps import write_page
 
-    return _write_page(path, lambda: render_report(report), newline="\n")
+    return write_page(path, lambda: render_report(report), newline="\n")

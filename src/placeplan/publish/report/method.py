@@ -1,0 +1,161 @@
+"""The report's method section: the parameters table and the assumptions, in plain English.
+
+Prose about the run, built from the plan and the computed results (never pupil-level values; the
+only counts are pupils without a journey, given as "fewer than <threshold>" when small).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from placeplan.compute.scenario import ScenarioResult
+    from placeplan.config import PlanConfig
+
+__all__ = ["assumptions", "parameters"]
+
+
+def parameters(plan: PlanConfig, speed_rows: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    t, c, d, n = plan.thresholds, plan.costs, plan.disclosure, plan.network
+    rows: list[tuple[str, str, str]] = [
+        (label, value, "speed model (configurable in [network])") for label, value in speed_rows
+    ]
+    rows += [
+        (
+            "Fixed allowance per journey",
+            f"{n.fixed_allowance_min:g} min",
+            "kerbside, loading and parking",
+        ),
+        (
+            "Snapping limit",
+            f"{n.max_snap_m:g} m",
+            "points further from a drivable road are flagged",
+        ),
+        (
+            "Reasonable maximum journey",
+            f"primary {t.max_journey_primary_min:g} min, "
+            f"secondary {t.max_journey_secondary_min:g} min",
+            "DfE home-to-school travel and transport guidance (2014) best-practice maxima",
+        ),
+        (
+            "Statutory walking distance",
+            f"{t.walking_distance_under8_miles:g} miles under 8, "
+            f"{t.walking_distance_8plus_miles:g} miles 8+",
+            "Education Act 1996 s.444 and Schedule 35B",
+        ),
+        ("Worse off", f"journey longer by more than {t.worse_off_min:g} min", "plan setting"),
+        ("School days a year", f"{t.school_days}", "England school year"),
+        (
+            "Transport cost",
+            f"£{c.transport_cost_per_mile_gbp:,.2f} per pupil-mile, 2 journeys a day",
+            "calibrated to stated spend" if c.annual_send_transport_spend_gbp else "plan setting",
+        ),
+    ]
+    rows += [
+        (
+            f"Placement cost: {k.replace('_', ' ')}",
+            f"£{v:,.0f} per place per year",
+            "fallback where a setting has none",
+        )
+        for k, v in sorted(c.placement_per_place_gbp.items())
+    ]
+    for link in n.ferry_links:
+        rows.append(
+            (
+                f"Fixed link: {link.name}",
+                f"{link.wait_min:g} min wait + {link.crossing_min:g} min crossing",
+                "operator timetable (rounded); plan setting",
+            )
+        )
+    if n.ferry_links:
+        rows.append(
+            (
+                "Beyond the fixed link",
+                f"straight line × {n.mainland_circuity:g} at {n.mainland_speed_kph:g} km/h",
+                "no road network beyond the link ships with the plan",
+            )
+        )
+    rows.append(
+        (
+            "Disclosure control",
+            f"counts under {d.threshold} suppressed ('c'), secondary suppression"
+            + (f", rounded to nearest {d.round_to}" if d.round_to else ""),
+            "DfE statistics practice",
+        )
+    )
+    p = plan.projection
+    rows.append(
+        (
+            "Projection of OOA placements",
+            f"{p.years} years from {p.start_year}/{(p.start_year + 1) % 100:02d}",
+            "growth of EHC plans: "
+            + (
+                "plan's rates by need"
+                if p.growth_by_need
+                else f"SEN2 trend, last {p.trend_years} years"
+            ),
+        )
+    )
+    if plan.selection.budget_gbp:
+        rows.append(
+            (
+                "Capital budget for optimised selection",
+                f"£{plan.selection.budget_gbp:,.0f}",
+                "plan [selection]",
+            )
+        )
+    return rows
+
+
+def _published_count(n: int, threshold: int) -> str:
+    """A count for prose: 'fewer than <threshold>' when it would be suppressed in a table."""
+    return f"fewer than {threshold}" if 0 < n < threshold else f"{n:,}"
+
+
+def assumptions(plan: PlanConfig, result: ScenarioResult, baseline: pd.DataFrame) -> list[str]:
+    sc = result.scenario
+    th = plan.disclosure.threshold if plan.disclosure.mode == "published" else 1
+    unreachable = int((baseline["status"] == "unreachable").sum())
+    no_setting = int((baseline["status"] == "no_setting").sum())
+    out = []
+    if unreachable or no_setting:
+        out.append(
+            f"Pupils without a journey: {_published_count(unreachable, th)} whose home postcode "
+            f"is more than {plan.network.max_snap_m:g} m from a drivable road or cannot reach "
+            f"their setting, and {_published_count(no_setting, th)} with no current setting "
+            "recorded. They are counted in every pupil total but not in journey-time or distance "
+            "statistics; check their postcodes (see the run's rejections and warnings)."
+        )
+    out += [
+        "The baseline keeps every pupil at their current setting; journeys are the fastest drive "
+        "from the home postcode's centroid (Code-Point Open) to the setting, plus the fixed "
+        "allowance per journey.",
+        "In the scenario only pupils now placed in: "
+        + ", ".join(sorted(sc.movable)).replace("_", " ")
+        + " may move, and only into a new base that serves their primary need and phase, within "
+        "its places, when the move lowers the annual cost of placement plus assisted transport, "
+        f"keeps the journey within the reasonable maximum and lengthens it by at most "
+        f"{sc.max_extra_journey_min:g} min. The assignment is solved exactly (HiGHS).",
+        "Assisted transport cost applies to pupils recorded as transport-assisted, and to pupils "
+        "who move to a setting beyond the statutory walking distance.",
+        "Planning areas are those in the plan's planning_areas file; without one, the "
+        "authority's MSOAs (LSOAs grouped by name without the final letter).",
+        "Out-of-area and independent placements: settings outside the authority, and independent "
+        "or non-maintained special schools.",
+    ]
+    if plan.network.ferry_links:
+        out.append(
+            "Settings across the water are reached by the fastest configured ferry link: road to "
+            "the terminal, the link's wait and crossing, then the straight-line distance times the "
+            "circuity factor at the average speed given in the parameters."
+        )
+    if plan.plan.synthetic_pupils:
+        out.append(
+            "The pupil cohort is SYNTHETIC: generated (seeded) from real postcodes weighted by "
+            "LSOA "
+            "population and the authority's real EHCP totals by primary need, placement type and "
+            "age (DfE SEN2 2024/25). No real child is represented."
+        )
+    return out
