@@ -20,11 +20,11 @@ _STAGE_SCRIPT = """
 import json, sys
 import placeplan
 from placeplan.config import load_plan
-from placeplan.pipeline import run
+from placeplan.pipeline import run_and_publish
 placeplan.settings.progress = False
 plan = load_plan(sys.argv[1])
 meta = plan.plan.model_copy(update={"output_dir": __import__("pathlib").Path(sys.argv[2])})
-res = run(plan.model_copy(update={"plan": meta}))
+res, _ = run_and_publish(plan.model_copy(update={"plan": meta}))
 print(json.dumps(res.timings_s))
 """
 

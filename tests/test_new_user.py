@@ -12,7 +12,7 @@ import pytest
 from placeplan import cli
 from placeplan.config import load_plan
 from placeplan.init import write_templates
-from placeplan.pipeline import load_inputs
+from placeplan.prepare import prepare as load_inputs
 from placeplan.prepare.io._common import _numbers
 from placeplan.prepare.validate import validate_plan
 

@@ -105,10 +105,15 @@ def test_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     ):
         assert key in ns, key
     assert len(ns["baseline"]) == len(sample)
+    # the step-by-step numbers are the report's: same functions, same plan settings
+    run = ns["run"]
+    first = ns["plan"].scenario[0].name
+    pd.testing.assert_frame_equal(ns["impact"].table, run.impacts[first].table)
+    pd.testing.assert_frame_equal(ns["scores"], run.site_scores)
     assert ns["scores"]["rank"].min() == 1
     assert len(ns["result"].new_places) == len(ns["plan"].scenario[0].open_sites)
     # the report was written to the redirected folder, not into the repository
-    report = ns["run"].outputs["report"]
+    report = ns["files"]["report"]
     assert report == tmp_path / "report.html"
     assert report.is_file()
 
@@ -125,3 +130,16 @@ def test_aggregate_check_catches_pupil_level_display(bad):
     }
     with pytest.raises(AssertionError):
         _assert_aggregate(frames[bad], len(sample), refs, bad)
+
+
+def test_notebook_uses_only_the_public_api():
+    """The walkthrough reaches nothing but ``placeplan.<name in __all__>``."""
+    import re
+
+    import placeplan
+
+    code = "\n".join(_source(c) for c in _cells() if c["cell_type"] == "code")
+    assert "from placeplan" not in code
+    used = set(re.findall(r"\bplaceplan\.(\w+)", code))
+    assert used, "the notebook should use placeplan"
+    assert used <= set(placeplan.__all__), sorted(used - set(placeplan.__all__))

@@ -37,7 +37,7 @@ def own_cache(tmp_path, monkeypatch):
 
 def test_postcode_origins_are_cached(tmp_path, own_cache):
     pupils = pd.read_csv(SAMPLE / "pupils.csv", dtype=str).head(60)
-    run(_plan_in(tmp_path, pupils), write=False)
+    run(_plan_in(tmp_path, pupils))
     assert _matrix_entries(own_cache), "postcode-centroid matrices are cached"
 
 
@@ -54,7 +54,7 @@ def test_exact_home_coordinates_are_never_cached(tmp_path, own_cache, caplog):
         pupils.loc[i, "northing"] = str(int(located.loc[i, "northing"]) - 5)
         pupils.loc[i, "postcode"] = ""
     caplog.set_level(logging.DEBUG, logger="placeplan")
-    result = run(_plan_in(tmp_path, pupils), write=False)
+    result = run(_plan_in(tmp_path, pupils))
     assert len(result.baseline) == 60
     assert _matrix_entries(own_cache) == []
     # no pupil reference in any log line

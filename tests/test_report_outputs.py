@@ -29,7 +29,7 @@ EXTERNAL = re.compile(
 
 @pytest.fixture(scope="module")
 def out_dir(tmp_path_factory) -> Path:
-    from placeplan.pipeline import run
+    from placeplan.pipeline import run_and_publish
 
     tmp = tmp_path_factory.mktemp("iow")
     plan = load_plan(SAMPLE / "plan.toml")
@@ -37,7 +37,7 @@ def out_dir(tmp_path_factory) -> Path:
     with warnings.catch_warnings():
         # the sample has one postcode far from a road; that data warning is not under test here
         warnings.simplefilter("ignore", SnapWarning)
-        run(plan)
+        run_and_publish(plan)
     assert (tmp / "report.html").is_file()
     return tmp
 

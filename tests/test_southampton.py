@@ -159,10 +159,10 @@ def test_southampton_plan_runs_end_to_end_on_a_stand_in_network(tmp_path, monkey
     """
     calls: list = []
     monkeypatch.setattr(network, "network_from_place", _stand_in_network(calls))
-    result = pipeline.run(_plan_into(tmp_path))
+    result, outputs = pipeline.run_and_publish(_plan_into(tmp_path))
     assert calls == [("Southampton, England", 10_000.0)]
     assert (tmp_path / "report.html").is_file()
-    assert result.outputs["report"].parent == tmp_path
+    assert outputs["report"].parent == tmp_path
     pupils = pd.read_csv(SOU / "pupils.csv")
     for imp in result.impacts.values():
         allrow = imp.table[imp.table["group_type"] == "all"].set_index("metric")
@@ -266,9 +266,9 @@ def test_network_from_place_southampton_online():
 @pytest.mark.network
 @pytest.mark.enable_socket
 def test_southampton_plan_runs_online(tmp_path):
-    result = pipeline.run(_plan_into(tmp_path))
+    result, outputs = pipeline.run_and_publish(_plan_into(tmp_path))
     assert (tmp_path / "report.html").is_file()
-    assert result.outputs["report"] == tmp_path / "report.html"
+    assert outputs["report"] == tmp_path / "report.html"
     allrow = next(iter(result.impacts.values())).table.query("group_type == 'all'")
     assert allrow.set_index("metric").loc["pupils", "baseline"] == len(
         pd.read_csv(SOU / "pupils.csv")

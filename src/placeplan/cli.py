@@ -113,13 +113,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from placeplan.config import load_plan
-    from placeplan.pipeline import run
+    from placeplan.pipeline import run_and_publish
 
     plan = load_plan(args.plan)
     if args.output_dir is not None:
         meta = plan.plan.model_copy(update={"output_dir": args.output_dir.resolve()})
         plan = plan.model_copy(update={"plan": meta})
-    result = run(plan)
+    result, outputs = run_and_publish(plan)
     for name, imp in result.impacts.items():
         allrow = imp.table[imp.table["group_type"] == "all"].set_index("metric")
         base, scen = allrow["baseline"], allrow["scenario"]
@@ -129,8 +129,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"{base.loc['ooa_placements']:.0f} -> "
             f"{scen.loc['ooa_placements']:.0f} (unrounded, internal figures)"
         )
-    if "report" in result.outputs:
-        print(f"report: {result.outputs['report']}")
+    if "report" in outputs:
+        print(f"report: {outputs['report']}")
     print(f"outputs in {plan.output_dir}")
     return 0
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from placeplan._errors import NetworkError
+from placeplan.compute.points import as_xy
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -66,11 +67,12 @@ def journey_matrix(
     net
         The road network (EPSG:27700).
     df_origins
-        Origins with ``id``, ``x``, ``y`` (EPSG:27700 metres): postcodes or demand points, never
-        pupils.
+        Origins with ``id``, ``x``, ``y`` (EPSG:27700 metres), or a GeoDataFrame of points with an
+        ``id`` column: postcodes or demand points, never pupils.
     df_settings
-        Destinations with ``id``, ``x``, ``y`` and a boolean ``ferry_required``: settings with it
-        ``True`` are reached over the fastest of ``ferry_links``.
+        Destinations with ``id``, ``x``, ``y`` (or points with ``id``) and an optional boolean
+        ``ferry_required``: settings with it ``True`` are reached over the fastest of
+        ``ferry_links``.
     ferry_links
         Fixed links (island terminal, mainland terminal, wait and crossing minutes).
     mainland
@@ -100,6 +102,9 @@ def journey_matrix(
     from placeplan.compute.matrix import travel_matrix  # local import keeps module import light
 
     mainland = mainland or MainlandLeg()
+    df_origins, df_settings = as_xy(df_origins), as_xy(df_settings)
+    if "ferry_required" not in df_settings:
+        df_settings = df_settings.assign(ferry_required=False)
     ferry_mask = df_settings["ferry_required"].fillna(False).astype(bool).to_numpy()
     on_net = df_settings.loc[~ferry_mask, ["id", "x", "y"]]
     off_net = df_settings.loc[ferry_mask, ["id", "x", "y"]]

@@ -36,6 +36,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -51,6 +52,7 @@ from placeplan.compute.network._routing import (
     _snap_arrays,
     _warn_too_far,
 )
+from placeplan.compute.points import as_xy
 from placeplan.settings import settings
 
 __all__ = ["MATRIX_COLUMNS", "MILES_PER_KM", "travel_matrix"]
@@ -94,8 +96,9 @@ def travel_matrix(
     net
         Road network (:func:`placeplan.compute.network.load_network`).
     df_origins, df_destinations
-        Points with ``id_col`` (unique) and ``x_col``/``y_col`` in EPSG:27700 metres. Origins are
-        postcodes or aggregated demand points, never pupils.
+        Points with ``id_col`` (unique) and ``x_col``/``y_col`` in EPSG:27700 metres, or
+        GeoDataFrames of points (any CRS) with an ``id_col`` column. Origins are postcodes or
+        aggregated demand points, never pupils.
     max_travel_time_min
         Cut-off in minutes (total journey time); longer pairs get NaN. ``None``: no cut-off.
     fixed_allowance_min
@@ -122,8 +125,13 @@ def travel_matrix(
         ``distance_km``, ``distance_miles``, ``origin_snap_m``, ``destination_snap_m``.
     """
     t0 = time.perf_counter()
-    o_ids, ox_, oy_ = _point_arrays(df_origins, id_col, x_col, y_col, "df_origins")
-    d_ids, dx_, dy_ = _point_arrays(df_destinations, id_col, x_col, y_col, "df_destinations")
+    cols = {"df_origins": (id_col, x_col, y_col), "df_destinations": (id_col, x_col, y_col)}
+    if isinstance(df_origins, gpd.GeoDataFrame):
+        df_origins, cols["df_origins"] = as_xy(df_origins, id_col), ("id", "x", "y")
+    if isinstance(df_destinations, gpd.GeoDataFrame):
+        df_destinations, cols["df_destinations"] = as_xy(df_destinations, id_col), ("id", "x", "y")
+    o_ids, ox_, oy_ = _point_arrays(df_origins, *cols["df_origins"], "df_origins")
+    d_ids, dx_, dy_ = _point_arrays(df_destinations, *cols["df_destinations"], "df_destinations")
     for ids, what in ((o_ids, "df_origins"), (d_ids, "df_destinations")):
         n_dup = len(ids) - len(pd.unique(ids))
         if n_dup:

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
+from placeplan.prepare.io import write_layers
 from placeplan.publish.disclosure import apply_marker, suppress
 from placeplan.publish.report.build import (
-    TIME_BAND_LABELS,
     MapFigure,
     ReportInputs,
     build_report,
@@ -30,88 +29,15 @@ from placeplan.publish.report.render import write_report
 from placeplan.publish.tables import write_csv
 
 if TYPE_CHECKING:
-    from placeplan.compute.impact import ImpactAssessment
-    from placeplan.compute.network import RoadNetwork
-    from placeplan.compute.optimise import OptimisationResult
-    from placeplan.compute.scenario import ScenarioResult
-    from placeplan.config import PlanConfig
-    from placeplan.pipeline import Inputs
+    from placeplan.compute.run import RunResult
 
 __all__ = ["write_outputs"]
 
 logger = logging.getLogger(__name__)
 
-MAIN_ROADS = frozenset(
-    {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link"}
-)
-_BAND_EDGES = (15.0, 30.0, 45.0, 60.0, 75.0)
-
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "scenario"
-
-
-def _time_bands(per_pupil: pd.DataFrame) -> pd.DataFrame:
-    out = {}
-    for which in ("baseline", "scenario"):
-        t = per_pupil[f"{which}_time_min"].dropna().to_numpy()
-        idx = np.searchsorted(np.asarray(_BAND_EDGES), t, side="right")
-        out[which] = np.bincount(idx, minlength=len(TIME_BAND_LABELS))[: len(TIME_BAND_LABELS)]
-    return pd.DataFrame({"band": list(TIME_BAND_LABELS), **out})
-
-
-def _main_roads(net: RoadNetwork) -> gpd.GeoDataFrame:
-    edge = np.where(net.chain_fwd >= 0, net.chain_fwd, net.chain_bwd)
-    hw = pd.Series(net.highway[edge]).astype(str)
-    keep = hw.isin(MAIN_ROADS).to_numpy()
-    lines = gpd.GeoSeries(net.chain_lines[keep], crs=net.crs).simplify(25.0)
-    return gpd.GeoDataFrame({"highway": hw[keep].to_numpy()}, geometry=lines, crs=net.crs)
-
-
-def _ooa_flows(impact: ImpactAssessment, provision: pd.DataFrame) -> pd.DataFrame:
-    pp = impact.per_pupil
-    ooa = {"out_of_area", "independent", "non_maintained"}
-    names = provision.set_index("setting_id")["name"]
-    parts = []
-    for which in ("baseline", "scenario"):
-        sub = pp[pp[f"{which}_category"].isin(ooa)]
-        parts.append(
-            sub.groupby(["area", f"{which}_setting_id"])
-            .size()
-            .rename(which)
-            .rename_axis(["origin_id", "destination_id"])
-        )
-    flows = pd.concat(parts, axis=1).fillna(0).astype(int).reset_index()
-    flows["origin_name"] = flows["origin_id"]
-    flows["destination_name"] = flows["destination_id"].map(names).fillna(flows["destination_id"])
-    return flows
-
-
-def _sites_layer(
-    inputs: Inputs,
-    result: ScenarioResult,
-    impact: ImpactAssessment,
-    scores: pd.DataFrame | None,
-) -> gpd.GeoDataFrame:
-    sites = inputs.sites.copy()
-    sites["selected"] = sites["site_id"].astype(str).isin(result.scenario.open_sites)
-    pp = impact.per_pupil
-    moved = pp[pp["moved"]]
-    served = moved.groupby("scenario_setting_id").size()
-    saved = (
-        (moved["baseline_time_min"] - moved["scenario_time_min"])
-        .groupby(moved["scenario_setting_id"])
-        .mean()
-    )
-    sites["pupils_served"] = sites["site_id"].map(served).fillna(0).astype(int)
-    sites["mean_time_saved_min"] = sites["site_id"].map(saved)
-    if scores is not None:
-        s = scores.set_index("site_id")
-        sites["score"] = sites["site_id"].map(s["score"])
-        sites["rank"] = sites["site_id"].map(s["rank"])
-    else:
-        sites["score"] = np.nan
-    return sites
 
 
 def _score_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -142,20 +68,10 @@ def _score_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def write_outputs(
+    run: RunResult,
+    out_dir: Path,
     *,
-    plan: PlanConfig,
-    inputs: Inputs,
-    net: RoadNetwork,
-    journeys: pd.DataFrame,
-    snaps: pd.DataFrame,
-    baseline: pd.DataFrame,
-    scenarios: dict[str, ScenarioResult],
-    impacts: dict[str, ImpactAssessment],
-    site_scores: pd.DataFrame | None,
-    optimised: OptimisationResult | None,
     version: str,
-    projections: dict[str, pd.DataFrame] | None = None,
-    growth: pd.Series | None = None,
     timestamp: str,
 ) -> dict[str, Path]:
     """Write every output of a run into ``plan.output_dir`` and return their paths.
@@ -166,17 +82,15 @@ def write_outputs(
     ``layers.gpkg`` (areas with aggregates, planning areas, sites, provision, catchments),
     ``rejections.csv``, ``row_accounting.csv`` and ``plan.used.toml``.
     """
-    from placeplan.compute import network as network_mod
-    from placeplan.pipeline import authority_areas
-
-    out_dir = plan.output_dir
+    plan, inputs = run.plan, run.inputs
+    scenarios, impacts = run.scenarios, run.impacts
+    site_scores, optimised, projections = run.site_scores, run.optimised, run.projections
+    baseline = run.baseline
     out_dir.mkdir(parents=True, exist_ok=True)
     d = plan.disclosure
     mode = d.mode
     outputs: dict[str, Path] = {}
-    areas = authority_areas(inputs.areas, plan.plan.lad_code) if inputs.areas is not None else None
     planning = inputs.planning_areas
-    roads = _main_roads(net)
     provision = inputs.provision
     plan_text = ""
     plan_file = plan.base_dir / "plan.toml"
@@ -191,28 +105,8 @@ def write_outputs(
     layers: dict[str, gpd.GeoDataFrame] = {}
     for i, (name, result) in enumerate(scenarios.items()):
         impact = impacts[name]
-        sites = _sites_layer(inputs, result, impact, site_scores)
-        iso = None
-        chosen = sites[sites["selected"]]
-        if len(chosen):
-            pts = pd.DataFrame(
-                {
-                    "id": chosen["site_id"].astype(str),
-                    "x": chosen.geometry.x,
-                    "y": chosen.geometry.y,
-                }
-            )
-            iso = network_mod.isochrones(net, pts, minutes=(15, 30, 45))
-        area_layer = None
-        if areas is not None:
-            area_layer = areas.merge(
-                impact.by_area[
-                    ["area_id", "pupils", "baseline_mean_time_min", "scenario_mean_time_min"]
-                ],
-                on="area_id",
-                how="left",
-            )
-            area_layer["pupils"] = area_layer["pupils"].fillna(0).astype(int)
+        lay = run.layers[name]
+        sites, iso, area_layer = lay.sites, lay.catchments, lay.areas
         report_inputs = ReportInputs(
             plan_name=plan.plan.name,
             authority=plan.plan.authority,
@@ -229,13 +123,13 @@ def write_outputs(
                 ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
             ],
             areas=area_layer,
-            ooa_flows=_ooa_flows(impact, provision),
+            ooa_flows=lay.ooa_flows,
             flow_origins=planning,
             isochrones=iso,
             outline=inputs.outline,
-            roads=roads,
-            time_bands=_time_bands(impact.per_pupil),
-            parameters=parameters(plan, net.speed_model.describe()),
+            roads=run.roads,
+            time_bands=lay.time_bands,
+            parameters=parameters(plan, run.network.speed_model.describe()),
             assumptions=assumptions(plan, result, baseline),
             row_accounting=inputs.row_accounting[
                 ["file", "rows_read", "rows_used", "rows_rejected"]
@@ -361,8 +255,6 @@ def write_outputs(
         layers["planning_areas"] = planning
     if inputs.outline is not None:
         layers["authority_outline"] = inputs.outline
-    from placeplan.prepare.io import write_layers
-
     gpkg = out_dir / "layers.gpkg"
     if gpkg.exists():
         gpkg.unlink()

@@ -1,0 +1,501 @@
+"""The compute stage: checked inputs to results — network, journeys, allocations, impact, layers.
+
+:func:`compute` runs every model of a plan on the inputs :func:`placeplan.prepare.prepare` made and
+returns a :class:`RunResult` with every table and spatial layer (EPSG:27700). It writes nothing and
+publishes nothing: :func:`placeplan.publish.publish` does that, after disclosure control.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol, cast
+
+import geopandas as gpd
+import pandas as pd
+
+from placeplan._errors import ConfigError
+from placeplan.compute import network as network_mod
+from placeplan.compute.allocation import CostModel, baseline_allocation
+from placeplan.compute.demand import aggregate_demand, need_growth_rates
+from placeplan.compute.impact import ImpactAssessment, assess_impact
+from placeplan.compute.journeys import MainlandLeg, journey_matrix
+from placeplan.compute.layers import ScenarioLayers, main_roads, scenario_layers
+from placeplan.compute.network import RoadNetwork, SpeedModel
+from placeplan.compute.optimise import OptimisationResult, optimise_sites
+from placeplan.compute.points import as_xy
+from placeplan.compute.projection import project_ooa
+from placeplan.compute.scenario import Scenario, ScenarioResult, apply_scenario
+from placeplan.compute.scoring import score_sites, weight_sensitivity
+from placeplan.needs import NEED_CODES
+from placeplan.prepare import io
+from placeplan.prepare.inputs import Inputs, authority_areas
+from placeplan.vocab import CRS, OOA_CATEGORIES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from placeplan.config import PlanConfig
+
+__all__ = [
+    "COMPUTE_STAGES",
+    "RunResult",
+    "calibrate_costs",
+    "compute",
+    "cost_model",
+    "growth_rates",
+    "journey_limits",
+    "load_plan_network",
+    "select_sites",
+    "speed_model",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The compute stages, in order (each timed and logged).
+COMPUTE_STAGES = (
+    "network",
+    "journeys",
+    "baseline",
+    "selection",
+    "scenarios",
+    "impact",
+    "projection",
+    "layers",
+)
+
+
+class StageTimer(Protocol):
+    """Anything that times a named stage (the pipeline's progress bar)."""
+
+    def stage(self, name: str) -> contextlib.AbstractContextManager[None]: ...
+
+
+class _NoTimer:
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        yield
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Everything a run computed: tables and layers, before disclosure control.
+
+    Internal: ``inputs.pupils``, ``baseline`` and ``impacts[...].per_pupil`` are pupil-level
+    personal data. :func:`placeplan.publish.publish` is the only way out of the program, and it
+    suppresses every published number.
+
+    Attributes
+    ----------
+    plan
+        The plan that was run.
+    inputs
+        The checked, geocoded inputs (:func:`placeplan.prepare.prepare`).
+    network
+        The road network used.
+    journeys
+        The origin × destination journey matrix (``travel_time_min``, ``distance_km``, …).
+    snaps
+        How every origin and destination snapped to the network.
+    baseline
+        Every pupil's current placement and journey.
+    scenarios, impacts
+        Per scenario name: the re-allocation and its impact against the baseline.
+    site_scores
+        Candidate site scores and ranks (None without candidates).
+    optimised
+        The budgeted optimal set of sites (None without a budget).
+    projections
+        Per scenario: out-of-area placements avoided, year by year.
+    growth
+        Annual growth of EHC plans by need used by the projection.
+    layers
+        Per scenario: :class:`placeplan.compute.layers.ScenarioLayers` (EPSG:27700).
+    roads
+        Main roads of the network, for basemaps (EPSG:27700).
+    timings_s
+        Seconds per stage.
+    """
+
+    plan: PlanConfig
+    inputs: Inputs
+    network: RoadNetwork
+    journeys: pd.DataFrame
+    snaps: pd.DataFrame
+    baseline: pd.DataFrame
+    scenarios: dict[str, ScenarioResult]
+    impacts: dict[str, ImpactAssessment]
+    site_scores: pd.DataFrame | None
+    optimised: OptimisationResult | None
+    projections: dict[str, pd.DataFrame]
+    growth: pd.Series
+    layers: dict[str, ScenarioLayers]
+    roads: gpd.GeoDataFrame
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def _exact_locations(df_origins: pd.DataFrame) -> bool:
+    """True when any origin is a pupil's own coordinates (``EN:…``), not a postcode centroid."""
+    return bool(df_origins["id"].astype(str).str.startswith("EN:").any())
+
+
+def growth_rates(plan: PlanConfig) -> pd.Series:
+    """Annual growth per need: the plan's overrides, else the authority's recent SEN2 trend."""
+    rates = pd.Series(dtype=float)
+    path = plan.path(plan.inputs.sen2_trends)
+    if path is not None:
+        df = pd.read_csv(path, dtype=str)
+        if "la_code" in df:
+            df = df[df["la_code"].isin([plan.plan.la_code, plan.plan.lad_code])]
+        if "breakdown_topic" in df:
+            df = df[df["breakdown_topic"] == "All EHC plans"]
+        if df.empty or "count" not in df or "time_period" not in df:
+            msg = (
+                f"{path.name}: no rows with time_period and count for la_code "
+                f"{plan.plan.la_code} / {plan.plan.lad_code}; check `[plan]` codes or drop "
+                "`inputs.sen2_trends`"
+            )
+            raise ConfigError(msg)
+        df = df.assign(count=pd.to_numeric(df["count"], errors="coerce"))
+        total_rate = float("nan")
+        by_need = "need_type" in df and df.groupby("need_type")["time_period"].nunique().min() >= 2
+        if by_need:
+            rates = need_growth_rates(df, years=plan.projection.trend_years)
+        else:  # no series by need (the DfE publishes need only for the latest year): total plans
+            totals = df.groupby("time_period", as_index=False)["count"].sum(min_count=1)
+            total_rate = need_growth_rates(
+                totals.assign(need_type="all"), years=plan.projection.trend_years
+            )["all"]
+            rates = pd.Series(total_rate, index=list(NEED_CODES), dtype=float)
+        logger.info(
+            "growth: %s from %s (%d recent years)",
+            "by need" if by_need else f"all EHC plans {total_rate:.1%} a year",
+            path.name,
+            plan.projection.trend_years,
+        )
+    overrides = pd.Series(plan.projection.growth_by_need, dtype=float)
+    return overrides.combine_first(rates)
+
+
+def cost_model(plan: PlanConfig) -> CostModel:
+    """The placement and transport cost model of a plan (before calibration)."""
+    return CostModel(
+        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
+        school_days=plan.thresholds.school_days,
+        placement_per_place_gbp=tuple(plan.costs.placement_per_place_gbp.items()),
+        walking_distance_under8_miles=plan.thresholds.walking_distance_under8_miles,
+        walking_distance_8plus_miles=plan.thresholds.walking_distance_8plus_miles,
+    )
+
+
+def journey_limits(plan: PlanConfig) -> dict[str, float]:
+    """Reasonable maximum journey (min) by phase from the plan's thresholds."""
+    t = plan.thresholds
+    return {
+        "primary": t.max_journey_primary_min,
+        "secondary": t.max_journey_secondary_min,
+        "post16": t.max_journey_secondary_min,
+    }
+
+
+def calibrate_costs(plan: PlanConfig, baseline: pd.DataFrame, costs: CostModel) -> CostModel:
+    """Scale the per-mile transport cost so the baseline matches the authority's spend, if given."""
+    spend = plan.costs.annual_send_transport_spend_gbp
+    if spend is None:
+        return costs
+    miles = float((baseline["distance_miles"].fillna(0) * baseline["transport_assisted"]).sum())
+    if miles <= 0:
+        return costs
+    rate = spend / (miles * 2 * costs.school_days)
+    logger.info("transport cost calibrated to the stated spend: %.2f GBP per pupil-mile", rate)
+    return CostModel(
+        transport_cost_per_mile_gbp=rate,
+        school_days=costs.school_days,
+        placement_per_place_gbp=costs.placement_per_place_gbp,
+        walking_distance_under8_miles=costs.walking_distance_under8_miles,
+        walking_distance_8plus_miles=costs.walking_distance_8plus_miles,
+    )
+
+
+def speed_model(plan: PlanConfig) -> SpeedModel:
+    """The network speed model with the plan's overrides (road-class speeds, factors)."""
+    base = SpeedModel()
+    classes = dict(base.class_kph)
+    classes.update(plan.network.speeds_kph)
+    return replace(
+        base,
+        class_kph=classes,
+        use_maxspeed=plan.network.use_maxspeed,
+        peak_factor=plan.network.peak_factor,
+        fixed_allowance_min=plan.network.fixed_allowance_min,
+    )
+
+
+def load_plan_network(plan: PlanConfig) -> RoadNetwork:
+    """The plan's road network: its network file, or online by place name (osmnx)."""
+    if plan.inputs.network is not None:
+        return network_mod.load_network(
+            plan.path(plan.inputs.network), speed_model=speed_model(plan)
+        )
+    # the config validator requires exactly one of `network` and `network_place`
+    place = plan.inputs.network_place
+    assert place is not None
+    return network_mod.network_from_place(
+        place, buffer_m=plan.inputs.network_buffer_m, speed_model=speed_model(plan)
+    )
+
+
+def select_sites(
+    inputs: Inputs,
+    pupils: pd.DataFrame,
+    baseline: pd.DataFrame,
+    journeys: pd.DataFrame,
+    plan: PlanConfig,
+) -> tuple[pd.DataFrame | None, OptimisationResult | None]:
+    """Score every candidate site and, with a budget, choose the best set exactly.
+
+    Scoring sees all pupils' need; the optimisation sees only pupils whose current placement a
+    scenario may move (``movable``), since only they would take up a new base's places.
+    """
+    if not len(inputs.sites):
+        return None, None
+    sel = plan.selection
+    sites = pd.DataFrame(inputs.sites.drop(columns="geometry"))
+    area_cols = [c for c in ("imd_decile", "ruc_class") if c in pupils]
+    if inputs.areas is not None and area_cols:
+        site_area = io.assign_areas(inputs.sites, inputs.areas)
+        a = inputs.areas.set_index("area_id")
+        for col in area_cols:
+            if col in a:
+                sites[col] = site_area.map(a[col]).to_numpy()
+        if "imd_decile" in sites:
+            sites["imd_decile"] = pd.to_numeric(sites["imd_decile"], errors="coerce")
+    host = inputs.provision.set_index("setting_id")
+    if {"capacity", "on_roll"} <= set(host.columns):
+        sites["host_capacity"] = sites["host_setting_id"].map(host["capacity"]).to_numpy()
+        sites["host_on_roll"] = sites["host_setting_id"].map(host["on_roll"]).to_numpy()
+    matrix = journeys[["origin_id", "destination_id", "travel_time_min"]]
+    demand = aggregate_demand(pupils, baseline)
+    scores = score_sites(
+        sites,
+        demand,
+        matrix,
+        weights=sel.weights or None,
+        max_travel_time_min=sel.max_travel_time_min,
+    )
+    # how robust each rank is: every weight moved by +/-50 % in turn
+    sens = weight_sensitivity(
+        sites,
+        demand,
+        matrix,
+        weights=sel.weights or None,
+        max_travel_time_min=sel.max_travel_time_min,
+    ).set_index("site_id")
+    for col in ("min_rank", "max_rank", "most_sensitive_to"):
+        scores[col] = scores["site_id"].map(sens[col])
+    optimised = None
+    if sel.budget_gbp > 0:
+        movable: set[str] = set()
+        for cfg in plan.scenario:
+            if cfg.use_optimised_sites:
+                movable |= set(cfg.movable)
+        movable = movable or set(OOA_CATEGORIES)
+        mask = baseline["category"].isin(movable) & (baseline["status"] == "placed")
+        opt_demand = aggregate_demand(pupils.loc[mask], baseline.loc[mask])
+        optimised = optimise_sites(
+            sites,
+            opt_demand,
+            matrix,
+            budget_gbp=sel.budget_gbp,
+            max_sites=sel.max_sites,
+            max_travel_time_min=plan.thresholds.max_journey_secondary_min,
+            time_limit_s=sel.time_limit_s,
+        )
+        logger.info(
+            "selection: %d sites scored; budget %s GBP -> %d sites chosen (%s)",
+            len(scores),
+            f"{sel.budget_gbp:,.0f}",
+            len(optimised.selected),
+            optimised.status,
+        )
+    return scores, optimised
+
+
+def _journeys(
+    plan: PlanConfig, inputs: Inputs, net: RoadNetwork
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Journeys from every pupil origin (postcode or home point) to every setting and site."""
+    origins = (
+        inputs.pupils[["origin_id", "geometry"]]
+        .drop_duplicates("origin_id")
+        .pipe(gpd.GeoDataFrame, geometry="geometry", crs=CRS)
+    )
+    df_origins = as_xy(origins, "origin_id")
+    dests = as_xy(inputs.provision, "setting_id")[["id", "x", "y"]]
+    dests["ferry_required"] = (
+        inputs.provision["ferry_required"].fillna(False).astype(bool).to_numpy()
+        if "ferry_required" in inputs.provision
+        else False
+    )
+    if len(inputs.sites):
+        site_xy = as_xy(inputs.sites, "site_id")[["id", "x", "y"]].assign(ferry_required=False)
+        dests = pd.concat([dests, site_xy], ignore_index=True)
+    return journey_matrix(
+        net,
+        df_origins,
+        dests,
+        ferry_links=plan.network.ferry_links,
+        mainland=MainlandLeg(plan.network.mainland_circuity, plan.network.mainland_speed_kph),
+        fixed_allowance_min=plan.network.fixed_allowance_min,
+        max_snap_m=plan.network.max_snap_m,
+        # postcode centroids may be cached; exact home coordinates never are
+        use_cache=False if _exact_locations(df_origins) else None,
+    )
+
+
+def _baseline(
+    plan: PlanConfig, inputs: Inputs, journeys: pd.DataFrame
+) -> tuple[pd.DataFrame, CostModel]:
+    """Current placements and journeys, with transport priced at the calibrated rate if given."""
+    costs = cost_model(plan)
+    baseline = baseline_allocation(inputs.pupils, inputs.provision, journeys, costs=costs)
+    calibrated = calibrate_costs(plan, baseline, costs)
+    if calibrated != costs:  # transport costs re-priced at the calibrated rate
+        costs = calibrated
+        baseline = baseline_allocation(inputs.pupils, inputs.provision, journeys, costs=costs)
+    return baseline, costs
+
+
+def _scenarios(
+    plan: PlanConfig,
+    inputs: Inputs,
+    baseline: pd.DataFrame,
+    journeys: pd.DataFrame,
+    costs: CostModel,
+    optimised: OptimisationResult | None,
+) -> dict[str, ScenarioResult]:
+    out = {}
+    for cfg in plan.scenario:
+        scenario = Scenario.from_config(cfg)
+        if cfg.use_optimised_sites:
+            # the DataFrame adapter returns `site_id` strings, not column indices
+            chosen = (
+                tuple(cast("tuple[str, ...]", optimised.selected)) if optimised is not None else ()
+            )
+            scenario = replace(
+                scenario, open_sites=tuple(dict.fromkeys(scenario.open_sites + chosen))
+            )
+        out[cfg.name] = apply_scenario(
+            scenario,
+            inputs.pupils,
+            baseline,
+            inputs.sites,
+            journeys,
+            costs=costs,
+            max_journey_min_by_phase=journey_limits(plan),
+        )
+    return out
+
+
+def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None) -> RunResult:
+    """Run every model of a plan on its prepared inputs.
+
+    Parameters
+    ----------
+    plan
+        A loaded plan (:func:`placeplan.load_plan`).
+    inputs
+        The plan's inputs from :func:`placeplan.prepare`.
+    timer
+        Optional progress/timing object with a ``stage(name)`` context manager, entered once per
+        name in :data:`COMPUTE_STAGES`.
+
+    Returns
+    -------
+    RunResult
+        Every table and layer of the run (unsuppressed; internal).
+
+    Raises
+    ------
+    PlaceplanError
+        Any network, configuration or model error, with a message saying how to fix it.
+
+    Examples
+    --------
+    >>> import placeplan
+    >>> plan = placeplan.load_plan("data/sample/isle-of-wight/plan.toml")  # doctest: +SKIP
+    >>> result = placeplan.compute(plan, placeplan.prepare(plan))  # doctest: +SKIP
+    >>> sorted(result.impacts)  # doctest: +SKIP
+    ['Four inclusion bases', 'Optimised within budget']
+    """
+    timer = timer or _NoTimer()
+    with timer.stage("network"):
+        net = load_plan_network(plan)
+    with timer.stage("journeys"):
+        journeys, snaps = _journeys(plan, inputs, net)
+    with timer.stage("baseline"):
+        baseline, costs = _baseline(plan, inputs, journeys)
+    with timer.stage("selection"):
+        site_scores, optimised = select_sites(inputs, inputs.pupils, baseline, journeys, plan)
+    with timer.stage("scenarios"):
+        scenarios = _scenarios(plan, inputs, baseline, journeys, costs, optimised)
+    limits = journey_limits(plan)
+    t = plan.thresholds
+    with timer.stage("impact"):
+        impacts = {
+            name: assess_impact(
+                inputs.pupils,
+                baseline,
+                res.allocation,
+                max_journey_min_by_phase=limits,
+                worse_off_min=t.worse_off_min,
+                walking_distance_under8_miles=t.walking_distance_under8_miles,
+                walking_distance_8plus_miles=t.walking_distance_8plus_miles,
+            )
+            for name, res in scenarios.items()
+        }
+    with timer.stage("projection"):
+        growth = growth_rates(plan)
+        projections = {
+            name: project_ooa(
+                impacts[name].per_pupil,
+                res.new_places,
+                growth,
+                years=plan.projection.years,
+                start_year=plan.projection.start_year,
+            )
+            for name, res in scenarios.items()
+        }
+    with timer.stage("layers"):
+        areas = inputs.areas
+        own = authority_areas(areas, plan.plan.lad_code) if areas is not None else None
+        layers = {
+            name: scenario_layers(
+                net=net,
+                sites=inputs.sites,
+                provision=inputs.provision,
+                areas=own,
+                result=res,
+                impact=impacts[name],
+                scores=site_scores,
+            )
+            for name, res in scenarios.items()
+        }
+        roads = main_roads(net)
+    return RunResult(
+        plan=plan,
+        inputs=inputs,
+        network=net,
+        journeys=journeys,
+        snaps=snaps,
+        baseline=baseline,
+        scenarios=scenarios,
+        impacts=impacts,
+        site_scores=site_scores,
+        optimised=optimised,
+        projections=projections,
+        growth=growth,
+        layers=layers,
+        roads=roads,
+    )
