@@ -6,7 +6,7 @@ Examples
 >>> from shapely.geometry import Point
 >>> g = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(-1.29, 50.70)], crs="EPSG:4326")
 >>> as_xy(g).round(0).to_dict("records")
-[{'id': 'a', 'x': 450021.0, 'y': 89063.0}]
+[{'id': 'a', 'x': 450239.0, 'y': 89169.0}]
 """
 
 from __future__ import annotations
