@@ -39,11 +39,11 @@ from placeplan.compute._solver import SolveResult, solve
 
 from ._errors import ConfigError, InfeasibleModelError, SchemaValidationError
 from .scoring import (
-    _dense_times,
-    _numeric,
-    _site_demand_compatibility,
-    _validate_demand,
-    _validate_sites,
+    dense_travel_times,
+    numeric_column,
+    site_demand_compatibility,
+    validate_candidate_sites,
+    validate_site_demand,
 )
 
 if TYPE_CHECKING:
@@ -793,18 +793,18 @@ def optimise_sites(
     The allocation table is pupil-level-free (aggregated rows) but holds small counts: pass it
     through ``placeplan.report.disclosure.suppress`` before publishing.
     """
-    _validate_sites(df_sites)
-    _validate_demand(df_demand, need_current=True)
+    validate_candidate_sites(df_sites)
+    validate_site_demand(df_demand, require_current_time=True)
     site_ids = df_sites["site_id"].astype(str).to_numpy()
     unknown = sorted(set(map(str, fixed_site_ids)) - set(site_ids))
     if unknown:
         msg = f"`fixed_site_ids` {unknown[:10]} are not in `df_sites.site_id`."
         raise SchemaValidationError(msg)
     pos = {s: k for k, s in enumerate(site_ids)}
-    times = _dense_times(df_demand, df_sites, df_matrix)
-    compat = _site_demand_compatibility(df_demand, df_sites)
-    count = _numeric(df_demand, "count", "df_demand")
-    current = _numeric(df_demand, "current_time_min", "df_demand")
+    times = dense_travel_times(df_demand, df_sites, df_matrix)
+    compat = site_demand_compatibility(df_demand, df_sites)
+    count = numeric_column(df_demand, "count", "df_demand")
+    current = numeric_column(df_demand, "current_time_min", "df_demand")
     result = solve_budgeted_sites(
         times,
         count,
