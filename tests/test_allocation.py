@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from placeplan._errors import InfeasibleModelError
 from placeplan.compute.allocation import CostModel, baseline_allocation, reallocate
 from placeplan.compute.impact import assess_impact
 from placeplan.compute.scenario import Scenario, apply_scenario, new_places_from_sites
@@ -187,6 +188,33 @@ def test_reallocation_matches_brute_force(seed):
         best = min(best, sum(d for _, d in combo))
     got = _total_cost(alloc) - _total_cost(base)
     assert got == pytest.approx(best, abs=1.0)
+
+
+def test_reallocation_solver_failure_raises_with_status():
+    # a negative capacity makes the capacity row infeasible even with nobody moving
+    pupils, journeys, sites = _case(40, seed=0)
+    base = baseline_allocation(pupils, _provision(), journeys, costs=COSTS)
+    places = new_places_from_sites(sites, ("B1", "B2"))
+    ok = reallocate(
+        pupils,
+        base,
+        places,
+        journeys,
+        movable={"independent", "out_of_area"},
+        costs=COSTS,
+        max_journey_min_by_phase=LIMITS,
+    )
+    assert ok["moved"].any()  # the model has moves to make, so it is built and solved
+    with pytest.raises(InfeasibleModelError, match=r"status 'infeasible'.*`capacity`"):
+        reallocate(
+            pupils,
+            base,
+            places.assign(capacity=-1),
+            journeys,
+            movable={"independent", "out_of_area"},
+            costs=COSTS,
+            max_journey_min_by_phase=LIMITS,
+        )
 
 
 def test_empty_scenario_changes_nothing():

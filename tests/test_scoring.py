@@ -11,8 +11,13 @@ from placeplan.compute.scoring import (
     CRITERIA,
     DEFAULT_WEIGHTS,
     decay_weights,
+    dense_travel_times,
+    numeric_column,
     score_sites,
+    site_demand_compatibility,
     two_step_fca,
+    validate_candidate_sites,
+    validate_site_demand,
     weight_sensitivity,
 )
 
@@ -333,3 +338,75 @@ def test_unknown_current_journey_counts_no_saving(sites, demand, matrix):
     out = score_sites(sites, unknown, matrix).set_index("site_id")
     assert out.loc["A", "time_saved_min"] == 0  # o1 unknown; o2 would be 10 min longer
     assert out.loc["A", "pupils_in_reach"] == 23
+
+
+# ------------------------------------------------------------------------------------------
+# shared input helpers (public; the optimiser uses them too)
+# ------------------------------------------------------------------------------------------
+def test_dense_travel_times_by_site_or_host(sites, demand, matrix):
+    times = dense_travel_times(demand, sites, matrix)
+    # B is found through its host H2; rows follow df_demand, columns df_sites
+    np.testing.assert_array_equal(times, np.array([TIMES[o] for o in demand["demand_id"]]))
+
+
+def test_dense_travel_times_unknown_origin_site_and_unreachable(sites, demand, matrix):
+    demand = pd.concat([demand, pd.DataFrame({"demand_id": ["nowhere"]})], ignore_index=True)
+    matrix = matrix.copy()
+    matrix.loc[
+        (matrix["origin_id"] == "o1") & (matrix["destination_id"] == "C"), "travel_time_min"
+    ] = np.inf
+    sites = sites.assign(host_setting_id=["H1", "H9", "H3"])  # B: neither B nor H9 in the matrix
+    with pytest.warns(UnreachableWarning, match="1 candidate site"):
+        times = dense_travel_times(demand, sites, matrix)
+    assert times.shape == (5, 3)
+    assert np.isnan(times[4]).all()  # origin not in the matrix
+    assert np.isnan(times[:, 1]).all()  # site not a destination
+    assert np.isnan(times[0, 2])  # inf -> NaN (unreachable)
+    assert times[1, 2] == 5.0
+
+
+def test_dense_travel_times_rejects_duplicates_and_negatives(sites, demand, matrix):
+    with pytest.raises(SchemaValidationError, match="duplicated"):
+        dense_travel_times(demand, sites, pd.concat([matrix, matrix.iloc[:1]]))
+    bad = matrix.assign(travel_time_min=matrix["travel_time_min"].where(matrix.index != 0, -1.0))
+    with pytest.raises(SchemaValidationError, match="negative"):
+        dense_travel_times(demand, sites, bad)
+
+
+def test_site_demand_compatibility_hand_computed(sites, demand):
+    # A: ASD primary; B: ASD/SLCN primary; C: any need, secondary
+    # o1 ASD primary, o2 ASD (DfE name) primary, o3 SLCN primary, o4 SEMH secondary
+    assert site_demand_compatibility(demand, sites).tolist() == [
+        [True, True, False],
+        [True, True, False],
+        [False, True, False],
+        [False, False, True],
+    ]
+    with pytest.raises(SchemaValidationError, match="unknown need"):
+        site_demand_compatibility(demand, sites.assign(needs=["ASD", "NOPE", ""]))
+
+
+def test_numeric_column():
+    df = pd.DataFrame({"a": ["3", 4.5], "b": [1.0, np.nan], "c": [np.inf, 1.0], "d": ["x", 1]})
+    np.testing.assert_array_equal(numeric_column(df, "a", "df"), [3.0, 4.5])
+    assert np.isnan(numeric_column(df, "b", "df", allow_nan=True)[1])
+    with pytest.raises(SchemaValidationError, match="1 missing/infinite"):
+        numeric_column(df, "b", "df")
+    with pytest.raises(SchemaValidationError, match="'c' has 1 missing/infinite"):
+        numeric_column(df, "c", "df", allow_nan=True)
+    with pytest.raises(SchemaValidationError, match="must be numeric"):
+        numeric_column(df, "d", "df")
+
+
+def test_validate_site_demand_current_time_required_only_when_asked(sites, demand):
+    validate_candidate_sites(sites)
+    no_current = demand.drop(columns="current_time_min")
+    validate_site_demand(no_current)
+    with pytest.raises(SchemaValidationError, match="current_time_min"):
+        validate_site_demand(no_current, require_current_time=True)
+    gap = demand.assign(current_time_min=[60.0, np.nan, 50.0, 40.0])
+    validate_site_demand(gap)  # scoring: unknown current journey
+    with pytest.raises(SchemaValidationError, match="missing"):
+        validate_site_demand(gap, require_current_time=True)
+    with pytest.raises(SchemaValidationError, match="duplicated `site_id`"):
+        validate_candidate_sites(pd.concat([sites, sites.iloc[:1]]))

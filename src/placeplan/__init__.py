@@ -8,9 +8,12 @@ A run flows one way, prepare → compute → publish::
     result = placeplan.run(plan)                 # prepare + compute: tables and layers
     files = placeplan.publish(result, "maps/x")  # disclosure control, report, maps, CSV, GPKG
 
-Each stage is also callable on its own (``placeplan.prepare``, ``placeplan.compute``), and so
-are the stage functions: :func:`load_network`, :func:`travel_matrix`, :func:`journey_matrix`,
-:func:`baseline_allocation`, :func:`apply_scenario`, :func:`score_sites`, :func:`optimise_sites`,
+The stages live in the subpackages ``placeplan.prepare``, ``placeplan.compute`` and
+``placeplan.publish`` (the name ``placeplan.publish`` itself is the publish function; import its
+modules with ``from placeplan.publish.maps import ...``). :func:`load_inputs` runs the prepare stage
+alone, :func:`placeplan.compute.compute` the compute stage; the stage functions are here too:
+:func:`load_network`, :func:`travel_matrix`, :func:`journey_matrix`, :func:`baseline_allocation`,
+:func:`apply_scenario`, :func:`score_sites`, :func:`optimise_sites`,
 :func:`assess_impact`, :func:`project_ooa`, :func:`isochrones`, :func:`suppress`.
 """
 
@@ -60,7 +63,6 @@ from placeplan.compute.projection import project_ooa
 from placeplan.compute.run import (
     RunResult,
     calibrate_costs,
-    compute,
     cost_model,
     journey_limits,
     load_plan_network,
@@ -71,7 +73,8 @@ from placeplan.compute.scenario import Scenario, ScenarioResult, apply_scenario
 from placeplan.compute.scoring import score_sites, weight_sensitivity
 from placeplan.config import PlanConfig, load_plan
 from placeplan.pipeline import run, run_and_publish
-from placeplan.prepare import Inputs, prepare
+from placeplan.prepare.inputs import Inputs
+from placeplan.prepare.inputs import prepare as load_inputs
 from placeplan.publish import publish
 from placeplan.publish.disclosure import suppress
 from placeplan.publish.report.build import published_impact
@@ -108,18 +111,17 @@ __all__ = [
     "assess_impact",
     "baseline_allocation",
     "calibrate_costs",
-    "compute",
     "cost_model",
     "isochrones",
     "journey_limits",
     "journey_matrix",
+    "load_inputs",
     "load_network",
     "load_plan",
     "load_plan_network",
     "network_from_place",
     "network_from_polygon",
     "optimise_sites",
-    "prepare",
     "project_ooa",
     "publish",
     "published_impact",

@@ -4,7 +4,7 @@ The baseline keeps every pupil at their current setting. Re-allocation moves onl
 (chosen by the scenario: e.g. those placed out of area or in independent special schools) to new
 places that serve their need and phase, within capacity, when the move lowers the annual cost of
 their placement plus transport and keeps the journey within the reasonable maximum. It is solved
-exactly as a transportation problem with HiGHS (scipy.optimize.milp).
+exactly as a transportation problem with HiGHS, through ``placeplan.compute._solver``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_matrix
+import scipy.sparse as sp
 
 from placeplan._errors import InfeasibleModelError, SchemaValidationError
+from placeplan.compute._solver import solve
 from placeplan.needs import split_codes
 
 __all__ = [
@@ -338,22 +338,23 @@ def reallocate(
     p_pos = p_labels.get_indexer(rows)
     n_var = len(rows)
     var = np.arange(n_var)
-    a_pupil = coo_matrix((np.ones(n_var), (p_pos, var)), shape=(len(p_labels), n_var))
-    a_site = coo_matrix((np.ones(n_var), (np.asarray(cols), var)), shape=(len(places), n_var))
+    a_pupil = sp.coo_matrix((np.ones(n_var), (p_pos, var)), shape=(len(p_labels), n_var))
+    a_site = sp.coo_matrix((np.ones(n_var), (np.asarray(cols), var)), shape=(len(places), n_var))
     cap = places["capacity"].to_numpy(dtype=float)
-    res = milp(
-        c=np.asarray(coef),
-        constraints=[
-            LinearConstraint(a_pupil.tocsr(), -np.inf, 1.0),
-            LinearConstraint(a_site.tocsr(), -np.inf, cap),
-        ],
-        integrality=np.ones(n_var),
-        bounds=Bounds(0, 1),
+    # rows: one per pupil (placed at most once), then one per new setting (capacity)
+    res = solve(
+        np.asarray(coef),
+        sp.vstack([a_pupil, a_site], format="csc"),
+        -np.inf,
+        np.concatenate([np.ones(len(p_labels)), cap]),
+        0.0,
+        1.0,
+        np.ones(n_var),
     )
-    if res.status != 0 or res.x is None:
+    if res.status != "optimal" or res.x is None:
         msg = (
-            "re-allocation model did not solve to optimality "
-            f"(HiGHS status {res.status}: {res.message})"
+            f"re-allocation model did not solve to optimality (status {res.status!r}: "
+            f"{res.message}). Check the new places' `capacity` values (whole numbers >= 0)."
         )
         raise InfeasibleModelError(msg)
     chosen = np.flatnonzero(res.x > 0.5)

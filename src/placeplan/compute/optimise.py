@@ -6,8 +6,9 @@ allocation array, and a DataFrame adapter (:func:`optimise_sites`) that builds t
 candidate-site, demand and long travel-matrix tables and returns string site ids and a long
 allocation table.
 
-Models are solved to proven optimality with HiGHS through ``highspy`` (``mip_rel_gap=0`` by
-default). Any status other than optimal raises :class:`~placeplan.InfeasibleModelError` naming it.
+Models are solved to proven optimality with HiGHS through the package's one solver module,
+``placeplan.compute._solver`` (``mip_rel_gap=0`` by default). Any status other than optimal raises
+:class:`~placeplan.InfeasibleModelError` naming it.
 
 Integer flows
 -------------
@@ -28,19 +29,20 @@ import time
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from placeplan._errors import ConfigError, InfeasibleModelError, SchemaValidationError
+from placeplan.compute._solver import SolveResult, solve
 from placeplan.compute.scoring import (
-    _dense_times,
-    _numeric,
-    _site_demand_compatibility,
-    _validate_demand,
-    _validate_sites,
+    dense_travel_times,
+    numeric_column,
+    site_demand_compatibility,
+    validate_candidate_sites,
+    validate_site_demand,
 )
 
 if TYPE_CHECKING:
@@ -101,110 +103,25 @@ class OptimisationResult:
 
 
 # --------------------------------------------------------------------------------------------
-# HiGHS plumbing
+# solver status
 # --------------------------------------------------------------------------------------------
-def _new_highs() -> Any:
-    """A silent ``highspy.Highs`` (its first construction prints a banner at the C level)."""
-    import os
-    import sys
-
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    h.setOptionValue("output_flag", False)
-    return h
-
-
-def _highs_solve(
-    *,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    matrix: sp.csc_matrix,
-    row_lower: np.ndarray,
-    row_upper: np.ndarray,
-    integer: np.ndarray,
-    offset: float = 0.0,
-    time_limit_s: float | None = None,
-    mip_rel_gap: float = 0.0,
-    simplex: bool = False,
-) -> tuple[np.ndarray, float, str, float, bool]:
-    """Solve ``min cost @ x + offset`` s.t. bounds and rows; return (x, obj, status, gap, has_x)."""
-    if len(cost) == 0:  # nothing to decide (e.g. no site affordable or useful)
-        return np.zeros(0), float(offset), "optimal", 0.0, True
-    import highspy
-
-    inf = highspy.kHighsInf
-    h = _new_highs()
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    h.setOptionValue("random_seed", 0)
-    if time_limit_s is not None:
-        h.setOptionValue("time_limit", float(time_limit_s))
-    if simplex:
-        h.setOptionValue("solver", "simplex")
-    lp = highspy.HighsLp()
-    n_col, n_row = len(cost), matrix.shape[0]
-    lp.num_col_ = n_col
-    lp.num_row_ = n_row
-    lp.col_cost_ = np.asarray(cost, dtype=float)
-    lp.col_lower_ = np.asarray(lower, dtype=float)
-    lp.col_upper_ = np.where(np.isfinite(upper), upper, inf).astype(float)
-    lp.row_lower_ = np.where(np.isfinite(row_lower), row_lower, -inf).astype(float)
-    lp.row_upper_ = np.where(np.isfinite(row_upper), row_upper, inf).astype(float)
-    lp.offset_ = float(offset)
-    csc = sp.csc_matrix(matrix)
-    csc.sort_indices()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = n_col
-    lp.a_matrix_.num_row_ = n_row
-    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-    lp.a_matrix_.value_ = csc.data.astype(float)
-    if integer.any():
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-            for flag in integer
-        ]
-    h.passModel(lp)
-    h.run()
-    status = h.getModelStatus()
-    info = h.getInfo()
-    has_x = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    x = np.asarray(h.getSolution().col_value, dtype=float) if has_x else np.zeros(n_col)
-    gap = float(info.mip_gap) if integer.any() else 0.0
-    if not math.isfinite(gap):
-        gap = math.inf
-    name = h.modelStatusToString(status)
-    if status == highspy.HighsModelStatus.kOptimal:
-        code = "optimal"
-    elif status == highspy.HighsModelStatus.kTimeLimit:
-        code = "time_limit"
-    else:
-        code = name
-    obj = float(info.objective_function_value) if has_x else math.nan
-    return x, obj, code, gap, has_x
-
-
-def _raise_status(model: str, status: str, gap: float, has_x: bool) -> None:
-    if status == "time_limit":
+def _raise_status(model: str, res: SolveResult) -> NoReturn:
+    """Raise :class:`InfeasibleModelError` for a solve that cannot be used, naming its status."""
+    if res.status == "time_limit":
+        found = (
+            "incumbent gap " + format(res.gap, ".2%")
+            if res.x is not None and res.gap is not None
+            else "no feasible solution yet"
+        )
         msg = (
-            f"{model}: HiGHS stopped at the time limit (status 'time_limit', "
-            f"{'incumbent gap ' + format(gap, '.2%') if has_x else 'no feasible solution yet'}). "
+            f"{model}: HiGHS stopped at the time limit (status 'time_limit', {found}). "
             "Raise `time_limit_s`, set `mip_rel_gap` (e.g. 0.005), or pass "
             "`accept_incumbent=True` to take the best solution found."
         )
     else:
         msg = (
-            f"{model}: HiGHS ended with status {status!r}, not 'optimal'. Check the inputs "
-            "(budget, fixed sites, capacities, reachability)."
+            f"{model}: HiGHS ended with status {res.status!r} ({res.message}), not 'optimal'. "
+            "Check the inputs (budget, fixed sites, capacities, reachability)."
         )
     raise InfeasibleModelError(msg)
 
@@ -234,19 +151,20 @@ def _transport_flows(
     row_upper = np.concatenate([supply, capacity])
 
     def _solve(what: str, *, integer: bool, simplex: bool = False) -> np.ndarray:
-        x, _, status, _, has_x = _highs_solve(
-            cost=arc_cost,
-            lower=np.zeros(n_arc),
-            upper=arc_upper,
-            matrix=a,
-            row_lower=row_lower,
-            row_upper=row_upper,
-            integer=np.full(n_arc, integer, dtype=bool),
-            simplex=simplex,
+        res = solve(
+            arc_cost,
+            a,
+            row_lower,
+            row_upper,
+            np.zeros(n_arc),
+            arc_upper,
+            np.full(n_arc, integer, dtype=bool),
+            mip_rel_gap=0.0,
+            lp_method="simplex" if simplex else "choose",
         )
-        if status != "optimal":
-            _raise_status(what, status, 0.0, has_x)
-        return x
+        if res.status != "optimal" or res.x is None:
+            _raise_status(what, res)
+        return res.x
 
     x = _solve("flow re-solve", integer=False, simplex=True)
     if integral:
@@ -531,20 +449,23 @@ def solve_budgeted_sites(
     )
     y_lower = np.zeros(n_y)
     y_lower[k_of_site[fixed_idx]] = 1.0
-    x, obj, status, gap, has_x = _highs_solve(
-        cost=np.concatenate([np.zeros(n_y), arc_cost]),
-        lower=np.concatenate([y_lower, np.zeros(n_arc)]),
-        upper=np.concatenate([np.ones(n_y), arc_upper]),
-        matrix=a,
-        row_lower=np.full(n_rows, -np.inf),
-        row_upper=np.concatenate([np.asarray(r, dtype=float) for r in row_upper]),
-        integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_arc, dtype=bool)]),
+    res = solve(
+        np.concatenate([np.zeros(n_y), arc_cost]),
+        a,
+        np.full(n_rows, -np.inf),
+        np.concatenate([np.asarray(r, dtype=float) for r in row_upper]),
+        np.concatenate([y_lower, np.zeros(n_arc)]),
+        np.concatenate([np.ones(n_y), arc_upper]),
+        np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_arc, dtype=bool)]),
         offset=baseline,
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
     )
-    if status != "optimal" and not (status == "time_limit" and has_x and accept_incumbent):
-        _raise_status("solve_budgeted_sites", status, gap, has_x)
+    usable = res.status == "optimal" or (res.status == "time_limit" and accept_incumbent)
+    if not usable or res.x is None or res.objective is None:
+        _raise_status("solve_budgeted_sites", res)
+    x, obj, status = res.x, res.objective, res.status
+    gap = math.inf if res.gap is None else res.gap
 
     open_k = np.round(x[:n_y]) > 0.5
     selected = sites[open_k]
@@ -563,7 +484,7 @@ def solve_budgeted_sites(
     allocation = np.zeros((n_dem, n_sites))
     allocation[arc_i, arc_j] = flows
     objective = baseline + float(arc_cost @ flows)
-    if has_x and abs(objective - obj) > 1e-6 * max(1.0, abs(obj)) + 1e-6 and objective > obj:
+    if abs(objective - obj) > 1e-6 * max(1.0, abs(obj)) + 1e-6 and objective > obj:
         logger.warning(  # pragma: no cover - the re-solve is an LP over the same sites
             "solve_budgeted_sites: flow re-solve objective %.6g above MILP %.6g", objective, obj
         )
@@ -738,21 +659,21 @@ def solve_p_median(
     y_lower = np.zeros(n_sites)
     y_lower[fixed_idx] = 1.0
     arc_w = d[arc_i] * cmat[arc_i, arc_j]
-    x, _, status, gap, has_x = _highs_solve(
-        cost=np.concatenate([np.zeros(n_sites), arc_w]),
-        lower=np.concatenate([y_lower, np.zeros(n_arc)]),
-        upper=np.ones(n_sites + n_arc),
-        matrix=a,
-        row_lower=np.concatenate([np.asarray(v, dtype=float) for v in lo]),
-        row_upper=np.concatenate([np.asarray(v, dtype=float) for v in hi]),
-        integer=np.concatenate(
-            [np.ones(n_sites, dtype=bool), np.full(n_arc, single_source, dtype=bool)]
-        ),
+    res = solve(
+        np.concatenate([np.zeros(n_sites), arc_w]),
+        a,
+        np.concatenate([np.asarray(v, dtype=float) for v in lo]),
+        np.concatenate([np.asarray(v, dtype=float) for v in hi]),
+        np.concatenate([y_lower, np.zeros(n_arc)]),
+        np.ones(n_sites + n_arc),
+        np.concatenate([np.ones(n_sites, dtype=bool), np.full(n_arc, single_source, dtype=bool)]),
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
     )
-    if status != "optimal":
-        _raise_status("solve_p_median", status, gap, has_x)
+    if res.status != "optimal" or res.x is None:
+        _raise_status("solve_p_median", res)
+    x, status = res.x, res.status
+    gap = math.inf if res.gap is None else res.gap
     is_open = np.round(x[:n_sites]) > 0.5
     selected = np.flatnonzero(is_open)
     allocation = np.zeros((n_dem, n_sites))
@@ -871,18 +792,18 @@ def optimise_sites(
     The allocation table is pupil-level-free (aggregated rows) but holds small counts: pass it
     through ``placeplan.publish.disclosure.suppress`` before publishing.
     """
-    _validate_sites(df_sites)
-    _validate_demand(df_demand, need_current=True)
+    validate_candidate_sites(df_sites)
+    validate_site_demand(df_demand, require_current_time=True)
     site_ids = df_sites["site_id"].astype(str).to_numpy()
     unknown = sorted(set(map(str, fixed_site_ids)) - set(site_ids))
     if unknown:
         msg = f"`fixed_site_ids` {unknown[:10]} are not in `df_sites.site_id`."
         raise SchemaValidationError(msg)
     pos = {s: k for k, s in enumerate(site_ids)}
-    times = _dense_times(df_demand, df_sites, df_matrix)
-    compat = _site_demand_compatibility(df_demand, df_sites)
-    count = _numeric(df_demand, "count", "df_demand")
-    current = _numeric(df_demand, "current_time_min", "df_demand")
+    times = dense_travel_times(df_demand, df_sites, df_matrix)
+    compat = site_demand_compatibility(df_demand, df_sites)
+    count = numeric_column(df_demand, "count", "df_demand")
+    current = numeric_column(df_demand, "current_time_min", "df_demand")
     result = solve_budgeted_sites(
         times,
         count,

@@ -406,7 +406,7 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
     plan
         A loaded plan (:func:`placeplan.load_plan`).
     inputs
-        The plan's inputs from :func:`placeplan.prepare`.
+        The plan's inputs from :func:`placeplan.load_inputs`.
     timer
         Optional progress/timing object with a ``stage(name)`` context manager, entered once per
         name in :data:`COMPUTE_STAGES`.
@@ -425,7 +425,8 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
     --------
     >>> import placeplan
     >>> plan = placeplan.load_plan("data/sample/isle-of-wight/plan.toml")  # doctest: +SKIP
-    >>> result = placeplan.compute(plan, placeplan.prepare(plan))  # doctest: +SKIP
+    >>> from placeplan.compute import compute
+    >>> result = compute(plan, placeplan.load_inputs(plan))  # doctest: +SKIP
     >>> sorted(result.impacts)  # doctest: +SKIP
     ['Four inclusion bases', 'Optimised within budget']
     """

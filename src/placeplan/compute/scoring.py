@@ -62,8 +62,13 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "Criterion",
     "decay_weights",
+    "dense_travel_times",
+    "numeric_column",
     "score_sites",
+    "site_demand_compatibility",
     "two_step_fca",
+    "validate_candidate_sites",
+    "validate_site_demand",
     "weight_sensitivity",
 ]
 
@@ -129,7 +134,7 @@ _MATRIX_REQUIRED = ("origin_id", "destination_id", "travel_time_min")
 
 
 # --------------------------------------------------------------------------------------------
-# shared input helpers (also used by optimise.py)
+# shared input helpers (public: the site optimiser, ``optimise.optimise_sites``, uses them too)
 # --------------------------------------------------------------------------------------------
 def _require_columns(df: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
     missing = [c for c in columns if c not in df.columns]
@@ -163,7 +168,37 @@ def _need_codes(values: pd.Series, name: str) -> list[str | None]:
     return out
 
 
-def _numeric(df: pd.DataFrame, col: str, name: str, *, allow_nan: bool = False) -> np.ndarray:
+def numeric_column(
+    df: pd.DataFrame, col: str, name: str, *, allow_nan: bool = False
+) -> NDArray[np.float64]:
+    """Return a column as a float array, raising if it is not numeric or has gaps.
+
+    Parameters
+    ----------
+    df
+        The table.
+    col
+        Column to read; numbers or numeric strings (``"3"``) are accepted.
+    name
+        The table's argument name, used in error messages (e.g. ``"df_demand"``).
+    allow_nan
+        Let missing values through as NaN (infinite values still raise). Default False.
+
+    Returns
+    -------
+    values
+        ``(len(df),)`` float64 array.
+
+    Raises
+    ------
+    SchemaValidationError
+        Non-numeric values, or missing (unless ``allow_nan``) or infinite values.
+
+    Examples
+    --------
+    >>> numeric_column(pd.DataFrame({"count": ["3", 4]}), "count", "df_demand")
+    array([3., 4.])
+    """
     try:
         values = pd.to_numeric(df[col], errors="raise").to_numpy(dtype=float)
     except (TypeError, ValueError) as err:
@@ -176,8 +211,34 @@ def _numeric(df: pd.DataFrame, col: str, name: str, *, allow_nan: bool = False) 
     return values
 
 
-def _site_demand_compatibility(df_demand: pd.DataFrame, df_sites: pd.DataFrame) -> np.ndarray:
-    """Boolean (n_demand x n_sites): the site serves the demand's need and phase."""
+def site_demand_compatibility(df_demand: pd.DataFrame, df_sites: pd.DataFrame) -> NDArray[np.bool_]:
+    """Return which sites serve which demand rows, by need and phase.
+
+    Parameters
+    ----------
+    df_demand
+        Demand rows with ``need_type`` (SEN2 code or DfE name) and ``phase``.
+    df_sites
+        Sites with ``needs`` and ``phases`` (``;``-separated; empty or NaN = any).
+
+    Returns
+    -------
+    compatible
+        ``(len(df_demand), len(df_sites))`` booleans: True where the site serves the row's need
+        and phase. Phases compare case-insensitively.
+
+    Raises
+    ------
+    SchemaValidationError
+        Unknown need types in either table.
+
+    Examples
+    --------
+    >>> demand = pd.DataFrame({"need_type": ["ASD", "SEMH"], "phase": ["primary", "primary"]})
+    >>> sites = pd.DataFrame({"needs": ["ASD;SLCN", ""], "phases": ["primary", "secondary"]})
+    >>> site_demand_compatibility(demand, sites).tolist()
+    [[True, False], [False, False]]
+    """
     demand_needs = np.array(_need_codes(df_demand["need_type"], "df_demand"), dtype=object)
     demand_phase = df_demand["phase"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
     compat = np.ones((len(df_demand), len(df_sites)), dtype=bool)
@@ -192,13 +253,47 @@ def _site_demand_compatibility(df_demand: pd.DataFrame, df_sites: pd.DataFrame) 
     return compat
 
 
-def _dense_times(
+def dense_travel_times(
     df_demand: pd.DataFrame, df_sites: pd.DataFrame, df_matrix: pd.DataFrame
-) -> np.ndarray:
-    """Dense (n_demand x n_sites) travel minutes; NaN where the matrix has no finite time.
+) -> NDArray[np.float64]:
+    """Return travel minutes from every demand row to every site as a dense array.
 
     A site is looked up in the matrix by ``site_id``; when that is not a destination there, by its
     ``host_setting_id`` (the base sits in the host school).
+
+    Parameters
+    ----------
+    df_demand
+        Demand rows; ``demand_id`` is the matrix ``origin_id``.
+    df_sites
+        Sites: ``site_id`` and optional ``host_setting_id``.
+    df_matrix
+        Long travel matrix: ``origin_id``, ``destination_id``, ``travel_time_min`` (NaN =
+        unreachable), unique on ``(origin_id, destination_id)``.
+
+    Returns
+    -------
+    time_min
+        ``(len(df_demand), len(df_sites))`` minutes; NaN where the matrix has no finite time
+        (pair absent, unreachable, or origin/site not in the matrix).
+
+    Raises
+    ------
+    SchemaValidationError
+        Missing matrix columns, duplicated pairs or negative travel times.
+
+    Warns
+    -----
+    UnreachableWarning
+        Sites that are not matrix destinations by ``site_id`` or ``host_setting_id`` (count only).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"origin_id": ["o1", "o1"], "destination_id": ["A", "H"],
+    ...                   "travel_time_min": [12.0, 30.0]})
+    >>> sites = pd.DataFrame({"site_id": ["A", "B"], "host_setting_id": ["HA", "H"]})
+    >>> dense_travel_times(pd.DataFrame({"demand_id": ["o1", "o2"]}), sites, m).tolist()
+    [[12.0, 30.0], [nan, nan]]
     """
     _require_columns(df_matrix, _MATRIX_REQUIRED, "df_matrix")
     if df_matrix.duplicated(["origin_id", "destination_id"]).any():
@@ -242,37 +337,69 @@ def _dense_times(
     return out
 
 
-def _validate_sites(df_sites: pd.DataFrame) -> None:
+def validate_candidate_sites(df_sites: pd.DataFrame) -> None:
+    """Check a candidate-site table for scoring or optimisation; raise on the first problem.
+
+    Parameters
+    ----------
+    df_sites
+        Candidate sites: ``site_id`` (unique), ``needs``, ``phases``, ``places`` (whole numbers
+        > 0) and ``capital_cost_gbp`` (>= 0).
+
+    Raises
+    ------
+    SchemaValidationError
+        Missing columns, duplicated ``site_id``, or bad ``places`` / ``capital_cost_gbp``.
+    """
     _require_columns(df_sites, _SITE_REQUIRED, "df_sites")
     if df_sites["site_id"].astype(str).duplicated().any():
         msg = "`df_sites` has duplicated `site_id`; every candidate site needs a unique id."
         raise SchemaValidationError(msg)
-    places = _numeric(df_sites, "places", "df_sites")
+    places = numeric_column(df_sites, "places", "df_sites")
     if (places <= 0).any() or (places != np.round(places)).any():
         msg = "`df_sites` column 'places' must be whole numbers > 0 (places the base provides)."
         raise SchemaValidationError(msg)
-    if (_numeric(df_sites, "capital_cost_gbp", "df_sites") < 0).any():
+    if (numeric_column(df_sites, "capital_cost_gbp", "df_sites") < 0).any():
         msg = "`df_sites` column 'capital_cost_gbp' must be >= 0."
         raise SchemaValidationError(msg)
 
 
-def _validate_demand(df_demand: pd.DataFrame, *, need_current: bool) -> None:
-    required = (*_DEMAND_REQUIRED, "current_time_min") if need_current else _DEMAND_REQUIRED
+def validate_site_demand(df_demand: pd.DataFrame, *, require_current_time: bool = False) -> None:
+    """Check an aggregated demand table for scoring or optimisation; raise on the first problem.
+
+    Parameters
+    ----------
+    df_demand
+        Demand rows: ``demand_id``, ``need_type``, ``phase``, ``count`` (>= 0), optional
+        ``current_time_min`` (minutes >= 0) and ``ooa_count`` (between 0 and ``count``).
+    require_current_time
+        ``current_time_min`` must be present with no missing values (the optimiser needs every
+        current journey). Default False: it may be absent, and NaN means unknown (scoring).
+
+    Raises
+    ------
+    SchemaValidationError
+        Missing columns, or values out of range.
+    """
+    required = (*_DEMAND_REQUIRED, "current_time_min") if require_current_time else _DEMAND_REQUIRED
     _require_columns(df_demand, required, "df_demand")
-    if (_numeric(df_demand, "count", "df_demand") < 0).any():
+    if (numeric_column(df_demand, "count", "df_demand") < 0).any():
         msg = "`df_demand` column 'count' must be >= 0."
         raise SchemaValidationError(msg)
     if (
         "current_time_min" in df_demand.columns
         # scoring tolerates unknown current journeys (NaN: no saving); the optimiser does not
         and (
-            _numeric(df_demand, "current_time_min", "df_demand", allow_nan=not need_current) < 0
+            numeric_column(
+                df_demand, "current_time_min", "df_demand", allow_nan=not require_current_time
+            )
+            < 0
         ).any()
     ):
         msg = "`df_demand` column 'current_time_min' must be >= 0 (minutes)."
         raise SchemaValidationError(msg)
     if "ooa_count" in df_demand.columns:
-        ooa = _numeric(df_demand, "ooa_count", "df_demand")
+        ooa = numeric_column(df_demand, "ooa_count", "df_demand")
         if (ooa < 0).any() or (ooa > df_demand["count"].to_numpy(dtype=float) + 1e-9).any():
             msg = "`df_demand` column 'ooa_count' must be between 0 and 'count'."
             raise SchemaValidationError(msg)
@@ -440,11 +567,11 @@ def _raw_criteria(
     max_travel_time_min: float,
     decay: str | DecayFunction | None,
 ) -> tuple[pd.DataFrame, set[str]]:
-    _validate_sites(df_sites)
-    _validate_demand(df_demand, need_current=False)
+    validate_candidate_sites(df_sites)
+    validate_site_demand(df_demand)
     n_sites = len(df_sites)
-    compat = _site_demand_compatibility(df_demand, df_sites)
-    times = _dense_times(df_demand, df_sites, df_matrix)
+    compat = site_demand_compatibility(df_demand, df_sites)
+    times = dense_travel_times(df_demand, df_sites, df_matrix)
     reach = compat & np.isfinite(times) & (times <= max_travel_time_min)
     w = decay_weights(times, max_travel_time_min=max_travel_time_min, decay=decay) * compat
     count = df_demand["count"].to_numpy(dtype=float)
