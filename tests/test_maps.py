@@ -11,7 +11,7 @@ import pytest
 from placeplan._errors import CRSError, SchemaValidationError
 from placeplan.publish import maps
 from placeplan.publish.disclosure import suppress
-from placeplan.publish.report.build import example_inputs
+from report_fixtures import example_inputs
 
 EXTERNAL = re.compile(r"""<(?:script|link|img)\b[^>]*(?:src|href)=["']?(?:https?:)?//""", re.I)
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from placeplan._errors import CRSError, SchemaValidationError
-from placeplan.publish.report import build_report, example_inputs, render_report, write_report
+from placeplan.publish.report import build_report, render_report, write_report
 from placeplan.publish.report.build import DFE_ELEMENTS, DFE_REQUIREMENT
 from placeplan.publish.report.render import fmt_count, fmt_gbp, fmt_minutes, fmt_percent
+from report_fixtures import example_inputs
 
 ANCHORS = (
     "summary",
@@ -197,3 +198,154 @@ def test_screenshot_offline(tmp_path):
     # drawn offline: the sea background and the 15-30 min band colour are on screen
     assert (0xDB, 0xE9, 0xF4) in colours
     assert (0xC7, 0xE9, 0xB4) in colours or len(colours) > 50
+
+
+# ------------------------------------------------------------ composer, prose, charts
+def test_sections_compose_in_report_order():
+    from placeplan.publish.report.build import SECTIONS
+
+    report = build_report(example_inputs())
+    assert [s.id for s in report.sections] == list(ANCHORS[1:])
+    assert len(SECTIONS) == len(report.sections)
+    numbers = [s.number for s in report.sections]
+    assert numbers == ["", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
+    assert [s.id for s in report.sections if s.dfe_element] == [a for a, _ in DFE_ELEMENTS]
+
+
+def test_fixture_not_exported_from_package():
+    import placeplan.publish.report as rep
+
+    assert "example_inputs" not in rep.__all__
+    assert not hasattr(rep, "example_inputs")
+
+
+def test_prose_collapses_layout_whitespace():
+    from placeplan.publish.report.prose import prose
+
+    text = prose("out_of_area", "flows_note", threshold=5, left_out=3)
+    assert text == (
+        "Only home area → setting pairs with at least 5 pupils in the baseline or the scenario "
+        "are listed; 3 smaller pairs are not listed (their pupils are in the totals above)."
+    )
+    assert prose("out_of_area", "flows_note", threshold=5, left_out=0).endswith("are listed.")
+    published = prose("disclosure_control", "published", threshold=10, round_to=5)
+    assert "from 1 to 9 is suppressed" in published
+    assert published.endswith(
+        "fewer than 10 pupils. Published counts are rounded to the nearest 5."
+    )
+    assert "rounded" not in prose("disclosure_control", "published", threshold=10, round_to=0)
+    # text, not HTML: the HTML template escapes it later
+    assert "authority's" in prose(
+        "journey_times", "ferry_note", over="3", by_ferry="3", by_road="0", all_by_ferry=True
+    )
+
+
+def test_prose_missing_value_raises():
+    import jinja2
+
+    from placeplan.publish.report.prose import prose
+
+    with pytest.raises(jinja2.UndefinedError):
+        prose("breakdowns", "intro")
+
+
+def test_every_prose_template_renders():
+    """Each macro of each section template renders with simple values and leaves no markup."""
+    import inspect
+
+    from placeplan.publish.report import prose as prose_mod
+
+    folder = Path(inspect.getfile(prose_mod)).parent / "templates" / "sections"
+    files = sorted(folder.glob("*.txt.j2"))
+    assert len(files) >= 8
+    env = prose_mod._environment()
+    for f in files:
+        module = env.get_template(f"sections/{f.name}").module
+        macros = [n for n in dir(module) if not n.startswith("_")]
+        assert macros, f.name
+        for name in macros:
+            macro = getattr(module, name)
+            args = dict.fromkeys(macro.arguments, 5)
+            text = prose_mod.prose(f.name.removesuffix(".txt.j2"), name, **args)
+            assert text and "{" not in text and "  " not in text and "\n" not in text, (f, name)
+
+
+def _chart(cells_by_series, categories=None, **kw):
+    from placeplan.publish.report.charts import bar_chart
+
+    n = len(cells_by_series[0])
+    series = [(f"S{i}", "#123456", cells) for i, cells in enumerate(cells_by_series)]
+    return bar_chart(
+        categories or [f"cat{i}" for i in range(n)],
+        series,
+        y_label=kw.get("y_label", "pupils"),
+        value_fmt=kw.get("value_fmt", "count"),
+        title=kw.get("title", "T"),
+    )
+
+
+def test_bar_chart_geometry_exact():
+    from placeplan.publish.report.model import Cell
+
+    # max 30 -> step 10, axis top 30; plot height 212 px from y=30: 15 pupils = 106 px, top y=136
+    svg = _chart([[Cell(15.0, "count"), Cell(30.0, "count")]])
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 720 300"')
+    assert svg.count('stroke="#ddd"') == 4  # grid lines at 0, 10, 20, 30
+    assert 'y="136.0" width="' in svg and 'height="106.0" fill="#123456"' in svg
+    assert 'y="30.0" width="' in svg and 'height="212.0" fill="#123456"' in svg
+    assert ">15</text>" in svg and ">30</text>" in svg
+    assert svg.count("<rect") == 3  # two bars + one legend swatch
+
+
+def test_bar_chart_suppressed_and_missing():
+    from placeplan.publish.report.model import Cell
+
+    svg = _chart(
+        [
+            [Cell(12.0, "count"), Cell(None, "count", suppressed=True), Cell(None, "count")],
+            [Cell(float("nan"), "count"), Cell(3.0, "count", suppressed=True), Cell(7.0, "count")],
+        ]
+    )
+    assert svg.count('font-style="italic">c</text>') == 2  # one marker per suppressed value
+    assert svg.count("<rect") == 2 + 2  # bars for 12 and 7 only, plus two legend swatches
+    assert ">3</text>" not in svg  # a suppressed value never reaches the markup
+
+
+def test_bar_chart_escapes_and_zero_axis():
+    from placeplan.publish.report.model import Cell
+
+    svg = _chart([[Cell(0.0, "count")]], categories=["<b>&"], title='a"b', y_label="<y>")
+    assert "&lt;b&gt;&amp;" in svg and "<b>" not in svg
+    assert 'aria-label="a&quot;b"' in svg and "&lt;y&gt;" in svg
+    assert svg.count('stroke="#ddd"') == 2  # all zero: axis 0..1, grid lines at 0 and 1
+
+
+def test_bar_chart_narrow_bars_whole_number_labels():
+    from placeplan.publish.report.model import Cell
+
+    cells = [Cell(12.34, "minutes") for _ in range(20)]
+    wide = _chart([cells[:2]], value_fmt="minutes")
+    narrow = _chart([cells], value_fmt="minutes")
+    assert ">12.3</text>" in wide and 'font-size="10"' in wide
+    assert ">12</text>" in narrow and 'font-size="8"' in narrow and ">12.3<" not in narrow
+
+
+def test_report_package_size_budget():
+    """No function over ~80 lines and no module over ~800 lines in publish/report (issue 8)."""
+    import ast
+    import inspect
+
+    import placeplan.publish.report as rep
+
+    root = Path(inspect.getfile(rep)).parent
+    too_long = []
+    for path in sorted(root.rglob("*.py")):
+        src = path.read_text(encoding="utf-8")
+        if len(src.splitlines()) > 800:
+            too_long.append(f"{path.name}: {len(src.splitlines())} lines")
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = node.end_lineno - node.lineno + 1
+                if n > 85:
+                    too_long.append(f"{path.name}:{node.name}: {n} lines")
+    assert not too_long

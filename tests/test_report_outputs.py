@@ -16,7 +16,8 @@ import pytest
 
 from placeplan._errors import SnapWarning
 from placeplan.config import load_plan
-from placeplan.publish.report.build import _METRIC_LABEL, COUNT_METRICS, DFE_ELEMENTS
+from placeplan.publish.report.impact import COUNT_METRICS, METRIC_LABEL
+from placeplan.publish.report.model import DFE_ELEMENTS
 from placeplan.publish.report.render import fmt_count
 
 SAMPLE = Path(__file__).parents[1] / "data" / "sample" / "isle-of-wight"
@@ -84,7 +85,7 @@ def test_report_counts_agree_with_impact_csv(report, impact):
         row = all_rows[all_rows["metric"] == metric]
         assert len(row) == 1, metric
         r = row.iloc[0]
-        got = _row_cells(report, _METRIC_LABEL[metric])
+        got = _row_cells(report, METRIC_LABEL[metric])
         want = [
             _expected(r["baseline"], signed=False),
             _expected(r["scenario"], signed=False),

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from placeplan.publish.report.prose import prose
+
 if TYPE_CHECKING:
     from placeplan.compute.scenario import ScenarioResult
     from placeplan.config import PlanConfig
@@ -18,7 +20,22 @@ __all__ = ["assumptions", "parameters"]
 
 
 def parameters(plan: PlanConfig, speed_rows: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
-    t, c, d, n = plan.thresholds, plan.costs, plan.disclosure, plan.network
+    """The parameters table of the method section: ``(name, value, basis)`` rows.
+
+    Parameters
+    ----------
+    plan
+        The plan used for the run.
+    speed_rows
+        ``(label, value)`` rows of the speed model actually used.
+
+    Returns
+    -------
+    list of tuple
+        Rows in report order: network, thresholds and costs, ferry links, disclosure,
+        projection and budget.
+    """
+    t, c, n = plan.thresholds, plan.costs, plan.network
     rows: list[tuple[str, str, str]] = [
         (label, value, "speed model (configurable in [network])") for label, value in speed_rows
     ]
@@ -61,6 +78,13 @@ def parameters(plan: PlanConfig, speed_rows: list[tuple[str, str]]) -> list[tupl
         )
         for k, v in sorted(c.placement_per_place_gbp.items())
     ]
+    return rows + _later_rows(plan)
+
+
+def _later_rows(plan: PlanConfig) -> list[tuple[str, str, str]]:
+    """Parameter rows after the costs: ferry links, disclosure, projection, budget."""
+    d, n = plan.disclosure, plan.network
+    rows: list[tuple[str, str, str]] = []
     for link in n.ferry_links:
         rows.append(
             (
@@ -115,6 +139,23 @@ def _published_count(n: int, threshold: int) -> str:
 
 
 def assumptions(plan: PlanConfig, result: ScenarioResult, baseline: pd.DataFrame) -> list[str]:
+    """The assumptions of this run, one sentence group each (wording in ``method.txt.j2``).
+
+    Parameters
+    ----------
+    plan
+        The plan used for the run.
+    result
+        The scenario compared with the baseline (which provision types may move, how far).
+    baseline
+        Baseline journeys with a ``status`` column; only counts of unreachable pupils and of
+        pupils with no setting are read, published as "fewer than <threshold>" when small.
+
+    Returns
+    -------
+    list of str
+        Plain-text assumptions, in report order.
+    """
     sc = result.scenario
     th = plan.disclosure.threshold if plan.disclosure.mode == "published" else 1
     unreachable = int((baseline["status"] == "unreachable").sum())
@@ -122,40 +163,28 @@ def assumptions(plan: PlanConfig, result: ScenarioResult, baseline: pd.DataFrame
     out = []
     if unreachable or no_setting:
         out.append(
-            f"Pupils without a journey: {_published_count(unreachable, th)} whose home postcode "
-            f"is more than {plan.network.max_snap_m:g} m from a drivable road or cannot reach "
-            f"their setting, and {_published_count(no_setting, th)} with no current setting "
-            "recorded. They are counted in every pupil total but not in journey-time or distance "
-            "statistics; check their postcodes (see the run's rejections and warnings)."
+            prose(
+                "method",
+                "no_journey",
+                unreachable=_published_count(unreachable, th),
+                no_setting=_published_count(no_setting, th),
+                max_snap_m=f"{plan.network.max_snap_m:g}",
+            )
         )
     out += [
-        "The baseline keeps every pupil at their current setting; journeys are the fastest drive "
-        "from the home postcode's centroid (Code-Point Open) to the setting, plus the fixed "
-        "allowance per journey.",
-        "In the scenario only pupils now placed in: "
-        + ", ".join(sorted(sc.movable)).replace("_", " ")
-        + " may move, and only into a new base that serves their primary need and phase, within "
-        "its places, when the move lowers the annual cost of placement plus assisted transport, "
-        f"keeps the journey within the reasonable maximum and lengthens it by at most "
-        f"{sc.max_extra_journey_min:g} min. The assignment is solved exactly (HiGHS).",
-        "Assisted transport cost applies to pupils recorded as transport-assisted, and to pupils "
-        "who move to a setting beyond the statutory walking distance.",
-        "Planning areas are those in the plan's planning_areas file; without one, the "
-        "authority's MSOAs (LSOAs grouped by name without the final letter).",
-        "Out-of-area and independent placements: settings outside the authority, and independent "
-        "or non-maintained special schools.",
+        prose("method", "baseline"),
+        prose(
+            "method",
+            "scenario",
+            movable=", ".join(sorted(sc.movable)).replace("_", " "),
+            max_extra_min=f"{sc.max_extra_journey_min:g}",
+        ),
+        prose("method", "transport_cost"),
+        prose("method", "planning_areas"),
+        prose("method", "out_of_area"),
     ]
     if plan.network.ferry_links:
-        out.append(
-            "Settings across the water are reached by the fastest configured ferry link: road to "
-            "the terminal, the link's wait and crossing, then the straight-line distance times the "
-            "circuity factor at the average speed given in the parameters."
-        )
+        out.append(prose("method", "ferry"))
     if plan.plan.synthetic_pupils:
-        out.append(
-            "The pupil cohort is SYNTHETIC: generated (seeded) from real postcodes weighted by "
-            "LSOA "
-            "population and the authority's real EHCP totals by primary need, placement type and "
-            "age (DfE SEN2 2024/25). No real child is represented."
-        )
+        out.append(prose("method", "synthetic"))
     return out

@@ -2,7 +2,7 @@
 
 ydata-style second and third layers: :func:`render_report` (Jinja2 over
 ``placeplan/publish/report/templates``) and :func:`write_report`. Output is deterministic: the same
-:class:`~placeplan.publish.report.build.Report` renders to the same bytes.
+:class:`~placeplan.publish.report.model.Report` renders to the same bytes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import markupsafe
 from placeplan.publish.disclosure import SUPPRESSED_MARKER
 
 if TYPE_CHECKING:
-    from placeplan.publish.report.build import Cell, Report
+    from placeplan.publish.report.model import Cell, Report
 
 __all__ = [
     "fmt_cell",

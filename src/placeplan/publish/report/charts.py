@@ -1,0 +1,191 @@
+"""SVG charts for the report: pure functions from published cells to an SVG string.
+
+The charts are drawn from :class:`~placeplan.publish.report.model.Cell` values that have already
+passed disclosure control; a suppressed cell is drawn as an italic ``c`` with no bar. The markup is
+self-contained (no scripts, no external fonts) so it can be inlined into the offline report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from placeplan.publish.report.model import Cell
+
+__all__ = ["BASELINE_COLOUR", "SCENARIO_COLOUR", "bar_chart", "c_isnan"]
+
+BASELINE_COLOUR, SCENARIO_COLOUR = "#7b7b7b", "#2c7fb8"
+"""Bar colours of the baseline and scenario series."""
+
+
+def _svg_text(x: float, y: float, text: str, **attrs: str) -> str:
+    extra = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{escape(text)}</text>'
+
+
+def bar_chart(
+    categories: Sequence[str],
+    series: Sequence[tuple[str, str, Sequence[Cell]]],
+    *,
+    y_label: str,
+    value_fmt: str,
+    title: str,
+) -> str:
+    """Draw a grouped vertical bar chart as SVG.
+
+    Suppressed values are drawn as an italic ``c`` label and no bar; missing values (None or
+    NaN) are left out. Bars are labelled with their value; narrow bars get smaller,
+    whole-number labels so neighbouring labels do not run together.
+
+    Parameters
+    ----------
+    categories
+        Category labels along the x axis.
+    series
+        ``(name, colour, cells)`` per series, one cell per category, in legend order.
+    y_label
+        Label of the y axis (e.g. ``"pupils"``).
+    value_fmt
+        ``"count"`` for whole numbers, anything else for one decimal place.
+    title
+        Accessible name of the chart (``aria-label``).
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element, 720 x 300 user units.
+
+    Examples
+    --------
+    >>> from placeplan.publish.report.model import Cell
+    >>> svg = bar_chart(
+    ...     ["< 15 min", "15–30 min"],
+    ...     [("Baseline", "#7b7b7b", [Cell(12.0, "count"), Cell(None, "count", suppressed=True)])],
+    ...     y_label="pupils",
+    ...     value_fmt="count",
+    ...     title="Pupils by band",
+    ... )
+    >>> svg.startswith("<svg") and svg.count("<rect") == 2  # one bar + one legend swatch
+    True
+    """
+    width, height = 720, 300
+    left, right, top, bottom = 56, 16, 30, 58
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [c.value for _, _, cells in series for c in cells if c.value is not None]
+    vmax = max([v for v in values if not c_isnan(v)] + [0.0])
+    step = _nice_step(vmax)
+    top_v = max(step * math.ceil(vmax / step), step)
+    n_cat, n_ser = len(categories), len(series)
+    group_w = plot_w / max(n_cat, 1)
+    bar_w = group_w * 0.8 / max(n_ser, 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}" class="chart">',
+        '<g font-family="system-ui, sans-serif" font-size="11" fill="#222">',
+    ]
+    parts += _y_axis(left, width - right, top, plot_h, top_v, step, y_label)
+    base_y = top + plot_h
+    for i, cat in enumerate(categories):
+        gx = left + i * group_w + group_w * 0.1
+        for j, (_, colour, cells) in enumerate(series):
+            parts += _bar(
+                cells[i], gx + j * bar_w, bar_w, base_y, (top_v, plot_h), colour, value_fmt
+            )
+        parts.append(
+            _svg_text(
+                left + i * group_w + group_w / 2, top + plot_h + 16, cat, text_anchor="middle"
+            )
+        )
+    parts.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        f'stroke="#333"/>'
+    )
+    lx = left
+    for name, colour, _ in series:
+        parts.append(f'<rect x="{lx}" y="{height - 18}" width="12" height="12" fill="{colour}"/>')
+        parts.append(_svg_text(lx + 16, height - 8, name))
+        lx += 24 + 7 * len(name)
+    parts.append("</g></svg>")
+    return "".join(parts)
+
+
+def _y_axis(
+    x0: float, x1: float, top: float, plot_h: float, top_v: float, step: float, label: str
+) -> list[str]:
+    """Horizontal grid lines with tick labels every ``step`` up to ``top_v``, and the axis label."""
+    parts = []
+    tick = 0.0
+    while tick <= top_v + 1e-9:
+        y = top + plot_h - tick / top_v * plot_h
+        parts.append(
+            f'<line x1="{x0}" x2="{x1}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd" stroke-width="1"/>'
+        )
+        parts.append(_svg_text(x0 - 6, y + 4, _fmt_tick(tick), text_anchor="end"))
+        tick += step
+    parts.append(
+        f'<text transform="translate(14,{top + plot_h / 2:.1f}) rotate(-90)" '
+        f'text-anchor="middle">{escape(label)}</text>'
+    )
+    return parts
+
+
+def _bar(
+    c: Cell,
+    x: float,
+    bar_w: float,
+    base_y: float,
+    scale: tuple[float, float],
+    colour: str,
+    value_fmt: str,
+) -> list[str]:
+    """One bar and its value label (or the suppression marker) at ``x``, bottom ``base_y``."""
+    if c.suppressed:
+        return [
+            _svg_text(x + bar_w / 2, base_y - 4, "c", text_anchor="middle", font_style="italic")
+        ]
+    if c.value is None or c_isnan(c.value):
+        return []
+    # narrow bars: smaller, whole-number labels so neighbouring labels do not run together
+    narrow = bar_w < 30
+    top_v, plot_h = scale
+    h = c.value / top_v * plot_h
+    y = base_y - h
+    return [
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}" fill="{colour}"/>',
+        _svg_text(
+            x + bar_w / 2 - 1,
+            y - 3,
+            _fmt_value(c.value, "count" if narrow else value_fmt),
+            text_anchor="middle",
+            font_size="8" if narrow else "10",
+        ),
+    ]
+
+
+def c_isnan(v: float) -> bool:
+    """Return True for float NaN."""
+    return isinstance(v, float) and math.isnan(v)
+
+
+def _nice_step(vmax: float) -> float:
+    if vmax <= 0:
+        return 1.0
+    raw = vmax / 5
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * mag:
+            return m * mag
+    return 10 * mag
+
+
+def _fmt_tick(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+
+
+def _fmt_value(v: float, fmt: str) -> str:
+    if fmt == "count":
+        return f"{v:,.0f}"
+    return f"{v:,.1f}"

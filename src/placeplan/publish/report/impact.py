@@ -1,0 +1,317 @@
+"""The impact table as the report publishes it: disclosure control, cell lookup, metric tables.
+
+:class:`ImpactTable` applies :func:`~placeplan.publish.disclosure.suppress` to the long impact
+table once; :func:`metric_table` and :func:`group_table` lay its cells out as report tables, and
+:func:`published_impact` gives the same figures back in long format for ``impact.csv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+import pandas as pd
+
+from placeplan._errors import SchemaValidationError
+from placeplan.publish.disclosure import SUPPRESSED_MARKER, suppress, suppression_mask
+from placeplan.publish.report.model import IMPACT_COLS, Cell, Mode, Table
+
+__all__ = [
+    "COUNT_METRICS",
+    "DEPENDENT_METRICS",
+    "GROUP_TYPE_LABEL",
+    "METRIC_FMT",
+    "METRIC_LABEL",
+    "ImpactTable",
+    "all_group",
+    "group_table",
+    "metric_table",
+    "published_impact",
+]
+
+#: Impact metrics that are counts of pupils (primary-suppressed under the threshold).
+COUNT_METRICS: tuple[str, ...] = (
+    "pupils",
+    "over_threshold_n",
+    "ooa_placements",
+    "independent_placements",
+    "worse_off_n",
+    "moved_n",
+    "ferry_journeys",
+    "over_threshold_road_n",
+)
+#: Derived impact metrics and the count metrics they depend on (others depend on ``pupils``).
+DEPENDENT_METRICS: dict[str, tuple[str, ...]] = {
+    "over_threshold_pct": ("over_threshold_n", "pupils"),
+}
+METRIC_FMT: dict[str, str] = {
+    "pupils": "count",
+    "mean_time_min": "minutes",
+    "median_time_min": "minutes",
+    "p90_time_min": "minutes",
+    "max_time_min": "minutes",
+    "mean_distance_km": "km",
+    "mean_distance_miles": "miles",
+    "over_threshold_n": "count",
+    "over_threshold_pct": "percent",
+    "ooa_placements": "count",
+    "independent_placements": "count",
+    "annual_placement_cost_gbp": "gbp",
+    "annual_transport_cost_gbp": "gbp",
+    "worse_off_n": "count",
+    "moved_n": "count",
+    "ferry_journeys": "count",
+    "over_threshold_road_n": "count",
+}
+METRIC_LABEL: dict[str, str] = {
+    "pupils": "Pupils in scope",
+    "mean_time_min": "Mean journey time (each way)",
+    "median_time_min": "Median journey time",
+    "p90_time_min": "90th percentile journey time",
+    "max_time_min": "Longest journey time",
+    "mean_distance_km": "Mean travel distance (km)",
+    "mean_distance_miles": "Mean travel distance (miles)",
+    "over_threshold_n": "Pupils over the reasonable maximum journey",
+    "over_threshold_pct": "Share over the reasonable maximum journey",
+    "ooa_placements": "Out of area placements",
+    "independent_placements": "Independent / non-maintained placements",
+    "annual_placement_cost_gbp": "Annual placement cost",
+    "annual_transport_cost_gbp": "Annual transport cost",
+    "worse_off_n": "Pupils whose journey gets longer",
+    "moved_n": "Pupils who change setting",
+    "ferry_journeys": "Journeys crossing to the mainland (ferry)",
+    "over_threshold_road_n": "Over the reasonable maximum without a ferry",
+}
+GROUP_TYPE_LABEL: dict[str, str] = {
+    "need_type": "primary need",
+    "phase": "phase",
+    "area": "planning area",
+    "imd_decile": "deprivation decile (IMD 2019, 1 = most deprived)",
+    "ruc_class": "rural / urban class",
+}
+
+
+class ImpactTable:
+    """Disclosure-controlled impact table with cell lookup.
+
+    Parameters
+    ----------
+    impact
+        Long table ``group_type, group, metric, baseline, scenario, change`` (not yet
+        suppressed).
+    threshold, round_to, mode
+        Disclosure settings (see :func:`placeplan.publish.disclosure.suppress`).
+
+    Raises
+    ------
+    SchemaValidationError
+        If a ``(group_type, group, metric)`` appears twice.
+    """
+
+    def __init__(self, impact: pd.DataFrame, *, threshold: int, round_to: int, mode: Mode):
+        imp = impact.loc[:, list(IMPACT_COLS)].copy()
+        imp["group"] = imp["group"].astype(str)
+        dup = imp.duplicated(["group_type", "group", "metric"])
+        if dup.any():
+            msg = f"impact table has {int(dup.sum())} duplicate (group_type, group, metric) rows"
+            raise SchemaValidationError(msg)
+        # unstacking one level of a three-level index leaves a frame
+        wide = cast(
+            "pd.DataFrame",
+            imp.set_index(["group_type", "group", "metric"])[["baseline", "scenario", "change"]]
+            .unstack("metric")
+            .sort_index(),
+        )
+        wide.columns = [f"{m}__{w}" for w, m in cast("pd.MultiIndex", wide.columns)]
+        wide = wide.reset_index()
+        metrics = sorted(set(imp["metric"]))
+        counts = [m for m in metrics if m in COUNT_METRICS]
+        for m in metrics:
+            for w in ("baseline", "scenario", "change"):
+                wide[f"{m}__{w}"] = pd.to_numeric(wide[f"{m}__{w}"], errors="coerce").astype(float)
+        count_cols = [f"{m}__{w}" for m in counts for w in ("baseline", "scenario")]
+        deps: dict[str, list[str]] = {}
+        for m in metrics:
+            if m in counts:
+                deps[f"{m}__change"] = [f"{m}__baseline", f"{m}__scenario"]
+                continue
+            sources = [s for s in DEPENDENT_METRICS.get(m, ("pupils",)) if s in counts]
+            for w in ("baseline", "scenario"):
+                deps[f"{m}__{w}"] = [f"{s}__{w}" for s in sources]
+            deps[f"{m}__change"] = [f"{s}__{w}" for s in sources for w in ("baseline", "scenario")]
+        out = suppress(
+            wide,
+            count_cols=count_cols,
+            threshold=threshold,
+            round_to=round_to,
+            mode=mode,
+            dependent_cols=deps,
+            group_cols=["group_type"],
+            total_rows=wide["group_type"].eq("all"),
+        )
+        if round_to and mode == "published":
+            for m in counts:
+                out[f"{m}__change"] = out[f"{m}__scenario"] - out[f"{m}__baseline"]
+        self.table = out
+        self.mask = suppression_mask(out)
+        self.metrics = metrics
+        self._index = {
+            (gt, g): i
+            for i, (gt, g) in enumerate(zip(out["group_type"], out["group"], strict=True))
+        }
+
+    def has(self, metric: str) -> bool:
+        """True if the impact table holds ``metric``."""
+        return metric in self.metrics
+
+    def groups(self, group_type: str) -> list[str]:
+        """The groups of ``group_type`` in display order (phases in school order)."""
+        gs = [g for (gt, g) in self._index if gt == group_type]
+        if group_type == "phase":
+            return sorted(gs, key=lambda g: (_PHASE_ORDER.get(g, 99), _natural_key(g)))
+        return sorted(gs, key=_natural_key)
+
+    def cell(self, group_type: str, group: str, metric: str, which: str) -> Cell:
+        """One published cell; ``which`` is ``baseline``, ``scenario`` or ``change``."""
+        col = f"{metric}__{which}"
+        fmt = METRIC_FMT.get(metric, "number")
+        i = self._index.get((group_type, group))
+        if i is None or col not in self.table.columns:
+            return Cell(None, fmt)
+        row = self.table.index[i]
+        sup = bool(self.mask.loc[row, col]) if col in self.mask.columns else False
+        v = self.table.loc[row, col]
+        v = None if pd.isna(v) else float(v)
+        return Cell(v, fmt, suppressed=sup, signed=which == "change")
+
+    def row(self, group_type: str, group: str, metric: str) -> tuple[Cell, Cell, Cell]:
+        """The baseline, scenario and change cells of one metric for one group."""
+        return tuple(  # type: ignore[return-value]
+            self.cell(group_type, group, metric, w) for w in ("baseline", "scenario", "change")
+        )
+
+
+_PHASE_ORDER = {"primary": 0, "secondary": 1, "post16": 2}
+_PHASE_LABEL = {"primary": "Primary", "secondary": "Secondary", "post16": "Post-16"}
+
+
+def _natural_key(text: str) -> tuple[Any, ...]:
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text.lower())
+
+
+def metric_table(
+    imp: ImpactTable, id_: str, caption: str, metrics: Sequence[str], note: str = ""
+) -> Table:
+    """A table of ``metrics`` (rows) for all pupils: baseline, scenario and change."""
+    rows = tuple(
+        (Cell(METRIC_LABEL.get(m, m)), *imp.row("all", all_group(imp), m))
+        for m in metrics
+        if imp.has(m)
+    )
+    return Table(id_, caption, ("Measure", "Baseline", "Scenario", "Change"), rows, note)
+
+
+def all_group(imp: ImpactTable) -> str:
+    """The name of the all-pupils group (``"all"`` unless the table names it otherwise)."""
+    gs = imp.groups("all")
+    return gs[0] if gs else "all"
+
+
+def group_table(
+    imp: ImpactTable,
+    group_type: str,
+    id_: str,
+    caption: str,
+    metrics: Sequence[tuple[str, str]],
+    *,
+    change: bool = True,
+    note: str = "",
+) -> Table | None:
+    """A table of ``metrics`` by the groups of ``group_type``, or None if there are none."""
+    groups = imp.groups(group_type)
+    if not groups:
+        return None
+    header: list[str] = [GROUP_TYPE_LABEL.get(group_type, group_type).capitalize()]
+    spans: list[tuple[str, int]] = [("", 1)]
+    used = [(m, lbl) for m, lbl in metrics if imp.has(m)]
+    for _, lbl in used:
+        sub = ["Baseline", "Scenario"] + (["Change"] if change else [])
+        header += sub
+        spans.append((lbl, len(sub)))
+    rows = []
+    for g in groups:
+        cells: list[Cell] = [Cell(_group_label(group_type, g))]
+        for m, _ in used:
+            b, s, c = imp.row(group_type, g, m)
+            cells += [b, s] + ([c] if change else [])
+        rows.append(tuple(cells))
+    if group_type == "need_type":
+        key = _need_key(groups)
+        note = f"{note} {key}".strip() if key else note
+    return Table(id_, caption, tuple(header), tuple(rows), note, groups=tuple(spans))
+
+
+def _need_key(codes: Sequence[str]) -> str:
+    """Plain-English key for the SEN2 need codes in ``codes``."""
+    from placeplan.needs import NEED_NAMES
+
+    known = [c for c in codes if c in NEED_NAMES]
+    if not known:
+        return ""
+    return "Primary need: " + "; ".join(f"{c} = {NEED_NAMES[c].lower()}" for c in known) + "."
+
+
+def _group_label(group_type: str, group: str) -> str:
+    if group_type == "imd_decile":
+        try:
+            return f"Decile {int(float(group))}"
+        except ValueError:
+            return group
+    if group_type == "phase":
+        return _PHASE_LABEL.get(group, group.replace("_", " "))
+    if group_type == "ruc_class":
+        return group.replace("_", " ").capitalize()
+    return group.replace("_", " ")
+
+
+def published_impact(
+    impact: pd.DataFrame, *, threshold: int = 5, round_to: int = 0, mode: Mode = "published"
+) -> pd.DataFrame:
+    """Return the impact table exactly as the report publishes it, in long format.
+
+    The same disclosure control as the report's tables (:func:`suppress` through the report's
+    impact model), so ``impact.csv`` and the report always agree. Suppressed cells hold the
+    marker ``"c"``; statistics that do not exist hold ``"x"``.
+
+    Parameters
+    ----------
+    impact
+        Long table ``group_type, group, metric, baseline, scenario, change``.
+    threshold, round_to, mode
+        Disclosure settings (see :func:`placeplan.publish.disclosure.suppress`).
+
+    Returns
+    -------
+    table
+        ``group_type, group, metric, baseline, scenario, change`` with values or markers.
+    """
+    imp = ImpactTable(impact, threshold=threshold, round_to=round_to, mode=mode)
+    table, mask = imp.table, imp.mask
+    rows = []
+    for idx, r in table.iterrows():
+        for metric in imp.metrics:
+            vals: list[str | float] = []
+            for which in ("baseline", "scenario", "change"):
+                col = f"{metric}__{which}"
+                v = r[col]
+                if col in mask.columns and bool(mask.at[idx, col]):
+                    vals.append(SUPPRESSED_MARKER)
+                elif pd.isna(v):
+                    vals.append("x")
+                else:
+                    vals.append(round(float(v), 3))
+            rows.append((r["group_type"], r["group"], metric, *vals))
+    return pd.DataFrame(rows, columns=list(IMPACT_COLS))

@@ -1,0 +1,81 @@
+"""Section 7: method and assumptions — parameters, assumptions, row accounting, the plan file.
+
+The parameter rows and assumption sentences themselves are written from the plan by
+:mod:`placeplan.publish.report.method` and arrive on
+:class:`~placeplan.publish.report.model.ReportInputs`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from placeplan.publish.disclosure import suppression_mask
+from placeplan.publish.report.model import (
+    BulletList,
+    Cell,
+    Paragraph,
+    Preformatted,
+    Section,
+    Table,
+)
+from placeplan.publish.report.prose import prose
+
+if TYPE_CHECKING:
+    from placeplan.publish.report.context import ReportContext
+    from placeplan.publish.report.model import Block, ReportInputs
+
+__all__ = ["section"]
+
+
+def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
+    """Build section 7: the method, its parameters and assumptions, and where the rows went."""
+    blocks: list[Block] = [Paragraph(prose("method", "intro"))]
+    if inputs.parameters:
+        blocks.append(
+            Table(
+                "t-parameters",
+                "Parameters",
+                ("Parameter", "Value", "Basis"),
+                tuple(tuple(Cell(str(x)) for x in row) for row in _unique_parameters(inputs)),
+            )
+        )
+    if inputs.assumptions:
+        blocks.append(BulletList(tuple(inputs.assumptions)))
+    rows_acc = ctx.row_accounting
+    if rows_acc is not None and not rows_acc.empty:
+        blocks.append(_row_accounting_table(rows_acc))
+    if inputs.plan_toml:
+        blocks.append(Preformatted("Plan file (plan.toml) used for this run", inputs.plan_toml))
+    return Section("method", "7", "Method and assumptions", tuple(blocks))
+
+
+def _unique_parameters(inputs: ReportInputs) -> list[tuple[str, str, str]]:
+    """Parameters without repeats of the same name (the first statement wins)."""
+    seen: set[str] = set()
+    out = []
+    for row in inputs.parameters:
+        if row[0] in seen:
+            continue
+        seen.add(row[0])
+        out.append(row)
+    return out
+
+
+def _row_accounting_table(rows_acc: pd.DataFrame) -> Table:
+    mask = suppression_mask(rows_acc)
+    rows = []
+    for idx, r in rows_acc.iterrows():
+        cells = [Cell(str(r["file"]))]
+        for col in ("rows_read", "rows_used", "rows_rejected"):
+            v = r[col]
+            sup = bool(mask.at[idx, col]) if col in mask.columns else False
+            cells.append(Cell(None if pd.isna(v) else float(v), "rows", suppressed=sup))
+        rows.append(tuple(cells))
+    return Table(
+        "t-rows",
+        "Data-row accounting: nothing is dropped silently",
+        ("Input file", "Rows read", "Rows used", "Rows rejected"),
+        tuple(rows),
+    )

@@ -1,0 +1,223 @@
+"""Section 3 (DfE element): reliance on out of area placements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from placeplan.publish.disclosure import suppress, suppression_mask
+from placeplan.publish.report.impact import group_table, metric_table
+from placeplan.publish.report.model import DFE_ELEMENTS, Cell, Paragraph, Section, Table
+from placeplan.publish.report.prose import prose
+
+if TYPE_CHECKING:
+    from placeplan.publish.report.context import ReportContext
+    from placeplan.publish.report.model import Block, Mode, ReportInputs
+
+__all__ = ["section"]
+
+
+def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
+    """Build section 3: placements and costs, by need, by setting, by flow and year by year."""
+    th, rnd, mode, imp = ctx.threshold, ctx.round_to, ctx.mode, ctx.impact
+    blocks: list[Block] = [
+        Paragraph(prose("out_of_area", "intro")),
+        metric_table(
+            imp,
+            "t-ooa-all",
+            "Reliance on out of area placements, all pupils",
+            [
+                "ooa_placements",
+                "independent_placements",
+                "annual_placement_cost_gbp",
+                "annual_transport_cost_gbp",
+            ],
+        ),
+    ]
+    t = group_table(
+        imp,
+        "need_type",
+        "t-ooa-need",
+        "Out of area placements by primary need",
+        [
+            ("ooa_placements", "Out of area placements"),
+            ("independent_placements", "Independent / non-maintained"),
+        ],
+    )
+    if t:
+        blocks.append(t)
+    # `ctx.flows` is the suppressed copy of `inputs.ooa_flows`: both are None or neither
+    flows = ctx.flows
+    if flows is not None and not flows.empty and inputs.ooa_flows is not None:
+        blocks.append(
+            _destinations_table(
+                inputs.ooa_flows, inputs.provision, threshold=th, round_to=rnd, mode=mode
+            )
+        )
+        blocks.append(_flows_table(flows, inputs.provision, th))
+    if inputs.ooa_projection is not None and not inputs.ooa_projection.empty:
+        blocks.extend(
+            _projection_blocks(inputs.ooa_projection, threshold=th, round_to=rnd, mode=mode)
+        )
+    return Section("out-of-area", "3", DFE_ELEMENTS[2][1], tuple(blocks), True)
+
+
+def _setting_names(provision: pd.DataFrame | None) -> dict[str, str]:
+    if provision is None or "name" not in provision.columns:
+        return {}
+    return dict(zip(provision["setting_id"].astype(str), provision["name"], strict=False))
+
+
+def _setting_type(provision: pd.DataFrame | None) -> dict[str, str]:
+    if provision is None or "provision_type" not in provision.columns:
+        return {}
+    out = {}
+    for r in provision.itertuples(index=False):
+        kind = str(r.provision_type).replace("_", "-")
+        in_area = bool(getattr(r, "in_area", True))
+        out[str(r.setting_id)] = kind + ("" if in_area else ", out of area")
+    return out
+
+
+def _destinations_table(
+    raw_flows: pd.DataFrame,
+    provision: pd.DataFrame | None,
+    *,
+    threshold: int,
+    round_to: int,
+    mode: Mode,
+) -> Table:
+    """Out of area / independent placements by setting (flows summed over home areas)."""
+    by = (
+        raw_flows.assign(destination_id=raw_flows["destination_id"].astype(str))
+        .groupby("destination_id", sort=True)[["baseline", "scenario"]]
+        .sum()
+        .reset_index()
+    )
+    by["change"] = by["scenario"] - by["baseline"]
+    # the settings' counts add up to the published total: one group, secondary suppression
+    sup = suppress(
+        by,
+        count_cols=["baseline", "scenario"],
+        dependent_cols={"change": ["baseline", "scenario"]},
+        threshold=threshold,
+        round_to=round_to,
+        mode=mode,
+    )
+    if round_to and mode == "published":
+        sup["change"] = sup["scenario"] - sup["baseline"]
+    mask = suppression_mask(sup)
+    names, kinds = _setting_names(provision), _setting_type(provision)
+    sup = sup.assign(_b=pd.to_numeric(by["baseline"], errors="coerce"))
+    sup = sup.sort_values(["_b", "destination_id"], ascending=[False, True], kind="stable")
+    rows = []
+    for idx, r in sup.iterrows():
+        did = str(r["destination_id"])
+        cells = [
+            Cell(names.get(did, did)),
+            Cell(kinds.get(did, "")),
+        ]
+        for w in ("baseline", "scenario", "change"):
+            v = r[w]
+            cells.append(
+                Cell(
+                    None if pd.isna(v) else float(v),
+                    "count",
+                    suppressed=bool(mask.at[idx, w]) if w in mask.columns else False,
+                    signed=w == "change",
+                )
+            )
+        rows.append(tuple(cells))
+    return Table(
+        "t-ooa-settings",
+        "Out of area and independent placements by setting",
+        ("Setting", "Type", "Baseline pupils", "Scenario pupils", "Change"),
+        tuple(rows),
+    )
+
+
+def _flows_table(flows: pd.DataFrame, provision: pd.DataFrame | None, th: int) -> Table:
+    """Home area → setting flows; pairs with no published non-zero count are left out."""
+    mask = suppression_mask(flows)
+    names = _setting_names(provision)
+    f = flows.sort_values(["destination_id", "origin_id"], kind="stable")
+    rows = []
+    left_out = 0
+    for idx, r in f.iterrows():
+        cells = []
+        shown = False
+        for w in ("baseline", "scenario"):
+            v = r[w]
+            s = bool(mask.at[idx, w]) if w in mask.columns else False
+            shown = shown or (not s and pd.notna(v) and float(v) > 0)
+            cells.append(Cell(None if pd.isna(v) else float(v), "count", suppressed=s))
+        if not shown:
+            left_out += 1
+            continue
+        dest = r.get("destination_name", names.get(str(r["destination_id"]), r["destination_id"]))
+        orig = r.get("origin_name", r["origin_id"])
+        rows.append((Cell(str(orig)), Cell(str(dest)), *cells))
+    note = prose("out_of_area", "flows_note", threshold=th, left_out=left_out)
+    return Table(
+        "t-ooa-flows",
+        "Out of area and independent placements by home planning area and setting "
+        "(aggregated flows, as drawn on the site map)",
+        ("From (home area)", "To (setting)", "Baseline pupils", "Scenario pupils"),
+        tuple(rows),
+        note=note,
+    )
+
+
+def _projection_blocks(
+    proj: pd.DataFrame, *, threshold: int, round_to: int, mode: Mode
+) -> list[Any]:
+    """Year-by-year OOA placements with and without the proposal (all needs), suppressed."""
+    allp = proj[proj["need_type"] == "all"].reset_index(drop=True)
+    pub = suppress(
+        allp,
+        count_cols=["ooa_baseline", "ooa_scenario", "avoided"],
+        dependent_cols={
+            "annual_saving_gbp": ["avoided"],
+            "cumulative_saving_gbp": ["avoided"],
+        },
+        secondary=False,
+        threshold=threshold,
+        round_to=round_to,
+        mode=mode,
+    )
+    mask = suppression_mask(pub)
+    rows = []
+    for idx, r in pub.iterrows():
+
+        def cell(col: str, fmt: str, r: pd.Series = r, idx: Any = idx) -> Cell:
+            v = r[col]
+            sup = bool(mask.loc[idx, col]) if col in mask.columns else False
+            return Cell(None if pd.isna(v) else float(v), fmt, suppressed=sup)
+
+        rows.append(
+            (
+                Cell(str(r["year"])),
+                cell("ooa_baseline", "count"),
+                cell("ooa_scenario", "count"),
+                cell("avoided", "count"),
+                cell("annual_saving_gbp", "gbp"),
+                cell("cumulative_saving_gbp", "gbp"),
+            )
+        )
+    rate = float(allp["growth_rate"].iloc[0]) if len(allp) else 0.0
+    intro = Paragraph(prose("out_of_area", "projection_intro", rate=f"{rate:.1%}"))
+    table = Table(
+        "t-ooa-projection",
+        "Out of area and independent placements, with and without the proposal",
+        (
+            "Year",
+            "Without proposal",
+            "With proposal",
+            "Avoided",
+            "Annual saving",
+            "Cumulative saving",
+        ),
+        tuple(rows),
+    )
+    return [intro, table]
