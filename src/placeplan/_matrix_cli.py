@@ -151,6 +151,7 @@ def read_points_csv(path: str | Path) -> pd.DataFrame:
 def matrix_command(args: argparse.Namespace) -> int:
     """Run ``placeplan matrix``; return 0 on success, 2 on bad input (one line on stderr)."""
     from placeplan.compute import matrix, network
+    from placeplan.publish.tables import write_csv
 
     try:
         origins = read_points_csv(args.origins)
@@ -168,7 +169,7 @@ def matrix_command(args: argparse.Namespace) -> int:
         )
         try:
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            out[OUTPUT_COLUMNS].to_csv(args.out, index=False, float_format="%.4f")
+            write_csv(out[OUTPUT_COLUMNS], args.out, float_format="%.4f")
         except OSError as err:
             msg = f"cannot write output: {err.strerror or err}"
             raise InputFileError(msg, file=str(args.out)) from err

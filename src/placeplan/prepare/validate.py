@@ -23,6 +23,7 @@ from placeplan._errors import InputFileError, PlaceplanError
 from placeplan.prepare import io
 from placeplan.prepare.geocode import PostcodeIndex
 from placeplan.prepare.io._common import _REJECTION_DTYPES, _empty_frame, _empty_rejections
+from placeplan.publish.tables import write_csv
 
 if TYPE_CHECKING:
     from placeplan.config import PlanConfig
@@ -589,5 +590,5 @@ def write_rejections(report: ValidationReport, path: str | Path) -> Path:
         if frames
         else _empty_rejections()
     )
-    out[list(io.REJECTION_COLUMNS)].to_csv(path, index=False, encoding="utf-8")
+    write_csv(out[list(io.REJECTION_COLUMNS)], path)
     return path

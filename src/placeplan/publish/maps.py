@@ -10,7 +10,15 @@ so the same inputs render to the same bytes.
 Maps show aggregates only. In published mode (the default) every frame that carries pupil counts
 must have been through :func:`placeplan.publish.disclosure.suppress`; suppressed values are shown
 as "c", and a flow whose count is suppressed is not drawn at all (its existence would disclose).
-Pupil points are never drawn."""
+Pupil points are never drawn.
+
+Every name on a map comes from a file the authority did not write, so none reaches JavaScript
+source unescaped (:mod:`placeplan.publish.escape`): tooltips are HTML built from
+:func:`~placeplan.publish.escape.html_text` parts and embedded as a JSON string literal
+(:class:`_Tooltip`, never folium's backtick template), GeoJSON properties a tooltip renders are
+HTML-escaped (:func:`~placeplan.publish.escape.geojson_properties`), and legend and attribution
+text is passed with :func:`~placeplan.publish.escape.js_string`. :func:`map_html` refuses a
+page that binds a tooltip or popup from a template literal."""
 
 from __future__ import annotations
 
@@ -20,7 +28,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,6 +39,7 @@ from branca.element import Element, Figure, MacroElement
 
 from placeplan._errors import CRSError, SchemaValidationError
 from placeplan.publish.disclosure import SUPPRESSED_MARKER, suppression_mask
+from placeplan.publish.escape import geojson_properties, html_text, js_string
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -185,7 +193,23 @@ def map_html(m: folium.Map) -> str:
     _finalise(m)
     html = m.get_root().render()
     assert_offline(html)
+    _assert_no_template_tooltips(html)
     return html
+
+
+_TEMPLATE_BIND = re.compile(r"\.bind(?:Tooltip|Popup)\(\s*`|\$\(\s*`")
+
+
+def _assert_no_template_tooltips(html: str) -> None:
+    """Raise if a tooltip/popup is bound from a JS template literal (data would be code)."""
+    hit = _TEMPLATE_BIND.search(html)
+    if hit:
+        msg = (
+            "map binds a tooltip or popup from a JavaScript template literal, where a name "
+            "containing `${…}` or a backtick runs as script; use placeplan's _Tooltip "
+            f"(JSON string) instead of folium.Tooltip/Popup: {hit.group(0)!r}"
+        )
+        raise ValueError(msg)
 
 
 def save_map(m: folium.Map, path: str | Path) -> Path:
@@ -247,7 +271,10 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
 
 
 def _features(gdf: gpd.GeoDataFrame, props: Sequence[str]) -> dict[str, Any]:
-    """GeoJSON FeatureCollection with only ``props`` (JSON-safe, deterministic)."""
+    """GeoJSON FeatureCollection with only ``props`` (JSON-safe, deterministic).
+
+    String properties are HTML-escaped: folium's ``GeoJsonTooltip`` puts them into
+    ``innerHTML`` as they are."""
     feats = []
     for row in gdf.itertuples(index=False):
         geom = row.geometry
@@ -256,7 +283,7 @@ def _features(gdf: gpd.GeoDataFrame, props: Sequence[str]) -> dict[str, Any]:
         feats.append(
             {
                 "type": "Feature",
-                "properties": {p: _json_value(getattr(row, p)) for p in props},
+                "properties": geojson_properties({p: _json_value(getattr(row, p)) for p in props}),
                 "geometry": shapely.geometry.mapping(geom),
             }
         )
@@ -331,13 +358,14 @@ class _Legend(MacroElement):
         super().__init__()
         self._name = "Legend"
         self.html = html
+        self.html_js = js_string(html)
         self.position = position
         self._template = folium.template.Template(
             """{% macro script(this, kwargs) %}
             var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
             {{ this.get_name() }}.onAdd = function () {
                 var div = L.DomUtil.create('div', 'pp-legend');
-                div.innerHTML = {{ this.html|tojson }};
+                div.innerHTML = {{ this.html_js }};
                 L.DomEvent.disableClickPropagation(div);
                 return div;
             };
@@ -351,12 +379,36 @@ class _Attribution(MacroElement):
         super().__init__()
         self._name = "Attribution"
         self.text = text
+        # Leaflet inserts attribution as HTML; the text is plain, so escape it, then quote it
+        self.text_js = js_string(html_text(text))
         self._template = folium.template.Template(
             """{% macro script(this, kwargs) %}
             {{ this._parent.get_name() }}.attributionControl.setPrefix('Leaflet');
-            {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+            {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text_js }});
             {% endmacro %}"""
         )
+
+
+class _Tooltip(folium.Tooltip):
+    """folium's Tooltip with its content as a JSON string literal, not a template literal.
+
+    folium writes ``bindTooltip(`<div>{{ text }}</div>`)``: inside backticks a name containing
+    ``${…}`` runs on page load and ``\\u003c`` turns into ``<``. Here ``html`` (built by the
+    caller from :func:`~placeplan.publish.escape.html_text` parts) is passed through
+    :func:`~placeplan.publish.escape.js_string`, so it is only ever data."""
+
+    _template = folium.template.Template(
+        """{% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.bindTooltip(
+                {{ this.text_js }},
+                {{ this.options|tojavascript }}
+            );
+        {% endmacro %}"""
+    )
+
+    def __init__(self, html: str, **kwargs: Any) -> None:
+        super().__init__(html, **kwargs)
+        self.text_js = js_string(f"<div>{html}</div>")
 
 
 class _FitBounds(MacroElement):
@@ -382,7 +434,7 @@ def _banners(m: folium.Map, *, internal: bool, note: str | None) -> None:
             '<div class="pp-banner internal">INTERNAL — contains unsuppressed small numbers</div>'
         )
     if note:
-        html += f'<div class="pp-banner synthetic">{escape(note)}</div>'
+        html += f'<div class="pp-banner synthetic">{html_text(note)}</div>'
     if html:
         cast("Figure", m.get_root()).html.add_child(Element(html), name="placeplan_banners")
 
@@ -456,7 +508,7 @@ def _add_provision(m: folium.Map, provision: gpd.GeoDataFrame | None) -> None:
         cap = getattr(row, "capacity", None)
         cap_txt = "–" if cap is None or pd.isna(cap) else f"{int(cap):,}"
         tip = (
-            f"<b>{escape(str(row.name))}</b><br>{escape(ptype.replace('_', ' '))}"
+            f"<b>{html_text(str(row.name))}</b><br>{html_text(ptype.replace('_', ' '))}"
             f"{'' if in_area else ' (out of area)'}<br>places: {cap_txt}"
         )
         folium.CircleMarker(
@@ -468,7 +520,7 @@ def _add_provision(m: folium.Map, provision: gpd.GeoDataFrame | None) -> None:
             fill=True,
             fill_color=PROVISION_COLOURS.get(ptype, "#555555"),
             fill_opacity=0.9 if in_area else 0.35,
-            tooltip=folium.Tooltip(tip),
+            tooltip=_Tooltip(tip),
         ).add_to(fg)
     fg.add_to(m)
 
@@ -490,7 +542,7 @@ def _provision_legend(provision: gpd.GeoDataFrame | None) -> str:
     types = sorted(set(provision["provision_type"].astype(str)) & set(PROVISION_COLOURS))
     rows = "".join(
         f'<i class="dot" style="background:{PROVISION_COLOURS[t]}"></i>'
-        f"{escape(_PROVISION_LABELS.get(t, t.replace('_', ' ')))}<br>"
+        f"{html_text(_PROVISION_LABELS.get(t, t.replace('_', ' ')))}<br>"
         for t in types
     )
     return f"<h4>Existing provision</h4>{rows}<small>dashed = out of area</small>"
@@ -611,7 +663,7 @@ def map_journey_times(
         _add_sites(m, sites, internal=internal, only_selected=True)
 
     band_rows = "".join(
-        f'<i style="background:{c}"></i>{escape(lbl)}<br>'
+        f'<i style="background:{c}"></i>{html_text(lbl)}<br>'
         for c, (_, _, lbl) in zip(_BAND_COLOURS, TIME_BANDS, strict=True)
     )
     legend = (
@@ -684,10 +736,10 @@ def _add_sites(
         places = getattr(row, "places", None)
         places_txt = "–" if places is None or pd.isna(places) else f"{int(places):,}"
         tip = (
-            f"<b>{escape(str(row.name))}</b> ({escape(str(row.site_id))})"
+            f"<b>{html_text(str(row.name))}</b> ({html_text(str(row.site_id))})"
             f"{' — <b>selected</b>' if sel else ''}<br>"
-            f"needs: {escape(str(getattr(row, 'needs', '') or 'any'))}; "
-            f"phases: {escape(str(getattr(row, 'phases', '') or '–'))}<br>"
+            f"needs: {html_text(str(getattr(row, 'needs', '') or 'any'))}; "
+            f"phases: {html_text(str(getattr(row, 'phases', '') or '–'))}<br>"
             f"places: {places_txt}; capital cost: {cost_txt}<br>"
             f"score: {score_txt}<br>pupils served: {served[i]}; mean time saved: {saved[i]}"
         )
@@ -699,7 +751,7 @@ def _add_sites(
             fill=True,
             fill_color=_score_colour(score, lo, hi),
             fill_opacity=0.95,
-            tooltip=folium.Tooltip(tip),
+            tooltip=_Tooltip(tip),
         ).add_to(groups[sel])
     for fg in (groups[False], groups[True]):
         if fg._children:
@@ -756,14 +808,14 @@ def _add_flows(
                 continue
             if drawn_ends is not None:
                 drawn_ends.append((round(d[0], 5), round(d[1], 5)))
-            oname = escape(str(row.get("origin_name", row["origin_id"])))
-            dname = escape(str(row.get("destination_name", row["destination_id"])))
+            oname = html_text(str(row.get("origin_name", row["origin_id"])))
+            dname = html_text(str(row.get("destination_name", row["destination_id"])))
             folium.PolyLine(
                 [[round(o[0], 5), round(o[1], 5)], [round(d[0], 5), round(d[1], 5)]],
                 color=colour,
                 weight=round(1.5 + 7 * math.sqrt(float(n) / vmax), 2),
                 opacity=0.75,
-                tooltip=folium.Tooltip(f"{oname} → {dname}<br>{which}: {int(n):,} pupils"),
+                tooltip=_Tooltip(f"{oname} → {dname}<br>{which}: {int(n):,} pupils"),
             ).add_to(fg)
         if fg._children:
             fg.add_to(m)
@@ -856,7 +908,7 @@ def map_sites(
             colour = shades[min(len(minutes) - 1 - k, len(shades) - 1)]
             folium.GeoJson(
                 _features(sub, ["site_id", "label"]),
-                name=f"Catchment ≤ {mins:g} min drive",
+                name=html_text(f"Catchment ≤ {mins:g} min drive"),
                 show=len(minutes) == 1 or k > 0,
                 style_function=functools.partial(_iso_style, colour=colour),
                 tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),

@@ -15,6 +15,7 @@ import jinja2
 import markupsafe
 
 from placeplan.publish.disclosure import SUPPRESSED_MARKER
+from placeplan.publish.escape import css_string
 
 if TYPE_CHECKING:
     from placeplan.publish.report.model import Cell, Report
@@ -132,10 +133,7 @@ def fmt_cell(cell: Cell) -> str:
 
 def _css_string(text: str) -> markupsafe.Markup:
     """Quote ``text`` as a CSS string literal (for ``@page`` margin boxes)."""
-    out = "".join(
-        ch if ch.isalnum() or ch in " ·-_.,:;()/+" else f"\\{ord(ch):x} " for ch in str(text)
-    )
-    return markupsafe.Markup(f'"{out}"')
+    return markupsafe.Markup(css_string(text))
 
 
 def _environment() -> jinja2.Environment:
