@@ -73,12 +73,17 @@ class ValidationReport:
         ``file, row, column, reason`` for every whole-file problem (the file could not be used).
     notes
         Things to know that are not problems (ignored columns, defaults, typo corrections).
+    skipped
+        ``file, row, column, reason`` for every row left out by design (a GIAS export's closed
+        establishments, other LAs, types not modelled); each reason starts with ``skipped:``.
+        They do not make the report not :attr:`ok`, but are listed in ``rejections.csv``.
     """
 
     files: pd.DataFrame = field(default_factory=_empty_files)
     rejections: pd.DataFrame = field(default_factory=_empty_rejections)
     errors: pd.DataFrame = field(default_factory=_empty_rejections)
     notes: tuple[str, ...] = ()
+    skipped: pd.DataFrame = field(default_factory=_empty_rejections)
 
     @property
     def ok(self) -> bool:
@@ -141,6 +146,18 @@ class ValidationReport:
                     f"    {file} {column}: {reason} — {n:,} row(s)"
                     for (file, column, reason), n in zip(top.index, top, strict=True)
                 ]
+            lines.append("")
+        if not self.skipped.empty:
+            skip_counts = self.skipped.groupby(["file", "column", "reason"], sort=True)[
+                "row"
+            ].nunique()
+            lines.append(
+                f"{len(self.skipped):,} row(s) skipped by design (listed in rejections.csv):"
+            )
+            lines += [
+                f"  {file} {column}: {reason} — {n:,} row(s)"
+                for (file, column, reason), n in zip(skip_counts.index, skip_counts, strict=True)
+            ]
             lines.append("")
         if self.notes:
             lines.append("Notes:")
@@ -207,8 +224,12 @@ class _Collector:
         if self.errors:
             errors = pd.DataFrame(self.errors).astype({**_REJECTION_DTYPES, "row": "Int64"})
         notes = [n for _, r in self.results for n in r.notes] + self.notes
+        skipped_frames = [r.skipped for _, r in self.results if len(r.skipped)]
+        skipped = (
+            pd.concat(skipped_frames, ignore_index=True) if skipped_frames else _empty_rejections()
+        )
         return ValidationReport(
-            files=files, rejections=rejections, errors=errors, notes=tuple(notes)
+            files=files, rejections=rejections, errors=errors, notes=tuple(notes), skipped=skipped
         )
 
 
@@ -360,6 +381,8 @@ def _check_inputs(
     provision_frames = []
     # setting id -> where its row was rejected, so references to it say so
     rejected_settings: dict[str, str] = {}
+    # setting id -> why a GIAS export skipped it (closed, another LA), so pupils are told
+    skipped_settings: dict[str, str] = {}
     la_codes = [str(la_code)] if la_code else None
     try:
         prov = io.load_provision(
@@ -371,6 +394,7 @@ def _check_inputs(
         )
         c.results.append(("provision", prov))
         rejected_settings |= {k: f"{prov.file} row {r}" for k, r in prov.rejected_ids.items()}
+        skipped_settings |= dict(prov.skipped_ids)
         provision_ids = set(prov.data["setting_id"].astype(str))
         provision_frames.append(prov.data)
     except PlaceplanError as err:
@@ -425,6 +449,7 @@ def _check_inputs(
             census_date=census_date,
             settings_file=settings_file,
             rejected_settings=rejected_settings,
+            skipped_settings=skipped_settings,
         )
         c.results.append(("pupils", pupil_res))
         pupils = pupil_res.data
@@ -567,7 +592,7 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
 
 
 def write_rejections(report: ValidationReport, path: str | Path) -> Path:
-    """Write every problem (whole-file errors first, then row rejections) to a CSV.
+    """Write every problem (whole-file errors, row rejections, then rows skipped) to a CSV.
 
     Parameters
     ----------
@@ -583,7 +608,7 @@ def write_rejections(report: ValidationReport, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames = [f for f in (report.errors, report.rejections) if len(f)]
+    frames = [f for f in (report.errors, report.rejections, report.skipped) if len(f)]
     out = (
         pd.concat([f.astype({"row": "Int64"}) for f in frames], ignore_index=True)
         if frames
