@@ -12,24 +12,30 @@ summary. ``placeplan validate`` prints the summary, writes ``rejections.csv`` wi
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
-from placeplan._errors import InputFileError, PlaceplanError
+from placeplan._errors import ConfigError, InputFileError, PlaceplanError
 from placeplan.prepare import io
 from placeplan.prepare.geocode import PostcodeIndex
 from placeplan.prepare.io._common import _REJECTION_DTYPES, _empty_frame, _empty_rejections
 
 if TYPE_CHECKING:
+    from placeplan.compute.network import SpeedModel
     from placeplan.config import PlanConfig
 
 __all__ = [
     "CheckedInputs",
     "ValidationReport",
+    "check_output_dir",
     "check_plan",
     "validate_inputs",
     "validate_plan",
@@ -584,11 +590,145 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
                         ),
                     }
                 )
+    plan_errors += _site_id_clashes(checked, inputs.candidate_sites)
+    if network is not None and network.exists() and checked.pupils is not None:
+        plan_errors += _network_covers_pupils(plan, network, checked.pupils)
     if plan_errors:
         extra = pd.DataFrame(plan_errors).astype({**_REJECTION_DTYPES, "row": "Int64"})
         frames = [f for f in (report.errors, extra) if len(f)]
         report = replace(report, errors=pd.concat(frames, ignore_index=True))
     return replace(checked, report=report)
+
+
+def _site_id_clashes(checked: CheckedInputs, sites_path: Path | None) -> list[dict[str, object]]:
+    """A candidate ``site_id`` equal to a setting id (e.g. a GIAS inclusion base) is an error."""
+    if checked.sites is None or checked.provision is None or sites_path is None:
+        return []
+    settings_ids = set(checked.provision["setting_id"].astype(str))
+    out: list[dict[str, object]] = []
+    for row, site_id in checked.sites["site_id"].astype(str).items():
+        if site_id in settings_ids:
+            out.append(
+                {
+                    "file": Path(sites_path).name,
+                    "row": int(row) if isinstance(row, int | np.integer) else None,
+                    "column": "site_id",
+                    "reason": (
+                        f"{site_id!r} is also the id of a setting in the provision files (a "
+                        "school, or an inclusion base the GIAS export lists); give the "
+                        "candidate its own site_id, e.g. add -NEW"
+                    ),
+                }
+            )
+    return out
+
+
+def _plan_speed_model(plan: PlanConfig) -> SpeedModel:
+    """The plan's speed model (the same one the run builds, so the network cache is shared)."""
+    from placeplan.compute.network import SpeedModel
+
+    base = SpeedModel()
+    return replace(
+        base,
+        class_kph={**base.class_kph, **plan.network.speeds_kph},
+        use_maxspeed=plan.network.use_maxspeed,
+        peak_factor=plan.network.peak_factor,
+        fixed_allowance_min=plan.network.fixed_allowance_min,
+    )
+
+
+def _network_covers_pupils(
+    plan: PlanConfig, network: Path, pupils: gpd.GeoDataFrame
+) -> list[dict[str, object]]:
+    """Refuse a network none of whose roads come near any pupil (the wrong area's extract).
+
+    The network is loaded (and cached, so the run reuses it) and the pupils' points are tested
+    against the convex hull of its nodes, widened by ``network.max_snap_m``. Only the network's
+    extent is named, never the pupils'.
+    """
+    from placeplan.compute.network import load_network
+
+    where = {"file": network.name, "row": None, "column": None}
+    try:
+        net = load_network(network, speed_model=_plan_speed_model(plan))
+    except PlaceplanError as err:
+        return [{**where, "reason": f"cannot build the road network: {err}"}]
+    if pupils.empty or len(net.x) == 0:
+        return []
+    hull = shapely.MultiPoint(np.column_stack([net.x, net.y])).convex_hull
+    area = hull.buffer(plan.network.max_snap_m)
+    inside = shapely.contains_xy(area, pupils.geometry.x.to_numpy(), pupils.geometry.y.to_numpy())
+    if inside.any():
+        return []
+    x0, y0, x1, y1 = (round(v / 1000) for v in hull.bounds)
+    return [
+        {
+            **where,
+            "reason": (
+                "none of your pupils lie on this network — is it the right area? (the network "
+                f"covers easting {x0}–{x1} km, northing {y0}–{y1} km, EPSG:27700); point "
+                "[inputs] network at the authority's OpenStreetMap extract"
+            ),
+        }
+    ]
+
+
+def check_output_dir(path: str | Path, *, key: str = "plan.output_dir") -> Path:
+    """Check that outputs can be written to ``path`` (created if missing) before any work.
+
+    Parameters
+    ----------
+    path
+        The output folder.
+    key
+        How to name the setting in the message (the plan key or a command-line option).
+
+    Returns
+    -------
+    path
+        The folder, which now exists.
+
+    Raises
+    ------
+    ConfigError
+        If ``path`` (or a parent) is a file, or the folder cannot be created or written to
+        (read-only: no write permission bits, or a test file cannot be created in it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_output_dir(Path(tempfile.mkdtemp()) / "out").is_dir()
+    True
+    """
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir():
+            msg = (
+                f"`{key}` = {path}: {p} is a file, not a folder; choose a folder for the "
+                "outputs (or move the file)"
+            )
+            raise ConfigError(msg)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        msg = f"`{key}` = {path}: cannot create the folder ({err.strerror}); choose another"
+        raise ConfigError(msg) from err
+    read_only = not (path.stat().st_mode & 0o222) or not os.access(path, os.W_OK)
+    if not read_only:
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".placeplan-write-test-", dir=path)
+        except OSError:
+            read_only = True
+        else:
+            os.close(fd)
+            Path(probe).unlink()
+    if read_only:
+        msg = (
+            f"`{key}` = {path}: the folder is read-only; make it writable or choose another "
+            "output folder"
+        )
+        raise ConfigError(msg)
+    return path
 
 
 def write_rejections(report: ValidationReport, path: str | Path) -> Path:
