@@ -184,7 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if args.debug:
             raise
-        print("placeplan: interrupted (Ctrl-C); the command stopped before it finished", file=sys.stderr)
+        print(
+            "placeplan: interrupted (Ctrl-C); the command stopped before it finished",
+            file=sys.stderr,
+        )
         return 130
     except Exception as err:
         if args.debug:
