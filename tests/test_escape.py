@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from placeplan.publish import escape, maps
 from placeplan.publish.disclosure import suppress
-from placeplan.publish.report.build import example_inputs
 from placeplan.publish.tables import write_csv
+from report_fixtures import example_inputs
 
 HOSTILE = (
     "${alert(1)}",
@@ -402,9 +402,10 @@ def test_report_templates_autoescape_and_safe_only_on_built_svg():
 
 @pytest.mark.parametrize("name", [h for h in HOSTILE if len(h) < 1000])
 def test_report_svg_labels_escaped(name):
-    from placeplan.publish.report.build import Cell, _bar_chart
+    from placeplan.publish.report.charts import bar_chart
+    from placeplan.publish.report.model import Cell
 
-    svg = _bar_chart(
+    svg = bar_chart(
         [name],
         [(name, "#1f78b4", [Cell(3.0, fmt="count")])],
         y_label=name,

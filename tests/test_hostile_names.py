@@ -270,7 +270,7 @@ def _payload_maps(payload: str) -> list[str]:
     """A site map and a journey-time map of the small example, every name set to ``payload``."""
     from placeplan.publish import maps
     from placeplan.publish.disclosure import suppress
-    from placeplan.publish.report.build import example_inputs
+    from report_fixtures import example_inputs
 
     inputs = example_inputs(small_count=3)
     areas = inputs.areas.assign(name=payload)

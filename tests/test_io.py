@@ -215,7 +215,7 @@ ROW_CASES: list[tuple[str, str, str, str]] = [
     ("unknown need", "B,PO30 5AA,,,Wobbly,EHCP,3,,100001,yes", "need_type", "not a SEN2 need code"),
     ("empty need", "B,PO30 5AA,,,,EHCP,3,,100001,yes", "need_type", "expected one of ASD"),
     ("bad plan type", "B,PO30 5AA,,,ASD,maybe,3,,100001,yes", "plan_type", "EHCP or SEN support"),
-    ("bad nc year", "B,PO30 5AA,,,ASD,EHCP,Y15,,100001,yes", "nc_year", "not an NC year"),
+    ("bad nc year", "B,PO30 5AA,,,ASD,EHCP,Y15,,100001,yes", "nc_year", "outside the NC years"),
     ("no year", "B,PO30 5AA,,,ASD,EHCP,,,100001,yes", "nc_year", "empty"),
     ("bad dob", "B,PO30 5AA,,,ASD,EHCP,,31/02/2015,100001,yes", "date_of_birth", "not a date"),
     ("adult dob", "B,PO30 5AA,,,ASD,EHCP,,1980-01-01,100001,yes", "date_of_birth", "outside"),
@@ -602,3 +602,149 @@ def test_write_layers_roundtrip(tmp_path: Path, postcodes: PostcodeIndex) -> Non
     assert back.crs.to_epsg() == 27700
     with pytest.raises(CRSError):
         io.write_layers(out, {"x": gpd.GeoDataFrame(geometry=[BOX])})
+
+
+# ---------------------------------------------------------------- reading that never guesses
+
+
+@pytest.mark.parametrize(
+    ("written", "year"),
+    [
+        ("1", 1),
+        ("01", 1),
+        ("1.0", 1),  # what pandas writes in a column that has a blank
+        ("10.0", 10),
+        ("0", 0),
+        ("-1", -1),
+        ("14", 14),
+        ("Y1", 1),
+        ("y 1", 1),
+        ("Yr 3", 3),
+        ("Year 1", 1),
+        ("YEAR 11", 11),
+        ("NC 7", 7),
+        ("Year group 6", 6),
+        ("R", 0),
+        ("Reception", 0),
+        ("YR", 0),
+        ("N1", -1),
+        ("N2", -1),
+        ("Nursery", -1),
+    ],
+)
+def test_nc_year_written_forms(tmp_path: Path, postcodes: PostcodeIndex, written, year) -> None:
+    path = _pupils(tmp_path, f'B,PO30 5AA,,,ASD,EHCP,"{written}",,100001,yes')
+    result = io.load_pupils(path, postcodes=postcodes, setting_ids=SETTINGS)
+    assert_accounted(result)
+    assert result.ok, result.rejections.to_string()
+    assert result.data.set_index("pupil_ref").loc["B", "nc_year"] == year
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("1-2", "a range"),
+        ("1 - 2", "a range"),
+        ("Y1/Y2", "a range"),
+        ("-1.0", "negative decimal"),
+        ("1.5", "not a whole year"),
+        ("Y15", "outside the NC years"),
+        ("15", "outside the NC years"),
+        ("-2", "outside the NC years"),
+        ("Year one", "not an NC year"),
+        ("12a", "not an NC year"),
+    ],
+)
+def test_nc_year_ambiguous_refused(
+    tmp_path: Path, postcodes: PostcodeIndex, written: str, reason: str
+) -> None:
+    path = _pupils(tmp_path, f'B,PO30 5AA,,,ASD,EHCP,"{written}",,100001,yes')
+    result = io.load_pupils(path, postcodes=postcodes, setting_ids=SETTINGS)
+    assert_accounted(result)
+    rej = result.rejections
+    assert list(rej["row"]) == [3]
+    assert list(rej["column"]) == ["nc_year"]
+    assert list(rej["file"]) == ["pupils.csv"]
+    assert reason in rej["reason"].iloc[0]
+    assert written not in rej["reason"].iloc[0]  # never echo the pupil's value
+    assert list(result.data["pupil_ref"]) == ["GOOD1"]
+
+
+def test_nc_year_float_column_with_blank_round_trip(tmp_path: Path, postcodes) -> None:
+    """A frame with a blank year written by pandas gives 1.0, 10.0: read as 1 and 10, not 10."""
+    df = pd.DataFrame(
+        {
+            "pupil_ref": ["A", "B", "C"],
+            "postcode": ["PO30 1UD", "PO30 5AA", "PO30 5AA"],
+            "need_type": "ASD",
+            "plan_type": "EHCP",
+            "nc_year": [1, 10, None],
+            "date_of_birth": [None, None, "2012-05-14"],
+        }
+    )
+    path = tmp_path / "pupils.csv"
+    df.to_csv(path, index=False)
+    assert "1.0" in path.read_text()
+    result = io.load_pupils(path, postcodes=postcodes, census_date="2025-01-16")
+    assert result.ok, result.rejections.to_string()
+    assert list(result.data["nc_year"]) == [1, 10, 8]
+
+
+def test_blank_transport_assisted_is_unknown(tmp_path: Path, postcodes: PostcodeIndex) -> None:
+    path = _pupils(tmp_path, "B,PO30 5AA,,,ASD,EHCP,3,,100001,", "C,PO30 5AA,,,ASD,EHCP,3,,,no")
+    result = io.load_pupils(path, postcodes=postcodes, setting_ids=SETTINGS)
+    assert_accounted(result)
+    assert result.ok, result.rejections.to_string()
+    data = result.data.set_index("pupil_ref")
+    assert list(data["transport_assisted"]) == [True, False, False]
+    assert list(data["transport_assisted_known"]) == [True, False, True]
+    assert any("1 pupils have a blank transport_assisted" in n for n in result.notes)
+    assert any("counted as not assisted in transport cost" in n for n in result.notes)
+
+
+def test_no_transport_column_all_unknown(tmp_path: Path, postcodes: PostcodeIndex) -> None:
+    path = write(tmp_path, "pupil_ref,postcode,need_type,plan_type,nc_year\nA,PO30 1UD,ASD,E,3\n")
+    result = io.load_pupils(path, postcodes=postcodes)
+    assert result.ok
+    assert not result.data["transport_assisted"].any()
+    assert not result.data["transport_assisted_known"].any()
+    assert any("no transport_assisted column" in n for n in result.notes)
+
+
+def test_gias_skipped_rows_itemised(postcodes: PostcodeIndex) -> None:
+    result = io.load_gias(DATA / "gias_sample.csv", la_codes=["921"], postcodes=postcodes)
+    skipped = result.skipped.set_index("row")
+    assert len(skipped) == result.rows_skipped == 3
+    assert list(result.skipped.columns) == list(io.REJECTION_COLUMNS)
+    assert skipped.loc[5, "column"] == "EstablishmentStatus (name)"
+    assert "not open (status 'Closed')" in skipped.loc[5, "reason"]
+    assert skipped.loc[6, "column"] == "LA (code)"
+    assert "another LA (LA code 851)" in skipped.loc[6, "reason"]
+    assert skipped.loc[9, "column"] == "TypeOfEstablishment (name)"
+    assert "Welsh establishment" in skipped.loc[9, "reason"]
+    assert result.skipped["reason"].str.startswith("skipped:").all()
+    assert result.skipped_ids["990004"] == "closed school (gias_sample.csv row 5)"
+    # skipped rows are not rejections
+    assert not set(result.rejections["row"]) & set(skipped.index)
+
+
+def test_pupil_at_closed_school_told_so(tmp_path: Path, postcodes: PostcodeIndex) -> None:
+    gias = io.load_gias(DATA / "gias_sample.csv", la_codes=["921"], postcodes=postcodes)
+    known = set(gias.data["setting_id"])
+    path = write(
+        tmp_path,
+        "pupil_ref,postcode,need_type,plan_type,nc_year,current_setting_id\n"
+        "A,PO30 1UD,ASD,EHCP,3,990001\nB,PO30 1UD,ASD,EHCP,3,990004\n"
+        "C,PO30 1UD,ASD,EHCP,3,990005\nD,PO30 1UD,ASD,EHCP,3,123\n",
+    )
+    result = io.load_pupils(
+        path, postcodes=postcodes, setting_ids=known, skipped_settings=gias.skipped_ids
+    )
+    assert_accounted(result)
+    rej = result.rejections.set_index("row")["reason"]
+    assert rej[3].startswith(
+        "current setting is a closed school (URN 990004, gias_sample.csv row 5)"
+    )
+    assert "another LA" in rej[4] and "URN 990005" in rej[4]
+    assert rej[5].startswith("no such setting")
+    assert list(result.data["pupil_ref"]) == ["A"]

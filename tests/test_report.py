@@ -213,7 +213,7 @@ def test_sections_compose_in_report_order():
 
 
 def test_fixture_not_exported_from_package():
-    import placeplan.publish.report as rep
+    from placeplan.publish import report as rep
 
     assert "example_inputs" not in rep.__all__
     assert not hasattr(rep, "example_inputs")
@@ -335,7 +335,7 @@ def test_report_package_size_budget():
     import ast
     import inspect
 
-    import placeplan.publish.report as rep
+    from placeplan.publish import report as rep
 
     root = Path(inspect.getfile(rep)).parent
     too_long = []

@@ -5,7 +5,15 @@ Keys follow r5py: the SHA-256 of the input files' digests, the stage parameters 
 Entries live under ``placeplan.settings.cache_folder/<kind>/<key><suffix>`` and are written to a
 temporary file first, then renamed into place, so a crash never leaves a half-written entry.
 
-Never put pupil-level data into this cache (see docs/ARCHITECTURE.md, privacy rule).
+Never put pupil-level data into this cache (see docs/ARCHITECTURE.md, privacy rule): entries
+hold derived arrays only (a travel matrix is stored without its origin ids, which the caller
+re-attaches by position; the key hashes them).
+
+Every entry is written with a ``<entry>.sha256`` checksum beside it (:func:`write_entry`).
+:func:`read_entry` checks it before reading: a missing, truncated, tampered or unreadable entry is
+deleted with a one-line warning and the caller rebuilds it, so a bad entry never fails a run.
+The checksum catches damage (a killed copy, a full disk, an edited file), not a deliberate
+forgery: anyone who can write the cache folder can also rewrite the checksum.
 
 Examples
 --------
@@ -26,9 +34,10 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -39,11 +48,18 @@ __all__ = [
     "atomic_path",
     "cache_key",
     "cache_path",
+    "drop_entry",
     "file_digest",
     "log_hit",
     "log_miss",
+    "purge_legacy",
+    "read_entry",
     "resolve_use_cache",
+    "write_entry",
 ]
+
+T = TypeVar("T")
+_CHECKSUM_SUFFIX = ".sha256"
 
 logger = logging.getLogger(__name__)
 
@@ -200,3 +216,152 @@ def log_hit(kind: str, path: Path) -> None:
 def log_miss(kind: str, path: Path) -> None:
     """Log a cache miss at INFO."""
     logger.info("cache miss: %s %s", kind, Path(path).name[:12])
+
+
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + _CHECKSUM_SUFFIX)
+
+
+def drop_entry(path: str | os.PathLike[str]) -> None:
+    """Delete a cache entry and its checksum (missing files are fine).
+
+    Parameters
+    ----------
+    path
+        The entry, from :func:`cache_path`.
+    """
+    path = Path(path)
+    for p in (path, _checksum_path(path)):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def write_entry(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
+    """Write a cache entry atomically, then its SHA-256 checksum beside it.
+
+    Parameters
+    ----------
+    path
+        The entry, from :func:`cache_path`.
+    write
+        Called with a temporary path (same suffix) to write the entry's bytes to.
+
+    Raises
+    ------
+    OSError
+        If the entry cannot be written (the caller decides whether that matters).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> entry = Path(tempfile.mkdtemp()) / "demo.txt"
+    >>> write_entry(entry, lambda p: p.write_text("x"))
+    >>> read_entry(entry, lambda p: p.read_text(), kind="demo")
+    'x'
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        write(tmp)
+    digest = file_digest(path)
+    checksum = _checksum_path(path)
+    with atomic_path(checksum) as tmp:
+        tmp.write_text(digest + "\n", encoding="ascii")
+
+
+def read_entry(path: str | os.PathLike[str], read: Callable[[Path], T], *, kind: str) -> T | None:
+    """Read a cache entry whose checksum matches; drop a damaged one and return ``None``.
+
+    Parameters
+    ----------
+    path
+        The entry, from :func:`cache_path`.
+    read
+        Reads the entry from a path; any exception it raises marks the entry as damaged.
+    kind
+        What the entry is (``"network"``, ``"matrix"``), for the warning.
+
+    Returns
+    -------
+    value
+        ``read(path)``; ``None`` when there is no entry or it was damaged (then it is deleted,
+        one warning line is logged and the caller rebuilds it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> entry = Path(tempfile.mkdtemp()) / "demo.txt"
+    >>> read_entry(entry, lambda p: p.read_text(), kind="demo") is None
+    True
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    problem = None
+    try:
+        expected = _checksum_path(path).read_text(encoding="ascii").strip()
+    except OSError:
+        problem = "no checksum"
+    else:
+        try:
+            actual = file_digest(path)
+        except CacheError:
+            problem = "unreadable"
+        else:
+            if actual != expected:
+                problem = "checksum mismatch: truncated or changed"
+    if problem is None and path.suffix == ".npz":
+        problem = _zip_problem(path)
+    if problem is None:
+        try:
+            return read(path)
+        except Exception as err:  # any failure to read means a damaged entry
+            problem = f"unreadable: {type(err).__name__}"
+    drop_entry(path)
+    logger.warning(
+        "cache: dropped a damaged %s entry %s (%s); rebuilding it", kind, path.name[:12], problem
+    )
+    return None
+
+
+def _zip_problem(path: Path) -> str | None:
+    """Check an ``.npz`` archive's structure and CRCs (numpy leaks the file on a bad archive)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as err:
+        return f"unreadable: {type(err).__name__}"
+    return None if bad is None else "unreadable: CRC error"
+
+
+_PURGED: set[tuple[str, str]] = set()
+
+
+def purge_legacy(kind: str, pattern: str) -> int:
+    """Delete entries an older placeplan wrote in a form no longer allowed (once per process).
+
+    Parameters
+    ----------
+    kind
+        Cache sub-folder.
+    pattern
+        Glob of the old entries, e.g. ``"*.parquet"`` (matrices that held origin postcodes).
+
+    Returns
+    -------
+    int
+        Number of files deleted.
+    """
+    from placeplan.settings import settings
+
+    folder = Path(settings.cache_folder) / kind
+    if (str(folder), pattern) in _PURGED:
+        return 0
+    _PURGED.add((str(folder), pattern))
+    n = 0
+    for old in folder.glob(pattern) if folder.is_dir() else ():
+        with contextlib.suppress(OSError):
+            old.unlink()
+            n += 1
+    if n:
+        logger.warning("cache: deleted %s old %s entries written by an earlier version", n, kind)
+    return n

@@ -1,7 +1,8 @@
 """Command-line interface (thin): ``placeplan init | validate | run | matrix | network``.
 
 Exit codes: 0 success; 2 a placeplan error (bad input, plan or model; one line on stderr, no
-traceback unless ``--debug``); 1 an unexpected error.
+traceback unless ``--debug``), found before the pipeline runs wherever it can be seen up front;
+130 interrupted (Ctrl-C; one line, no traceback); 1 an unexpected error.
 """
 
 from __future__ import annotations
@@ -100,9 +101,12 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from placeplan.config import load_plan
-    from placeplan.prepare.validate import validate_plan, write_rejections
+    from placeplan.prepare.validate import check_output_dir, validate_plan, write_rejections
 
     plan = load_plan(args.plan)
+    check_output_dir(plan.output_dir)  # the same check `run` makes, before any work
+    if args.rejections is not None:
+        check_output_dir(Path(args.rejections).parent, key="--rejections")
     report = validate_plan(plan)
     print(report.summary_text())
     out = args.rejections or (plan.output_dir / "rejections.csv")
@@ -114,11 +118,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from placeplan.config import load_plan
     from placeplan.pipeline import run_and_publish
+    from placeplan.prepare.validate import check_output_dir
 
     plan = load_plan(args.plan)
     if args.output_dir is not None:
         meta = plan.plan.model_copy(update={"output_dir": args.output_dir.resolve()})
         plan = plan.model_copy(update={"plan": meta})
+        check_output_dir(plan.output_dir, key="--output-dir")
+    else:
+        check_output_dir(plan.output_dir)
     result, outputs = run_and_publish(plan)
     for name, imp in result.impacts.items():
         allrow = imp.table[imp.table["group_type"] == "all"].set_index("metric")
@@ -171,14 +179,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PlaceplanError as err:
         if args.debug:
             raise
-        print(f"placeplan: error: {err}", file=sys.stderr)
+        print(f"placeplan: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(
+            "placeplan: interrupted (Ctrl-C); the command stopped before it finished",
+            file=sys.stderr,
+        )
+        return 130
     except Exception as err:
         if args.debug:
             raise
         print(f"placeplan: unexpected error ({type(err).__name__}): {err}", file=sys.stderr)
         print("rerun with --debug for the traceback, and please report it", file=sys.stderr)
         return 1
+
+
+def _one_line(err: BaseException) -> str:
+    """The error message on one line (a multi-line message is joined with '; ')."""
+    return "; ".join(part.strip() for part in str(err).splitlines() if part.strip())
 
 
 def _show_warning(

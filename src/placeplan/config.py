@@ -7,6 +7,7 @@ keys are errors, so a typo never silently falls back to a default) and saved nex
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import json
@@ -34,6 +35,10 @@ __all__ = [
 ]
 
 
+#: The smallest disclosure threshold a published (not internal) run accepts.
+PUBLISHED_MIN_THRESHOLD = 5
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -57,6 +62,17 @@ class PlanMeta(_Strict):
     @classmethod
     def _as_str(cls, value: object) -> str:
         return str(value)
+
+    @field_validator("census_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> str:
+        if isinstance(value, dt.date):  # TOML's unquoted 2025-01-16
+            return value.isoformat()
+        try:
+            return dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            msg = f'{value!r} is not a date; write it as YYYY-MM-DD, e.g. "2025-01-16"'
+            raise ValueError(msg) from None
 
 
 class InputsConfig(_Strict):
@@ -129,6 +145,27 @@ class NetworkConfig(_Strict):
     mainland_speed_kph: float = Field(default=40.0, gt=0)
     ferry_links: tuple[FerryLink, ...] = ()
 
+    @field_validator("speeds_kph")
+    @classmethod
+    def _known_road_classes(cls, value: dict[str, float]) -> dict[str, float]:
+        from placeplan.compute.network import SpeedModel  # deferred: heavy, only when given
+
+        known = sorted(SpeedModel().class_kph)
+        unknown = [k for k in value if k not in known]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            msg = (
+                f"no road class {unknown[0]!r} (OSM highway=*); {hint}known classes: "
+                f"{', '.join(known)}"
+            )
+            raise ValueError(msg)
+        bad = [k for k, v in value.items() if not v > 0]
+        if bad:
+            msg = f"speed for {bad[0]!r} must be more than 0 km/h"
+            raise ValueError(msg)
+        return value
+
 
 class ThresholdsConfig(_Strict):
     """The ``[thresholds]`` table: DfE and statutory thresholds."""
@@ -150,13 +187,40 @@ class CostsConfig(_Strict):
     annual_send_transport_spend_gbp: float | None = Field(default=None, ge=0)
     placement_per_place_gbp: dict[str, float] = Field(default_factory=dict)
 
+    @field_validator("placement_per_place_gbp")
+    @classmethod
+    def _known_types_no_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        from placeplan.schemas import PROVISION_TYPES  # deferred: pandera is heavy
+
+        unknown = [k for k in value if k not in PROVISION_TYPES]
+        if unknown:
+            msg = f"no provision type {unknown[0]!r}; use one of {', '.join(PROVISION_TYPES)}"
+            raise ValueError(msg)
+        negative = [k for k, v in value.items() if not v >= 0]
+        if negative:
+            msg = f"cost for {negative[0]!r} must be 0 or more (pounds per place per year)"
+            raise ValueError(msg)
+        return value
+
 
 class DisclosureConfig(_Strict):
     """The ``[disclosure]`` table: statistical disclosure control of published numbers."""
 
-    threshold: int = Field(default=5, ge=0)
+    threshold: int = Field(default=5, ge=1)
     round_to: int = Field(default=0, ge=0)
     mode: Literal["published", "internal"] = "published"
+
+    @model_validator(mode="after")
+    def _published_needs_5(self) -> DisclosureConfig:
+        if self.mode == "published" and self.threshold < PUBLISHED_MIN_THRESHOLD:
+            msg = (
+                f"threshold {self.threshold} is below {PUBLISHED_MIN_THRESHOLD}, the least DfE "
+                "statistics practice allows in published outputs; raise it to "
+                f'{PUBLISHED_MIN_THRESHOLD} or more, or set `disclosure.mode = "internal"` '
+                "for figures that will not be published"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class SelectionConfig(_Strict):
@@ -184,6 +248,25 @@ class ProjectionConfig(_Strict):
     growth_by_need: dict[str, float] = Field(
         default_factory=dict, description="annual growth per need, overriding the SEN2 trend"
     )
+
+    @field_validator("growth_by_need")
+    @classmethod
+    def _known_needs(cls, value: dict[str, float]) -> dict[str, float]:
+        from placeplan.needs import NEED_CODES
+
+        unknown = [k for k in value if k not in NEED_CODES]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0].upper(), NEED_CODES, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            msg = (
+                f"{unknown[0]!r} is not a SEN2 need code; {hint}use one of {', '.join(NEED_CODES)}"
+            )
+            raise ValueError(msg)
+        bad = [k for k, v in value.items() if not v > -1]
+        if bad:
+            msg = f"growth for {bad[0]!r} must be more than -1 (a fraction a year: 0.05 = 5%)"
+            raise ValueError(msg)
+        return value
 
 
 class ScenarioConfig(_Strict):
@@ -226,6 +309,12 @@ class PlanConfig(_Strict):
 
     @model_validator(mode="after")
     def _unique_scenarios(self) -> PlanConfig:
+        if not self.scenario:
+            msg = (
+                "the plan has no [[scenario]]; add at least one, e.g. [[scenario]] name = "
+                '"Optimised within budget" use_optimised_sites = true'
+            )
+            raise ValueError(msg)
         names = [s.name for s in self.scenario]
         if len(set(names)) != len(names):
             msg = f"scenario names must be unique, got {names}"
@@ -297,7 +386,9 @@ def _format_pydantic(err: ValidationError, path: Path) -> str:
                 msg += f" (valid keys here: {', '.join(k for k in known if k != 'base_dir')})"
         elif item["type"] == "missing":
             msg = "required key missing"
-        lines.append(f"`{where}`: {msg}")
+        elif item["type"] == "value_error":
+            msg = str(msg).removeprefix("Value error, ")
+        lines.append(f"`{where}`: {msg}" if where else msg)
     return f"{path}: invalid plan — " + "; ".join(lines)
 
 

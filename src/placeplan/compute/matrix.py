@@ -34,7 +34,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -55,6 +55,9 @@ from placeplan.compute.network._routing import (
 from placeplan.compute.points import as_xy
 from placeplan.settings import settings
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 __all__ = ["MATRIX_COLUMNS", "MILES_PER_KM", "travel_matrix"]
 
 logger = logging.getLogger(__name__)
@@ -70,7 +73,7 @@ MATRIX_COLUMNS = [
     "origin_snap_m",
     "destination_snap_m",
 ]
-_MATRIX_VERSION = "matrix-v1"
+_MATRIX_VERSION = "matrix-v2"
 _BATCH = 8
 
 
@@ -105,8 +108,10 @@ def travel_matrix(
         Minutes added once per journey (kerbside/loading). ``None``: the network speed model's
         ``fixed_allowance_min`` (default 0).
     use_cache
-        Read/write the Parquet cache keyed by the network, the points and the parameters;
-        default ``placeplan.settings.use_cache``.
+        Read/write the cache keyed by the network, the points and the parameters; default
+        ``placeplan.settings.use_cache``. Entries hold the value arrays only (no ids: the origin
+        ids, postcodes, are hashed into the key and re-attached by position) and are checksummed;
+        a damaged entry is dropped with a warning and recomputed.
     max_snap_m
         Points farther than this from a drivable road get NaN rows and a ``SnapWarning``.
     dtype
@@ -167,16 +172,19 @@ def travel_matrix(
             float(max_snap_m),
             dtype,
         )
-        cpath = _cache.cache_path("matrix", key, ".parquet")
-        if cpath.exists():
-            try:
-                out = pd.read_parquet(cpath)
-            except (OSError, ValueError) as err:
-                logger.warning("ignoring unreadable matrix cache entry: %s", err)
-            else:
-                _cache.log_hit("matrix", cpath)
-                _replay_warnings(out, max_snap_m, len(o_ids), len(d_ids))
-                return out
+        # Entries hold the value arrays only, never the origin ids (postcodes): the ids are
+        # hashed into the key and re-attached here by position.
+        _cache.purge_legacy("matrix", "*.parquet")  # older entries held origin ids in clear
+        cpath = _cache.cache_path("matrix", key, ".npz")
+        shape = (len(o_ids), len(d_ids))
+        arrays = _cache.read_entry(
+            cpath, lambda p: _read_matrix_entry(p, shape, dtype), kind="matrix"
+        )
+        if arrays is not None:
+            _cache.log_hit("matrix", cpath)
+            out = _matrix_frame(o_ids, d_ids, *arrays, dtype=dtype)
+            _replay_warnings(out, max_snap_m, len(o_ids), len(d_ids))
+            return out
         _cache.log_miss("matrix", cpath)
 
     time_s, dist_m, o_snap, d_snap = _compute(
@@ -191,13 +199,71 @@ def travel_matrix(
         dtype=dtype,
         n_jobs=n_jobs,
     )
-    n_o, n_d = len(o_ids), len(d_ids)
     ft = np.dtype(dtype)
     # (n_o, n_d) origin-major arrays: convert in place and hand them over without copies
     time_s /= ft.type(60.0)
-    tmin = time_s.ravel()
-    dm = dist_m.ravel()
-    out = pd.DataFrame(
+    if cpath is not None:
+        try:
+            _cache.write_entry(
+                cpath,
+                lambda p: np.savez(
+                    p,
+                    travel_time_min=time_s,
+                    distance_m=dist_m,
+                    origin_snap_m=o_snap.astype(ft),
+                    destination_snap_m=d_snap.astype(ft),
+                ),
+            )
+        except OSError as err:
+            logger.warning("could not write matrix cache: %s", err)
+    out = _matrix_frame(o_ids, d_ids, time_s, dist_m, o_snap, d_snap, dtype=dtype)
+    tmin = out["travel_time_min"].to_numpy()
+    n_nan = int(np.isnan(tmin).sum())
+    logger.info(
+        "travel_matrix: %s origins x %s destinations, %.1f%% without a time%s, %.2f s",
+        f"{len(o_ids):,}",
+        f"{len(d_ids):,}",
+        100.0 * n_nan / max(len(out), 1),
+        "" if max_travel_time_min is None else f" within {max_travel_time_min:g} min",
+        time.perf_counter() - t0,
+    )
+    return out
+
+
+def _read_matrix_entry(
+    path: Path, shape: tuple[int, int], dtype: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The four arrays of a matrix cache entry; raises if any has the wrong shape or dtype."""
+    with np.load(path, allow_pickle=False) as z:
+        out = (
+            z["travel_time_min"],
+            z["distance_m"],
+            z["origin_snap_m"],
+            z["destination_snap_m"],
+        )
+    want = (shape, shape, (shape[0],), (shape[1],))
+    if [a.shape for a in out] != list(want) or any(a.dtype != np.dtype(dtype) for a in out):
+        msg = f"matrix cache entry {path.name} does not match the request"
+        raise ValueError(msg)
+    return out
+
+
+def _matrix_frame(
+    o_ids: np.ndarray,
+    d_ids: np.ndarray,
+    tmin2d: np.ndarray,
+    dist2d: np.ndarray,
+    o_snap: np.ndarray,
+    d_snap: np.ndarray,
+    *,
+    dtype: str,
+) -> pd.DataFrame:
+    """The long-format matrix from (n_o, n_d) minute and metre arrays and the ids by position."""
+    n_o, n_d = len(o_ids), len(d_ids)
+    ft = np.dtype(dtype)
+    tmin = tmin2d.ravel()
+    dm = dist2d.ravel()
+    return pd.DataFrame(
         {
             "origin_id": pd.Categorical.from_codes(
                 np.repeat(np.arange(n_o, dtype=np.int32), n_d),
@@ -216,23 +282,6 @@ def travel_matrix(
         },
         copy=False,
     )
-    del time_s, dist_m
-    n_nan = int(np.isnan(tmin).sum())
-    logger.info(
-        "travel_matrix: %s origins x %s destinations, %.1f%% without a time%s, %.2f s",
-        f"{n_o:,}",
-        f"{n_d:,}",
-        100.0 * n_nan / max(len(out), 1),
-        "" if max_travel_time_min is None else f" within {max_travel_time_min:g} min",
-        time.perf_counter() - t0,
-    )
-    if cpath is not None:
-        try:
-            with _cache.atomic_path(cpath) as tmp:
-                out.to_parquet(tmp, index=False)
-        except (OSError, ImportError) as err:
-            logger.warning("could not write matrix cache: %s", err)
-    return out
 
 
 def _replay_warnings(out: pd.DataFrame, max_snap_m: float, n_o: int, n_d: int) -> None:

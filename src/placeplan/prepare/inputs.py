@@ -141,7 +141,11 @@ def prepare(plan: PlanConfig) -> Inputs:
     accounting = report.files[
         ["file", "rows_read", "rows_used", "rows_rejected", "rows_skipped"]
     ].reset_index(drop=True)
-    rejections = report.rejections.reset_index(drop=True)
+    # skipped GIAS rows (closed, other LA, type not modelled) are itemised like rejections
+    parts = [f for f in (report.rejections, report.skipped) if not f.empty]
+    rejections = (
+        pd.concat(parts, ignore_index=True) if len(parts) > 1 else report.rejections
+    ).reset_index(drop=True)
     attribution = ""
     if plan.inputs.attribution is not None:
         attribution = plan.path(plan.inputs.attribution).read_text(encoding="utf-8")

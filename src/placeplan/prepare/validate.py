@@ -12,14 +12,18 @@ summary. ``placeplan validate`` prints the summary, writes ``rejections.csv`` wi
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
-from placeplan._errors import InputFileError, PlaceplanError
+from placeplan._errors import ConfigError, InputFileError, PlaceplanError
 from placeplan.prepare import io
 from placeplan.prepare.geocode import PostcodeIndex
 from placeplan.prepare.io._common import _REJECTION_DTYPES, _empty_frame, _empty_rejections
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CheckedInputs",
     "ValidationReport",
+    "check_output_dir",
     "check_plan",
     "validate_inputs",
     "validate_plan",
@@ -74,12 +79,17 @@ class ValidationReport:
         ``file, row, column, reason`` for every whole-file problem (the file could not be used).
     notes
         Things to know that are not problems (ignored columns, defaults, typo corrections).
+    skipped
+        ``file, row, column, reason`` for every row left out by design (a GIAS export's closed
+        establishments, other LAs, types not modelled); each reason starts with ``skipped:``.
+        They do not make the report not :attr:`ok`, but are listed in ``rejections.csv``.
     """
 
     files: pd.DataFrame = field(default_factory=_empty_files)
     rejections: pd.DataFrame = field(default_factory=_empty_rejections)
     errors: pd.DataFrame = field(default_factory=_empty_rejections)
     notes: tuple[str, ...] = ()
+    skipped: pd.DataFrame = field(default_factory=_empty_rejections)
 
     @property
     def ok(self) -> bool:
@@ -142,6 +152,18 @@ class ValidationReport:
                     f"    {file} {column}: {reason} — {n:,} row(s)"
                     for (file, column, reason), n in zip(top.index, top, strict=True)
                 ]
+            lines.append("")
+        if not self.skipped.empty:
+            skip_counts = self.skipped.groupby(["file", "column", "reason"], sort=True)[
+                "row"
+            ].nunique()
+            lines.append(
+                f"{len(self.skipped):,} row(s) skipped by design (listed in rejections.csv):"
+            )
+            lines += [
+                f"  {file} {column}: {reason} — {n:,} row(s)"
+                for (file, column, reason), n in zip(skip_counts.index, skip_counts, strict=True)
+            ]
             lines.append("")
         if self.notes:
             lines.append("Notes:")
@@ -208,8 +230,12 @@ class _Collector:
         if self.errors:
             errors = pd.DataFrame(self.errors).astype({**_REJECTION_DTYPES, "row": "Int64"})
         notes = [n for _, r in self.results for n in r.notes] + self.notes
+        skipped_frames = [r.skipped for _, r in self.results if len(r.skipped)]
+        skipped = (
+            pd.concat(skipped_frames, ignore_index=True) if skipped_frames else _empty_rejections()
+        )
         return ValidationReport(
-            files=files, rejections=rejections, errors=errors, notes=tuple(notes)
+            files=files, rejections=rejections, errors=errors, notes=tuple(notes), skipped=skipped
         )
 
 
@@ -361,6 +387,8 @@ def _check_inputs(
     provision_frames = []
     # setting id -> where its row was rejected, so references to it say so
     rejected_settings: dict[str, str] = {}
+    # setting id -> why a GIAS export skipped it (closed, another LA), so pupils are told
+    skipped_settings: dict[str, str] = {}
     la_codes = [str(la_code)] if la_code else None
     try:
         prov = io.load_provision(
@@ -372,6 +400,7 @@ def _check_inputs(
         )
         c.results.append(("provision", prov))
         rejected_settings |= {k: f"{prov.file} row {r}" for k, r in prov.rejected_ids.items()}
+        skipped_settings |= dict(prov.skipped_ids)
         provision_ids = set(prov.data["setting_id"].astype(str))
         provision_frames.append(prov.data)
     except PlaceplanError as err:
@@ -426,6 +455,7 @@ def _check_inputs(
             census_date=census_date,
             settings_file=settings_file,
             rejected_settings=rejected_settings,
+            skipped_settings=skipped_settings,
         )
         c.results.append(("pupils", pupil_res))
         pupils = pupil_res.data
@@ -560,6 +590,9 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
                         ),
                     }
                 )
+    plan_errors += _site_id_clashes(checked, inputs.candidate_sites)
+    if network is not None and network.exists() and checked.pupils is not None:
+        plan_errors += _network_covers_pupils(plan, network, checked.pupils)
     if plan_errors:
         extra = pd.DataFrame(plan_errors).astype({**_REJECTION_DTYPES, "row": "Int64"})
         frames = [f for f in (report.errors, extra) if len(f)]
@@ -567,8 +600,128 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
     return replace(checked, report=report)
 
 
+def _site_id_clashes(checked: CheckedInputs, sites_path: Path | None) -> list[dict[str, object]]:
+    """A candidate ``site_id`` equal to a setting id (e.g. a GIAS inclusion base) is an error."""
+    if checked.sites is None or checked.provision is None or sites_path is None:
+        return []
+    settings_ids = set(checked.provision["setting_id"].astype(str))
+    out: list[dict[str, object]] = []
+    for row, site_id in checked.sites["site_id"].astype(str).items():
+        if site_id in settings_ids:
+            out.append(
+                {
+                    "file": Path(sites_path).name,
+                    "row": int(row) if isinstance(row, int | np.integer) else None,
+                    "column": "site_id",
+                    "reason": (
+                        f"{site_id!r} is also the id of a setting in the provision files (a "
+                        "school, or an inclusion base the GIAS export lists); give the "
+                        "candidate its own site_id, e.g. add -NEW"
+                    ),
+                }
+            )
+    return out
+
+
+def _network_covers_pupils(
+    plan: PlanConfig, network: Path, pupils: gpd.GeoDataFrame
+) -> list[dict[str, object]]:
+    """Refuse a network none of whose roads come near any pupil (the wrong area's extract).
+
+    The network is loaded (and cached, so the run reuses it) and the pupils' points are tested
+    against the convex hull of its nodes, widened by ``network.max_snap_m``. Only the network's
+    extent is named, never the pupils'.
+    """
+    # the run's own speed model, so the cached network is shared with `run`
+    from placeplan.compute.network import load_network
+    from placeplan.compute.run import speed_model
+
+    where = {"file": network.name, "row": None, "column": None}
+    try:
+        net = load_network(network, speed_model=speed_model(plan))
+    except PlaceplanError as err:  # reported by `run` when it builds the network
+        logger.info("validate: road network not checked against the pupils (%s)", err)
+        return []
+    if pupils.empty or len(net.x) == 0:
+        return []
+    hull = shapely.MultiPoint(np.column_stack([net.x, net.y])).convex_hull
+    area = hull.buffer(plan.network.max_snap_m)
+    inside = shapely.contains_xy(area, pupils.geometry.x.to_numpy(), pupils.geometry.y.to_numpy())
+    if inside.any():
+        return []
+    x0, y0, x1, y1 = (round(v / 1000) for v in hull.bounds)
+    return [
+        {
+            **where,
+            "reason": (
+                "none of your pupils lie on this network — is it the right area? (the network "
+                f"covers easting {x0}–{x1} km, northing {y0}–{y1} km, EPSG:27700); point "
+                "[inputs] network at the authority's OpenStreetMap extract"
+            ),
+        }
+    ]
+
+
+def check_output_dir(path: str | Path, *, key: str = "plan.output_dir") -> Path:
+    """Check that outputs can be written to ``path`` (created if missing) before any work.
+
+    Parameters
+    ----------
+    path
+        The output folder.
+    key
+        How to name the setting in the message (the plan key or a command-line option).
+
+    Returns
+    -------
+    path
+        The folder, which now exists.
+
+    Raises
+    ------
+    ConfigError
+        If ``path`` (or a parent) is a file, or the folder cannot be created or written to
+        (read-only: no write permission bits, or a test file cannot be created in it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_output_dir(Path(tempfile.mkdtemp()) / "out").is_dir()
+    True
+    """
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir():
+            msg = (
+                f"`{key}` = {path}: {p} is a file, not a folder; choose a folder for the "
+                "outputs (or move the file)"
+            )
+            raise ConfigError(msg)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        msg = f"`{key}` = {path}: cannot create the folder ({err.strerror}); choose another"
+        raise ConfigError(msg) from err
+    read_only = not (path.stat().st_mode & 0o222) or not os.access(path, os.W_OK)
+    if not read_only:
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".placeplan-write-test-", dir=path)
+        except OSError:
+            read_only = True
+        else:
+            os.close(fd)
+            Path(probe).unlink()
+    if read_only:
+        msg = (
+            f"`{key}` = {path}: the folder is read-only; make it writable or choose another "
+            "output folder"
+        )
+        raise ConfigError(msg)
+    return path
+
+
 def write_rejections(report: ValidationReport, path: str | Path) -> Path:
-    """Write every problem (whole-file errors first, then row rejections) to a CSV.
+    """Write every problem (whole-file errors, row rejections, then rows skipped) to a CSV.
 
     Parameters
     ----------
@@ -584,7 +737,7 @@ def write_rejections(report: ValidationReport, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames = [f for f in (report.errors, report.rejections) if len(f)]
+    frames = [f for f in (report.errors, report.rejections, report.skipped) if len(f)]
     out = (
         pd.concat([f.astype({"row": "Int64"}) for f in frames], ignore_index=True)
         if frames

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -18,6 +19,8 @@ from placeplan.settings import settings
 
 if TYPE_CHECKING:
     from shapely.geometry import MultiPolygon, Polygon
+
+logger = logging.getLogger(__name__)
 
 _OFFLINE_HINT = (
     "Downloading a network needs the internet; offline, export the area's roads to an OSM PBF "
@@ -69,10 +72,11 @@ def network_from_polygon(
     key = _cache.cache_key(_FORMAT_VERSION, "osmnx-polygon", shapely.to_wkb(poly), model.to_dict())
     use = _cache.resolve_use_cache(use_cache)
     cpath = _cache.cache_path("network", key, ".npz") if use else None
-    if cpath is not None and cpath.exists():
-        _cache.log_hit("network", cpath)
-        return RoadNetwork.load_npz(cpath)
     if cpath is not None:
+        cached = _cache.read_entry(cpath, RoadNetwork.load_npz, kind="network")
+        if cached is not None:
+            _cache.log_hit("network", cpath)
+            return cached
         _cache.log_miss("network", cpath)
     hw = "|".join(sorted(model.class_kph))
     cf = (
@@ -102,8 +106,10 @@ def network_from_polygon(
         **{**{k: getattr(net, k) for k in net.__dataclass_fields__}, "speed_model": model}
     )
     if cpath is not None:
-        with _cache.atomic_path(cpath) as tmp:
-            net.save_npz(tmp)
+        try:
+            _cache.write_entry(cpath, net.save_npz)
+        except OSError as err:
+            logger.warning("could not write network cache: %s", err)
     return net
 
 

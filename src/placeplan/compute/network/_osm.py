@@ -546,12 +546,10 @@ def load_network(
     )
     use = _cache.resolve_use_cache(use_cache)
     cpath = _cache.cache_path("network", key, ".npz") if use else None
-    if cpath is not None and cpath.exists():
-        try:
-            net = RoadNetwork.load_npz(cpath)
-        except (OSError, ValueError, KeyError) as err:
-            logger.warning("ignoring unreadable network cache entry: %s", err)
-        else:
+    if cpath is not None:
+        cached = _cache.read_entry(cpath, RoadNetwork.load_npz, kind="network")
+        if cached is not None:
+            net = cached
             _cache.log_hit("network", cpath)
             net = _with_source(net, str(path))
             logger.info(
@@ -584,8 +582,7 @@ def load_network(
         )
     if cpath is not None:
         try:
-            with _cache.atomic_path(cpath) as tmp:
-                net.save_npz(tmp)
+            _cache.write_entry(cpath, net.save_npz)
         except OSError as err:
             logger.warning("could not write network cache: %s", err)
     logger.info(

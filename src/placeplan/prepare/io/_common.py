@@ -70,6 +70,13 @@ class LoadResult:
         For a settings file: id -> row number of every setting whose row was rejected, so that
         pupils and sites referring to it can say "that setting was rejected" rather than "no
         such setting".
+    skipped
+        One row per skipped row (same columns as ``rejections``), with the reason it was left
+        out (a closed establishment, another LA, a type not modelled); ``len(skipped) ==
+        rows_skipped``.
+    skipped_ids
+        For a GIAS export: id -> why that establishment was skipped and where (e.g. ``"closed
+        school (gias.csv row 7)"``), so pupils whose current setting is one are told so.
     """
 
     data: pd.DataFrame
@@ -80,6 +87,8 @@ class LoadResult:
     rows_skipped: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
     rejected_ids: Mapping[str, int] = field(default_factory=dict)
+    skipped: pd.DataFrame = field(default_factory=lambda: _empty_rejections())
+    skipped_ids: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.rows_read != self.rows_used + self.rows_rejected + self.rows_skipped:

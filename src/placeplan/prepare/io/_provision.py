@@ -398,7 +398,8 @@ def load_gias(
     -------
     result
         ``data`` in the ``provision`` layout (more rows than ``rows_used`` when inclusion bases
-        are added); ``rows_skipped`` counts closed, out-of-scope type and out-of-area rows.
+        are added); ``rows_skipped`` counts closed, out-of-scope type and out-of-area rows, and
+        ``skipped`` itemises each with its reason (``skipped_ids`` maps their URNs to it).
 
     Raises
     ------
@@ -529,6 +530,17 @@ def load_gias(
 
     keep = ~skip & ~frame.index.isin(list(rejects.rows))
     skipped_rows = skip & ~frame.index.isin(list(rejects.rows))
+    skipped, skipped_ids = _gias_skipped(
+        file,
+        skipped_rows,
+        is_open=is_open,
+        modelled=ptype.notna(),
+        status=_text(frame, cols, "EstablishmentStatus (name)"),
+        type_name=type_name,
+        la=la,
+        urn=urn,
+        buffer_m=buffer_m if geom is not None else None,
+    )
     base = pd.DataFrame(
         {
             "setting_id": urn[keep].astype(str),
@@ -569,4 +581,49 @@ def load_gias(
         file=file,
         rows_skipped=int(skipped_rows.sum()),
         notes=tuple(notes),
+        skipped=skipped.frame(),
+        skipped_ids=skipped_ids,
     )
+
+
+def _gias_skipped(
+    file: str,
+    skipped_rows: pd.Series,
+    *,
+    is_open: pd.Series,
+    modelled: pd.Series,
+    status: pd.Series,
+    type_name: pd.Series,
+    la: pd.Series,
+    urn: pd.Series,
+    buffer_m: float | None,
+) -> tuple[_Rejects, dict[str, str]]:
+    """Itemise the GIAS rows left out by design, each with its reason (one reason per row)."""
+    out = _Rejects(file)
+    ids: dict[str, str] = {}
+    where = "outside the authority" + ("" if buffer_m is None else f" (plus {buffer_m:g} m)")
+    for row in skipped_rows.index[skipped_rows.to_numpy(dtype=bool)]:
+        if not is_open[row]:
+            column = "EstablishmentStatus (name)"
+            kind = "closed school"
+            reason = (
+                f"skipped: establishment not open (status {status[row] or 'empty'!r}); "
+                "pupils whose current setting it is are rejected as at a closed school"
+            )
+        elif not modelled[row]:
+            column = "TypeOfEstablishment (name)"
+            kind = "type of establishment not modelled"
+            reason = f"skipped: type of establishment not modelled ({type_name[row] or 'empty'!r})"
+        else:
+            column = "LA (code)"
+            kind = "setting in another LA and " + where
+            code = la[row] if pd.notna(la[row]) else "empty"
+            reason = (
+                f"skipped: in another LA (LA code {code}) and {where}; list it in the "
+                "out-of-area file if pupils attend it"
+            )
+        out.add([row], column, reason)
+        value = urn.get(row)
+        if value is not None and pd.notna(value):
+            ids.setdefault(str(value), f"{kind} ({file} row {int(row)})")
+    return out, ids

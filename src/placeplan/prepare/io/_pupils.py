@@ -47,6 +47,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__package__)  # the package's logger, as before the split
 
+#: How a pupil whose ``transport_assisted`` is blank (unknown) is treated, said wherever it counts.
+TRANSPORT_UNKNOWN_RULE = (
+    "transport assistance unknown: counted as not assisted in transport cost (so the cost is a "
+    "lower bound) and listed as unknown in the row accounting"
+)
+
 
 # --------------------------------------------------------------------------------------------
 # Pupils
@@ -75,23 +81,75 @@ _PLAN_TYPES = {
     "sens": "SEN_support",
     "sen": "SEN_support",
 }
-_NC_RE = re.compile(r"^(?:Y|YR|YEAR|NC|YEARGROUP)?(-?\d{1,2})$")
+_NC_RECEPTION = {"R", "REC", "RECEPTION", "YR", "YEARR", "F2", "FS2"}
+_NC_NURSERY = {"N", "N1", "N2", "NURSERY", "F1", "FS1"}
+# Prefixes of a written year group: Y1, Yr 1, Year 1, NC1, NC Year 1, Year group 1.
+_NC_PREFIXED = re.compile(r"^(?:Y|YR|YEAR|NC|NCY|NCYEAR|YEARGROUP)(\d{1,2})$")
+_NC_INTEGER = re.compile(r"^\+?(-?\d{1,3})$")
+# "3.0": what pandas writes for a whole number in a column that has a blank cell.
+_NC_WHOLE_DECIMAL = re.compile(r"^(\d{1,2})\.0+$")
+_NC_RANGE = "N (or -1) for nursery, R (or 0) for Reception, 1 to 14"
+_NC_REFUSED = (
+    ("negative_decimal", re.compile(r"^-\d+[.,]\d+$")),
+    ("fraction", re.compile(r"^\d+[.,]\d+$")),
+    (
+        "range",
+        re.compile(r"^(?:Y|YR|YEAR|NC|NCYEAR)?\d{1,2}(?:-|–|/|TO|&|\+|,)(?:Y|YR|YEAR)?\d{1,2}$"),
+    ),
+)
+#: Reasons a written NC year is refused (never echo the value: it is pupil data).
+_NC_REASONS = {
+    "range": f"a range or list of years, not one NC year (give one of {_NC_RANGE})",
+    "fraction": f"not a whole year (give one of {_NC_RANGE})",
+    "negative_decimal": (
+        "a negative decimal is not an NC year (write N or -1 for nursery; other negative "
+        "numbers are not years)"
+    ),
+    "out_of_range": f"outside the NC years (expected {_NC_RANGE})",
+    "unknown": f"not an NC year (expected {_NC_RANGE}, e.g. 3, Y3, Year 3, R, N1)",
+}
+
+
+def _nc_year(text: str) -> tuple[int | None, str | None]:
+    """Read one written NC year; return (year, None) or (None, reason key). Never guesses."""
+    key = re.sub(r"[\s_]+", "", text.upper())
+    if key in _NC_RECEPTION:
+        return 0, None
+    if key in _NC_NURSERY:
+        return -1, None
+    m = _NC_INTEGER.match(key) or _NC_WHOLE_DECIMAL.match(key) or _NC_PREFIXED.match(key)
+    if m is None:
+        for reason, pattern in _NC_REFUSED:
+            if pattern.match(key):
+                return None, reason
+        return None, "unknown"
+    year = int(m.group(1))
+    if not -1 <= year <= 14:
+        return None, "out_of_range"
+    return year, None
 
 
 def _nc_years(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Parse NC years (R/Reception = 0, N/Nursery = -1, Y7/Year 7/7); return (years, empty, bad)."""
-    text = values.astype("string").fillna("").str.upper().str.replace(r"[\s_.-]", "", regex=True)
-    # keep a leading minus for "-1"
-    text = text.mask(values.astype("string").fillna("").str.strip() == "-1", "-1")
-    out = pd.Series(pd.NA, index=values.index, dtype="Int64")
-    out[text.isin(["R", "REC", "RECEPTION", "YR", "YEARR", "F2", "FS2"])] = 0
-    out[text.isin(["N", "N1", "N2", "NURSERY", "F1", "FS1"])] = -1
-    digits = text.str.extract(_NC_RE, expand=False)
-    numeric = pd.to_numeric(digits, errors="coerce")
-    out = out.fillna(numeric.astype("Int64"))
-    empty = text == ""
-    bad = ~empty & (out.isna() | ~out.between(-1, 14).fillna(False))
-    return out, empty, bad
+    """Parse written NC years; return (years ``Int64``, empty mask, refusal reason or NA).
+
+    Accepted: whole numbers -1 to 14; the same with a ``.0`` (pandas writes ``3.0`` in a column
+    that has a blank); ``Y3``, ``Yr 3``, ``Year 3``, ``NC 3``, ``Year group 3``; ``R``/``Reception``
+    (0); ``N``, ``N1``, ``N2``, ``Nursery`` (-1). Anything else (``1-2``, ``1.5``, ``-1.0``,
+    ``Y15``, ``Year one``) is refused with a reason; nothing is guessed.
+    """
+    text = values.astype("string").fillna("").str.strip()
+    years: list[object] = []
+    reasons: list[object] = []
+    for value in text:
+        if not value:
+            years.append(pd.NA)
+            reasons.append(pd.NA)
+            continue
+        year, reason = _nc_year(str(value))
+        years.append(pd.NA if year is None else year)
+        reasons.append(pd.NA if reason is None else _NC_REASONS[reason])
+    out = pd.Series(years, index=values.index, dtype="Int64")
+    return out, text == "", pd.Series(reasons, index=values.index, dtype="string")
 
 
 def _parse_dates(values: pd.Series) -> pd.Series:
@@ -157,6 +215,7 @@ def load_pupils(
     sheet: str | None = None,
     settings_file: str = "the provision files",
     rejected_settings: Mapping[str, str] | None = None,
+    skipped_settings: Mapping[str, str] | None = None,
 ) -> LoadResult:
     """Load, validate and geocode the pupil file; every row is used or rejected with a reason.
 
@@ -167,7 +226,7 @@ def load_pupils(
         ``pupil_ref``; location as ``postcode``, or ``easting`` + ``northing`` (EPSG:27700), or
         ``latitude`` + ``longitude``; ``need_type`` (SEN2 code or DfE text); ``plan_type``
         (EHCP / SEN support); ``nc_year`` or ``date_of_birth``; optional ``current_setting_id``
-        and ``transport_assisted`` (yes/no).
+        and ``transport_assisted`` (yes/no; blank = unknown, see Notes).
     postcodes
         Offline postcode lookup; needed when locations are postcodes.
     setting_ids
@@ -183,20 +242,37 @@ def load_pupils(
         Excel sheet name (default the first).
     settings_file
         How to name the setting files in rejection reasons.
+    rejected_settings
+        Setting id -> where its row was rejected (``"provision.csv row 4"``), so a pupil there
+        is told that setting's row was rejected.
+    skipped_settings
+        Setting id -> why a GIAS export skipped it and where (:attr:`LoadResult.skipped_ids`),
+        e.g. ``"closed school (gias.csv row 7)"``; a pupil there is told so, naming the URN.
 
     Returns
     -------
     result
         ``data`` is a GeoDataFrame (EPSG:27700) with ``pupil_ref, need_type, plan_type, nc_year,
-        phase, current_setting_id, transport_assisted, postcode, origin_id, easting, northing,
-        lsoa11cd, geocode_status, geometry``; ``geocode_status`` is a
-        :meth:`PostcodeIndex.geocode` status or ``coordinates``.
+        phase, current_setting_id, transport_assisted, transport_assisted_known, postcode,
+        origin_id, easting, northing, lsoa11cd, geocode_status, geometry``;
+        ``geocode_status`` is a :meth:`PostcodeIndex.geocode` status or ``coordinates``.
 
     Raises
     ------
     InputFileError
         For whole-file problems: missing/empty/unreadable file, wrong delimiter, missing required
         column (with the closest column name suggested), no data rows.
+
+    Notes
+    -----
+    Nothing is guessed. ``nc_year`` accepts whole numbers -1 to 14 (also written ``3.0``, as
+    pandas writes a whole number in a column that has a blank), ``Y3``/``Yr 3``/``Year 3``/
+    ``NC 3``, ``R``/``Reception`` (0) and ``N``/``N1``/``N2``/``Nursery`` (-1); a range
+    (``1-2``), a fraction (``1.5``), a negative decimal (``-1.0``) or a year outside N to 14
+    is rejected with its reason. A blank ``transport_assisted`` is *unknown*, not a fault: it is
+    counted as not assisted in transport cost (a lower bound) and reported in ``notes`` and as
+    ``transport_assisted_known = False``. A pupil whose ``current_setting_id`` is a setting the
+    provision file lists as closed (GIAS) is rejected with a reason naming the closed school.
     """
     frame = read_table(path, sheet=sheet)
     file = Path(path).name
@@ -232,10 +308,9 @@ def load_pupils(
     nc = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     nc_empty = pd.Series(True, index=frame.index)
     if "nc_year" in cols:
-        nc, nc_empty, nc_bad = _nc_years(frame[cols["nc_year"]])
-        rejects.add_mask(
-            nc_bad, "nc_year", "not an NC year (expected -1/N for nursery, R or 0 to 14)"
-        )
+        nc, nc_empty, nc_reason = _nc_years(frame[cols["nc_year"]])
+        for reason in sorted(set(nc_reason.dropna())):
+            rejects.add_mask(nc_reason == reason, "nc_year", str(reason))
     if "date_of_birth" in cols:
         dob_text = _text(frame, cols, "date_of_birth")
         dob = _parse_dates(dob_text)
@@ -267,6 +342,16 @@ def load_pupils(
     if setting_ids is not None:
         known = {str(s) for s in setting_ids}
         unknown = setting.notna() & ~setting.isin(known).fillna(False)
+        for urn, why in sorted((skipped_settings or {}).items()):
+            here = unknown & (setting == urn).fillna(False)
+            if here.any():
+                rejects.add_mask(
+                    here,
+                    "current_setting_id",
+                    f"current setting is a {why.replace('(', f'(URN {urn}, ', 1)}; give the "
+                    "setting the pupil attends now (or leave it blank if not placed)",
+                )
+                unknown = unknown & ~here
         _reject_unknown_settings(
             setting,
             unknown,
@@ -276,12 +361,18 @@ def load_pupils(
             rejects,
         )
 
+    # transport_assisted is optional: a blank cell (or no column) is "unknown", not a fault.
+    # Rule (TRANSPORT_UNKNOWN_RULE): unknown counts as not assisted in transport cost, and the
+    # count of unknowns is reported (notes; ``transport_assisted_known`` is False for them).
     if "transport_assisted" in cols:
         transport, t_empty, t_bad = _bools(frame[cols["transport_assisted"]])
-        rejects.add_mask(t_empty | t_bad, "transport_assisted", "expected yes or no")
+        rejects.add_mask(
+            t_bad, "transport_assisted", "expected yes or no (or leave blank if not known)"
+        )
     else:
-        transport = pd.Series(False, index=frame.index, dtype="boolean")
-        notes.append(f"{file}: no transport_assisted column; all pupils treated as not assisted")
+        transport = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+        t_empty = pd.Series(True, index=frame.index)
+        notes.append(f"{file}: no transport_assisted column; {TRANSPORT_UNKNOWN_RULE}")
 
     loc = _locate(frame, cols, rejects, postcodes)
     geom = authority_geometry(area, buffer_m=buffer_m)
@@ -308,7 +399,8 @@ def load_pupils(
             "nc_year": nc_kept,
             "phase": nc_kept.map(phase_of_nc_year).astype(str),
             "current_setting_id": setting[keep].astype("string"),
-            "transport_assisted": transport[keep].astype(bool),
+            "transport_assisted": transport[keep].fillna(False).astype(bool),
+            "transport_assisted_known": ~t_empty[keep].astype(bool),
             "postcode": loc.postcode[keep].astype("string"),
             "origin_id": loc.origin_id[keep].astype(str),
             "easting": loc.easting[keep].astype(float),
@@ -319,6 +411,11 @@ def load_pupils(
         index=frame.index[keep],
     )
     gdf = schemas.validate_pupils(_points(data))
+    n_unknown = int(t_empty[keep].sum())
+    if n_unknown and "transport_assisted" in cols:
+        notes.append(
+            f"{file}: {n_unknown} pupils have a blank transport_assisted; {TRANSPORT_UNKNOWN_RULE}"
+        )
     n_corrected = int((loc.status[keep] == "corrected").sum())
     n_terminated = int((loc.status[keep] == "terminated").sum())
     if n_corrected:
