@@ -34,6 +34,7 @@ __all__ = [
     "MISSING_MARKERS",
     "Sen2Release",
     "academic_year_label",
+    "example_release",
     "read_sen2_release",
 ]
 
@@ -69,6 +70,7 @@ _ROLES: dict[str, tuple[str, bool]] = {
     "ceased": (r"ceased_plans", False),
 }
 
+_AGE_TOPIC = "Child or young persons age"
 _LONG_COLUMNS = ["year", "breakdown_topic", "breakdown", "age", "measure", "value"]
 _NEED_COLUMNS = ["year", "breakdown_topic", "breakdown", "age", "need", "value"]
 
@@ -416,3 +418,109 @@ def read_sen2_release(
         ", ".join(sorted(found)),
     )
     return release
+
+
+def example_release(
+    *,
+    first_year: int = 2018,
+    years: int = 7,
+    start_stock: float = 1000.0,
+    retention: float = 0.95,
+    new_plans: tuple[float, float] = (100.0, 10.0),
+    mix: dict[str, float] | None = None,
+) -> Sen2Release:
+    """Build a small synthetic release whose stock follows the stock-flow model exactly.
+
+    Plans at each census: ``S(t+1) = retention * S(t) + N(t+1)`` with new plans
+    ``N = new_plans[0] + new_plans[1] * k`` in the k-th year after the first; every placement type
+    holds and receives the same share ``mix`` of plans. Plans by age (3 to 19, evenly) at the
+    last two censuses, new plans by age (4 to 15, evenly) and a need table at the last census
+    (ASD 60 %, SEMH 40 %) as the release publishes them.
+
+    Parameters
+    ----------
+    first_year
+        Start year of the first census year (2018 -> ``"2018/19"``).
+    years
+        Number of census years.
+    start_stock
+        Plans at the first census.
+    retention
+        Share of plans kept from one census to the next.
+    new_plans
+        ``(new plans before the second census, increase per year)``.
+    mix
+        Share of plans by placement column (default mainstream 0.5, LA special 0.3, independent
+        special 0.05, non-maintained special 0.05, FE 0.1).
+
+    Returns
+    -------
+    release
+        A :class:`Sen2Release` for a fictional authority ``E99999999`` / ``999``.
+
+    Examples
+    --------
+    >>> rel = example_release(years=3)
+    >>> rel.headline()["ehcplans"].round(1).tolist()
+    [1000.0, 1050.0, 1107.5]
+    """
+    mix = mix or {
+        "mainstream_total": 0.5,
+        "special_la_maintained": 0.3,
+        "special_independent": 0.05,
+        "special_non_maintained": 0.05,
+        "fe_total": 0.1,
+    }
+    stock = start_stock
+    rows: list[tuple[object, ...]] = []
+    new_rows: list[tuple[object, ...]] = []
+    for k in range(years):
+        year = f"{first_year + k}/{(first_year + k + 1) % 100:02d}"
+        if k > 0:
+            n = new_plans[0] + new_plans[1] * (k - 1)
+            stock = retention * stock + n
+            cal = str(first_year + k)
+            new_rows.append((cal, year, "new_ehc_plans", n, "New EHC plans", pd.NA))
+            new_rows += [
+                (cal, year, m, n * share, "New EHC plans", pd.NA) for m, share in mix.items()
+            ]
+        rows.append((year, "ehcplans", stock, "All EHC plans", pd.NA))
+        rows += [(year, m, stock * share, "All EHC plans", pd.NA) for m, share in mix.items()]
+        if k >= years - 2:  # by age (3..19, evenly) at the last two censuses, as published
+            rows += [(year, "ehcplans", stock / 17, _AGE_TOPIC, a) for a in range(3, 20)]
+        if k > 0:  # new plans by age when started (4..15, evenly)
+            new_rows += [(cal, year, "new_ehc_plans", n / 12, "age", a) for a in range(4, 16)]
+    caseload = pd.DataFrame(rows, columns=["year", "measure", "value", "breakdown_topic", "age"])
+    caseload["age"] = caseload["age"].astype("Int64")
+    caseload["breakdown"] = caseload["breakdown_topic"].where(
+        caseload["age"].isna(), "age " + caseload["age"].astype("string")
+    )
+    caseload = caseload[_LONG_COLUMNS]
+    new = pd.DataFrame(
+        new_rows, columns=["year", "census_year", "measure", "value", "breakdown_topic", "age"]
+    )
+    new["age"] = new["age"].astype("Int64")
+    new["breakdown_topic"] = new["breakdown_topic"].replace("age", "Age when plan started")
+    new["breakdown"] = new["breakdown_topic"].where(
+        new["age"].isna(), "age " + new["age"].astype("string")
+    )
+    new = new[[*_LONG_COLUMNS, "census_year"]]
+    last = f"{first_year + years - 1}/{(first_year + years) % 100:02d}"
+    needs = pd.DataFrame(
+        [
+            (last, "All EHC plans", "All EHC plans", pd.NA, "ASD", 60.0),
+            (last, "All EHC plans", "All EHC plans", pd.NA, "SEMH", 40.0),
+        ],
+        columns=_NEED_COLUMNS,
+    ).astype({"age": "Int64"})
+    return Sen2Release(
+        la_code="E99999999",
+        old_la_code="999",
+        la_name="Exampleshire",
+        caseload=caseload,
+        needs=needs,
+        new_plans=new,
+        new_plans_needs=pd.DataFrame(columns=[*_NEED_COLUMNS, "census_year"]),
+        ceased=pd.DataFrame(columns=[*_LONG_COLUMNS, "census_year"]),
+        files={},
+    )
