@@ -7,35 +7,37 @@ The model, fitted on one authority's published SEN2 series (``prepare.sen2.Sen2R
 
       S(t+1) = rho * S(t) + N(t+1)
 
-  ``rho`` (retention) is fitted as a ratio of sums over the last ``window`` transitions,
+  ``rho`` (retention) is a ratio of sums over the last ``window`` transitions,
   ``sum(S(t+1) - N(t+1)) / sum(S(t))``. It nets ceased plans, plans moving in and out of the
-  authority and (per placement type) net moves between types, including the large moves at phase
-  transfer (special school or mainstream at 15 to further education at 16). The ceased-plans
-  release is not used for the totals: it does not close the stock identity in the published data
-  (e.g. the Isle of Wight 2024 row counts 1 ceased plan while stock and new plans imply about 50
-  exits); its rates by age are reported by :func:`ceased_rates_by_age` beside the implied rates.
+  authority and (per placement type) net moves between types, including the large moves at
+  phase transfer (special school or mainstream at 15 to further education at 16). The
+  ceased-plans release is not used for the totals: it does not close the stock identity in the
+  published data (the Isle of Wight 2024 row counts 1 ceased plan where stock and new plans
+  imply about 50 exits); its rates by age are reported by :func:`ceased_rates_by_age`.
 * **Per placement type** (the release's own columns, ``mainstream_total`` … ``nm_early_years``,
-  and a remainder for unknown or awaiting provision), each type has its own ``rho`` and receives
-  new plans by the mix of new plans' first placements (newplans release); the types are then
-  scaled to sum to the total.
-* **New plans** per year follow a linear trend over the last ``window`` years present (last
-  value if only one), never below zero.
+  and a remainder for unknown or awaiting provision), each type keeps plans at its own ``rho``
+  (fitted over all transitions up to the base year; LA-maintained + academy special schools and
+  independent + non-maintained special schools fitted as pairs; shrunk towards the all-plans
+  ``rho`` by credibility) and receives new plans by the mix of new plans' first placements
+  (newplans release); the types are then scaled to sum to the total.
+* **New plans** a year follow a damped linear trend over the last ``window`` years present
+  (least squares, half the slope kept; last value if only one year), never below zero.
 * **By age** (what the release allows: caseload by single year of age is published only for the
-  latest two censuses, new plans by age for the latest two or three calendar years, need only for
-  the latest year), :func:`project_cohort` ages the latest by-age stock one year at a time,
+  latest two censuses, new plans by age for the latest two or three calendar years, need only
+  for the latest year), :func:`project_cohort` ages the latest by-age stock one year at a time,
   removes exits by age and adds new plans by age; it is scaled to the totals above. NC year is
   ``age - 4`` (age at 31 August before the census: Reception children are 4).
 * **Needs**: the latest published need mix by age (at or before the base year) applied to the
   projected stock by age. With no need table at or before the base year, no need measures.
-* **Ranges**: an 80 % prediction interval from rolling-origin backtest residuals of this same model
-  on the authority's own history up to the base year (every origin with a transition before it,
-  every horizon it can reach): the log error ``log(actual / forecast)`` per measure and horizon,
-  root mean square, shrunk towards the mean over all measures (the series are short: 4-6
-  origins), floored at Poisson noise, extended beyond the longest backtested horizon by
-  ``sqrt(h)`` and made non-decreasing in the horizon; ``lower, upper = central * exp(-/+ z s)``.
-  Residuals rather than a bootstrap because the series are too short to resample and
-  because backtest residuals include model error (a trend break), which a bootstrap of the fitted
-  flows would not.
+* **Ranges**: an 80 % prediction interval from rolling-origin backtest residuals of this same
+  model on the authority's own history up to the base year (every origin with a transition
+  before it, every horizon it can reach): the log error ``log(actual / forecast)`` per measure
+  and horizon, root mean square, shrunk towards the median over all measures (the series are
+  short: 4-6 origins), floored at ``0.05 * sqrt(h)`` and at Poisson noise, extended beyond the
+  longest backtested horizon by ``sqrt(h)`` and non-decreasing in the horizon;
+  ``lower, upper = central * exp(-/+ z * sd)``. Residuals rather than a bootstrap because the
+  series are too short to resample, and because backtest residuals include model error (a
+  trend break), which a bootstrap of the fitted flows would not.
 
 An authority's own forecast overrides the fit year by year (``override=``).
 """
@@ -101,6 +103,26 @@ DERIVED_MEASURES: dict[str, tuple[str, ...]] = {
 }
 _NEW_TOTAL = "new_ehc_plans"
 _MAX_AGE = 25
+#: Placement types whose retention is fitted together: moves within a group (academy conversion of
+#: a special school; independent <-> non-maintained) are relabelling, not flows, and the single
+#: types are too small for a stable ratio.
+_RETENTION_GROUPS: dict[str, tuple[str, ...]] = {
+    "special_la_maintained": ("special_la_maintained", "special_academy_free"),
+    "special_academy_free": ("special_la_maintained", "special_academy_free"),
+    "special_independent": ("special_independent", "special_non_maintained"),
+    "special_non_maintained": ("special_independent", "special_non_maintained"),
+}
+#: Credibility of a type's own retention: weight = plan-years / (plan-years + K), the rest from
+#: the all-plans retention (a type with 1,000 plan-years of history gets half its own).
+_RHO_SHRINK_K = 1000.0
+#: Transitions the type retentions are fitted on (None: all up to the base year; they are
+#: noisy and the backtest favours the longer window).
+_TYPE_WINDOW: int | None = None
+#: Smallest log-scale error sd at horizon 1 (times sqrt(h) beyond): short histories have few or
+#: no residuals, and a zero-residual synthetic series must not give a zero-width range.
+_SIGMA_FLOOR = 0.05
+#: Share of the fitted new-plan slope kept each year ahead (a damped trend).
+_NEW_DAMP = 0.5
 _SHRINK_N0 = 2.0  # pseudo-observations of the all-measure mean error in each measure's own
 
 
@@ -177,21 +199,31 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
     leaves = [*PLACEMENT_MEASURES, _OTHER]
     rho: dict[str, float] = {}
     const: dict[str, float] = {}
+    use_types = (with_new or pairs)[-_TYPE_WINDOW:] if _TYPE_WINDOW else (with_new or pairs)
     for m in [TOTAL_MEASURE, *leaves]:
-        new_col = _NEW_TOTAL if m == TOTAL_MEASURE else m
+        group = _RETENTION_GROUPS.get(m, (m,))
         kept: list[float] = []
         start: list[float] = []
-        for a, b in use:
-            s_a, s_b = _num(stock, a, m), _num(stock, b, m)
+        for a, b in use if m == TOTAL_MEASURE else use_types:
+            s_a = sum(_num(stock, a, g) for g in group)
+            s_b = sum(_num(stock, b, g) for g in group)
             if np.isnan(s_a) or np.isnan(s_b):
                 continue
-            n_b = _num(new, b, new_col) if (with_new and b in new.index) else 0.0
-            kept.append(s_b - (0.0 if np.isnan(n_b) else n_b))
+            new_cols = [_NEW_TOTAL] if m == TOTAL_MEASURE else group
+            n_b = (
+                sum(np.nan_to_num(_num(new, b, g)) for g in new_cols)
+                if (with_new and b in new.index)
+                else 0.0
+            )
+            kept.append(s_b - n_b)
             start.append(s_a)
         if not start:
             rho[m], const[m] = 1.0, 0.0
         elif sum(start) > 0:
-            rho[m], const[m] = max(sum(kept), 0.0) / sum(start), 0.0
+            rho[m], const[m] = float(max(sum(kept), 0.0) / sum(start)), 0.0
+            if m != TOTAL_MEASURE:  # credibility: small types lean on the all-plans retention
+                weight = sum(start) / (sum(start) + _RHO_SHRINK_K)
+                rho[m] = rho[TOTAL_MEASURE] + weight * (rho[m] - rho[TOTAL_MEASURE])
         else:
             rho[m], const[m] = 0.0, max(float(np.mean(kept)), 0.0)
     last_stock = {
@@ -224,7 +256,7 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
 
 def _new_plans_central(core: _Core, year: str) -> float:
     h = _year_start(year) - _year_start(core.base_year)
-    return max(core.new_intercept + core.new_slope * h, 0.0)
+    return max(core.new_intercept + _NEW_DAMP * core.new_slope * h, 0.0)
 
 
 def _project_core(core: _Core, years: int) -> pd.DataFrame:
@@ -289,12 +321,13 @@ def _sigma_table(residuals: pd.DataFrame, measures: list[str], years: int) -> pd
         index=pd.RangeIndex(1, years + 1, name="horizon"), columns=measures, dtype=float
     )
     if residuals.empty:
-        return out.fillna(0.0)
+        return _floor_sigma(out.fillna(0.0))
     res = residuals[residuals["measure"].isin(measures)]
     hmax = int(res["horizon"].max())
     for h in range(1, min(hmax, years) + 1):
         rh = res[res["horizon"] == h]
-        pooled = float(np.mean(np.square(rh["error"]))) if len(rh) else 0.0
+        per_measure = rh.groupby("measure")["error"].apply(lambda e: float(np.mean(np.square(e))))
+        pooled = float(np.median(per_measure)) if len(per_measure) else 0.0
         for m in measures:
             e = rh.loc[rh["measure"] == m, "error"].to_numpy()
             n = len(e)
@@ -303,6 +336,12 @@ def _sigma_table(residuals: pd.DataFrame, measures: list[str], years: int) -> pd
     for h in range(hmax + 1, years + 1):
         out.loc[h] = out.loc[hmax] * math.sqrt(h / hmax)
     return out.cummax()
+
+
+def _floor_sigma(sigma: pd.DataFrame) -> pd.DataFrame:
+    """Never below ``_SIGMA_FLOOR * sqrt(h)``: short histories have few or no residuals."""
+    floor = _SIGMA_FLOOR * np.sqrt(sigma.index.to_numpy(dtype=float))
+    return sigma.clip(lower=pd.Series(floor, index=sigma.index), axis=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -560,7 +599,7 @@ def fit_forecast(
     core = _fit_core(stock, new, window)
     residuals = _residuals(stock, new, window)
     measures = [TOTAL_MEASURE, *PLACEMENT_MEASURES, *DERIVED_MEASURES, _NEW_TOTAL]
-    sigma = _sigma_table(residuals, measures, years)
+    sigma = _floor_sigma(_sigma_table(residuals, measures, years))
     caseload = release.caseload
     age_rows = caseload[(caseload["year"] <= base) & caseload["age"].notna()]
     age_rows = age_rows[age_rows["measure"] == TOTAL_MEASURE]
@@ -727,9 +766,12 @@ def forecast(
     Examples
     --------
     >>> from placeplan.prepare.sen2 import example_release
-    >>> df = forecast(example_release(), base_year="2022/23", years=2)
+    >>> release = example_release(new_plans=(100.0, 0.0))  # 95 % kept, 100 new plans a year
+    >>> df = forecast(release, base_year="2022/23", years=2)
     >>> df[df["measure"] == "ehcplans"][["year", "central"]].round(1).to_dict("list")
-    {'year': ['2023/24', '2024/25'], 'central': [1321.3, 1405.3]}
+    {'year': ['2023/24', '2024/25'], 'central': [1226.2, 1264.9]}
+    >>> release.headline()["ehcplans"].round(1).loc["2023/24":].tolist()  # what happened
+    [1226.2, 1264.9]
     >>> bool(((df["lower"] <= df["central"]) & (df["central"] <= df["upper"])).all())
     True
     """
