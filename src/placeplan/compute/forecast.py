@@ -128,8 +128,14 @@ _SHRINK_N0 = 2.0  # pseudo-observations of the all-measure mean error in each me
 
 def _num(df: pd.DataFrame, row: object, col: str) -> float:
     """One cell as a float (NaN if missing)."""
-    value = pd.to_numeric(pd.Series([df.at[row, col]]), errors="coerce").iloc[0]
-    return float(value)
+    values = df[col].to_numpy(dtype=float, na_value=np.nan)
+    return float(values[df.index.get_loc(row)])
+
+
+def _group_sum(values: list[float]) -> float:
+    """Sum ignoring missing members; NaN only when every member is missing."""
+    present = [v for v in values if np.isfinite(v)]
+    return float(sum(present)) if present else float("nan")
 
 
 def _year_start(label: str) -> int:
@@ -196,6 +202,9 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
     pairs = [(a, b) for a, b in itertools.pairwise(years) if _year_start(b) == _year_start(a) + 1]
     with_new = [(a, b) for a, b in pairs if b in new.index]
     use = (with_new or pairs)[-window:]
+    # plain dicts: cell look-ups on DataFrames dominate the run time otherwise
+    sv: dict[str, dict[str, float]] = stock.astype(float).to_dict()  # type: ignore[assignment]
+    nv: dict[str, dict[str, float]] = new.astype(float).to_dict()  # type: ignore[assignment]
     leaves = [*PLACEMENT_MEASURES, _OTHER]
     rho: dict[str, float] = {}
     const: dict[str, float] = {}
@@ -205,13 +214,13 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
         kept: list[float] = []
         start: list[float] = []
         for a, b in use if m == TOTAL_MEASURE else use_types:
-            s_a = sum(_num(stock, a, g) for g in group)
-            s_b = sum(_num(stock, b, g) for g in group)
+            s_a = _group_sum([sv[g][a] for g in group])
+            s_b = _group_sum([sv[g][b] for g in group])
             if np.isnan(s_a) or np.isnan(s_b):
                 continue
             new_cols = [_NEW_TOTAL] if m == TOTAL_MEASURE else group
             n_b = (
-                sum(np.nan_to_num(_num(new, b, g)) for g in new_cols)
+                sum(np.nan_to_num(nv[g][b]) for g in new_cols)
                 if (with_new and b in new.index)
                 else 0.0
             )
@@ -324,15 +333,19 @@ def _sigma_table(residuals: pd.DataFrame, measures: list[str], years: int) -> pd
         return _floor_sigma(out.fillna(0.0))
     res = residuals[residuals["measure"].isin(measures)]
     hmax = int(res["horizon"].max())
+    sq = res.assign(sq=np.square(res["error"]))
+    stats = sq.groupby(["horizon", "measure"])["sq"].agg(["sum", "count", "mean"])
     for h in range(1, min(hmax, years) + 1):
-        rh = res[res["horizon"] == h]
-        per_measure = rh.groupby("measure")["error"].apply(lambda e: float(np.mean(np.square(e))))
-        pooled = float(np.median(per_measure)) if len(per_measure) else 0.0
-        for m in measures:
-            e = rh.loc[rh["measure"] == m, "error"].to_numpy()
-            n = len(e)
-            var = (float(np.sum(np.square(e))) + _SHRINK_N0 * pooled) / (n + _SHRINK_N0)
-            out.at[h, m] = math.sqrt(var)
+        if h not in stats.index.get_level_values(0):
+            continue
+        rh = stats.loc[h]
+        pooled = float(np.median(rh["mean"]))
+        total = rh["sum"].reindex(measures).fillna(0.0)
+        n = rh["count"].reindex(measures).fillna(0.0)
+        var = (total.to_numpy(dtype=float) + _SHRINK_N0 * pooled) / (
+            n.to_numpy(dtype=float) + _SHRINK_N0
+        )
+        out.loc[h] = np.sqrt(var)
     for h in range(hmax + 1, years + 1):
         out.loc[h] = out.loc[hmax] * math.sqrt(h / hmax)
     return out.cummax()
@@ -503,6 +516,25 @@ def _need_mix(needs: pd.DataFrame, base_year: str, key: str = "year") -> pd.Data
     return table.div(table.sum(axis=1), axis=0).fillna(0.0)
 
 
+def _covers_new_plans(release: Sen2Release, base_year: str) -> bool:
+    """Whether the new-plans-by-need table counts at least half of that year's new plans.
+
+    (The 2025 release's Isle of Wight row counts 3 new plans by need against 187 new plans.)
+    """
+    needs = release.new_plans_needs
+    rows = needs[(needs["census_year"] <= base_year) & needs["value"].notna()]
+    if rows.empty:
+        return False
+    year = rows["census_year"].max()
+    rows = rows[(rows["census_year"] == year)]
+    counted = rows[rows["breakdown_topic"].str.lower().str.startswith("all")]["value"].sum()
+    head = release.headline("new_plans")
+    if year not in head.index or _NEW_TOTAL not in head.columns:
+        return True
+    total = _num(head, year, _NEW_TOTAL)
+    return not np.isfinite(total) or counted >= 0.5 * total
+
+
 def _exit_rates(
     release: Sen2Release, base_year: str, age_year: str | None, fallback: float
 ) -> pd.Series:
@@ -621,6 +653,9 @@ def fit_forecast(
     exit_rate = _exit_rates(release, base, age_year, 1.0 - core.rho[TOTAL_MEASURE])
     need_mix = _need_mix(release.needs, base)
     new_need_mix = _need_mix(release.new_plans_needs, base, key="census_year")
+    if not new_need_mix.empty and not _covers_new_plans(release, base):
+        logger.info("fit_forecast: new plans by need cover under half of new plans; not used")
+        new_need_mix = pd.DataFrame()
     model = ForecastModel(
         la_code=release.la_code,
         la_name=release.la_name,
@@ -659,6 +694,7 @@ def _interval(central: pd.Series, sigma: pd.Series, z: float) -> tuple[pd.Series
     # Poisson floor on the log scale: a count of c has relative sd about 1/sqrt(c)
     floor = 1.0 / np.sqrt(central.clip(lower=1.0))
     s = np.maximum(sigma.to_numpy(dtype=float), floor.to_numpy(dtype=float))
+    s = np.maximum.accumulate(s)  # never narrower further ahead (central is in year order)
     return central * np.exp(-z * s), central * np.exp(z * s)
 
 
@@ -714,6 +750,7 @@ def _apply_override(out: pd.DataFrame, override: pd.DataFrame) -> pd.DataFrame:
         ratio = central / float(old.iloc[0]) if float(old.iloc[0]) > 0 else 1.0
         for col in ("central", "lower", "upper"):
             out.loc[targets, col] = out.loc[targets, col] * ratio
+        out.loc[mask_year & (out["measure"] == measure), "central"] = central
         for col in ("lower", "upper"):
             value = getattr(row, col, None)
             if value is not None and np.isfinite(value):

@@ -136,9 +136,7 @@ class Sen2Release:
         if df.empty:
             return pd.DataFrame(index=pd.Index([], name="year", dtype=str))
         rows = df[df["breakdown_topic"].str.lower().str.startswith(("all ", "new ehc plans"))]
-        wide = rows.pivot_table(
-            index=key, columns="measure", values="value", aggfunc="first", dropna=False
-        )
+        wide = rows.drop_duplicates([key, "measure"]).set_index([key, "measure"])["value"].unstack()
         wide.index.name = "year"
         wide.columns.name = None
         return wide.sort_index()
