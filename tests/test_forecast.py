@@ -228,3 +228,22 @@ def test_ceased_rates_by_age(iow: Sen2Release) -> None:
     assert rates["exit_rate"].between(0, 1).all()
     assert rates.set_index("age").loc[25, "exit_rate"] == 1.0
     assert (rates["nc_year"] == rates["age"] - 4).all()
+
+
+def test_growth_uses_only_years_present() -> None:
+    # 2020/21 suppressed: transitions into and out of it are skipped, never read as zero
+    release = example_release()
+    caseload = release.caseload.copy()
+    caseload.loc[caseload["year"] == "2020/21", "value"] = np.nan
+    gappy = Sen2Release(
+        **{
+            **{f: getattr(release, f) for f in release.__dataclass_fields__},
+            "caseload": caseload,
+        }
+    )
+    model = fit_forecast(gappy)
+    assert "2020/21" not in model.history_years
+    assert model.retention["ehcplans"] == pytest.approx(0.95)
+    got = forecast(gappy, years=1).set_index("measure").loc["ehcplans", "central"]
+    want = forecast(release, years=1).set_index("measure").loc["ehcplans", "central"]
+    assert got == pytest.approx(want)
