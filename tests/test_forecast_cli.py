@@ -89,3 +89,14 @@ def test_missing_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     )
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_own_forecast_overrides(tmp_path: Path) -> None:
+    own = tmp_path / "own.csv"
+    own.write_text("year,measure,central\n2025/26,special_independent,40\n")
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--sen2", str(SAMPLE), "--la", "921", "--years", "1", "--out", str(out)]
+    assert main([*args, "--own-forecast", str(own)]) == 0
+    df = pd.read_csv(out).set_index("measure")
+    assert df.loc["special_independent", "central"] == 40.0
+    assert main([*args, "--own-forecast", str(tmp_path / "missing.csv")]) == 2

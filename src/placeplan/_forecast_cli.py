@@ -16,6 +16,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from placeplan._errors import ConfigError, InputFileError
 
 __all__ = ["add_forecast_parser", "forecast_command"]
@@ -48,6 +50,16 @@ def add_forecast_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="P",
         help="coverage of the prediction interval (default 0.8)",
     )
+    p.add_argument(
+        "--own-forecast",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help=(
+            "the authority's own forecast (year, measure, central[, lower, upper]); it overrides "
+            "the model for the years and measures it gives (an ehcplans row rescales that year)"
+        ),
+    )
     p.add_argument("--out", required=True, type=Path, help="output CSV")
     p.set_defaults(func=forecast_command)
     return p
@@ -62,7 +74,20 @@ def forecast_command(args: argparse.Namespace) -> int:
         msg = f"`--years` must be at least 1, got {args.years}"
         raise ConfigError(msg)
     release = read_sen2_release(args.sen2, args.la)
-    table = forecast(release, base_year=args.base_year, years=args.years, interval=args.interval)
+    override = None
+    if args.own_forecast is not None:
+        try:
+            override = pd.read_csv(args.own_forecast, dtype={"year": str, "measure": str})
+        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+            msg = f"cannot read the authority's forecast ({err}); give a CSV"
+            raise InputFileError(msg, file=str(args.own_forecast)) from err
+    table = forecast(
+        release,
+        base_year=args.base_year,
+        years=args.years,
+        interval=args.interval,
+        override=override,
+    )
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False, float_format="%.1f")
