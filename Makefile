@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 pandas-stubs==3.1.0.261029 \
 	types-networkx==3.6.1.20261114 types-shapely==2.1.0.20261030
 
-.PHONY: demo test test-all lint bench sample-data clean
+.PHONY: demo test test-all lint bench bench-forecast sample-data sample-sen2 clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +34,22 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts benchmarks
 	$(BIN)/mypy src/placeplan
 
-## Routing benchmarks -> benchmarks/RESULTS.md
+## Routing benchmarks and the forecast backtest -> benchmarks/RESULTS.md
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/backtest.py
+
+## Rolling-origin backtest of the SEN2 forecast -> its section of benchmarks/RESULTS.md
+bench-forecast: $(STAMP)
+	$(BIN)/python benchmarks/backtest.py
 
 ## Rebuild data/sample/ from ../shared/data (maintainers only)
 sample-data: $(STAMP)
 	$(BIN)/python scripts/build_sample_data.py --shared ../shared/data --out data/sample/isle-of-wight
+
+## Rebuild data/sample/sen2/ from ../shared/data/send (maintainers only)
+sample-sen2: $(STAMP)
+	$(BIN)/python scripts/build_sen2_sample.py --shared ../shared/data/send --out data/sample/sen2
 
 clean:
 	rm -rf $(VENV) maps/isle-of-wight

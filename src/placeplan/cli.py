@@ -1,4 +1,4 @@
-"""Command-line interface (thin): ``placeplan init | validate | run | matrix | network``.
+"""Command-line interface (thin): ``placeplan init | validate | run | matrix | network | forecast``.
 
 Exit codes: 0 success; 2 a placeplan error (bad input, plan or model; one line on stderr, no
 traceback unless ``--debug``), found before the pipeline runs wherever it can be seen up front;
@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_matrix_parser(sub)
+    from ._forecast_cli import add_forecast_parser
+
+    add_forecast_parser(sub)
     return parser
 
 
