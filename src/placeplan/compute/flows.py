@@ -512,8 +512,17 @@ def _prepare(
     coh["setting_id"] = coh["setting_id"].astype("string")
     if coh["pupil_ref"].duplicated().any():
         problems.append(
-            f"`df_cohort.pupil_ref` has {int(coh['pupil_ref'].duplicated().sum())} dups"
+            f"`df_cohort.pupil_ref` has {int(coh['pupil_ref'].duplicated().sum())} duplicate(s)"
         )
+    if "placement_group" in coh:
+        bad_group = coh["placement_group"].notna() & ~coh["placement_group"].isin(
+            ["mainstream", "specialist", "ap", "other"]
+        )
+        if bad_group.any():
+            problems.append(
+                f"`df_cohort.placement_group`: {int(bad_group.sum())} row(s) not one of "
+                "mainstream, specialist, ap, other"
+            )
     bad_need = ~coh["need"].isin(NEED_CODES)
     if bad_need.any():
         problems.append(
@@ -614,11 +623,12 @@ def _population(
     need = pd.Index(NEED_CODES).get_indexer(pd.Index(coh["need"]))
     origin = pd.Index(inp.origin_ids).get_indexer(pd.Index(coh["origin_id"]))
     nc = coh["nc_year"].astype(int).to_numpy()
-    group = np.where(
-        base_setting >= 0,
-        inp.group[np.maximum(base_setting, 0)],
-        inp.groups.index("mainstream"),
-    )
+    if "placement_group" in coh:
+        given = coh["placement_group"].astype("string").fillna("mainstream").to_numpy(dtype=str)
+        wanted = np.array([inp.groups.index(g) for g in given], dtype=np.int64)
+    else:
+        wanted = np.full(len(coh), inp.groups.index("mainstream"), dtype=np.int64)
+    group = np.where(base_setting >= 0, inp.group[np.maximum(base_setting, 0)], wanted)
     n0 = len(coh)
     rng0 = np.random.default_rng([seed, 0])
     u0 = rng0.random((3, n0, n_years))
@@ -963,7 +973,9 @@ def simulate_flows(
         INTERNAL (personal data). The baseline cohort at the January census of ``base_year``'s
         academic year: ``pupil_ref`` (str, unique), ``nc_year`` (int, Reception = 0), ``need``
         (SEN2 need code), ``setting_id`` (str; missing = not placed, placed by the policy in the
-        baseline year), ``origin_id`` (str, the home origin used in ``df_journeys``).
+        baseline year), ``origin_id`` (str, the home origin used in ``df_journeys``); optional
+        ``placement_group`` (``mainstream``, ``specialist``, ``ap``, ``other``) for pupils without
+        a setting (default ``mainstream``; pupils with a setting take their setting's group).
     df_settings
         One row per setting, in and out of area: ``setting_id`` (str, unique), ``sen2_type`` (the
         DfE release's column name, e.g. ``special_la_maintained``), ``in_area`` (bool), ``needs``
@@ -1123,6 +1135,8 @@ def flow_table(result: FlowResult) -> pd.DataFrame:
     lo = df.groupby(keys, sort=False)["value"].min()
     hi = df.groupby(keys, sort=False)["value"].max()
     out = pd.DataFrame({"central": central, "lower": lo, "upper": hi}).reset_index()
+    # a mean over seeds can pass the max by a rounding error only; keep the order exact
+    out["central"] = out["central"].clip(lower=out["lower"], upper=out["upper"])
     order = ["baseline", *result.scenarios, *(f"{s} - baseline" for s in result.scenarios)]
     out["_s"] = out["scenario"].map({s: i for i, s in enumerate(order)})
     out = out.sort_values(["_s", "year"], kind="stable").drop(columns="_s")
