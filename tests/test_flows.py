@@ -284,20 +284,21 @@ def _random_case(n: int, seed: int, n_origins: int = 40):
         times[(o, "NEW")] = float(rng.uniform(3, 30))
     journeys = _journeys(times)
     needs = np.array(["ASD", "SEMH", "SLCN", "MLD", "SLD"])
-    ref, ncs, nds, sts, ors = [], [], [], [], []
-    for i in range(n):
-        nc = int(rng.integers(0, 15))
-        need = str(rng.choice(needs))
-        ok = settings[
-            (settings["nc_year_min"] <= nc)
-            & (settings["nc_year_max"] >= nc)
-            & ((settings["needs"] == "") | settings["needs"].str.contains(need))
-        ]
-        ref.append(f"p{i}")
-        ncs.append(nc)
-        nds.append(need)
-        sts.append(str(rng.choice(ok["setting_id"])))
-        ors.append(str(rng.choice(origins)))
+    ncs = rng.integers(0, 15, size=n)
+    nds = rng.choice(needs, size=n)
+    ref = [f"p{i}" for i in range(n)]
+    ors = rng.choice(origins, size=n)
+    ok_by: dict[tuple[int, str], np.ndarray] = {}
+    sts = []
+    for nc, need in zip(ncs.tolist(), nds.tolist(), strict=True):
+        if (nc, need) not in ok_by:
+            ok_by[(nc, need)] = settings.loc[
+                (settings["nc_year_min"] <= nc)
+                & (settings["nc_year_max"] >= nc)
+                & ((settings["needs"] == "") | settings["needs"].str.contains(need)),
+                "setting_id",
+            ].to_numpy()
+        sts.append(str(rng.choice(ok_by[(nc, need)])))
     cohort = pd.DataFrame(
         {"pupil_ref": ref, "nc_year": ncs, "need": nds, "setting_id": sts, "origin_id": ors}
     )
@@ -407,10 +408,10 @@ def test_flows_are_fast_on_a_unitary_sized_cohort():
     cohort, settings, journeys = _random_case(n=1500, seed=1, n_origins=300)
     new = constant_new_plans(cohort, rate=0.12)
     scen = [FlowScenario("s", (Proposal("NEW", 30, 2027, cost_per_place_gbp=2e4),))]
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a busy machine must not fail the test
     res = simulate_flows(cohort, settings, journeys, new, scenarios=scen)
     flow_table(res)
-    assert time.perf_counter() - start < 5.0
+    assert time.process_time() - start < 5.0
 
 
 def test_input_errors_say_how_to_fix():

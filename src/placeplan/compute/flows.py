@@ -638,7 +638,12 @@ def _population(
     years = np_["year"].map(_start_year).to_numpy()
     counts = np.rint(pd.to_numeric(np_[path], errors="coerce").fillna(0.0).to_numpy()).astype(int)
     sel = (years > params.base_year) & (years <= params.horizon_year) & (counts > 0)
-    rows = np_.loc[sel].assign(_y=years[sel], _n=counts[sel])
+    rows = (
+        np_.loc[sel, ["nc_year", "need"]]
+        .assign(_y=years[sel], _n=counts[sel], nc_year=lambda d: d["nc_year"].astype(int))
+        .groupby(["_y", "nc_year", "need"], sort=True, as_index=False)["_n"]
+        .sum()
+    )
     refs: list[str] = []
     needs_: list[np.ndarray] = []
     origins_: list[np.ndarray] = []
@@ -646,21 +651,25 @@ def _population(
     ncs: list[np.ndarray] = []
     entries: list[np.ndarray] = []
     band0 = _phase_band(nc)
-    for (y, nc_y, nd), sub in rows.groupby(["_y", "nc_year", "need"], sort=True):
-        k = int(sub["_n"].sum())
+    pools: dict[tuple[int, int], np.ndarray] = {}
+    for y, nc_y, nd, k in rows[["_y", "nc_year", "need", "_n"]].itertuples(index=False):
         ni = NEED_CODES.index(str(nd))
-        pool = np.flatnonzero((need == ni) & (band0 == _phase_band(np.array([int(nc_y)]))[0]))
-        if pool.size == 0:
-            pool = np.flatnonzero(need == ni)
-        if pool.size == 0:
-            pool = np.arange(n0)
-        donors = rng.choice(pool, size=k, replace=True)
+        band = int(_phase_band(np.array([nc_y]))[0])
+        pool = pools.get((ni, band))
+        if pool is None:
+            pool = np.flatnonzero((need == ni) & (band0 == band))
+            if pool.size == 0:
+                pool = np.flatnonzero(need == ni)
+            if pool.size == 0:
+                pool = np.arange(n0)
+            pools[(ni, band)] = pool
+        donors = rng.choice(pool, size=int(k), replace=True)
         start = len(refs)
-        refs += [f"new-{y}-{nd}-{int(nc_y)}-{start + j}" for j in range(k)]
+        refs += [f"new-{y}-{nd}-{nc_y}-{start + j}" for j in range(int(k))]
         needs_.append(np.full(k, ni))
         origins_.append(origin[donors])
         groups_.append(group[donors])
-        ncs.append(np.full(k, int(nc_y)))
+        ncs.append(np.full(k, nc_y))
         entries.append(np.full(k, int(y) - params.base_year))
     n1 = len(refs)
     u1 = rng.random((3, n1, n_years))
@@ -839,6 +848,12 @@ def _measures(
     time_all = np.full(tr.setting.shape, np.nan)
     rows_list = []
     s_count = len(inp.setting_ids)
+    loc = np.where(inp.in_area, "in_area", "out_of_area")
+    combo = [
+        f"{_PLACED_TYPES_PREFIX}{typ}:{where}"
+        for typ, where in zip(inp.sen2_type, loc, strict=True)
+    ]
+    combo_code, combo_names = pd.factorize(pd.Series(combo), sort=True)
     for t, y in enumerate(params.years):
         cur = tr.setting[:, t]
         placed = np.flatnonzero(cur >= 0)
@@ -893,12 +908,9 @@ def _measures(
         )
         label = academic_year(y)
         rows_list += [(label, k, v) for k, v in vals.items()]
-        loc = np.where(inp.in_area, "in_area", "out_of_area")
-        by_type = pd.DataFrame({"t": inp.sen2_type, "loc": loc, "n": by_s})
-        combos = by_type.groupby(["t", "loc"], as_index=False)["n"].sum()
+        per_combo = np.bincount(combo_code, weights=by_s, minlength=len(combo_names))
         rows_list += [
-            (label, f"{_PLACED_TYPES_PREFIX}{typ}:{where}", float(v))
-            for typ, where, v in combos.itertuples(index=False)
+            (label, name, float(v)) for name, v in zip(combo_names, per_combo, strict=True)
         ]
     del n_years
     return pd.DataFrame(rows_list, columns=["year", "measure", "value"]), time_all
