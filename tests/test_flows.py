@@ -128,7 +128,7 @@ def test_base_opening_2027_gives_exactly_10_fewer_ooa_from_2027(transfer_case):
 
 
 def test_zero_new_places_gives_zero_change_everywhere():
-    cohort, settings, journeys = _random_case(n=300, seed=3)
+    cohort, settings, journeys = _random_case(n=200, seed=3)
     new = constant_new_plans(cohort, rate=0.12)
     scenarios = [
         FlowScenario("none"),
@@ -446,3 +446,24 @@ def test_vocabulary_and_definitions():
     ramp = [Proposal("B", 10, 2027, places_by_year={2027: 4, 2029: 20}).places_in(y)
             for y in range(2027, 2031)]  # fmt: skip
     assert ramp == [4, 4, 10, 10]
+
+
+def test_flows_config_maps_onto_flow_params():
+    from placeplan.config import FlowsConfig
+
+    cfg = FlowsConfig.model_validate(
+        {
+            "breakdown_rate": 0.03,
+            "ceased_rate_by_nc_year": {"11": 0.2},
+            "movers": "out_of_area",
+            "site": [{"site_id": "B1", "opening_year": 2027, "places_by_year": {"2027": 4}}],
+        }
+    )
+    params = FlowParams(
+        **cfg.model_dump(exclude={"movers", "new_plans_rate", "new_plans_spread", "site"})
+    )
+    assert params.breakdown_rate == 0.03
+    assert params.ceased_rate_by_nc_year == {11: 0.2}
+    assert cfg.site[0].places_by_year == {2027: 4}
+    with pytest.raises(ValueError, match="policy_order"):
+        FlowsConfig.model_validate({"policy_order": ["cost", "time"]})
