@@ -78,10 +78,29 @@ def test_speed_model_min_rule_and_factors():
     got2 = m2.edge_speeds_kph(
         ["primary", "primary", "residential"], np.array([np.nan, 48.0, np.nan])
     )
-    # rural primary (no tag, class 65 > 50): 65*0.9*0.8 ; 30 mph tagged: urban ; residential: urban
-    assert got2 == pytest.approx([65 * 0.9 * 0.8, 48 * 0.5 * 0.8, 25 * 0.5 * 0.8])
+    # rural primary (no tag, class 65 > 50): 65*0.9/0.8 ; 30 mph tagged: urban ; residential: urban
+    # (peak_factor multiplies travel times, so it divides speeds)
+    assert got2 == pytest.approx([65 * 0.9 / 0.8, 48 * 0.5 / 0.8, 25 * 0.5 / 0.8])
     m3 = SpeedModel(use_maxspeed=False)
     assert m3.edge_speeds_kph(["primary"], np.array([20.0])).tolist() == [65.0]
+
+
+def test_peak_factor_multiplies_travel_times_as_documented():
+    """Issue 9.7: the plan file says ``peak_factor`` > 1 slows all roads (1.2 = school-run peak)."""
+    from pathlib import Path
+
+    plan = Path(__file__).parents[1] / "data/sample/isle-of-wight/plan.toml"
+    doc = next(line for line in plan.read_text().splitlines() if line.startswith("peak_factor"))
+    assert ">1 slows all roads" in doc
+    hw, tags = ["primary", "residential"], np.array([np.nan, np.nan])
+    free_flow_s = 1000 / (SpeedModel().edge_speeds_kph(hw, tags) / 3.6)
+    peak_s = 1000 / (SpeedModel(peak_factor=1.2).edge_speeds_kph(hw, tags) / 3.6)
+    assert peak_s == pytest.approx(free_flow_s * 1.2)
+    assert (peak_s > free_flow_s).all()
+    m = SpeedModel(peak_factor=1.2)
+    assert SpeedModel.from_dict(m.to_dict()) == m
+    # the cache key marks the meaning, so networks cached when it scaled speeds are not reused
+    assert m.to_dict()["peak_factor_scales"] == "travel_time"
 
 
 def test_speed_model_describe_and_roundtrip():
@@ -89,7 +108,7 @@ def test_speed_model_describe_and_roundtrip():
     rows = m.describe()
     assert all(isinstance(a, str) and isinstance(b, str) for a, b in rows)
     d = dict(rows)
-    assert d["Peak-time factor"] == "× 0.85 on all speeds"
+    assert d["Peak-time factor"] == "journey times × 0.85 on all roads"
     assert d["Fixed allowance per journey"].startswith("4 min")
     assert SpeedModel.from_dict(m.to_dict()) == m
 
@@ -183,7 +202,7 @@ def test_cache_hit_returns_same_network(tmp_path, caplog):
     # a different speed model is a different entry
     c = load_network(src, speed_model=SpeedModel(peak_factor=0.5))
     assert c.content_hash != a.content_hash
-    assert np.allclose(np.sort(c.travel_time_s), np.sort(a.travel_time_s) * 2)
+    assert np.allclose(np.sort(c.travel_time_s), np.sort(a.travel_time_s) * 0.5)
 
 
 # -- networkx / GraphML -------------------------------------------------------------------------

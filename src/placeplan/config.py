@@ -293,6 +293,51 @@ class ScenarioConfig(_Strict):
     )
 
 
+class FlowSiteConfig(_Strict):
+    """One ``[[flows.site]]``: when a candidate site's places open (placement flows)."""
+
+    site_id: str
+    opening_year: int = Field(
+        description="calendar year the academic year of opening starts (2027 = 2027/28)"
+    )
+    places_by_year: dict[int, int] = Field(
+        default_factory=dict,
+        description="optional ramp-up: places available by academic start year",
+    )
+
+
+class FlowsConfig(_Strict):
+    """The ``[flows]`` table: the year-by-year placement-flow model (``placeplan.compute.flows``).
+
+    Keys other than ``movers``, ``new_plans_rate``, ``new_plans_spread`` and ``site`` are the
+    fields of ``FlowParams`` of the same name.
+    """
+
+    base_year: int = Field(default=2025, description="2025 = 2025/26, the January 2026 census")
+    horizon_year: int = Field(default=2030, description="last academic year modelled (2030/31)")
+    leaving_nc_year: int = Field(default=20, description="a plan runs to this NC year (≈ age 25)")
+    ceased_rate: float = Field(default=0.0, ge=0, le=1)
+    ceased_rate_by_nc_year: dict[int, float] = Field(default_factory=dict)
+    breakdown_rate: float = Field(
+        default=0.0, ge=0, le=1, description="annual rate of placement breakdown"
+    )
+    policy_order: tuple[Literal["in_area", "maintained", "time"], ...] = (
+        "in_area",
+        "maintained",
+        "time",
+    )
+    movers: Literal["transfers", "out_of_area", "any"] = Field(
+        default="transfers",
+        description="settled pupils who may move in scenario runs (default: none)",
+    )
+    new_plans_rate: float = Field(
+        default=0.1, ge=0, description="fallback new plans a year / cohort when no forecast"
+    )
+    new_plans_spread: float = Field(default=0.2, ge=0, le=1)
+    seeds: tuple[int, ...] = Field(default=(0,), min_length=1)
+    site: tuple[FlowSiteConfig, ...] = ()
+
+
 class PlanConfig(_Strict):
     """A whole plan: validated contents of ``plan.toml`` with paths resolved."""
 
@@ -304,6 +349,7 @@ class PlanConfig(_Strict):
     disclosure: DisclosureConfig = DisclosureConfig()
     selection: SelectionConfig = SelectionConfig()
     projection: ProjectionConfig = ProjectionConfig()
+    flows: FlowsConfig = FlowsConfig()
     scenario: tuple[ScenarioConfig, ...] = Field(default=(), min_length=1)
     base_dir: Path = Field(default=Path("."), description="folder of the plan file (set on load)")
 

@@ -14,45 +14,207 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["GROUP_TYPES", "MITIGATIONS", "ImpactAssessment", "assess_impact"]
+__all__ = [
+    "GROUP_TYPES",
+    "MITIGATIONS",
+    "TRANSPORT_POLICIES",
+    "ImpactAssessment",
+    "assess_impact",
+    "metric_labels",
+    "mitigation_groups",
+    "transport_policy",
+]
 
 logger = logging.getLogger(__name__)
 
-GROUP_TYPES: tuple[str, ...] = ("all", "need_type", "phase", "area", "imd_decile", "ruc_class")
-
-#: Mitigation rules, in order of precedence: (key, group label, mitigation offered).
-MITIGATIONS: tuple[tuple[str, str, str], ...] = (
-    (
-        "worse_beyond_walking",
-        "Moved; journey longer and beyond statutory walking distance",
-        "Free home-to-school transport (shared minibus or taxi with passenger assistant) from the "
-        "first day; route planned to stay within the reasonable maximum journey; reviewed at the "
-        "first annual review.",
-    ),
-    (
-        "worse_within_walking",
-        "Moved; journey longer but within statutory walking distance",
-        "Travel plan agreed with the family: independent travel training (secondary), escorted "
-        "walking route or a personal transport budget where the need makes walking unsuitable.",
-    ),
-    (
-        "still_over_threshold",
-        "Not moved; journey still over the reasonable maximum",
-        "Placement reviewed at the next annual review; pupil counted in the demand for the next "
-        "round of local provision; direct (non-shared) transport to shorten the journey.",
-    ),
-    (
-        "moved_off_ferry",
-        "Moved; no longer crosses to the mainland",
-        "Transition plan for the change of setting (visits, key worker) and a new local travel "
-        "plan; ferry travel and escort costs end.",
-    ),
-    (
-        "moved_better",
-        "Moved; journey shorter or about the same",
-        "Transition plan for the change of setting and a new travel plan agreed with the family.",
-    ),
+GROUP_TYPES: tuple[str, ...] = (
+    "all",
+    "need_type",
+    "phase",
+    "transport_policy",
+    "area",
+    "imd_decile",
+    "ruc_class",
 )
+
+#: Which transport rules apply, by age on 1 September of the academic year (see
+#: :func:`transport_policy`): (key, label).
+TRANSPORT_POLICIES: tuple[tuple[str, str], ...] = (
+    ("below_compulsory", "Below compulsory school age (nursery)"),
+    ("statutory_under8", "Compulsory school age, under 8 (statutory walking distance 2 miles)"),
+    ("statutory_8_16", "Compulsory school age, 8 to 16 (statutory walking distance 3 miles)"),
+    ("post16", "Post-16 (16 to 18): the authority's post-16 transport policy"),
+    ("age19_25", "19 to 25: the authority's adult transport policy"),
+)
+
+_MILE_KM = 1.609344
+
+
+def transport_policy(
+    nc_year: pd.Series,
+    *,
+    age_on_1_september: pd.Series | None = None,
+    reception_statutory: bool = True,
+) -> pd.Series:
+    """Return which home-to-school transport rules apply to each pupil.
+
+    The statutory walking distances (Education Act 1996 s.444(5) and Schedule 35B) apply to
+    children of **compulsory school age** only: 2 miles for a child under 8 and 3 miles for a
+    child aged 8 to 16, by age on 1 September of the academic year. Post-16 (16–18) and 19–25
+    learners fall under the authority's own transport policy statements and are reported
+    separately.
+
+    Parameters
+    ----------
+    nc_year
+        NC year (Reception = 0); age on 1 September is taken as ``nc_year + 4`` (the England
+        academic-year rule) unless ``age_on_1_september`` is given.
+    age_on_1_september
+        Exact ages (from dates of birth), same index as ``nc_year``; missing values fall back to
+        the NC-year rule.
+    reception_statutory
+        Reception children (age 4 on 1 September) reach compulsory school age in the term after
+        their fifth birthday, i.e. during the year; ``True`` (default) applies the under-8 rule to
+        them, ``False`` counts them as below compulsory school age.
+
+    Returns
+    -------
+    policy
+        One of the :data:`TRANSPORT_POLICIES` keys per pupil.
+
+    Examples
+    --------
+    >>> transport_policy(pd.Series([-1, 0, 3, 4, 11, 12, 15])).tolist()
+    ['below_compulsory', 'statutory_under8', 'statutory_under8', 'statutory_8_16', \
+'statutory_8_16', 'post16', 'age19_25']
+    """
+    age = pd.to_numeric(nc_year, errors="coerce").astype(float) + 4.0
+    if age_on_1_september is not None:
+        exact = pd.to_numeric(age_on_1_september, errors="coerce").astype(float)
+        age = exact.where(exact.notna(), age)
+    a = age.to_numpy()
+    min_age = 4.0 if reception_statutory else 5.0
+    out = np.select(
+        [a < min_age, a < 8, a < 16, a < 19, a >= 19],
+        ["below_compulsory", "statutory_under8", "statutory_8_16", "post16", "age19_25"],
+        default="unknown",
+    )
+    return pd.Series(out, index=nc_year.index, name="transport_policy")
+
+
+def mitigation_groups(worse_off_min: float = 5.0) -> tuple[tuple[str, str, str], ...]:
+    """Return the mitigation rules, in order of precedence: (key, group label, mitigation).
+
+    Labels say exactly what is counted: journeys are one way by the **fastest route** on the road
+    network, "longer" means **more than** ``worse_off_min`` minutes longer, and distances are along
+    that fastest driving route (an approximation of the statutory "shortest available walking
+    route").
+
+    Parameters
+    ----------
+    worse_off_min
+        Minutes by which a journey must grow to count as longer.
+
+    Returns
+    -------
+    rules
+        ``(key, label, mitigation)`` tuples.
+
+    Examples
+    --------
+    >>> mitigation_groups(5)[0][1]
+    'Moved; journey more than 5 min longer (fastest route); compulsory school age and home beyond \
+the statutory walking distance'
+    """
+    longer = f"journey more than {worse_off_min:g} min longer (fastest route)"
+    return (
+        (
+            "worse_beyond_walking",
+            f"Moved; {longer}; compulsory school age and home beyond the statutory walking "
+            "distance",
+            "Free home-to-school transport (shared minibus or taxi with passenger assistant) from "
+            "the first day; route planned to stay within the reasonable maximum journey; reviewed "
+            "at the first annual review.",
+        ),
+        (
+            "worse_within_walking",
+            f"Moved; {longer}; compulsory school age and home within the statutory walking "
+            "distance",
+            "Travel plan agreed with the family: independent travel training (secondary), escorted "
+            "walking route or a personal transport budget where the need makes walking unsuitable.",
+        ),
+        (
+            "worse_not_statutory",
+            f"Moved; {longer}; not of compulsory school age (nursery, post-16 or 19–25)",
+            "Transport assessed under the authority's own policy statement (post-16 / adult "
+            "learners / early years): travel training, a personal transport budget or a "
+            "contribution scheme; reported separately from the statutory duty.",
+        ),
+        (
+            "still_over_threshold",
+            "Not moved; journey (fastest route) still over the reasonable maximum",
+            "Placement reviewed at the next annual review; pupil counted in the demand for the "
+            "next round of local provision; direct (non-shared) transport to shorten the journey.",
+        ),
+        (
+            "moved_off_ferry",
+            "Moved; no longer crosses to the mainland",
+            "Transition plan for the change of setting (visits, key worker) and a new local travel "
+            "plan; ferry travel and escort costs end.",
+        ),
+        (
+            "moved_better",
+            f"Moved; journey (fastest route) shorter or at most {worse_off_min:g} min longer",
+            "Transition plan for the change of setting and a new travel plan agreed with the "
+            "family.",
+        ),
+    )
+
+
+#: Mitigation rules for the default 5-minute margin (see :func:`mitigation_groups`).
+MITIGATIONS: tuple[tuple[str, str, str], ...] = mitigation_groups(5.0)
+
+
+def metric_labels(worse_off_min: float = 5.0) -> dict[str, str]:
+    """Return a plain-English label per impact metric saying exactly what is counted.
+
+    Parameters
+    ----------
+    worse_off_min
+        The worse-off margin in minutes.
+
+    Returns
+    -------
+    labels
+        ``metric -> label``.
+
+    Examples
+    --------
+    >>> metric_labels(5)["worse_off_n"]
+    'Pupils whose journey (fastest route) is more than 5 min longer'
+    """
+    return {
+        "pupils": "Pupils",
+        "mean_time_min": "Mean journey time, fastest route (min, one way)",
+        "median_time_min": "Median journey time, fastest route (min, one way)",
+        "p90_time_min": "90th percentile journey time, fastest route (min, one way)",
+        "max_time_min": "Longest journey time, fastest route (min, one way)",
+        "mean_distance_km": "Mean distance along the fastest route (km, one way)",
+        "mean_distance_miles": "Mean distance along the fastest route (miles, one way)",
+        "over_threshold_n": "Pupils whose journey (fastest route) is over the reasonable maximum",
+        "over_threshold_pct": "% of placed pupils whose journey is over the reasonable maximum",
+        "ferry_journeys": "Pupils whose fastest route uses a ferry",
+        "over_threshold_road_n": "Pupils over the reasonable maximum without a ferry crossing",
+        "ooa_placements": "Pupils placed out of area",
+        "independent_placements": "Pupils in independent or non-maintained special schools",
+        "annual_placement_cost_gbp": "Annual placement cost (£)",
+        "annual_transport_cost_gbp": "Annual transport cost (£)",
+        "worse_off_n": f"Pupils whose journey (fastest route) is more than {worse_off_min:g} min "
+        "longer",
+        "moved_n": "Pupils moved to a different setting",
+        "beyond_walking_n": "Pupils of compulsory school age living beyond the statutory walking "
+        "distance (along the fastest route)",
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +268,7 @@ def _metrics(df: pd.DataFrame, prefix: str) -> dict[str, float]:
                 df[f"{prefix}_over"] & ~df[f"{prefix}_route"].astype(str).str.startswith("ferry")
             ).sum()
         ),
+        "beyond_walking_n": float(df[f"{prefix}_beyond_walk"].sum()),
         "ooa_placements": float((cat == "out_of_area").sum()),
         "independent_placements": float(cat.isin(["independent", "non_maintained"]).sum()),
         "annual_placement_cost_gbp": float(df[f"{prefix}_placement_cost_gbp"].sum()),
@@ -122,6 +285,8 @@ def assess_impact(
     worse_off_min: float = 5.0,
     walking_distance_under8_miles: float = 2.0,
     walking_distance_8plus_miles: float = 3.0,
+    post16_walking_distance_miles: float | None = None,
+    reception_statutory: bool = True,
 ) -> ImpactAssessment:
     """Compare a scenario allocation with the baseline.
 
@@ -129,7 +294,9 @@ def assess_impact(
     ----------
     df_pupils
         Pupils with ``pupil_ref, need_type, phase, nc_year`` and grouping columns ``area``,
-        ``lsoa11cd``, ``imd_decile``, ``ruc_class`` (missing ones are reported as ``unknown``).
+        ``lsoa11cd``, ``imd_decile``, ``ruc_class`` (missing ones are reported as ``unknown``);
+        optional ``age_on_1_september`` (exact age from the date of birth; default
+        ``nc_year + 4``).
     df_baseline, df_scenario
         Allocations (same index as ``df_pupils``) from
         :func:`placeplan.compute.allocation.baseline_allocation` /
@@ -137,9 +304,18 @@ def assess_impact(
     max_journey_min_by_phase
         Reasonable maximum journey (minutes, each way) per phase.
     worse_off_min
-        A journey longer by more than this many minutes counts as worse off.
+        A journey (fastest route) more than this many minutes longer counts as worse off.
     walking_distance_under8_miles, walking_distance_8plus_miles
-        Statutory walking distances (Education Act 1996 s.444), for the mitigation rules.
+        Statutory walking distances (Education Act 1996 s.444 and Schedule 35B) for children of
+        compulsory school age under 8 and aged 8 to 16 on 1 September; compared with the distance
+        along the fastest route.
+    post16_walking_distance_miles
+        Distance the authority's own post-16 / 19–25 transport policy uses; ``None`` (default):
+        no statutory entitlement, such pupils are reported separately (``transport_policy``
+        groups and the ``worse_not_statutory`` mitigation group).
+    reception_statutory
+        Apply the under-8 distance to Reception (age 4 on 1 September; of compulsory school age
+        from the term after their fifth birthday); see :func:`transport_policy`.
 
     Returns
     -------
@@ -159,6 +335,24 @@ def assess_impact(
         else:
             pp[col] = "unknown"
     pp["all"] = "all pupils"
+    policy = transport_policy(
+        df_pupils["nc_year"],
+        age_on_1_september=df_pupils.get("age_on_1_september"),
+        reception_statutory=reception_statutory,
+    )
+    pp["transport_policy"] = policy
+    not_statutory = (
+        np.nan if post16_walking_distance_miles is None else post16_walking_distance_miles
+    )
+    walk = policy.map(
+        {
+            "statutory_under8": walking_distance_under8_miles,
+            "statutory_8_16": walking_distance_8plus_miles,
+            "post16": not_statutory,
+            "age19_25": not_statutory,
+        }
+    ).to_numpy(dtype=float)
+    has_walk_rule = ~np.isnan(walk)
     for prefix, alloc in (("baseline", df_baseline), ("scenario", df_scenario)):
         pp[f"{prefix}_setting_id"] = alloc["setting_id"]
         pp[f"{prefix}_category"] = alloc["category"]
@@ -170,27 +364,26 @@ def assess_impact(
         pp[f"{prefix}_over"] = alloc["travel_time_min"].astype(float).to_numpy() > _threshold(
             pp["phase"], max_journey_min_by_phase
         )
+        miles = pp[f"{prefix}_distance_km"].to_numpy() / _MILE_KM
+        pp[f"{prefix}_beyond_walk"] = has_walk_rule & (miles > np.nan_to_num(walk, nan=np.inf))
     pp["moved"] = df_scenario.get("moved", pd.Series(False, index=pp.index)).astype(bool)
     delta = pp["scenario_time_min"] - pp["baseline_time_min"]
     pp["change_time_min"] = delta
     pp["worse_off"] = delta > worse_off_min
-    walk = np.where(
-        df_pupils["nc_year"].to_numpy() <= 2,
-        walking_distance_under8_miles,
-        walking_distance_8plus_miles,
-    )
-    beyond_walk = pp["scenario_distance_km"].to_numpy() / 1.609344 > walk
+    beyond_walk = pp["scenario_beyond_walk"]
+    rules = mitigation_groups(worse_off_min)
     ferry_before = pp["baseline_route"].astype(str).str.startswith("ferry")
     ferry_after = pp["scenario_route"].astype(str).str.startswith("ferry")
     key = np.select(
         [
-            pp["moved"] & pp["worse_off"] & beyond_walk,
+            pp["moved"] & pp["worse_off"] & has_walk_rule & beyond_walk,
+            pp["moved"] & pp["worse_off"] & has_walk_rule,
             pp["moved"] & pp["worse_off"],
             ~pp["moved"] & pp["scenario_over"],
             pp["moved"] & ferry_before & ~ferry_after,
             pp["moved"],
         ],
-        [k for k, _, _ in MITIGATIONS],
+        [k for k, _, _ in rules],
         default="",
     )
     pp["mitigation_key"] = key
@@ -212,7 +405,7 @@ def assess_impact(
     )
 
     mit = pd.DataFrame(
-        [(label, int((pp["mitigation_key"] == k).sum()), text) for k, label, text in MITIGATIONS],
+        [(label, int((pp["mitigation_key"] == k).sum()), text) for k, label, text in rules],
         columns=["group", "pupils", "mitigation"],
     )
     by_area = (

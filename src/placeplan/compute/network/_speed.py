@@ -123,11 +123,13 @@ def parse_maxspeed(value: Any) -> float:
 class SpeedModel:
     """UK road speed model: class speeds, tagged limits, urban/rural and peak factors.
 
-    Edge speed (km/h) = ``base × area_factor × peak_factor`` where ``base`` is the class speed
+    Edge speed (km/h) = ``base × area_factor / peak_factor`` where ``base`` is the class speed
     (:data:`UK_CLASS_KPH`), capped by the tagged ``maxspeed`` when ``use_maxspeed`` (the
     ``min(tagged, class)`` rule), and ``area_factor`` is ``urban_factor`` on *urban* edges (limit
     ≤ ``urban_limit_kph``, i.e. the UK 30 mph "restricted road" class, or ``residential`` /
-    ``living_street`` roads) and ``rural_factor`` elsewhere.
+    ``living_street`` roads) and ``rural_factor`` elsewhere. ``peak_factor`` multiplies travel
+    *times* (it divides speeds), as the plan file documents: ``peak_factor = 1.2`` makes every road
+    journey 20 % slower for the school-run peak; values below 1 speed roads up.
 
     Journeys also get ``fixed_allowance_min`` once (kerbside pick-up, loading a wheelchair,
     parking), and the legs between a point and its snapped road position are timed at
@@ -140,8 +142,11 @@ class SpeedModel:
         km/h by OSM ``highway`` value; classes not listed are not drivable.
     use_maxspeed
         Cap class speeds by tagged ``maxspeed``.
-    urban_factor, rural_factor, peak_factor
-        Multipliers (> 0), e.g. ``peak_factor=0.8`` for the school-run peak.
+    urban_factor, rural_factor
+        Speed multipliers (> 0) on urban and on other edges.
+    peak_factor
+        Travel-time multiplier (> 0) on every edge: ``1.2`` = journeys 20 % longer (school-run
+        peak); speeds are divided by it.
     urban_limit_kph
         Speed limit at or below which an edge counts as urban (default 50 km/h ≈ 30 mph).
     fixed_allowance_min
@@ -191,12 +196,17 @@ class SpeedModel:
         """Return the parameters as a JSON-serialisable dict (also the cache-key input)."""
         d = asdict(self)
         d["class_kph"] = dict(sorted(self.class_kph.items()))
+        # marks the travel-time meaning of peak_factor, so networks cached when it scaled speeds
+        # are never reused
+        d["peak_factor_scales"] = "travel_time"
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SpeedModel:
         """Inverse of :meth:`to_dict`."""
-        return cls(**dict(d))
+        d = dict(d)
+        d.pop("peak_factor_scales", None)
+        return cls(**d)
 
     def edge_speeds_kph(
         self, highway: Sequence[str] | np.ndarray, maxspeed_kph: np.ndarray
@@ -215,7 +225,7 @@ class SpeedModel:
         urban = (limit <= self.urban_limit_kph + 1e-9) | hw.isin(
             ["residential", "living_street"]
         ).to_numpy()
-        factor = np.where(urban, self.urban_factor, self.rural_factor) * self.peak_factor
+        factor = np.where(urban, self.urban_factor, self.rural_factor) / self.peak_factor
         return speed * factor
 
     def describe(self) -> list[tuple[str, str]]:
@@ -240,7 +250,7 @@ class SpeedModel:
                 f"× {self.urban_factor:g} on roads limited to ≤ {self.urban_limit_kph:g} km/h "
                 f"or residential; × {self.rural_factor:g} elsewhere",
             ),
-            ("Peak-time factor", f"× {self.peak_factor:g} on all speeds"),
+            ("Peak-time factor", f"journey times × {self.peak_factor:g} on all roads"),
             ("Fixed allowance per journey", f"{self.fixed_allowance_min:g} min (kerbside/loading)"),
             (
                 "Access legs",
