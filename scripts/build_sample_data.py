@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -45,6 +46,7 @@ INPUTS = {
     "edubase": "schools/schools-2018-edubase-subset_iow-southampton-portsmouth.csv",
     "needs": "send/ehcp2025_sen_needs_all_plans_iow-southampton.csv",
     "caseload": "send/ehcp2025_caseload_iow-southampton.csv",
+    "residential": "send/ehcp2025_residential_settings_iow-southampton.csv",
 }
 
 
@@ -417,6 +419,8 @@ PLACEMENT_BREAKDOWNS = {
     "Non-maintained early years": "early_years",
     "Placement not recorded": "unknown",
 }
+#: DfE residential settings columns: 38-51 week, 52 week placements and their total.
+RESIDENTIAL_COLUMNS = ("Res_3851", "Res_52", "Res_tot")
 #: Placement types modelled in the synthetic cohort (the rest are kept out and counted).
 MODELLED = ("mainstream", "inclusion_base", "special", "independent", "non_maintained", "ap", "fe")
 
@@ -507,6 +511,19 @@ def build_ehcp(paths: dict[str, Path], out: Path) -> tuple[pd.DataFrame, pd.Data
         len(diff),
     )
     write_csv(by_place, out / "ehcp_by_placement.csv")
+
+    res = pd.read_csv(paths["residential"], dtype=str, keep_default_na=False)
+    res = res[res["breakdown_topic"] == "All residential placements"]
+    by_res = res.melt(
+        id_vars=keys, value_vars=list(RESIDENTIAL_COLUMNS), var_name="dfe_column",
+        value_name="count",
+    )  # fmt: skip
+    by_res["count"] = _count(by_res["count"])
+    by_res = by_res.rename(columns={"new_la_code": "la_code"})
+    cols = ["la_name", "la_code", "time_period", "breakdown_topic", "breakdown", "dfe_column",
+            "count"]  # fmt: skip
+    by_res = by_res[cols].sort_values([*cols[:5], "dfe_column"], kind="stable")
+    write_csv(by_res, out / "ehcp_residential.csv")
     return by_need, by_place
 
 
@@ -1074,6 +1091,68 @@ def cohort_inputs(paths: dict[str, Path]) -> dict[str, object]:
     }
 
 
+def cohort_journeys(out: Path, prov: pd.DataFrame, postcodes: pd.DataFrame) -> pd.DataFrame:
+    """Road + ferry journeys from every live island postcode to every setting, as the demo runs.
+
+    Same network file, speed model, ferry links, mainland leg, allowance and snapping as
+    ``placeplan run data/sample/isle-of-wight/plan.toml`` (read from ``plan.toml``), so the cohort's
+    "nearest by journey time" is the pipeline's. Returns ``postcode, setting_id,
+    travel_time_min, distance_km``.
+    """
+    from placeplan.compute.journeys import MainlandLeg, journey_matrix
+    from placeplan.compute.network import load_network
+    from placeplan.compute.run import (
+        speed_model as _speed_model,  # the pipeline's own speed model, not a copy
+    )
+    from placeplan.config import load_plan
+
+    plan = load_plan(out / "plan.toml")
+    net = load_network(out / "roads-drive.osm.pbf", speed_model=_speed_model(plan), use_cache=False)
+    live = postcodes[postcodes["easting"].notna()]
+    origins = pd.DataFrame(
+        {"id": live["postcode"].astype(str), "x": live["easting"], "y": live["northing"]}
+    ).astype({"x": float, "y": float})
+    dests = pd.DataFrame(
+        {
+            "id": prov["setting_id"].astype(str),
+            "x": prov["easting"].astype(float),
+            "y": prov["northing"].astype(float),
+            "ferry_required": prov["ferry_required"].astype(bool),
+        }
+    )
+    journeys, _ = journey_matrix(
+        net,
+        origins,
+        dests,
+        ferry_links=plan.network.ferry_links,
+        mainland=MainlandLeg(plan.network.mainland_circuity, plan.network.mainland_speed_kph),
+        fixed_allowance_min=plan.network.fixed_allowance_min,
+        max_snap_m=plan.network.max_snap_m,
+        use_cache=False,
+    )
+    logger.info(
+        "cohort journeys: %d postcodes x %d settings, %d unreachable pairs",
+        len(origins),
+        len(dests),
+        int(journeys["travel_time_min"].isna().sum()),
+    )
+    return journeys.rename(columns={"origin_id": "postcode", "destination_id": "setting_id"})[
+        ["postcode", "setting_id", "travel_time_min", "distance_km"]
+    ]
+
+
+def baseline_places(prov: pd.DataFrame) -> dict[str, float]:
+    """Places per setting for the synthetic baseline where they differ from nominal capacity.
+
+    The island's own special schools take every special-school pupil that reaches them first
+    (no limit): SEN2 2024/25 records 340 island pupils in LA maintained special schools against
+    2018 nominal capacities of 253, so the schools run over nominal capacity. All other settings
+    keep their nominal ``capacity`` as the limit.
+    """
+    island_special = prov[prov["in_area"].astype(bool) & (prov["provision_type"] == "special")]
+    return {str(sid): math.inf for sid in island_special["setting_id"]}
+
+
 def build_pupils(paths: dict[str, Path], prov: pd.DataFrame, out: Path) -> pd.DataFrame:
     """Synthetic EHCP cohort (SYNTHETIC — no real pupil data) with placeplan.prepare.synthetic."""
     from placeplan.prepare.synthetic import synthesise_pupils
@@ -1087,6 +1166,7 @@ def build_pupils(paths: dict[str, Path], prov: pd.DataFrame, out: Path) -> pd.Da
     props = [f["properties"] for f in json.loads((out / "lsoa.geojson").read_text())["features"]]
     areas = pd.DataFrame(props)
     areas = areas[areas["lad_code"] == IOW]
+    journeys = cohort_journeys(out, prov, postcodes)
     pupils = synthesise_pupils(
         postcodes,
         areas,
@@ -1096,6 +1176,8 @@ def build_pupils(paths: dict[str, Path], prov: pd.DataFrame, out: Path) -> pd.Da
         seed=SEED,
         joint_prior=inputs["joint"],
         nc_year_weights=inputs["nc_year_weights"],
+        travel_time_min=journeys,
+        places=baseline_places(prov),
     )
     pupils["transport_assisted"] = pupils["transport_assisted"].map({True: "true", False: "false"})
     write_csv(pupils, out / "pupils.csv")
@@ -1105,6 +1187,22 @@ def build_pupils(paths: dict[str, Path], prov: pd.DataFrame, out: Path) -> pd.Da
         "plans kept out of the cohort: %s (of %d)", inputs["excluded"], inputs["total_plans"]
     )
     return pupils
+
+
+def write_sen2_check(pupils: pd.DataFrame, prov: pd.DataFrame, out: Path) -> pd.DataFrame:
+    """sen2_check.csv: the cohort beside the published SEN2 2024/25 cells (see PROVENANCE.md)."""
+    from placeplan.prepare.sen2_check import compare_baseline_to_sen2
+
+    tables = {
+        "placement": pd.read_csv(out / "ehcp_by_placement.csv", dtype=str),
+        "residential": pd.read_csv(out / "ehcp_residential.csv", dtype=str),
+    }
+    check = compare_baseline_to_sen2(pupils, prov, tables, la_code=IOW, time_period="202425")
+    write_csv(check, out / "sen2_check.csv")
+    for row in check.itertuples():
+        logger.info("sen2 check: %-58s cohort %5d published %s", row.measure, row.cohort,
+                    row.published)  # fmt: skip
+    return check
 
 
 # --------------------------------------------------------------------------------------------
@@ -1141,7 +1239,8 @@ def main(argv: list[str] | None = None) -> int:
         write_costs(out)
         build_candidates(prov, out)
         pupils = build_pupils(paths, prov, out)
-        write_provision(prov, pupils, out)
+        written = write_provision(prov, pupils, out)
+        write_sen2_check(pupils, written, out)
     return 0
 
 

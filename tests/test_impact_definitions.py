@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from placeplan.impact import (
+from placeplan.compute.impact import (
     MITIGATIONS,
     assess_impact,
     metric_labels,

@@ -3,6 +3,7 @@ respects settings."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import pandas as pd
 import pytest
 
 from placeplan import InfeasibleModelError, SchemaValidationError
-from placeplan.needs import NEED_CODES, PHASES
+from placeplan.needs import NEED_CODES, PHASES, split_codes
+from placeplan.prepare.sen2_check import compare_baseline_to_sen2
 from placeplan.prepare.synthetic import fit_ipf, fit_joint_counts, synthesise_pupils
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
@@ -160,13 +162,159 @@ def test_shipped_cohort_matches_published_totals() -> None:
     assert pupils["need_type"].value_counts().to_dict() == expected
     types = pupils["current_setting_id"].map(prov.set_index("setting_id")["provision_type"])
     assert types.notna().all()
-    assert types.value_counts().to_dict() == {
-        "mainstream": 938, "inclusion_base": 2, "special": 340, "independent": 15,
-        "non_maintained": 71, "ap": 20, "fe": 154,
-    }  # fmt: skip
-    cap = prov.set_index("setting_id")["capacity"].astype(int)
+    # placement totals: the DfE caseload 2024/25 cells by placement_type, summed from the tidy table
+    place = pd.read_csv(SAMPLE / "ehcp_by_placement.csv", dtype=str)
+    cells = place[(place["la_code"] == "E06000046") & (place["time_period"] == "202425")
+                  & (place["breakdown_topic"] == "All EHC plans")]  # fmt: skip
+    published = pd.to_numeric(cells["count"]).groupby(cells["placement_type"]).sum()
+    modelled = sorted(set(types))
+    assert types.value_counts().to_dict() == published[modelled].astype(int).to_dict()
+    # nominal capacity holds everywhere except the island's own special schools (baseline places
+    # follow SEN2: they run over nominal capacity)
+    p = prov.set_index("setting_id")
+    cap = p["capacity"].astype(int)
     used = pupils["current_setting_id"].value_counts()
-    assert (used <= cap.reindex(used.index)).all()
+    island_special = (p["in_area"] == "true") & (p["provision_type"] == "special")
+    capped = used[~island_special.reindex(used.index)]
+    assert (capped <= cap.reindex(capped.index)).all()
     postcodes = pd.read_csv(SAMPLE / "postcodes.csv", dtype=str)
     live_iow = postcodes[(postcodes["lad_code"] == "E06000046") & postcodes["easting"].notna()]
     assert pupils["postcode"].isin(live_iow["postcode"]).all()
+
+
+# --- placement by journey time ----------------------------------------------------------------
+
+
+def _journeys(postcodes: pd.DataFrame, provision: pd.DataFrame) -> pd.DataFrame:
+    """A journey table unrelated to straight-line distance (so the two rules disagree)."""
+    rng = np.random.default_rng(11)
+    pc = postcodes["postcode"].to_numpy()
+    ids = provision["setting_id"].to_numpy()
+    t = pd.DataFrame({"postcode": np.repeat(pc, len(ids)), "setting_id": np.tile(ids, len(pc))})
+    t["travel_time_min"] = rng.uniform(5, 90, len(t)).round(3)
+    t["distance_km"] = t["travel_time_min"] / 2.0
+    return t
+
+
+def _compatible(provision: pd.DataFrame, ptype: str, need: str, year: int) -> list[str]:
+    out = []
+    for r in provision.itertuples():
+        in_phase = any(PHASES[p][0] <= year <= PHASES[p][1] for p in split_codes(r.phases))
+        needs = split_codes(r.needs)
+        if r.provision_type == ptype and in_phase and (not needs or need in needs):
+            out.append(str(r.setting_id))
+    return out
+
+
+def test_nearest_by_journey_time_when_places_unlimited(postcodes, areas, provision) -> None:
+    times = _journeys(postcodes, provision)
+    unlimited = dict.fromkeys(provision["setting_id"], math.inf)
+    df = _make(postcodes, areas, provision, travel_time_min=times, places=unlimited)
+    t = times.set_index(["postcode", "setting_id"])["travel_time_min"]
+    types = df["current_setting_id"].map(provision.set_index("setting_id")["provision_type"])
+    for row, ptype in zip(df.itertuples(), types, strict=True):
+        options = _compatible(provision, ptype, row.need_type, row.nc_year)
+        best = min(options, key=lambda sid: t[(row.postcode, sid)])
+        assert row.current_setting_id == best, row
+
+
+def test_journey_time_rule_with_places(postcodes, areas, provision) -> None:
+    times = _journeys(postcodes, provision)
+    df = _make(postcodes, areas, provision, travel_time_min=times)
+    t = times.set_index(["postcode", "setting_id"])["travel_time_min"]
+    cap = provision.set_index("setting_id")["capacity"]
+    used = df["current_setting_id"].value_counts()
+    assert (used <= cap.reindex(used.index)).all()
+    types = df["current_setting_id"].map(provision.set_index("setting_id")["provision_type"])
+    for row, ptype in zip(df.itertuples(), types, strict=True):
+        options = _compatible(provision, ptype, row.need_type, row.nc_year)
+        nearer = [
+            s for s in options if t[(row.postcode, s)] < t[(row.postcode, row.current_setting_id)]
+        ]
+        # a pupil passes over a nearer compatible setting only if it ended up full
+        assert all(used.get(s, 0) == cap[s] for s in nearer), (row, nearer)
+
+
+def test_places_override_lets_a_school_run_over_capacity(postcodes, areas, provision) -> None:
+    times = _journeys(postcodes, provision)
+    # the island special (capacity 12) is always nearer than the out-of-area one
+    times.loc[times["setting_id"] == "100010", "travel_time_min"] = 1.0
+    capped = _make(postcodes, areas, provision, travel_time_min=times)
+    assert capped["current_setting_id"].value_counts()["100010"] == 12
+    free = _make(postcodes, areas, provision, travel_time_min=times, places={"100010": math.inf})
+    used = free["current_setting_id"].value_counts()
+    # every special pupil of a phase it serves is placed there, none crosses to OOA-1
+    n_special = PLACEMENTS["special"]
+    assert used["100010"] + used.get("OOA-1", 0) == n_special
+    special = free[free["current_setting_id"].isin(["100010", "OOA-1"])]
+    at_ooa = special[special["current_setting_id"] == "OOA-1"]
+    assert (at_ooa["nc_year"] > PHASES["secondary"][1]).all()  # only post-16: 100010 has none
+    assert used["100010"] > 12
+
+
+def test_journey_time_same_seed_identical(postcodes, areas, provision) -> None:
+    times = _journeys(postcodes, provision)
+    a = _make(postcodes, areas, provision, seed=5, travel_time_min=times)
+    b = _make(
+        postcodes, areas, provision, seed=5, travel_time_min=times.sample(frac=1, random_state=0)
+    )
+    assert a.to_csv(index=False) == b.to_csv(index=False)
+
+
+def test_unreachable_postcodes_never_homes(postcodes, areas, provision) -> None:
+    times = _journeys(postcodes, provision)
+    cut = postcodes["postcode"].iloc[:20]
+    times.loc[times["postcode"].isin(cut), "travel_time_min"] = np.nan
+    df = _make(postcodes, areas, provision, travel_time_min=times)
+    assert not df["postcode"].isin(cut).any()
+    with pytest.raises(SchemaValidationError, match="travel_time_min"):
+        _make(postcodes, areas, provision, travel_time_min=times.drop(columns="travel_time_min"))
+
+
+# --- compare_baseline_to_sen2 -----------------------------------------------------------------
+
+
+def test_compare_baseline_to_sen2_exact_small_case() -> None:
+    prov = pd.DataFrame({
+        "setting_id": ["1", "2", "3", "4"],
+        "provision_type": ["special", "special", "independent", "mainstream"],
+        "in_area": ["true", "false", "false", "true"],
+    })  # fmt: skip
+    pupils = pd.DataFrame({"current_setting_id": ["1"] * 5 + ["2"] * 2 + ["3"] * 3 + ["4"]})
+    wide = pd.DataFrame({
+        "time_period": ["202324", "202425", "202425"],
+        "new_la_code": ["E06000046", "E06000046", "E06000045"],
+        "old_la_code": ["921", "921", "852"],
+        "breakdown_topic": ["All EHC plans"] * 3,
+        "special_la_maintained": ["1", "6", "99"],
+        "special_academy_free": ["0", "1", "0"],
+        "special_independent": ["1", "3", "7"],
+        "mainstream_la_maintained": ["1", "x", "1"],
+    })  # fmt: skip
+    res = pd.DataFrame({"time_period": ["202425"], "new_la_code": ["E06000046"],
+                        "old_la_code": ["921"], "breakdown_topic": ["All residential placements"],
+                        "Res_3851": ["2"], "Res_52": ["c"]})  # fmt: skip
+    out = compare_baseline_to_sen2(
+        pupils, prov, {"placement": wide, "residential": res}, la_code="921"
+    ).set_index("measure")
+    assert (out["time_period"] == "202425").all()  # latest by default
+    assert out.loc[
+        "Special - LA maintained and academy/free", ["cohort", "published"]
+    ].tolist() == [7, 7]
+    assert out.loc["Special - independent", ["cohort", "published", "difference"]].tolist() == [
+        3,
+        3,
+        0,
+    ]
+    main = out.loc["Mainstream (excluding resourced provision and SEN units)"]
+    assert main["cohort"] == 1 and np.isnan(main["published"])  # suppressed: missing, not 0
+    assert "mainstream_la_maintained" in main["note"]
+    assert out.loc["Residential (38-51 and 52 week)", "published"] == 2  # c is missing
+    assert out.loc["Residential (38-51 and 52 week)", "cohort"] == 0
+    ooa = out.loc["Out of area (implied minimum)"]
+    assert (ooa["cohort"], ooa["published"]) == (5, 3)  # 2 maintained + 3 independent; 3 implied
+    older = compare_baseline_to_sen2(pupils, prov, {"placement": wide}, la_code="E06000046",
+                                     time_period="202324").set_index("measure")  # fmt: skip
+    assert older.loc["Special - independent", "published"] == 1
+    with pytest.raises(SchemaValidationError, match="not in the SEN2"):
+        compare_baseline_to_sen2(pupils, prov, {"placement": wide}, la_code="999")

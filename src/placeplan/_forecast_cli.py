@@ -68,6 +68,7 @@ def add_forecast_parser(subparsers: Any) -> argparse.ArgumentParser:
 def forecast_command(args: argparse.Namespace) -> int:
     """Run ``placeplan forecast``; returns 0 (errors propagate as ``PlaceplanError``)."""
     from placeplan.compute.forecast import forecast
+    from placeplan.publish.tables import write_csv
     from placeplan.prepare.sen2 import read_sen2_release
 
     if args.years < 1:
@@ -90,7 +91,7 @@ def forecast_command(args: argparse.Namespace) -> int:
     )
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False, float_format="%.1f")
+        write_csv(table, Path(args.out), float_format="%.1f")
     except OSError as err:
         msg = f"cannot write the forecast ({err.strerror}); choose a writable `--out`"
         raise InputFileError(msg, file=str(args.out)) from err

@@ -15,12 +15,17 @@ Method (see :func:`synthesise_pupils`):
    weights, restricted to the years some setting of that type (and need) serves;
 3. **home postcode** — a live postcode drawn with probability proportional to the population of its
    LSOA divided by the number of live postcodes in that LSOA;
-4. **current setting** — most constrained pupils first, a gravity draw
-   (weight ``exp(-d / distance_decay_km)``, straight-line distance in EPSG:27700) among settings of
-   the placement's provision type that serve the pupil's phase and need and still have a free place;
+4. **current setting** — most constrained pupils first, among settings of the placement's
+   provision type that serve the pupil's phase and need and still have a place: with a journey
+   table (``travel_time_min``) the **nearest by journey time** (road + ferry, as the pipeline
+   computes it); without one, a gravity draw (weight ``exp(-d / distance_decay_km)``,
+   straight-line distance in EPSG:27700). A setting's places are its ``capacity`` unless
+   ``places`` overrides them (e.g. ``math.inf`` where the published caseload shows a school
+   running over its nominal capacity);
 5. **transport assistance** — a Bernoulli draw whose probability depends on the placement type,
-   whether the straight-line distance exceeds the statutory walking distance (2 miles under 8,
-   3 miles from 8) and whether the setting is reached by ferry.
+   whether the journey distance (route distance from the journey table, else straight line)
+   exceeds the statutory walking distance (2 miles under 8, 3 miles from 8) and whether the
+   setting is reached by ferry.
 """
 
 from __future__ import annotations
@@ -316,6 +321,30 @@ def _phase_years(phases: frozenset[str]) -> set[int]:
     return years
 
 
+def _journey_arrays(
+    travel: pd.DataFrame, homes: np.ndarray, prov: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pupil x setting arrays of journey minutes (NaN = unreachable) and route km (if given)."""
+    missing = sorted({"postcode", "setting_id", "travel_time_min"} - set(travel.columns))
+    if missing:
+        msg = (
+            f"`travel_time_min` lacks columns {missing}; give a long table postcode, setting_id, "
+            "travel_time_min (e.g. journey_matrix output with origin_id/destination_id renamed)"
+        )
+        raise SchemaValidationError(msg)
+    t = travel.assign(
+        postcode=travel["postcode"].astype(str), setting_id=travel["setting_id"].astype(str)
+    )
+    ids = prov["setting_id"].to_numpy()
+
+    def grid(col: str) -> np.ndarray:
+        wide = t.pivot_table(index="postcode", columns="setting_id", values=col, aggfunc="min")
+        wide = wide.reindex(index=pd.Index(homes), columns=pd.Index(ids))
+        return wide.to_numpy(dtype=float)
+
+    return grid("travel_time_min"), grid("distance_km") if "distance_km" in t else None
+
+
 def synthesise_pupils(
     postcodes: pd.DataFrame,
     areas: pd.DataFrame,
@@ -329,6 +358,8 @@ def synthesise_pupils(
     distance_decay_km: float = 5.0,
     transport_probability: Mapping[str, tuple[float, float]] | None = None,
     id_prefix: str = "SYN-",
+    travel_time_min: pd.DataFrame | None = None,
+    places: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Generate a seeded synthetic cohort of pupils with EHC plans.
 
@@ -359,12 +390,26 @@ def synthesise_pupils(
         ``need_type`` is given (those rows take precedence). ``None``: uniform over served years.
     distance_decay_km
         Gravity scale: a setting's choice weight is ``exp(-distance_km / distance_decay_km)``.
+        Used only when ``travel_time_min`` is ``None``.
     transport_probability
         Placement type -> (probability within, beyond the statutory walking distance) of assisted
         travel, plus key ``"ferry"`` for settings with ``ferry_required``. Defaults to
         :data:`TRANSPORT_PROBABILITY`.
     id_prefix
         Prefix of ``pupil_ref`` (``SYN-000001``, ...).
+    travel_time_min
+        Journey table ``postcode, setting_id, travel_time_min`` and optionally ``distance_km``
+        (e.g. :func:`placeplan.compute.journeys.journey_matrix` with ``origin_id`` = postcode and
+        ``destination_id`` = setting id). When given, each pupil goes to the compatible setting
+        with a place that is **nearest by journey time** (ties: the earlier setting in
+        ``provision``); a missing or NaN time means unreachable, and live postcodes with no
+        journey to any setting are not drawn as homes. ``distance_km`` (route distance), when
+        given, decides whether a journey exceeds the statutory walking distance.
+    places
+        ``setting_id`` -> number of pupils the setting may take in this cohort, overriding its
+        ``capacity`` (which stays the nominal figure). Use ``math.inf`` for no limit, e.g. where
+        the published caseload shows the authority's own special schools over their nominal
+        capacity.
 
     Returns
     -------
@@ -381,7 +426,8 @@ def synthesise_pupils(
 
     Notes
     -----
-    Capacity is never exceeded for any setting. When no setting of the right type serving the
+    No setting takes more pupils than its places (``capacity`` unless ``places`` overrides it).
+    When no setting of the right type serving the
     pupil's phase *and* need has a free place, need compatibility is relaxed (phase never is); the
     number of such pupils is logged. NC years are restricted to the years the settings of the
     placement type (accepting the need) serve, so a pupil's NC year always fits its setting's
@@ -398,6 +444,16 @@ def synthesise_pupils(
     >>> pupils = synthesise_pupils(pcs, areas, {"ASD": 4, "SLD": 2}, {"mainstream": 4,
     ...     "special": 2}, prov, seed=1)
     >>> pupils.groupby("current_setting_id").size().to_dict()
+    {'100001': 4, '100002': 2}
+
+    With a journey table, pupils go to the nearest setting with a place by journey time:
+
+    >>> times = pd.DataFrame({"postcode": ["PO30 1AA"] * 2 + ["PO30 1AB"] * 2,
+    ...     "setting_id": ["100001", "100002"] * 2, "travel_time_min": [5.0, 12.0, 6.0, 9.0]})
+    >>> near = synthesise_pupils(pcs, areas, {"ASD": 4, "SLD": 2}, {"mainstream": 4,
+    ...     "special": 2}, prov.assign(capacity=[300, 1]), seed=1, travel_time_min=times,
+    ...     places={"100002": float("inf")})
+    >>> near.groupby("current_setting_id").size().to_dict()
     {'100001': 4, '100002': 2}
     """
     rng = np.random.default_rng(seed)
@@ -433,7 +489,14 @@ def synthesise_pupils(
         msg = f"`provision.phases` has unknown phases {unknown_phase}; expected {list(PHASES)}"
         raise SchemaValidationError(msg)
     years_served = [_phase_years(ph) for ph in phases]
-    capacity = prov["capacity"].fillna(0).astype(int).to_numpy().copy()
+    capacity = prov["capacity"].fillna(0).astype(float).to_numpy().copy()
+    if places is not None:
+        unknown = sorted(set(map(str, places)) - set(prov["setting_id"]))
+        if unknown:
+            msg = f"`places` names settings not in `provision`: {unknown[:5]}; check the ids"
+            raise SchemaValidationError(msg)
+        override = prov["setting_id"].map({str(k): float(v) for k, v in places.items()})
+        capacity = np.where(override.notna(), override.to_numpy(dtype=float), capacity)
     sx = prov["easting"].astype(float).to_numpy()
     sy = prov["northing"].astype(float).to_numpy()
     ferry = prov["ferry_required"].fillna(False).astype(bool).to_numpy()
@@ -484,7 +547,24 @@ def synthesise_pupils(
                 rows_year += [int(yr)] * int(k)
     n_pupils = len(rows_need)
 
-    # --- home postcodes ---
+    # --- home postcodes (with a journey table: only postcodes from which some setting is reached)
+    if travel_time_min is not None:
+        for col in ("postcode", "travel_time_min"):
+            if col not in travel_time_min.columns:
+                msg = f"`travel_time_min` lacks column `{col}`; see the parameter's description"
+                raise SchemaValidationError(msg)
+        routed = travel_time_min[travel_time_min["travel_time_min"].notna()]
+        reached = pcs["postcode"].astype(str).isin(routed["postcode"].astype(str))
+        if not reached.any():
+            msg = "`travel_time_min` reaches no setting from any live postcode of `areas`"
+            raise SchemaValidationError(msg)
+        logger.info(
+            "synthesise_pupils: %d of %d live postcodes have no journey to any setting; "
+            "not drawn as homes",
+            int((~reached).sum()),
+            len(pcs),
+        )
+        pcs = pcs[reached.to_numpy()].reset_index(drop=True)
     p = pcs["weight"].to_numpy(float)
     home = rng.choice(len(pcs), size=n_pupils, p=p / p.sum())
     hx = pcs["easting"].astype(float).to_numpy()[home]
@@ -509,26 +589,42 @@ def synthesise_pupils(
     order = order[np.argsort(n_options[order], kind="stable")]
     setting = np.full(n_pupils, -1, dtype=np.int64)
     relaxed = 0
+    times: np.ndarray | None = None
+    route_km: np.ndarray | None = None
+    if travel_time_min is not None:
+        times, route_km = _journey_arrays(
+            travel_time_min, pcs["postcode"].astype(str).to_numpy()[home], prov
+        )
+        reachable = ~np.isnan(times)
+        compatible &= reachable
+        phase_ok &= reachable
     for i in order:
-        ok = compatible[i] & (capacity > 0)
+        ok = compatible[i] & (capacity >= 1)
         if not ok.any():
-            ok = phase_ok[i] & (capacity > 0)
+            ok = phase_ok[i] & (capacity >= 1)
             relaxed += 1
         if not ok.any():
             msg = (
-                f"no `{place_arr[i]}` setting with a free place serves NC year {year_arr[i]}; "
-                "raise capacities or add settings"
+                f"no `{place_arr[i]}` setting with a free place serves NC year {year_arr[i]}"
+                f"{' within reach' if times is not None else ''}; raise capacities (or "
+                "`places`) or add settings"
             )
             raise InfeasibleModelError(msg)
-        d_km = np.hypot(sx - hx[i], sy - hy[i]) / 1000.0
-        logw = np.where(ok, -d_km / distance_decay_km, -np.inf)
-        wts = np.exp(logw - logw.max())
-        j = int(rng.choice(len(prov), p=wts / wts.sum()))
+        if times is not None:
+            j = int(np.argmin(np.where(ok, times[i], np.inf)))  # nearest; ties -> first setting
+        else:
+            d_km = np.hypot(sx - hx[i], sy - hy[i]) / 1000.0
+            logw = np.where(ok, -d_km / distance_decay_km, -np.inf)
+            wts = np.exp(logw - logw.max())
+            j = int(rng.choice(len(prov), p=wts / wts.sum()))
         setting[i] = j
         capacity[j] -= 1
 
     # --- transport ---
     dist_m = np.hypot(sx[setting] - hx, sy[setting] - hy)
+    if route_km is not None:
+        by_road_km = route_km[np.arange(n_pupils), setting]
+        dist_m = np.where(np.isnan(by_road_km), dist_m, by_road_km * 1000.0)
     walk_m = np.where(year_arr <= 2, 2 * _MILE_M, 3 * _MILE_M)  # under 8: 2 miles; 8+: 3 miles
     beyond = dist_m > walk_m
     p_transport = np.empty(n_pupils)
