@@ -47,9 +47,9 @@ bench-forecast: $(STAMP)
 sample-data: $(STAMP)
 	$(BIN)/python scripts/build_sample_data.py --shared ../shared/data --out data/sample/isle-of-wight
 
-## Rebuild data/sample/sen2/ from ../shared/data/send (maintainers only)
+## Rebuild data/sample/isle-of-wight/sen2/ from ../shared/data/send (maintainers only)
 sample-sen2: $(STAMP)
-	$(BIN)/python scripts/build_sen2_sample.py --shared ../shared/data/send --out data/sample/sen2
+	$(BIN)/python scripts/build_sen2_sample.py --shared ../shared/data/send --out data/sample/isle-of-wight/sen2
 
 clean:
 	rm -rf $(VENV) maps/isle-of-wight

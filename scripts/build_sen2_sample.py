@@ -1,9 +1,9 @@
-"""Build data/sample/sen2/ from the DfE EHC plans release in ../shared/data/send (maintainers).
+"""Build data/sample/isle-of-wight/sen2/ from the DfE EHC plans release in ../shared/data/send (maintainers).
 
 Keeps the files as published (same columns, same header, same row order, cells untouched) and
 only the rows of Isle of Wight (E06000046, 921) and Southampton (E06000045, 852). Usage::
 
-    python scripts/build_sen2_sample.py --shared ../shared/data/send --out data/sample/sen2
+    python scripts/build_sen2_sample.py --shared ../shared/data/send --out data/sample/isle-of-wight/sen2
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ and the header.
 
 Files: {files}
 
-Use: `placeplan forecast --sen2 data/sample/sen2 --la 921 --out forecast.csv`.
+Use: `placeplan forecast --sen2 data/sample/isle-of-wight/sen2 --la 921 --out forecast.csv`.
 """
 
 
@@ -64,7 +64,7 @@ def build(shared: Path, out: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared/data/send"))
-    parser.add_argument("--out", type=Path, default=Path("data/sample/sen2"))
+    parser.add_argument("--out", type=Path, default=Path("data/sample/isle-of-wight/sen2"))
     args = parser.parse_args()
     for path in build(args.shared, args.out):
         print(f"wrote {path}")

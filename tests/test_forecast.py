@@ -19,7 +19,7 @@ from placeplan.compute.forecast import (
 )
 from placeplan.prepare.sen2 import Sen2Release, example_release, read_sen2_release
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "sen2"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight" / "sen2"
 
 
 @pytest.fixture(scope="module")

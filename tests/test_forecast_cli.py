@@ -10,7 +10,7 @@ import pytest
 
 from placeplan.cli import main
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "sen2"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight" / "sen2"
 
 
 def test_forecast_writes_long_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

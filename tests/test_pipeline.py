@@ -128,3 +128,31 @@ def test_transport_cost_calibrated_to_stated_spend():
     plan = plan.model_copy(update={"costs": costs, "scenario": plan.scenario[:1]})
     res = run(plan)
     assert res.baseline["annual_transport_cost_gbp"].sum() == pytest.approx(4_500_000.0)
+
+
+def test_flows_year_by_year_from_the_2026_baseline(result):
+    """The run's placement flows: 2025/26 to 2030/31, no change where nothing opens, none before
+    the first opening year, and a baseline year that is today's placements."""
+    ft = result.flows
+    assert ft is not None
+    years = sorted(ft["year"].unique())
+    assert years == ["2025/26", "2026/27", "2027/28", "2028/29", "2029/30", "2030/31"]
+    rng = ft.dropna(subset=["central", "lower", "upper"])
+    assert (rng["lower"] <= rng["central"] + 1e-9).all()
+    assert (rng["central"] <= rng["upper"] + 1e-9).all()
+    nothing = ft[ft["scenario"] == "Nothing opens - baseline"]
+    vals = nothing[["central", "lower", "upper"]]
+    assert len(vals) and ((vals.abs() < 1e-9) | vals.isna()).all().all()
+    # the four bases open from September 2027: no change in 2025/26 or 2026/27
+    four = ft[(ft["scenario"] == "Four inclusion bases - baseline")]
+    early = four[four["year"].isin(["2025/26", "2026/27"])]
+    vals = early[["central", "lower", "upper"]]
+    assert len(vals) and ((vals.abs() < 1e-9) | vals.isna()).all().all()
+    # 2025/26 is the census: out-of-area placements are today's pupils in settings outside
+    base = ft[(ft["scenario"] == "baseline") & (ft["year"] == "2025/26")].set_index("measure")
+    prov = pd.read_csv(PLAN.parent / "provision.csv", dtype=str)
+    outside = set(prov.loc[prov["in_area"].str.lower() == "false", "setting_id"])
+    pupils = pd.read_csv(PLAN.parent / "pupils.csv", dtype=str)
+    assert base.loc["out_of_area", "central"] == pupils["current_setting_id"].isin(outside).sum()
+    # settled pupils are never moved under the default rule
+    assert (ft.loc[ft["measure"] == "movers", "central"] == 0).all()

@@ -105,6 +105,11 @@ class InputsConfig(_Strict):
         default=None,
         description="EHC plans by year (la_code, time_period, count[, need_type]) for growth",
     )
+    sen2_release: Path | None = Field(
+        default=None,
+        description="folder of the DfE EHCP release CSVs as published (caseload, newplans, ...): "
+        "new plans for the placement flows come from its forecast",
+    )
 
     @model_validator(mode="after")
     def _one_network(self) -> InputsConfig:

@@ -19,6 +19,7 @@ from placeplan._errors import ConfigError
 from placeplan.compute import network as network_mod
 from placeplan.compute.allocation import CostModel, baseline_allocation
 from placeplan.compute.demand import aggregate_demand, need_growth_rates
+from placeplan.compute.flow_inputs import plan_flows
 from placeplan.compute.impact import ImpactAssessment, assess_impact
 from placeplan.compute.journeys import MainlandLeg, journey_matrix
 from placeplan.compute.layers import ScenarioLayers, main_roads, scenario_layers
@@ -62,6 +63,7 @@ COMPUTE_STAGES = (
     "scenarios",
     "impact",
     "projection",
+    "flows",
     "layers",
 )
 
@@ -114,6 +116,12 @@ class RunResult:
         Per scenario: :class:`placeplan.compute.layers.ScenarioLayers` (EPSG:27700).
     roads
         Main roads of the network, for basemaps (EPSG:27700).
+    flows
+        Year-by-year placement flows, baseline and every scenario, with 80 % ranges
+        (:func:`placeplan.compute.flows.flow_table`; ``year, scenario, measure, central, lower,
+        upper``).
+    flows_source
+        Where the flows' new plans came from (the SEN2 release forecast or a constant rate).
     timings_s
         Seconds per stage.
     """
@@ -132,6 +140,8 @@ class RunResult:
     growth: pd.Series
     layers: dict[str, ScenarioLayers]
     roads: gpd.GeoDataFrame
+    flows: pd.DataFrame | None = None
+    flows_source: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -468,6 +478,13 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
             )
             for name, res in scenarios.items()
         }
+    with timer.stage("flows"):
+        flows, flows_source = plan_flows(
+            plan,
+            inputs,
+            journeys,
+            {name: res.scenario.open_sites for name, res in scenarios.items()},
+        )
     with timer.stage("layers"):
         areas = inputs.areas
         own = authority_areas(areas, plan.plan.lad_code) if areas is not None else None
@@ -499,4 +516,6 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
         growth=growth,
         layers=layers,
         roads=roads,
+        flows=flows,
+        flows_source=flows_source,
     )

@@ -1,0 +1,248 @@
+"""From a plan's prepared inputs to the placement-flow model's inputs, and its year table.
+
+:func:`plan_flows` is the compute stage's bridge to :mod:`placeplan.compute.flows`: it maps the
+package's provision types to the DfE EHCP release's placement columns (kept as published), phases
+to NC-year ranges, candidate sites to proposals with their opening years (``[[flows.site]]``), the
+journey matrix to the flow model's journeys, and takes new plans from the authority's published
+SEN2 release when the plan names one (``inputs.sen2_release``), else from the plan's constant rate.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from placeplan.compute.flows import (
+    FlowParams,
+    FlowScenario,
+    Proposal,
+    constant_new_plans,
+    flow_table,
+    simulate_flows,
+)
+from placeplan.needs import NEED_CODES, PHASES, split_codes
+
+if TYPE_CHECKING:
+    from placeplan.config import PlanConfig
+    from placeplan.prepare.inputs import Inputs
+
+__all__ = ["SEN2_TYPE_OF_PROVISION", "flow_cohort", "flow_settings", "new_plans", "plan_flows"]
+
+logger = logging.getLogger(__name__)
+
+#: The package's provision types as the DfE EHCP release's placement columns (the release does not
+#: split maintained from academy at this level of input; the LA-maintained column stands for both).
+SEN2_TYPE_OF_PROVISION: dict[str, str] = {
+    "mainstream": "mainstream_la_maintained",
+    "inclusion_base": "mainstream_la_maintained_resourced_provision",
+    "special": "special_la_maintained",
+    "independent": "special_independent",
+    "non_maintained": "special_non_maintained",
+    "ap": "ap_pru_la_maintained",
+    "fe": "general_fe_tertiary_colleges",
+}
+
+
+def _nc_range(phases: str, leaving_nc_year: int) -> tuple[int, int]:
+    codes = split_codes(phases) or ["primary", "secondary", "post16"]
+    lo = min(PHASES[c][0] for c in codes if c in PHASES)
+    hi = max(PHASES[c][1] for c in codes if c in PHASES)
+    # post-16 settings (FE, specialist post-16) also serve 19-25 year olds with a plan
+    return lo, (leaving_nc_year if "post16" in codes else hi)
+
+
+def flow_cohort(inputs: Inputs) -> pd.DataFrame:
+    """The baseline cohort for the flow model (INTERNAL: pupil-level)."""
+    p = inputs.pupils
+    return pd.DataFrame(
+        {
+            "pupil_ref": p["pupil_ref"].astype(str).to_numpy(),
+            "nc_year": p["nc_year"].astype(int).to_numpy(),
+            "need": p["need_type"].astype(str).to_numpy(),
+            "setting_id": p["current_setting_id"].astype("string").to_numpy(),
+            "origin_id": p["origin_id"].astype(str).to_numpy(),
+        }
+    )
+
+
+def flow_settings(inputs: Inputs, plan: PlanConfig) -> pd.DataFrame:
+    """Every setting with its SEN2 type, location, needs, NC-year range, places and cost.
+
+    Mainstream schools, FE colleges and independent / non-maintained settings have no limit on
+    places for pupils with a plan (NaN); maintained special schools, inclusion bases and AP keep
+    their stated capacity, and hold at least the pupils they hold today.
+    """
+    prov = inputs.provision
+    leaving = plan.flows.leaving_nc_year
+    ranges = [_nc_range(str(ph), leaving) for ph in prov["phases"].fillna("")]
+    limited = prov["provision_type"].isin(["special", "inclusion_base", "ap"]).to_numpy()
+    capacity = pd.to_numeric(prov["capacity"], errors="coerce").to_numpy(dtype=float)
+    held = (
+        inputs.pupils["current_setting_id"]
+        .astype("string")
+        .value_counts()
+        .reindex(prov["setting_id"].astype(str))
+        .fillna(0)
+        .to_numpy(dtype=float)
+    )
+    places = np.where(limited, np.fmax(capacity, held), np.nan)
+    fallback = plan.costs.placement_per_place_gbp
+    cost = pd.to_numeric(prov["annual_cost_per_place_gbp"], errors="coerce")
+    cost = cost.fillna(prov["provision_type"].map(fallback)).fillna(0.0)
+    return pd.DataFrame(
+        {
+            "setting_id": prov["setting_id"].astype(str).to_numpy(),
+            "sen2_type": prov["provision_type"].map(SEN2_TYPE_OF_PROVISION).to_numpy(),
+            "in_area": prov["in_area"].astype(bool).to_numpy(),
+            "needs": prov["needs"].fillna("").astype(str).to_numpy(),
+            "nc_year_min": [r[0] for r in ranges],
+            "nc_year_max": [r[1] for r in ranges],
+            "places": places,
+            "cost_per_place_gbp": cost.to_numpy(dtype=float),
+        }
+    )
+
+
+def _flow_journeys(journeys: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "origin_id": journeys["origin_id"].astype(str).to_numpy(),
+            "setting_id": journeys["destination_id"].astype(str).to_numpy(),
+            "time_min": journeys["travel_time_min"].to_numpy(dtype=float),
+            "distance_km": journeys["distance_km"].to_numpy(dtype=float),
+            "ferry": journeys["route"].astype(str).str.startswith("ferry").to_numpy(),
+        }
+    )
+
+
+def new_plans(plan: PlanConfig, cohort: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """New EHC plans by year × NC year × need with a range, and where they come from.
+
+    From the authority's published SEN2 release
+    (:func:`placeplan.compute.forecast.new_plans_by_age`)
+    when ``inputs.sen2_release`` is set, else the plan's constant rate (``flows.new_plans_rate``).
+    """
+    f = plan.flows
+    folder = plan.path(plan.inputs.sen2_release)
+    if folder is None:
+        table = constant_new_plans(
+            cohort,
+            rate=f.new_plans_rate,
+            spread=f.new_plans_spread,
+            base_year=f.base_year,
+            horizon_year=f.horizon_year,
+        )
+        return table, f"constant rate: {f.new_plans_rate:.0%} of the cohort a year"
+    from placeplan.compute.forecast import new_plans_by_age
+    from placeplan.prepare.sen2 import read_sen2_release
+
+    release = read_sen2_release(folder, plan.plan.lad_code)
+    table = new_plans_by_age(release, years=f.horizon_year - f.base_year + 1)
+    first = f"{f.base_year + 1}/{(f.base_year + 2) % 100:02d}"
+    table = table[table["year"].astype(str) >= first].reset_index(drop=True)
+    return _split_unknown_need(table, cohort), f"DfE EHCP release ({folder.name}), forecast"
+
+
+def _split_unknown_need(table: pd.DataFrame, cohort: pd.DataFrame) -> pd.DataFrame:
+    """Share new plans published without a need (``ALL``/``UNKNOWN``) by the cohort's need mix."""
+    known = table["need"].isin(NEED_CODES)
+    if known.all():
+        return table
+    mix = cohort["need"].value_counts(normalize=True)
+    mix = mix[mix.index.isin(NEED_CODES)]
+    parts = [table[known]]
+    for need, share in mix.items():
+        part = table[~known].copy()
+        part["need"] = need
+        for col in ("central", "lower", "upper"):
+            part[col] = part[col] * share
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    return out.groupby(["year", "nc_year", "need"], as_index=False)[
+        ["central", "lower", "upper"]
+    ].sum()
+
+
+def _proposals(
+    plan: PlanConfig, inputs: Inputs, open_sites: tuple[str, ...]
+) -> tuple[Proposal, ...]:
+    f = plan.flows
+    opening = {s.site_id: s for s in f.site}
+    sites = inputs.sites.set_index(inputs.sites["site_id"].astype(str))
+    out = []
+    for sid in open_sites:
+        row = sites.loc[sid]
+        lo, hi = _nc_range(str(row["phases"]), f.leaving_nc_year)
+        cfg = opening.get(sid)
+        out.append(
+            Proposal(
+                site_id=sid,
+                places=int(row["places"]),
+                opening_year=cfg.opening_year if cfg else f.base_year + 1,
+                needs=tuple(split_codes(str(row["needs"]))),
+                nc_year_min=lo,
+                nc_year_max=hi,
+                cost_per_place_gbp=float(row["annual_cost_per_place_gbp"]),
+                places_by_year=dict(cfg.places_by_year) if cfg else {},
+            )
+        )
+    return tuple(out)
+
+
+def plan_flows(
+    plan: PlanConfig,
+    inputs: Inputs,
+    journeys: pd.DataFrame,
+    open_sites: dict[str, tuple[str, ...]],
+) -> tuple[pd.DataFrame, str]:
+    """Run the placement-flow model for every scenario of a plan and return its year table.
+
+    Parameters
+    ----------
+    plan, inputs, journeys
+        The plan, its prepared inputs and the journey matrix of the run.
+    open_sites
+        The candidate sites each scenario opens (scenario name → site ids).
+
+    Returns
+    -------
+    tuple of DataFrame and str
+        :func:`placeplan.compute.flows.flow_table` (``year, scenario, measure, central, lower,
+        upper``; unsuppressed) and a one-line note of where new plans came from.
+    """
+    f = plan.flows
+    t = plan.thresholds
+    cohort = flow_cohort(inputs)
+    plans, source = new_plans(plan, cohort)
+    params = FlowParams(
+        base_year=f.base_year,
+        horizon_year=f.horizon_year,
+        leaving_nc_year=f.leaving_nc_year,
+        ceased_rate=f.ceased_rate,
+        ceased_rate_by_nc_year=dict(f.ceased_rate_by_nc_year),
+        breakdown_rate=f.breakdown_rate,
+        policy_order=f.policy_order,
+        max_journey_primary_min=t.max_journey_primary_min,
+        max_journey_secondary_min=t.max_journey_secondary_min,
+        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
+        school_days=t.school_days,
+        worse_off_min=t.worse_off_min,
+        seeds=f.seeds,
+    )
+    scenarios = [
+        FlowScenario(name, _proposals(plan, inputs, sites), movers=f.movers)
+        for name, sites in open_sites.items()
+    ]
+    result = simulate_flows(
+        cohort,
+        flow_settings(inputs, plan),
+        _flow_journeys(journeys),
+        plans,
+        scenarios=scenarios,
+        params=params,
+    )
+    logger.info("flows: %d scenario(s), new plans from %s", len(scenarios), source)
+    return flow_table(result), source
