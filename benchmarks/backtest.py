@@ -1,7 +1,8 @@
 """Rolling-origin backtest of the SEN2 forecast: `make bench-forecast` -> benchmarks/RESULTS.md.
 
-For each shipped authority (Isle of Wight, Southampton; data/sample/isle-of-wight/sen2) and each origin (base
-year) from 2019/20, fit on census years up to the origin only (`forecast(base_year=origin)`) and
+For each shipped authority (Isle of Wight, Southampton; data/sample/isle-of-wight/sen2) and each
+origin (base year) from 2019/20, fit on census years up to the origin only
+(`forecast(base_year=origin)`) and
 compare the 1- and 3-year-ahead forecasts with what was published, against two baselines fitted on
 the same years: last value, and a linear trend (least squares over the last three years). Reports
 MAPE per measure and horizon and the share of held-out actuals inside the 80 % interval, and
@@ -147,7 +148,8 @@ def render(summary: pd.DataFrame, detail: pd.DataFrame, seconds: float) -> str:
         f"- **date**: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- **machine**: {_machine()}",
         f"- **run time**: {seconds:.1f} s",
-        "- **data**: `data/sample/isle-of-wight/sen2` (DfE EHC plans release 2025) for Isle of Wight and "
+        "- **data**: `data/sample/isle-of-wight/sen2` (DfE EHC plans release 2025) for "
+        "Isle of Wight and "
         "Southampton; origins 2019/20 to 2023/24, each fitted only on census years up to it "
         f"(`placeplan forecast --base-year`). At most {n1} 1-year and {n3} 3-year forecasts "
         "per measure (both authorities together): small samples, read the differences with care.",

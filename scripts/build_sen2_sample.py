@@ -1,9 +1,12 @@
-"""Build data/sample/isle-of-wight/sen2/ from the DfE EHC plans release in ../shared/data/send (maintainers).
+"""Build data/sample/isle-of-wight/sen2/ from the DfE EHC plans release in ../shared/data/send.
+
+For maintainers.
 
 Keeps the files as published (same columns, same header, same row order, cells untouched) and
 only the rows of Isle of Wight (E06000046, 921) and Southampton (E06000045, 852). Usage::
 
-    python scripts/build_sen2_sample.py --shared ../shared/data/send --out data/sample/isle-of-wight/sen2
+    python scripts/build_sen2_sample.py --shared ../shared/data/send \\
+        --out data/sample/isle-of-wight/sen2
 """
 
 from __future__ import annotations

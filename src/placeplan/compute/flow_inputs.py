@@ -156,7 +156,7 @@ def _split_unknown_need(table: pd.DataFrame, cohort: pd.DataFrame) -> pd.DataFra
     parts = [table[known]]
     for need, share in mix.items():
         part = table[~known].copy()
-        part["need"] = need
+        part = part.assign(need=str(need))
         for col in ("central", "lower", "upper"):
             part[col] = part[col] * share
         parts.append(part)
