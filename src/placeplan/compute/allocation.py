@@ -2,8 +2,9 @@
 
 The baseline keeps every pupil at their current setting. Re-allocation moves only *movable* pupils
 (chosen by the scenario: e.g. those placed out of area or in independent special schools) to new
-places that serve their need and phase, within capacity, when the move lowers the annual cost of
-their placement plus transport and keeps the journey within the reasonable maximum. It is solved
+places that serve their need and phase, within capacity, when the move serves the plan's aims
+(fewer out-of-area, then fewer independent / non-maintained placements, then shorter journeys) and
+keeps the journey within the reasonable maximum; cost is reported, never optimised. It is solved
 exactly as a transportation problem with HiGHS, through ``placeplan.compute._solver``.
 """
 
@@ -33,6 +34,15 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 OOA_TYPES = frozenset({"independent", "non_maintained"})
+
+#: What a move into a new base is worth to the plan's aims, in minutes of journey time: bringing
+#: an out-of-area pupil back dominates, then an independent or non-maintained placement; between
+#: equal aims the shorter journey wins. Cost never enters the re-allocation's objective.
+AIM_PRIORITY_MIN: dict[str, float] = {
+    "out_of_area": 10_000.0,
+    "independent": 5_000.0,
+    "non_maintained": 5_000.0,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +221,7 @@ def reallocate(
     max_extra_journey_min: float = 20.0,
     phase_transfer_only: bool = False,
 ) -> pd.DataFrame:
-    """Move movable pupils into new places where it lowers annual cost, within capacity.
+    """Move movable pupils into new places where it serves the plan's aims, within capacity.
 
     Parameters
     ----------
@@ -250,10 +260,10 @@ def reallocate(
     -----
     The model is a transportation problem: binary ``x[p, s]`` for each feasible (pupil, new
     setting) pair, ``sum_s x[p, s] <= 1``, ``sum_p x[p, s] <= capacity[s]``, minimising the
-    change in annual placement + transport cost (plus 1e-3 GBP per minute of journey so that,
-    between equal costs, shorter journeys win). Staying put costs nothing extra, so a pupil moves
-    only when it saves money. Its constraint matrix is totally unimodular, so the LP optimum is
-    integral; we still declare the variables integer.
+    plan's aims (:data:`AIM_PRIORITY_MIN`: fewer out-of-area, then fewer independent and
+    non-maintained placements, then shorter journeys), never cost: a move is made only when it
+    serves an aim, and cost is reported, not optimised. Its constraint matrix is totally
+    unimodular, so the LP optimum is integral; we still declare the variables integer.
     """
     out = df_baseline.copy()
     out["moved"] = False
@@ -312,12 +322,10 @@ def reallocate(
             pd.Series(miles_new, index=sub.index), sub["nc_year"], costs
         )
         assisted = assisted | sub["transport_assisted"].astype(bool)
-        new_transport = transport_cost_gbp(
-            pd.Series(miles_new, index=sub.index), assisted, costs
-        ).to_numpy()
-        new_cost = float(place["annual_cost_per_place_gbp"]) + new_transport
-        old_cost = (sub["annual_placement_cost_gbp"] + sub["annual_transport_cost_gbp"]).to_numpy()
-        delta = new_cost - old_cost + 1e-3 * (t_new - t_old)
+        # the plan's aims, never cost: out of area first, then independent / non-maintained,
+        # then shorter journeys (cost is reported, not optimised)
+        aim = sub["category"].map(AIM_PRIORITY_MIN).fillna(0.0).to_numpy(dtype=float)
+        delta = (t_new - t_old) - aim
         keep = feasible & (delta < 0)
         for p_label, d, t, mi, a in zip(
             sub.index[keep],
