@@ -175,6 +175,11 @@ def test_reallocation_matches_brute_force(seed):
                     or j["travel_time_min"] > base.loc[i, "travel_time_min"] + 20
                 ):
                     continue
+                if (
+                    j["travel_time_min"] > base.loc[i, "travel_time_min"]
+                    and base.loc[i, "category"] != "out_of_area"
+                ):
+                    continue  # only an out-of-area pupil's journey may get longer
                 aim = AIM_PRIORITY_MIN.get(base.loc[i, "category"], 0.0)
                 gain = j["travel_time_min"] - base.loc[i, "travel_time_min"] - aim
                 if gain >= 0:

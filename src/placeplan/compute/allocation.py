@@ -318,6 +318,8 @@ def reallocate(
         limit = sub["phase"].map(max_journey_min_by_phase).fillna(np.inf).to_numpy(dtype=float)
         t_old = sub["travel_time_min"].to_numpy(dtype=float)
         feasible = np.isfinite(t_new) & (t_new <= limit) & (t_new <= t_old + max_extra_journey_min)
+        # a longer journey is accepted only to bring an out-of-area placement back
+        feasible &= (t_new <= t_old) | (sub["category"] == "out_of_area").to_numpy()
         assisted = _eligible_for_transport(
             pd.Series(miles_new, index=sub.index), sub["nc_year"], costs
         )
