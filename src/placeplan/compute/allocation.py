@@ -175,6 +175,12 @@ def baseline_allocation(
     for col in ("travel_time_min", "distance_km", "distance_miles"):
         out[col] = out[col].astype("float64")
     out["category"] = out["setting_id"].map(cats)
+    # the SEN2 provision type, kept as a separate dimension from location (in / out of area)
+    ptype = pd.Series(
+        df_provision["provision_type"].astype(str).to_numpy(),
+        index=df_provision["setting_id"].astype(str),
+    )
+    out["provision_type"] = out["setting_id"].map(ptype)
     out["transport_assisted"] = out["transport_assisted"].astype(bool)
     out["annual_placement_cost_gbp"] = out["setting_id"].map(cost).astype(float).fillna(0.0)
     out["annual_transport_cost_gbp"] = transport_cost_gbp(
@@ -373,6 +379,7 @@ def reallocate(
         t, mi, a, place_cost = info[k]
         out.loc[label, "setting_id"] = str(places.loc[cols[k], "setting_id"])
         out.loc[label, "category"] = str(places.loc[cols[k], "provision_type"])
+        out.loc[label, "provision_type"] = str(places.loc[cols[k], "provision_type"])
         out.loc[label, "travel_time_min"] = t
         out.loc[label, "distance_miles"] = mi
         out.loc[label, "distance_km"] = mi * 1.609344

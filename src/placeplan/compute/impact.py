@@ -270,7 +270,10 @@ def _metrics(df: pd.DataFrame, prefix: str) -> dict[str, float]:
         ),
         "beyond_walking_n": float(df[f"{prefix}_beyond_walk"].sum()),
         "ooa_placements": float((cat == "out_of_area").sum()),
-        "independent_placements": float(cat.isin(["independent", "non_maintained"]).sum()),
+        # by SEN2 provision type wherever the school is (location is the other dimension)
+        "independent_placements": float(
+            df[f"{prefix}_provision_type"].isin(["independent", "non_maintained"]).sum()
+        ),
         "annual_placement_cost_gbp": float(df[f"{prefix}_placement_cost_gbp"].sum()),
         "annual_transport_cost_gbp": float(df[f"{prefix}_transport_cost_gbp"].sum()),
     }
@@ -356,6 +359,7 @@ def assess_impact(
     for prefix, alloc in (("baseline", df_baseline), ("scenario", df_scenario)):
         pp[f"{prefix}_setting_id"] = alloc["setting_id"]
         pp[f"{prefix}_category"] = alloc["category"]
+        pp[f"{prefix}_provision_type"] = alloc.get("provision_type", alloc["category"])
         pp[f"{prefix}_time_min"] = alloc["travel_time_min"].astype(float)
         pp[f"{prefix}_distance_km"] = alloc["distance_km"].astype(float)
         pp[f"{prefix}_route"] = alloc["route"]
