@@ -156,3 +156,25 @@ def test_flows_year_by_year_from_the_2026_baseline(result):
     assert base.loc["out_of_area", "central"] == pupils["current_setting_id"].isin(outside).sum()
     # settled pupils are never moved under the default rule
     assert (ft.loc[ft["measure"] == "movers", "central"] == 0).all()
+
+
+def test_independent_counted_by_provision_type_wherever_it_is(result):
+    """SEN2's independent + non-maintained measure counts mainland independents too (location is
+    the other dimension), so the baseline equals the published 2024/25 cells of the sample."""
+    prov = pd.read_csv(PLAN.parent / "provision.csv", dtype=str)
+    ind = set(
+        prov.loc[prov["provision_type"].isin(["independent", "non_maintained"]), "setting_id"]
+    )
+    pupils = pd.read_csv(PLAN.parent / "pupils.csv", dtype=str)
+    expected = int(pupils["current_setting_id"].isin(ind).sum())
+    for imp in result.impacts.values():
+        allrow = imp.table[imp.table["group_type"] == "all"].set_index("metric")
+        assert allrow.loc["independent_placements", "baseline"] == expected
+    sen2 = pd.read_csv(PLAN.parent / "ehcp_by_placement.csv", dtype=str)
+    latest = sen2[
+        (sen2["time_period"] == sen2["time_period"].max())
+        & sen2["dfe_column"].isin(["special_independent", "special_non_maintained"])
+        & (sen2["breakdown_topic"] == "All EHC plans")
+        & (sen2["la_code"] == "E06000046")
+    ]
+    assert expected == pd.to_numeric(latest["count"]).sum()

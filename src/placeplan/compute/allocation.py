@@ -203,6 +203,7 @@ def baseline_allocation(
             "pupil_ref",
             "setting_id",
             "category",
+            "provision_type",
             "travel_time_min",
             "distance_km",
             "distance_miles",
