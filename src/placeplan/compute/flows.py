@@ -53,6 +53,7 @@ import pandas as pd
 
 from placeplan._errors import ConfigError, SchemaValidationError
 from placeplan.needs import NEED_CODES, split_codes
+from placeplan.vocab import KM_PER_MILE
 
 __all__ = [
     "INDEPENDENT_NON_MAINTAINED_TYPES",
@@ -887,7 +888,7 @@ def _measures(
             "placement_cost_gbp": float(inp.cost[s].sum()),
             "transport_cost_gbp": float(
                 np.nansum(km)
-                / 1.609344
+                / KM_PER_MILE
                 * params.transport_cost_per_mile_gbp
                 * 2
                 * params.school_days

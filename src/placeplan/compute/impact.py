@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from placeplan.vocab import KM_PER_MILE
+
 __all__ = [
     "GROUP_TYPES",
     "MITIGATIONS",
@@ -47,7 +49,7 @@ TRANSPORT_POLICIES: tuple[tuple[str, str], ...] = (
     ("age19_25", "19 to 25: the authority's adult transport policy"),
 )
 
-_MILE_KM = 1.609344
+_MILE_KM = KM_PER_MILE
 
 
 def transport_policy(
@@ -257,7 +259,7 @@ def _metrics(df: pd.DataFrame, prefix: str) -> dict[str, float]:
         "p90_time_min": float(t.quantile(0.9)) if placed else np.nan,
         "max_time_min": float(t.max()) if placed else np.nan,
         "mean_distance_km": float(km.mean()) if placed else np.nan,
-        "mean_distance_miles": float(km.mean() / 1.609344) if placed else np.nan,
+        "mean_distance_miles": float(km.mean() / KM_PER_MILE) if placed else np.nan,
         "over_threshold_n": float(df[f"{prefix}_over"].sum()),
         "over_threshold_pct": float(100.0 * df[f"{prefix}_over"].sum() / placed)
         if placed
