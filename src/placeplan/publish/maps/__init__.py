@@ -15,7 +15,7 @@ Pupil points are never drawn.
 Every name on a map comes from a file the authority did not write, so none reaches JavaScript
 source unescaped (:mod:`placeplan.publish.escape`): tooltips are HTML built from
 :func:`~placeplan.publish.escape.html_text` parts and embedded as a JSON string literal
-(:class:`_Tooltip`, never folium's backtick template), GeoJSON properties a tooltip renders are
+(:class:`JsonTooltip`, never folium's backtick template), GeoJSON properties a tooltip renders are
 HTML-escaped (:func:`~placeplan.publish.escape.geojson_properties`), and legend and attribution
 text is passed with :func:`~placeplan.publish.escape.js_string`. :func:`map_html` refuses a
 page that binds a tooltip or popup from a template literal."""

@@ -17,12 +17,25 @@ from branca.element import Element, Figure, MacroElement
 from placeplan._errors import CRSError, SchemaValidationError
 from placeplan.publish.disclosure import SUPPRESSED_MARKER, suppression_mask
 from placeplan.publish.escape import geojson_properties, html_text, js_string
-from placeplan.publish.maps._page import _finalise
+from placeplan.publish.maps._page import finalise
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["PROVISION_COLOURS"]
+__all__ = [
+    "PROVISION_COLOURS",
+    "JsonTooltip",
+    "add_basemap",
+    "add_provision",
+    "check_frame",
+    "display_values",
+    "feature_collection",
+    "finish_map",
+    "frame_bounds",
+    "new_map",
+    "suppressed_column",
+    "to_wgs84",
+]
 
 _LAND = "#f4f1e8"
 
@@ -40,7 +53,8 @@ _PUPIL_LIKE = re.compile(r"pupil_ref|pupil_id|upn", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_frame(df: pd.DataFrame | None, what: str, *, counts: bool, internal: bool) -> None:
+def check_frame(df: pd.DataFrame | None, what: str, *, counts: bool, internal: bool) -> None:
+    """Refuse a frame with pupil-level columns, or with counts not disclosure-controlled."""
     if df is None:
         return
     bad = [c for c in df.columns if _PUPIL_LIKE.search(str(c))]
@@ -55,7 +69,8 @@ def _check_frame(df: pd.DataFrame | None, what: str, *, counts: bool, internal: 
         raise SchemaValidationError(msg)
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+def to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    """Reproject ``gdf`` to EPSG:4326, coordinates rounded to 5 decimals; raise if no CRS."""
     if gdf.crs is None:
         msg = f"{what}: no CRS set; expected EPSG:27700"
         raise CRSError(msg)
@@ -66,7 +81,7 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     return out
 
 
-def _features(gdf: gpd.GeoDataFrame, props: Sequence[str]) -> dict[str, Any]:
+def feature_collection(gdf: gpd.GeoDataFrame, props: Sequence[str]) -> dict[str, Any]:
     """GeoJSON FeatureCollection with only ``props`` (JSON-safe, deterministic).
 
     String properties are HTML-escaped: folium's ``GeoJsonTooltip`` puts them into
@@ -96,14 +111,18 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-def _mask_col(df: pd.DataFrame, col: str) -> pd.Series:
+def suppressed_column(df: pd.DataFrame, col: str) -> pd.Series:
+    """The suppression mask of ``col`` in ``df`` (all False if it has none)."""
     mask = suppression_mask(df)
     if col in mask.columns:
         return mask[col]
     return pd.Series(False, index=df.index)
 
 
-def _display(values: pd.Series, suppressed: pd.Series, fmt: str, none_text: str = "–") -> list[str]:
+def display_values(
+    values: pd.Series, suppressed: pd.Series, fmt: str, none_text: str = "–"
+) -> list[str]:
+    """Format ``values`` with ``fmt``: suppressed ones as the marker, NaN as ``none_text``."""
     out = []
     for v, s in zip(values.tolist(), suppressed.tolist(), strict=True):
         if s:
@@ -115,7 +134,8 @@ def _display(values: pd.Series, suppressed: pd.Series, fmt: str, none_text: str 
     return out
 
 
-def _bounds(frames: Sequence[gpd.GeoDataFrame | None]) -> list[list[float]] | None:
+def frame_bounds(frames: Sequence[gpd.GeoDataFrame | None]) -> list[list[float]] | None:
+    """The ``[[south, west], [north, east]]`` box of EPSG:4326 frames, or None if all empty."""
     boxes = [f.total_bounds for f in frames if f is not None and not f.empty]
     if not boxes:
         return None
@@ -125,7 +145,8 @@ def _bounds(frames: Sequence[gpd.GeoDataFrame | None]) -> list[list[float]] | No
     return [[round(float(s), 5), round(float(w), 5)], [round(float(n), 5), round(float(e), 5)]]
 
 
-def _new_map(height: str) -> folium.Map:
+def new_map(height: str) -> folium.Map:
+    """An empty tile-less folium map of CSS height ``height``."""
     return folium.Map(
         location=[50.67, -1.3],
         zoom_start=10,
@@ -175,7 +196,7 @@ class _Attribution(MacroElement):
         )
 
 
-class _Tooltip(folium.Tooltip):
+class JsonTooltip(folium.Tooltip):
     """folium's Tooltip with its content as a JSON string literal, not a template literal.
 
     folium writes ``bindTooltip(`<div>{{ text }}</div>`)``: inside backticks a name containing
@@ -225,13 +246,14 @@ def _banners(m: folium.Map, *, internal: bool, note: str | None) -> None:
         cast("Figure", m.get_root()).html.add_child(Element(html), name="placeplan_banners")
 
 
-def _add_basemap(
+def add_basemap(
     m: folium.Map,
     *,
     outline: gpd.GeoDataFrame | None,
     roads: gpd.GeoDataFrame | None,
     areas: gpd.GeoDataFrame | None = None,
 ) -> None:
+    """Add the vector basemap: outline as land, optional area boundaries and main roads."""
     _add_backdrop(
         m,
         outline,
@@ -272,9 +294,9 @@ def _add_backdrop(
     """One non-interactive basemap layer of ``frame``'s geometries (nothing if absent/empty)."""
     if frame is None or frame.empty:
         return
-    g = _to_wgs84(frame[["geometry"]], what)
+    g = to_wgs84(frame[["geometry"]], what)
     folium.GeoJson(
-        _features(g, []),
+        feature_collection(g, []),
         name=name,
         style_function=lambda _f: dict(style),
         interactive=False,
@@ -282,11 +304,12 @@ def _add_backdrop(
     ).add_to(m)
 
 
-def _add_provision(m: folium.Map, provision: gpd.GeoDataFrame | None) -> None:
+def add_provision(m: folium.Map, provision: gpd.GeoDataFrame | None) -> None:
+    """Add existing settings as circles coloured by provision type (dashed if out of area)."""
     if provision is None or provision.empty:
         return
-    _check_frame(provision, "provision", counts=False, internal=True)
-    p = _to_wgs84(provision, "provision").sort_values("setting_id", kind="stable")
+    check_frame(provision, "provision", counts=False, internal=True)
+    p = to_wgs84(provision, "provision").sort_values("setting_id", kind="stable")
     fg = folium.FeatureGroup(name="Existing provision (by type)")
     for row in p.itertuples(index=False):
         ptype = str(getattr(row, "provision_type", "") or "")
@@ -306,7 +329,7 @@ def _add_provision(m: folium.Map, provision: gpd.GeoDataFrame | None) -> None:
             fill=True,
             fill_color=PROVISION_COLOURS.get(ptype, "#555555"),
             fill_opacity=0.9 if in_area else 0.35,
-            tooltip=_Tooltip(tip),
+            tooltip=JsonTooltip(tip),
         ).add_to(fg)
     fg.add_to(m)
 
@@ -334,7 +357,7 @@ def _provision_legend(provision: gpd.GeoDataFrame | None) -> str:
     return f"<h4>Existing provision</h4>{rows}<small>dashed = out of area</small>"
 
 
-def _finish(
+def finish_map(
     m: folium.Map,
     legend: str,
     provision: gpd.GeoDataFrame | None,
@@ -357,4 +380,4 @@ def _finish(
     if b:
         _FitBounds(b, pad_right=190, pad_left=170 if prov_legend else 12).add_to(m)
     _banners(m, internal=internal, note=note)
-    return _finalise(m)
+    return finalise(m)

@@ -12,7 +12,7 @@ from typing import Any, cast
 import folium
 from branca.element import Element, Figure
 
-__all__ = ["assert_offline", "map_html", "save_map", "write_page"]
+__all__ = ["assert_offline", "finalise", "map_html", "save_map", "write_page"]
 
 _SEA = "#dbe9f4"
 
@@ -70,7 +70,7 @@ def _walk(el: Any) -> list[Any]:
     return out
 
 
-def _finalise(m: folium.Map) -> folium.Map:
+def finalise(m: folium.Map) -> folium.Map:
     """Make ``m`` offline and deterministic (idempotent)."""
     root = cast("Figure", m.get_root())
     for el in _walk(root):
@@ -123,7 +123,7 @@ def map_html(m: folium.Map) -> str:
     str
         The complete HTML page.
     """
-    _finalise(m)
+    finalise(m)
     html = m.get_root().render()
     assert_offline(html)
     _assert_no_template_tooltips(html)
@@ -139,7 +139,7 @@ def _assert_no_template_tooltips(html: str) -> None:
     if hit:
         msg = (
             "map binds a tooltip or popup from a JavaScript template literal, where a name "
-            "containing `${…}` or a backtick runs as script; use placeplan's _Tooltip "
+            "containing `${…}` or a backtick runs as script; use placeplan's JsonTooltip "
             f"(JSON string) instead of folium.Tooltip/Popup: {hit.group(0)!r}"
         )
         raise ValueError(msg)

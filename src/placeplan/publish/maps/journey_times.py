@@ -11,18 +11,18 @@ import pandas as pd
 
 from placeplan.publish.escape import html_text
 from placeplan.publish.maps._layers import (
-    _add_basemap,
-    _add_provision,
-    _bounds,
-    _check_frame,
-    _display,
-    _features,
-    _finish,
-    _mask_col,
-    _new_map,
-    _to_wgs84,
+    add_basemap,
+    add_provision,
+    check_frame,
+    display_values,
+    feature_collection,
+    finish_map,
+    frame_bounds,
+    new_map,
+    suppressed_column,
+    to_wgs84,
 )
-from placeplan.publish.maps.sites import _add_sites
+from placeplan.publish.maps.sites import add_sites
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -108,26 +108,26 @@ def map_journey_times(
     CRSError
         If a frame has no CRS.
     """
-    _check_frame(areas, "areas", counts="pupils" in areas.columns, internal=internal)
-    _check_frame(
+    check_frame(areas, "areas", counts="pupils" in areas.columns, internal=internal)
+    check_frame(
         sites,
         "sites",
         counts=sites is not None and "pupils_served" in sites.columns,
         internal=internal,
     )
-    m = _new_map(height)
-    _add_basemap(m, outline=outline, roads=roads)
+    m = new_map(height)
+    add_basemap(m, outline=outline, roads=roads)
 
     order = areas.sort_values("area_id", kind="stable").index
-    a = _to_wgs84(areas.loc[order], "areas").reset_index(drop=True)
+    a = to_wgs84(areas.loc[order], "areas").reset_index(drop=True)
 
     def _sup(col: str) -> pd.Series:
-        return pd.Series(_mask_col(areas, col).loc[order].to_numpy(), index=a.index)
+        return pd.Series(suppressed_column(areas, col).loc[order].to_numpy(), index=a.index)
 
     a["name"] = a["name"].astype(str) if "name" in a else a["area_id"].astype(str)
     a["area_id"] = a["area_id"].astype(str)
     a["pupils_txt"] = (
-        _display(a["pupils"], _sup("pupils"), "{:,.0f}", "0") if "pupils" in a else "–"
+        display_values(a["pupils"], _sup("pupils"), "{:,.0f}", "0") if "pupils" in a else "–"
     )
     fields = ["name", "area_id", "pupils_txt"]
     aliases = ["Area", "Code", "Pupils"]
@@ -139,7 +139,7 @@ def map_journey_times(
     for which in ("baseline", "scenario"):
         col = f"{which}_mean_time_min"
         sup = _sup(col)
-        a[f"{which}_txt"] = _display(a[col], sup, "{:.1f} min", "no pupils")
+        a[f"{which}_txt"] = display_values(a[col], sup, "{:.1f} min", "no pupils")
         a[f"{which}_band"] = [
             -2 if s else (-1 if b is None else b)
             for s, b in zip(sup, (band_index(v) for v in a[col].astype(float)), strict=True)
@@ -148,7 +148,7 @@ def map_journey_times(
     aliases += ["Mean journey, baseline", "Mean journey, scenario"]
     fc_cols = [*fields, "baseline_band", "scenario_band"]
 
-    data = _features(a, fc_cols)
+    data = feature_collection(a, fc_cols)
     for which, label, show in (
         ("baseline", "Baseline: mean journey time", False),
         ("scenario", "Scenario: mean journey time", True),
@@ -164,9 +164,9 @@ def map_journey_times(
             tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
         ).add_to(m)
 
-    _add_provision(m, provision)
+    add_provision(m, provision)
     if sites is not None and not sites.empty:
-        _add_sites(m, sites, internal=internal, only_selected=True)
+        add_sites(m, sites, internal=internal, only_selected=True)
 
     band_rows = "".join(
         f'<i style="background:{c}"></i>{html_text(lbl)}<br>'
@@ -179,11 +179,11 @@ def map_journey_times(
         f"suppressed (fewer than {threshold} pupils)<br>"
         f'<i style="background:{_NODATA_FILL}"></i>no pupils'
     )
-    return _finish(
+    return finish_map(
         m,
         legend,
         provision,
-        lambda: _bounds([_to_wgs84(areas[["geometry"]], "areas")]),
+        lambda: frame_bounds([to_wgs84(areas[["geometry"]], "areas")]),
         collapsed=False,
         attribution=attribution,
         internal=internal,

@@ -12,23 +12,23 @@ import pandas as pd
 
 from placeplan.publish.escape import html_text
 from placeplan.publish.maps._layers import (
-    _add_basemap,
-    _add_provision,
-    _bounds,
-    _check_frame,
-    _display,
-    _features,
-    _finish,
-    _mask_col,
-    _new_map,
-    _to_wgs84,
-    _Tooltip,
+    JsonTooltip,
+    add_basemap,
+    add_provision,
+    check_frame,
+    display_values,
+    feature_collection,
+    finish_map,
+    frame_bounds,
+    new_map,
+    suppressed_column,
+    to_wgs84,
 )
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["map_sites"]
+__all__ = ["add_sites", "map_sites"]
 
 _SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")  # RdYlGn-5, low→high
 
@@ -42,19 +42,22 @@ def _score_colour(score: float, lo: float, hi: float) -> str:
     return _SCORE_COLOURS[min(max(k, 0), len(_SCORE_COLOURS) - 1)]
 
 
-def _add_sites(
+def add_sites(
     m: folium.Map, sites: gpd.GeoDataFrame, *, internal: bool, only_selected: bool = False
 ) -> tuple[float, float]:
-    s = _to_wgs84(sites, "sites")
+    """Add candidate sites coloured by score; returns the score range ``(lo, hi)``."""
+    s = to_wgs84(sites, "sites")
     s = s.sort_values("site_id", kind="stable")
-    sup = _mask_col(sites, "pupils_served").reindex(s.index).fillna(False)
-    sup_t = _mask_col(sites, "mean_time_saved_min").reindex(s.index).fillna(False)
+    sup = suppressed_column(sites, "pupils_served").reindex(s.index).fillna(False)
+    sup_t = suppressed_column(sites, "mean_time_saved_min").reindex(s.index).fillna(False)
     scores = pd.to_numeric(s.get("score", pd.Series(np.nan, index=s.index)), errors="coerce")
     lo = float(scores.min()) if scores.notna().any() else 0.0
     hi = float(scores.max()) if scores.notna().any() else 1.0
     selected = s.get("selected", pd.Series(False, index=s.index)).fillna(False).astype(bool)
-    served = _display(s.get("pupils_served", pd.Series(np.nan, index=s.index)), sup, "{:,.0f}", "–")
-    saved = _display(
+    served = display_values(
+        s.get("pupils_served", pd.Series(np.nan, index=s.index)), sup, "{:,.0f}", "–"
+    )
+    saved = display_values(
         s.get("mean_time_saved_min", pd.Series(np.nan, index=s.index)), sup_t, "{:.1f} min", "–"
     )
     groups = {
@@ -87,7 +90,7 @@ def _add_sites(
             fill=True,
             fill_color=_score_colour(score, lo, hi),
             fill_opacity=0.95,
-            tooltip=_Tooltip(tip),
+            tooltip=JsonTooltip(tip),
         ).add_to(groups[sel])
     for fg in (groups[False], groups[True]):
         if fg._children:
@@ -102,10 +105,10 @@ def _point_lookup(
     dests: dict[str, tuple[float, float]] = {}
     if areas is not None and not areas.empty:
         pts = areas.set_geometry(areas.geometry.representative_point())
-        pts = _to_wgs84(pts[["area_id", "geometry"]], "areas")
+        pts = to_wgs84(pts[["area_id", "geometry"]], "areas")
         origins = {str(r.area_id): (r.geometry.y, r.geometry.x) for r in pts.itertuples()}
     if provision is not None and not provision.empty:
-        p = _to_wgs84(provision[["setting_id", "geometry"]], "provision")
+        p = to_wgs84(provision[["setting_id", "geometry"]], "provision")
         dests = {str(r.setting_id): (r.geometry.y, r.geometry.x) for r in p.itertuples()}
     return origins, dests
 
@@ -131,7 +134,7 @@ def _add_flows(
     vmax = vmax if vmax > 0 and not math.isnan(vmax) else 1.0
     for which, colour, show in (("baseline", "#7b3294", False), ("scenario", "#e66101", True)):
         fg = folium.FeatureGroup(name=f"Out-of-area flows, {which}", show=show)
-        sup = _mask_col(flows, which)
+        sup = suppressed_column(flows, which)
         for idx, row in flows.iterrows():
             n = row[which]
             if bool(sup.at[idx]) or pd.isna(n) or n <= 0:
@@ -151,7 +154,7 @@ def _add_flows(
                 color=colour,
                 weight=round(1.5 + 7 * math.sqrt(float(n) / vmax), 2),
                 opacity=0.75,
-                tooltip=_Tooltip(f"{oname} → {dname}<br>{which}: {int(n):,} pupils"),
+                tooltip=JsonTooltip(f"{oname} → {dname}<br>{which}: {int(n):,} pupils"),
             ).add_to(fg)
         if fg._children:
             fg.add_to(m)
@@ -223,19 +226,19 @@ def map_sites(
     CRSError
         If a frame has no CRS.
     """
-    _check_frame(sites, "sites", counts="pupils_served" in sites.columns, internal=internal)
-    _check_frame(ooa_flows, "ooa_flows", counts=True, internal=internal)
-    _check_frame(
+    check_frame(sites, "sites", counts="pupils_served" in sites.columns, internal=internal)
+    check_frame(ooa_flows, "ooa_flows", counts=True, internal=internal)
+    check_frame(
         areas,
         "areas",
         counts="pupils" in (areas.columns if areas is not None else []),
         internal=internal,
     )
-    m = _new_map(height)
-    _add_basemap(m, outline=outline, roads=roads, areas=areas)
+    m = new_map(height)
+    add_basemap(m, outline=outline, roads=roads, areas=areas)
 
     if isochrones is not None and not isochrones.empty:
-        iso = _to_wgs84(isochrones, "isochrones")
+        iso = to_wgs84(isochrones, "isochrones")
         minutes = sorted({float(v) for v in iso["minutes"]}, reverse=True)
         shades = ["#9ecae1", "#6baed6", "#3182bd", "#08519c"]
         for k, mins in enumerate(minutes):
@@ -243,14 +246,14 @@ def map_sites(
             sub = sub.assign(label=[f"{sid}: {mins:g} min drive" for sid in sub["site_id"]])
             colour = shades[min(len(minutes) - 1 - k, len(shades) - 1)]
             folium.GeoJson(
-                _features(sub, ["site_id", "label"]),
+                feature_collection(sub, ["site_id", "label"]),
                 name=html_text(f"Catchment ≤ {mins:g} min drive"),
                 show=len(minutes) == 1 or k > 0,
                 style_function=functools.partial(_iso_style, colour=colour),
                 tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
             ).add_to(m)
 
-    _add_provision(m, provision)
+    add_provision(m, provision)
     left_out = 0
     flow_ends: list[tuple[float, float]] = []
     if ooa_flows is not None and not ooa_flows.empty:
@@ -261,7 +264,7 @@ def map_sites(
             provision,
             drawn_ends=flow_ends,
         )
-    lo, hi = _add_sites(m, sites, internal=internal)
+    lo, hi = add_sites(m, sites, internal=internal)
 
     edges = np.linspace(lo, hi, len(_SCORE_COLOURS) + 1)
     score_rows = "".join(
@@ -283,7 +286,7 @@ def map_sites(
 
     def _fit() -> list[list[float]] | None:
         frames = [sites, outline if outline is not None else areas]
-        b = _bounds([_to_wgs84(f[["geometry"]], "bounds") for f in frames if f is not None])
+        b = frame_bounds([to_wgs84(f[["geometry"]], "bounds") for f in frames if f is not None])
         if b and flow_ends:
             # fit the drawn flows' destinations too: the reviewer sees where pupils travel today
             lats = [p[0] for p in flow_ends] + [b[0][0], b[1][0]]
@@ -292,7 +295,7 @@ def map_sites(
         return b
 
     m.placeplan_flows_left_out = left_out  # type: ignore[attr-defined]
-    return _finish(
+    return finish_map(
         m,
         legend,
         provision,
