@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from placeplan import _cache
-from placeplan.compute.network import CRS, RoadNetwork, SpeedModel
+from placeplan.compute.network import RoadNetwork, SpeedModel
 from placeplan.compute.network._osm import _build
+from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from placeplan._errors import InfeasibleModelError, SchemaValidationError
 from placeplan.compute._solver import solve
 from placeplan.needs import split_codes
+from placeplan.vocab import KM_PER_MILE
 
 __all__ = [
     "CostModel",
@@ -31,8 +32,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-OOA_TYPES = frozenset({"independent", "non_maintained"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +364,7 @@ def reallocate(
         out.loc[label, "category"] = str(places.loc[cols[k], "provision_type"])
         out.loc[label, "travel_time_min"] = t
         out.loc[label, "distance_miles"] = mi
-        out.loc[label, "distance_km"] = mi * 1.609344
+        out.loc[label, "distance_km"] = mi * KM_PER_MILE
         out.loc[label, "route"] = "road"
         out.loc[label, "transport_assisted"] = bool(a)
         out.loc[label, "annual_placement_cost_gbp"] = place_cost

@@ -54,6 +54,7 @@ from placeplan.compute.network._routing import (
 )
 from placeplan.compute.points import as_xy
 from placeplan.settings import settings
+from placeplan.vocab import MILES_PER_KM
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -62,7 +63,6 @@ __all__ = ["MATRIX_COLUMNS", "MILES_PER_KM", "travel_matrix"]
 
 logger = logging.getLogger(__name__)
 
-MILES_PER_KM = 1 / 1.609344
 MATRIX_COLUMNS = [
     "origin_id",
     "destination_id",

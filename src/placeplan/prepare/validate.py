@@ -28,6 +28,7 @@ from placeplan.prepare import io
 from placeplan.prepare.geocode import PostcodeIndex
 from placeplan.prepare.io._common import _REJECTION_DTYPES, _empty_frame, _empty_rejections
 from placeplan.publish.tables import write_csv
+from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
     from placeplan.config import PlanConfig
@@ -267,7 +268,7 @@ def _read_boundary(path: Path) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         msg = "the boundary has no coordinate reference system"
         raise InputFileError(msg, file=path.name)
-    return gdf.to_crs(io.CRS)
+    return gdf.to_crs(CRS)
 
 
 def validate_inputs(
@@ -470,7 +471,7 @@ def _check_inputs(
                 gdf = gdf[gdf["in_area"].astype(bool)]
             within = gdf.geometry.intersects(areas.union_all())
             try:
-                io.assign_areas(gpd.GeoDataFrame(gdf, crs=io.CRS), areas)
+                io.assign_areas(gpd.GeoDataFrame(gdf, crs=CRS), areas)
             except PlaceplanError as err:
                 c.error(err, areas_path)
                 continue
@@ -489,7 +490,7 @@ def _check_inputs(
     )
     provision_gdf = None
     if provision is not None:
-        provision_gdf = gpd.GeoDataFrame(provision, geometry="geometry", crs=io.CRS)
+        provision_gdf = gpd.GeoDataFrame(provision, geometry="geometry", crs=CRS)
     return CheckedInputs(
         report=report,
         pupils=pupils,

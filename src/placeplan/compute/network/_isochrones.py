@@ -12,8 +12,8 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from placeplan.compute.network._model import CRS
 from placeplan.compute.network._routing import _end_offsets, _point_arrays, _snap_arrays
+from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from placeplan.compute.network._routing import _Routing
 
 
-CRS = "EPSG:27700"
 _FORMAT_VERSION = "network-v1"
 
 

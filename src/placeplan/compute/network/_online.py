@@ -12,10 +12,11 @@ import shapely
 
 from placeplan import _cache
 from placeplan._errors import NetworkError
-from placeplan.compute.network._model import _FORMAT_VERSION, CRS, RoadNetwork
+from placeplan.compute.network._model import _FORMAT_VERSION, RoadNetwork
 from placeplan.compute.network._osm import network_from_networkx
 from placeplan.compute.network._speed import SpeedModel, parse_maxspeed
 from placeplan.settings import settings
+from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
     from shapely.geometry import MultiPolygon, Polygon

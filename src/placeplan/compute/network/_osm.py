@@ -15,8 +15,9 @@ from scipy.sparse.csgraph import connected_components
 
 from placeplan import _cache
 from placeplan._errors import NetworkError
-from placeplan.compute.network._model import _FORMAT_VERSION, CRS, RoadNetwork, _intern
+from placeplan.compute.network._model import _FORMAT_VERSION, RoadNetwork, _intern
 from placeplan.compute.network._speed import SpeedModel, parse_maxspeed
+from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
     import networkx as nx

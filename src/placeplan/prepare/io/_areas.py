@@ -11,7 +11,8 @@ import pandas as pd
 
 from placeplan import schemas
 from placeplan._errors import CRSError, InputFileError, SchemaValidationError
-from placeplan.prepare.io._common import CRS, _ids, _key, _missing_column
+from placeplan.prepare.io._common import _ids, _key, _missing_column
+from placeplan.vocab import CRS
 
 logger = logging.getLogger(__package__)  # the package's logger, as before the split
 

@@ -21,12 +21,9 @@ _REJECTION_DTYPES: dict[str, str] = {
     "reason": "string",
 }
 REJECTION_COLUMNS: tuple[str, ...] = tuple(_REJECTION_DTYPES)
-CRS = "EPSG:27700"
 _EXTRA = "__extra_cells__"
 
 
-_GB_E = (0.0, 700_000.0)
-_GB_N = (0.0, 1_300_000.0)
 _NEEDS_EXPECTED = ", ".join(NEED_CODES)
 
 

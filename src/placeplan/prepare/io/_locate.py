@@ -11,7 +11,8 @@ import pandas as pd
 import shapely
 
 from placeplan._errors import CRSError
-from placeplan.prepare.io._common import _GB_E, _GB_N, CRS, _missing_column, _numbers
+from placeplan.prepare.io._common import _missing_column, _numbers
+from placeplan.vocab import BNG_EASTING_M, BNG_NORTHING_M, CRS
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -83,7 +84,12 @@ def _locate(
         half = given & (e_empty | n_empty)
         rejects.add_mask(half, "easting/northing", "give both easting and northing, or neither")
         rejects.add_mask(given & (e_bad | n_bad), "easting/northing", "not a number (metres)")
-        outside = given & ~half & ~(e_bad | n_bad) & ~(e.between(*_GB_E) & n.between(*_GB_N))
+        outside = (
+            given
+            & ~half
+            & ~(e_bad | n_bad)
+            & ~(e.between(*BNG_EASTING_M) & n.between(*BNG_NORTHING_M))
+        )
         rejects.add_mask(
             outside,
             "easting/northing",

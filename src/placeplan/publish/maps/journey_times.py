@@ -23,21 +23,22 @@ from placeplan.publish.maps._layers import (
     to_wgs84,
 )
 from placeplan.publish.maps.sites import add_sites
+from placeplan.vocab import TIME_BAND_EDGES_MIN, TIME_BAND_LABELS
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = ["TIME_BANDS", "band_index", "map_journey_times"]
 
-TIME_BANDS: tuple[tuple[float, float, str], ...] = (
-    (0, 15, "< 15 min"),
-    (15, 30, "15–30 min"),
-    (30, 45, "30–45 min"),
-    (45, 60, "45–60 min"),
-    (60, 75, "60–75 min"),
-    (75, math.inf, "> 75 min"),
+TIME_BANDS: tuple[tuple[float, float, str], ...] = tuple(
+    zip(
+        (0.0, *TIME_BAND_EDGES_MIN),
+        (*TIME_BAND_EDGES_MIN, math.inf),
+        TIME_BAND_LABELS,
+        strict=True,
+    )
 )
-"""Journey-time bands (lower inclusive, upper exclusive) shared by maps and report figures."""
+"""Journey-time bands ``(lower inclusive, upper exclusive, label)``, from :mod:`placeplan.vocab`."""
 
 _BAND_COLOURS = ("#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")  # YlGnBu-7[1:]
 _SUPPRESSED_FILL = "#bdbdbd"
