@@ -19,7 +19,6 @@ CSV_TEMPLATES = (
     "provision.csv",
     "out_of_area.csv",
     "candidate_sites.csv",
-    "costs.csv",
 )
 
 
