@@ -143,9 +143,9 @@ def read_points_csv(path: str | Path) -> pd.DataFrame:
         values[c] = num
     x, y = values[cols[0]], values[cols[1]]
     if crs != CRS:
-        from placeplan.compute.network._osm import _to_bng
+        from placeplan.compute.network._osm import lonlat_to_bng
 
-        x, y = (np.asarray(a) for a in _to_bng(x, y))
+        x, y = (np.asarray(a) for a in lonlat_to_bng(x, y))
     return pd.DataFrame({"id": ids.to_numpy(dtype=object), "x": x, "y": y})
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from placeplan import _cache
 from placeplan.compute.network import RoadNetwork, SpeedModel
-from placeplan.compute.network._osm import _build
+from placeplan.compute.network._osm import build_network
 from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def grid_network(
     key = _cache.cache_key(
         "grid", n, float(spacing_m), float(speed_kph), origin, sorted(set(oneway_rows)), highway
     )
-    return _build(
+    return build_network(
         **chains,
         speed_model=speed_model or SpeedModel(),
         source=f"grid_network(n={n})",

@@ -26,7 +26,7 @@ import shapely
 from placeplan._errors import ConfigError, InputFileError, PlaceplanError
 from placeplan.prepare import io
 from placeplan.prepare.geocode import PostcodeIndex
-from placeplan.prepare.io._common import _REJECTION_DTYPES, _empty_frame, _empty_rejections
+from placeplan.prepare.io._common import REJECTION_DTYPES, empty_frame, empty_rejections
 from placeplan.publish.tables import write_csv
 from placeplan.vocab import CRS
 
@@ -52,7 +52,7 @@ PUPIL_BUFFER_M = 1000.0
 
 
 def _empty_files() -> pd.DataFrame:
-    return _empty_frame(
+    return empty_frame(
         {
             "file": "string",
             "role": "string",
@@ -87,10 +87,10 @@ class ValidationReport:
     """
 
     files: pd.DataFrame = field(default_factory=_empty_files)
-    rejections: pd.DataFrame = field(default_factory=_empty_rejections)
-    errors: pd.DataFrame = field(default_factory=_empty_rejections)
+    rejections: pd.DataFrame = field(default_factory=empty_rejections)
+    errors: pd.DataFrame = field(default_factory=empty_rejections)
     notes: tuple[str, ...] = ()
-    skipped: pd.DataFrame = field(default_factory=_empty_rejections)
+    skipped: pd.DataFrame = field(default_factory=empty_rejections)
 
     @property
     def ok(self) -> bool:
@@ -226,14 +226,14 @@ class _Collector:
         )
         files = files.astype(_empty_files().dtypes.to_dict()) if len(files) else _empty_files()
         frames = [r.rejections for _, r in self.results if len(r.rejections)]
-        rejections = pd.concat(frames, ignore_index=True) if frames else _empty_rejections()
-        errors = _empty_rejections()
+        rejections = pd.concat(frames, ignore_index=True) if frames else empty_rejections()
+        errors = empty_rejections()
         if self.errors:
-            errors = pd.DataFrame(self.errors).astype({**_REJECTION_DTYPES, "row": "Int64"})
+            errors = pd.DataFrame(self.errors).astype({**REJECTION_DTYPES, "row": "Int64"})
         notes = [n for _, r in self.results for n in r.notes] + self.notes
         skipped_frames = [r.skipped for _, r in self.results if len(r.skipped)]
         skipped = (
-            pd.concat(skipped_frames, ignore_index=True) if skipped_frames else _empty_rejections()
+            pd.concat(skipped_frames, ignore_index=True) if skipped_frames else empty_rejections()
         )
         return ValidationReport(
             files=files, rejections=rejections, errors=errors, notes=tuple(notes), skipped=skipped
@@ -595,7 +595,7 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
     if network is not None and network.exists() and checked.pupils is not None:
         plan_errors += _network_covers_pupils(plan, network, checked.pupils)
     if plan_errors:
-        extra = pd.DataFrame(plan_errors).astype({**_REJECTION_DTYPES, "row": "Int64"})
+        extra = pd.DataFrame(plan_errors).astype({**REJECTION_DTYPES, "row": "Int64"})
         frames = [f for f in (report.errors, extra) if len(f)]
         report = replace(report, errors=pd.concat(frames, ignore_index=True))
     return replace(checked, report=report)
@@ -742,7 +742,7 @@ def write_rejections(report: ValidationReport, path: str | Path) -> Path:
     out = (
         pd.concat([f.astype({"row": "Int64"}) for f in frames], ignore_index=True)
         if frames
-        else _empty_rejections()
+        else empty_rejections()
     )
     write_csv(out[list(io.REJECTION_COLUMNS)], path)
     return path
