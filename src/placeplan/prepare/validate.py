@@ -27,7 +27,6 @@ from placeplan._errors import ConfigError, InputFileError, PlaceplanError
 from placeplan.prepare import io
 from placeplan.prepare.geocode import PostcodeIndex
 from placeplan.prepare.io._common import REJECTION_DTYPES, empty_frame, empty_rejections
-from placeplan.publish.tables import write_csv
 from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
@@ -736,6 +735,10 @@ def write_rejections(report: ValidationReport, path: str | Path) -> Path:
     path
         The file written: columns ``file, row, column, reason`` (no pupil values).
     """
+    # the one CSV writer (formula-neutralised cells) lives in publish; prepare reaches it only
+    # here, when asked to write, so the prepare stage never imports publish at module level
+    from placeplan.publish.tables import write_csv
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = [f for f in (report.errors, report.rejections, report.skipped) if len(f)]
