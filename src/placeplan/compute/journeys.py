@@ -31,7 +31,7 @@ __all__ = ["MainlandLeg", "journey_matrix"]
 
 logger = logging.getLogger(__name__)
 
-M_PER_MILE = 1000.0 * KM_PER_MILE
+M_PER_MILE = 1000.0 * KM_PER_MILE  # == 1609.344 exactly
 
 
 @dataclass(frozen=True, slots=True)
