@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from placeplan.compute.network import SpeedModel
-from placeplan.compute.network._osm import _build
+from placeplan.compute.network._osm import build_network
 
 SIDE = 548  # 548 x 548 = 300,304 nodes
 SPACING_M = 110.0  # ~60 km square, about Hampshire's extent
@@ -36,7 +36,7 @@ def county_network(side: int = SIDE, spacing_m: float = SPACING_M, seed: int = 0
     length = spacing_m * rng.uniform(0.8, 1.2, m)
     t = length / (kph / 3.6)
     direction = np.where((kph == 30.0) & (rng.random(m) < 0.05), 1, 0).astype(np.int8)
-    return _build(
+    return build_network(
         node_osmid=np.arange(n * n, dtype=np.int64),
         x=x.astype(float),
         y=y.astype(float),
@@ -125,7 +125,7 @@ def tiled_network(
     lt = llen / (45 / 3.6)
     cnt = np.r_[np.concatenate(parts["cnt"]), np.full(len(lu), 2)]
     return (
-        _build(
+        build_network(
             node_osmid=np.arange(len(x), dtype=np.int64),
             x=x,
             y=y,

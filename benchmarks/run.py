@@ -38,7 +38,7 @@ from placeplan.compute import (  # noqa: E402
     matrix,
     network,
 )
-from placeplan.compute.network._routing import _end_offsets, _snap_arrays  # noqa: E402
+from placeplan.compute.network._routing import end_offsets, snap_arrays  # noqa: E402
 
 
 def machine() -> dict[str, str]:
@@ -175,10 +175,10 @@ def island(results: list[str]) -> None:
     ig_d, ig_nan = diff(ig_t)
 
     # naive per-pair networkx on a random sample, compared with the networkx kernel's road times
-    so = _snap_arrays(net, ox_, oy_)
-    sd = _snap_arrays(net, dx_, dy_)
-    o_end = _end_offsets(net, so["chain"], so["pos"], leaving=True)
-    d_end = _end_offsets(net, sd["chain"], sd["pos"], leaving=False)
+    so = snap_arrays(net, ox_, oy_)
+    sd = snap_arrays(net, dx_, dy_)
+    o_end = end_offsets(net, so["chain"], so["pos"], leaving=True)
+    d_end = end_offsets(net, sd["chain"], sd["pos"], leaving=False)
     rng = np.random.default_rng(0)
     ok_o = np.flatnonzero(so["snap_m"] <= 1000)
     n_sample = 300

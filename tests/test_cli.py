@@ -130,3 +130,46 @@ def test_plan_key_typo_suggests_the_key(sample_copy, capsys):
     line = _one_line_error(capsys)
     assert "`inputs.provison`: unknown key; did you mean `provision`?" in line
     assert "`network.max_snapm`: unknown key; did you mean `max_snap_m`?" in line
+
+
+@pytest.mark.parametrize(
+    ("level", "flags", "shown", "hidden"),
+    [
+        ("INFO", {}, ["info", "warning"], ["debug"]),
+        ("WARNING", {}, ["warning"], ["info", "debug"]),
+        ("ERROR", {}, [], ["info", "warning"]),
+        ("ERROR", {"verbose": True}, ["debug", "info", "warning"], []),
+        ("DEBUG", {"quiet": True}, ["warning"], ["info", "debug"]),
+    ],
+)
+def test_console_logging_honours_settings_log_level(
+    monkeypatch, capsys, level, flags, shown, hidden
+):
+    """`settings.log_level` sets the CLI's level; -v/-q override it for one command."""
+    import argparse
+    import logging
+
+    from placeplan import settings
+
+    monkeypatch.setattr(settings, "log_level", level)
+    args = argparse.Namespace(verbose=flags.get("verbose", False), quiet=flags.get("quiet", False))
+    log = logging.getLogger("placeplan.test_cli")
+    with cli._console_logging(args):
+        log.debug("line-debug")
+        log.info("line-info")
+        log.warning("line-warning")
+    err = capsys.readouterr().err
+    for name in shown:
+        assert f"line-{name}" in err
+    for name in hidden:
+        assert f"line-{name}" not in err
+
+
+def test_log_level_setting_quietens_a_command(sample_copy, monkeypatch, capsys):
+    from placeplan import settings
+
+    assert cli.main(["validate", str(sample_copy / "plan.toml")]) == 0
+    assert capsys.readouterr().err.strip()  # INFO lines by default
+    monkeypatch.setattr(settings, "log_level", "ERROR")
+    assert cli.main(["validate", str(sample_copy / "plan.toml")]) == 0
+    assert not capsys.readouterr().err.strip()

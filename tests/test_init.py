@@ -19,7 +19,6 @@ CSV_TEMPLATES = (
     "provision.csv",
     "out_of_area.csv",
     "candidate_sites.csv",
-    "costs.csv",
 )
 
 
@@ -87,3 +86,18 @@ def test_columns_doc_explains_every_column(tmp_path: Path) -> None:
             assert f"`{column}`" in doc, (name, column)
     for code in ("ASD", "SLCN", "SEMH", "PMLD", "NSA"):
         assert code in doc
+
+
+def test_old_plan_with_seed_loads_with_a_warning(tmp_path: Path) -> None:
+    """``[plan] seed`` had no effect and was removed; old plan files still load (with a warning)."""
+    from placeplan import PlaceplanWarning
+
+    write_templates(tmp_path)
+    plan_toml = tmp_path / "plan.toml"
+    text = plan_toml.read_text(encoding="utf-8")
+    assert "seed" not in text
+    plan_toml.write_text(text.replace("[plan]\n", "[plan]\nseed = 20250101\n", 1), encoding="utf-8")
+    with pytest.warns(PlaceplanWarning, match="seed"):
+        plan = load_plan(plan_toml)
+    assert plan.plan.la_code == "921"
+    assert "seed" not in plan.plan.model_dump()

@@ -14,7 +14,7 @@ import shapely
 from placeplan import CRSError, InputFileError, SchemaValidationError
 from placeplan.prepare import io
 from placeplan.prepare.geocode import PostcodeIndex
-from placeplan.prepare.io._common import _missing_column
+from placeplan.prepare.io._common import missing_column
 
 DATA = Path(__file__).parent / "data"
 BOX = shapely.box(428000, 74000, 467000, 98000)  # around the Isle of Wight, EPSG:27700
@@ -156,7 +156,7 @@ def test_missing_file(tmp_path: Path, postcodes: PostcodeIndex) -> None:
 def test_missing_column_error_names_column() -> None:
     frame = pd.DataFrame({"pupil_ref": [], "capcity": [], "x": []})
     with pytest.raises(InputFileError) as info:
-        _missing_column(frame, "f.csv", "capacity")
+        missing_column(frame, "f.csv", "capacity")
     assert info.value.column == "capacity"
     assert info.value.row == 1
     assert info.value.file == "f.csv"

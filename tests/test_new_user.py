@@ -13,7 +13,7 @@ from placeplan import cli
 from placeplan.config import load_plan
 from placeplan.init import write_templates
 from placeplan.prepare import prepare as load_inputs
-from placeplan.prepare.io._common import _numbers
+from placeplan.prepare.io._common import parse_numbers
 from placeplan.prepare.validate import validate_plan
 
 
@@ -179,7 +179,7 @@ def test_semicolon_file_with_decimal_commas(
     ],
 )
 def test_numbers_thousands_and_decimal_commas(text: str, value: float) -> None:
-    num, empty, bad = _numbers(pd.Series([text]))
+    num, empty, bad = parse_numbers(pd.Series([text]))
     assert not empty.iloc[0] and not bad.iloc[0]
     assert num.iloc[0] == pytest.approx(value)
 

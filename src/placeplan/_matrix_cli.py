@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from placeplan._errors import InputFileError, PlaceplanError
+from placeplan.vocab import BNG_EASTING_M, BNG_NORTHING_M, CRS
 
 __all__ = ["OUTPUT_COLUMNS", "add_matrix_parser", "matrix_command", "read_points_csv"]
 
@@ -37,8 +38,8 @@ OUTPUT_COLUMNS = [
     "destination_snap_m",
 ]
 
-# generous bounds of the British National Grid and of WGS84
-_BNG = {"easting": (0.0, 800_000.0), "northing": (0.0, 1_400_000.0)}
+# bounds of the British National Grid (placeplan.vocab) and of WGS84
+_BNG = {"easting": BNG_EASTING_M, "northing": BNG_NORTHING_M}
 _WGS = {"lat": (-90.0, 90.0), "lon": (-180.0, 180.0)}
 
 
@@ -105,7 +106,7 @@ def read_points_csv(path: str | Path) -> pd.DataFrame:
         msg = f"missing column; found {list(df.columns)}"
         raise _fail("id", 1, path, msg)
     if {"easting", "northing"} <= set(df.columns):
-        cols, bounds, crs = ("easting", "northing"), _BNG, "EPSG:27700"
+        cols, bounds, crs = ("easting", "northing"), _BNG, CRS
     elif {"lat", "lon"} <= set(df.columns):
         cols, bounds, crs = ("lon", "lat"), _WGS, "EPSG:4326"
     else:
@@ -141,10 +142,10 @@ def read_points_csv(path: str | Path) -> pd.DataFrame:
             raise _fail(c, r + 2, path, f"{why} ({len(bad)} bad rows in this column)")
         values[c] = num
     x, y = values[cols[0]], values[cols[1]]
-    if crs != "EPSG:27700":
-        from placeplan.compute.network._osm import _to_bng
+    if crs != CRS:
+        from placeplan.compute.network._osm import lonlat_to_bng
 
-        x, y = (np.asarray(a) for a in _to_bng(x, y))
+        x, y = (np.asarray(a) for a in lonlat_to_bng(x, y))
     return pd.DataFrame({"id": ids.to_numpy(dtype=object), "x": x, "y": y})
 
 

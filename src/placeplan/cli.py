@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_matrix_parser(sub)
-    from ._forecast_cli import add_forecast_parser
+    from placeplan._forecast_cli import add_forecast_parser
 
     add_forecast_parser(sub)
     return parser
@@ -71,8 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 @contextmanager
 def _console_logging(args: argparse.Namespace) -> Iterator[None]:
-    """Send placeplan's log lines to stderr for the duration of one command, then restore."""
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    """Send placeplan's log lines to stderr for the duration of one command, then restore.
+
+    The level is ``settings.log_level`` unless ``-v`` (DEBUG) or ``-q`` (WARNING) is given.
+    """
+    level = (
+        logging.DEBUG
+        if args.verbose
+        else logging.WARNING
+        if args.quiet
+        else logging.getLevelNamesMapping()[settings.log_level]
+    )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("placeplan")

@@ -12,12 +12,13 @@ import difflib
 import hashlib
 import json
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from placeplan._errors import ConfigError
+from placeplan._errors import ConfigError, PlaceplanWarning
 
 __all__ = [
     "CostsConfig",
@@ -51,12 +52,22 @@ class PlanMeta(_Strict):
     la_code: str = Field(description="DfE three-digit LA code, e.g. '921'")
     lad_code: str = Field(description="ONS local authority district code, e.g. 'E06000046'")
     output_dir: Path = Field(default=Path("maps/output"))
-    seed: int = 20250101
     census_date: str = Field(default="2025-01-16", description="ISO date the NC years refer to")
     synthetic_pupils: bool = Field(
         default=False,
         description="True when the pupil file is a synthetic cohort (banner in report)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_seed(cls, data: object) -> object:
+        # `seed` was accepted but never used (every solve and every output is deterministic
+        # without it); older plan files keep loading, with a warning, rather than failing.
+        if isinstance(data, dict) and "seed" in data:
+            data = {k: v for k, v in data.items() if k != "seed"}
+            msg = "`[plan] seed` has no effect and is ignored; delete it from the plan file"
+            warnings.warn(msg, PlaceplanWarning, stacklevel=2)
+        return data
 
     @field_validator("la_code", "lad_code", mode="before")
     @classmethod

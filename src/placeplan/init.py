@@ -19,7 +19,6 @@ TEMPLATE_FILES: tuple[str, ...] = (
     "provision.csv",
     "out_of_area.csv",
     "candidate_sites.csv",
-    "costs.csv",
     "postcodes.csv",
     "COLUMNS.md",
 )

@@ -17,6 +17,7 @@ from pandera.typing.geopandas import GeoSeries
 
 from placeplan._errors import CRSError, SchemaValidationError
 from placeplan.needs import NEED_CODES, PHASES
+from placeplan.vocab import BNG_EASTING_M, BNG_NORTHING_M, CRS
 
 __all__ = [
     "PLAN_TYPES",
@@ -45,7 +46,6 @@ PROVISION_TYPES: tuple[str, ...] = (
     "fe",
 )
 PLAN_TYPES: tuple[str, ...] = ("EHCP", "SEN_support")
-CRS = "EPSG:27700"
 
 _Frame = TypeVar("_Frame", bound=pd.DataFrame)
 
@@ -73,8 +73,8 @@ class PupilNeed(_Base):
     current_setting_id: Series[str] = pa.Field(nullable=True)
     transport_assisted: Series[bool]
     origin_id: Series[str]
-    easting: Series[float] = pa.Field(ge=0, le=700_000)
-    northing: Series[float] = pa.Field(ge=0, le=1_300_000)
+    easting: Series[float] = pa.Field(ge=BNG_EASTING_M[0], le=BNG_EASTING_M[1])
+    northing: Series[float] = pa.Field(ge=BNG_NORTHING_M[0], le=BNG_NORTHING_M[1])
     geometry: Optional[GeoSeries[Annotated[Geometry, CRS]]] = pa.Field(coerce=False)  # noqa: UP045
 
 
@@ -89,8 +89,8 @@ class Provision(_Base):
     needs: Series[str] = pa.Field(nullable=True)
     capacity: Series[int] = pa.Field(ge=0)
     on_roll: Series[int] = pa.Field(ge=0)
-    easting: Series[float] = pa.Field(ge=0, le=700_000)
-    northing: Series[float] = pa.Field(ge=0, le=1_300_000)
+    easting: Series[float] = pa.Field(ge=BNG_EASTING_M[0], le=BNG_EASTING_M[1])
+    northing: Series[float] = pa.Field(ge=BNG_NORTHING_M[0], le=BNG_NORTHING_M[1])
     in_area: Series[bool]
     annual_cost_per_place_gbp: Series[float] = pa.Field(ge=0, nullable=True)
     ferry_required: Optional[Series[bool]]  # noqa: UP045
@@ -118,8 +118,8 @@ class CandidateSite(_Base):
     places: Series[int] = pa.Field(gt=0)
     capital_cost_gbp: Series[float] = pa.Field(ge=0)
     annual_cost_per_place_gbp: Series[float] = pa.Field(ge=0, nullable=True)
-    easting: Series[float] = pa.Field(ge=0, le=700_000, nullable=True)
-    northing: Series[float] = pa.Field(ge=0, le=1_300_000, nullable=True)
+    easting: Series[float] = pa.Field(ge=BNG_EASTING_M[0], le=BNG_EASTING_M[1], nullable=True)
+    northing: Series[float] = pa.Field(ge=BNG_NORTHING_M[0], le=BNG_NORTHING_M[1], nullable=True)
     geometry: Optional[GeoSeries[Annotated[Geometry, CRS]]] = pa.Field(  # noqa: UP045
         coerce=False, nullable=True
     )

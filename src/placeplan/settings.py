@@ -20,7 +20,9 @@ progress : bool
     Show tqdm progress bars on a terminal. Default ``True`` (bars switch themselves off when output
     is not a terminal).
 log_level : str
-    Level used by the CLI when it configures logging. Default ``"INFO"``.
+    Level of the log lines the CLI writes to stderr (``DEBUG``, ``INFO``, ``WARNING`` or
+    ``ERROR``); ``-v`` and ``-q`` override it for one command. Library code never configures
+    logging. Default ``"INFO"``.
 """
 
 from __future__ import annotations

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from placeplan import _cache
-from placeplan.compute.network import CRS, RoadNetwork, SpeedModel
-from placeplan.compute.network._osm import _build
+from placeplan.compute.network import RoadNetwork, SpeedModel
+from placeplan.compute.network._osm import build_network
+from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -102,7 +103,7 @@ def grid_network(
     key = _cache.cache_key(
         "grid", n, float(spacing_m), float(speed_kph), origin, sorted(set(oneway_rows)), highway
     )
-    return _build(
+    return build_network(
         **chains,
         speed_model=speed_model or SpeedModel(),
         source=f"grid_network(n={n})",

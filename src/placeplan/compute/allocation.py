@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from placeplan._errors import InfeasibleModelError, SchemaValidationError
 from placeplan.compute._solver import solve
 from placeplan.needs import split_codes
+from placeplan.vocab import KM_PER_MILE
 
 __all__ = [
     "CostModel",
@@ -32,8 +33,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-OOA_TYPES = frozenset({"independent", "non_maintained"})
 
 #: What a move into a new base is worth to the plan's aims, in minutes of journey time: bringing
 #: an out-of-area pupil back dominates, then an independent or non-maintained placement; between
@@ -383,7 +382,7 @@ def reallocate(
         out.loc[label, "provision_type"] = str(places.loc[cols[k], "provision_type"])
         out.loc[label, "travel_time_min"] = t
         out.loc[label, "distance_miles"] = mi
-        out.loc[label, "distance_km"] = mi * 1.609344
+        out.loc[label, "distance_km"] = mi * KM_PER_MILE
         out.loc[label, "route"] = "road"
         out.loc[label, "transport_assisted"] = bool(a)
         out.loc[label, "annual_placement_cost_gbp"] = place_cost

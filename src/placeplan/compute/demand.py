@@ -7,6 +7,8 @@ import logging
 import numpy as np
 import pandas as pd
 
+from placeplan.vocab import OOA_CATEGORIES
+
 __all__ = ["aggregate_demand", "need_growth_rates", "project_counts"]
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ def aggregate_demand(df_pupils: pd.DataFrame, df_baseline: pd.DataFrame) -> pd.D
             "need_type": df_pupils["need_type"].astype(str),
             "phase": df_pupils["phase"].astype(str),
             "time": df_baseline["travel_time_min"].astype(float),
-            "ooa": df_baseline["category"].isin(["out_of_area", "independent", "non_maintained"]),
+            "ooa": df_baseline["category"].isin(OOA_CATEGORIES),
         }
     )
     out = (

@@ -19,6 +19,7 @@ import pandas as pd
 
 from placeplan._errors import NetworkError
 from placeplan.compute.points import as_xy
+from placeplan.vocab import KM_PER_MILE
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,7 +31,7 @@ __all__ = ["MainlandLeg", "journey_matrix"]
 
 logger = logging.getLogger(__name__)
 
-M_PER_MILE = 1609.344
+M_PER_MILE = 1000.0 * KM_PER_MILE  # == 1609.344 exactly
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ How a journey is timed
    weight is the integer ``time_ms * 2**L + length_dm`` held exactly in a float64, so the minimum
    is the fastest route (ties: the shorter) and its length is read from the low bits. Times are
    therefore rounded to the millisecond per edge (≤ 0.5 ms error per edge, far below the minute
-   precision reported); see :func:`placeplan.compute.network._routing._build_routing`.
+   precision reported); see :func:`placeplan.compute.network._routing.build_routing`.
 5. ``travel_time_min`` = access legs + road time + the fixed per-journey allowance;
    ``distance_m`` = access legs + road length.
 
@@ -47,13 +47,14 @@ from placeplan import _cache
 from placeplan._errors import SchemaValidationError, UnreachableWarning
 from placeplan.compute.network import RoadNetwork
 from placeplan.compute.network._routing import (
-    _end_offsets,
-    _point_arrays,
-    _snap_arrays,
-    _warn_too_far,
+    end_offsets,
+    point_arrays,
+    snap_arrays,
+    warn_too_far,
 )
 from placeplan.compute.points import as_xy
 from placeplan.settings import settings
+from placeplan.vocab import MILES_PER_KM
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -62,7 +63,6 @@ __all__ = ["MATRIX_COLUMNS", "MILES_PER_KM", "travel_matrix"]
 
 logger = logging.getLogger(__name__)
 
-MILES_PER_KM = 1 / 1.609344
 MATRIX_COLUMNS = [
     "origin_id",
     "destination_id",
@@ -135,8 +135,8 @@ def travel_matrix(
         df_origins, cols["df_origins"] = as_xy(df_origins, id_col), ("id", "x", "y")
     if isinstance(df_destinations, gpd.GeoDataFrame):
         df_destinations, cols["df_destinations"] = as_xy(df_destinations, id_col), ("id", "x", "y")
-    o_ids, ox_, oy_ = _point_arrays(df_origins, *cols["df_origins"], "df_origins")
-    d_ids, dx_, dy_ = _point_arrays(df_destinations, *cols["df_destinations"], "df_destinations")
+    o_ids, ox_, oy_ = point_arrays(df_origins, *cols["df_origins"], "df_origins")
+    d_ids, dx_, dy_ = point_arrays(df_destinations, *cols["df_destinations"], "df_destinations")
     for ids, what in ((o_ids, "df_origins"), (d_ids, "df_destinations")):
         n_dup = len(ids) - len(pd.unique(ids))
         if n_dup:
@@ -287,8 +287,8 @@ def _matrix_frame(
 def _replay_warnings(out: pd.DataFrame, max_snap_m: float, n_o: int, n_d: int) -> None:
     o = out.drop_duplicates("origin_id")["origin_snap_m"].to_numpy()
     d = out.drop_duplicates("destination_id")["destination_snap_m"].to_numpy()
-    _warn_too_far(int((o > max_snap_m).sum()), n_o, max_snap_m, "origins", stacklevel=4)
-    _warn_too_far(int((d > max_snap_m).sum()), n_d, max_snap_m, "destinations", stacklevel=4)
+    warn_too_far(int((o > max_snap_m).sum()), n_o, max_snap_m, "origins", stacklevel=4)
+    warn_too_far(int((d > max_snap_m).sum()), n_d, max_snap_m, "destinations", stacklevel=4)
 
 
 _STATE: dict[str, Any] = {}
@@ -347,19 +347,19 @@ def _compute(
     v_access = net.speed_model.access_speed_kph / 3.6
     ft = np.dtype(dtype)
 
-    so = _snap_arrays(net, ox_, oy_)
-    sd = _snap_arrays(net, dx_, dy_)
+    so = snap_arrays(net, ox_, oy_)
+    sd = snap_arrays(net, dx_, dy_)
     o_bad = so["snap_m"] > max_snap_m
     d_bad = sd["snap_m"] > max_snap_m
-    _warn_too_far(int(o_bad.sum()), len(ox_), max_snap_m, "origins", stacklevel=4)
-    _warn_too_far(int(d_bad.sum()), len(dx_), max_snap_m, "destinations", stacklevel=4)
+    warn_too_far(int(o_bad.sum()), len(ox_), max_snap_m, "origins", stacklevel=4)
+    warn_too_far(int(d_bad.sum()), len(dx_), max_snap_m, "destinations", stacklevel=4)
     o_access_s = so["snap_m"] / v_access
     d_access_s = sd["snap_m"] / v_access
     cutoff_s = None if max_travel_time_min is None else 60.0 * max_travel_time_min
 
     if road is not None:
-        o_end = _end_offsets(net, so["chain"], so["pos"], leaving=True)
-        d_end = _end_offsets(net, sd["chain"], sd["pos"], leaving=False)
+        o_end = end_offsets(net, so["chain"], so["pos"], leaving=True)
+        d_end = end_offsets(net, sd["chain"], sd["pos"], leaving=False)
         rt, rl = road(net, o_end, d_end, None if cutoff_s is None else cutoff_s - allowance_s)
         time_s, dist_m = np.asarray(rt, ft), np.asarray(rl, ft)
         time_s[:, d_bad] = np.nan
@@ -412,7 +412,7 @@ def _scipy_road(
     n_o, n_d = len(so["chain"]), len(sd["chain"])
 
     def enc_offsets(s: dict[str, np.ndarray], leaving: bool) -> tuple[Any, ...]:
-        a, ta, b, tb = _end_offsets(net, s["chain"], s["pos"], leaving=leaving)
+        a, ta, b, tb = end_offsets(net, s["chain"], s["pos"], leaving=leaving)
         clen = _chain_length(net)[s["chain"]]
         la = s["pos"] * clen
         lb = (1 - s["pos"]) * clen

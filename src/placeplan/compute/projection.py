@@ -24,13 +24,11 @@ import numpy as np
 import pandas as pd
 
 from placeplan.needs import split_codes
+from placeplan.vocab import OOA_CATEGORIES
 
 __all__ = ["OOA_CATEGORIES", "project_ooa"]
 
 logger = logging.getLogger(__name__)
-
-#: Placement categories counted as out-of-area or independent reliance.
-OOA_CATEGORIES = frozenset({"out_of_area", "independent", "non_maintained"})
 
 
 def _round_half_up(x: float) -> int:

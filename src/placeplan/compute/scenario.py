@@ -10,6 +10,7 @@ import pandas as pd
 
 from placeplan._errors import ConfigError
 from placeplan.compute.allocation import CostModel, reallocate
+from placeplan.vocab import OOA_CATEGORIES
 
 if TYPE_CHECKING:
     from placeplan.config import ScenarioConfig
@@ -42,9 +43,7 @@ class Scenario:
 
     name: str
     open_sites: tuple[str, ...] = ()
-    movable: frozenset[str] = field(
-        default_factory=lambda: frozenset({"independent", "non_maintained", "out_of_area"})
-    )
+    movable: frozenset[str] = field(default_factory=lambda: OOA_CATEGORIES)
     phase_transfer_only: bool = False
     max_extra_journey_min: float = 20.0
     description: str = ""

@@ -39,6 +39,7 @@ import pandas as pd
 
 from placeplan._errors import InfeasibleModelError, SchemaValidationError
 from placeplan.needs import NEED_CODES, PHASES, split_codes
+from placeplan.vocab import KM_PER_MILE
 
 __all__ = [
     "DEFAULT_JOINT_PRIOR",
@@ -100,7 +101,7 @@ TRANSPORT_PROBABILITY: dict[str, tuple[float, float]] = {
     "ferry": (0.95, 0.95),
 }
 
-_MILE_M = 1609.344
+_MILE_M = 1000.0 * KM_PER_MILE  # == 1609.344 exactly
 
 
 def fit_ipf(

@@ -26,8 +26,8 @@ import shapely
 from placeplan._errors import ConfigError, InputFileError, PlaceplanError
 from placeplan.prepare import io
 from placeplan.prepare.geocode import PostcodeIndex
-from placeplan.prepare.io._common import _REJECTION_DTYPES, _empty_frame, _empty_rejections
-from placeplan.publish.tables import write_csv
+from placeplan.prepare.io._common import REJECTION_DTYPES, empty_frame, empty_rejections
+from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
     from placeplan.config import PlanConfig
@@ -51,7 +51,7 @@ PUPIL_BUFFER_M = 1000.0
 
 
 def _empty_files() -> pd.DataFrame:
-    return _empty_frame(
+    return empty_frame(
         {
             "file": "string",
             "role": "string",
@@ -86,10 +86,10 @@ class ValidationReport:
     """
 
     files: pd.DataFrame = field(default_factory=_empty_files)
-    rejections: pd.DataFrame = field(default_factory=_empty_rejections)
-    errors: pd.DataFrame = field(default_factory=_empty_rejections)
+    rejections: pd.DataFrame = field(default_factory=empty_rejections)
+    errors: pd.DataFrame = field(default_factory=empty_rejections)
     notes: tuple[str, ...] = ()
-    skipped: pd.DataFrame = field(default_factory=_empty_rejections)
+    skipped: pd.DataFrame = field(default_factory=empty_rejections)
 
     @property
     def ok(self) -> bool:
@@ -225,14 +225,14 @@ class _Collector:
         )
         files = files.astype(_empty_files().dtypes.to_dict()) if len(files) else _empty_files()
         frames = [r.rejections for _, r in self.results if len(r.rejections)]
-        rejections = pd.concat(frames, ignore_index=True) if frames else _empty_rejections()
-        errors = _empty_rejections()
+        rejections = pd.concat(frames, ignore_index=True) if frames else empty_rejections()
+        errors = empty_rejections()
         if self.errors:
-            errors = pd.DataFrame(self.errors).astype({**_REJECTION_DTYPES, "row": "Int64"})
+            errors = pd.DataFrame(self.errors).astype({**REJECTION_DTYPES, "row": "Int64"})
         notes = [n for _, r in self.results for n in r.notes] + self.notes
         skipped_frames = [r.skipped for _, r in self.results if len(r.skipped)]
         skipped = (
-            pd.concat(skipped_frames, ignore_index=True) if skipped_frames else _empty_rejections()
+            pd.concat(skipped_frames, ignore_index=True) if skipped_frames else empty_rejections()
         )
         return ValidationReport(
             files=files, rejections=rejections, errors=errors, notes=tuple(notes), skipped=skipped
@@ -267,7 +267,7 @@ def _read_boundary(path: Path) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         msg = "the boundary has no coordinate reference system"
         raise InputFileError(msg, file=path.name)
-    return gdf.to_crs(io.CRS)
+    return gdf.to_crs(CRS)
 
 
 def validate_inputs(
@@ -470,7 +470,7 @@ def _check_inputs(
                 gdf = gdf[gdf["in_area"].astype(bool)]
             within = gdf.geometry.intersects(areas.union_all())
             try:
-                io.assign_areas(gpd.GeoDataFrame(gdf, crs=io.CRS), areas)
+                io.assign_areas(gpd.GeoDataFrame(gdf, crs=CRS), areas)
             except PlaceplanError as err:
                 c.error(err, areas_path)
                 continue
@@ -489,7 +489,7 @@ def _check_inputs(
     )
     provision_gdf = None
     if provision is not None:
-        provision_gdf = gpd.GeoDataFrame(provision, geometry="geometry", crs=io.CRS)
+        provision_gdf = gpd.GeoDataFrame(provision, geometry="geometry", crs=CRS)
     return CheckedInputs(
         report=report,
         pupils=pupils,
@@ -594,7 +594,7 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
     if network is not None and network.exists() and checked.pupils is not None:
         plan_errors += _network_covers_pupils(plan, network, checked.pupils)
     if plan_errors:
-        extra = pd.DataFrame(plan_errors).astype({**_REJECTION_DTYPES, "row": "Int64"})
+        extra = pd.DataFrame(plan_errors).astype({**REJECTION_DTYPES, "row": "Int64"})
         frames = [f for f in (report.errors, extra) if len(f)]
         report = replace(report, errors=pd.concat(frames, ignore_index=True))
     return replace(checked, report=report)
@@ -735,13 +735,17 @@ def write_rejections(report: ValidationReport, path: str | Path) -> Path:
     path
         The file written: columns ``file, row, column, reason`` (no pupil values).
     """
+    # the one CSV writer (formula-neutralised cells) lives in publish; prepare reaches it only
+    # here, when asked to write, so the prepare stage never imports publish at module level
+    from placeplan.publish.tables import write_csv
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = [f for f in (report.errors, report.rejections, report.skipped) if len(f)]
     out = (
         pd.concat([f.astype({"row": "Int64"}) for f in frames], ignore_index=True)
         if frames
-        else _empty_rejections()
+        else empty_rejections()
     )
     write_csv(out[list(io.REJECTION_COLUMNS)], path)
     return path

@@ -21,13 +21,13 @@ osmnx's ``drive`` filter), dropping ``area=yes`` and ``access``/``motor_vehicle`
 """
 
 from placeplan.compute.network._isochrones import isochrones
-from placeplan.compute.network._model import CRS as CRS
 from placeplan.compute.network._model import RoadNetwork
 from placeplan.compute.network._online import network_from_place, network_from_polygon
 from placeplan.compute.network._osm import load_network
 from placeplan.compute.network._osm import network_from_networkx as network_from_networkx
 from placeplan.compute.network._routing import snap_points
 from placeplan.compute.network._speed import UK_CLASS_KPH, SpeedModel, parse_maxspeed
+from placeplan.vocab import CRS as CRS
 
 __all__ = [
     "UK_CLASS_KPH",

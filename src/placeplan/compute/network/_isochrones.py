@@ -12,8 +12,8 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from placeplan.compute.network._model import CRS
-from placeplan.compute.network._routing import _end_offsets, _point_arrays, _snap_arrays
+from placeplan.compute.network._routing import end_offsets, point_arrays, snap_arrays
+from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -60,7 +60,7 @@ def isochrones(
     if direction not in {"to_site", "from_site"}:
         msg = f"`direction` must be 'to_site' or 'from_site', got {direction!r}"
         raise ValueError(msg)
-    ids, x, y = _point_arrays(df_sites, id_col, x_col, y_col, "df_sites")
+    ids, x, y = point_arrays(df_sites, id_col, x_col, y_col, "df_sites")
     mins = sorted(float(m) for m in minutes)
     if not mins or mins[0] <= 0:
         msg = f"`minutes` must be positive numbers, got {list(minutes)!r}"
@@ -69,10 +69,10 @@ def isochrones(
     allowance_s = 60 * (
         model.fixed_allowance_min if fixed_allowance_min is None else fixed_allowance_min
     )
-    s = _snap_arrays(net, x, y)
+    s = snap_arrays(net, x, y)
     to_site = direction == "to_site"
     # For "to_site" the site is a destination: search the reversed graph.
-    a, ta, b, tb = _end_offsets(net, s["chain"], s["pos"], leaving=not to_site)
+    a, ta, b, tb = end_offsets(net, s["chain"], s["pos"], leaving=not to_site)
     G = net._routing.time_csr
     G = G.T.tocsr() if to_site else G
     n = net.n_nodes

@@ -13,17 +13,16 @@ import numpy as np
 import shapely
 
 from placeplan._errors import NetworkError
-from placeplan.compute.network._routing import _build_routing
+from placeplan.compute.network._routing import build_routing
 from placeplan.compute.network._speed import SpeedModel
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from placeplan.compute.network._routing import _Routing
+    from placeplan.compute.network._routing import Routing
 
 
-CRS = "EPSG:27700"
-_FORMAT_VERSION = "network-v1"
+FORMAT_VERSION = "network-v1"
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,8 +91,8 @@ class RoadNetwork:
         return shapely.STRtree(self.chain_lines)
 
     @cached_property
-    def _routing(self) -> _Routing:
-        return _build_routing(self)
+    def _routing(self) -> Routing:
+        return build_routing(self)
 
     # -- conversion --------------------------------------------------------------------------
     def to_networkx(self, *, geometry: bool = True) -> nx.MultiDiGraph:
@@ -174,7 +173,7 @@ class RoadNetwork:
             "content_hash": self.content_hash,
             "speed_model": self.speed_model.to_dict(),
             "stats": dict(self.stats),
-            "format": _FORMAT_VERSION,
+            "format": FORMAT_VERSION,
         }
         arrays = {k: getattr(self, k) for k in self._ARRAYS}
         arrays["highway"] = np.asarray(self.highway, dtype=str)
@@ -185,11 +184,11 @@ class RoadNetwork:
         """Read a network written by :meth:`save_npz`."""
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["__meta__"]))
-            if meta.get("format") != _FORMAT_VERSION:
-                msg = f"`{path}` is not a {_FORMAT_VERSION} network file"
+            if meta.get("format") != FORMAT_VERSION:
+                msg = f"`{path}` is not a {FORMAT_VERSION} network file"
                 raise NetworkError(msg)
             arrays = {k: z[k] for k in cls._ARRAYS}
-        arrays["highway"] = _intern(arrays["highway"])
+        arrays["highway"] = intern_strings(arrays["highway"])
         return cls(
             **arrays,
             crs=meta["crs"],
@@ -200,7 +199,7 @@ class RoadNetwork:
         )
 
 
-def _intern(values: np.ndarray) -> np.ndarray:
+def intern_strings(values: np.ndarray) -> np.ndarray:
     """Object array of shared str objects (one per distinct value): 8 bytes per edge."""
     uniq, inv = np.unique(np.asarray(values, dtype=str), return_inverse=True)
     return np.array([str(u) for u in uniq], dtype=object)[inv]

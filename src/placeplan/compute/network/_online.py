@@ -12,10 +12,11 @@ import shapely
 
 from placeplan import _cache
 from placeplan._errors import NetworkError
-from placeplan.compute.network._model import _FORMAT_VERSION, CRS, RoadNetwork
+from placeplan.compute.network._model import FORMAT_VERSION, RoadNetwork
 from placeplan.compute.network._osm import network_from_networkx
 from placeplan.compute.network._speed import SpeedModel, parse_maxspeed
 from placeplan.settings import settings
+from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
     from shapely.geometry import MultiPolygon, Polygon
@@ -69,7 +70,7 @@ def network_from_polygon(
     if polygon_crs.upper() != "EPSG:4326":
         to_wgs = Transformer.from_crs(polygon_crs, "EPSG:4326", always_xy=True).transform
         poly = transform(to_wgs, poly)
-    key = _cache.cache_key(_FORMAT_VERSION, "osmnx-polygon", shapely.to_wkb(poly), model.to_dict())
+    key = _cache.cache_key(FORMAT_VERSION, "osmnx-polygon", shapely.to_wkb(poly), model.to_dict())
     use = _cache.resolve_use_cache(use_cache)
     cpath = _cache.cache_path("network", key, ".npz") if use else None
     if cpath is not None:

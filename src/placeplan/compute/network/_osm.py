@@ -15,8 +15,9 @@ from scipy.sparse.csgraph import connected_components
 
 from placeplan import _cache
 from placeplan._errors import NetworkError
-from placeplan.compute.network._model import _FORMAT_VERSION, CRS, RoadNetwork, _intern
+from placeplan.compute.network._model import FORMAT_VERSION, RoadNetwork, intern_strings
 from placeplan.compute.network._speed import SpeedModel, parse_maxspeed
+from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -30,7 +31,7 @@ logger = logging.getLogger(__package__)  # the package's logger, as before the s
 # =============================================================================================
 
 
-def _build(
+def build_network(
     *,
     node_osmid: np.ndarray,
     x: np.ndarray,
@@ -121,7 +122,7 @@ def _build(
         edge_v=new_index[e_v[keep_edge]].astype(i32),
         length_m=np.asarray(chain_length_m, float)[c_old][e_chain_k],
         travel_time_s=e_time[keep_edge],
-        highway=_intern(hw[c_old][e_chain_k]),
+        highway=intern_strings(hw[c_old][e_chain_k]),
         crs=CRS,
         source=source,
         content_hash=content_hash,
@@ -285,7 +286,8 @@ def _haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.
     return 2 * r * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
-def _to_bng(lon: np.ndarray, lat: np.ndarray, crs: str = "EPSG:4326") -> tuple[Any, Any]:
+def lonlat_to_bng(lon: np.ndarray, lat: np.ndarray, crs: str = "EPSG:4326") -> tuple[Any, Any]:
+    """Project coordinates from ``crs`` (default WGS84 lon/lat) to EPSG:27700 eastings/northings."""
     from pyproj import Transformer
 
     tr = Transformer.from_crs(crs, CRS, always_xy=True)
@@ -320,7 +322,7 @@ def _chains_from_ways(raw: Mapping[str, np.ndarray]) -> dict[str, Any]:
     node_ref_ids = np.unique(inv[node_pos])
     node_index_of_uniq = np.full(len(uniq), -1, np.int64)
     node_index_of_uniq[node_ref_ids] = np.arange(len(node_ref_ids))
-    X, Y = _to_bng(lon, lat)
+    X, Y = lonlat_to_bng(lon, lat)
     X = np.asarray(X)
     Y = np.asarray(Y)
     first_pos = np.zeros(len(uniq), np.int64)
@@ -371,7 +373,7 @@ def _chains_from_networkx(G: nx.MultiDiGraph) -> tuple[dict[str, Any], bool]:
     if same_crs:
         X, Y = nx_, ny_
     else:
-        X, Y = (np.asarray(a) for a in _to_bng(nx_, ny_, crs))
+        X, Y = (np.asarray(a) for a in lonlat_to_bng(nx_, ny_, crs))
     try:
         osmids = np.array([int(n) for n in nodes], np.int64)
     except (TypeError, ValueError):
@@ -395,7 +397,7 @@ def _chains_from_networkx(G: nx.MultiDiGraph) -> tuple[dict[str, Any], bool]:
         if g is not None:
             xy = shapely.get_coordinates(g)
             if not same_crs:
-                xy = np.column_stack(_to_bng(xy[:, 0], xy[:, 1], crs))
+                xy = np.column_stack(lonlat_to_bng(xy[:, 0], xy[:, 1], crs))
             return xy
         return np.array([[X[pos[u]], Y[pos[u]]], [X[pos[v]], Y[pos[v]]]])
 
@@ -480,7 +482,7 @@ def network_from_networkx(
         chains.pop("chain_time_fwd_s")
         chains.pop("chain_time_bwd_s")
     h = content_hash or _cache.cache_key(
-        _FORMAT_VERSION,
+        FORMAT_VERSION,
         "networkx",
         chains["node_osmid"],
         chains["chain_u"],
@@ -489,7 +491,7 @@ def network_from_networkx(
         chains.get("chain_time_fwd_s"),
         model.to_dict(),
     )
-    return _build(
+    return build_network(
         **chains,
         speed_model=model,
         source=source,
@@ -542,7 +544,7 @@ def load_network(
     explicit_model = speed_model is not None
     model = speed_model or SpeedModel()
     key = _cache.cache_key(
-        _FORMAT_VERSION, path, model.to_dict(), bool(graphml and not explicit_model)
+        FORMAT_VERSION, path, model.to_dict(), bool(graphml and not explicit_model)
     )
     use = _cache.resolve_use_cache(use_cache)
     cpath = _cache.cache_path("network", key, ".npz") if use else None
@@ -573,7 +575,7 @@ def load_network(
     else:
         raw = _read_osm(path, model)
         chains = _chains_from_ways(raw)
-        net = _build(
+        net = build_network(
             **chains,
             speed_model=model,
             source=str(path),

@@ -25,7 +25,7 @@ logger = logging.getLogger(__package__)  # the package's logger, as before the s
 
 
 @dataclass(frozen=True)
-class _Routing:
+class Routing:
     """CSR matrices for routing (built once per network, see :meth:`RoadNetwork._routing`)."""
 
     time_csr: sp.csr_matrix  # float seconds, min over parallel edges, forward
@@ -55,7 +55,7 @@ def _min_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> tuple[sp.cs
     return m, sel
 
 
-def _build_routing(net: RoadNetwork) -> _Routing:
+def build_routing(net: RoadNetwork) -> Routing:
     """Integer-encoded weights: ``time_units * 2**L + length_units`` in one float64.
 
     One Dijkstra on these weights finds the fastest route (ties to the shorter) *and* carries its
@@ -96,7 +96,7 @@ def _build_routing(net: RoadNetwork) -> _Routing:
     l_units = np.rint(net.length_m / length_unit).astype(np.int64)
     enc = t_units.astype(float) * scale + l_units.astype(float)
     enc_t, _ = _min_csr(v, u, enc, n)
-    return _Routing(
+    return Routing(
         time_csr=time_csr,
         enc_csr_t=enc_t,
         scale=scale,
@@ -113,9 +113,10 @@ def _build_routing(net: RoadNetwork) -> _Routing:
 # =============================================================================================
 
 
-def _point_arrays(
+def point_arrays(
     df: pd.DataFrame, id_col: str, x_col: str, y_col: str, what: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ids, x and y of a points frame as arrays, checking the columns exist and are numeric."""
     for c in (id_col, x_col, y_col):
         if c not in df.columns:
             msg = f"`{what}` has no column {c!r}; columns are {list(df.columns)}"
@@ -134,7 +135,7 @@ def _point_arrays(
     return ids, x, y
 
 
-def _snap_arrays(net: RoadNetwork, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+def snap_arrays(net: RoadNetwork, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """Nearest chain, position along it (0..1), snap distance and snapped point."""
     # 1-D coordinate arrays give an array of points (the stubs cannot see the dimension)
     pts = cast("NDArray[np.object_]", shapely.points(x, y))
@@ -188,8 +189,8 @@ def snap_points(
         (``"ok"``/``"too_far"``), plus ``chain`` (edge geometry index), ``position`` (0–1 along
         it) and ``snap_x``/``snap_y`` (snapped point, EPSG:27700).
     """
-    ids, x, y = _point_arrays(df_points, id_col, x_col, y_col, "df_points")
-    s = _snap_arrays(net, x, y)
+    ids, x, y = point_arrays(df_points, id_col, x_col, y_col, "df_points")
+    s = snap_arrays(net, x, y)
     too_far = s["snap_m"] > max_snap_m
     node = np.where(s["pos"] <= 0.5, net.chain_u[s["chain"]], net.chain_v[s["chain"]])
     out = pd.DataFrame(
@@ -204,7 +205,7 @@ def snap_points(
             "snap_y": s["sy"],
         }
     )
-    _warn_too_far(int(too_far.sum()), len(out), max_snap_m, "points")
+    warn_too_far(int(too_far.sum()), len(out), max_snap_m, "points")
     logger.info(
         "snap_points: %s points, median snap %.0f m, %s beyond %.0f m",
         f"{len(out):,}",
@@ -215,7 +216,8 @@ def snap_points(
     return out
 
 
-def _warn_too_far(n: int, total: int, max_snap_m: float, what: str, stacklevel: int = 3) -> None:
+def warn_too_far(n: int, total: int, max_snap_m: float, what: str, stacklevel: int = 3) -> None:
+    """Warn (:class:`SnapWarning`) that ``n`` of ``total`` points are beyond ``max_snap_m``."""
     if n:
         import warnings
 
@@ -227,7 +229,7 @@ def _warn_too_far(n: int, total: int, max_snap_m: float, what: str, stacklevel: 
         )
 
 
-def _end_offsets(
+def end_offsets(
     net: RoadNetwork, chain: np.ndarray, pos: np.ndarray, *, leaving: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For points on chains, the two candidate graph nodes and the float seconds to/from them.

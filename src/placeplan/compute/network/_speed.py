@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 
 from placeplan._errors import ConfigError
-
-_MPH = 1.609344
+from placeplan.vocab import KM_PER_MILE
 
 #: Default free-flow car speeds (km/h) by OSM ``highway`` class, for England.
 #:
@@ -40,18 +39,18 @@ UK_CLASS_KPH: Mapping[str, float] = {
 }
 
 _NSL_KPH = {
-    "gb:nsl_single": 60 * _MPH,
-    "uk:nsl_single": 60 * _MPH,
-    "gb:nsl_dual": 70 * _MPH,
-    "uk:nsl_dual": 70 * _MPH,
-    "gb:motorway": 70 * _MPH,
-    "uk:motorway": 70 * _MPH,
-    "gb:nsl_restricted": 30 * _MPH,
-    "uk:nsl_restricted": 30 * _MPH,
-    "gb:urban": 30 * _MPH,
-    "uk:urban": 30 * _MPH,
-    "gb:zone20": 20 * _MPH,
-    "gb:zone30": 30 * _MPH,
+    "gb:nsl_single": 60 * KM_PER_MILE,
+    "uk:nsl_single": 60 * KM_PER_MILE,
+    "gb:nsl_dual": 70 * KM_PER_MILE,
+    "uk:nsl_dual": 70 * KM_PER_MILE,
+    "gb:motorway": 70 * KM_PER_MILE,
+    "uk:motorway": 70 * KM_PER_MILE,
+    "gb:nsl_restricted": 30 * KM_PER_MILE,
+    "uk:nsl_restricted": 30 * KM_PER_MILE,
+    "gb:urban": 30 * KM_PER_MILE,
+    "uk:urban": 30 * KM_PER_MILE,
+    "gb:zone20": 20 * KM_PER_MILE,
+    "gb:zone30": 30 * KM_PER_MILE,
     "walk": 6.0,
 }
 
@@ -107,7 +106,7 @@ def parse_maxspeed(value: Any) -> float:
         return _NSL_KPH[text]
     factor = 1.0
     if text.endswith("mph"):
-        factor, text = _MPH, text[:-3]
+        factor, text = KM_PER_MILE, text[:-3]
     elif text.endswith("km/h") or text.endswith("kph"):
         text = text[:-4] if text.endswith("km/h") else text[:-3]
     elif text.endswith("knots"):
@@ -235,7 +234,7 @@ class SpeedModel:
         '25 km/h (16 mph)'
         """
         rows = [
-            (f"Speed: {_class_label(k)}", f"{v:g} km/h ({v / _MPH:.0f} mph)")
+            (f"Speed: {_class_label(k)}", f"{v:g} km/h ({v / KM_PER_MILE:.0f} mph)")
             for k, v in self.class_kph.items()
         ]
         rows += [

@@ -10,7 +10,6 @@ data cannot leak into a report.
 """
 
 from placeplan.prepare.io._areas import assign_areas, load_areas
-from placeplan.prepare.io._common import CRS as CRS
 from placeplan.prepare.io._common import REJECTION_COLUMNS, LoadResult
 from placeplan.prepare.io._locate import authority_geometry
 from placeplan.prepare.io._provision import GIAS_REQUIRED as GIAS_REQUIRED
@@ -20,6 +19,7 @@ from placeplan.prepare.io._pupils import nc_year_from_birth as nc_year_from_birt
 from placeplan.prepare.io._read import read_table
 from placeplan.prepare.io._sites import load_sites
 from placeplan.prepare.io._write import write_layers
+from placeplan.vocab import CRS as CRS
 
 __all__ = [
     "REJECTION_COLUMNS",

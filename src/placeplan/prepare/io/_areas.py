@@ -11,7 +11,8 @@ import pandas as pd
 
 from placeplan import schemas
 from placeplan._errors import CRSError, InputFileError, SchemaValidationError
-from placeplan.prepare.io._common import CRS, _ids, _key, _missing_column
+from placeplan.prepare.io._common import clean_ids, column_key, missing_column
+from placeplan.vocab import CRS
 
 logger = logging.getLogger(__package__)  # the package's logger, as before the split
 
@@ -63,12 +64,12 @@ def load_areas(path: str | Path, *, id_col: str = "area_id") -> gpd.GeoDataFrame
     if gdf.crs is None:
         msg = f"{file}: no coordinate reference system; set one (e.g. EPSG:27700) in a GIS"
         raise CRSError(msg)
-    cols = {_key(c): c for c in gdf.columns if c != "geometry"}
-    if _key(id_col) not in cols:
+    cols = {column_key(c): c for c in gdf.columns if c != "geometry"}
+    if column_key(id_col) not in cols:
         frame = pd.DataFrame(columns=[c for c in gdf.columns if c != "geometry"])
-        _missing_column(frame, file, id_col)
-    gdf = gdf.rename(columns={cols[_key(id_col)]: "area_id"}).to_crs(CRS)
-    gdf["area_id"] = _ids(gdf["area_id"].astype("string"))
+        missing_column(frame, file, id_col)
+    gdf = gdf.rename(columns={cols[column_key(id_col)]: "area_id"}).to_crs(CRS)
+    gdf["area_id"] = clean_ids(gdf["area_id"].astype("string"))
     bad = gdf.geometry.isna() | gdf.geometry.is_empty
     if bad.any() or gdf["area_id"].isna().any():
         row = int(np.flatnonzero((bad | gdf["area_id"].isna()).to_numpy())[0]) + 1

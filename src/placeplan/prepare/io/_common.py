@@ -14,20 +14,17 @@ from placeplan._errors import InputFileError
 from placeplan.needs import NEED_CODES, PHASES, normalise_need
 
 #: Column dtypes of a rejections frame, in column order.
-_REJECTION_DTYPES: dict[str, str] = {
+REJECTION_DTYPES: dict[str, str] = {
     "file": "string",
     "row": "int64",
     "column": "string",
     "reason": "string",
 }
-REJECTION_COLUMNS: tuple[str, ...] = tuple(_REJECTION_DTYPES)
-CRS = "EPSG:27700"
-_EXTRA = "__extra_cells__"
+REJECTION_COLUMNS: tuple[str, ...] = tuple(REJECTION_DTYPES)
+EXTRA_CELLS = "__extra_cells__"
 
 
-_GB_E = (0.0, 700_000.0)
-_GB_N = (0.0, 1_300_000.0)
-_NEEDS_EXPECTED = ", ".join(NEED_CODES)
+NEEDS_EXPECTED = ", ".join(NEED_CODES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -35,13 +32,14 @@ _NEEDS_EXPECTED = ", ".join(NEED_CODES)
 # --------------------------------------------------------------------------------------------
 
 
-def _empty_frame(dtypes: dict[str, str]) -> pd.DataFrame:
+def empty_frame(dtypes: dict[str, str]) -> pd.DataFrame:
     """An empty frame with these columns, in this order, of these dtypes."""
     return pd.DataFrame({col: pd.Series(dtype=dtype) for col, dtype in dtypes.items()})
 
 
-def _empty_rejections() -> pd.DataFrame:
-    return _empty_frame(_REJECTION_DTYPES)
+def empty_rejections() -> pd.DataFrame:
+    """An empty rejections frame (:data:`REJECTION_COLUMNS`, typed)."""
+    return empty_frame(REJECTION_DTYPES)
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ class LoadResult:
     rows_skipped: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
     rejected_ids: Mapping[str, int] = field(default_factory=dict)
-    skipped: pd.DataFrame = field(default_factory=lambda: _empty_rejections())
+    skipped: pd.DataFrame = field(default_factory=lambda: empty_rejections())
     skipped_ids: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -109,7 +107,7 @@ class LoadResult:
         return self.rows_rejected == 0
 
 
-class _Rejects:
+class Rejects:
     """Collects row-level problems."""
 
     def __init__(self, file: str) -> None:
@@ -131,11 +129,11 @@ class _Rejects:
 
     def frame(self) -> pd.DataFrame:
         if not self._items:
-            return _empty_rejections()
+            return empty_rejections()
         out = pd.DataFrame(self._items, columns=["row", "column", "reason"])
         out.insert(0, "file", self.file)
         out = out.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
-        return out.astype(_REJECTION_DTYPES)
+        return out.astype(REJECTION_DTYPES)
 
     def result(
         self, data: pd.DataFrame, frame: pd.DataFrame, notes: Iterable[str] = ()
@@ -156,18 +154,19 @@ class _Rejects:
 # --------------------------------------------------------------------------------------------
 
 
-def _key(name: str) -> str:
+def column_key(name: str) -> str:
+    """The matching key of a column name: lower case, letters and digits only."""
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
-def _resolve(frame: pd.DataFrame, aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+def resolve_columns(frame: pd.DataFrame, aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """Map canonical column names to the file's column names (case/spacing-insensitive)."""
-    by_key = {_key(c): c for c in frame.columns if c != _EXTRA}
+    by_key = {column_key(c): c for c in frame.columns if c != EXTRA_CELLS}
     found: dict[str, str] = {}
     used: set[str] = set()
     for canonical, names in aliases.items():
         for name in (canonical, *names):
-            actual = by_key.get(_key(name))
+            actual = by_key.get(column_key(name))
             if actual is not None and actual not in used:
                 found[canonical] = actual
                 used.add(actual)
@@ -175,8 +174,9 @@ def _resolve(frame: pd.DataFrame, aliases: dict[str, tuple[str, ...]]) -> dict[s
     return found
 
 
-def _missing_column(frame: pd.DataFrame, file: str, column: str, detail: str = "") -> None:
-    names = [c for c in frame.columns if c != _EXTRA]
+def missing_column(frame: pd.DataFrame, file: str, column: str, detail: str = "") -> None:
+    """Raise :class:`InputFileError` for a missing ``column``, suggesting the closest header."""
+    names = [c for c in frame.columns if c != EXTRA_CELLS]
     if len(names) == 1:
         msg = (
             f"only one column found, so the required column {column!r} is missing; the file "
@@ -185,41 +185,47 @@ def _missing_column(frame: pd.DataFrame, file: str, column: str, detail: str = "
         raise InputFileError(msg, file=file, row=1, column=column)
     guess = difflib.get_close_matches(column, names, n=1, cutoff=0.5)
     if not guess:
-        keyed = {_key(n): n for n in names}
-        hit = difflib.get_close_matches(_key(column), list(keyed), n=1, cutoff=0.5)
+        keyed = {column_key(n): n for n in names}
+        hit = difflib.get_close_matches(column_key(column), list(keyed), n=1, cutoff=0.5)
         guess = [keyed[hit[0]]] if hit else []
     hint = f"; did you mean {guess[0]!r}?" if guess else ""
     msg = f"required column missing{detail}{hint}"
     raise InputFileError(msg, file=file, row=1, column=column)
 
 
-def _require(frame: pd.DataFrame, cols: dict[str, str], file: str, required: Iterable[str]) -> None:
+def require_columns(
+    frame: pd.DataFrame, cols: dict[str, str], file: str, required: Iterable[str]
+) -> None:
+    """Raise for the first of ``required`` that has no column in ``cols``."""
     for column in required:
         if column not in cols:
-            _missing_column(frame, file, column)
+            missing_column(frame, file, column)
 
 
-def _extra_note(frame: pd.DataFrame, cols: dict[str, str], file: str) -> list[str]:
-    ignored = [c for c in frame.columns if c not in set(cols.values()) and c != _EXTRA]
+def ignored_columns_note(frame: pd.DataFrame, cols: dict[str, str], file: str) -> list[str]:
+    """A note naming the file's columns no alias matched (empty list if none)."""
+    ignored = [c for c in frame.columns if c not in set(cols.values()) and c != EXTRA_CELLS]
     return [f"{file}: ignored columns: {', '.join(ignored)}"] if ignored else []
 
 
-def _reject_extra_cells(frame: pd.DataFrame, rejects: _Rejects) -> None:
-    if _EXTRA in frame.columns:
+def reject_extra_cells(frame: pd.DataFrame, rejects: Rejects) -> None:
+    """Reject rows with more cells than the header has columns."""
+    if EXTRA_CELLS in frame.columns:
         rejects.add_mask(
-            frame[_EXTRA] != "",
+            frame[EXTRA_CELLS] != "",
             "(row)",
             "more cells than the header has columns (an unquoted delimiter inside a value?)",
         )
 
 
-def _text(frame: pd.DataFrame, cols: dict[str, str], name: str) -> pd.Series:
+def text_column(frame: pd.DataFrame, cols: dict[str, str], name: str) -> pd.Series:
+    """The stripped text of column ``name`` (empty strings where the file has no such column)."""
     if name not in cols:
         return pd.Series("", index=frame.index, dtype="string")
     return frame[cols[name]].astype("string").fillna("").str.strip()
 
 
-def _ids(values: pd.Series) -> pd.Series:
+def clean_ids(values: pd.Series) -> pd.Series:
     """Tidy identifiers: strip, drop Excel's trailing ``.0``; empty -> NA."""
     out = (
         values.astype("string")
@@ -236,7 +242,7 @@ _DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d{1,2}|\d{4,})$")
 _ANY_DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d+)$")
 
 
-def _numbers(
+def parse_numbers(
     values: pd.Series, *, decimal_comma: bool = False
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Return (float values, empty mask, not-a-number mask).
@@ -257,7 +263,8 @@ _TRUE = {"yes", "y", "true", "t", "1", "ya"}
 _FALSE = {"no", "n", "false", "f", "0"}
 
 
-def _bools(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse yes/no values; return (booleans, empty mask, bad mask)."""
     text = values.astype("string").fillna("").str.strip().str.lower()
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
     out[text.isin(_TRUE)] = True
@@ -267,7 +274,8 @@ def _bools(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return out, empty, bad
 
 
-def _need_code(text: str) -> str | None:
+def parse_need_code(text: str) -> str | None:
+    """The SEN2 need code of ``text`` (a code, DfE wording or GIAS style), or None."""
     code = normalise_need(text)
     if code is None and " - " in text:  # GIAS style "ASD - Autistic Spectrum Disorder"
         code = normalise_need(text.split(" - ", 1)[0])
@@ -284,21 +292,21 @@ def _split_needs(text: str) -> list[str]:
     for part in (p.strip() for p in _LIST_SPLIT.split(text)):
         if not part:
             continue
-        if "," in part and _need_code(part) is None:
+        if "," in part and parse_need_code(part) is None:
             parts += [p.strip() for p in part.split(",") if p.strip()]
         else:
             parts.append(part)
     return parts
 
 
-def _need_lists(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_need_lists(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse ';'-separated needs; return (joined codes, bad mask). Empty / 'any' = any need."""
     out, bad = [], []
     for text in values.astype("string").fillna(""):
         parts = _split_needs(str(text))
-        if len(parts) == 1 and _key(parts[0]) in {"any", "all", "allneeds", "anyneed"}:
+        if len(parts) == 1 and column_key(parts[0]) in {"any", "all", "allneeds", "anyneed"}:
             parts = []
-        codes = [_need_code(p) for p in parts]
+        codes = [parse_need_code(p) for p in parts]
         bad.append(any(c is None for c in codes))
         out.append(";".join(sorted({c for c in codes if c}, key=NEED_CODES.index)))
     return pd.Series(out, index=values.index, dtype="string"), pd.Series(bad, index=values.index)
@@ -325,7 +333,7 @@ _PHASE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _phase_lists(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def parse_phase_lists(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse phases; return (joined phases, empty mask, bad mask)."""
     out, bad = [], []
     for text in values.astype("string").fillna(""):
@@ -333,7 +341,7 @@ def _phase_lists(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         found: set[str] = set()
         wrong = False
         for part in parts:
-            phases = _PHASE_ALIASES.get(_key(part))
+            phases = _PHASE_ALIASES.get(column_key(part))
             if phases is None:
                 wrong = True
             else:
@@ -345,13 +353,13 @@ def _phase_lists(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return joined, (joined == "") & ~bad_s, bad_s
 
 
-def _reject_unknown_settings(
+def reject_unknown_settings(
     ids: pd.Series,
     unknown: pd.Series,
     column: str,
     reason: str,
     rejected_settings: Mapping[str, str] | None,
-    rejects: _Rejects,
+    rejects: Rejects,
 ) -> None:
     """Reject rows referring to an unknown setting; say so when that setting's row was rejected."""
     if rejected_settings:
@@ -367,7 +375,9 @@ def _reject_unknown_settings(
     rejects.add_mask(unknown, column, reason)
 
 
-def _rejected_ids(ids: pd.Series, rejected_rows: Iterable[int], used: pd.Series) -> dict[str, int]:
+def rejected_id_rows(
+    ids: pd.Series, rejected_rows: Iterable[int], used: pd.Series
+) -> dict[str, int]:
     """Id -> row number of each rejected row whose id is not also used from another row."""
     in_use = set(used.astype(str))
     out: dict[str, int] = {}
@@ -378,7 +388,8 @@ def _rejected_ids(ids: pd.Series, rejected_rows: Iterable[int], used: pd.Series)
     return out
 
 
-def _check_duplicates(ids: pd.Series, column: str, rejects: _Rejects) -> None:
+def check_duplicates(ids: pd.Series, column: str, rejects: Rejects) -> None:
+    """Reject every repeat of an id after its first row, naming the first row."""
     present = ids.dropna()
     dup = present.duplicated(keep="first")
     if dup.any():

@@ -11,20 +11,21 @@ import pandas as pd
 import shapely
 
 from placeplan._errors import CRSError
-from placeplan.prepare.io._common import _GB_E, _GB_N, CRS, _missing_column, _numbers
+from placeplan.prepare.io._common import missing_column, parse_numbers
+from placeplan.vocab import BNG_EASTING_M, BNG_NORTHING_M, CRS
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
     from placeplan.prepare.geocode import PostcodeIndex
-    from placeplan.prepare.io._common import _Rejects
+    from placeplan.prepare.io._common import Rejects
 
 
 # --------------------------------------------------------------------------------------------
 # Locations
 # --------------------------------------------------------------------------------------------
 
-_LOCATION_ALIASES: dict[str, tuple[str, ...]] = {
+LOCATION_ALIASES: dict[str, tuple[str, ...]] = {
     "postcode": ("post_code", "pcd", "pcds", "home_postcode", "postcode_home"),
     "easting": ("eastings", "os_easting", "grid_easting"),
     "northing": ("northings", "os_northing", "grid_northing"),
@@ -44,16 +45,17 @@ class _Located:
     source_column: pd.Series
 
 
-def _check_location_columns(frame: pd.DataFrame, cols: dict[str, str], file: str) -> None:
+def check_location_columns(frame: pd.DataFrame, cols: dict[str, str], file: str) -> None:
+    """Raise unless the file gives a postcode, easting + northing, or latitude + longitude."""
     has_pc = "postcode" in cols
     has_en = "easting" in cols or "northing" in cols
     has_ll = "latitude" in cols or "longitude" in cols
     if has_en and not ("easting" in cols and "northing" in cols):
-        _missing_column(frame, file, "northing" if "easting" in cols else "easting")
+        missing_column(frame, file, "northing" if "easting" in cols else "easting")
     if has_ll and not ("latitude" in cols and "longitude" in cols):
-        _missing_column(frame, file, "longitude" if "latitude" in cols else "latitude")
+        missing_column(frame, file, "longitude" if "latitude" in cols else "latitude")
     if not (has_pc or has_en or has_ll):
-        _missing_column(
+        missing_column(
             frame,
             file,
             "postcode",
@@ -61,14 +63,15 @@ def _check_location_columns(frame: pd.DataFrame, cols: dict[str, str], file: str
         )
 
 
-def _locate(
+def locate_rows(
     frame: pd.DataFrame,
     cols: dict[str, str],
-    rejects: _Rejects,
+    rejects: Rejects,
     postcodes: PostcodeIndex | None,
     *,
     coordinate_prefix: str = "EN",
 ) -> _Located:
+    """Locate each row from its postcode or coordinates, rejecting rows that cannot be placed."""
     index = frame.index
     easting = pd.Series(np.nan, index=index)
     northing = pd.Series(np.nan, index=index)
@@ -77,13 +80,18 @@ def _locate(
     bad_rows: set[int] = set()
 
     if "easting" in cols:
-        e, e_empty, e_bad = _numbers(frame[cols["easting"]])
-        n, n_empty, n_bad = _numbers(frame[cols["northing"]])
+        e, e_empty, e_bad = parse_numbers(frame[cols["easting"]])
+        n, n_empty, n_bad = parse_numbers(frame[cols["northing"]])
         given = ~(e_empty & n_empty)
         half = given & (e_empty | n_empty)
         rejects.add_mask(half, "easting/northing", "give both easting and northing, or neither")
         rejects.add_mask(given & (e_bad | n_bad), "easting/northing", "not a number (metres)")
-        outside = given & ~half & ~(e_bad | n_bad) & ~(e.between(*_GB_E) & n.between(*_GB_N))
+        outside = (
+            given
+            & ~half
+            & ~(e_bad | n_bad)
+            & ~(e.between(*BNG_EASTING_M) & n.between(*BNG_NORTHING_M))
+        )
         rejects.add_mask(
             outside,
             "easting/northing",
@@ -98,8 +106,8 @@ def _locate(
         status = status.mask(ok, "coordinates")
 
     if "latitude" in cols:
-        lat, lat_empty, lat_bad = _numbers(frame[cols["latitude"]], decimal_comma=True)
-        lon, lon_empty, lon_bad = _numbers(frame[cols["longitude"]], decimal_comma=True)
+        lat, lat_empty, lat_bad = parse_numbers(frame[cols["latitude"]], decimal_comma=True)
+        lon, lon_empty, lon_bad = parse_numbers(frame[cols["longitude"]], decimal_comma=True)
         todo = (source == "") & ~(lat_empty & lon_empty) & ~pd.Series(index.isin(bad_rows), index)
         half = todo & (lat_empty | lon_empty)
         rejects.add_mask(half, "latitude/longitude", "give both latitude and longitude")
@@ -234,6 +242,7 @@ def authority_geometry(area: object, *, buffer_m: float = 0.0) -> shapely.Geomet
     return geom
 
 
-def _points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+def to_points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """A GeoDataFrame of ``frame`` with points from its ``easting``/``northing`` (EPSG:27700)."""
     geometry = gpd.points_from_xy(frame["easting"], frame["northing"], crs=CRS)
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS)

@@ -12,30 +12,30 @@ import shapely
 
 from placeplan import schemas
 from placeplan.prepare.io._common import (
-    _NEEDS_EXPECTED,
+    NEEDS_EXPECTED,
     LoadResult,
-    _bools,
-    _check_duplicates,
-    _extra_note,
-    _ids,
-    _key,
-    _missing_column,
-    _need_lists,
-    _numbers,
-    _phase_lists,
-    _reject_extra_cells,
-    _rejected_ids,
-    _Rejects,
-    _require,
-    _resolve,
-    _text,
+    Rejects,
+    check_duplicates,
+    clean_ids,
+    column_key,
+    ignored_columns_note,
+    missing_column,
+    parse_bools,
+    parse_need_lists,
+    parse_numbers,
+    parse_phase_lists,
+    reject_extra_cells,
+    rejected_id_rows,
+    require_columns,
+    resolve_columns,
+    text_column,
 )
 from placeplan.prepare.io._locate import (
-    _LOCATION_ALIASES,
-    _check_location_columns,
-    _locate,
-    _points,
+    LOCATION_ALIASES,
     authority_geometry,
+    check_location_columns,
+    locate_rows,
+    to_points,
 )
 from placeplan.prepare.io._read import read_table
 
@@ -59,7 +59,7 @@ _PROVISION_ALIASES: dict[str, tuple[str, ...]] = {
     "in_area": ("in_authority", "in_la", "within_authority"),
     "annual_cost_per_place_gbp": ("cost_per_place_gbp", "annual_cost_gbp", "cost_per_place"),
     "ferry_required": ("ferry", "crosses_water"),
-    **_LOCATION_ALIASES,
+    **LOCATION_ALIASES,
 }
 _PROVISION_TYPE_ALIASES: dict[str, str] = {
     **dict.fromkeys(("mainstream", "mainstreamschool", "school", "academy"), "mainstream"),
@@ -111,27 +111,27 @@ def _provision_frame(
     area: object,
     in_area_default: bool,
     known_setting_ids: set[str] | None,
-) -> tuple[pd.DataFrame, _Rejects, list[str]]:
-    cols = _resolve(frame, _PROVISION_ALIASES)
-    _require(frame, cols, file, ["setting_id", "provision_type", "phases", "capacity"])
-    _check_location_columns(frame, cols, file)
-    notes = _extra_note(frame, cols, file)
-    rejects = _Rejects(file)
-    _reject_extra_cells(frame, rejects)
+) -> tuple[pd.DataFrame, Rejects, list[str]]:
+    cols = resolve_columns(frame, _PROVISION_ALIASES)
+    require_columns(frame, cols, file, ["setting_id", "provision_type", "phases", "capacity"])
+    check_location_columns(frame, cols, file)
+    notes = ignored_columns_note(frame, cols, file)
+    rejects = Rejects(file)
+    reject_extra_cells(frame, rejects)
 
-    setting_id = _ids(frame[cols["setting_id"]])
+    setting_id = clean_ids(frame[cols["setting_id"]])
     rejects.add_mask(setting_id.isna(), "setting_id", "empty (expected a URN or unique id)")
-    _check_duplicates(setting_id, "setting_id", rejects)
+    check_duplicates(setting_id, "setting_id", rejects)
 
-    ptype_text = _text(frame, cols, "provision_type")
-    ptype = ptype_text.map(lambda t: _PROVISION_TYPE_ALIASES.get(_key(t)))
+    ptype_text = text_column(frame, cols, "provision_type")
+    ptype = ptype_text.map(lambda t: _PROVISION_TYPE_ALIASES.get(column_key(t)))
     rejects.add_mask(
         ptype.isna(),
         "provision_type",
         f"not a provision type (expected one of {', '.join(schemas.PROVISION_TYPES)})",
     )
 
-    host = _ids(_text(frame, cols, "host_setting_id"))
+    host = clean_ids(text_column(frame, cols, "host_setting_id"))
     ids_here = set(setting_id.dropna())
     known = ids_here | {str(s) for s in (known_setting_ids or set())}
     is_ib = ptype == "inclusion_base"
@@ -146,25 +146,25 @@ def _provision_frame(
         "no such setting_id in the provision file",
     )
 
-    phases, ph_empty, ph_bad = _phase_lists(frame[cols["phases"]])
+    phases, ph_empty, ph_bad = parse_phase_lists(frame[cols["phases"]])
     rejects.add_mask(ph_empty, "phases", "empty (expected primary, secondary and/or post16)")
     rejects.add_mask(ph_bad, "phases", "not a phase (expected primary, secondary and/or post16)")
 
-    needs, needs_bad = _need_lists(_text(frame, cols, "needs"))
+    needs, needs_bad = parse_need_lists(text_column(frame, cols, "needs"))
     rejects.add_mask(
         needs_bad,
         "needs",
-        f"not a SEN2 need code or DfE name (expected ';'-separated {_NEEDS_EXPECTED}, or empty "
+        f"not a SEN2 need code or DfE name (expected ';'-separated {NEEDS_EXPECTED}, or empty "
         "for any need)",
     )
 
-    capacity, cap_empty, cap_bad = _numbers(frame[cols["capacity"]])
+    capacity, cap_empty, cap_bad = parse_numbers(frame[cols["capacity"]])
     cap_wrong = cap_bad | (capacity < 0) | (capacity % 1 != 0)
     rejects.add_mask(cap_empty, "capacity", "empty (expected a whole number of places, 0 or more)")
     rejects.add_mask(~cap_empty & cap_wrong, "capacity", "expected a whole number, 0 or more")
 
     if "on_roll" in cols:
-        on_roll, roll_empty, roll_bad = _numbers(frame[cols["on_roll"]])
+        on_roll, roll_empty, roll_bad = parse_numbers(frame[cols["on_roll"]])
         roll_wrong = roll_bad | (on_roll < 0) | (on_roll % 1 != 0)
         rejects.add_mask(~roll_empty & roll_wrong, "on_roll", "expected a whole number, 0 or more")
         on_roll = on_roll.fillna(0)
@@ -173,7 +173,7 @@ def _provision_frame(
         notes.append(f"{file}: no on_roll column; on_roll set to 0")
 
     if "annual_cost_per_place_gbp" in cols:
-        cost, _, cost_bad = _numbers(frame[cols["annual_cost_per_place_gbp"]])
+        cost, _, cost_bad = parse_numbers(frame[cols["annual_cost_per_place_gbp"]])
         rejects.add_mask(
             cost_bad | (cost < 0), "annual_cost_per_place_gbp", "expected pounds, 0 or more"
         )
@@ -182,14 +182,14 @@ def _provision_frame(
 
     ferry = pd.Series(False, index=frame.index, dtype="boolean")
     if "ferry_required" in cols:
-        ferry, _f_empty, f_bad = _bools(frame[cols["ferry_required"]])
+        ferry, _f_empty, f_bad = parse_bools(frame[cols["ferry_required"]])
         rejects.add_mask(f_bad, "ferry_required", "expected yes or no")
         ferry = ferry.fillna(False)
 
-    loc = _locate(frame, cols, rejects, postcodes, coordinate_prefix="EN")
+    loc = locate_rows(frame, cols, rejects, postcodes, coordinate_prefix="EN")
     geom = authority_geometry(area)
     if "in_area" in cols:
-        in_area, ia_empty, ia_bad = _bools(frame[cols["in_area"]])
+        in_area, ia_empty, ia_bad = parse_bools(frame[cols["in_area"]])
         rejects.add_mask(ia_bad, "in_area", "expected yes or no")
     else:
         in_area = pd.Series(pd.NA, index=frame.index, dtype="boolean")
@@ -199,7 +199,7 @@ def _provision_frame(
         in_area = in_area.mask(ia_empty, pd.Series(inside, index=frame.index))
     in_area = in_area.fillna(in_area_default)
 
-    name = _text(frame, cols, "name").replace("", pd.NA)
+    name = text_column(frame, cols, "name").replace("", pd.NA)
     keep = ~frame.index.isin(list(rejects.rows))
     data = pd.DataFrame(
         {
@@ -271,7 +271,7 @@ def load_provision(
     """
     frame = read_table(path, sheet=sheet)
     file = Path(path).name
-    if {_key(c) for c in GIAS_REQUIRED} <= {_key(c) for c in frame.columns}:
+    if {column_key(c) for c in GIAS_REQUIRED} <= {column_key(c) for c in frame.columns}:
         return load_gias(path, la_codes=la_codes, area=area, buffer_m=buffer_m, postcodes=postcodes)
     data, rejects, notes = _provision_frame(
         frame,
@@ -281,10 +281,10 @@ def load_provision(
         in_area_default=in_area_default,
         known_setting_ids=known_setting_ids,
     )
-    gdf = schemas.validate_provision(_points(data))
+    gdf = schemas.validate_provision(to_points(data))
     result = rejects.result(gdf, frame, notes)
-    ids = _ids(frame[_resolve(frame, _PROVISION_ALIASES)["setting_id"]])
-    return replace(result, rejected_ids=_rejected_ids(ids, rejects.rows, data["setting_id"]))
+    ids = clean_ids(frame[resolve_columns(frame, _PROVISION_ALIASES)["setting_id"]])
+    return replace(result, rejected_ids=rejected_id_rows(ids, rejects.rows, data["setting_id"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ GIAS_REQUIRED: tuple[str, ...] = (
 _GIAS_OPEN = {"open", "open, but proposed to close"}
 _GIAS_TYPES: dict[str, str] = {
     **{
-        _key(t): "mainstream"
+        column_key(t): "mainstream"
         for t in (
             "Community school",
             "Voluntary aided school",
@@ -320,7 +320,7 @@ _GIAS_TYPES: dict[str, str] = {
         )
     },
     **{
-        _key(t): "special"
+        column_key(t): "special"
         for t in (
             "Community special school",
             "Foundation special school",
@@ -329,12 +329,12 @@ _GIAS_TYPES: dict[str, str] = {
             "Free schools special",
         )
     },
-    _key("Non-maintained special school"): "non_maintained",
-    _key("Other independent special school"): "independent",
-    _key("Other independent school"): "independent",
-    _key("Special post 16 institution"): "independent",
+    column_key("Non-maintained special school"): "non_maintained",
+    column_key("Other independent special school"): "independent",
+    column_key("Other independent school"): "independent",
+    column_key("Special post 16 institution"): "independent",
     **{
-        _key(t): "ap"
+        column_key(t): "ap"
         for t in (
             "Pupil referral unit",
             "Academy alternative provision converter",
@@ -342,17 +342,17 @@ _GIAS_TYPES: dict[str, str] = {
             "Free schools alternative provision",
         )
     },
-    _key("Further education"): "fe",
-    _key("Sixth form centres"): "fe",
+    column_key("Further education"): "fe",
+    column_key("Sixth form centres"): "fe",
 }
 _GIAS_PHASE_AGES = {"primary": (2, 11), "secondary": (11, 16), "post16": (16, 25)}
 
 
 def _gias_phases(frame: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
-    low, _, _ = _numbers(_text(frame, cols, "StatutoryLowAge"))
-    high, _, _ = _numbers(_text(frame, cols, "StatutoryHighAge"))
-    phase_name = _text(frame, cols, "PhaseOfEducation (name)")
-    named, _, _ = _phase_lists(phase_name)
+    low, _, _ = parse_numbers(text_column(frame, cols, "StatutoryLowAge"))
+    high, _, _ = parse_numbers(text_column(frame, cols, "StatutoryHighAge"))
+    phase_name = text_column(frame, cols, "PhaseOfEducation (name)")
+    named, _, _ = parse_phase_lists(phase_name)
     out = []
     for lo, hi, by_name in zip(low, high, named, strict=True):
         if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
@@ -425,18 +425,18 @@ def load_gias(
         "TypeOfResourcedProvision (name)",
         *[f"SEN{i} (name)" for i in range(1, 14)],
     ]
-    cols = _resolve(frame, dict.fromkeys(wanted, ()))
-    _require(frame, cols, file, GIAS_REQUIRED)
+    cols = resolve_columns(frame, dict.fromkeys(wanted, ()))
+    require_columns(frame, cols, file, GIAS_REQUIRED)
     if not (("Easting" in cols and "Northing" in cols) or "Postcode" in cols):
-        _missing_column(frame, file, "Easting")
+        missing_column(frame, file, "Easting")
     notes: list[str] = []
-    rejects = _Rejects(file)
-    _reject_extra_cells(frame, rejects)
+    rejects = Rejects(file)
+    reject_extra_cells(frame, rejects)
 
-    status = _text(frame, cols, "EstablishmentStatus (name)").str.lower()
-    type_name = _text(frame, cols, "TypeOfEstablishment (name)")
-    ptype = type_name.map(lambda t: _GIAS_TYPES.get(_key(t)))
-    la = _ids(_text(frame, cols, "LA (code)"))
+    status = text_column(frame, cols, "EstablishmentStatus (name)").str.lower()
+    type_name = text_column(frame, cols, "TypeOfEstablishment (name)")
+    ptype = type_name.map(lambda t: _GIAS_TYPES.get(column_key(t)))
+    la = clean_ids(text_column(frame, cols, "LA (code)"))
     is_open = status.isin(_GIAS_OPEN)
     skip = ~is_open | ptype.isna()
     if (is_open & ptype.isna()).any():
@@ -444,9 +444,9 @@ def load_gias(
         listed = ", ".join(f"{k} ({v})" for k, v in counts.items())
         notes.append(f"{file}: open establishments of types not modelled, skipped: {listed}")
 
-    urn = _ids(frame[cols["URN"]])
+    urn = clean_ids(frame[cols["URN"]])
     rejects.add_mask(~skip & urn.isna(), "URN", "empty")
-    _check_duplicates(urn.where(~skip), "URN", rejects)
+    check_duplicates(urn.where(~skip), "URN", rejects)
 
     loc_cols = {
         k: cols[v]
@@ -456,13 +456,13 @@ def load_gias(
     # GIAS gives 0/empty for unknown grid references: fall back to the postcode.
     scoped = frame.copy()
     if "easting" in loc_cols:
-        e, _, _ = _numbers(scoped[loc_cols["easting"]])
-        n, _, _ = _numbers(scoped[loc_cols["northing"]])
+        e, _, _ = parse_numbers(scoped[loc_cols["easting"]])
+        n, _, _ = parse_numbers(scoped[loc_cols["northing"]])
         zero = (e.fillna(0) <= 0) | (n.fillna(0) <= 0)
         scoped.loc[zero, loc_cols["easting"]] = ""
         scoped.loc[zero, loc_cols["northing"]] = ""
-    loc_rejects = _Rejects(file)
-    loc = _locate(scoped, loc_cols, loc_rejects, postcodes)
+    loc_rejects = Rejects(file)
+    loc = locate_rows(scoped, loc_cols, loc_rejects, postcodes)
     loc_frame = loc_rejects.frame()
     in_la = la.isin(la_codes).fillna(False) if la_codes else pd.Series(True, index=frame.index)
     geom = authority_geometry(area, buffer_m=buffer_m)
@@ -482,8 +482,8 @@ def load_gias(
         if not skip.loc[rej["row"]]:
             rejects.add([rej["row"]], str(rej["column"]), str(rej["reason"]))
 
-    capacity, cap_empty, cap_bad = _numbers(_text(frame, cols, "SchoolCapacity"))
-    on_roll, _roll_empty, roll_bad = _numbers(_text(frame, cols, "NumberOfPupils"))
+    capacity, cap_empty, cap_bad = parse_numbers(text_column(frame, cols, "SchoolCapacity"))
+    on_roll, _roll_empty, roll_bad = parse_numbers(text_column(frame, cols, "NumberOfPupils"))
     rejects.add_mask(~skip & (cap_bad | (capacity < 0)), "SchoolCapacity", "expected a number >= 0")
     rejects.add_mask(~skip & (roll_bad | (on_roll < 0)), "NumberOfPupils", "expected a number >= 0")
     no_capacity = ~skip & cap_empty
@@ -508,17 +508,17 @@ def load_gias(
         if sen_cols
         else pd.Series("", index=frame.index, dtype="string")
     )
-    needs, needs_bad = _need_lists(sen_joined)
+    needs, needs_bad = parse_need_lists(sen_joined)
     if (~skip & needs_bad).any():
         notes.append(
             f"{file}: {int((~skip & needs_bad).sum())} establishments list an SEN type that is "
             "not a SEN2 need; it was ignored"
         )
 
-    rp_cap, _, _ = _numbers(_text(frame, cols, "ResourcedProvisionCapacity"))
-    rp_roll, _, _ = _numbers(_text(frame, cols, "ResourcedProvisionOnRoll"))
-    unit_cap, _, _ = _numbers(_text(frame, cols, "SenUnitCapacity"))
-    unit_roll, _, _ = _numbers(_text(frame, cols, "SenUnitOnRoll"))
+    rp_cap, _, _ = parse_numbers(text_column(frame, cols, "ResourcedProvisionCapacity"))
+    rp_roll, _, _ = parse_numbers(text_column(frame, cols, "ResourcedProvisionOnRoll"))
+    unit_cap, _, _ = parse_numbers(text_column(frame, cols, "SenUnitCapacity"))
+    unit_roll, _, _ = parse_numbers(text_column(frame, cols, "SenUnitOnRoll"))
     ib_cap = rp_cap.fillna(0) + unit_cap.fillna(0)
     ib_roll = rp_roll.fillna(0) + unit_roll.fillna(0)
     ib_cap = ib_cap.where(ib_cap > 0, ib_roll)
@@ -535,7 +535,7 @@ def load_gias(
         skipped_rows,
         is_open=is_open,
         modelled=ptype.notna(),
-        status=_text(frame, cols, "EstablishmentStatus (name)"),
+        status=text_column(frame, cols, "EstablishmentStatus (name)"),
         type_name=type_name,
         la=la,
         urn=urn,
@@ -544,7 +544,7 @@ def load_gias(
     base = pd.DataFrame(
         {
             "setting_id": urn[keep].astype(str),
-            "name": _text(frame, cols, "EstablishmentName")[keep].astype(str),
+            "name": text_column(frame, cols, "EstablishmentName")[keep].astype(str),
             "provision_type": ptype[keep].astype(str),
             "host_setting_id": pd.Series(pd.NA, index=frame.index[keep], dtype="string"),
             "phases": phases[keep].astype(str),
@@ -572,7 +572,7 @@ def load_gias(
         ib["capacity"] = ib_cap[has_ib].round().astype("int64")
         ib["on_roll"] = ib_roll[has_ib].round().astype("int64")
     data = pd.concat([base, ib]) if len(ib) else base
-    gdf = schemas.validate_provision(_points(data))
+    gdf = schemas.validate_provision(to_points(data))
     return LoadResult(
         data=gdf,
         rejections=rejects.frame(),
@@ -597,9 +597,9 @@ def _gias_skipped(
     la: pd.Series,
     urn: pd.Series,
     buffer_m: float | None,
-) -> tuple[_Rejects, dict[str, str]]:
+) -> tuple[Rejects, dict[str, str]]:
     """Itemise the GIAS rows left out by design, each with its reason (one reason per row)."""
-    out = _Rejects(file)
+    out = Rejects(file)
     ids: dict[str, str] = {}
     where = "outside the authority" + ("" if buffer_m is None else f" (plus {buffer_m:g} m)")
     for row in skipped_rows.index[skipped_rows.to_numpy(dtype=bool)]:

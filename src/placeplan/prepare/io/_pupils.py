@@ -16,27 +16,27 @@ from placeplan import schemas
 from placeplan._errors import InputFileError
 from placeplan.needs import phase_of_nc_year
 from placeplan.prepare.io._common import (
-    _NEEDS_EXPECTED,
-    _bools,
-    _check_duplicates,
-    _extra_note,
-    _ids,
-    _key,
-    _missing_column,
-    _need_code,
-    _reject_extra_cells,
-    _reject_unknown_settings,
-    _Rejects,
-    _require,
-    _resolve,
-    _text,
+    NEEDS_EXPECTED,
+    Rejects,
+    check_duplicates,
+    clean_ids,
+    column_key,
+    ignored_columns_note,
+    missing_column,
+    parse_bools,
+    parse_need_code,
+    reject_extra_cells,
+    reject_unknown_settings,
+    require_columns,
+    resolve_columns,
+    text_column,
 )
 from placeplan.prepare.io._locate import (
-    _LOCATION_ALIASES,
-    _check_location_columns,
-    _locate,
-    _points,
+    LOCATION_ALIASES,
     authority_geometry,
+    check_location_columns,
+    locate_rows,
+    to_points,
 )
 from placeplan.prepare.io._read import read_table
 
@@ -66,7 +66,7 @@ _PUPIL_ALIASES: dict[str, tuple[str, ...]] = {
     "date_of_birth": ("dob", "birth_date", "birthdate"),
     "current_setting_id": ("setting_id", "urn", "current_urn", "school_urn", "current_setting"),
     "transport_assisted": ("transport", "sen_transport", "home_to_school_transport", "hts"),
-    **_LOCATION_ALIASES,
+    **LOCATION_ALIASES,
 }
 _PLAN_TYPES = {
     "ehcp": "EHCP",
@@ -276,33 +276,33 @@ def load_pupils(
     """
     frame = read_table(path, sheet=sheet)
     file = Path(path).name
-    cols = _resolve(frame, _PUPIL_ALIASES)
-    _require(frame, cols, file, ["pupil_ref", "need_type", "plan_type"])
+    cols = resolve_columns(frame, _PUPIL_ALIASES)
+    require_columns(frame, cols, file, ["pupil_ref", "need_type", "plan_type"])
     if "nc_year" not in cols and "date_of_birth" not in cols:
-        _missing_column(frame, file, "nc_year", " (give nc_year or date_of_birth)")
-    _check_location_columns(frame, cols, file)
+        missing_column(frame, file, "nc_year", " (give nc_year or date_of_birth)")
+    check_location_columns(frame, cols, file)
     if frame.empty:
         msg = "no pupil rows below the header"
         raise InputFileError(msg, file=file, row=2)
-    notes = _extra_note(frame, cols, file)
-    rejects = _Rejects(file)
-    _reject_extra_cells(frame, rejects)
+    notes = ignored_columns_note(frame, cols, file)
+    rejects = Rejects(file)
+    reject_extra_cells(frame, rejects)
 
-    ref = _ids(frame[cols["pupil_ref"]])
+    ref = clean_ids(frame[cols["pupil_ref"]])
     rejects.add_mask(ref.isna(), "pupil_ref", "empty (every pupil needs a pseudonymised reference)")
-    _check_duplicates(ref, "pupil_ref", rejects)
+    check_duplicates(ref, "pupil_ref", rejects)
 
-    need = _text(frame, cols, "need_type").map(lambda t: _need_code(t) if t else None)
-    need_text = _text(frame, cols, "need_type")
-    rejects.add_mask(need_text == "", "need_type", f"empty (expected one of {_NEEDS_EXPECTED})")
+    need = text_column(frame, cols, "need_type").map(lambda t: parse_need_code(t) if t else None)
+    need_text = text_column(frame, cols, "need_type")
+    rejects.add_mask(need_text == "", "need_type", f"empty (expected one of {NEEDS_EXPECTED})")
     rejects.add_mask(
         (need_text != "") & need.isna(),
         "need_type",
-        f"not a SEN2 need code or DfE name (expected one of {_NEEDS_EXPECTED})",
+        f"not a SEN2 need code or DfE name (expected one of {NEEDS_EXPECTED})",
     )
 
-    plan_text = _text(frame, cols, "plan_type")
-    plan = plan_text.map(lambda t: _PLAN_TYPES.get(_key(t)) if t else None)
+    plan_text = text_column(frame, cols, "plan_type")
+    plan = plan_text.map(lambda t: _PLAN_TYPES.get(column_key(t)) if t else None)
     rejects.add_mask(plan.isna(), "plan_type", "not a plan type (expected EHCP or SEN support)")
 
     nc = pd.Series(pd.NA, index=frame.index, dtype="Int64")
@@ -312,7 +312,7 @@ def load_pupils(
         for reason in sorted(set(nc_reason.dropna())):
             rejects.add_mask(nc_reason == reason, "nc_year", str(reason))
     if "date_of_birth" in cols:
-        dob_text = _text(frame, cols, "date_of_birth")
+        dob_text = text_column(frame, cols, "date_of_birth")
         dob = _parse_dates(dob_text)
         use = nc_empty & (dob_text != "")
         rejects.add_mask(
@@ -336,7 +336,7 @@ def load_pupils(
         "empty (give nc_year or date_of_birth)" if "date_of_birth" in cols else "empty",
     )
 
-    setting = _ids(_text(frame, cols, "current_setting_id"))
+    setting = clean_ids(text_column(frame, cols, "current_setting_id"))
     if "current_setting_id" not in cols:
         notes.append(f"{file}: no current_setting_id column; pupils treated as not yet placed")
     if setting_ids is not None:
@@ -352,7 +352,7 @@ def load_pupils(
                     "setting the pupil attends now (or leave it blank if not placed)",
                 )
                 unknown = unknown & ~here
-        _reject_unknown_settings(
+        reject_unknown_settings(
             setting,
             unknown,
             "current_setting_id",
@@ -365,7 +365,7 @@ def load_pupils(
     # Rule (TRANSPORT_UNKNOWN_RULE): unknown counts as not assisted in transport cost, and the
     # count of unknowns is reported (notes; ``transport_assisted_known`` is False for them).
     if "transport_assisted" in cols:
-        transport, t_empty, t_bad = _bools(frame[cols["transport_assisted"]])
+        transport, t_empty, t_bad = parse_bools(frame[cols["transport_assisted"]])
         rejects.add_mask(
             t_bad, "transport_assisted", "expected yes or no (or leave blank if not known)"
         )
@@ -374,7 +374,7 @@ def load_pupils(
         t_empty = pd.Series(True, index=frame.index)
         notes.append(f"{file}: no transport_assisted column; {TRANSPORT_UNKNOWN_RULE}")
 
-    loc = _locate(frame, cols, rejects, postcodes)
+    loc = locate_rows(frame, cols, rejects, postcodes)
     geom = authority_geometry(area, buffer_m=buffer_m)
     if geom is not None:
         has_xy = loc.easting.notna() & loc.northing.notna()
@@ -410,7 +410,7 @@ def load_pupils(
         },
         index=frame.index[keep],
     )
-    gdf = schemas.validate_pupils(_points(data))
+    gdf = schemas.validate_pupils(to_points(data))
     n_unknown = int(t_empty[keep].sum())
     if n_unknown and "transport_assisted" in cols:
         notes.append(

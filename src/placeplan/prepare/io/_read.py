@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from placeplan._errors import InputFileError
-from placeplan.prepare.io._common import _EXTRA
+from placeplan.prepare.io._common import EXTRA_CELLS
 
 logger = logging.getLogger(__package__)  # the package's logger, as before the split
 
@@ -97,10 +97,10 @@ def _frame_from_records(
         cells.append(str(sum(1 for c in extra if c)) if any(extra) else "")
         rows.append(row_no)
         data.append(cells)
-    frame = pd.DataFrame(data, columns=[*header, _EXTRA], dtype="string")
+    frame = pd.DataFrame(data, columns=[*header, EXTRA_CELLS], dtype="string")
     frame.index = pd.Index(rows, dtype="int64", name="row")
-    if not frame[_EXTRA].fillna("").astype(bool).any():
-        frame = frame.drop(columns=_EXTRA)
+    if not frame[EXTRA_CELLS].fillna("").astype(bool).any():
+        frame = frame.drop(columns=EXTRA_CELLS)
     return frame.fillna("")
 
 

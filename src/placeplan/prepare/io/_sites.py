@@ -11,21 +11,21 @@ import pandas as pd
 
 from placeplan import schemas
 from placeplan.prepare.io._common import (
-    _NEEDS_EXPECTED,
-    _check_duplicates,
-    _extra_note,
-    _ids,
-    _need_lists,
-    _numbers,
-    _phase_lists,
-    _reject_extra_cells,
-    _reject_unknown_settings,
-    _Rejects,
-    _require,
-    _resolve,
-    _text,
+    NEEDS_EXPECTED,
+    Rejects,
+    check_duplicates,
+    clean_ids,
+    ignored_columns_note,
+    parse_need_lists,
+    parse_numbers,
+    parse_phase_lists,
+    reject_extra_cells,
+    reject_unknown_settings,
+    require_columns,
+    resolve_columns,
+    text_column,
 )
-from placeplan.prepare.io._locate import _LOCATION_ALIASES, _locate, _points
+from placeplan.prepare.io._locate import LOCATION_ALIASES, locate_rows, to_points
 from placeplan.prepare.io._read import read_table
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ _SITE_ALIASES: dict[str, tuple[str, ...]] = {
     "places": ("max_places", "capacity"),
     "capital_cost_gbp": ("capital_cost", "capital_gbp"),
     "annual_cost_per_place_gbp": ("cost_per_place_gbp", "annual_cost_gbp", "cost_per_place"),
-    **_LOCATION_ALIASES,
+    **LOCATION_ALIASES,
 }
 
 
@@ -91,22 +91,22 @@ def load_sites(
     """
     frame = read_table(path, sheet=sheet)
     file = Path(path).name
-    cols = _resolve(frame, _SITE_ALIASES)
-    _require(frame, cols, file, ["site_id", "host_setting_id", "phases", "places"])
-    _require(frame, cols, file, ["capital_cost_gbp"])
-    notes = _extra_note(frame, cols, file)
-    rejects = _Rejects(file)
-    _reject_extra_cells(frame, rejects)
+    cols = resolve_columns(frame, _SITE_ALIASES)
+    require_columns(frame, cols, file, ["site_id", "host_setting_id", "phases", "places"])
+    require_columns(frame, cols, file, ["capital_cost_gbp"])
+    notes = ignored_columns_note(frame, cols, file)
+    rejects = Rejects(file)
+    reject_extra_cells(frame, rejects)
     if setting_ids is None and provision is not None:
         setting_ids = set(provision["setting_id"].astype(str))
 
-    site_id = _ids(frame[cols["site_id"]])
+    site_id = clean_ids(frame[cols["site_id"]])
     rejects.add_mask(site_id.isna(), "site_id", "empty")
-    _check_duplicates(site_id, "site_id", rejects)
-    host = _ids(frame[cols["host_setting_id"]])
+    check_duplicates(site_id, "site_id", rejects)
+    host = clean_ids(frame[cols["host_setting_id"]])
     rejects.add_mask(host.isna(), "host_setting_id", "empty (expected the host school's URN)")
     if setting_ids is not None:
-        _reject_unknown_settings(
+        reject_unknown_settings(
             host,
             host.notna() & ~host.isin({str(s) for s in setting_ids}).fillna(False),
             "host_setting_id",
@@ -114,26 +114,26 @@ def load_sites(
             rejected_settings,
             rejects,
         )
-    needs, needs_bad = _need_lists(_text(frame, cols, "needs"))
+    needs, needs_bad = parse_need_lists(text_column(frame, cols, "needs"))
     rejects.add_mask(
         needs_bad,
         "needs",
-        f"not a SEN2 need code or DfE name (expected ';'-separated {_NEEDS_EXPECTED})",
+        f"not a SEN2 need code or DfE name (expected ';'-separated {NEEDS_EXPECTED})",
     )
-    phases, ph_empty, ph_bad = _phase_lists(frame[cols["phases"]])
+    phases, ph_empty, ph_bad = parse_phase_lists(frame[cols["phases"]])
     rejects.add_mask(ph_empty | ph_bad, "phases", "expected primary, secondary and/or post16")
-    places, pl_empty, pl_bad = _numbers(frame[cols["places"]])
+    places, pl_empty, pl_bad = parse_numbers(frame[cols["places"]])
     rejects.add_mask(
         pl_empty | pl_bad | ~(places > 0) | (places % 1 != 0),
         "places",
         "expected a whole number of places, more than 0",
     )
-    capital, cap_empty, cap_bad = _numbers(frame[cols["capital_cost_gbp"]])
+    capital, cap_empty, cap_bad = parse_numbers(frame[cols["capital_cost_gbp"]])
     rejects.add_mask(
         cap_empty | cap_bad | (capital < 0), "capital_cost_gbp", "expected pounds, 0 or more"
     )
     if "annual_cost_per_place_gbp" in cols:
-        cost, _, cost_bad = _numbers(frame[cols["annual_cost_per_place_gbp"]])
+        cost, _, cost_bad = parse_numbers(frame[cols["annual_cost_per_place_gbp"]])
         rejects.add_mask(
             cost_bad | (cost < 0), "annual_cost_per_place_gbp", "expected pounds, 0 or more"
         )
@@ -142,8 +142,8 @@ def load_sites(
 
     has_loc = any(c in cols for c in ("easting", "latitude", "postcode"))
     if has_loc:
-        loc_rejects = _Rejects(file)
-        loc = _locate(frame, cols, loc_rejects, postcodes)
+        loc_rejects = Rejects(file)
+        loc = locate_rows(frame, cols, loc_rejects, postcodes)
         for _, rej in loc_rejects.frame().iterrows():
             if rej["column"] != "location":  # no location given: use the host's below
                 rejects.add([rej["row"]], str(rej["column"]), str(rej["reason"]))
@@ -163,7 +163,7 @@ def load_sites(
         {
             "site_id": site_id[keep].astype(str),
             "host_setting_id": host[keep].astype(str),
-            "name": _text(frame, cols, "name").replace("", pd.NA)[keep].fillna(site_id[keep]),
+            "name": text_column(frame, cols, "name").replace("", pd.NA)[keep].fillna(site_id[keep]),
             "needs": needs[keep].astype(str),
             "phases": phases[keep].astype(str),
             "places": places[keep].astype("int64"),
@@ -175,5 +175,5 @@ def load_sites(
         index=frame.index[keep],
     )
     data["name"] = data["name"].astype(str)
-    gdf = schemas.validate_sites(_points(data))
+    gdf = schemas.validate_sites(to_points(data))
     return rejects.result(gdf, frame, notes)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from placeplan._errors import CRSError, SchemaValidationError
+from placeplan.vocab import TIME_BAND_LABELS
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -59,14 +60,6 @@ DFE_ELEMENTS: tuple[tuple[str, str], ...] = (
 )
 """The four DfE elements, (anchor, heading), worded as in the requirement."""
 
-TIME_BAND_LABELS: tuple[str, ...] = (
-    "< 15 min",
-    "15–30 min",
-    "30–45 min",
-    "45–60 min",
-    "60–75 min",
-    "> 75 min",
-)
 IMPACT_COLS = ("group_type", "group", "metric", "baseline", "scenario", "change")
 
 

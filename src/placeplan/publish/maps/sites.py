@@ -1,0 +1,311 @@
+"""The sites map: candidate sites by score, existing provision, catchments and OOA flows."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import TYPE_CHECKING, Any
+
+import folium
+import numpy as np
+import pandas as pd
+
+from placeplan.publish.escape import html_text
+from placeplan.publish.maps._layers import (
+    JsonTooltip,
+    add_basemap,
+    add_provision,
+    check_frame,
+    display_values,
+    feature_collection,
+    finish_map,
+    frame_bounds,
+    new_map,
+    suppressed_column,
+    to_wgs84,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["add_sites", "map_sites"]
+
+_SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")  # RdYlGn-5, low→high
+
+
+def _score_colour(score: float, lo: float, hi: float) -> str:
+    if score is None or pd.isna(score):
+        return "#bdbdbd"
+    if hi <= lo:
+        return _SCORE_COLOURS[-1]
+    k = int((score - lo) / (hi - lo) * len(_SCORE_COLOURS))
+    return _SCORE_COLOURS[min(max(k, 0), len(_SCORE_COLOURS) - 1)]
+
+
+def add_sites(
+    m: folium.Map, sites: gpd.GeoDataFrame, *, internal: bool, only_selected: bool = False
+) -> tuple[float, float]:
+    """Add candidate sites coloured by score; returns the score range ``(lo, hi)``."""
+    s = to_wgs84(sites, "sites")
+    s = s.sort_values("site_id", kind="stable")
+    sup = suppressed_column(sites, "pupils_served").reindex(s.index).fillna(False)
+    sup_t = suppressed_column(sites, "mean_time_saved_min").reindex(s.index).fillna(False)
+    scores = pd.to_numeric(s.get("score", pd.Series(np.nan, index=s.index)), errors="coerce")
+    lo = float(scores.min()) if scores.notna().any() else 0.0
+    hi = float(scores.max()) if scores.notna().any() else 1.0
+    selected = s.get("selected", pd.Series(False, index=s.index)).fillna(False).astype(bool)
+    served = display_values(
+        s.get("pupils_served", pd.Series(np.nan, index=s.index)), sup, "{:,.0f}", "–"
+    )
+    saved = display_values(
+        s.get("mean_time_saved_min", pd.Series(np.nan, index=s.index)), sup_t, "{:.1f} min", "–"
+    )
+    groups = {
+        True: folium.FeatureGroup(name="Proposed sites (selected)"),
+        False: folium.FeatureGroup(name="Candidate sites (not selected)", show=not only_selected),
+    }
+    for i, row in enumerate(s.itertuples(index=False)):
+        sel = bool(selected.iloc[i])
+        if only_selected and not sel:
+            continue
+        score = scores.iloc[i]
+        score_txt = "–" if pd.isna(score) else f"{score:.2f}"
+        cost = getattr(row, "capital_cost_gbp", None)
+        cost_txt = "–" if cost is None or pd.isna(cost) else f"£{cost:,.0f}"
+        places = getattr(row, "places", None)
+        places_txt = "–" if places is None or pd.isna(places) else f"{int(places):,}"
+        tip = (
+            f"<b>{html_text(str(row.name))}</b> ({html_text(str(row.site_id))})"
+            f"{' — <b>selected</b>' if sel else ''}<br>"
+            f"needs: {html_text(str(getattr(row, 'needs', '') or 'any'))}; "
+            f"phases: {html_text(str(getattr(row, 'phases', '') or '–'))}<br>"
+            f"places: {places_txt}; capital cost: {cost_txt}<br>"
+            f"score: {score_txt}<br>pupils served: {served[i]}; mean time saved: {saved[i]}"
+        )
+        folium.CircleMarker(
+            location=[row.geometry.y, row.geometry.x],
+            radius=11 if sel else 7,
+            color="#000000" if sel else "#444444",
+            weight=3 if sel else 1,
+            fill=True,
+            fill_color=_score_colour(score, lo, hi),
+            fill_opacity=0.95,
+            tooltip=JsonTooltip(tip),
+        ).add_to(groups[sel])
+    for fg in (groups[False], groups[True]):
+        if fg._children:
+            fg.add_to(m)
+    return lo, hi
+
+
+def _point_lookup(
+    areas: gpd.GeoDataFrame | None, provision: gpd.GeoDataFrame | None
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    origins: dict[str, tuple[float, float]] = {}
+    dests: dict[str, tuple[float, float]] = {}
+    if areas is not None and not areas.empty:
+        pts = areas.set_geometry(areas.geometry.representative_point())
+        pts = to_wgs84(pts[["area_id", "geometry"]], "areas")
+        origins = {str(r.area_id): (r.geometry.y, r.geometry.x) for r in pts.itertuples()}
+    if provision is not None and not provision.empty:
+        p = to_wgs84(provision[["setting_id", "geometry"]], "provision")
+        dests = {str(r.setting_id): (r.geometry.y, r.geometry.x) for r in p.itertuples()}
+    return origins, dests
+
+
+def _add_flows(
+    m: folium.Map,
+    flows: pd.DataFrame,
+    areas: gpd.GeoDataFrame | None,
+    provision: gpd.GeoDataFrame | None,
+    drawn_ends: list[tuple[float, float]] | None = None,
+) -> int:
+    """Draw aggregated OOA flows; returns how many suppressed/zero flows were left out.
+
+    The (lat, lon) of every drawn flow's destination is appended to ``drawn_ends``, so the
+    map can be fitted to where pupils actually travel.
+    """
+    origins, dests = _point_lookup(areas, provision)
+    flows = flows.sort_values(["origin_id", "destination_id"], kind="stable")
+    left_out = 0
+    vmax = max(
+        float(pd.to_numeric(flows[c], errors="coerce").max() or 0) for c in ("baseline", "scenario")
+    )
+    vmax = vmax if vmax > 0 and not math.isnan(vmax) else 1.0
+    for which, colour, show in (("baseline", "#7b3294", False), ("scenario", "#e66101", True)):
+        fg = folium.FeatureGroup(name=f"Out-of-area flows, {which}", show=show)
+        sup = suppressed_column(flows, which)
+        for idx, row in flows.iterrows():
+            n = row[which]
+            if bool(sup.at[idx]) or pd.isna(n) or n <= 0:
+                left_out += 1
+                continue
+            o = origins.get(str(row["origin_id"]))
+            d = dests.get(str(row["destination_id"]))
+            if o is None or d is None:
+                left_out += 1
+                continue
+            if drawn_ends is not None:
+                drawn_ends.append((round(d[0], 5), round(d[1], 5)))
+            oname = html_text(str(row.get("origin_name", row["origin_id"])))
+            dname = html_text(str(row.get("destination_name", row["destination_id"])))
+            folium.PolyLine(
+                [[round(o[0], 5), round(o[1], 5)], [round(d[0], 5), round(d[1], 5)]],
+                color=colour,
+                weight=round(1.5 + 7 * math.sqrt(float(n) / vmax), 2),
+                opacity=0.75,
+                tooltip=JsonTooltip(f"{oname} → {dname}<br>{which}: {int(n):,} pupils"),
+            ).add_to(fg)
+        if fg._children:
+            fg.add_to(m)
+    return left_out
+
+
+def map_sites(
+    sites: gpd.GeoDataFrame,
+    provision: gpd.GeoDataFrame | None,
+    *,
+    isochrones: gpd.GeoDataFrame | None = None,
+    outline: gpd.GeoDataFrame | None = None,
+    ooa_flows: pd.DataFrame | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    internal: bool = False,
+    note: str | None = None,
+    attribution: str | None = None,
+    threshold: int = 5,
+    flow_origins: gpd.GeoDataFrame | None = None,
+    height: str = "100%",
+) -> folium.Map:
+    """Candidate sites coloured by score, existing provision, catchments and OOA flows.
+
+    Parameters
+    ----------
+    sites
+        Candidate sites (EPSG:27700 points): ``site_id``, ``name``, ``needs``, ``phases``,
+        ``places``, ``capital_cost_gbp``, ``score`` (may be NaN), ``selected``,
+        ``pupils_served``, ``mean_time_saved_min``.
+    provision
+        Existing settings (``setting_id``, ``name``, ``provision_type``, ``in_area``,
+        ``capacity``); also the destinations of ``ooa_flows``.
+    isochrones
+        Drive-time catchments: ``site_id``, ``minutes``, polygon geometry.
+    outline
+        Authority / island outline.
+    ooa_flows
+        Aggregated flows: ``origin_id`` (an ``area_id`` of ``areas``), ``destination_id`` (a
+        ``setting_id`` of ``provision``), ``baseline``, ``scenario`` counts (suppressed); optional
+        ``origin_name``, ``destination_name``. Suppressed or zero flows are not drawn.
+    areas
+        Area polygons used as a light basemap and as flow origins (representative points).
+    roads
+        Optional main-road lines.
+    internal
+        Internal mode (unsuppressed counts allowed; INTERNAL banner).
+    note
+        Optional banner text (e.g. synthetic data).
+    attribution
+        Attribution text.
+    threshold
+        Disclosure threshold, quoted in the legend.
+    flow_origins
+        Polygons (``area_id``, EPSG:27700) whose representative points are the flow origins,
+        e.g. planning areas; default ``areas``.
+    height
+        CSS height of the map.
+
+    Returns
+    -------
+    folium.Map
+        An offline map.
+
+    Raises
+    ------
+    SchemaValidationError
+        If a pupil-level column is present or counts were not disclosure-controlled.
+    CRSError
+        If a frame has no CRS.
+    """
+    check_frame(sites, "sites", counts="pupils_served" in sites.columns, internal=internal)
+    check_frame(ooa_flows, "ooa_flows", counts=True, internal=internal)
+    check_frame(
+        areas,
+        "areas",
+        counts="pupils" in (areas.columns if areas is not None else []),
+        internal=internal,
+    )
+    m = new_map(height)
+    add_basemap(m, outline=outline, roads=roads, areas=areas)
+
+    if isochrones is not None and not isochrones.empty:
+        iso = to_wgs84(isochrones, "isochrones")
+        minutes = sorted({float(v) for v in iso["minutes"]}, reverse=True)
+        shades = ["#9ecae1", "#6baed6", "#3182bd", "#08519c"]
+        for k, mins in enumerate(minutes):
+            sub = iso[iso["minutes"].astype(float) == mins].sort_values("site_id", kind="stable")
+            sub = sub.assign(label=[f"{sid}: {mins:g} min drive" for sid in sub["site_id"]])
+            colour = shades[min(len(minutes) - 1 - k, len(shades) - 1)]
+            folium.GeoJson(
+                feature_collection(sub, ["site_id", "label"]),
+                name=html_text(f"Catchment ≤ {mins:g} min drive"),
+                show=len(minutes) == 1 or k > 0,
+                style_function=functools.partial(_iso_style, colour=colour),
+                tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+            ).add_to(m)
+
+    add_provision(m, provision)
+    left_out = 0
+    flow_ends: list[tuple[float, float]] = []
+    if ooa_flows is not None and not ooa_flows.empty:
+        left_out = _add_flows(
+            m,
+            ooa_flows,
+            flow_origins if flow_origins is not None else areas,
+            provision,
+            drawn_ends=flow_ends,
+        )
+    lo, hi = add_sites(m, sites, internal=internal)
+
+    edges = np.linspace(lo, hi, len(_SCORE_COLOURS) + 1)
+    score_rows = "".join(
+        f'<i class="dot" style="background:{c}"></i>{edges[i]:.2f}–{edges[i + 1]:.2f}<br>'
+        for i, c in enumerate(_SCORE_COLOURS)
+    )
+    legend = (
+        "<h4>Candidate site score</h4>"
+        f"{score_rows}"
+        '<i class="dot" style="background:#bdbdbd"></i>not scored<br>'
+        "<small>thick black ring = selected</small>"
+    )
+    if ooa_flows is not None:
+        legend += (
+            "<h4 style='margin-top:6px'>Out-of-area flows</h4>"
+            f"<small>line width ∝ pupils; flows of fewer than {threshold} pupils "
+            "are not drawn</small>"
+        )
+
+    def _fit() -> list[list[float]] | None:
+        frames = [sites, outline if outline is not None else areas]
+        b = frame_bounds([to_wgs84(f[["geometry"]], "bounds") for f in frames if f is not None])
+        if b and flow_ends:
+            # fit the drawn flows' destinations too: the reviewer sees where pupils travel today
+            lats = [p[0] for p in flow_ends] + [b[0][0], b[1][0]]
+            lons = [p[1] for p in flow_ends] + [b[0][1], b[1][1]]
+            b = [[min(lats), min(lons)], [max(lats), max(lons)]]
+        return b
+
+    m.placeplan_flows_left_out = left_out  # type: ignore[attr-defined]
+    return finish_map(
+        m,
+        legend,
+        provision,
+        _fit,
+        collapsed=True,
+        attribution=attribution,
+        internal=internal,
+        note=note,
+    )
+
+
+def _iso_style(_feature: dict[str, Any], *, colour: str) -> dict[str, Any]:
+    return {"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.18}
