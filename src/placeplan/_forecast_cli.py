@@ -68,8 +68,8 @@ def add_forecast_parser(subparsers: Any) -> argparse.ArgumentParser:
 def forecast_command(args: argparse.Namespace) -> int:
     """Run ``placeplan forecast``; returns 0 (errors propagate as ``PlaceplanError``)."""
     from placeplan.compute.forecast import forecast
-    from placeplan.publish.tables import write_csv
     from placeplan.prepare.sen2 import read_sen2_release
+    from placeplan.publish.tables import write_csv
 
     if args.years < 1:
         msg = f"`--years` must be at least 1, got {args.years}"
