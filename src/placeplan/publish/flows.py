@@ -30,8 +30,9 @@ The suppression mask is returned as an explicit column (``suppressed``), never i
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,13 @@ import pandas as pd
 from placeplan._errors import SchemaValidationError
 from placeplan.compute.flows import INDEPENDENT_NON_MAINTAINED_TYPES
 from placeplan.publish.disclosure import SUPPRESSED_MARKER, suppress, suppression_mask
+
+# optional (it comes with scikit-learn): the audit's small matrices run faster on one BLAS
+# thread than on a busy pool
+try:
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -91,6 +99,8 @@ IDENTITIES: tuple[str, ...] = (
 
 _PARTS = "placements:"
 _MAX_AUDITS = 200
+_HEADLINE = ("cohort", "placed", "out_of_area", "independent_non_maintained", "over_max_journey")
+_HEADLINE_OFFSET = 1.0e9
 _CHANGE = " - baseline"
 _MISSING = "x"
 
@@ -277,6 +287,12 @@ def _audit(system: np.ndarray, hidden: np.ndarray) -> list[list[int]]:
     u = np.flatnonzero(hidden)
     if not len(u) or not system.size:
         return []
+    limit: Any = threadpool_limits(1) if threadpool_limits else contextlib.nullcontext()
+    with limit:
+        return _audit_leaks(system, u)
+
+
+def _audit_leaks(system: np.ndarray, u: np.ndarray) -> list[list[int]]:
     a_u = system[:, u]
     _, sv, vt = np.linalg.svd(a_u, full_matrices=True)
     rank = int((sv > 1e-9 * max(1.0, sv.max(initial=0.0))).sum())
@@ -401,6 +417,10 @@ def _published_flows(
             unchanged[name.removesuffix(_CHANGE)].add((year, measure))
         frame = _identity_keys(rows, years, unchanged)
         smallest = positive.min(axis=1).fillna(0.0)
+        # secondary suppression hides the smallest free member of a group; rank the headline
+        # totals last, so the placements:* detail is hidden before them (any choice protects)
+        headline = rows["measure"].isin(_HEADLINE) & (smallest >= threshold)
+        smallest = smallest + np.where(headline, _HEADLINE_OFFSET, 0.0)
         system = _identities(rows, years, unchanged)
         for _ in range(_MAX_AUDITS):
             decided = suppress(
