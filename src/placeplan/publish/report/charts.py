@@ -8,7 +8,7 @@ self-contained (no scripts, no external fonts) so it can be inlined into the off
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -298,36 +298,61 @@ def band_chart(
         f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
         f'stroke="#333"/>'
     )
-    for k, (label, colour_, central, lower, upper) in enumerate(series):
-        colour = escape(colour_)
-        dash = _DASHES[min(k, len(_DASHES) - 1)]
-        has_band = [_present(lower[i]) and _present(upper[i]) for i in range(n)]
-        for run in _runs(has_band):
-            if len(run) == 1:
-                i = run[0]
-                parts.append(
-                    f'<line class="band" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{y(upper[i]):.1f}" '
-                    f'y2="{y(lower[i]):.1f}" stroke="{colour}" stroke-opacity="0.35" '
-                    f'stroke-width="8"/>'
-                )
-                continue
-            pts = [(x(i), y(upper[i])) for i in run] + [(x(i), y(lower[i])) for i in reversed(run)]
+    for k, one in enumerate(series):
+        parts += _band_series(one, years, x, y, _DASHES[min(k, len(_DASHES) - 1)])
+    parts += _band_legend(series, left, height)
+    parts.append(
+        _svg_text(width - right, height - 8, "line: central; band: 80% range", text_anchor="end")
+    )
+    parts.append("</g></svg>")
+    return "".join(parts)
+
+
+def _band_series(
+    one: BandSeries,
+    years: Sequence[str],
+    x: Callable[[int], float],
+    y: Callable[[float | None], float],
+    dash: str,
+) -> list[str]:
+    """One series of :func:`band_chart`: its bands (or bars), line segments and dots."""
+    label, colour_, central, lower, upper = one
+    colour = escape(colour_)
+    n = len(years)
+    parts = []
+    has_band = [_present(lower[i]) and _present(upper[i]) for i in range(n)]
+    for run in _runs(has_band):
+        if len(run) == 1:
+            i = run[0]
             parts.append(
-                f'<polygon class="band" points="{_points(pts)}" fill="{colour}" '
-                f'fill-opacity="0.18" stroke="none"/>'
+                f'<line class="band" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{y(upper[i]):.1f}" '
+                f'y2="{y(lower[i]):.1f}" stroke="{colour}" stroke-opacity="0.35" '
+                f'stroke-width="8"/>'
             )
-        for run in _runs([_present(central[i]) for i in range(n)]):
-            if len(run) > 1:
-                parts.append(
-                    f'<polyline points="{_points([(x(i), y(central[i])) for i in run])}" '
-                    f'fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>'
-                )
-            for i in run:
-                parts.append(
-                    f'<circle cx="{x(i):.1f}" cy="{y(central[i]):.1f}" r="3" fill="{colour}">'
-                    f"<title>{escape(label)}, {escape(years[i])}: "
-                    f"{_fmt_value(float(central[i] or 0.0), 'count')}</title></circle>"
-                )
+            continue
+        pts = [(x(i), y(upper[i])) for i in run] + [(x(i), y(lower[i])) for i in reversed(run)]
+        parts.append(
+            f'<polygon class="band" points="{_points(pts)}" fill="{colour}" '
+            f'fill-opacity="0.18" stroke="none"/>'
+        )
+    for run in _runs([_present(central[i]) for i in range(n)]):
+        if len(run) > 1:
+            parts.append(
+                f'<polyline points="{_points([(x(i), y(central[i])) for i in run])}" '
+                f'fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>'
+            )
+        for i in run:
+            parts.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(central[i]):.1f}" r="3" fill="{colour}">'
+                f"<title>{escape(label)}, {escape(years[i])}: "
+                f"{_fmt_value(float(central[i] or 0.0), 'count')}</title></circle>"
+            )
+    return parts
+
+
+def _band_legend(series: Sequence[BandSeries], left: float, height: float) -> list[str]:
+    """Legend of :func:`band_chart`: a band swatch with the line style, then the label."""
+    parts = []
     lx = left
     for k, (label, colour, *_) in enumerate(series):
         parts.append(
@@ -340,11 +365,7 @@ def band_chart(
         )
         parts.append(_svg_text(lx + 18, height - 8, label))
         lx += 30 + 7 * len(label)
-    parts.append(
-        _svg_text(width - right, height - 8, "line: central; band: 80% range", text_anchor="end")
-    )
-    parts.append("</g></svg>")
-    return "".join(parts)
+    return parts
 
 
 #: Line styles by series: the first two solid, later ones dashed, so lines that coincide (two
