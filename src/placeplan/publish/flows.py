@@ -14,7 +14,14 @@ the report's "Year by year" section both show. The rules, in order:
    ``placements:*``; ``out_of_area`` = sum of the out-of-area parts; in-area parts = ``placed`` -
    ``out_of_area``; ``independent_non_maintained`` and the other parts), ``cohort`` = ``placed`` +
    ``unplaced``, and the year-on-year accounting ``cohort(t) = cohort(t-1) + new_plans(t) -
-   leavers(t) - ceased(t)``.
+   leavers(t) - ceased(t)``; and, where a scenario equals the baseline (its change is 0 in all
+   three statistics, e.g. before anything opens), the pair is a group so both runs are hidden
+   alike. Groups alone do not stop every combination of identities, so an **audit** then solves
+   the identities for the hidden cells (null space of the identity matrix): each hidden count that
+   published numbers still determine gives its combination as one more grouping, and
+   ``suppress`` runs again, until none is determined. Secondary suppression takes
+   ``placements:*`` detail before the headline totals (``cohort``, ``placed``, ``out_of_area``,
+   ``independent_non_maintained``, ``over_max_journey``).
 2. **Statistics** (means, percentages, £, minute and km totals) are hidden on every row where a
    count they are computed from is hidden (:data:`DEPENDS_ON`), in the same run and year.
 3. **Changes** (``"<name> - baseline"``) are hidden wherever the baseline or the scenario value of
