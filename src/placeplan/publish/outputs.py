@@ -18,6 +18,7 @@ import pandas as pd
 
 from placeplan.prepare.io import write_layers
 from placeplan.publish.disclosure import apply_marker, suppress
+from placeplan.publish.flows import flows_csv_frame, published_flows
 from placeplan.publish.report.build import (
     MapFigure,
     ReportInputs,
@@ -78,7 +79,9 @@ def write_outputs(
 
     Files: ``report.html`` (first scenario; ``report-<scenario>.html`` for the others),
     ``map-*.html`` (the report's maps, standalone), ``impact.csv`` (all scenarios, disclosure-
-    controlled, the same numbers as the reports), ``mitigations.csv``, ``site_scores.csv``,
+    controlled, the same numbers as the reports), ``flows.csv`` (the year-by-year placement flows,
+    when the run has them; the numbers of the reports' "Year by year" section),
+    ``mitigations.csv``, ``site_scores.csv``,
     ``layers.gpkg`` (areas with aggregates, planning areas, sites, provision, catchments),
     ``rejections.csv``, ``row_accounting.csv`` and ``plan.used.toml``.
     """
@@ -86,6 +89,8 @@ def write_outputs(
     scenarios, impacts = run.scenarios, run.impacts
     site_scores, optimised, projections = run.site_scores, run.optimised, run.projections
     baseline = run.baseline
+    # the year-by-year flow table (issue 9); older RunResults have no such field
+    flows: pd.DataFrame | None = getattr(run, "flows", None)
     out_dir.mkdir(parents=True, exist_ok=True)
     d = plan.disclosure
     mode = d.mode
@@ -142,6 +147,7 @@ def write_outputs(
             site_scores=_score_criteria(site_scores),
             site_reach_min=plan.selection.max_travel_time_min,
             ooa_projection=(projections or {}).get(name),
+            flows=flows,
         )
         report = build_report(report_inputs)
         fname = "report.html" if i == 0 else f"report-{_slug(name)}.html"
@@ -227,6 +233,13 @@ def write_outputs(
             outputs["ooa_projection"] = write_csv(
                 pd.concat(frames, ignore_index=True), out_dir / "ooa_projection.csv"
             )
+    if flows is not None:
+        outputs["flows"] = write_csv(
+            flows_csv_frame(
+                published_flows(flows, threshold=d.threshold, round_to=d.round_to, mode=mode)
+            ),
+            out_dir / "flows.csv",
+        )
     outputs["mitigations"] = write_csv(
         pd.concat(mitigation_frames, ignore_index=True), out_dir / "mitigations.csv"
     )

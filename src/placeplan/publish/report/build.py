@@ -42,6 +42,7 @@ from placeplan.publish.report.sections import (
     sites,
     sources,
     summary,
+    year_by_year,
 )
 
 __all__ = [
@@ -71,6 +72,7 @@ SECTIONS = (
     distances.section,
     journey_times.section,
     out_of_area.section,
+    year_by_year.section,
     mitigations.section,
     sites.section,
     breakdowns.section,
@@ -78,7 +80,8 @@ SECTIONS = (
     sources.section,
     disclosure_control.section,
 )
-"""The report's sections in order; each is ``section(inputs, ctx) -> Section``."""
+"""The report's sections in order; each is ``section(inputs, ctx) -> Section`` (or None when the
+run has nothing for it, e.g. no year-by-year flows: the section is then left out)."""
 
 
 def build_report(inputs: ReportInputs) -> Report:
@@ -129,5 +132,5 @@ def build_report(inputs: ReportInputs) -> Report:
         dfe_requirement=DFE_REQUIREMENT,
         headlines=summary.headlines(ctx),
         scenario_summary=summary.scenario_summary(inputs.sites),
-        sections=tuple(section(inputs, ctx) for section in SECTIONS),
+        sections=tuple(s for s in (section(inputs, ctx) for section in SECTIONS) if s is not None),
     )

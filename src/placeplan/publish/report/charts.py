@@ -8,17 +8,31 @@ self-contained (no scripts, no external fonts) so it can be inlined into the off
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from placeplan.publish.report.model import Cell
 
-__all__ = ["BASELINE_COLOUR", "SCENARIO_COLOUR", "bar_chart", "c_isnan"]
+__all__ = [
+    "BASELINE_COLOUR",
+    "SCENARIO_COLOUR",
+    "SCENARIO_COLOURS",
+    "band_chart",
+    "bar_chart",
+    "c_isnan",
+]
 
 BASELINE_COLOUR, SCENARIO_COLOUR = "#7b7b7b", "#2c7fb8"
 """Bar colours of the baseline and scenario series."""
+
+SCENARIO_COLOURS: tuple[str, ...] = (SCENARIO_COLOUR, "#d95f0e", "#1b9e77", "#7570b3", "#e7298a")
+"""Line colours of successive scenarios (the first is :data:`SCENARIO_COLOUR`)."""
+
+#: ``(label, colour, central, lower, upper)``: one line and its band; values None (or NaN) where
+#: not published.
+BandSeries = tuple[str, str, Sequence[float | None], Sequence[float | None], Sequence[float | None]]
 
 
 def _svg_text(x: float, y: float, text: str, **attrs: str) -> str:
@@ -189,3 +203,175 @@ def _fmt_value(v: float, fmt: str) -> str:
     if fmt == "count":
         return f"{v:,.0f}"
     return f"{v:,.1f}"
+
+
+def _present(v: float | None) -> bool:
+    return v is not None and not c_isnan(float(v))
+
+
+def _runs(flags: Sequence[bool]) -> list[list[int]]:
+    """Maximal runs of consecutive indices where ``flags`` is True."""
+    runs: list[list[int]] = []
+    for i, ok in enumerate(flags):
+        if not ok:
+            continue
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def band_chart(
+    years: Sequence[str],
+    series: Sequence[BandSeries],
+    *,
+    y_label: str,
+    title: str,
+) -> str:
+    """Draw lines with shaded ranges (e.g. baseline and scenario with their 80 % bands) as SVG.
+
+    Each series is a line through its central values with a band from its lower to its upper
+    values, in its colour. A value that is None or NaN (suppressed or not published) leaves a gap:
+    the line and the band stop and start again; a lone point is drawn as a dot (and its range as
+    a vertical bar). The y axis starts at 0 (the values are counts). The third and later series
+    are dashed, so coinciding lines stay visible. Labels are escaped.
+
+    Parameters
+    ----------
+    years
+        Labels along the x axis, one per point, evenly spaced.
+    series
+        ``(label, colour, central, lower, upper)`` per series, each sequence one value per year,
+        in legend order.
+    y_label
+        Label of the y axis (e.g. ``"pupils"``).
+    title
+        Accessible name of the chart (``aria-label``).
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element, 720 x 300 user units.
+
+    Examples
+    --------
+    >>> svg = band_chart(
+    ...     ["2025/26", "2026/27", "2027/28"],
+    ...     [("Baseline", "#7b7b7b", [10, 12, None], [10, 11, None], [10, 14, None])],
+    ...     y_label="pupils",
+    ...     title="Out-of-area placements",
+    ... )
+    >>> svg.count("<polyline"), svg.count("<polygon")  # one line, one band; 2027/28 a gap
+    (1, 1)
+    """
+    width, height = 720, 300
+    left, right, top, bottom = 56, 16, 30, 58
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = len(years)
+    values = [
+        float(v)
+        for _, _, central, lower, upper in series
+        for seq in (central, lower, upper)
+        for v in seq
+        if v is not None and _present(v)
+    ]
+    vmax = max([*values, 0.0])
+    step = _nice_step(vmax)
+    top_v = max(step * math.ceil(vmax / step), step)
+
+    def x(i: int) -> float:
+        return left + plot_w * (i + 0.5) / max(n, 1)
+
+    def y(v: float | None) -> float:
+        return top + plot_h - max(float(v or 0.0), 0.0) / top_v * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}" class="chart">',
+        '<g font-family="system-ui, sans-serif" font-size="11" fill="#222">',
+    ]
+    parts += _y_axis(left, width - right, top, plot_h, top_v, step, y_label)
+    for i, label in enumerate(years):
+        parts.append(_svg_text(x(i), top + plot_h + 16, label, text_anchor="middle"))
+    parts.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        f'stroke="#333"/>'
+    )
+    for k, one in enumerate(series):
+        parts += _band_series(one, years, x, y, _DASHES[min(k, len(_DASHES) - 1)])
+    parts += _band_legend(series, left, height)
+    parts.append(
+        _svg_text(width - right, height - 8, "line: central; band: 80% range", text_anchor="end")
+    )
+    parts.append("</g></svg>")
+    return "".join(parts)
+
+
+def _band_series(
+    one: BandSeries,
+    years: Sequence[str],
+    x: Callable[[int], float],
+    y: Callable[[float | None], float],
+    dash: str,
+) -> list[str]:
+    """One series of :func:`band_chart`: its bands (or bars), line segments and dots."""
+    label, colour_, central, lower, upper = one
+    colour = escape(colour_)
+    n = len(years)
+    parts = []
+    has_band = [_present(lower[i]) and _present(upper[i]) for i in range(n)]
+    for run in _runs(has_band):
+        if len(run) == 1:
+            i = run[0]
+            parts.append(
+                f'<line class="band" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{y(upper[i]):.1f}" '
+                f'y2="{y(lower[i]):.1f}" stroke="{colour}" stroke-opacity="0.35" '
+                f'stroke-width="8"/>'
+            )
+            continue
+        pts = [(x(i), y(upper[i])) for i in run] + [(x(i), y(lower[i])) for i in reversed(run)]
+        parts.append(
+            f'<polygon class="band" points="{_points(pts)}" fill="{colour}" '
+            f'fill-opacity="0.18" stroke="none"/>'
+        )
+    for run in _runs([_present(central[i]) for i in range(n)]):
+        if len(run) > 1:
+            parts.append(
+                f'<polyline points="{_points([(x(i), y(central[i])) for i in run])}" '
+                f'fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>'
+            )
+        for i in run:
+            parts.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(central[i]):.1f}" r="3" fill="{colour}">'
+                f"<title>{escape(label)}, {escape(years[i])}: "
+                f"{_fmt_value(float(central[i] or 0.0), 'count')}</title></circle>"
+            )
+    return parts
+
+
+def _band_legend(series: Sequence[BandSeries], left: float, height: float) -> list[str]:
+    """Legend of :func:`band_chart`: a band swatch with the line style, then the label."""
+    parts = []
+    lx = left
+    for k, (label, colour, *_) in enumerate(series):
+        parts.append(
+            f'<rect x="{lx}" y="{height - 18}" width="14" height="12" fill="{escape(colour)}" '
+            f'fill-opacity="0.3"/>'
+        )
+        parts.append(
+            f'<line x1="{lx}" x2="{lx + 14}" y1="{height - 12}" y2="{height - 12}" '
+            f'stroke="{escape(colour)}" stroke-width="2.5"{_DASHES[min(k, len(_DASHES) - 1)]}/>'
+        )
+        parts.append(_svg_text(lx + 18, height - 8, label))
+        lx += 30 + 7 * len(label)
+    return parts
+
+
+#: Line styles by series: the first two solid, later ones dashed, so lines that coincide (two
+#: scenarios with the same values) both stay visible.
+_DASHES = ("", "", ' stroke-dasharray="7 4"', ' stroke-dasharray="2 3"')
+
+
+def _points(pts: Sequence[tuple[float, float]]) -> str:
+    return " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)

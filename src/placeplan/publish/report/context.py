@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from placeplan.publish.disclosure import suppress
+from placeplan.publish.flows import published_flows
 from placeplan.publish.report.impact import ImpactTable, all_group
 
 if TYPE_CHECKING:
@@ -39,6 +40,9 @@ class ReportContext:
         Suppressed copies of the inputs of the same name (None when not given).
     map_options
         Keyword arguments both report maps are drawn with (basemap, banners, attribution).
+    placement_flows
+        The published year-by-year flow table (:func:`placeplan.publish.flows.published_flows`
+        of ``inputs.flows``; None when not given), the same numbers as ``flows.csv``.
     """
 
     threshold: int
@@ -53,6 +57,7 @@ class ReportContext:
     time_bands: pd.DataFrame | None
     row_accounting: pd.DataFrame | None
     map_options: dict[str, Any]
+    placement_flows: pd.DataFrame | None = None
 
     @property
     def internal(self) -> bool:
@@ -136,6 +141,9 @@ def build_context(inputs: ReportInputs) -> ReportContext:
             secondary=False,
         ),
         map_options=map_options,
+        placement_flows=None
+        if inputs.flows is None
+        else published_flows(inputs.flows, threshold=th, round_to=rnd, mode=mode),
     )
 
 

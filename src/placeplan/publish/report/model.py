@@ -134,6 +134,11 @@ class ReportInputs:
         ``rural``. Counts are disclosure-controlled here and the published one-line "case for
         the site" is composed from them (never from the planning team's ``explanation`` text,
         which carries small counts).
+    flows
+        The year-by-year placement flows, raw, as :func:`placeplan.compute.flows.flow_table`
+        returns them (``year, scenario, measure, central, lower, upper``); published through
+        :func:`placeplan.publish.flows.published_flows` with the settings above, as in
+        ``flows.csv``. None: the "Year by year" section is left out.
     ooa_projection
         Out-of-area and independent placements with and without the proposal, year by year
         (:func:`placeplan.compute.projection.project_ooa`; rows with ``need_type == "all"`` are
@@ -174,6 +179,7 @@ class ReportInputs:
     site_scores: pd.DataFrame | None = None
     site_reach_min: float | None = None
     ooa_projection: pd.DataFrame | None = None
+    flows: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""
@@ -194,10 +200,18 @@ class ReportInputs:
             "time_bands",
             "row_accounting",
             "site_scores",
+            "flows",
         ):
             df = getattr(self, name)
             if df is not None and any("pupil_ref" in str(c).lower() for c in df.columns):
                 msg = f"{name}: pupil-level column present; pass aggregates only"
+                raise SchemaValidationError(msg)
+        if self.flows is not None:
+            from placeplan.publish.flows import FLOW_COLS
+
+            lacking = [c for c in FLOW_COLS if c not in self.flows.columns]
+            if lacking:
+                msg = f"flows: lacks columns {lacking}; pass the output of `flow_table`"
                 raise SchemaValidationError(msg)
         for name in (
             "sites",
@@ -220,12 +234,18 @@ class ReportInputs:
 # --------------------------------------------------------------------------- model
 @dataclass(frozen=True)
 class Cell:
-    """One table cell: a raw value, how to format it and whether it was suppressed."""
+    """One table cell: a raw value, how to format it and whether it was suppressed.
+
+    ``low`` and ``high`` (optional) are the ends of the value's range (e.g. an 80 % range over
+    new-plan paths); they are shown in brackets after the value when they differ from it.
+    """
 
     value: Any
     fmt: str = "text"
     suppressed: bool = False
     signed: bool = False
+    low: Any = None
+    high: Any = None
 
     @property
     def is_count(self) -> bool:

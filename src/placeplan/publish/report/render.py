@@ -24,9 +24,11 @@ __all__ = [
     "fmt_cell",
     "fmt_count",
     "fmt_gbp",
+    "fmt_gbp_k",
     "fmt_gbp_short",
     "fmt_minutes",
     "fmt_percent",
+    "fmt_range",
     "render_report",
     "write_report",
 ]
@@ -100,6 +102,21 @@ def fmt_gbp_short(value: Any, signed: bool = False) -> str:
     return f"{_sign(round(v), signed)}{body}"
 
 
+def fmt_gbp_k(value: Any, signed: bool = False) -> str:
+    """Format pounds in thousands: ``£4.39m`` from a million, ``£182k``, ``£900``."""
+    if _missing(value):
+        return _MISSING
+    v = float(value)
+    a = abs(v)
+    if a >= 1e6:
+        body = f"£{a / 1e6:,.2f}m"
+    elif a >= 1e3:
+        body = f"£{a / 1e3:,.0f}k"
+    else:
+        body = f"£{a:,.0f}"
+    return f"{_sign(round(v), signed)}{body}"
+
+
 def _fmt_number(value: Any, signed: bool = False, digits: int = 1, unit: str = "") -> str:
     if _missing(value):
         return _MISSING
@@ -115,6 +132,7 @@ _FORMATTERS = {
     "percent": fmt_percent,
     "gbp": fmt_gbp,
     "gbp_short": fmt_gbp_short,
+    "gbp_k": fmt_gbp_k,
     "km": lambda v, signed=False: _fmt_number(v, signed, 1, " km"),
     "miles": lambda v, signed=False: _fmt_number(v, signed, 2, " mi"),
     "score": lambda v, signed=False: _fmt_number(v, signed, 2),
@@ -122,13 +140,33 @@ _FORMATTERS = {
 }
 
 
-def fmt_cell(cell: Cell) -> str:
-    """Format a report cell; suppressed cells show ``c`` (DfE convention)."""
+def fmt_cell(cell: Cell, with_range: bool = True) -> str:
+    """Format a report cell; suppressed cells show ``c`` (DfE convention).
+
+    A cell with a range (``low``, ``high``) that differs from its value shows it in brackets
+    (unless ``with_range`` is False): ``12 (10–14)``, or ``−3 (−5 to −1)`` for a signed change.
+    """
     if cell.suppressed:
         return SUPPRESSED_MARKER
     if cell.fmt == "text":
         return "" if cell.value is None else str(cell.value)
-    return _FORMATTERS.get(cell.fmt, _FORMATTERS["number"])(cell.value, cell.signed)
+    text = _FORMATTERS.get(cell.fmt, _FORMATTERS["number"])(cell.value, cell.signed)
+    rng = fmt_range(cell) if with_range else ""
+    return f"{text} {rng}" if rng else text
+
+
+def fmt_range(cell: Cell) -> str:
+    """Format a cell's range in brackets, ``(10–14)``; empty if it has none or it is one value."""
+    low, high = cell.low, cell.high
+    if cell.suppressed or cell.fmt == "text" or any(_missing(v) for v in (cell.value, low, high)):
+        return ""
+    fmt = _FORMATTERS.get(cell.fmt, _FORMATTERS["number"])
+    text, lo, hi = (fmt(v, cell.signed) for v in (cell.value, low, high))
+    if lo == hi == text:
+        return ""
+    if cell.fmt in ("minutes", "km"):  # the unit is on the value already
+        lo, hi = (_fmt_number(v, cell.signed, 1) for v in (low, high))
+    return f"({lo} to {hi})" if cell.signed else f"({lo}–{hi})"
 
 
 def _css_string(text: str) -> markupsafe.Markup:
@@ -151,6 +189,7 @@ def _environment() -> jinja2.Environment:
         fmt_gbp=fmt_gbp,
         fmt_count=fmt_count,
         fmt_cell=fmt_cell,
+        fmt_range=fmt_range,
         css_string=_css_string,
     )
     return env
