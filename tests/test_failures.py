@@ -98,9 +98,9 @@ def test_no_scenario(plan_dir, capsys):
         ("mainstream = 9000", "mainstream = -9000", "cost for 'mainstream' must be 0 or more"),
         ("mainstream = 9000", "mainstrem = 9000", "no provision type 'mainstrem'"),
         (
-            "# growth_by_need = { ASD = 0.08, SEMH = 0.06 }",
-            "growth_by_need = { ASD = 0.08, AUT = 0.06 }",
-            "`projection.growth_by_need`: 'AUT' is not a SEN2 need code",
+            "breakdown_rate = 0.02",
+            "breakdown_rate = 2",
+            "`flows.breakdown_rate`",
         ),
         (
             "peak_factor = 1.0",
@@ -201,3 +201,22 @@ def test_interrupt_exits_130_one_line(plan_dir, capsys, monkeypatch):
     assert cli.main(["-q", "run", str(plan_dir / "plan.toml")]) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["placeplan: interrupted (Ctrl-C); the command stopped before it finished"]
+
+
+def test_superseded_projection_keys_load_with_a_warning(plan_dir):
+    """Plans written for the snapshot projection still load; the keys are named as ignored."""
+    import warnings
+
+    from placeplan import PlaceplanWarning
+    from placeplan.config import load_plan
+
+    path = plan_dir / "plan.toml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("[inputs]\n", '[inputs]\nsen2_trends = "ehcp_by_placement.csv"\n', 1)
+    path.write_text(text + "\n[projection]\nyears = 5\n", encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = load_plan(path)
+    said = " ".join(str(w.message) for w in caught if issubclass(w.category, PlaceplanWarning))
+    assert "`[projection]` is superseded" in said and "`inputs.sen2_trends`" in said
+    assert not hasattr(plan, "projection")

@@ -14,7 +14,7 @@ modules with ``from placeplan.publish.maps import ...``). :func:`load_inputs` ru
 alone, :func:`placeplan.compute.compute` the compute stage; the stage functions are here too:
 :func:`load_network`, :func:`travel_matrix`, :func:`journey_matrix`, :func:`baseline_allocation`,
 :func:`apply_scenario`, :func:`score_sites`, :func:`optimise_sites`,
-:func:`assess_impact`, :func:`project_ooa`, :func:`isochrones`, :func:`suppress`.
+:func:`assess_impact`, :func:`isochrones`, :func:`suppress`.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ from placeplan.compute.network import (
 )
 from placeplan.compute.optimise import OptimisationResult, optimise_sites
 from placeplan.compute.points import as_xy
-from placeplan.compute.projection import project_ooa
 from placeplan.compute.run import (
     RunResult,
     calibrate_costs,
@@ -122,7 +121,6 @@ __all__ = [
     "network_from_place",
     "network_from_polygon",
     "optimise_sites",
-    "project_ooa",
     "publish",
     "published_impact",
     "run",

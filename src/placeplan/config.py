@@ -28,7 +28,6 @@ __all__ = [
     "NetworkConfig",
     "PlanConfig",
     "PlanMeta",
-    "ProjectionConfig",
     "ScenarioConfig",
     "SelectionConfig",
     "ThresholdsConfig",
@@ -112,10 +111,6 @@ class InputsConfig(_Strict):
     )
     authority_boundary: Path | None = None
     attribution: Path | None = None
-    sen2_trends: Path | None = Field(
-        default=None,
-        description="EHC plans by year (la_code, time_period, count[, need_type]) for growth",
-    )
     sen2_release: Path | None = Field(
         default=None,
         description="folder of the DfE EHCP release CSVs as published (caseload, newplans, ...): "
@@ -253,38 +248,6 @@ class SelectionConfig(_Strict):
     time_limit_s: float | None = Field(default=120.0, gt=0)
 
 
-class ProjectionConfig(_Strict):
-    """The ``[projection]`` table: OOA placements avoided, year by year."""
-
-    years: int = Field(default=5, ge=0, le=20)
-    start_year: int = Field(default=2025, description="calendar year the base academic year starts")
-    trend_years: int = Field(
-        default=3, ge=1, description="recent SEN2 years the growth is taken from"
-    )
-    growth_by_need: dict[str, float] = Field(
-        default_factory=dict, description="annual growth per need, overriding the SEN2 trend"
-    )
-
-    @field_validator("growth_by_need")
-    @classmethod
-    def _known_needs(cls, value: dict[str, float]) -> dict[str, float]:
-        from placeplan.needs import NEED_CODES
-
-        unknown = [k for k in value if k not in NEED_CODES]
-        if unknown:
-            close = difflib.get_close_matches(unknown[0].upper(), NEED_CODES, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            msg = (
-                f"{unknown[0]!r} is not a SEN2 need code; {hint}use one of {', '.join(NEED_CODES)}"
-            )
-            raise ValueError(msg)
-        bad = [k for k, v in value.items() if not v > -1]
-        if bad:
-            msg = f"growth for {bad[0]!r} must be more than -1 (a fraction a year: 0.05 = 5%)"
-            raise ValueError(msg)
-        return value
-
-
 class ScenarioConfig(_Strict):
     """One ``[[scenario]]``: new inclusion bases opened and who may move to them."""
 
@@ -357,6 +320,31 @@ class FlowsConfig(_Strict):
 class PlanConfig(_Strict):
     """A whole plan: validated contents of ``plan.toml`` with paths resolved."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_superseded(cls, data: object) -> object:
+        # The snapshot OOA projection (`[projection]`, `inputs.sen2_trends`) was superseded by the
+        # year-by-year placement flows (`[flows]`, `inputs.sen2_release`); older plan files keep
+        # loading, with a warning, rather than failing.
+        if not isinstance(data, dict):
+            return data
+        if "projection" in data:
+            data = {k: v for k, v in data.items() if k != "projection"}
+            msg = (
+                "`[projection]` is superseded by the year-by-year placement flows and ignored; "
+                "delete it and set `[flows]` (see the sample plan)"
+            )
+            warnings.warn(msg, PlaceplanWarning, stacklevel=2)
+        inputs = data.get("inputs")
+        if isinstance(inputs, dict) and "sen2_trends" in inputs:
+            data = {**data, "inputs": {k: v for k, v in inputs.items() if k != "sen2_trends"}}
+            msg = (
+                "`inputs.sen2_trends` is superseded and ignored; name the DfE EHCP release "
+                "folder as `inputs.sen2_release` instead"
+            )
+            warnings.warn(msg, PlaceplanWarning, stacklevel=2)
+        return data
+
     plan: PlanMeta
     inputs: InputsConfig
     network: NetworkConfig = NetworkConfig()
@@ -364,7 +352,6 @@ class PlanConfig(_Strict):
     costs: CostsConfig = CostsConfig()
     disclosure: DisclosureConfig = DisclosureConfig()
     selection: SelectionConfig = SelectionConfig()
-    projection: ProjectionConfig = ProjectionConfig()
     flows: FlowsConfig = FlowsConfig()
     scenario: tuple[ScenarioConfig, ...] = Field(default=(), min_length=1)
     base_dir: Path = Field(default=Path("."), description="folder of the plan file (set on load)")

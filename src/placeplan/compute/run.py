@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Protocol, cast
 import geopandas as gpd
 import pandas as pd
 
-from placeplan._errors import ConfigError
 from placeplan.compute import network as network_mod
 from placeplan.compute.allocation import CostModel, baseline_allocation
-from placeplan.compute.demand import aggregate_demand, need_growth_rates
+from placeplan.compute.demand import aggregate_demand
 from placeplan.compute.flow_inputs import plan_flows
 from placeplan.compute.impact import ImpactAssessment, assess_impact
 from placeplan.compute.journeys import MainlandLeg, journey_matrix
@@ -26,10 +25,8 @@ from placeplan.compute.layers import ScenarioLayers, main_roads, scenario_layers
 from placeplan.compute.network import RoadNetwork, SpeedModel
 from placeplan.compute.optimise import OptimisationResult, optimise_sites
 from placeplan.compute.points import as_xy
-from placeplan.compute.projection import project_ooa
 from placeplan.compute.scenario import Scenario, ScenarioResult, apply_scenario
 from placeplan.compute.scoring import score_sites, weight_sensitivity
-from placeplan.needs import NEED_CODES
 from placeplan.prepare import io
 from placeplan.prepare.inputs import Inputs, authority_areas
 from placeplan.vocab import CRS, OOA_CATEGORIES
@@ -45,7 +42,6 @@ __all__ = [
     "calibrate_costs",
     "compute",
     "cost_model",
-    "growth_rates",
     "journey_limits",
     "load_plan_network",
     "select_sites",
@@ -62,7 +58,6 @@ COMPUTE_STAGES = (
     "selection",
     "scenarios",
     "impact",
-    "projection",
     "flows",
     "layers",
 )
@@ -108,10 +103,6 @@ class RunResult:
         Candidate site scores and ranks (None without candidates).
     optimised
         The budgeted optimal set of sites (None without a budget).
-    projections
-        Per scenario: out-of-area placements avoided, year by year.
-    growth
-        Annual growth of EHC plans by need used by the projection.
     layers
         Per scenario: :class:`placeplan.compute.layers.ScenarioLayers` (EPSG:27700).
     roads
@@ -136,8 +127,6 @@ class RunResult:
     impacts: dict[str, ImpactAssessment]
     site_scores: pd.DataFrame | None
     optimised: OptimisationResult | None
-    projections: dict[str, pd.DataFrame]
-    growth: pd.Series
     layers: dict[str, ScenarioLayers]
     roads: gpd.GeoDataFrame
     flows: pd.DataFrame | None = None
@@ -148,44 +137,6 @@ class RunResult:
 def _exact_locations(df_origins: pd.DataFrame) -> bool:
     """True when any origin is a pupil's own coordinates (``EN:…``), not a postcode centroid."""
     return bool(df_origins["id"].astype(str).str.startswith("EN:").any())
-
-
-def growth_rates(plan: PlanConfig) -> pd.Series:
-    """Annual growth per need: the plan's overrides, else the authority's recent SEN2 trend."""
-    rates = pd.Series(dtype=float)
-    path = plan.path(plan.inputs.sen2_trends)
-    if path is not None:
-        df = pd.read_csv(path, dtype=str)
-        if "la_code" in df:
-            df = df[df["la_code"].isin([plan.plan.la_code, plan.plan.lad_code])]
-        if "breakdown_topic" in df:
-            df = df[df["breakdown_topic"] == "All EHC plans"]
-        if df.empty or "count" not in df or "time_period" not in df:
-            msg = (
-                f"{path.name}: no rows with time_period and count for la_code "
-                f"{plan.plan.la_code} / {plan.plan.lad_code}; check `[plan]` codes or drop "
-                "`inputs.sen2_trends`"
-            )
-            raise ConfigError(msg)
-        df = df.assign(count=pd.to_numeric(df["count"], errors="coerce"))
-        total_rate = float("nan")
-        by_need = "need_type" in df and df.groupby("need_type")["time_period"].nunique().min() >= 2
-        if by_need:
-            rates = need_growth_rates(df, years=plan.projection.trend_years)
-        else:  # no series by need (the DfE publishes need only for the latest year): total plans
-            totals = df.groupby("time_period", as_index=False)["count"].sum(min_count=1)
-            total_rate = need_growth_rates(
-                totals.assign(need_type="all"), years=plan.projection.trend_years
-            )["all"]
-            rates = pd.Series(total_rate, index=list(NEED_CODES), dtype=float)
-        logger.info(
-            "growth: %s from %s (%d recent years)",
-            "by need" if by_need else f"all EHC plans {total_rate:.1%} a year",
-            path.name,
-            plan.projection.trend_years,
-        )
-    overrides = pd.Series(plan.projection.growth_by_need, dtype=float)
-    return overrides.combine_first(rates)
 
 
 def cost_model(plan: PlanConfig) -> CostModel:
@@ -466,18 +417,6 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
             )
             for name, res in scenarios.items()
         }
-    with timer.stage("projection"):
-        growth = growth_rates(plan)
-        projections = {
-            name: project_ooa(
-                impacts[name].per_pupil,
-                res.new_places,
-                growth,
-                years=plan.projection.years,
-                start_year=plan.projection.start_year,
-            )
-            for name, res in scenarios.items()
-        }
     with timer.stage("flows"):
         flows, flows_source = plan_flows(
             plan,
@@ -512,8 +451,6 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
         impacts=impacts,
         site_scores=site_scores,
         optimised=optimised,
-        projections=projections,
-        growth=growth,
         layers=layers,
         roads=roads,
         flows=flows,

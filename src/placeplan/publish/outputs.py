@@ -87,7 +87,7 @@ def write_outputs(
     """
     plan, inputs = run.plan, run.inputs
     scenarios, impacts = run.scenarios, run.impacts
-    site_scores, optimised, projections = run.site_scores, run.optimised, run.projections
+    site_scores, optimised = run.site_scores, run.optimised
     baseline = run.baseline
     # the year-by-year flow table (issue 9); older RunResults have no such field
     flows: pd.DataFrame | None = getattr(run, "flows", None)
@@ -146,7 +146,6 @@ def write_outputs(
             reasonable_journey_min=limits,
             site_scores=_score_criteria(site_scores),
             site_reach_min=plan.selection.max_travel_time_min,
-            ooa_projection=(projections or {}).get(name),
             flows=flows,
         )
         report = build_report(report_inputs)
@@ -205,34 +204,6 @@ def write_outputs(
     outputs["impact"] = write_csv(
         pd.concat(published_frames, ignore_index=True), out_dir / "impact.csv"
     )
-    if projections:
-        frames = []
-        for name, proj in projections.items():
-            if proj.empty:
-                continue
-            pub = apply_marker(
-                suppress(
-                    proj,
-                    count_cols=["ooa_baseline", "ooa_scenario", "avoided"],
-                    dependent_cols={
-                        "annual_cost_baseline_gbp": ["ooa_baseline"],
-                        "annual_cost_scenario_gbp": ["ooa_scenario"],
-                        "annual_saving_gbp": ["avoided"],
-                        "cumulative_saving_gbp": ["avoided"],
-                    },
-                    group_cols=["year"],
-                    total_rows=proj["need_type"].eq("all"),
-                    threshold=d.threshold,
-                    round_to=d.round_to,
-                    mode=mode,
-                )
-            )
-            pub.insert(0, "scenario_name", name)
-            frames.append(pub)
-        if frames:
-            outputs["ooa_projection"] = write_csv(
-                pd.concat(frames, ignore_index=True), out_dir / "ooa_projection.csv"
-            )
     if flows is not None:
         outputs["flows"] = write_csv(
             flows_csv_frame(

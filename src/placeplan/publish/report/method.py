@@ -109,17 +109,16 @@ def _later_rows(plan: PlanConfig) -> list[tuple[str, str, str]]:
             "DfE statistics practice",
         )
     )
-    p = plan.projection
+    fl = plan.flows
     rows.append(
         (
-            "Projection of OOA placements",
-            f"{p.years} years from {p.start_year}/{(p.start_year + 1) % 100:02d}",
-            "growth of EHC plans: "
-            + (
-                "plan's rates by need"
-                if p.growth_by_need
-                else f"SEN2 trend, last {p.trend_years} years"
-            ),
+            "Placement flows",
+            f"{fl.base_year}/{(fl.base_year + 1) % 100:02d} to "
+            f"{fl.horizon_year}/{(fl.horizon_year + 1) % 100:02d}; breakdown rate "
+            f"{fl.breakdown_rate:.0%} a year; settled pupils who may move: {fl.movers}",
+            "new plans: the DfE EHCP release forecast"
+            if plan.inputs.sen2_release is not None
+            else f"new plans: {fl.new_plans_rate:.0%} of the cohort a year (plan setting)",
         )
     )
     if plan.selection.budget_gbp:

@@ -139,10 +139,7 @@ class ReportInputs:
         returns them (``year, scenario, measure, central, lower, upper``); published through
         :func:`placeplan.publish.flows.published_flows` with the settings above, as in
         ``flows.csv``. None: the "Year by year" section is left out.
-    ooa_projection
-        Out-of-area and independent placements with and without the proposal, year by year
-        (:func:`placeplan.compute.projection.project_ooa`; rows with ``need_type == "all"`` are
-        shown).
+
     site_reach_min
         Travel time (minutes) within which ``need_in_reach`` was counted, for the wording.
     """
@@ -178,7 +175,6 @@ class ReportInputs:
     )
     site_scores: pd.DataFrame | None = None
     site_reach_min: float | None = None
-    ooa_projection: pd.DataFrame | None = None
     flows: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:

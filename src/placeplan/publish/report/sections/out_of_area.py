@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -56,10 +56,6 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
             )
         )
         blocks.append(_flows_table(flows, inputs.provision, th))
-    if inputs.ooa_projection is not None and not inputs.ooa_projection.empty:
-        blocks.extend(
-            _projection_blocks(inputs.ooa_projection, threshold=th, round_to=rnd, mode=mode)
-        )
     return Section("out-of-area", "3", DFE_ELEMENTS[2][1], tuple(blocks), True)
 
 
@@ -167,57 +163,3 @@ def _flows_table(flows: pd.DataFrame, provision: pd.DataFrame | None, th: int) -
         tuple(rows),
         note=note,
     )
-
-
-def _projection_blocks(
-    proj: pd.DataFrame, *, threshold: int, round_to: int, mode: Mode
-) -> list[Any]:
-    """Year-by-year OOA placements with and without the proposal (all needs), suppressed."""
-    allp = proj[proj["need_type"] == "all"].reset_index(drop=True)
-    pub = suppress(
-        allp,
-        count_cols=["ooa_baseline", "ooa_scenario", "avoided"],
-        dependent_cols={
-            "annual_saving_gbp": ["avoided"],
-            "cumulative_saving_gbp": ["avoided"],
-        },
-        secondary=False,
-        threshold=threshold,
-        round_to=round_to,
-        mode=mode,
-    )
-    mask = suppression_mask(pub)
-    rows = []
-    for idx, r in pub.iterrows():
-
-        def cell(col: str, fmt: str, r: pd.Series = r, idx: Any = idx) -> Cell:
-            v = r[col]
-            sup = bool(mask.loc[idx, col]) if col in mask.columns else False
-            return Cell(None if pd.isna(v) else float(v), fmt, suppressed=sup)
-
-        rows.append(
-            (
-                Cell(str(r["year"])),
-                cell("ooa_baseline", "count"),
-                cell("ooa_scenario", "count"),
-                cell("avoided", "count"),
-                cell("annual_saving_gbp", "gbp"),
-                cell("cumulative_saving_gbp", "gbp"),
-            )
-        )
-    rate = float(allp["growth_rate"].iloc[0]) if len(allp) else 0.0
-    intro = Paragraph(prose("out_of_area", "projection_intro", rate=f"{rate:.1%}"))
-    table = Table(
-        "t-ooa-projection",
-        "Out of area and independent placements, with and without the proposal",
-        (
-            "Year",
-            "Without proposal",
-            "With proposal",
-            "Avoided",
-            "Annual saving",
-            "Cumulative saving",
-        ),
-        tuple(rows),
-    )
-    return [intro, table]
