@@ -39,6 +39,7 @@ import pandas as pd
 
 from placeplan._errors import InfeasibleModelError, SchemaValidationError
 from placeplan.needs import NEED_CODES, PHASES, split_codes
+from placeplan.schemas import PROVISION_TYPES
 from placeplan.vocab import KM_PER_MILE
 
 __all__ = [
@@ -53,15 +54,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Placement types the cohort is generated for (same words as ``provision_type``).
-PLACEMENT_TYPES: tuple[str, ...] = (
-    "mainstream",
-    "inclusion_base",
-    "special",
-    "independent",
-    "non_maintained",
-    "ap",
-    "fe",
-)
+PLACEMENT_TYPES: tuple[str, ...] = PROVISION_TYPES
 
 #: Default need x placement prior (relative weights) used when no observed joint table is given.
 #: Assumptions in the direction of national SEN2 patterns: PMLD/SLD mostly in special schools,
