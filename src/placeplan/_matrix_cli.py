@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from placeplan._errors import InputFileError, PlaceplanError
+from placeplan.prepare.io import EXTRA_CELLS, read_table
 from placeplan.vocab import BNG_EASTING_M, BNG_NORTHING_M, CRS
 
 __all__ = ["OUTPUT_COLUMNS", "add_matrix_parser", "matrix_command", "read_points_csv"]
@@ -93,14 +94,10 @@ def read_points_csv(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         msg = "file not found"
         raise InputFileError(msg, file=str(path))
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        msg = f"not a readable CSV ({str(err).splitlines()[0]})"
-        raise InputFileError(msg, file=str(path)) from err
-    except pd.errors.EmptyDataError as err:
-        msg = "the file is empty; expected a header with `id` and coordinates"
-        raise InputFileError(msg, file=str(path)) from err
+    # the one table reader (encodings, delimiter, blank rows; an empty file is an error there)
+    df = read_table(path).reset_index(drop=True)
+    df = df.drop(columns=[c for c in (EXTRA_CELLS,) if c in df.columns])
+    df = df.apply(lambda col: col.str.strip())
     df.columns = [str(c).strip().lower() for c in df.columns]
     if "id" not in df.columns:
         msg = f"missing column; found {list(df.columns)}"

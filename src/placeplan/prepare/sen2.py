@@ -29,6 +29,7 @@ import pandas as pd
 
 from placeplan._errors import InputFileError
 from placeplan.needs import normalise_need
+from placeplan.prepare.io import EXTRA_CELLS, read_table
 
 __all__ = [
     "MISSING_MARKERS",
@@ -217,12 +218,9 @@ def _find_files(directory_or_files: str | Path | Iterable[str | Path]) -> dict[s
 
 def _read_one(path: Path, la: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """Read one release CSV, keep the authority's Local-authority rows; numbers as float."""
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        msg = f"cannot read it as CSV ({err}); is it the release file as downloaded?"
-        raise InputFileError(msg, file=str(path)) from err
-    raw.columns = [str(c).strip() for c in raw.columns]
+    # the one table reader: encodings, BOM, delimiter, blank rows; every cell as text
+    raw = read_table(path).reset_index(drop=True)
+    raw = raw.drop(columns=[c for c in (EXTRA_CELLS,) if c in raw.columns])
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
         msg = (

@@ -10,7 +10,7 @@ data cannot leak into a report.
 """
 
 from placeplan.prepare.io._areas import assign_areas, load_areas
-from placeplan.prepare.io._common import REJECTION_COLUMNS, LoadResult
+from placeplan.prepare.io._common import EXTRA_CELLS, REJECTION_COLUMNS, LoadResult
 from placeplan.prepare.io._locate import authority_geometry
 from placeplan.prepare.io._provision import GIAS_REQUIRED as GIAS_REQUIRED
 from placeplan.prepare.io._provision import load_gias, load_provision
@@ -22,6 +22,7 @@ from placeplan.prepare.io._write import write_layers
 from placeplan.vocab import CRS as CRS
 
 __all__ = [
+    "EXTRA_CELLS",
     "REJECTION_COLUMNS",
     "LoadResult",
     "assign_areas",
