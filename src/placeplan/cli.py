@@ -131,6 +131,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from placeplan.config import load_plan
     from placeplan.pipeline import run_and_publish
     from placeplan.prepare.validate import check_output_dir
+    from placeplan.publish.outputs import check_output_owned
 
     plan = load_plan(args.plan)
     if args.output_dir is not None:
@@ -139,6 +140,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         check_output_dir(plan.output_dir, key="--output-dir")
     else:
         check_output_dir(plan.output_dir)
+    check_output_owned(plan.output_dir)  # refuse a folder of other files before any work
     result, outputs = run_and_publish(plan)
     for name, imp in result.impacts.items():
         allrow = imp.table[imp.table["group_type"] == "all"].set_index("metric")

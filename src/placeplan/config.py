@@ -355,6 +355,7 @@ class PlanConfig(_Strict):
     flows: FlowsConfig = FlowsConfig()
     scenario: tuple[ScenarioConfig, ...] = Field(default=(), min_length=1)
     base_dir: Path = Field(default=Path("."), description="folder of the plan file (set on load)")
+    source_file: Path | None = Field(default=None, description="the plan file (set on load)")
 
     @model_validator(mode="after")
     def _unique_scenarios(self) -> PlanConfig:
@@ -389,7 +390,7 @@ class PlanConfig(_Strict):
 
     def config_hash(self) -> str:
         """Return a short SHA-256 of the plan's contents (without its location)."""
-        payload = self.model_dump(mode="json", exclude={"base_dir"})
+        payload = self.model_dump(mode="json", exclude={"base_dir", "source_file"})
         blob = json.dumps(payload, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
@@ -432,7 +433,8 @@ def _format_pydantic(err: ValidationError, path: Path) -> str:
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             msg = "unknown key" + (f"; did you mean `{close[0]}`?" if close else "")
             if known and not close:
-                msg += f" (valid keys here: {', '.join(k for k in known if k != 'base_dir')})"
+                shown = [k for k in known if k not in ("base_dir", "source_file")]
+                msg += f" (valid keys here: {', '.join(shown)})"
         elif item["type"] == "missing":
             msg = "required key missing"
         elif item["type"] == "value_error":
@@ -470,6 +472,7 @@ def load_plan(path: str | Path) -> PlanConfig:
         msg = f"{path}: not valid TOML ({err})"
         raise ConfigError(msg) from err
     data["base_dir"] = str(path.resolve().parent)
+    data["source_file"] = str(path.resolve())
     try:
         return PlanConfig.model_validate(data)
     except ValidationError as err:

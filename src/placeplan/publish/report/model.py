@@ -176,6 +176,8 @@ class ReportInputs:
     site_scores: pd.DataFrame | None = None
     site_reach_min: float | None = None
     flows: pd.DataFrame | None = None
+    #: the name of the plan file that ran (shown beside its text in the method section)
+    plan_file_name: str = "plan.toml"
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""

@@ -47,7 +47,9 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     if rows_acc is not None and not rows_acc.empty:
         blocks.append(_row_accounting_table(rows_acc))
     if inputs.plan_toml:
-        blocks.append(Preformatted("Plan file (plan.toml) used for this run", inputs.plan_toml))
+        blocks.append(
+            Preformatted(f"Plan file ({inputs.plan_file_name}) used for this run", inputs.plan_toml)
+        )
     return Section("method", "7", "Method and assumptions", tuple(blocks))
 
 
