@@ -106,16 +106,7 @@ def _write_all(
     version: str,
     timestamp: str,
 ) -> dict[str, Path]:
-    """Write every output of a run into ``plan.output_dir`` and return their paths.
-
-    Files: ``report.html`` (first scenario; ``report-<scenario>.html`` for the others),
-    ``map-*.html`` (the report's maps, standalone), ``impact.csv`` (all scenarios, disclosure-
-    controlled, the same numbers as the reports), ``flows.csv`` (the year-by-year placement flows,
-    when the run has them; the numbers of the reports' "Year by year" section),
-    ``mitigations.csv``, ``site_scores.csv``,
-    ``layers.gpkg`` (areas with aggregates, planning areas, sites, provision, catchments),
-    ``rejections.csv``, ``row_accounting.csv`` and ``plan.used.toml``.
-    """
+    """Write every file of :func:`write_outputs` into ``out_dir`` (the temporary folder)."""
     plan, inputs = run.plan, run.inputs
     scenarios, impacts = run.scenarios, run.impacts
     site_scores, optimised = run.site_scores, run.optimised

@@ -87,34 +87,29 @@ def fmt_gbp(value: Any, signed: bool = False) -> str:
     return f"{_sign(round(v), signed)}{body}"
 
 
-def fmt_gbp_short(value: Any, signed: bool = False) -> str:
-    """Format pounds for headlines: ``£30.33m``, ``−£0.94m`` (from £100k), ``£45k``, ``£900``."""
+def _gbp_tiered(value: Any, signed: bool, million_from: float) -> str:
+    """Pounds as ``£x.xxm`` from ``million_from``, else ``£xk`` from £1,000, else ``£x``."""
     if _missing(value):
         return _MISSING
     v = float(value)
     a = abs(v)
-    if a >= 1e5:
+    if a >= million_from:
         body = f"£{a / 1e6:,.2f}m"
     elif a >= 1e3:
         body = f"£{a / 1e3:,.0f}k"
     else:
         body = f"£{a:,.0f}"
     return f"{_sign(round(v), signed)}{body}"
+
+
+def fmt_gbp_short(value: Any, signed: bool = False) -> str:
+    """Format pounds for headlines: ``£30.33m``, ``−£0.94m`` (from £100k), ``£45k``, ``£900``."""
+    return _gbp_tiered(value, signed, million_from=1e5)
 
 
 def fmt_gbp_k(value: Any, signed: bool = False) -> str:
     """Format pounds in thousands: ``£4.39m`` from a million, ``£182k``, ``£900``."""
-    if _missing(value):
-        return _MISSING
-    v = float(value)
-    a = abs(v)
-    if a >= 1e6:
-        body = f"£{a / 1e6:,.2f}m"
-    elif a >= 1e3:
-        body = f"£{a / 1e3:,.0f}k"
-    else:
-        body = f"£{a:,.0f}"
-    return f"{_sign(round(v), signed)}{body}"
+    return _gbp_tiered(value, signed, million_from=1e6)
 
 
 def _fmt_number(value: Any, signed: bool = False, digits: int = 1, unit: str = "") -> str:
