@@ -163,6 +163,17 @@ def test_output_dir_read_only(plan_dir, capsys):
     assert os.listdir(out) == []
 
 
+def test_output_dir_holds_foreign_files(plan_dir, capsys):
+    out = plan_dir / "out"
+    out.mkdir()
+    (out / "report.html").write_text("<p>the council's own page</p>", encoding="utf-8")
+    run_line, validate_line = _both(plan_dir / "plan.toml", capsys)
+    assert run_line == validate_line
+    assert "report.html" in run_line and str(out) in run_line
+    assert (out / "report.html").read_text(encoding="utf-8") == "<p>the council's own page</p>"
+    assert not (out / "rejections.csv").exists()
+
+
 def test_candidate_site_id_equals_a_setting_id(plan_dir, capsys):
     sites = plan_dir / "candidate_sites.csv"
     lines = sites.read_text(encoding="utf-8").splitlines()

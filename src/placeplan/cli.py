@@ -114,9 +114,11 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from placeplan.config import load_plan
     from placeplan.prepare.validate import check_output_dir, validate_plan, write_rejections
+    from placeplan.publish.outputs import check_output_owned
 
     plan = load_plan(args.plan)
-    check_output_dir(plan.output_dir)  # the same check `run` makes, before any work
+    check_output_dir(plan.output_dir)  # the same checks `run` makes, before any work
+    check_output_owned(plan.output_dir)
     if args.rejections is not None:
         check_output_dir(Path(args.rejections).parent, key="--rejections")
     report = validate_plan(plan)
