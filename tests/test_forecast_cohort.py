@@ -139,3 +139,49 @@ def test_forecast_types_follow_cohort_shares_when_published_by_age() -> None:
         )
     # without the by-age pair (base 2023/24) the model falls back to base-year shares
     assert fit_forecast(release, "2023/24").type_transitions == {}
+
+
+def test_type_combines_own_flow_and_share_by_surviving_plans_weight() -> None:
+    """1,000 plans, 90 % kept a year, 100 new plans a year (all into mainstream).
+
+    Independent special: 100 plans, keeps all of them (rho 1), gets no new plans.
+    Year 1: total 0.9*1000 + 100 = 1000; flows ms 0.9*900 + 100 = 910, ind 100, scaled to the
+    total by 1000/1010; weight of the flow = 0.9**1 * 1000/1000 = 0.9; the share part is the base
+    share 10 % of 1,000.
+    """
+    from placeplan.compute.forecast import _OTHER, _Core, _project_core
+
+    leaves = [*PLACEMENT_MEASURES, _OTHER]
+    zero = dict.fromkeys(leaves, 0.0)
+    core = _Core(
+        base_year="2024/25",
+        stock={**zero, "ehcplans": 1000.0, "mainstream_total": 900.0, "special_independent": 100.0},
+        rho={**dict.fromkeys(leaves, 0.9), "ehcplans": 0.9, "special_independent": 1.0},
+        const=zero,
+        new_intercept=100.0,
+        new_slope=0.0,
+        new_mix={**zero, "mainstream_total": 1.0},
+        shares={**zero, "mainstream_total": 0.9, "special_independent": 0.1},
+    )
+    got = _project_core(core, 2)
+    ind1 = 100.0 * 1000 / 1010
+    assert got.loc["2025/26", "special_independent"] == pytest.approx(0.9 * ind1 + 0.1 * 100.0)
+    ms1 = 910.0 * 1000 / 1010
+    scale2 = 1000 / (0.9 * ms1 + 100.0 + ind1)
+    want2 = 0.81 * ind1 * scale2 + 0.19 * 100.0
+    assert got.loc["2026/27", "special_independent"] == pytest.approx(want2)
+    assert got.loc["2026/27", "ehcplans"] == pytest.approx(1000.0)
+    # with a cohort share path the share part follows it instead
+    path = pd.DataFrame(
+        {**zero, "mainstream_total": 0.8, "special_independent": 0.2}, index=["2025/26"]
+    )
+    got = _project_core(core, 1, path)
+    assert got.loc["2025/26", "special_independent"] == pytest.approx(0.9 * ind1 + 0.1 * 200.0)
+
+
+def test_error_floor_grows_in_proportion_to_the_horizon() -> None:
+    # the synthetic release follows the model exactly: zero residuals, so only the floor is left
+    from placeplan.prepare.sen2 import example_release
+
+    model = fit_forecast(example_release(new_plans=(100.0, 0.0)), years=4)
+    np.testing.assert_allclose(model.sigma["ehcplans"].to_numpy(), [0.05, 0.10, 0.15, 0.20])

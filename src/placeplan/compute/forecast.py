@@ -15,11 +15,18 @@ The model, fitted on one authority's published SEN2 series (``prepare.sen2.Sen2R
   published data (the Isle of Wight 2024 row counts 1 ceased plan where stock and new plans
   imply about 50 exits); its rates by age are reported by :func:`ceased_rates_by_age`.
 * **Per placement type** (the release's own columns, ``mainstream_total`` … ``nm_early_years``,
-  and a remainder for unknown or awaiting provision), each type keeps plans at its own ``rho``
-  (fitted over all transitions up to the base year; LA-maintained + academy special schools and
-  independent + non-maintained special schools fitted as pairs; shrunk towards the all-plans
-  ``rho`` by credibility) and receives new plans by the mix of new plans' first placements
-  (newplans release); the types are then scaled to sum to the total.
+  and a remainder for unknown or awaiting provision), two forecasts are combined. (1) The type's
+  own flow: it keeps plans at its own ``rho`` (fitted over all transitions up to the base year;
+  LA-maintained + academy and independent + non-maintained special schools fitted as pairs;
+  shrunk towards the all-plans ``rho`` by credibility) and receives new plans by the mix of new
+  plans' first placements (newplans release), scaled to sum to the total. (2) The type's share
+  of the projected total, from cohort-aged mixes (:mod:`~placeplan.compute.forecast_cohort`):
+  each cohort's mix of types by age is carried one year of age at a time through transitions
+  fitted cohort-wise on the by-age censuses, with a matrix of its own at each phase transfer
+  (3-4, 4-5, 10-11, 15-16, 18-19) and one per phase between; without two consecutive by-age
+  censuses up to the base year, the base year's shares. The flow gets the weight of the
+  base-year plans still held, ``rho**h * S(base) / S(base+h)`` (settled placements stay put:
+  DESIGN.md, placement flows), the cohort mix the rest.
 * **New plans** a year follow a damped linear trend over the last ``window`` years present
   (least squares, half the slope kept; last value if only one year), never below zero.
 * **By age** (what the release allows: caseload by single year of age is published only for the
@@ -33,8 +40,9 @@ The model, fitted on one authority's published SEN2 series (``prepare.sen2.Sen2R
   model on the authority's own history up to the base year (every origin with a transition
   before it, every horizon it can reach): the log error ``log(actual / forecast)`` per measure
   and horizon, root mean square, shrunk towards the median over all measures (the series are
-  short: 4-6 origins), floored at ``0.05 * sqrt(h)`` and at Poisson noise, extended beyond the
-  longest backtested horizon by ``sqrt(h)`` and non-decreasing in the horizon;
+  short: 4-6 origins), floored at ``0.05 * h`` and at Poisson noise, extended beyond the
+  longest backtested horizon in proportion to ``h`` (the error of a misjudged trend grows with
+  the horizon, not its square root) and non-decreasing in the horizon;
   ``lower, upper = central * exp(-/+ z * sd)``. Residuals rather than a bootstrap because the
   series are too short to resample, and because backtest residuals include model error (a
   trend break), which a bootstrap of the fitted flows would not.
@@ -124,14 +132,11 @@ _RHO_SHRINK_K = 1000.0
 #: Transitions the type retentions are fitted on (None: all up to the base year; they are
 #: noisy and the backtest favours the longer window).
 _TYPE_WINDOW: int | None = None
-#: Smallest log-scale error sd at horizon 1 (times sqrt(h) beyond): short histories have few or
+#: Smallest log-scale error sd at horizon 1 (times h beyond): short histories have few or
 #: no residuals, and a zero-residual synthetic series must not give a zero-width range.
 _SIGMA_FLOOR = 0.05
 #: Share of the fitted new-plan slope kept each year ahead (a damped trend).
 _NEW_DAMP = 0.5
-#: Weight of the type's own flow in each placement type's projection; the rest follows the type's
-#: share of all plans (an equal-weight combination of the two forecasts, see the module docstring).
-_TYPE_FLOW_WEIGHT = 0.5
 _SHRINK_N0 = 2.0  # pseudo-observations of the all-measure mean error in each measure's own
 
 
@@ -282,8 +287,9 @@ def _new_plans_central(core: _Core, year: str) -> float:
 def _project_core(core: _Core, years: int, share_path: pd.DataFrame | None = None) -> pd.DataFrame:
     """Central paths, index the projected years, columns total, leaves, derived measures.
 
-    Each placement type is the mean of its own flow (kept at its retention, plus its share of new
-    plans) and its share of the total (``share_path``, default the base-year shares).
+    Each placement type combines its own flow (kept at its retention, plus its share of new plans)
+    and its share of the total (``share_path``, default the base-year shares); see the module
+    docstring.
     """
     leaves = [*PLACEMENT_MEASURES, _OTHER]
     state = dict(core.stock)
@@ -304,10 +310,9 @@ def _project_core(core: _Core, years: int, share_path: pd.DataFrame | None = Non
         scale = total / raw_sum if raw_sum > 0 else 0.0
         state = {TOTAL_MEASURE: total, **{m: raw[m] * scale for m in leaves}}
         share = path.get(year, core.shares)
-        mixed = {
-            m: _TYPE_FLOW_WEIGHT * state[m] + (1 - _TYPE_FLOW_WEIGHT) * total * share[m]
-            for m in leaves
-        }
+        # the type's own flow speaks for the base-year plans still held; the rest follow the mix
+        weight = min(core.rho[TOTAL_MEASURE] ** h * core.stock[TOTAL_MEASURE] / total, 1.0)
+        mixed = {m: weight * state[m] + (1 - weight) * total * share[m] for m in leaves}
         out = {TOTAL_MEASURE: total, **{m: mixed[m] for m in PLACEMENT_MEASURES}}
         for name, parts in DERIVED_MEASURES.items():
             out[name] = sum(mixed[p] for p in parts)
@@ -370,13 +375,13 @@ def _sigma_table(residuals: pd.DataFrame, measures: list[str], years: int) -> pd
         )
         out.loc[h] = np.sqrt(var)
     for h in range(hmax + 1, years + 1):
-        out.loc[h] = out.loc[hmax] * math.sqrt(h / hmax)
+        out.loc[h] = out.loc[hmax] * h / hmax  # a misjudged trend's error grows with h
     return out.cummax()
 
 
 def _floor_sigma(sigma: pd.DataFrame) -> pd.DataFrame:
-    """Never below ``_SIGMA_FLOOR * sqrt(h)``: short histories have few or no residuals."""
-    floor = _SIGMA_FLOOR * np.sqrt(sigma.index.to_numpy(dtype=float))
+    """Never below ``_SIGMA_FLOOR * h``: short histories have few or no residuals."""
+    floor = _SIGMA_FLOOR * sigma.index.to_numpy(dtype=float)
     return sigma.clip(lower=pd.Series(floor, index=sigma.index), axis=0)
 
 
