@@ -168,10 +168,10 @@ def minimum_flow_transitions(before: pd.Series, after: pd.Series) -> pd.DataFram
 
     Examples
     --------
-    >>> t = minimum_flow_transitions(pd.Series({"ms": 80.0, "sp": 20.0}), pd.Series({"ms": 60.0, "sp": 40.0}))
-    >>> t.round(2).to_dict("index")
+    >>> before, after = pd.Series({"ms": 80.0, "sp": 20.0}), pd.Series({"ms": 60.0, "sp": 40.0})
+    >>> minimum_flow_transitions(before, after).round(2).to_dict("index")
     {'ms': {'ms': 0.75, 'sp': 0.25}, 'sp': {'ms': 0.0, 'sp': 1.0}}
-    """  # noqa: E501
+    """
     types = list(before.index)
     out = pd.DataFrame(np.eye(len(types)), index=types, columns=types)
     b, a = before.clip(lower=0).fillna(0.0), after.reindex(types).clip(lower=0).fillna(0.0)
@@ -255,8 +255,9 @@ def project_type_shares(
 ) -> dict[str, pd.DataFrame]:
     """Age each cohort's mix of placement types one year at a time through the transitions.
 
-    ``p(t+1, a+1) = p(t, a) @ T(a)``; the youngest age keeps the mix it had at the start (new
-    cohorts arrive as the last one did); ages without a matrix keep their mix.
+    ``p(t+1, a+1) = p(t, a) @ T(a)``; a cohort moves without changing its mix where there is no
+    ``T(a)``. The youngest age, and an age whose younger neighbour has no plans, keep the mix
+    they had at the start (new cohorts arrive as the last one did).
 
     Parameters
     ----------
