@@ -15,11 +15,18 @@ The model, fitted on one authority's published SEN2 series (``prepare.sen2.Sen2R
   published data (the Isle of Wight 2024 row counts 1 ceased plan where stock and new plans
   imply about 50 exits); its rates by age are reported by :func:`ceased_rates_by_age`.
 * **Per placement type** (the release's own columns, ``mainstream_total`` … ``nm_early_years``,
-  and a remainder for unknown or awaiting provision), each type keeps plans at its own ``rho``
-  (fitted over all transitions up to the base year; LA-maintained + academy special schools and
-  independent + non-maintained special schools fitted as pairs; shrunk towards the all-plans
-  ``rho`` by credibility) and receives new plans by the mix of new plans' first placements
-  (newplans release); the types are then scaled to sum to the total.
+  and a remainder for unknown or awaiting provision), two forecasts are combined. (1) The type's
+  own flow: it keeps plans at its own ``rho`` (fitted over all transitions up to the base year;
+  LA-maintained + academy and independent + non-maintained special schools fitted as pairs;
+  shrunk towards the all-plans ``rho`` by credibility) and receives new plans by the mix of new
+  plans' first placements (newplans release), scaled to sum to the total. (2) The type's share
+  of the projected total, from cohort-aged mixes (:mod:`~placeplan.compute.forecast_cohort`):
+  each cohort's mix of types by age is carried one year of age at a time through transitions
+  fitted cohort-wise on the by-age censuses, with a matrix of its own at each phase transfer
+  (3-4, 4-5, 10-11, 15-16, 18-19) and one per phase between; without two consecutive by-age
+  censuses up to the base year, the base year's shares. The flow gets the weight of the
+  base-year plans still held, ``rho**h * S(base) / S(base+h)`` (settled placements stay put:
+  DESIGN.md, placement flows), the cohort mix the rest.
 * **New plans** a year follow a damped linear trend over the last ``window`` years present
   (least squares, half the slope kept; last value if only one year), never below zero.
 * **By age** (what the release allows: caseload by single year of age is published only for the
@@ -33,8 +40,9 @@ The model, fitted on one authority's published SEN2 series (``prepare.sen2.Sen2R
   model on the authority's own history up to the base year (every origin with a transition
   before it, every horizon it can reach): the log error ``log(actual / forecast)`` per measure
   and horizon, root mean square, shrunk towards the median over all measures (the series are
-  short: 4-6 origins), floored at ``0.05 * sqrt(h)`` and at Poisson noise, extended beyond the
-  longest backtested horizon by ``sqrt(h)`` and non-decreasing in the horizon;
+  short: 4-6 origins), floored at ``0.05 * h`` and at Poisson noise, extended beyond the
+  longest backtested horizon in proportion to ``h`` (the error of a misjudged trend grows with
+  the horizon, not its square root) and non-decreasing in the horizon;
   ``lower, upper = central * exp(-/+ z * sd)``. Residuals rather than a bootstrap because the
   series are too short to resample, and because backtest residuals include model error (a
   trend break), which a bootstrap of the fitted flows would not.
@@ -55,6 +63,12 @@ import numpy as np
 import pandas as pd
 
 from placeplan._errors import ConfigError
+from placeplan.compute.forecast_cohort import (
+    fit_cohort_types,
+    latest_by_age,
+    project_cohort,
+    type_share_path,
+)
 
 if TYPE_CHECKING:
     from placeplan.prepare.sen2 import Sen2Release
@@ -118,7 +132,7 @@ _RHO_SHRINK_K = 1000.0
 #: Transitions the type retentions are fitted on (None: all up to the base year; they are
 #: noisy and the backtest favours the longer window).
 _TYPE_WINDOW: int | None = None
-#: Smallest log-scale error sd at horizon 1 (times sqrt(h) beyond): short histories have few or
+#: Smallest log-scale error sd at horizon 1 (times h beyond): short histories have few or
 #: no residuals, and a zero-residual synthetic series must not give a zero-width range.
 _SIGMA_FLOOR = 0.05
 #: Share of the fitted new-plan slope kept each year ahead (a damped trend).
@@ -176,6 +190,7 @@ class _Core:
     new_intercept: float  # new plans = intercept + slope * (year_start - base_start)
     new_slope: float
     new_mix: dict[str, float]  # leaf -> share of new plans
+    shares: dict[str, float]  # leaf -> share of all plans at the base year
 
 
 def _history(release: Sen2Release, base_year: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -253,6 +268,7 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
     else:
         slope, intercept, new_mix = 0.0, 0.0, dict.fromkeys(leaves, 0.0)
     return _Core(
+        shares={m: last_stock[m] / max(sum(last_stock[k] for k in leaves), 1e-9) for m in leaves},
         base_year=base,
         stock=last_stock,
         rho=rho,
@@ -268,12 +284,20 @@ def _new_plans_central(core: _Core, year: str) -> float:
     return max(core.new_intercept + _NEW_DAMP * core.new_slope * h, 0.0)
 
 
-def _project_core(core: _Core, years: int) -> pd.DataFrame:
-    """Central paths, index the projected years, columns total, leaves, derived measures."""
+def _project_core(core: _Core, years: int, share_path: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Central paths, index the projected years, columns total, leaves, derived measures.
+
+    Each placement type combines its own flow (kept at its retention, plus its share of new plans)
+    and its share of the total (``share_path``, default the base-year shares); see the module
+    docstring.
+    """
     leaves = [*PLACEMENT_MEASURES, _OTHER]
     state = dict(core.stock)
     rows = {}
     base = _year_start(core.base_year)
+    path: dict[str, dict[str, float]] = (
+        {} if share_path is None else share_path.astype(float).to_dict("index")  # type: ignore[assignment]
+    )
     for h in range(1, years + 1):
         year = _label(base + h)
         n = _new_plans_central(core, year)
@@ -285,9 +309,13 @@ def _project_core(core: _Core, years: int) -> pd.DataFrame:
         raw_sum = sum(raw.values())
         scale = total / raw_sum if raw_sum > 0 else 0.0
         state = {TOTAL_MEASURE: total, **{m: raw[m] * scale for m in leaves}}
-        out = {TOTAL_MEASURE: total, **{m: state[m] for m in PLACEMENT_MEASURES}}
+        share = path.get(year, core.shares)
+        # the type's own flow speaks for the base-year plans still held; the rest follow the mix
+        weight = min(core.rho[TOTAL_MEASURE] ** h * core.stock[TOTAL_MEASURE] / total, 1.0)
+        mixed = {m: weight * state[m] + (1 - weight) * total * share[m] for m in leaves}
+        out = {TOTAL_MEASURE: total, **{m: mixed[m] for m in PLACEMENT_MEASURES}}
         for name, parts in DERIVED_MEASURES.items():
-            out[name] = sum(state[p] for p in parts)
+            out[name] = sum(mixed[p] for p in parts)
         out[_NEW_TOTAL] = n
         rows[year] = out
     frame = pd.DataFrame.from_dict(rows, orient="index")
@@ -347,84 +375,14 @@ def _sigma_table(residuals: pd.DataFrame, measures: list[str], years: int) -> pd
         )
         out.loc[h] = np.sqrt(var)
     for h in range(hmax + 1, years + 1):
-        out.loc[h] = out.loc[hmax] * math.sqrt(h / hmax)
+        out.loc[h] = out.loc[hmax] * h / hmax  # a misjudged trend's error grows with h
     return out.cummax()
 
 
 def _floor_sigma(sigma: pd.DataFrame) -> pd.DataFrame:
-    """Never below ``_SIGMA_FLOOR * sqrt(h)``: short histories have few or no residuals."""
-    floor = _SIGMA_FLOOR * np.sqrt(sigma.index.to_numpy(dtype=float))
+    """Never below ``_SIGMA_FLOOR * h``: short histories have few or no residuals."""
+    floor = _SIGMA_FLOOR * sigma.index.to_numpy(dtype=float)
     return sigma.clip(lower=pd.Series(floor, index=sigma.index), axis=0)
-
-
-# --------------------------------------------------------------------------------------------
-# by age
-
-
-def project_cohort(
-    stock_by_age: pd.Series,
-    new_by_age: pd.DataFrame,
-    exit_rate_by_age: pd.Series,
-    *,
-    max_age: int = _MAX_AGE,
-) -> pd.DataFrame:
-    """Age a stock of plans one year at a time, removing exits and adding new plans.
-
-    For each projected year ``t+1``: ``S(t+1, a+1) = S(t, a) * (1 - exit(a)) + N(t+1, a+1)``;
-    plans of young people older than ``max_age`` end.
-
-    Parameters
-    ----------
-    stock_by_age
-        Plans by single year of age at the starting census (index: age, int).
-    new_by_age
-        New plans joining before each projected census: index the projected years in order,
-        columns ages (missing ages: none).
-    exit_rate_by_age
-        Share of plans at each age (at the earlier census) that end or leave before the next;
-        missing ages: 0.
-    max_age
-        Oldest age at which a plan is held (25 in SEN2).
-
-    Returns
-    -------
-    stock
-        Index the projected years, columns ages ``min .. max_age``.
-
-    Examples
-    --------
-    >>> s0 = pd.Series({4: 10.0, 5: 20.0})
-    >>> new = pd.DataFrame({4: [5.0, 5.0]}, index=["2025/26", "2026/27"])
-    >>> project_cohort(s0, new, pd.Series({4: 0.1, 5: 0.5}), max_age=6).round(1)
-               4    5     6
-    2025/26  5.0  9.0  10.0
-    2026/27  5.0  4.5   4.5
-    """
-    ages = sorted(
-        {int(a) for a in stock_by_age.index}
-        | {int(a) for a in new_by_age.columns}
-        | set(range(int(min(stock_by_age.index, default=max_age)), max_age + 1))
-    )
-    ages = [a for a in ages if a <= max_age]
-    state = stock_by_age.reindex(ages).fillna(0.0).astype(float)
-    rate = exit_rate_by_age.reindex(ages).fillna(0.0).clip(0.0, 1.0)
-    rows = {}
-    for year in new_by_age.index:
-        aged = (state * (1.0 - rate)).shift(1).fillna(0.0)  # age a at t -> a+1 at t+1
-        state = aged + new_by_age.loc[year].reindex(ages).fillna(0.0)
-        rows[year] = state.copy()
-    return pd.DataFrame.from_dict(rows, orient="index")[ages]
-
-
-def _latest_by_age(df: pd.DataFrame, base_year: str, measure: str, key: str = "year") -> pd.Series:
-    """Values by age of the latest ``key`` year <= base_year that has an age breakdown."""
-    if df.empty:
-        return pd.Series(dtype=float)
-    rows = df[(df[key] <= base_year) & df["age"].notna() & (df["measure"] == measure)]
-    if rows.empty:
-        return pd.Series(dtype=float)
-    latest = rows[rows[key] == rows[key].max()]
-    return latest.groupby(latest["age"].astype(int))["value"].sum(min_count=1).sort_index()
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,6 +426,13 @@ class ForecastModel:
         Log-scale forecast error sd by horizon (index 1..) and measure, from the backtest.
     residuals
         The rolling-origin residuals behind ``sigma``: ``origin, horizon, measure, error``.
+    type_stock_by_age
+        Plans by age (index) and placement type (columns, with the remainder ``_other``) at the
+        base year, when published (else empty).
+    type_transitions
+        Age moved from -> transition matrix between placement types, fitted cohort-wise on the
+        by-age censuses in the window (``forecast_cohort.fit_type_transitions``); empty with
+        fewer than two consecutive by-age censuses up to the base year.
     """
 
     la_code: str
@@ -486,6 +451,8 @@ class ForecastModel:
     new_need_mix_by_age: pd.DataFrame
     sigma: pd.DataFrame
     residuals: pd.DataFrame
+    type_stock_by_age: pd.DataFrame
+    type_transitions: dict[int, pd.DataFrame]
     _core: _Core = field(repr=False)
     _actual: pd.DataFrame = field(repr=False)
 
@@ -549,11 +516,11 @@ def _exit_rates(
     if age_year is None:
         return rate
     prev = _label(_year_start(age_year) - 1)
-    s1 = _latest_by_age(release.caseload, age_year, TOTAL_MEASURE)
-    s0 = _latest_by_age(release.caseload[release.caseload["year"] == prev], prev, TOTAL_MEASURE)
+    s1 = latest_by_age(release.caseload, age_year, TOTAL_MEASURE)
+    s0 = latest_by_age(release.caseload[release.caseload["year"] == prev], prev, TOTAL_MEASURE)
     newp = release.new_plans
     n1 = (
-        _latest_by_age(
+        latest_by_age(
             newp[newp["census_year"] == age_year], age_year, _NEW_TOTAL, key="census_year"
         )
         if not newp.empty
@@ -637,7 +604,7 @@ def fit_forecast(
     age_rows = age_rows[age_rows["measure"] == TOTAL_MEASURE]
     age_year = str(age_rows["year"].max()) if not age_rows.empty else None
     age_stock = (
-        _latest_by_age(caseload, age_year, TOTAL_MEASURE) if age_year else pd.Series(dtype=float)
+        latest_by_age(caseload, age_year, TOTAL_MEASURE) if age_year else pd.Series(dtype=float)
     )
     newp = release.new_plans
     if not newp.empty:
@@ -656,6 +623,9 @@ def fit_forecast(
     if not new_need_mix.empty and not _covers_new_plans(release, base):
         logger.info("fit_forecast: new plans by need cover under half of new plans; not used")
         new_need_mix = pd.DataFrame()
+    type_stock, transitions = fit_cohort_types(
+        release.caseload, base, list(PLACEMENT_MEASURES), window=window, remainder=_OTHER
+    )
     model = ForecastModel(
         la_code=release.la_code,
         la_name=release.la_name,
@@ -673,6 +643,8 @@ def fit_forecast(
         new_need_mix_by_age=new_need_mix,
         sigma=sigma,
         residuals=residuals,
+        type_stock_by_age=type_stock,
+        type_transitions=transitions,
         _core=core,
         _actual=_actuals(stock, new),
     )
@@ -723,6 +695,23 @@ def _by_age_paths(model: ForecastModel, central: pd.DataFrame) -> pd.DataFrame:
     paths = paths.loc[[y for y in paths.index if y in central.index]]
     totals = central.loc[paths.index, TOTAL_MEASURE]
     return paths.mul(totals / paths.sum(axis=1), axis=0)
+
+
+def _cohort_shares(model: ForecastModel, central: pd.DataFrame) -> pd.DataFrame | None:
+    """Type shares of all plans by year from cohort-aged mixes by age (None without them).
+
+    Moved onto the published base-year shares: ``share(t) = base share + cohort change``.
+    """
+    if not model.type_transitions or model.type_stock_by_age.empty:
+        return None
+    paths = _by_age_paths(model, central)
+    if paths.empty or model.age_year != model.base_year:
+        return None
+    path = type_share_path(paths, model.type_stock_by_age, model.type_transitions)
+    start = model.type_stock_by_age.sum() / model.type_stock_by_age.to_numpy().sum()
+    base = pd.Series(model._core.shares).reindex(path.columns).fillna(0.0)
+    moved = (path - start + base).clip(lower=0.0)
+    return moved.div(moved.sum(axis=1), axis=0)
 
 
 def _actual_new(model: ForecastModel, year: str) -> float:
@@ -818,6 +807,7 @@ def forecast(
     z = _z(interval)
     model = fit_forecast(release, base_year, window=window, years=years)
     central = _project_core(model._core, years)
+    central = _project_core(model._core, years, _cohort_shares(model, central))
     frames = []
     for m in [TOTAL_MEASURE, *PLACEMENT_MEASURES, *DERIVED_MEASURES]:
         c = central[m]
@@ -982,10 +972,8 @@ def ceased_rates_by_age(
         if not c.empty:
             latest = c[c["census_year"] == c["census_year"].max()]
             year_before = _label(_year_start(str(latest["census_year"].iloc[0])) - 1)
-            stock = release.caseload
-            stock = stock[(stock["year"] == year_before) & stock["age"].notna()]
-            stock = stock[stock["measure"] == TOTAL_MEASURE]
-            s = stock.groupby(stock["age"].astype(int))["value"].sum(min_count=1)
+            cl = release.caseload
+            s = latest_by_age(cl[cl["year"] == year_before], year_before, TOTAL_MEASURE)
             n = latest.groupby(latest["age"].astype(int))["value"].sum(min_count=1)
             rate = (n / s.replace(0, np.nan)).reindex(out["age"])
     out["ceased_rate"] = rate.to_numpy()
