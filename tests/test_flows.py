@@ -461,7 +461,16 @@ def test_flows_config_maps_onto_flow_params():
         }
     )
     params = FlowParams(
-        **cfg.model_dump(exclude={"movers", "new_plans_rate", "new_plans_spread", "site"})
+        **cfg.model_dump(
+            exclude={
+                "movers",
+                "new_plans_rate",
+                "new_plans_spread",
+                "site",
+                "new_plan_mix",
+                "phase_transitions",
+            }
+        )
     )
     assert params.breakdown_rate == 0.03
     assert params.ceased_rate_by_nc_year == {11: 0.2}

@@ -131,7 +131,7 @@ def test_transition_rates_are_empty_without_by_age_history():
     assert list(phase_transfer_rates(one).columns) == ["from_group", "to_group", "nc_year", "rate"]
 
 
-def test_new_plan_mix_prefers_new_plans_then_caseload_then_overall():
+def test_new_plan_mix_prefers_the_chosen_table_then_the_other_then_overall():
     rel = _release(
         {("2024/25", 12): {"ehcplans": 10, "special_la_maintained": 10}},
         {
@@ -145,12 +145,17 @@ def test_new_plan_mix_prefers_new_plans_then_caseload_then_overall():
             ("2023/24", 11): {"new_ehc_plans": 10, "mainstream_academy": 10},
         },
     )
-    mix = new_plan_mix(rel).pivot(index="nc_year", columns="kind", values="share")
+    mix = new_plan_mix(rel, table="new_plans")
+    mix = mix.pivot(index="nc_year", columns="kind", values="share")
     assert mix.loc[7].to_dict() == pytest.approx(  # age 11: pooled new plans, 16/20 mainstream
         {"mainstream": 0.8, "specialist": 0.1, "independent": 0.05, "ap": 0.05, "other": 0.0}
     )
     assert mix.loc[8, "specialist"] == 1.0  # age 12: no new plans published, caseload mix
     assert mix.sum(axis=1).tolist() == pytest.approx([1.0, 1.0])
+    # default: the caseload's mix at that age first; age 11 has no caseload, so new plans there
+    stock = new_plan_mix(rel).pivot(index="nc_year", columns="kind", values="share")
+    assert stock.loc[8, "specialist"] == 1.0
+    assert stock.loc[7, "mainstream"] == pytest.approx(0.8)
     with pytest.raises(SchemaValidationError, match="la_code"):
         new_plan_mix(rel, "E06000046")
 
@@ -170,4 +175,9 @@ def test_island_release_gives_rates_and_a_mix():
     mix = new_plan_mix(rel)
     assert mix.groupby("nc_year")["share"].sum().to_numpy() == pytest.approx(1.0)
     # most new plans start in mainstream schools at primary age (the release, 2022 and 2024)
-    assert mix[(mix.nc_year == 4) & (mix.kind == "mainstream")]["share"].iloc[0] > 0.8
+    first = new_plan_mix(rel, table="new_plans")
+    assert first[(first.nc_year == 4) & (first.kind == "mainstream")]["share"].iloc[0] > 0.8
+    # at 14 (NC 10), 2023/24 + 2024/25 caseload: independent 0 + 0, non-maintained 7 + 12, of
+    # 117 + 141 plans
+    at14 = mix[mix.nc_year == 10].set_index("kind")["share"]
+    assert at14["independent"] == pytest.approx((0 + 7 + 0 + 12) / (117 + 141))

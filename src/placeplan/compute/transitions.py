@@ -167,7 +167,11 @@ def _next_year(label: str) -> str:
 
 
 def phase_transfer_rates(
-    release: Sen2Release, la_code: str | None = None, *, base_year: str | None = None
+    release: Sen2Release,
+    la_code: str | None = None,
+    *,
+    base_year: str | None = None,
+    split_independent: bool = False,
 ) -> pd.DataFrame:
     """Estimate yearly transition rates between kinds of place by NC year from the by-age table.
 
@@ -186,6 +190,9 @@ def phase_transfer_rates(
         Optional check: the authority the caller expects (new or old code).
     base_year
         Last census year used (``"2024/25"``); default all published.
+    split_independent
+        Treat independent and non-maintained special schools as their own kind ``independent``
+        (:data:`KINDS`), so moves between state and independent specialist places show.
 
     Returns
     -------
@@ -214,7 +221,10 @@ def phase_transfer_rates(
     True
     """
     _check_la(release, la_code)
-    counts = kinds_by_age(release, table="caseload", base_year=base_year)
+    counts = kinds_by_age(
+        release, table="caseload", base_year=base_year, split_independent=split_independent
+    )
+    kinds = KINDS if split_independent else GROUPS
     cols = ["from_group", "to_group", "nc_year", "rate"]
     years = sorted(set(counts.index.get_level_values("year")))
     before: dict[int, np.ndarray] = {}
@@ -238,23 +248,32 @@ def phase_transfer_rates(
         rise = np.clip(q - p, 0.0, None)
         if rise.sum() <= 0:
             continue
-        for i, gi in enumerate(GROUPS):
+        for i, gi in enumerate(kinds):
             if fall[i] <= 0 or p[i] <= 0:
                 continue
-            for j, gj in enumerate(GROUPS):
+            for j, gj in enumerate(kinds):
                 if rise[j] > 0:
                     rows.append((gi, gj, age + 1 - 4, fall[i] / p[i] * rise[j] / rise.sum()))
     return pd.DataFrame(rows, columns=cols).astype({"nc_year": int, "rate": float})
 
 
 def new_plan_mix(
-    release: Sen2Release, la_code: str | None = None, *, base_year: str | None = None
+    release: Sen2Release,
+    la_code: str | None = None,
+    *,
+    base_year: str | None = None,
+    table: str = "caseload",
 ) -> pd.DataFrame:
-    """Return the share of new plans whose first placement is each kind, by NC year.
+    """Return the share of new plans placed in each kind of place, by NC year.
 
-    From the release's new plans by age when the plan started × placement type, pooled over the
-    published years up to ``base_year``; where an age has no new plans published, the caseload's
-    mix at that age; where neither, the pooled new-plans mix of all ages.
+    By default (``table="caseload"``) the mix of all plans at that age (the caseload by age ×
+    placement type, pooled over the censuses up to ``base_year``): a new plan is placed like the
+    plans of its age are, so the flow model, which moves settled pupils only at a transfer or a
+    breakdown, keeps each age's published mix (the moves into special and independent schools
+    that happen after a first placement included). ``table="new_plans"`` uses the new plans'
+    first placements by age when the plan started instead (new plans mostly start in mainstream
+    schools). Where the chosen table has no plans at an age the other one is used; where neither,
+    the chosen table's mix over all ages.
 
     Parameters
     ----------
@@ -264,6 +283,8 @@ def new_plan_mix(
         Optional check: the authority the caller expects (new or old code).
     base_year
         Last census year used (``"2024/25"``); default all published.
+    table
+        ``"caseload"`` (default) or ``"new_plans"``: the table whose mix by age is used first.
 
     Returns
     -------
@@ -285,18 +306,21 @@ def new_plan_mix(
     """
     _check_la(release, la_code)
     cols = ["nc_year", "kind", "share"]
-    by_new, by_stock = (
+    if table not in _AGE_TOPICS:
+        msg = f"`table` must be 'caseload' or 'new_plans', got {table!r}"
+        raise ValueError(msg)
+    first, second = (
         _placed_only(kinds_by_age(release, table=t, split_independent=True, base_year=base_year))
-        for t in ("new_plans", "caseload")
+        for t in (table, "new_plans" if table == "caseload" else "caseload")
     )
-    overall = by_new.sum() if by_new.to_numpy().sum() > 0 else by_stock.sum()
+    overall = first.sum() if first.to_numpy().sum() > 0 else second.sum()
     if overall.sum() <= 0:
         return pd.DataFrame(columns=cols)
-    ages = sorted(set(by_new.index) | set(by_stock.index))
+    ages = sorted(set(first.index) | set(second.index))
     rows = []
     for age in ages:
         counts = overall
-        for source in (by_new, by_stock):
+        for source in (first, second):
             if age in source.index and source.loc[age].sum() > 0:
                 counts = source.loc[age]
                 break
