@@ -836,7 +836,7 @@ def _run(
             p0 = np.maximum(prev, 0)
             transfer = placed_prev & ((nc < inp.lo[p0]) | (nc > inp.hi[p0]))
             breakdown = placed_prev & ~transfer & (pop.u_break[:, t] < params.breakdown_rate)
-            kind = settled_kinds(kind, placed_prev, inp.group[p0])
+            kind = settled_kinds(kind, placed_prev, inp.group[p0], was_in)
             drawn = transfer_kinds(kind, nc, pop.u_trans[:, t], pop.trans_cum)
             shift = placed_prev & ~transfer & (drawn != kind) & (params.kind_moves == "any_year")
             breakdown |= shift  # a move between kinds of place re-places the pupil

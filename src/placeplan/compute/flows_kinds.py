@@ -82,14 +82,18 @@ def admitted_kinds(group: np.ndarray, indep_nm: np.ndarray) -> np.ndarray:
     return admits
 
 
-def settled_kinds(kind: np.ndarray, placed: np.ndarray, setting_group: np.ndarray) -> np.ndarray:
+def settled_kinds(
+    kind: np.ndarray, placed: np.ndarray, setting_group: np.ndarray, was_in: np.ndarray
+) -> np.ndarray:
     """Return kinds at the start of a year: a placed pupil's is their setting's group.
 
     A pupil not placed keeps their kind, except that ``independent`` (a new plan's first
-    placement) becomes ``specialist``: after the first year the placement policy decides.
+    placement) becomes ``specialist`` for a pupil already in the cohort last year (``was_in``):
+    after the first year the placement policy decides. New plans keep their drawn kind.
     """
     specialist = GROUPS.index("specialist")
-    return np.where(placed, setting_group, np.where(kind == INDEPENDENT, specialist, kind))
+    folded = np.where(was_in & (kind == INDEPENDENT), specialist, kind)
+    return np.where(placed, setting_group, folded)
 
 
 def offered_by_nc_year(admits: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
