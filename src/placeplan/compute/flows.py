@@ -23,20 +23,30 @@ whether the setting is inside the authority. They are counted as pairs, never me
 
 Assumptions (each stated in the report's method section by the integrator):
 
-- **Origins of new pupils.** A new plan (year, NC year, need) takes its home origin and its kind of
-  place (mainstream, specialist, AP, other; :func:`placement_group`) from a baseline pupil of the
-  same need and phase drawn at random (seeded); same need any phase if none; any pupil if none.
-  New plans therefore arise where current pupils with that need live.
-- **Kinds of place.** A pupil keeps their kind of place at a transfer: a pupil in a special school,
-  resourced provision, SEN unit or independent special school moves to another specialist place,
-  a mainstream pupil to a mainstream setting. Transitions between kinds are not modelled.
+- **Origins of new pupils.** A new plan (year, NC year, need) takes its home origin from a
+  baseline pupil of the same need and phase drawn at random (seeded); same need any phase if none;
+  any pupil if none. New plans therefore arise where current pupils with that need live.
+- **New plans' kind of place** (``df_new_plan_mix``, from the release's mix by age,
+  :func:`placeplan.compute.transitions.new_plan_mix`): drawn by the published share at the plan's
+  NC year among mainstream, specialist (state), independent (independent or non-maintained
+  special school), AP and other, over the kinds some setting offers at that NC year; without a
+  mix, the donor pupil's kind (:func:`placeplan.compute.flows_kinds.new_plan_kinds`). Within its
+  kind the policy places the plan, so a specialist plan takes a maintained place while one is
+  free and an independent or non-maintained place when none is; an independent plan takes an
+  independent or non-maintained place in its first year, and after that the policy decides.
+- **Kinds of place at a transfer.** A transferring pupil keeps their setting's kind unless the
+  transition rates (``df_transitions``, :func:`placeplan.compute.transitions.
+  phase_transfer_rates`) move them, with one draw per pupil and year shared by every run;
+  ``FlowParams.kind_moves = "any_year"`` applies the same rates to settled pupils each year.
 - **Who is placed first.** Pupils to be placed in a year are placed one at a time in a seeded random
   order (a lottery): each takes the best free place under the policy.
 - **Capacity.** A setting never admits a pupil when it is full (``places`` reached); settings
   already over their places at the baseline keep their pupils. ``places`` NaN means no limit (use
   it for mainstream schools and for the independent / out-of-area market).
 - **Costs.** Placement £ = the setting's annual cost per place; transport £ = pupil-miles (one way)
-  × £/mile × 2 × school days, for every placed pupil.
+  × £/mile × 2 × school days, for pupils eligible for transport only (assisted already, or living
+  beyond the walking distance for their age: :func:`placeplan.compute.flows_kinds.
+  transport_eligible`).
 """
 
 from __future__ import annotations
@@ -181,7 +191,7 @@ def placement_group(sen2_type: str) -> str:
     Resourced provision, SEN units, special schools (maintained, academy, independent,
     non-maintained) and specialist post-16 institutions are ``specialist``; other mainstream schools
     and FE colleges ``mainstream``; AP and PRUs ``ap``; anything else (home education, other
-    arrangements, ...) ``other``. A pupil keeps their group when they transfer.
+    arrangements, ...) ``other``. A transfer keeps the group unless transition rates say.
 
     Parameters
     ----------
