@@ -24,7 +24,6 @@ MAX_MODULE_LINES = 800
 FUNCTION_ALLOW = {
     "compute/allocation.py::reallocate",  # 138
     "compute/flows.py::_prepare",  # 137, input checks of the flow model (issue 9, new)
-    "compute/flows.py::_run",  # the yearly loop of the flow model (issue 9, new)
     "publish/flows.py::_published_flows",  # the flow table's disclosure audit (issue 9, new)
     "compute/impact.py::assess_impact",  # 106, grew with the statutory-walking rule (issue 9)
     "compute/journeys.py::journey_matrix",  # 129

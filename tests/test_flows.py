@@ -461,10 +461,219 @@ def test_flows_config_maps_onto_flow_params():
         }
     )
     params = FlowParams(
-        **cfg.model_dump(exclude={"movers", "new_plans_rate", "new_plans_spread", "site"})
+        **cfg.model_dump(
+            exclude={
+                "movers",
+                "new_plans_rate",
+                "new_plans_spread",
+                "site",
+                "new_plan_mix",
+                "phase_transitions",
+            }
+        )
     )
     assert params.breakdown_rate == 0.03
     assert params.ceased_rate_by_nc_year == {11: 0.2}
     assert cfg.site[0].places_by_year == {2027: 4}
     with pytest.raises(ValueError, match="policy_order"):
         FlowsConfig.model_validate({"policy_order": ["cost", "time"]})
+
+
+# -- kinds of place: new plans' mix, transitions at phase transfer, capacity, transport (issue 9)
+def _kinds_case(n: int = 100, nc: int = 6):
+    settings = _settings(
+        [
+            ("PRI", "mainstream_la_maintained", True, "", 0, 6, NAN, 7_000.0),
+            ("SEC", "mainstream_academy", True, "", 7, 11, NAN, 7_000.0),
+            ("SP", "special_la_maintained", True, "", 0, 11, 10, 25_000.0),
+            ("IND", "special_independent", True, "", 0, 11, NAN, 55_000.0),
+            ("AP", "ap_pru_la_maintained", True, "", 0, 11, NAN, 20_000.0),
+        ]
+    )
+    cohort = _cohort([(f"p{i}", nc, "ASD", "PRI", "o1") for i in range(n)])
+    journeys = _journeys({("o1", s): 10.0 + k for k, s in enumerate(settings["setting_id"])})
+    return cohort, settings, journeys
+
+
+def _rates(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["from_group", "to_group", "nc_year", "rate"])
+
+
+def test_transitions_at_phase_transfer_give_the_hand_computed_counts():
+    cohort, settings, journeys = _kinds_case(n=100)
+    params = FlowParams(horizon_year=2026)
+    # all move: 100 Y6 mainstream pupils -> Y7 specialist: 10 maintained places, then independent
+    res = simulate_flows(
+        cohort, settings, journeys, _no_new_plans(), scenarios=[], params=params,
+        df_transitions=_rates([("mainstream", "specialist", 7, 1.0)]),
+    )  # fmt: skip
+    y1 = res.runs[0].pupils.query("year == '2026/27'")["setting_id"].value_counts().to_dict()
+    assert y1 == {"IND": 90, "SP": 10}
+    # a quarter move: exactly the pupils whose shared draw falls under 0.25, the rest go to SEC
+    rates = _rates([("mainstream", "specialist", 7, 0.25), ("mainstream", "ap", 7, 0.05)])
+    res = simulate_flows(
+        cohort, settings, journeys, _no_new_plans(), scenarios=[], params=params,
+        df_transitions=rates,
+    )  # fmt: skip
+    inp, coh = _prepare(cohort, settings, journeys, [])
+    pop = _population(coh, inp, _no_new_plans(), path="central", seed=0, params=params)
+    u = pop.u_trans[:, 1]
+    to_special, to_ap = int((u < 0.25).sum()), int(((u >= 0.25) & (u < 0.30)).sum())
+    y1 = res.runs[0].pupils.query("year == '2026/27'")["setting_id"].value_counts()
+    assert y1.get("SP", 0) + y1.get("IND", 0) == to_special
+    assert y1.get("AP", 0) == to_ap
+    assert y1["SEC"] == 100 - to_special - to_ap
+    assert 10 <= to_special <= 40  # 25 expected; the draws are seeded, so this is exact per seed
+    # no transfer, no move: Y3 pupils stay in their primary school whatever the rates
+    young, _, _ = _kinds_case(n=20, nc=2)
+    res = simulate_flows(
+        young, settings, journeys, _no_new_plans(), scenarios=[], params=params,
+        df_transitions=_rates([("mainstream", "specialist", 3, 1.0)]),
+    )  # fmt: skip
+    assert (res.runs[0].pupils["setting_id"] == "PRI").all()
+    # with kind_moves = "any_year" the same rate moves settled pupils too (counted as breakdowns)
+    res = simulate_flows(
+        young, settings, journeys, _no_new_plans(), scenarios=[],
+        params=FlowParams(horizon_year=2026, kind_moves="any_year"),
+        df_transitions=_rates([("mainstream", "specialist", 3, 1.0)]),
+    )  # fmt: skip
+    assert set(res.runs[0].pupils.query("year == '2026/27'")["setting_id"]) == {"SP", "IND"}
+    assert _value(flow_table(res), "baseline", "breakdowns")[1] == 20
+
+
+def test_maintained_special_never_over_its_places_unless_already_over():
+    cohort, settings, journeys = _kinds_case(n=60)
+    over = _cohort([(f"s{i}", 3, "ASD", "SP", "o1") for i in range(12)])  # 12 on roll, 10 places
+    cohort = pd.concat([cohort, over], ignore_index=True)
+    settings.loc[settings["setting_id"] == "SP", "nc_year_max"] = 11
+    new = constant_new_plans(cohort, rate=0.5)
+    mix = pd.DataFrame({"nc_year": range(0, 12), "kind": "specialist", "share": 1.0})
+    rates = _rates([("mainstream", "specialist", 7, 0.5)])
+    for kind_moves in ("transfer", "any_year"):
+        res = simulate_flows(
+            cohort, settings, journeys, new, scenarios=[],
+            params=FlowParams(kind_moves=kind_moves, breakdown_rate=0.1, seeds=(0, 1)),
+            df_new_plan_mix=mix, df_transitions=rates,
+        )  # fmt: skip
+        for run in res.runs:
+            occ = run.pupils.query("setting_id == 'SP'").groupby("year").size()
+            assert occ.iloc[0] == 12  # kept: already over at the baseline
+            assert (occ <= 12).all()
+            # once under its places it never goes back over them
+            first_under = next((y for y, k in occ.items() if k <= 10), None)
+            assert first_under is not None
+            assert (occ[occ.index >= first_under] <= 10).all()
+            assert run.pupils.query("setting_id == 'IND'").shape[0] > 0  # the overflow
+
+
+def test_new_plans_follow_the_given_mix_by_age():
+    cohort, settings, journeys = _kinds_case(n=10, nc=8)
+    shares = {"mainstream": 0.6, "specialist": 0.1, "independent": 0.2, "ap": 0.1}
+    mix = pd.DataFrame({"nc_year": 8, "kind": list(shares), "share": list(shares.values())})
+    mix = pd.concat([mix, pd.DataFrame({"nc_year": [9], "kind": ["ap"], "share": [1.0]})])
+    settings.loc[settings["setting_id"] == "SP", "places"] = NAN  # no capacity: only the mix
+    new = pd.DataFrame(
+        {"year": 2026, "nc_year": 8, "need": "ASD", "central": 5000.0, "lower": 5000.0,
+         "upper": 5000.0}, index=[0],
+    )  # fmt: skip
+    res = simulate_flows(
+        cohort, settings, journeys, new, scenarios=[], df_new_plan_mix=mix,
+        params=FlowParams(horizon_year=2026),
+    )  # fmt: skip
+    pp = res.runs[0].pupils
+    placed = pp[(pp["year"] == "2026/27") & pp["pupil_ref"].str.startswith("new")]
+    got = placed["setting_id"].value_counts(normalize=True)
+    kind_of = {"SEC": "mainstream", "SP": "specialist", "IND": "independent", "AP": "ap"}
+    got = got.rename(index=kind_of)
+    assert len(placed) == 5000
+    for kind, share in shares.items():  # 3 standard errors at n = 5000 is under 0.018
+        assert got[kind] == pytest.approx(share, abs=0.018)
+    # kinds are drawn among those offered at the NC year; none offered: the donors' (mainstream)
+    mix_other = pd.DataFrame({"nc_year": [8], "kind": ["other"], "share": [1.0]})
+    res = simulate_flows(
+        cohort, settings, journeys, new, scenarios=[], df_new_plan_mix=mix_other,
+        params=FlowParams(horizon_year=2026),
+    )  # fmt: skip
+    pp = res.runs[0].pupils
+    assert set(pp.loc[pp["pupil_ref"].str.startswith("new"), "setting_id"]) == {"SEC"}
+
+
+def test_zero_new_places_zero_change_with_mix_and_transitions():
+    cohort, settings, journeys = _random_case(n=200, seed=4)
+    new = constant_new_plans(cohort, rate=0.15)
+    mix = pd.DataFrame(
+        [(nc, k, s) for nc in range(15) for k, s in
+         (("mainstream", 0.5), ("specialist", 0.3), ("independent", 0.15), ("ap", 0.05))],
+        columns=["nc_year", "kind", "share"],
+    )  # fmt: skip
+    rates = _rates(
+        [(g, h, nc, 0.1) for nc in range(15) for g in ("mainstream", "specialist", "ap")
+         for h in ("specialist", "independent") if g != h]
+    )  # fmt: skip
+    scen = [FlowScenario("zero", (Proposal("NEW", 0, 2026, cost_per_place_gbp=1.0),))]
+    res = simulate_flows(
+        cohort, settings, journeys, new, scenarios=scen, df_new_plan_mix=mix,
+        df_transitions=rates, params=FlowParams(kind_moves="any_year", breakdown_rate=0.05),
+    )  # fmt: skip
+    t = flow_table(res)
+    change = t[t["scenario"] == "zero - baseline"]
+    assert (change[["central", "lower", "upper"]].fillna(0.0) == 0.0).all().all()
+    assert _value(t, "baseline", "breakdowns")[1] > 0
+
+
+def test_transport_cost_counts_only_eligible_pupils():
+    settings = _settings([("MS", "mainstream_academy", True, "", 0, 14, NAN, 7_000.0)])
+    cohort = _cohort(
+        [
+            ("near", 5, "ASD", "MS", "near"),  # 8 to 16, 2 miles: within 3 miles
+            ("far", 5, "ASD", "MS", "far"),  # 8 to 16, 5 miles: eligible
+            ("young", 1, "ASD", "MS", "near"),  # under 8, 2.5 miles: beyond 2 miles
+            ("post16", 12, "ASD", "MS", "far"),  # post-16: no statutory entitlement
+            ("helped", 5, "ASD", "MS", "near2"),  # assisted already (need), 1 mile
+        ]
+    ).assign(transport_assisted=[False, False, False, False, True])
+    miles = {"near": 2.0, "far": 5.0, "near2": 1.0}
+    journeys = pd.DataFrame(
+        [(o, "MS", 10.0, m * 1.609344) for o, m in miles.items()],
+        columns=["origin_id", "setting_id", "time_min", "distance_km"],
+    )
+    cohort.loc[cohort["pupil_ref"] == "young", "origin_id"] = "young"
+    journeys = pd.concat(
+        [journeys, pd.DataFrame([("young", "MS", 10.0, 2.5 * 1.609344)], columns=journeys.columns)]
+    )
+    per_mile = 2.5 * 2 * 190
+
+    def cost(**kw: float) -> float:
+        res = simulate_flows(
+            cohort, settings, journeys, _no_new_plans(), scenarios=[],
+            params=FlowParams(horizon_year=2025, **kw),
+        )  # fmt: skip
+        return _value(flow_table(res), "baseline", "transport_cost_gbp")[0]
+
+    assert cost() == pytest.approx((5.0 + 2.5 + 1.0) * per_mile)
+    assert cost(post16_walking_distance_miles=3.0) == pytest.approx((5 + 2.5 + 1 + 5) * per_mile)
+    assert cost(walking_distance_8plus_miles=1.5) == pytest.approx((2 + 5 + 2.5 + 1) * per_mile)
+
+
+def test_flow_cohort_spreads_the_open_top_nc_year_to_the_leaving_age():
+    from types import SimpleNamespace
+
+    from placeplan.compute.flow_inputs import flow_cohort
+
+    pupils = pd.DataFrame(
+        {
+            "pupil_ref": [f"p{i}" for i in range(100)],
+            "nc_year": [13] * 10 + [14] * 90,
+            "need_type": "ASD",
+            "current_setting_id": "S",
+            "origin_id": "o1",
+        }
+    )
+    inputs = SimpleNamespace(pupils=pupils)
+    c = flow_cohort(inputs, leaving_nc_year=16, top_weights=(3.0, 2.0, 1.0))  # type: ignore[arg-type]
+    assert c["nc_year"].value_counts().sort_index().to_dict() == {13: 10, 14: 45, 15: 30, 16: 15}
+    again = flow_cohort(inputs, leaving_nc_year=16, top_weights=(3.0, 2.0, 1.0))  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(c, again)  # no randomness
+    assert not c["transport_assisted"].any()  # absent column: not assisted
+    same = flow_cohort(inputs, leaving_nc_year=14)  # type: ignore[arg-type]
+    assert same["nc_year"].tolist() == pupils["nc_year"].tolist()

@@ -288,8 +288,8 @@ class FlowSiteConfig(_Strict):
 class FlowsConfig(_Strict):
     """The ``[flows]`` table: the year-by-year placement-flow model (``placeplan.compute.flows``).
 
-    Keys other than ``movers``, ``new_plans_rate``, ``new_plans_spread`` and ``site`` are the
-    fields of ``FlowParams`` of the same name.
+    Keys other than ``movers``, ``new_plans_rate``, ``new_plans_spread``, ``site``,
+    ``new_plan_mix`` and ``phase_transitions`` are the fields of ``FlowParams`` of the same name.
     """
 
     base_year: int = Field(default=2025, description="2025 = 2025/26, the January 2026 census")
@@ -315,6 +315,26 @@ class FlowsConfig(_Strict):
     new_plans_spread: float = Field(default=0.2, ge=0, le=1)
     seeds: tuple[int, ...] = Field(default=(0,), min_length=1)
     site: tuple[FlowSiteConfig, ...] = ()
+    new_plan_mix: Literal["release", "cohort"] = Field(
+        default="release",
+        description="kind of a new plan's first placement: the SEN2 release's new-plans mix by "
+        "age (`inputs.sen2_release`), or a current pupil's of the same need and phase",
+    )
+    phase_transitions: bool = Field(
+        default=True,
+        description="move pupils between kinds of place at phase transfer by the SEN2 "
+        "release's rates by age (`inputs.sen2_release`)",
+    )
+    kind_moves: Literal["transfer", "any_year"] = Field(
+        default="transfer",
+        description="when phase-transition rates move pupils between kinds of place: at a "
+        "phase transfer, or in any year (settled pupils too, counted as breakdowns)",
+    )
+    post16_walking_distance_miles: float | None = Field(
+        default=None,
+        gt=0,
+        description="post-16 / 19-25 transport policy distance; none: only assisted pupils count",
+    )
 
 
 class PlanConfig(_Strict):

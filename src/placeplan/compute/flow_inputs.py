@@ -10,6 +10,7 @@ SEN2 release when the plan names one (``inputs.sen2_release``), else from the pl
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,9 +30,20 @@ if TYPE_CHECKING:
     from placeplan.config import PlanConfig
     from placeplan.prepare.inputs import Inputs
 
-__all__ = ["SEN2_TYPE_OF_PROVISION", "flow_cohort", "flow_settings", "new_plans", "plan_flows"]
+__all__ = [
+    "SEN2_TYPE_OF_PROVISION",
+    "TOP_NC_YEAR",
+    "flow_cohort",
+    "flow_settings",
+    "kinds_of_place",
+    "new_plans",
+    "plan_flows",
+]
 
 logger = logging.getLogger(__name__)
+
+#: The top NC year of the pupils schema: Year 14 and over.
+TOP_NC_YEAR = 14
 
 #: The package's provision types as the DfE EHCP release's placement columns (the release does not
 #: split maintained from academy at this level of input; the LA-maintained column stands for both).
@@ -54,18 +66,51 @@ def _nc_range(phases: str, leaving_nc_year: int) -> tuple[int, int]:
     return lo, (leaving_nc_year if "post16" in codes else hi)
 
 
-def flow_cohort(inputs: Inputs) -> pd.DataFrame:
-    """The baseline cohort for the flow model (INTERNAL: pupil-level)."""
+def flow_cohort(
+    inputs: Inputs, *, leaving_nc_year: int | None = None, top_weights: Sequence[float] = ()
+) -> pd.DataFrame:
+    """The baseline cohort for the flow model (INTERNAL: pupil-level).
+
+    Pupil files record every learner from Year 14 up as NC year 14 (``TOP_NC_YEAR``, the
+    pupils schema's top). Aged one band, they would all reach the leaving age together, a cliff
+    no authority sees; so with ``leaving_nc_year`` above 14 they are spread over NC years 14 to
+    ``leaving_nc_year`` in the proportions ``top_weights`` (one weight per NC year from 14, e.g.
+    the release's plans by age 18, 19, ...; evenly if empty), in a fixed order of their
+    reference's hash (no randomness: the same pupils get the same NC year in every run).
+    """
     p = inputs.pupils
+    nc = p["nc_year"].astype(int).to_numpy()
+    if leaving_nc_year is not None and leaving_nc_year > TOP_NC_YEAR:
+        nc = _spread_top_band(p["pupil_ref"].astype(str), nc, leaving_nc_year, top_weights)
     return pd.DataFrame(
         {
             "pupil_ref": p["pupil_ref"].astype(str).to_numpy(),
-            "nc_year": p["nc_year"].astype(int).to_numpy(),
+            "nc_year": nc,
             "need": p["need_type"].astype(str).to_numpy(),
             "setting_id": p["current_setting_id"].astype("string").to_numpy(),
             "origin_id": p["origin_id"].astype(str).to_numpy(),
+            "transport_assisted": p.get("transport_assisted", pd.Series(False, index=p.index))
+            .fillna(False)
+            .astype(bool)
+            .to_numpy(),
         }
     )
+
+
+def _spread_top_band(
+    refs: pd.Series, nc: np.ndarray, leaving_nc_year: int, weights: Sequence[float]
+) -> np.ndarray:
+    top = np.flatnonzero(nc == TOP_NC_YEAR)
+    n_bands = leaving_nc_year - TOP_NC_YEAR + 1
+    w = np.asarray(list(weights)[:n_bands], dtype=float)
+    if w.size != n_bands or not np.isfinite(w).all() or w.sum() <= 0:
+        w = np.ones(n_bands)
+    order = top[np.argsort(pd.util.hash_pandas_object(refs.iloc[top], index=False).to_numpy())]
+    bounds = np.rint(np.cumsum(w) / w.sum() * order.size).astype(int)
+    out = nc.copy()
+    for band, (lo, hi) in enumerate(zip(np.r_[0, bounds[:-1]], bounds, strict=True)):
+        out[order[lo:hi]] = TOP_NC_YEAR + band
+    return out
 
 
 def flow_settings(inputs: Inputs, plan: PlanConfig) -> pd.DataFrame:
@@ -116,6 +161,45 @@ def _flow_journeys(journeys: pd.DataFrame) -> pd.DataFrame:
             "ferry": journeys["route"].astype(str).str.startswith("ferry").to_numpy(),
         }
     )
+
+
+def kinds_of_place(
+    plan: PlanConfig,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, tuple[float, ...]]:
+    """The new plans' mix, phase-transfer rates and plans by age from 18, from the SEN2 release.
+
+    Returns
+    -------
+    tuple
+        :func:`placeplan.compute.transitions.new_plan_mix` (``None`` with ``[flows]
+        new_plan_mix = "cohort"``, no release, or a release without placements by age);
+        :func:`placeplan.compute.transitions.phase_transfer_rates` (``None`` with
+        ``phase_transitions = false`` or no release); plans by age 18, 19, ... up to the leaving
+        age at the latest census before the baseline (empty without a release), for
+        :func:`flow_cohort`.
+    """
+    f = plan.flows
+    folder = plan.path(plan.inputs.sen2_release)
+    if folder is None:
+        return None, None, ()
+    from placeplan.compute.transitions import kinds_by_age, new_plan_mix, phase_transfer_rates
+    from placeplan.prepare.sen2 import read_sen2_release
+
+    release = read_sen2_release(folder, plan.plan.lad_code)
+    last = f"{f.base_year - 1}/{f.base_year % 100:02d}"  # censuses before the baseline year
+    mix = new_plan_mix(release, base_year=last) if f.new_plan_mix == "release" else None
+    rates = (
+        phase_transfer_rates(release, base_year=last, split_independent=True)
+        if f.phase_transitions
+        else None
+    )
+    by_age = kinds_by_age(release, base_year=last)
+    top: tuple[float, ...] = ()
+    if not by_age.empty:
+        latest = by_age.loc[max(by_age.index.get_level_values("year"))].sum(axis=1)
+        ages = range(TOP_NC_YEAR + 4, f.leaving_nc_year + 5)
+        top = tuple(float(latest.get(a, 0.0)) for a in ages)
+    return (None if mix is not None and mix.empty else mix), rates, top
 
 
 def new_plans(plan: PlanConfig, cohort: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -215,7 +299,8 @@ def plan_flows(
     """
     f = plan.flows
     t = plan.thresholds
-    cohort = flow_cohort(inputs)
+    mix, rates, top = kinds_of_place(plan)
+    cohort = flow_cohort(inputs, leaving_nc_year=f.leaving_nc_year, top_weights=top)
     plans, source = new_plans(plan, cohort)
     params = FlowParams(
         base_year=f.base_year,
@@ -231,6 +316,10 @@ def plan_flows(
         school_days=t.school_days,
         worse_off_min=t.worse_off_min,
         seeds=f.seeds,
+        walking_distance_under8_miles=t.walking_distance_under8_miles,
+        walking_distance_8plus_miles=t.walking_distance_8plus_miles,
+        post16_walking_distance_miles=f.post16_walking_distance_miles,
+        kind_moves=f.kind_moves,
     )
     scenarios = [
         FlowScenario(name, _proposals(plan, inputs, sites), movers=f.movers)
@@ -243,6 +332,14 @@ def plan_flows(
         plans,
         scenarios=scenarios,
         params=params,
+        df_new_plan_mix=mix,
+        df_transitions=rates,
     )
-    logger.info("flows: %d scenario(s), new plans from %s", len(scenarios), source)
+    logger.info(
+        "flows: %d scenario(s), new plans from %s; first placements %s; %s phase-transfer rates",
+        len(scenarios),
+        source,
+        "by the release's mix by age" if mix is not None else "like current pupils'",
+        0 if rates is None else len(rates),
+    )
     return flow_table(result), source

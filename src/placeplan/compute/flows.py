@@ -23,20 +23,30 @@ whether the setting is inside the authority. They are counted as pairs, never me
 
 Assumptions (each stated in the report's method section by the integrator):
 
-- **Origins of new pupils.** A new plan (year, NC year, need) takes its home origin and its kind of
-  place (mainstream, specialist, AP, other; :func:`placement_group`) from a baseline pupil of the
-  same need and phase drawn at random (seeded); same need any phase if none; any pupil if none.
-  New plans therefore arise where current pupils with that need live.
-- **Kinds of place.** A pupil keeps their kind of place at a transfer: a pupil in a special school,
-  resourced provision, SEN unit or independent special school moves to another specialist place,
-  a mainstream pupil to a mainstream setting. Transitions between kinds are not modelled.
+- **Origins of new pupils.** A new plan (year, NC year, need) takes its home origin from a
+  baseline pupil of the same need and phase drawn at random (seeded); same need any phase if none;
+  any pupil if none. New plans therefore arise where current pupils with that need live.
+- **New plans' kind of place** (``df_new_plan_mix``, from the release's mix by age,
+  :func:`placeplan.compute.transitions.new_plan_mix`): drawn by the published share at the plan's
+  NC year among mainstream, specialist (state), independent (independent or non-maintained
+  special school), AP and other, over the kinds some setting offers at that NC year; without a
+  mix, the donor pupil's kind (:func:`placeplan.compute.flows_kinds.new_plan_kinds`). Within its
+  kind the policy places the plan, so a specialist plan takes a maintained place while one is
+  free and an independent or non-maintained place when none is; an independent plan takes an
+  independent or non-maintained place in its first year, and after that the policy decides.
+- **Kinds of place at a transfer.** A transferring pupil keeps their setting's kind unless the
+  transition rates (``df_transitions``, :func:`placeplan.compute.transitions.
+  phase_transfer_rates`) move them, with one draw per pupil and year shared by every run;
+  ``FlowParams.kind_moves = "any_year"`` applies the same rates to settled pupils each year.
 - **Who is placed first.** Pupils to be placed in a year are placed one at a time in a seeded random
   order (a lottery): each takes the best free place under the policy.
 - **Capacity.** A setting never admits a pupil when it is full (``places`` reached); settings
   already over their places at the baseline keep their pupils. ``places`` NaN means no limit (use
   it for mainstream schools and for the independent / out-of-area market).
 - **Costs.** Placement £ = the setting's annual cost per place; transport £ = pupil-miles (one way)
-  × £/mile × 2 × school days, for every placed pupil.
+  × £/mile × 2 × school days, for pupils eligible for transport only (assisted already, or living
+  beyond the walking distance for their age: :func:`placeplan.compute.flows_kinds.
+  transport_eligible`).
 """
 
 from __future__ import annotations
@@ -44,7 +54,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -52,6 +62,16 @@ import numpy as np
 import pandas as pd
 
 from placeplan._errors import ConfigError, SchemaValidationError
+from placeplan.compute.flows_kinds import (
+    admitted_kinds,
+    new_plan_kinds,
+    offered_by_nc_year,
+    settled_kinds,
+    transfer_kinds,
+    transition_table,
+    transport_eligible,
+)
+from placeplan.compute.flows_table import constant_new_plans, flow_table
 from placeplan.needs import NEED_CODES, split_codes
 from placeplan.vocab import KM_PER_MILE
 
@@ -120,7 +140,8 @@ MEASURES: dict[str, str] = {
     "unplaced": "pupils with no compatible free place this year",
     "new_plans": "new plans entering the cohort this year",
     "transfers": "pupils placed at a phase transfer this year",
-    "breakdowns": "pupils re-placed after a placement breakdown this year",
+    "breakdowns": "pupils re-placed after a placement breakdown (or, with kind_moves = "
+    "'any_year', a move between kinds of place) this year",
     "leavers": "pupils leaving this year at the leaving age",
     "ceased": "plans ceased this year (other than at the leaving age)",
     "out_of_area": "placements outside the authority (see OOA_RELIANCE)",
@@ -148,6 +169,7 @@ Movers = Literal["transfers", "out_of_area", "any"]
 
 _OUT = -2  # not (yet / any longer) in the cohort
 _UNPLACED = -1
+_TRANSITION_COLS = ["from_group", "to_group", "nc_year", "rate"]
 _KEY_SCALE = 1.0e6  # journey times are far below this, so ranks dominate the sort key
 
 _GROUP_RULES: tuple[tuple[str, str], ...] = (
@@ -169,7 +191,7 @@ def placement_group(sen2_type: str) -> str:
     Resourced provision, SEN units, special schools (maintained, academy, independent,
     non-maintained) and specialist post-16 institutions are ``specialist``; other mainstream schools
     and FE colleges ``mainstream``; AP and PRUs ``ap``; anything else (home education, other
-    arrangements, ...) ``other``. A pupil keeps their group when they transfer.
+    arrangements, ...) ``other``. A transfer keeps the group unless transition rates say.
 
     Parameters
     ----------
@@ -325,11 +347,25 @@ class FlowParams:
     max_journey_primary_min, max_journey_secondary_min
         Reasonable maximum one-way journey for NC years up to 6 and from 7.
     transport_cost_per_mile_gbp, school_days
-        Transport £ = one-way miles × £/mile × 2 × school days.
+        Transport £ = one-way miles × £/mile × 2 × school days, for pupils eligible for transport
+        (:func:`placeplan.compute.flows_kinds.transport_eligible`).
     worse_off_min
         A journey more than this many minutes longer than in the baseline run counts as worse off.
     seeds
         Random seeds; each path is run once per seed and the results pooled into the ranges.
+    walking_distance_under8_miles, walking_distance_8plus_miles
+        Statutory walking distances (Education Act 1996 s.444, Schedule 35B) by age on
+        1 September (:func:`placeplan.compute.impact.transport_policy`): a pupil of compulsory
+        school age living further away is eligible for transport.
+    post16_walking_distance_miles
+        The authority's distance for post-16 and 19-25 learners; ``None`` (default): eligible
+        only when the cohort says they are assisted (``transport_assisted``).
+    kind_moves
+        When the transition rates (``df_transitions`` of :func:`simulate_flows`) move a pupil
+        between kinds of place: ``"transfer"`` (default) at a phase transfer only;
+        ``"any_year"`` also a settled pupil in any year (re-placed and counted as a breakdown),
+        as the release's cohorts move from mainstream to special and independent schools
+        between transfers.
     """
 
     base_year: int = 2025
@@ -345,6 +381,10 @@ class FlowParams:
     school_days: int = 190
     worse_off_min: float = 5.0
     seeds: tuple[int, ...] = (0,)
+    walking_distance_under8_miles: float = 2.0
+    walking_distance_8plus_miles: float = 3.0
+    post16_walking_distance_miles: float | None = None
+    kind_moves: Literal["transfer", "any_year"] = "transfer"
 
     def __post_init__(self) -> None:
         problems = []
@@ -367,6 +407,10 @@ class FlowParams:
             problems.append(
                 f"`policy_order` must list 'in_area' and/or 'maintained' in any order, then 'time' "
                 f"last, e.g. ('in_area', 'maintained', 'time'); got {order!r}"
+            )
+        if self.kind_moves not in ("transfer", "any_year"):
+            problems.append(
+                f"`kind_moves` must be 'transfer' or 'any_year', got {self.kind_moves!r}"
             )
         if not self.seeds:
             problems.append("`seeds` is empty: give at least one seed, e.g. (0,)")
@@ -603,6 +647,9 @@ class _Population:
     u_cease: np.ndarray  # N x Y
     u_break: np.ndarray  # N x Y
     u_order: np.ndarray  # N x Y
+    u_trans: np.ndarray  # N x Y, transition draw at a phase transfer
+    trans_cum: np.ndarray  # groups x NC x groups (flows_kinds.transition_table)
+    assisted: np.ndarray  # bool N, known to be assisted with transport
 
 
 def _phase_band(nc: np.ndarray) -> np.ndarray:
@@ -617,6 +664,8 @@ def _population(
     path: str,
     seed: int,
     params: FlowParams,
+    mix: pd.DataFrame | None = None,
+    transitions: pd.DataFrame | None = None,
 ) -> _Population:
     n_years = len(params.years)
     s_idx = pd.Index(inp.setting_ids)
@@ -632,7 +681,7 @@ def _population(
     group = np.where(base_setting >= 0, inp.group[np.maximum(base_setting, 0)], wanted)
     n0 = len(coh)
     rng0 = np.random.default_rng([seed, 0])
-    u0 = rng0.random((3, n0, n_years))
+    u0 = rng0.random((4, n0, n_years))
     # new pupils for this path
     rng = np.random.default_rng([seed, 1 + PATHS.index(path)])
     np_ = df_new_plans
@@ -648,7 +697,7 @@ def _population(
     refs: list[str] = []
     needs_: list[np.ndarray] = []
     origins_: list[np.ndarray] = []
-    groups_: list[np.ndarray] = []
+    donors_: list[np.ndarray] = []
     ncs: list[np.ndarray] = []
     entries: list[np.ndarray] = []
     band0 = _phase_band(nc)
@@ -669,26 +718,41 @@ def _population(
         refs += [f"new-{y}-{nd}-{nc_y}-{start + j}" for j in range(int(k))]
         needs_.append(np.full(k, ni))
         origins_.append(origin[donors])
-        groups_.append(group[donors])
+        donors_.append(donors)
         ncs.append(np.full(k, nc_y))
         entries.append(np.full(k, int(y) - params.base_year))
     n1 = len(refs)
-    u1 = rng.random((3, n1, n_years))
+    u1 = rng.random((4, n1, n_years))
 
     def cat(base: np.ndarray, new: list[np.ndarray]) -> np.ndarray:
         return np.concatenate([base, *new]) if new else base
+
+    donor = cat(np.zeros(0, dtype=np.int64), donors_)
+    offered = offered_by_nc_year(admitted_kinds(inp.group, inp.indep_nm), inp.lo, inp.hi)
+    new_kind = group[donor]  # a new plan's kind: the published mix at its NC year, else a donor's
+    if mix is not None and n1:
+        u_kind = np.random.default_rng([seed, 10 + PATHS.index(path)]).random(n1)
+        new_kind = new_plan_kinds(mix, cat(np.zeros(0, int), ncs), new_kind, offered, u_kind)
+    given_assisted = coh.get("transport_assisted", pd.Series(False, index=coh.index))
+    assisted = given_assisted.fillna(False).astype(bool).to_numpy()
 
     return _Population(
         ref=np.concatenate([coh["pupil_ref"].to_numpy(dtype=object), np.array(refs, dtype=object)]),
         need=cat(need, needs_),
         origin=cat(origin, origins_),
-        group=cat(group, groups_),
+        group=np.concatenate([group, new_kind]),
         nc0=cat(nc, ncs),
         entry=cat(np.zeros(n0, dtype=int), entries),
         setting0=np.concatenate([base_setting, np.full(n1, -1)]),
         u_cease=np.concatenate([u0[0], u1[0]]),
         u_break=np.concatenate([u0[1], u1[1]]),
         u_order=np.concatenate([u0[2], u1[2]]),
+        u_trans=np.concatenate([u0[3], u1[3]]),
+        trans_cum=transition_table(
+            transitions if transitions is not None else pd.DataFrame(columns=_TRANSITION_COLS),
+            offered,
+        ),
+        assisted=np.concatenate([assisted, assisted[donor]]),
     )
 
 
@@ -739,6 +803,7 @@ def _run(
 ) -> _Trace:
     n, n_years = pop.ref.size, len(params.years)
     rank = _rank(inp, params.policy_order)
+    kind, admits = pop.group.copy(), admitted_kinds(inp.group, inp.indep_nm)  # see flows_kinds
     setting = np.full((n, n_years), _OUT, dtype=np.int64)
     status = np.zeros((n, n_years), dtype=np.int8)
     counts = {
@@ -752,7 +817,7 @@ def _run(
     def key_matrix(rows: np.ndarray, nc: np.ndarray) -> np.ndarray:
         t = inp.time_min[pop.origin[rows]]
         ok = (
-            (inp.group[None, :] == pop.group[rows][:, None])
+            admits[kind[rows]]
             & inp.need_ok[:, pop.need[rows]].T
             & (inp.lo[None, :] <= nc[:, None])
             & (nc[:, None] <= inp.hi[None, :])
@@ -781,6 +846,11 @@ def _run(
             p0 = np.maximum(prev, 0)
             transfer = placed_prev & ((nc < inp.lo[p0]) | (nc > inp.hi[p0]))
             breakdown = placed_prev & ~transfer & (pop.u_break[:, t] < params.breakdown_rate)
+            kind = settled_kinds(kind, placed_prev, inp.group[p0], was_in)
+            drawn = transfer_kinds(kind, nc, pop.u_trans[:, t], pop.trans_cum)
+            shift = placed_prev & ~transfer & (drawn != kind) & (params.kind_moves == "any_year")
+            breakdown |= shift  # a move between kinds of place re-places the pupil
+            kind = np.where(transfer | shift, drawn, kind)
             new = pop.entry == t
             counts["transfers"][t] = transfer.sum()
             counts["breakdowns"][t] = breakdown.sum()
@@ -805,37 +875,55 @@ def _run(
                     free[s] -= 1
                 else:
                     cur[r] = _UNPLACED
-        # settled movers: only by the scenario's rule, only to a strictly better place by policy
-        if movers != "transfers":
+        if movers != "transfers":  # settled movers: only by the scenario's rule
             settled = cur >= 0
             settled[rows] = False
             if movers == "out_of_area":
                 settled &= ~inp.in_area[np.maximum(cur, 0)]
-            cand = np.flatnonzero(settled)
-            if cand.size:
-                keys = key_matrix(cand, nc[cand])
-                now = rank[cur[cand]] * _KEY_SCALE + inp.time_min[pop.origin[cand], cur[cand]]
-                now = np.where(np.isnan(now), -np.inf, now)  # unknown journey: never moved
-                best = np.where(free[None, :] > 0, keys, np.inf).min(axis=1)
-                hopeful = best < now
-                cand, keys, now = cand[hopeful], keys[hopeful], now[hopeful]
-                for j in np.argsort(-now, kind="stable"):
-                    r = int(cand[j])
-                    row = np.where(free > 0, keys[j], np.inf)
-                    s = int(np.argmin(row))
-                    if row[s] < now[j]:
-                        old = int(cur[r])
-                        before = float(inp.time_min[pop.origin[r], old])
-                        after = float(inp.time_min[pop.origin[r], s])
-                        free[old] += 1
-                        free[s] -= 1
-                        cur[r] = s
-                        moves.append((int(r), t, old, s, before, after))
+            moves += _move_settled(
+                pop, inp, np.flatnonzero(settled), cur, free, rank, key_matrix, t
+            )
         setting[:, t] = cur
         in_cohort = cur != _OUT
         status[in_cohort & (cur >= 0), t] = _ST_PLACED
         status[cur == _UNPLACED, t] = _ST_UNPLACED
     return _Trace(setting=setting, status=status, counts=counts, moves=moves)
+
+
+def _move_settled(
+    pop: _Population,
+    inp: _Inputs,
+    cand: np.ndarray,
+    cur: np.ndarray,
+    free: np.ndarray,
+    rank: np.ndarray,
+    key_matrix: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    t: int,
+) -> list[tuple[int, int, int, int, float, float]]:
+    """Move settled pupils ``cand`` to a strictly better free place by the policy (in place)."""
+    moves: list[tuple[int, int, int, int, float, float]] = []
+    if not cand.size:
+        return moves
+    nc = pop.nc0[cand] + (t - pop.entry[cand])
+    keys = key_matrix(cand, nc)
+    now = rank[cur[cand]] * _KEY_SCALE + inp.time_min[pop.origin[cand], cur[cand]]
+    now = np.where(np.isnan(now), -np.inf, now)  # unknown journey: never moved
+    best = np.where(free[None, :] > 0, keys, np.inf).min(axis=1)
+    hopeful = best < now
+    cand, keys, now = cand[hopeful], keys[hopeful], now[hopeful]
+    for j in np.argsort(-now, kind="stable"):
+        r = int(cand[j])
+        row = np.where(free > 0, keys[j], np.inf)
+        s = int(np.argmin(row))
+        if row[s] < now[j]:
+            old = int(cur[r])
+            before = float(inp.time_min[pop.origin[r], old])
+            after = float(inp.time_min[pop.origin[r], s])
+            free[old] += 1
+            free[s] -= 1
+            cur[r] = s
+            moves.append((r, t, old, s, before, after))
+    return moves
 
 
 def _measures(
@@ -864,6 +952,14 @@ def _measures(
         time_all[placed, t] = tm
         nc = pop.nc0[placed] + (t - pop.entry[placed])
         limit = np.where(nc <= 6, params.max_journey_primary_min, params.max_journey_secondary_min)
+        eligible = transport_eligible(
+            nc,
+            km / KM_PER_MILE,
+            pop.assisted[placed],
+            walking_distance_under8_miles=params.walking_distance_under8_miles,
+            walking_distance_8plus_miles=params.walking_distance_8plus_miles,
+            post16_walking_distance_miles=params.post16_walking_distance_miles,
+        )
         n_placed = placed.size
         ooa = float((~inp.in_area[s]).sum())
         by_s = np.bincount(s, minlength=s_count)
@@ -887,7 +983,7 @@ def _measures(
             "ferry_journeys": float(inp.ferry[pop.origin[placed], s].sum()),
             "placement_cost_gbp": float(inp.cost[s].sum()),
             "transport_cost_gbp": float(
-                np.nansum(km)
+                np.nansum(np.where(eligible, km, 0.0))
                 / KM_PER_MILE
                 * params.transport_cost_per_mile_gbp
                 * 2
@@ -977,6 +1073,8 @@ def simulate_flows(
     *,
     scenarios: Sequence[FlowScenario],
     params: FlowParams | None = None,
+    df_new_plan_mix: pd.DataFrame | None = None,
+    df_transitions: pd.DataFrame | None = None,
 ) -> FlowResult:
     """Run the baseline and each scenario year by year under every new-plan path and seed.
 
@@ -988,7 +1086,8 @@ def simulate_flows(
         (SEN2 need code), ``setting_id`` (str; missing = not placed, placed by the policy in the
         baseline year), ``origin_id`` (str, the home origin used in ``df_journeys``); optional
         ``placement_group`` (``mainstream``, ``specialist``, ``ap``, ``other``) for pupils without
-        a setting (default ``mainstream``; pupils with a setting take their setting's group).
+        a setting (default ``mainstream``; pupils with a setting take their setting's group);
+        optional ``transport_assisted`` (bool; counts for transport £ whatever the distance).
     df_settings
         One row per setting, in and out of area: ``setting_id`` (str, unique), ``sen2_type`` (the
         DfE release's column name, e.g. ``special_la_maintained``), ``in_area`` (bool), ``needs``
@@ -1006,6 +1105,13 @@ def simulate_flows(
         Scenarios to compare with the baseline (no proposals, movers ``"transfers"``).
     params
         Model parameters; default :class:`FlowParams`.
+    df_new_plan_mix
+        Optional ``nc_year, kind, share``: the kind of a new plan's first placement by NC year
+        (:func:`placeplan.compute.transitions.new_plan_mix`); default: the kind of a baseline
+        pupil of the same need and phase.
+    df_transitions
+        Optional ``from_group, to_group, nc_year, rate``: moves between kinds of place at a phase
+        transfer (:func:`placeplan.compute.transitions.phase_transfer_rates`); default none.
 
     Returns
     -------
@@ -1063,7 +1169,10 @@ def simulate_flows(
     base_places = _places_by_year(inp, None, years)
     for seed in params.seeds:
         for path in PATHS:
-            pop = _population(coh, inp, df_new_plans, path=path, seed=seed, params=params)
+            pop = _population(
+                coh, inp, df_new_plans, path=path, seed=seed, params=params,
+                mix=df_new_plan_mix, transitions=df_transitions,
+            )  # fmt: skip
             tr = _run(pop, inp, base_places, params, "transfers")
             meas, base_time = _measures(tr, pop, inp, params, None)
             runs.append(
@@ -1101,115 +1210,3 @@ def simulate_flows(
         time.perf_counter() - t0,
     )
     return FlowResult(runs=tuple(runs), params=params, scenarios=tuple(s.name for s in scenarios))
-
-
-def flow_table(result: FlowResult) -> pd.DataFrame:
-    """Return the year table in long format ``year, scenario, measure, central, lower, upper``.
-
-    ``scenario`` is ``baseline``, each scenario's name, and ``"<name> - baseline"`` (the change,
-    computed within each path and seed before taking ranges, so savings are paired). ``central``
-    is the central path's value (mean over seeds); ``lower`` / ``upper`` are the minimum / maximum
-    over all paths and seeds, so ``lower <= central <= upper`` always. Counts are not yet
-    disclosure-controlled: pass the table through the publishing stage's ``suppress`` first.
-
-    Parameters
-    ----------
-    result
-        From :func:`simulate_flows`.
-
-    Returns
-    -------
-    table
-        One row per year, scenario and measure (see :data:`MEASURES`; plus
-        ``placements:<sen2_type>:<in_area|out_of_area>``).
-
-    Examples
-    --------
-    See :func:`simulate_flows`.
-    """
-    frames = []
-    base = {
-        (r.path, r.seed): r.measures.set_index(["year", "measure"])["value"]
-        for r in result.runs
-        if r.scenario == "baseline"
-    }
-    for r in result.runs:
-        m = r.measures.assign(scenario=r.scenario, path=r.path, seed=r.seed)
-        frames.append(m)
-        if r.scenario != "baseline":
-            s = r.measures.set_index(["year", "measure"])["value"]
-            b = base[(r.path, r.seed)]
-            d = s.sub(b.reindex(s.index.union(b.index)), fill_value=0.0).reset_index()
-            d.columns = ["year", "measure", "value"]
-            frames.append(d.assign(scenario=f"{r.scenario} - baseline", path=r.path, seed=r.seed))
-    df = pd.concat(frames, ignore_index=True)
-    keys = ["year", "scenario", "measure"]
-    central = df[df["path"] == "central"].groupby(keys, sort=False)["value"].mean()
-    lo = df.groupby(keys, sort=False)["value"].min()
-    hi = df.groupby(keys, sort=False)["value"].max()
-    out = pd.DataFrame({"central": central, "lower": lo, "upper": hi}).reset_index()
-    # a mean over seeds can pass the max by a rounding error only; keep the order exact
-    out["central"] = out["central"].clip(lower=out["lower"], upper=out["upper"])
-    order = ["baseline", *result.scenarios, *(f"{s} - baseline" for s in result.scenarios)]
-    out["_s"] = out["scenario"].map({s: i for i, s in enumerate(order)})
-    out = out.sort_values(["_s", "year"], kind="stable").drop(columns="_s")
-    return out[["year", "scenario", "measure", "central", "lower", "upper"]].reset_index(drop=True)
-
-
-def constant_new_plans(
-    df_cohort: pd.DataFrame,
-    *,
-    rate: float,
-    base_year: int = 2025,
-    horizon_year: int = 2030,
-    spread: float = 0.2,
-) -> pd.DataFrame:
-    """Build a simple new-plans table from a constant annual rate (a fallback for tests and demos).
-
-    New plans each year = ``rate`` × the baseline cohort size, shared across NC year × need in the
-    baseline cohort's proportions (fractional counts; :func:`simulate_flows` rounds them).
-    ``lower`` / ``upper`` are ``central × (1 ∓ spread)``. Prefer the forecast from the DfE release
-    (``placeplan.compute.forecast``) when available.
-
-    Parameters
-    ----------
-    df_cohort
-        Baseline cohort with ``nc_year`` and ``need``.
-    rate
-        New plans a year as a fraction of the baseline cohort (e.g. 0.12).
-    base_year, horizon_year
-        Start years of the baseline and last academic years.
-    spread
-        Relative half-width of the range.
-
-    Returns
-    -------
-    new_plans
-        ``year, nc_year, need, central, lower, upper`` for each year after ``base_year``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> c = pd.DataFrame({"nc_year": [0, 0, 7, 7], "need": ["ASD", "ASD", "ASD", "SEMH"]})
-    >>> constant_new_plans(c, rate=0.5, horizon_year=2026)
-       year  nc_year  need  central  lower  upper
-    0  2026        0   ASD      1.0    0.8    1.2
-    1  2026        7   ASD      0.5    0.4    0.6
-    2  2026        7  SEMH      0.5    0.4    0.6
-    """
-    if rate < 0 or not 0 <= spread <= 1:
-        msg = f"`rate` must be >= 0 and `spread` in [0, 1]; got rate={rate}, spread={spread}"
-        raise ConfigError(msg)
-    mix = df_cohort.groupby(["nc_year", "need"]).size().rename("n").reset_index()
-    frames = []
-    for y in range(base_year + 1, horizon_year + 1):
-        c = mix["n"].to_numpy(dtype=float) * rate
-        frames.append(
-            mix[["nc_year", "need"]].assign(
-                year=y, central=c, lower=c * (1 - spread), upper=c * (1 + spread)
-            )
-        )
-    cols = ["year", "nc_year", "need", "central", "lower", "upper"]
-    if not frames:
-        return pd.DataFrame(columns=cols)
-    return pd.concat(frames, ignore_index=True)[cols]
