@@ -127,3 +127,14 @@ def test_no_change_gives_zero_change_and_nobody_worse_off(case):
     imp = assess_impact(pupils, base, base.assign(moved=False), max_journey_min_by_phase=LIMITS)
     assert (imp.table["change"].fillna(0) == 0).all()
     assert (imp.per_pupil["mitigation_key"] == "").all()
+
+
+def test_allocation_transport_eligibility_uses_the_same_age_rule():
+    """A Year 3 pupil is under 8 on 1 September (2-mile limit); a Year 4 pupil is 8 (3 miles)."""
+    from placeplan.compute.allocation import CostModel, eligible_for_transport
+
+    costs = CostModel()
+    miles = pd.Series([2.5, 2.5, 1.5, 3.5], index=["y3", "y4", "y2", "y9"])
+    nc = pd.Series([3, 4, 2, 9], index=miles.index)
+    got = eligible_for_transport(miles, nc, costs)
+    assert got.to_dict() == {"y3": True, "y4": False, "y2": False, "y9": True}

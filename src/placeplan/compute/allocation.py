@@ -21,12 +21,14 @@ import scipy.sparse as sp
 
 from placeplan._errors import InfeasibleModelError, SchemaValidationError
 from placeplan.compute._solver import solve
+from placeplan.compute.impact import transport_policy
 from placeplan.needs import split_codes
 from placeplan.vocab import KM_PER_MILE
 
 __all__ = [
     "CostModel",
     "baseline_allocation",
+    "eligible_for_transport",
     "placement_category",
     "reallocate",
     "transport_cost_gbp",
@@ -101,11 +103,28 @@ def transport_cost_gbp(
     return (miles * costs.transport_cost_per_mile_gbp).where(assisted.astype(bool), 0.0)
 
 
-def _eligible_for_transport(
+def eligible_for_transport(
     distance_miles: pd.Series, nc_year: pd.Series, costs: CostModel
 ) -> pd.Series:
+    """Whether each pupil lives beyond the statutory walking distance for their age.
+
+    Parameters
+    ----------
+    distance_miles
+        Home-to-school road distance (miles).
+    nc_year
+        NC year, same index; under 8 on 1 September (Reception to Year 3) is the rule of
+        :func:`placeplan.compute.impact.transport_policy`.
+    costs
+        Supplies the two walking distances (miles).
+
+    Returns
+    -------
+    Series of bool
+        True where the distance exceeds the pupil's walking distance.
+    """
     limit = np.where(
-        nc_year.to_numpy() <= 2,
+        transport_policy(nc_year).to_numpy() == "statutory_under8",
         costs.walking_distance_under8_miles,
         costs.walking_distance_8plus_miles,
     )
@@ -326,7 +345,7 @@ def reallocate(
         feasible = np.isfinite(t_new) & (t_new <= limit) & (t_new <= t_old + max_extra_journey_min)
         # a longer journey is accepted only to bring an out-of-area placement back
         feasible &= (t_new <= t_old) | (sub["category"] == "out_of_area").to_numpy()
-        assisted = _eligible_for_transport(
+        assisted = eligible_for_transport(
             pd.Series(miles_new, index=sub.index), sub["nc_year"], costs
         )
         assisted = assisted | sub["transport_assisted"].astype(bool)
