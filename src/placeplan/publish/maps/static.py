@@ -1,0 +1,415 @@
+"""Static SVG map figures for print: before/after panels drawn straight from the run's layers.
+
+The interactive folium maps do not print: Leaflet keeps the screen's zoom, the legends cover
+half the area and only the visible layer prints. The figures here are what a reviewer reads on
+paper: for each map a **baseline panel above a scenario panel**, both fitted to the whole area
+(including the out-of-area settings pupils travel to, the ferry terminals on the way and the
+light outline of the neighbouring areas), with the legend *beside* the panels, a scale bar, a
+grid-north arrow and the attribution underneath.
+
+Geometries stay in EPSG:27700 (metres) and are mapped linearly to SVG user units; every layer
+is clipped to the panel, simplified to the display resolution (under a unit, ~0.2 mm printed)
+and its coordinates rounded to 0.1 unit, so a figure stays well under 200 KB. The markup is
+self-contained (no script, no external font or image) and every name in it goes through
+:func:`placeplan.publish.escape.html_text` / :func:`~placeplan.publish.escape.html_attr`.
+
+The same disclosure rules as the interactive maps hold: counts must have been through
+:func:`placeplan.publish.disclosure.suppress` (checked with
+:func:`placeplan.publish.maps._layers.check_frame`); suppressed areas are grey, suppressed flows
+are not drawn, and no pupil point is ever drawn.
+
+Each layer is a ``<g class="layer" data-layer="…">``; each panel frame a ``<rect
+class="map-frame">``; the legend a ``<g class="legend">`` whose ``data-x/-y/-width/-height``
+give its box (tests check it lies outside every frame).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from placeplan.publish.maps._layers import PROVISION_COLOURS, check_frame, suppressed_column
+from placeplan.publish.maps._svg import (
+    FLOW_COLOURS,
+    PROPOSED_COLOUR,
+    PROVISION_LABELS,
+    Legend,
+    Panel,
+    StaticBasemap,
+    basemap_layers,
+    basemap_legend,
+    bounds,
+    box,
+    extent,
+    figure,
+    layer,
+    layout_panels,
+    legend_left,
+    num,
+    path_d,
+    polys,
+    proposed_layer,
+    proposed_legend,
+    roads_layer,
+)
+from placeplan.publish.maps.journey_times import (
+    BAND_COLOURS,
+    NODATA_FILL,
+    SUPPRESSED_FILL,
+    TIME_BANDS,
+    band_index,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = [
+    "PROPOSED_COLOUR",
+    "StaticBasemap",
+    "flow_paths",
+    "static_journey_times",
+    "static_sites_flows",
+]
+
+
+# --------------------------------------------------------------------------- journey times
+def static_journey_times(
+    areas: gpd.GeoDataFrame,
+    *,
+    sites: gpd.GeoDataFrame | None = None,
+    base: StaticBasemap | None = None,
+    scenario_name: str = "Scenario",
+    threshold: int = 5,
+    fig_id: str = "fs-journey-times",
+) -> str:
+    """Draw mean journey time by area, baseline above scenario, as one SVG figure.
+
+    Parameters
+    ----------
+    areas
+        Area polygons (EPSG:27700) with ``baseline_mean_time_min`` and
+        ``scenario_mean_time_min`` (and ``pupils``), through ``suppress`` unless internal.
+    sites
+        Candidate sites; the selected ones are drawn as numbered stars on both panels (hollow
+        on the baseline, filled on the scenario) and keyed in the legend.
+    base
+        The basemap (outline, neighbouring areas, roads, attribution).
+    scenario_name
+        Title of the lower panel.
+    threshold
+        Disclosure threshold, quoted in the legend.
+    fig_id
+        The ``id`` of the ``<svg>`` (unique in the page; prefixes the clip-path ids).
+
+    Returns
+    -------
+    str
+        The ``<svg>`` markup.
+
+    Raises
+    ------
+    SchemaValidationError
+        If a pupil-level column is present or counts were not disclosure-controlled.
+    """
+    base = base or StaticBasemap()
+    check_frame(areas, "areas", counts="pupils" in areas.columns, internal=base.internal)
+    top_p, bottom_p = layout_panels(extent(bounds([areas, base.outline])))
+    a = areas.sort_values("area_id", kind="stable") if "area_id" in areas else areas
+    panels = []
+    for p, which, title in (
+        (top_p, "baseline", "Baseline"),
+        (bottom_p, "scenario", f"Scenario: {scenario_name}"),
+    ):
+        col = f"{which}_mean_time_min"
+        sup = suppressed_column(areas, col).reindex(a.index).fillna(False)
+        paths = []
+        for (geom, v), s in zip(zip(a.geometry, a[col], strict=True), sup, strict=True):
+            b = None if s else band_index(float(v))
+            fill = SUPPRESSED_FILL if s else (NODATA_FILL if b is None else BAND_COLOURS[b])
+            d = path_d(geom, p, clip=False)
+            if d:
+                paths.append(f'<path d="{d}" fill="{fill}"/>')
+        layers = [
+            *basemap_layers(p, base),
+            layer("areas", paths, stroke="#666", stroke_width="0.4"),
+            *roads_layer(p, base),
+        ]
+        stars, key = proposed_layer(p, sites, filled=which == "scenario")
+        panels.append((p, title, [*layers, *stars]))
+    legend_top = top_p.top
+    leg = Legend(legend_left((top_p, bottom_p)), legend_top - 12, [])
+    leg.heading("Mean journey time (each way), pupils living in the area")
+    for colour, (_, _, label) in zip(BAND_COLOURS, TIME_BANDS, strict=True):
+        leg.item(box(colour), label)
+    leg.item(box(SUPPRESSED_FILL), f"suppressed (fewer than {threshold} pupils)")
+    leg.item(box(NODATA_FILL), "no pupils")
+    proposed_legend(leg, key)
+    basemap_legend(leg, base)
+    return figure(
+        fig_id=fig_id,
+        title="Mean journey time by area, baseline and scenario",
+        panels=panels,
+        legend=leg,
+        legend_top=legend_top,
+        base=base,
+    )
+
+
+# --------------------------------------------------------------------------- sites and flows
+def flow_paths(
+    flows: pd.DataFrame,
+    origins: gpd.GeoDataFrame | None,
+    provision: gpd.GeoDataFrame | None,
+) -> list[list[tuple[float, float]] | None]:
+    """The EPSG:27700 path of each flow: origin → (ferry terminals) → setting.
+
+    The origin is the representative point of the ``origins`` polygon whose ``area_id`` is the
+    flow's ``origin_id``; the destination the ``provision`` point of ``destination_id``; in
+    between the flow's ``waypoints`` (the island and mainland terminals of the ferry link its
+    journeys use, from :func:`placeplan.compute.layers.ooa_flows`), when it has any.
+
+    Parameters
+    ----------
+    flows
+        ``origin_id``, ``destination_id`` and optional ``waypoints`` (sequence of ``(x, y)``).
+    origins
+        Polygons with ``area_id`` (EPSG:27700).
+    provision
+        Settings with ``setting_id`` (EPSG:27700 points).
+
+    Returns
+    -------
+    list
+        One list of ``(x, y)`` per flow row (in order), or None where an end is unknown.
+    """
+    o_pts: dict[str, tuple[float, float]] = {}
+    d_pts: dict[str, tuple[float, float]] = {}
+    if origins is not None and not origins.empty:
+        rp = origins.geometry.representative_point()
+        o_pts = {str(k): (g.x, g.y) for k, g in zip(origins["area_id"], rp, strict=True)}
+    if provision is not None and not provision.empty:
+        d_pts = {
+            str(k): (g.x, g.y)
+            for k, g in zip(provision["setting_id"], provision.geometry, strict=True)
+        }
+    out: list[list[tuple[float, float]] | None] = []
+    has_via = "waypoints" in flows.columns
+    for row in flows.itertuples(index=False):
+        o = o_pts.get(str(row.origin_id))
+        d = d_pts.get(str(row.destination_id))
+        if o is None or d is None:
+            out.append(None)
+            continue
+        via = getattr(row, "waypoints", None) if has_via else None
+        mid = [(float(x), float(y)) for x, y in via] if isinstance(via, list | tuple) else []
+        out.append([o, *mid, d])
+    return out
+
+
+def _drawn_flows(
+    flows: pd.DataFrame | None, paths: list[list[tuple[float, float]] | None]
+) -> dict[str, list[tuple[list[tuple[float, float]], float]]]:
+    """Per side, the flows that may be drawn (published, non-zero, both ends known)."""
+    out: dict[str, list[tuple[list[tuple[float, float]], float]]] = {
+        "baseline": [],
+        "scenario": [],
+    }
+    if flows is None or flows.empty:
+        return out
+    for which in out:
+        sup = suppressed_column(flows, which)
+        for (idx, n), path in zip(flows[which].items(), paths, strict=True):
+            if path is None or bool(sup.at[idx]) or pd.isna(n) or float(n) <= 0:
+                continue
+            out[which].append((path, float(n)))
+    return out
+
+
+def _provision_layer(p: Panel, provision: gpd.GeoDataFrame | None) -> list[str]:
+    if provision is None or provision.empty:
+        return []
+    body = []
+    prov = provision.sort_values("setting_id", kind="stable")
+    for row in prov.itertuples(index=False):
+        ptype = str(getattr(row, "provision_type", "") or "")
+        if ptype == "mainstream":
+            continue  # the school network is not the point of this figure; specialist only
+        x, y = p.xy(row.geometry.x, row.geometry.y)
+        in_area = bool(getattr(row, "in_area", True))
+        colour = PROVISION_COLOURS.get(ptype, "#555555")
+        dash = "" if in_area else ' stroke-dasharray="2 1.5"'
+        body.append(
+            f'<circle cx="{num(x)}" cy="{num(y)}" r="{4.5 if in_area else 5.5}" fill="{colour}" '
+            f'stroke="#222" stroke-width="{0.8 if in_area else 1.3}"{dash}/>'
+        )
+    return [layer("provision", body)] if body else []
+
+
+def _flow_layer(
+    p: Panel, drawn: list[tuple[list[tuple[float, float]], float]], vmax: float, colour: str
+) -> list[str]:
+    body = []
+    for path, n in sorted(drawn, key=lambda t: -t[1]):
+        pts = [p.xy(x, y) for x, y in path]
+        d = "M" + "L".join(f"{num(x)} {num(y)}" for x, y in pts)
+        w = 1.2 + 6 * math.sqrt(n / vmax)
+        body.append(f'<path d="{d}" stroke-width="{w:.1f}"/>')
+    if not body:
+        return []
+    return [
+        layer(
+            "flows", body, fill="none", stroke=colour, stroke_opacity="0.75", stroke_linecap="round"
+        )
+    ]
+
+
+def static_sites_flows(
+    sites: gpd.GeoDataFrame | None,
+    provision: gpd.GeoDataFrame | None,
+    *,
+    flows: pd.DataFrame | None = None,
+    flow_origins: gpd.GeoDataFrame | None = None,
+    base: StaticBasemap | None = None,
+    scenario_name: str = "Scenario",
+    threshold: int = 5,
+    fig_id: str = "fs-sites",
+) -> str:
+    """Draw specialist settings, proposed sites and out-of-area flows, baseline above scenario.
+
+    The frame covers the authority and every setting a drawn flow reaches (with the ferry
+    terminals on the way), on the light outline of the neighbouring areas.
+
+    Parameters
+    ----------
+    sites
+        Candidate sites; selected ones are numbered stars on top (hollow on the baseline).
+    provision
+        Settings (``setting_id``, ``name``, ``provision_type``, ``in_area``); specialist ones
+        are drawn (out-of-area ones with a dashed ring); also the flows' destinations.
+    flows
+        Suppressed ``origin_id, destination_id, baseline, scenario`` (optional ``waypoints``).
+    flow_origins
+        Polygons (``area_id``) whose representative points are the flows' origins.
+    base
+        The basemap.
+    scenario_name
+        Title of the lower panel.
+    threshold
+        Disclosure threshold, quoted in the legend.
+    fig_id
+        The ``id`` of the ``<svg>``.
+
+    Returns
+    -------
+    str
+        The ``<svg>`` markup.
+
+    Raises
+    ------
+    SchemaValidationError
+        If a pupil-level column is present or counts were not disclosure-controlled.
+    """
+    base = base or StaticBasemap()
+    check_frame(flows, "ooa_flows", counts=True, internal=base.internal)
+    check_frame(
+        sites,
+        "sites",
+        counts=sites is not None and "pupils_served" in sites.columns,
+        internal=base.internal,
+    )
+    paths = flow_paths(flows, flow_origins, provision) if flows is not None else []
+    drawn = _drawn_flows(flows, paths)
+    pts = [pt for side in drawn.values() for path, _ in side for pt in path]
+    boxes = bounds([base.outline if base.outline is not None else flow_origins, sites])
+    if pts:
+        arr = np.asarray(pts)
+        boxes.append((arr[:, 0].min(), arr[:, 1].min(), arr[:, 0].max(), arr[:, 1].max()))
+    top_p, bottom_p = layout_panels(extent(boxes))
+    counts = [n for side in drawn.values() for _, n in side]
+    vmax = max(counts) if counts else 1.0
+    panels = []
+    for p, which, title in (
+        (top_p, "baseline", "Baseline"),
+        (bottom_p, "scenario", f"Scenario: {scenario_name}"),
+    ):
+        areas_light = []
+        if flow_origins is not None and not flow_origins.empty:
+            areas_light = [
+                layer(
+                    "areas",
+                    polys(flow_origins, p),
+                    fill="none",
+                    stroke="#b0b0b0",
+                    stroke_width="0.4",
+                )
+            ]
+        stars, key = proposed_layer(p, sites, filled=which == "scenario")
+        layers = [
+            *basemap_layers(p, base),
+            *areas_light,
+            *roads_layer(p, base),
+            *_flow_layer(p, drawn[which], vmax, FLOW_COLOURS[which]),
+            *_provision_layer(p, provision),
+            *stars,
+        ]
+        panels.append((p, title, layers))
+    legend_top = top_p.top
+    leg = Legend(legend_left((top_p, bottom_p)), legend_top - 12, [])
+    _flows_legend(leg, vmax, threshold, has_flows=flows is not None)
+    _provision_legend(leg, provision)
+    proposed_legend(leg, key)
+    basemap_legend(leg, base)
+    return figure(
+        fig_id=fig_id,
+        title="Specialist settings, proposed sites and out-of-area placements, before and after",
+        panels=panels,
+        legend=leg,
+        legend_top=legend_top,
+        base=base,
+    )
+
+
+def _flows_legend(leg: Legend, vmax: float, threshold: int, *, has_flows: bool) -> None:
+    if not has_flows:
+        return
+    leg.heading("Out-of-area and independent placements (home area → setting)")
+    for which in ("baseline", "scenario"):
+        leg.item(
+            f'<line x1="0" y1="6" x2="16" y2="6" stroke="{FLOW_COLOURS[which]}" stroke-width="3"/>',
+            which,
+        )
+    for n in sorted({max(1, round(vmax)), max(1, round(vmax / 4))}, reverse=True):
+        w = 1.2 + 6 * math.sqrt(n / vmax)
+        leg.item(
+            f'<line x1="0" y1="6" x2="16" y2="6" stroke="#777" stroke-width="{w:.1f}"/>',
+            f"{n:,} pupils",
+        )
+    leg.text(
+        f"Flows of fewer than {threshold} pupils are not drawn. Ferry journeys are drawn via "
+        "the terminals of the crossing they use."
+    )
+
+
+def _provision_legend(leg: Legend, provision: gpd.GeoDataFrame | None) -> None:
+    if provision is None or provision.empty:
+        return
+    types = sorted(
+        (set(provision["provision_type"].astype(str)) - {"mainstream"}) & set(PROVISION_COLOURS)
+    )
+    if not types:
+        return
+    leg.heading("Specialist settings")
+    for t in types:
+        leg.item(
+            f'<circle cx="8" cy="6" r="4.5" fill="{PROVISION_COLOURS[t]}" stroke="#222" '
+            'stroke-width="0.8"/>',
+            PROVISION_LABELS.get(t, t.replace("_", " ")),
+        )
+    leg.item(
+        '<circle cx="8" cy="6" r="5" fill="#fff" stroke="#222" stroke-width="1.3" '
+        'stroke-dasharray="2 1.5"/>',
+        "dashed ring: out of area",
+    )
