@@ -137,8 +137,9 @@ def test_site_map_layers_flows_and_selection(inputs, areas, sites, flows):
     assert "baseline: 3 pupils" not in html
     assert "baseline: 6 pupils" not in html
     assert m.placeplan_flows_left_out >= 2
-    # selected sites are highlighted (thick black ring)
-    assert html.count('"color": "#000000"') >= 2
+    # selected sites are drawn as numbered stars in the marker pane (above every layer)
+    assert html.count('"className": "pp-proposed"') == 2
+    assert "Proposed sites" in html
     # the suppressed pupils_served of S2 shows as c
     assert "pupils served: c" in html
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from placeplan.publish.escape import html_attr, html_text
+from placeplan.publish.maps._layers import PROPOSED_COLOUR, numbered_proposals
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -74,8 +74,6 @@ FONT = "system-ui,-apple-system,'Segoe UI',Arial,sans-serif"
 SEA, LAND = "#dbe9f4", "#f4f1e8"
 REGION_FILL, REGION_LINE = "#ebebe6", "#a9a9a0"
 ROAD = "#c0703a"
-#: Fill of a proposed site's star (drawn on top of every layer, with a white halo).
-PROPOSED_COLOUR = "#e7298a"
 FLOW_COLOURS = {"baseline": "#7b3294", "scenario": "#e66101"}
 PROVISION_LABELS = {
     "mainstream": "mainstream school",
@@ -243,15 +241,14 @@ def proposed_layer(
     """Stars with a number label on top (layer), and the legend's numbered key."""
     if sites is None or sites.empty:
         return [], []
-    sel = sites[sites.get("selected", pd.Series(False, index=sites.index)).fillna(False)]
-    sel = sel.sort_values("site_id", kind="stable")
     body, key = [], []
-    for i, row in enumerate(sel.itertuples(index=False), start=1):
+    for i, row in numbered_proposals(sites):
         x, y = p.xy(row.geometry.x, row.geometry.y)
         body.append(star(x, y, 8.5, filled=filled))
         body.append(label(x + 8, y - 6, str(i)))
         needs = str(getattr(row, "needs", "") or "")
-        key.append(f"{i} {row.name}" + (f" ({needs})" if needs and needs not in row.name else ""))
+        name = str(row.name)
+        key.append(f"{i} {name}" + (f" ({needs})" if needs and needs not in name else ""))
     return ([layer("proposed", body)] if body else []), key
 
 

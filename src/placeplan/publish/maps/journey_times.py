@@ -22,7 +22,7 @@ from placeplan.publish.maps._layers import (
     suppressed_column,
     to_wgs84,
 )
-from placeplan.publish.maps.sites import add_sites
+from placeplan.publish.maps.sites import add_sites, proposals_legend
 from placeplan.vocab import TIME_BAND_EDGES_MIN, TIME_BAND_LABELS
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def map_journey_times(
     attribution: str | None = None,
     height: str = "100%",
     threshold: int = 5,
+    region: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Choropleth of mean journey time by area, baseline and scenario as two switchable layers.
 
@@ -105,6 +106,8 @@ def map_journey_times(
         CSS height of the map.
     threshold
         Disclosure threshold, quoted in the legend.
+    region
+        Neighbouring areas' outline, drawn as a light basemap under everything.
 
     Returns
     -------
@@ -126,7 +129,7 @@ def map_journey_times(
         internal=internal,
     )
     m = new_map(height)
-    add_basemap(m, outline=outline, roads=roads)
+    add_basemap(m, outline=outline, roads=roads, region=region)
 
     order = areas.sort_values("area_id", kind="stable").index
     a = to_wgs84(areas.loc[order], "areas").reset_index(drop=True)
@@ -189,6 +192,7 @@ def map_journey_times(
         f"suppressed (fewer than {threshold} pupils)<br>"
         f'<i style="background:{NODATA_FILL}"></i>no pupils'
     )
+    legend += proposals_legend(sites)
     return finish_map(
         m,
         legend,

@@ -26,7 +26,8 @@ give its box (tests check it lies outside every frame).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -64,12 +65,15 @@ from placeplan.publish.maps.journey_times import (
 )
 
 if TYPE_CHECKING:
+    import folium
     import geopandas as gpd
 
 __all__ = [
     "PROPOSED_COLOUR",
     "StaticBasemap",
+    "attach_print_figure",
     "flow_paths",
+    "static_basemap",
     "static_journey_times",
     "static_sites_flows",
 ]
@@ -412,4 +416,60 @@ def _provision_legend(leg: Legend, provision: gpd.GeoDataFrame | None) -> None:
         '<circle cx="8" cy="6" r="5" fill="#fff" stroke="#222" stroke-width="1.3" '
         'stroke-dasharray="2 1.5"/>',
         "dashed ring: out of area",
+    )
+
+
+def static_basemap(options: Mapping[str, Any]) -> StaticBasemap:
+    """The :class:`StaticBasemap` of the keyword arguments the interactive maps are drawn with.
+
+    Parameters
+    ----------
+    options
+        ``outline``, ``region``, ``roads``, ``attribution``, ``note``, ``internal`` (any absent).
+
+    Returns
+    -------
+    StaticBasemap
+        The same basemap, banners and attribution for the static figures.
+    """
+    return StaticBasemap(
+        outline=options.get("outline"),
+        region=options.get("region"),
+        roads=options.get("roads"),
+        attribution=options.get("attribution"),
+        note=options.get("note"),
+        internal=bool(options.get("internal", False)),
+    )
+
+
+_PRINT_CSS = (
+    "<style>.pp-print-figure{display:none}"
+    "@media print{@page{size:A4 portrait;margin:10mm}"
+    "html,body{height:auto!important;overflow:visible!important;margin:0}"
+    ".folium-map,.leaflet-container,.pp-banner{display:none!important}"
+    ".pp-print-figure{display:block}"
+    ".pp-print-figure svg{width:100%;height:auto;max-height:275mm}}</style>"
+)
+
+
+def attach_print_figure(m: folium.Map, svg: str) -> None:
+    """Print ``svg`` instead of the interactive map when the map's page is printed.
+
+    Leaflet prints the screen's view (legends over the area, one layer); the page gets the
+    static figure, shown only by ``@media print``, and hides the map when printing.
+
+    Parameters
+    ----------
+    m
+        A map from this package.
+    svg
+        A figure from :func:`static_journey_times` or :func:`static_sites_flows`.
+    """
+    from branca.element import Element, Figure
+
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a folium.Map's root is always its Figure
+    root.header.add_child(Element(_PRINT_CSS), name="placeplan_print_css")
+    root.html.add_child(
+        Element(f'<div class="pp-print-figure">{svg}</div>'), name="placeplan_print_figure"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,10 +44,33 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
             areas=basemap_areas(ctx.areas),
             **ctx.map_options,
         )
+        _attach_print(m, inputs, ctx)
         blocks.append(MapFigure("m-sites", prose("sites", "map_caption"), maps.map_html(m)))
     else:
         blocks.append(Paragraph(prose("sites", "no_sites")))
     return Section("sites", "5", "Site proposals", tuple(blocks))
+
+
+def _attach_print(m: Any, inputs: ReportInputs, ctx: ReportContext) -> None:
+    """What the site map's own page prints: the static before/after sites-and-flows figure."""
+    from placeplan.publish.maps.static import (
+        attach_print_figure,
+        static_basemap,
+        static_sites_flows,
+    )
+
+    attach_print_figure(
+        m,
+        static_sites_flows(
+            ctx.sites,
+            published_provision(inputs.provision),
+            flows=ctx.flows,
+            flow_origins=inputs.flow_origins if inputs.flow_origins is not None else inputs.areas,
+            base=static_basemap(ctx.map_options),
+            scenario_name=inputs.scenario_name,
+            threshold=ctx.threshold,
+        ),
+    )
 
 
 _SCORE_COUNT_COLS = ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
