@@ -65,11 +65,11 @@ __all__ = [
 
 #: Width of a figure in SVG user units (printed at the text width, ~186 mm on A4).
 FIG_W = 1000.0
-LEGEND_W = 240.0
+LEGEND_W = 280.0
 PAD = 14.0
 PANEL_MAX_W = FIG_W - LEGEND_W - 3 * PAD
 PANEL_MAX_H = 520.0
-TITLE_H = 22.0
+TITLE_H = 26.0
 FONT = "system-ui,-apple-system,'Segoe UI',Arial,sans-serif"
 SEA, LAND = "#dbe9f4", "#f4f1e8"
 REGION_FILL, REGION_LINE = "#ebebe6", "#a9a9a0"
@@ -145,18 +145,20 @@ def num(v: float) -> str:
 
 
 def ring_d(coords: np.ndarray, p: Panel, *, closed: bool) -> str:
+    """Path data of one ring or line: integer units (~0.19 mm printed), then relative moves."""
     if len(coords) < 2:
         return ""
     xs = p.left + (coords[:, 0] - p.x0) * p.k
     ys = p.top + (p.y1 - coords[:, 1]) * p.k
-    pts = np.round(np.column_stack([xs, ys]), 1)
+    pts = np.round(np.column_stack([xs, ys])).astype(np.int64)
     keep = np.ones(len(pts), dtype=bool)
     keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)
     pts = pts[keep]
     if len(pts) < (3 if closed else 2):
         return ""
-    body = "L".join(f"{num(x)} {num(y)}" for x, y in pts)
-    return f"M{body}{'Z' if closed else ''}"
+    deltas = np.diff(pts, axis=0)
+    body = " ".join(f"{dx} {dy}" for dx, dy in deltas.tolist())
+    return f"M{pts[0, 0]} {pts[0, 1]}l{body}{'z' if closed else ''}"
 
 
 def path_d(geom: Any, p: Panel, *, clip: bool = True) -> str:
@@ -227,7 +229,7 @@ def star(x: float, y: float, r: float, *, filled: bool) -> str:
     )
 
 
-def label(x: float, y: float, text: str, size: float = 11.0, anchor: str = "start") -> str:
+def label(x: float, y: float, text: str, size: float = 14.0, anchor: str = "start") -> str:
     return (
         f'<text x="{num(x)}" y="{num(y)}" font-size="{size:g}" font-weight="700" '
         f'text-anchor="{anchor}" stroke="#fff" stroke-width="3" paint-order="stroke" '
@@ -244,8 +246,8 @@ def proposed_layer(
     body, key = [], []
     for i, row in numbered_proposals(sites):
         x, y = p.xy(row.geometry.x, row.geometry.y)
-        body.append(star(x, y, 8.5, filled=filled))
-        body.append(label(x + 8, y - 6, str(i)))
+        body.append(star(x, y, 10, filled=filled))
+        body.append(label(x + 9, y - 7, str(i)))
         needs = str(getattr(row, "needs", "") or "")
         name = str(row.name)
         key.append(f"{i} {name}" + (f" ({needs})" if needs and needs not in name else ""))
@@ -261,19 +263,19 @@ def scale_and_north(p: Panel) -> str:
     half = w / 2
     label = f"{length_m / 1000:g} km"
     scale = (
-        f'<rect x="{num(x - 5)}" y="{num(y - 14)}" width="{num(w + 48)}" height="24" fill="#fff" '
+        f'<rect x="{num(x - 5)}" y="{num(y - 16)}" width="{num(w + 60)}" height="28" fill="#fff" '
         'fill-opacity="0.85"/>'
         f'<rect x="{num(x)}" y="{num(y)}" width="{num(half)}" height="4" fill="#222"/>'
         f'<rect x="{num(x + half)}" y="{num(y)}" width="{num(half)}" height="4" fill="#fff" '
         'stroke="#222" stroke-width="0.8"/>'
-        f'<text x="{num(x)}" y="{num(y - 3)}" font-size="9">0</text>'
-        f'<text x="{num(x + w + 3)}" y="{num(y + 5)}" font-size="9">{label}</text>'
+        f'<text x="{num(x)}" y="{num(y - 3)}" font-size="12">0</text>'
+        f'<text x="{num(x + w + 3)}" y="{num(y + 6)}" font-size="12">{label}</text>'
     )
     nx, ny = p.left + p.width - 18, p.top + 10
     north = (
         f'<polygon points="{num(nx)},{num(ny)} {num(nx - 6)},{num(ny + 16)} '
         f'{num(nx)},{num(ny + 12)} {num(nx + 6)},{num(ny + 16)}" fill="#222"/>'
-        f'<text x="{num(nx)}" y="{num(ny + 27)}" font-size="9" text-anchor="middle" '
+        f'<text x="{num(nx)}" y="{num(ny + 29)}" font-size="12" text-anchor="middle" '
         'font-weight="700">N</text>'
     )
     return f'<g class="scale-bar">{scale}</g><g class="north-arrow">{north}</g>'
@@ -348,28 +350,28 @@ class Legend:
     parts: list[str]
 
     def heading(self, text: str) -> None:
-        for ln in wrap(text, 30):
-            self.y += 15
+        for ln in wrap(text, 29):
+            self.y += 19
             self.parts.append(
-                f'<text x="{num(self.x)}" y="{num(self.y)}" font-size="11.5" '
+                f'<text x="{num(self.x)}" y="{num(self.y)}" font-size="15" '
                 f'font-weight="700">{html_text(ln)}</text>'
             )
         self.y += 3
 
     def item(self, swatch: str, text: str) -> None:
         """One entry; ``swatch`` is markup drawn in a 16×12 box at (0, 0)."""
-        lines = wrap(text, 33)
+        lines = wrap(text, 30)
         self.parts.append(f'<g transform="translate({num(self.x)},{num(self.y + 2)})">{swatch}</g>')
         for i, ln in enumerate(lines):
             self.parts.append(
-                f'<text x="{num(self.x + 22)}" y="{num(self.y + 12 + 13 * i)}" '
-                f'font-size="10.5">{html_text(ln)}</text>'
+                f'<text x="{num(self.x + 24)}" y="{num(self.y + 12 + 17 * i)}" '
+                f'font-size="14">{html_text(ln)}</text>'
             )
-        self.y += 13 * max(len(lines), 1) + 4
+        self.y += 17 * max(len(lines), 1) + 4
 
-    def text(self, text: str, size: float = 9.5) -> None:
-        for ln in wrap(text, 40):
-            self.y += 12
+    def text(self, text: str, size: float = 12.5) -> None:
+        for ln in wrap(text, int(LEGEND_W / (size * 0.6))):
+            self.y += size * 1.25
             self.parts.append(
                 f'<text x="{num(self.x)}" y="{num(self.y)}" font-size="{size:g}" '
                 f'fill="#444">{html_text(ln)}</text>'
@@ -413,7 +415,7 @@ def proposed_legend(leg: Legend, key: Sequence[str]) -> None:
     )
     leg.item(f'<g transform="translate(8,6)">{star(0, 0, 7, filled=True)}</g>', "open (scenario)")
     for line in key:
-        leg.text(line, size=10)
+        leg.text(line, size=13)
 
 
 def figure(
@@ -435,8 +437,8 @@ def figure(
         )
         body.append(
             f'<g class="panel" data-panel="{"baseline" if i == 0 else "scenario"}">'
-            f'<text x="{num(p.left)}" y="{num(p.top - 7)}" font-size="13" font-weight="700">'
-            f"{html_text(fit_text(panel_title, p.width, 7.2))}</text>"
+            f'<text x="{num(p.left)}" y="{num(p.top - 7)}" font-size="17" font-weight="700">'
+            f"{html_text(fit_text(panel_title, p.width, 9.4))}</text>"
             f'<clipPath id="{clip}"><rect {frame}/></clipPath>'
             f'<rect class="sea" {frame} fill="{SEA}"/>'
             f'<g clip-path="url(#{clip})">{"".join(layers)}</g>'
@@ -455,11 +457,11 @@ def figure(
         lines.append(base.attribution)
     y = bottom + 6
     for text in lines:
-        for ln in wrap(text, 170):
-            y += 11
+        for ln in wrap(text, 175):
+            y += 13
             colour = "#b10026" if text.startswith("INTERNAL") else "#555"
             foot.append(
-                f'<text x="{num(PAD)}" y="{num(y)}" font-size="8.5" fill="{colour}">'
+                f'<text x="{num(PAD)}" y="{num(y)}" font-size="10.5" fill="{colour}">'
                 f"{html_text(ln)}</text>"
             )
     height = y + 8

@@ -213,22 +213,59 @@ def flow_paths(
     return out
 
 
+_Drawn = dict[str, list[tuple[list[tuple[float, float]], float, bool]]]
+
+
 def _drawn_flows(
-    flows: pd.DataFrame | None, paths: list[list[tuple[float, float]] | None]
-) -> dict[str, list[tuple[list[tuple[float, float]], float]]]:
-    """Per side, the flows that may be drawn (published, non-zero, both ends known)."""
-    out: dict[str, list[tuple[list[tuple[float, float]], float]]] = {
-        "baseline": [],
-        "scenario": [],
-    }
+    flows: pd.DataFrame | None,
+    paths: list[list[tuple[float, float]] | None],
+    totals: pd.DataFrame | None,
+    provision: gpd.GeoDataFrame | None,
+    start: tuple[float, float] | None,
+) -> _Drawn:
+    """Per side, the flows to draw: ``(path, pupils, combined)``.
+
+    A home area → setting flow is drawn when its count is published and non-zero. A setting
+    none of whose flows is drawn on a side but whose **total** (``totals``, suppressed like the
+    report's by-setting table) is published gets one *combined* flow of that total, drawn from
+    the authority (the island terminal of its crossing, else ``start``) — never a residual
+    (total minus drawn flows), which could reveal a suppressed count.
+    """
+    out: _Drawn = {"baseline": [], "scenario": []}
     if flows is None or flows.empty:
         return out
-    for which in out:
+    dest_ids = flows["destination_id"].astype(str).tolist()
+    via: dict[str, list[tuple[float, float]]] = {}
+    if "waypoints" in flows.columns:
+        for d, w in zip(dest_ids, flows["waypoints"], strict=True):
+            if isinstance(w, list | tuple) and w and d not in via:
+                via[d] = [(float(x), float(y)) for x, y in w]
+    ends = {}
+    if provision is not None and not provision.empty:
+        ends = {
+            str(k): (g.x, g.y)
+            for k, g in zip(provision["setting_id"], provision.geometry, strict=True)
+        }
+    for which, drawn in out.items():
         sup = suppressed_column(flows, which)
-        for (idx, n), path in zip(flows[which].items(), paths, strict=True):
+        seen: set[str] = set()
+        for (idx, n), path, d in zip(flows[which].items(), paths, dest_ids, strict=True):
             if path is None or bool(sup.at[idx]) or pd.isna(n) or float(n) <= 0:
                 continue
-            out[which].append((path, float(n)))
+            drawn.append((path, float(n), False))
+            seen.add(d)
+        if totals is None or totals.empty:
+            continue
+        tsup = suppressed_column(totals, which)
+        t_ids = totals["destination_id"].astype(str)
+        for (idx, n), d in zip(totals[which].items(), t_ids, strict=True):
+            if d in seen or bool(tsup.at[idx]) or pd.isna(n) or float(n) <= 0 or d not in ends:
+                continue
+            mids = via.get(d, [])
+            first = mids[:1] if mids else ([start] if start is not None else [])
+            if not first:
+                continue
+            drawn.append(([*first, *mids[1:], ends[d]], float(n), True))
     return out
 
 
@@ -253,14 +290,15 @@ def _provision_layer(p: Panel, provision: gpd.GeoDataFrame | None) -> list[str]:
 
 
 def _flow_layer(
-    p: Panel, drawn: list[tuple[list[tuple[float, float]], float]], vmax: float, colour: str
+    p: Panel, drawn: list[tuple[list[tuple[float, float]], float, bool]], vmax: float, colour: str
 ) -> list[str]:
     body = []
-    for path, n in sorted(drawn, key=lambda t: -t[1]):
+    for path, n, combined in sorted(drawn, key=lambda t: -t[1]):
         pts = [p.xy(x, y) for x, y in path]
         d = "M" + "L".join(f"{num(x)} {num(y)}" for x, y in pts)
         w = 1.2 + 6 * math.sqrt(n / vmax)
-        body.append(f'<path d="{d}" stroke-width="{w:.1f}"/>')
+        dash = f' stroke-dasharray="{1.6 * w + 4:.0f} {w + 4:.0f}"' if combined else ""
+        body.append(f'<path d="{d}" stroke-width="{w:.1f}"{dash}/>')
     if not body:
         return []
     return [
@@ -280,6 +318,7 @@ def static_sites_flows(
     scenario_name: str = "Scenario",
     threshold: int = 5,
     fig_id: str = "fs-sites",
+    destination_totals: pd.DataFrame | None = None,
 ) -> str:
     """Draw specialist settings, proposed sites and out-of-area flows, baseline above scenario.
 
@@ -305,6 +344,10 @@ def static_sites_flows(
         Disclosure threshold, quoted in the legend.
     fig_id
         The ``id`` of the ``<svg>``.
+    destination_totals
+        Suppressed ``destination_id, baseline, scenario``: placements per setting summed over
+        home areas, as published in the report's by-setting table. A setting whose home-area
+        flows are all suppressed is drawn as one dashed flow of its published total.
 
     Returns
     -------
@@ -318,6 +361,7 @@ def static_sites_flows(
     """
     base = base or StaticBasemap()
     check_frame(flows, "ooa_flows", counts=True, internal=base.internal)
+    check_frame(destination_totals, "destination_totals", counts=True, internal=base.internal)
     check_frame(
         sites,
         "sites",
@@ -325,14 +369,26 @@ def static_sites_flows(
         internal=base.internal,
     )
     paths = flow_paths(flows, flow_origins, provision) if flows is not None else []
-    drawn = _drawn_flows(flows, paths)
-    pts = [pt for side in drawn.values() for path, _ in side for pt in path]
-    boxes = bounds([base.outline if base.outline is not None else flow_origins, sites])
+    land = base.outline if base.outline is not None else flow_origins
+    start = None
+    if land is not None and not land.empty:
+        rp = land.geometry.union_all().representative_point()
+        start = (rp.x, rp.y)
+    drawn = _drawn_flows(flows, paths, destination_totals, provision, start)
+    pts = [pt for side in drawn.values() for path, _, _ in side for pt in path]
+    if provision is not None and not provision.empty:
+        # every out-of-area specialist setting, so the reader sees where placements can be
+        ooa = provision[
+            ~provision["in_area"].fillna(True).astype(bool)
+            & (provision["provision_type"].astype(str) != "mainstream")
+        ]
+        pts += [(g.x, g.y) for g in ooa.geometry]
+    boxes = bounds([land, sites])
     if pts:
         arr = np.asarray(pts)
         boxes.append((arr[:, 0].min(), arr[:, 1].min(), arr[:, 0].max(), arr[:, 1].max()))
     top_p, bottom_p = layout_panels(extent(boxes))
-    counts = [n for side in drawn.values() for _, n in side]
+    counts = [n for side in drawn.values() for _, n, _ in side]
     vmax = max(counts) if counts else 1.0
     panels = []
     for p, which, title in (
@@ -362,7 +418,13 @@ def static_sites_flows(
         panels.append((p, title, layers))
     legend_top = top_p.top
     leg = Legend(legend_left((top_p, bottom_p)), legend_top - 12, [])
-    _flows_legend(leg, vmax, threshold, has_flows=flows is not None)
+    _flows_legend(
+        leg,
+        vmax,
+        threshold,
+        has_flows=flows is not None,
+        combined=any(c for side in drawn.values() for _, _, c in side),
+    )
     _provision_legend(leg, provision)
     proposed_legend(leg, key)
     basemap_legend(leg, base)
@@ -376,7 +438,9 @@ def static_sites_flows(
     )
 
 
-def _flows_legend(leg: Legend, vmax: float, threshold: int, *, has_flows: bool) -> None:
+def _flows_legend(
+    leg: Legend, vmax: float, threshold: int, *, has_flows: bool, combined: bool
+) -> None:
     if not has_flows:
         return
     leg.heading("Out-of-area and independent placements (home area → setting)")
@@ -391,9 +455,15 @@ def _flows_legend(leg: Legend, vmax: float, threshold: int, *, has_flows: bool) 
             f'<line x1="0" y1="6" x2="16" y2="6" stroke="#777" stroke-width="{w:.1f}"/>',
             f"{n:,} pupils",
         )
+    if combined:
+        leg.item(
+            '<line x1="0" y1="6" x2="16" y2="6" stroke="#777" stroke-width="3" '
+            'stroke-dasharray="5 3"/>',
+            "dashed: total to a setting from several home areas, each under the threshold",
+        )
     leg.text(
-        f"Flows of fewer than {threshold} pupils are not drawn. Ferry journeys are drawn via "
-        "the terminals of the crossing they use."
+        f"Flows of fewer than {threshold} pupils from one home area are not drawn. Ferry "
+        "journeys are drawn via the terminals of the crossing they use."
     )
 
 
