@@ -12,7 +12,7 @@ LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 pandas-stubs==3.1.0.261029 \
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e . pytest pytest-socket python-igraph spopt hypothesis \
+	$(BIN)/python -m pip install --quiet -e . pytest pytest-socket python-igraph spopt hypothesis pypdfium2 \
 		$(LINT_TOOLS)
 	touch $(STAMP)
 
