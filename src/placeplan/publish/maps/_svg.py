@@ -356,7 +356,7 @@ class Legend:
                 f'<text x="{num(self.x)}" y="{num(self.y)}" font-size="15" '
                 f'font-weight="700">{html_text(ln)}</text>'
             )
-        self.y += 3
+        self.y += 7
 
     def item(self, swatch: str, text: str) -> None:
         """One entry; ``swatch`` is markup drawn in a 16×12 box at (0, 0)."""
@@ -391,14 +391,16 @@ def box(fill: str, stroke: str = "#777", dash: str = "") -> str:
     return f'<rect x="0" y="0" width="16" height="11" fill="{fill}" stroke="{stroke}"{d}/>'
 
 
-def basemap_legend(leg: Legend, base: StaticBasemap) -> None:
+def basemap_legend(leg: Legend, drawn: str) -> None:
+    """The basemap's entries, for the layers that were drawn (``data-layer`` names in ``drawn``,
+    e.g. the panels' markup: a neighbouring area clipped out of the frame gets no entry)."""
     leg.heading("Basemap")
-    if base.outline is not None and not base.outline.empty:
+    if 'data-layer="outline"' in drawn:
         leg.item(box(LAND, "#8c8c8c"), "the authority")
-    if base.region is not None and not base.region.empty:
+    if 'data-layer="region"' in drawn:
         leg.item(box(REGION_FILL, REGION_LINE), "neighbouring areas")
     leg.item(box(SEA, "#9fb9cc"), "sea / outside the areas drawn")
-    if base.roads is not None and not base.roads.empty:
+    if 'data-layer="roads"' in drawn:
         leg.item(
             f'<line x1="0" y1="6" x2="16" y2="6" stroke="{ROAD}" stroke-width="1.5"/>',
             "main roads",

@@ -73,6 +73,7 @@ __all__ = [
     "StaticBasemap",
     "attach_print_figure",
     "flow_paths",
+    "setting_totals",
     "static_basemap",
     "static_journey_times",
     "static_sites_flows",
@@ -151,7 +152,7 @@ def static_journey_times(
     leg.item(box(SUPPRESSED_FILL), f"suppressed (fewer than {threshold} pupils)")
     leg.item(box(NODATA_FILL), "no pupils")
     proposed_legend(leg, key)
-    basemap_legend(leg, base)
+    basemap_legend(leg, "".join(x for _, _, layers in panels for x in layers))
     return figure(
         fig_id=fig_id,
         title="Mean journey time by area, baseline and scenario",
@@ -427,7 +428,7 @@ def static_sites_flows(
     )
     _provision_legend(leg, provision)
     proposed_legend(leg, key)
-    basemap_legend(leg, base)
+    basemap_legend(leg, "".join(x for _, _, layers in panels for x in layers))
     return figure(
         fig_id=fig_id,
         title="Specialist settings, proposed sites and out-of-area placements, before and after",
@@ -486,6 +487,48 @@ def _provision_legend(leg: Legend, provision: gpd.GeoDataFrame | None) -> None:
         '<circle cx="8" cy="6" r="5" fill="#fff" stroke="#222" stroke-width="1.3" '
         'stroke-dasharray="2 1.5"/>',
         "dashed ring: out of area",
+    )
+
+
+def setting_totals(
+    raw_flows: pd.DataFrame | None, *, threshold: int, round_to: int, mode: str
+) -> pd.DataFrame | None:
+    """Placements per setting summed over home areas, disclosure-controlled.
+
+    The same suppression as the report's "by setting" table (the settings' counts add up to a
+    published total: one group, secondary suppression), for ``destination_totals`` of
+    :func:`static_sites_flows`.
+
+    Parameters
+    ----------
+    raw_flows
+        Unsuppressed ``origin_id, destination_id, baseline, scenario``.
+    threshold, round_to, mode
+        Disclosure settings (:func:`placeplan.publish.disclosure.suppress`).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``destination_id, baseline, scenario, change``, suppressed; None without flows.
+    """
+    from placeplan.publish.disclosure import suppress
+
+    if raw_flows is None or raw_flows.empty:
+        return None
+    by = (
+        raw_flows.assign(destination_id=raw_flows["destination_id"].astype(str))
+        .groupby("destination_id", sort=True)[["baseline", "scenario"]]
+        .sum()
+        .reset_index()
+    )
+    by["change"] = by["scenario"] - by["baseline"]
+    return suppress(
+        by,
+        count_cols=["baseline", "scenario"],
+        dependent_cols={"change": ["baseline", "scenario"]},
+        threshold=threshold,
+        round_to=round_to,
+        mode="internal" if mode == "internal" else "published",
     )
 
 

@@ -69,7 +69,11 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
 
 def _flows_figure(inputs: ReportInputs, ctx: ReportContext) -> Figure:
     """Static before/after map of the out-of-area flows, specialist settings and proposals."""
-    from placeplan.publish.maps.static import static_basemap, static_sites_flows
+    from placeplan.publish.maps.static import (
+        setting_totals,
+        static_basemap,
+        static_sites_flows,
+    )
     from placeplan.publish.report.context import published_provision
 
     svg = static_sites_flows(
@@ -81,7 +85,9 @@ def _flows_figure(inputs: ReportInputs, ctx: ReportContext) -> Figure:
         scenario_name=inputs.scenario_name,
         threshold=ctx.threshold,
         fig_id="fs-out-of-area",
-        destination_totals=_destination_totals(inputs.ooa_flows, ctx),
+        destination_totals=setting_totals(
+            inputs.ooa_flows, threshold=ctx.threshold, round_to=ctx.round_to, mode=ctx.mode
+        ),
     )
     return Figure(
         "fs-out-of-area",
@@ -90,27 +96,6 @@ def _flows_figure(inputs: ReportInputs, ctx: ReportContext) -> Figure:
         f"fewer than {ctx.threshold} pupils not drawn.",
         svg,
         "Maps of specialist settings, proposed sites and placement flows, before and after.",
-    )
-
-
-def _destination_totals(raw: pd.DataFrame | None, ctx: ReportContext) -> pd.DataFrame | None:
-    """Placements per setting over home areas, suppressed as in the by-setting table."""
-    if raw is None or raw.empty:
-        return None
-    by = (
-        raw.assign(destination_id=raw["destination_id"].astype(str))
-        .groupby("destination_id", sort=True)[["baseline", "scenario"]]
-        .sum()
-        .reset_index()
-    )
-    by["change"] = by["scenario"] - by["baseline"]
-    return suppress(
-        by,
-        count_cols=["baseline", "scenario"],
-        dependent_cols={"change": ["baseline", "scenario"]},
-        threshold=ctx.threshold,
-        round_to=ctx.round_to,
-        mode=ctx.mode,
     )
 
 

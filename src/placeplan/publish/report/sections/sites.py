@@ -55,6 +55,7 @@ def _attach_print(m: Any, inputs: ReportInputs, ctx: ReportContext) -> None:
     """What the site map's own page prints: the static before/after sites-and-flows figure."""
     from placeplan.publish.maps.static import (
         attach_print_figure,
+        setting_totals,
         static_basemap,
         static_sites_flows,
     )
@@ -69,6 +70,9 @@ def _attach_print(m: Any, inputs: ReportInputs, ctx: ReportContext) -> None:
             base=static_basemap(ctx.map_options),
             scenario_name=inputs.scenario_name,
             threshold=ctx.threshold,
+            destination_totals=setting_totals(
+                inputs.ooa_flows, threshold=ctx.threshold, round_to=ctx.round_to, mode=ctx.mode
+            ),
         ),
     )
 
