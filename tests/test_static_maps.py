@@ -343,3 +343,20 @@ def test_static_figures_are_deterministic(areas, sites, base):
     assert static_journey_times(areas, sites=sites, base=base) == static_journey_times(
         areas, sites=sites, base=base
     )
+
+
+def test_sites_figure_has_candidates_both_panels_and_catchments_after(inputs, sites, base):
+    from placeplan.publish.maps.static_sites import static_sites
+
+    svg = static_sites(sites, inputs.provision, isochrones=inputs.isochrones, base=base)
+    root = _root(svg)
+    frames = _frames(root)
+    layers = _layers(root)
+    assert len(layers["candidates"]) == 2  # the unselected candidate, on both panels
+    assert len(layers["proposed"]) == 2
+    assert len(layers["catchments"]) == 1  # the scenario panel only: the sites open there
+    legend = _legend_box(root)
+    assert all(not _overlap(legend, f) for f in frames)
+    text = _text(root)
+    assert "within 15 min drive" in text and "within 30 min drive" in text
+    assert "Candidate site score" in text

@@ -16,7 +16,7 @@ import numpy as np
 import shapely
 
 from placeplan.publish.escape import html_attr, html_text
-from placeplan.publish.maps._layers import PROPOSED_COLOUR, numbered_proposals
+from placeplan.publish.maps._layers import PROPOSED_COLOUR, PROVISION_COLOURS, numbered_proposals
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -56,6 +56,8 @@ __all__ = [
     "polys",
     "proposed_layer",
     "proposed_legend",
+    "provision_layer",
+    "provision_legend",
     "ring_d",
     "roads_layer",
     "scale_and_north",
@@ -189,9 +191,11 @@ def layer(name: str, body: Sequence[str], **attrs: str) -> str:
 
 
 def polys(frame: gpd.GeoDataFrame | None, p: Panel) -> list[str]:
+    """One path of every geometry of ``frame`` that reaches into the panel's extent."""
     if frame is None or frame.empty:
         return []
-    d = "".join(path_d(g, p) for g in frame.geometry)
+    view = shapely.box(p.x0, p.y0, p.x1, p.y1)
+    d = "".join(path_d(g, p) for g in frame.geometry if g is not None and g.intersects(view))
     return [f'<path d="{d}"/>'] if d else []
 
 
@@ -487,3 +491,47 @@ def bounds(frames: Sequence[Any]) -> list[tuple[float, float, float, float]]:
         if np.all(np.isfinite(b)):
             out.append((float(b[0]), float(b[1]), float(b[2]), float(b[3])))
     return out
+
+
+def provision_layer(p: Panel, provision: gpd.GeoDataFrame | None) -> list[str]:
+    """Specialist settings as circles by type (out-of-area ones with a dashed ring)."""
+    if provision is None or provision.empty:
+        return []
+    body = []
+    prov = provision.sort_values("setting_id", kind="stable")
+    for row in prov.itertuples(index=False):
+        ptype = str(getattr(row, "provision_type", "") or "")
+        if ptype == "mainstream":
+            continue  # the school network is not the point of this figure; specialist only
+        x, y = p.xy(row.geometry.x, row.geometry.y)
+        in_area = bool(getattr(row, "in_area", True))
+        colour = PROVISION_COLOURS.get(ptype, "#555555")
+        dash = "" if in_area else ' stroke-dasharray="2 1.5"'
+        body.append(
+            f'<circle cx="{num(x)}" cy="{num(y)}" r="{4.5 if in_area else 5.5}" fill="{colour}" '
+            f'stroke="#222" stroke-width="{0.8 if in_area else 1.3}"{dash}/>'
+        )
+    return [layer("provision", body)] if body else []
+
+
+def provision_legend(leg: Legend, provision: gpd.GeoDataFrame | None) -> None:
+    """The specialist setting types present, and the dashed out-of-area ring."""
+    if provision is None or provision.empty:
+        return
+    types = sorted(
+        (set(provision["provision_type"].astype(str)) - {"mainstream"}) & set(PROVISION_COLOURS)
+    )
+    if not types:
+        return
+    leg.heading("Specialist settings")
+    for t in types:
+        leg.item(
+            f'<circle cx="8" cy="6" r="4.5" fill="{PROVISION_COLOURS[t]}" stroke="#222" '
+            'stroke-width="0.8"/>',
+            PROVISION_LABELS.get(t, t.replace("_", " ")),
+        )
+    leg.item(
+        '<circle cx="8" cy="6" r="5" fill="#fff" stroke="#222" stroke-width="1.3" '
+        'stroke-dasharray="2 1.5"/>',
+        "dashed ring: out of area",
+    )

@@ -30,18 +30,20 @@ from placeplan.publish.maps._layers import (
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["add_sites", "map_sites", "proposals_legend"]
+__all__ = ["SCORE_COLOURS", "add_sites", "map_sites", "proposals_legend", "score_colour"]
 
-_SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")  # RdYlGn-5, low→high
+#: Candidate site score classes (RdYlGn-5, low → high), shared with the static figures.
+SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 
 
-def _score_colour(score: float, lo: float, hi: float) -> str:
+def score_colour(score: float, lo: float, hi: float) -> str:
+    """The :data:`SCORE_COLOURS` class of ``score`` on ``lo``–``hi`` (grey if not scored)."""
     if score is None or pd.isna(score):
         return "#bdbdbd"
     if hi <= lo:
-        return _SCORE_COLOURS[-1]
-    k = int((score - lo) / (hi - lo) * len(_SCORE_COLOURS))
-    return _SCORE_COLOURS[min(max(k, 0), len(_SCORE_COLOURS) - 1)]
+        return SCORE_COLOURS[-1]
+    k = int((score - lo) / (hi - lo) * len(SCORE_COLOURS))
+    return SCORE_COLOURS[min(max(k, 0), len(SCORE_COLOURS) - 1)]
 
 
 def add_sites(
@@ -106,7 +108,7 @@ def add_sites(
             color="#444444",
             weight=1,
             fill=True,
-            fill_color=_score_colour(score, lo, hi),
+            fill_color=score_colour(score, lo, hi),
             fill_opacity=0.95,
             tooltip=JsonTooltip(tip),
         ).add_to(groups[sel])
@@ -346,10 +348,10 @@ def map_sites(
         )
     lo, hi = add_sites(m, sites, internal=internal)
 
-    edges = np.linspace(lo, hi, len(_SCORE_COLOURS) + 1)
+    edges = np.linspace(lo, hi, len(SCORE_COLOURS) + 1)
     score_rows = "".join(
         f'<i class="dot" style="background:{c}"></i>{edges[i]:.2f}–{edges[i + 1]:.2f}<br>'
-        for i, c in enumerate(_SCORE_COLOURS)
+        for i, c in enumerate(SCORE_COLOURS)
     )
     legend = (
         "<h4>Candidate site score</h4>"

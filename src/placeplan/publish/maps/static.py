@@ -32,11 +32,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from placeplan.publish.maps._layers import PROVISION_COLOURS, check_frame, suppressed_column
+from placeplan.publish.maps._layers import check_frame, suppressed_column
 from placeplan.publish.maps._svg import (
     FLOW_COLOURS,
     PROPOSED_COLOUR,
-    PROVISION_LABELS,
     Legend,
     Panel,
     StaticBasemap,
@@ -54,6 +53,8 @@ from placeplan.publish.maps._svg import (
     polys,
     proposed_layer,
     proposed_legend,
+    provision_layer,
+    provision_legend,
     roads_layer,
 )
 from placeplan.publish.maps.journey_times import (
@@ -270,26 +271,6 @@ def _drawn_flows(
     return out
 
 
-def _provision_layer(p: Panel, provision: gpd.GeoDataFrame | None) -> list[str]:
-    if provision is None or provision.empty:
-        return []
-    body = []
-    prov = provision.sort_values("setting_id", kind="stable")
-    for row in prov.itertuples(index=False):
-        ptype = str(getattr(row, "provision_type", "") or "")
-        if ptype == "mainstream":
-            continue  # the school network is not the point of this figure; specialist only
-        x, y = p.xy(row.geometry.x, row.geometry.y)
-        in_area = bool(getattr(row, "in_area", True))
-        colour = PROVISION_COLOURS.get(ptype, "#555555")
-        dash = "" if in_area else ' stroke-dasharray="2 1.5"'
-        body.append(
-            f'<circle cx="{num(x)}" cy="{num(y)}" r="{4.5 if in_area else 5.5}" fill="{colour}" '
-            f'stroke="#222" stroke-width="{0.8 if in_area else 1.3}"{dash}/>'
-        )
-    return [layer("provision", body)] if body else []
-
-
 def _flow_layer(
     p: Panel, drawn: list[tuple[list[tuple[float, float]], float, bool]], vmax: float, colour: str
 ) -> list[str]:
@@ -413,7 +394,7 @@ def static_sites_flows(
             *areas_light,
             *roads_layer(p, base),
             *_flow_layer(p, drawn[which], vmax, FLOW_COLOURS[which]),
-            *_provision_layer(p, provision),
+            *provision_layer(p, provision),
             *stars,
         ]
         panels.append((p, title, layers))
@@ -426,7 +407,7 @@ def static_sites_flows(
         has_flows=flows is not None,
         combined=any(c for side in drawn.values() for _, _, c in side),
     )
-    _provision_legend(leg, provision)
+    provision_legend(leg, provision)
     proposed_legend(leg, key)
     basemap_legend(leg, "".join(x for _, _, layers in panels for x in layers))
     return figure(
@@ -465,28 +446,6 @@ def _flows_legend(
     leg.text(
         f"Flows of fewer than {threshold} pupils from one home area are not drawn. Ferry "
         "journeys are drawn via the terminals of the crossing they use."
-    )
-
-
-def _provision_legend(leg: Legend, provision: gpd.GeoDataFrame | None) -> None:
-    if provision is None or provision.empty:
-        return
-    types = sorted(
-        (set(provision["provision_type"].astype(str)) - {"mainstream"}) & set(PROVISION_COLOURS)
-    )
-    if not types:
-        return
-    leg.heading("Specialist settings")
-    for t in types:
-        leg.item(
-            f'<circle cx="8" cy="6" r="4.5" fill="{PROVISION_COLOURS[t]}" stroke="#222" '
-            'stroke-width="0.8"/>',
-            PROVISION_LABELS.get(t, t.replace("_", " ")),
-        )
-    leg.item(
-        '<circle cx="8" cy="6" r="5" fill="#fff" stroke="#222" stroke-width="1.3" '
-        'stroke-dasharray="2 1.5"/>',
-        "dashed ring: out of area",
     )
 
 
@@ -560,12 +519,13 @@ _PRINT_CSS = (
     "@media print{@page{size:A4 portrait;margin:10mm}"
     "html,body{height:auto!important;overflow:visible!important;margin:0}"
     ".folium-map,.leaflet-container,.pp-banner{display:none!important}"
-    ".pp-print-figure{display:block}"
+    ".pp-print-figure{display:block;break-inside:avoid}"
+    ".pp-print-figure+.pp-print-figure{break-before:page}"
     ".pp-print-figure svg{width:100%;height:auto;max-height:275mm}}</style>"
 )
 
 
-def attach_print_figure(m: folium.Map, svg: str) -> None:
+def attach_print_figure(m: folium.Map, svg: str, *, name: str = "figure") -> None:
     """Print ``svg`` instead of the interactive map when the map's page is printed.
 
     Leaflet prints the screen's view (legends over the area, one layer); the page gets the
@@ -577,6 +537,9 @@ def attach_print_figure(m: folium.Map, svg: str) -> None:
         A map from this package.
     svg
         A figure from :func:`static_journey_times` or :func:`static_sites_flows`.
+    name
+        A name for the figure on the page (attach several under different names; each prints
+        on its own page).
     """
     from branca.element import Element, Figure
 
@@ -584,5 +547,5 @@ def attach_print_figure(m: folium.Map, svg: str) -> None:
     assert isinstance(root, Figure)  # a folium.Map's root is always its Figure
     root.header.add_child(Element(_PRINT_CSS), name="placeplan_print_css")
     root.html.add_child(
-        Element(f'<div class="pp-print-figure">{svg}</div>'), name="placeplan_print_figure"
+        Element(f'<div class="pp-print-figure">{svg}</div>'), name=f"placeplan_print_{name}"
     )
