@@ -7,12 +7,12 @@ STAMP  := $(VENV)/.installed
 LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 pandas-stubs==3.1.0.261029 \
 	types-networkx==3.6.1.20261114 types-shapely==2.1.0.20261030
 
-.PHONY: demo test test-all lint bench bench-forecast sample-data sample-sen2 clean
+.PHONY: demo test test-all lint bench bench-forecast sample-data sample-sen2 region-outline clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e . pytest pytest-socket python-igraph spopt hypothesis \
+	$(BIN)/python -m pip install --quiet -e . pytest pytest-socket python-igraph spopt hypothesis pypdfium2 \
 		$(LINT_TOOLS)
 	touch $(STAMP)
 
@@ -46,6 +46,10 @@ bench-forecast: $(STAMP)
 ## Rebuild data/sample/ from ../shared/data (maintainers only)
 sample-data: $(STAMP)
 	$(BIN)/python scripts/build_sample_data.py --shared ../shared/data --out data/sample/isle-of-wight
+
+## Rebuild data/sample/isle-of-wight/region-outline.geojson from ../shared/data (maintainers only)
+region-outline: $(STAMP)
+	$(BIN)/python scripts/build_region_outline.py --shared ../shared/data --out data/sample/isle-of-wight
 
 ## Rebuild data/sample/isle-of-wight/sen2/ from ../shared/data/send (maintainers only)
 sample-sen2: $(STAMP)

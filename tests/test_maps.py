@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import folium
+import geopandas as gpd
 import pytest
+from shapely.geometry import Point
 
 from placeplan._errors import CRSError, SchemaValidationError
 from placeplan.publish import maps
@@ -137,8 +141,9 @@ def test_site_map_layers_flows_and_selection(inputs, areas, sites, flows):
     assert "baseline: 3 pupils" not in html
     assert "baseline: 6 pupils" not in html
     assert m.placeplan_flows_left_out >= 2
-    # selected sites are highlighted (thick black ring)
-    assert html.count('"color": "#000000"') >= 2
+    # selected sites are drawn as numbered stars in the marker pane (above every layer)
+    assert html.count('"className": "pp-proposed"') == 2
+    assert "Proposed sites" in html
     # the suppressed pupils_served of S2 shows as c
     assert "pupils served: c" in html
 
@@ -166,3 +171,65 @@ def test_band_index():
     assert maps.band_index(74.9) == 4
     assert maps.band_index(200.0) == 5
     assert maps.band_index(float("nan")) is None
+
+
+# --------------------------------------------------------------------------- region outline input
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
+
+
+@pytest.fixture
+def sample_copy(tmp_path):
+    dst = tmp_path / "plan"
+    shutil.copytree(SAMPLE, dst)
+    text = (dst / "plan.toml").read_text(encoding="utf-8")
+    text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
+    (dst / "plan.toml").write_text(text, encoding="utf-8")
+    return dst
+
+
+def _set_region(plan_dir: Path, value: str) -> Path:
+    path = plan_dir / "plan.toml"
+    text = path.read_text(encoding="utf-8")
+    assert 'region_outline = "region-outline.geojson"' in text
+    path.write_text(
+        text.replace('region_outline = "region-outline.geojson"', f'region_outline = "{value}"'),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_missing_region_outline_exits_2_naming_the_key(sample_copy, capsys, command):
+    from placeplan import cli
+
+    path = _set_region(sample_copy, "no-such-outline.geojson")
+    assert cli.main(["--no-progress", command, str(path)]) == 2
+    captured = capsys.readouterr()
+    assert "[inputs] region_outline" in captured.err + captured.out
+    assert "no-such-outline.geojson" in captured.err + captured.out
+    assert not (sample_copy / "out" / "report.html").exists()
+
+
+def test_region_outline_must_be_polygons(sample_copy, capsys):
+    from placeplan import cli
+
+    pts = gpd.GeoDataFrame(geometry=[Point(-1.3, 50.7)], crs=4326)
+    pts.to_file(sample_copy / "points.geojson", driver="GeoJSON")
+    path = _set_region(sample_copy, "points.geojson")
+    assert cli.main(["--no-progress", "validate", str(path)]) == 2
+    out = capsys.readouterr()
+    assert "must be polygons, found Point" in out.err + out.out
+
+
+def test_region_outline_is_loaded_in_epsg27700():
+    from placeplan.config import load_plan
+    from placeplan.prepare.validate import check_plan
+
+    checked = check_plan(load_plan(SAMPLE / "plan.toml"))
+    region = checked.region
+    assert region is not None
+    assert region.crs.to_epsg() == 27700
+    assert sorted(region["name"]) == ["Portsmouth", "Southampton"]
+    assert (SAMPLE / "region-outline.geojson").stat().st_size < 200_000
+    # north of the island, across the Solent
+    assert region.total_bounds[1] > 90_000

@@ -110,6 +110,11 @@ class InputsConfig(_Strict):
         "default: MSOAs derived from the LSOA names in `areas`",
     )
     authority_boundary: Path | None = None
+    region_outline: Path | None = Field(
+        default=None,
+        description="polygons of the neighbouring areas (GeoJSON/GeoPackage), drawn as a light "
+        "basemap under the maps so out-of-area settings sit in their region",
+    )
     attribution: Path | None = None
     sen2_release: Path | None = Field(
         default=None,

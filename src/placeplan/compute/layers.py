@@ -18,9 +18,12 @@ from placeplan.compute.network import isochrones
 from placeplan.vocab import OOA_CATEGORIES, TIME_BAND_EDGES_MIN, TIME_BAND_LABELS
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from placeplan.compute.impact import ImpactAssessment
     from placeplan.compute.network import RoadNetwork
     from placeplan.compute.scenario import ScenarioResult
+    from placeplan.config import FerryLink
 
 __all__ = [
     "MAIN_ROADS",
@@ -98,11 +101,40 @@ def main_roads(net: RoadNetwork) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"highway": hw[keep].to_numpy()}, geometry=lines, crs=net.crs)
 
 
-def ooa_flows(impact: ImpactAssessment, provision: pd.DataFrame) -> pd.DataFrame:
-    """Out-of-area and independent placements by planning area → setting, before and after."""
+def ooa_flows(
+    impact: ImpactAssessment,
+    provision: pd.DataFrame,
+    ferry_links: Sequence[FerryLink] = (),
+) -> pd.DataFrame:
+    """Out-of-area and independent placements by planning area → setting, before and after.
+
+    Each flow also carries the route its journeys take: ``route`` (``"road"`` or
+    ``"ferry:<link name>"``, the most common over its pupils, baseline and scenario) and
+    ``waypoints``, the ``(x, y)`` EPSG:27700 points a map draws the flow through — the island
+    then the mainland terminal of that ferry link (from ``ferry_links``), or ``()`` by road — so
+    a flow follows the crossing instead of a straight line across the water.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from placeplan.config import FerryLink
+    >>> pp = pd.DataFrame({"area": ["A", "A"], "baseline_category": ["out_of_area"] * 2,
+    ...     "scenario_category": ["out_of_area", "in_area"], "baseline_setting_id": ["M1"] * 2,
+    ...     "scenario_setting_id": ["M1", "S1"], "baseline_route": ["ferry:F"] * 2,
+    ...     "scenario_route": ["ferry:F", "road"]})
+    >>> link = FerryLink(name="F", island_easting=1, island_northing=2, mainland_easting=3,
+    ...     mainland_northing=4, crossing_min=30)
+    >>> prov = pd.DataFrame({"setting_id": ["M1", "S1"], "name": ["Mainland", "Island"]})
+    >>> f = ooa_flows(SimpleNamespace(per_pupil=pp), prov, [link])
+    >>> f[["baseline", "scenario", "route"]].to_numpy().tolist()
+    [[2, 1, 'ferry:F']]
+    >>> f["waypoints"].tolist()
+    [((1.0, 2.0), (3.0, 4.0))]
+    """
     pp = impact.per_pupil
     names = provision.set_index("setting_id")["name"]
     parts = []
+    routes = []
     for which in ("baseline", "scenario"):
         sub = pp[pp[f"{which}_category"].isin(OOA_CATEGORIES)]
         parts.append(
@@ -111,9 +143,44 @@ def ooa_flows(impact: ImpactAssessment, provision: pd.DataFrame) -> pd.DataFrame
             .rename(which)
             .rename_axis(["origin_id", "destination_id"])
         )
+        if f"{which}_route" in sub.columns:
+            routes.append(
+                pd.DataFrame(
+                    {
+                        "origin_id": sub["area"].to_numpy(),
+                        "destination_id": sub[f"{which}_setting_id"].to_numpy(),
+                        "route": sub[f"{which}_route"].astype(str).to_numpy(),
+                    }
+                )
+            )
     flows = pd.concat(parts, axis=1).fillna(0).astype(int).reset_index()
     flows["origin_name"] = flows["origin_id"]
     flows["destination_name"] = flows["destination_id"].map(names).fillna(flows["destination_id"])
+    route = pd.Series("road", index=flows.index, dtype=object)
+    if routes:
+        r = pd.concat(routes, ignore_index=True)
+        modal = (
+            r.groupby(["origin_id", "destination_id", "route"])
+            .size()
+            .rename("n")
+            .reset_index()
+            .sort_values(["n", "route"], ascending=[False, True], kind="stable")
+            .drop_duplicates(["origin_id", "destination_id"])
+            .set_index(["origin_id", "destination_id"])["route"]
+        )
+        keys = pd.MultiIndex.from_frame(flows[["origin_id", "destination_id"]])
+        route = pd.Series(modal.reindex(keys).fillna("road").to_numpy(), index=flows.index)
+    terminals = {
+        f"ferry:{link.name}": (
+            (float(link.island_easting), float(link.island_northing)),
+            (float(link.mainland_easting), float(link.mainland_northing)),
+        )
+        for link in ferry_links
+    }
+    flows["route"] = route.astype(str)
+    flows["waypoints"] = pd.Series(
+        [terminals.get(r, ()) for r in flows["route"]], index=flows.index, dtype=object
+    )
     return flows
 
 
@@ -165,8 +232,12 @@ def scenario_layers(
     result: ScenarioResult,
     impact: ImpactAssessment,
     scores: pd.DataFrame | None,
+    ferry_links: Sequence[FerryLink] = (),
 ) -> ScenarioLayers:
-    """Every layer and aggregate of one scenario (see :class:`ScenarioLayers`)."""
+    """Every layer and aggregate of one scenario (see :class:`ScenarioLayers`).
+
+    ``ferry_links`` (the plan's ``[[network.ferry_links]]``) route the out-of-area flows through
+    the terminals of the crossing their journeys use (:func:`ooa_flows`)."""
     layer = sites_layer(sites, result, impact, scores)
     chosen = layer[layer["selected"]]
     catchments = None
@@ -179,6 +250,6 @@ def scenario_layers(
         sites=layer,
         catchments=catchments,
         areas=area_layer(areas, impact) if areas is not None else None,
-        ooa_flows=ooa_flows(impact, provision),
+        ooa_flows=ooa_flows(impact, provision, ferry_links),
         time_bands=time_bands(impact.per_pupil),
     )

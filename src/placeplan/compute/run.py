@@ -436,6 +436,7 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
                 result=res,
                 impact=impacts[name],
                 scores=site_scores,
+                ferry_links=plan.network.ferry_links,
             )
             for name, res in scenarios.items()
         }

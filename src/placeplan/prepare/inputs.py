@@ -41,6 +41,8 @@ class Inputs:
     row_accounting: pd.DataFrame
     rejections: pd.DataFrame
     attribution: str
+    #: neighbouring areas' outline (``[inputs] region_outline``), a light basemap; EPSG:27700
+    region: gpd.GeoDataFrame | None = None
 
 
 def _planning_area(areas: gpd.GeoDataFrame) -> pd.Series:
@@ -166,4 +168,5 @@ def prepare(plan: PlanConfig) -> Inputs:
         row_accounting=accounting,
         rejections=rejections,
         attribution=attribution,
+        region=checked.region,
     )

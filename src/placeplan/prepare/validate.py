@@ -253,6 +253,8 @@ class CheckedInputs:
     sites: gpd.GeoDataFrame | None = None
     areas: gpd.GeoDataFrame | None = None
     boundary: gpd.GeoDataFrame | None = None
+    #: ``[inputs] region_outline`` polygons (EPSG:27700), when the plan names one
+    region: gpd.GeoDataFrame | None = None
 
 
 def _read_boundary(path: Path) -> gpd.GeoDataFrame:
@@ -590,6 +592,9 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
                         ),
                     }
                 )
+    region, region_error = _region_outline(plan)
+    if region_error is not None:
+        plan_errors.append(region_error)
     plan_errors += _site_id_clashes(checked, inputs.candidate_sites)
     if network is not None and network.exists() and checked.pupils is not None:
         plan_errors += _network_covers_pupils(plan, network, checked.pupils)
@@ -597,7 +602,39 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
         extra = pd.DataFrame(plan_errors).astype({**REJECTION_DTYPES, "row": "Int64"})
         frames = [f for f in (report.errors, extra) if len(f)]
         report = replace(report, errors=pd.concat(frames, ignore_index=True))
-    return replace(checked, report=report)
+    return replace(checked, report=report, region=region)
+
+
+def _region_outline(plan: PlanConfig) -> tuple[gpd.GeoDataFrame | None, dict[str, object] | None]:
+    """Read ``[inputs] region_outline`` (optional): its polygons, or the problem naming the key."""
+    value = plan.inputs.region_outline
+    path = plan.path(value)
+    if value is None or path is None:
+        return None, None
+    key = f'plan.toml [inputs] region_outline = "{value}"'
+    fix = "point it at polygons of the neighbouring areas (GeoJSON/GeoPackage) or remove the line"
+    reason = None
+    gdf = None
+    try:
+        gdf = _read_boundary(path)
+    except InputFileError as err:
+        what = (
+            "file not found" if not path.exists() else str(err).removeprefix(f"file {path.name}: ")
+        )
+        reason = f"{key}: {what} (looked for {path}); {fix}"
+    if gdf is not None:
+        gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+        kinds = set(gdf.geometry.geom_type)
+        if gdf.empty or not kinds <= {"Polygon", "MultiPolygon"}:
+            found = ", ".join(sorted(kinds)) or "no geometries"
+            reason = f"{key}: the region outline must be polygons, found {found}; {fix}"
+    if reason is not None:
+        return None, {"file": path.name, "row": None, "column": None, "reason": reason}
+    assert gdf is not None  # reason is None only when it was read
+    out = gdf[["geometry"]].reset_index(drop=True)
+    if "name" in gdf.columns:
+        out.insert(0, "name", gdf["name"].astype(str).to_numpy())
+    return out, None
 
 
 def _site_id_clashes(checked: CheckedInputs, sites_path: Path | None) -> list[dict[str, object]]:

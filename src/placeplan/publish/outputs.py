@@ -175,6 +175,7 @@ def _write_all(
             site_reach_min=plan.selection.max_travel_time_min,
             flows=flows,
             plan_file_name=plan_file.name,
+            region=getattr(inputs, "region", None),
         )
         report = build_report(report_inputs)
         fname = "report.html" if i == 0 else f"report-{_slug(name)}.html"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = [
+    "PROPOSED_COLOUR",
     "PROVISION_COLOURS",
     "JsonTooltip",
     "add_basemap",
@@ -33,11 +34,16 @@ __all__ = [
     "finish_map",
     "frame_bounds",
     "new_map",
+    "numbered_proposals",
     "suppressed_column",
     "to_wgs84",
 ]
 
 _LAND = "#f4f1e8"
+_REGION = {"color": "#a9a9a0", "weight": 0.8, "fillColor": "#ebebe6", "fillOpacity": 1}
+
+#: Fill of a proposed (selected) site's star, on every map and static figure.
+PROPOSED_COLOUR = "#e7298a"
 
 PROVISION_COLOURS: dict[str, str] = {
     "mainstream": "#969696",
@@ -252,8 +258,10 @@ def add_basemap(
     outline: gpd.GeoDataFrame | None,
     roads: gpd.GeoDataFrame | None,
     areas: gpd.GeoDataFrame | None = None,
+    region: gpd.GeoDataFrame | None = None,
 ) -> None:
-    """Add the vector basemap: outline as land, optional area boundaries and main roads."""
+    """Add the vector basemap: neighbouring areas (light), outline as land, areas, main roads."""
+    _add_backdrop(m, region, "region", "Neighbouring areas", _REGION, control=False)
     _add_backdrop(
         m,
         outline,
@@ -302,6 +310,15 @@ def _add_backdrop(
         interactive=False,
         **kwargs,
     ).add_to(m)
+
+
+def numbered_proposals(sites: gpd.GeoDataFrame | None) -> list[tuple[int, Any]]:
+    """The selected sites in ``site_id`` order, numbered from 1 (the labels on every map)."""
+    if sites is None or sites.empty or "selected" not in sites.columns:
+        return []
+    sel = sites[sites["selected"].fillna(False).astype(bool)]
+    sel = sel.sort_values("site_id", kind="stable")
+    return list(enumerate(sel.itertuples(index=False), start=1))
 
 
 def add_provision(m: folium.Map, provision: gpd.GeoDataFrame | None) -> None:

@@ -22,13 +22,20 @@ from placeplan.publish.maps._layers import (
     suppressed_column,
     to_wgs84,
 )
-from placeplan.publish.maps.sites import add_sites
+from placeplan.publish.maps.sites import add_sites, proposals_legend
 from placeplan.vocab import TIME_BAND_EDGES_MIN, TIME_BAND_LABELS
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["TIME_BANDS", "band_index", "map_journey_times"]
+__all__ = [
+    "BAND_COLOURS",
+    "NODATA_FILL",
+    "SUPPRESSED_FILL",
+    "TIME_BANDS",
+    "band_index",
+    "map_journey_times",
+]
 
 TIME_BANDS: tuple[tuple[float, float, str], ...] = tuple(
     zip(
@@ -40,9 +47,11 @@ TIME_BANDS: tuple[tuple[float, float, str], ...] = tuple(
 )
 """Journey-time bands ``(lower inclusive, upper exclusive, label)``, from :mod:`placeplan.vocab`."""
 
-_BAND_COLOURS = ("#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")  # YlGnBu-7[1:]
-_SUPPRESSED_FILL = "#bdbdbd"
-_NODATA_FILL = "#ffffff"
+#: Fill of each journey-time band (YlGnBu-7 without its lightest class), shared with the
+#: static figures.
+BAND_COLOURS = ("#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")
+SUPPRESSED_FILL = "#bdbdbd"
+NODATA_FILL = "#ffffff"
 
 
 def band_index(minutes: float) -> int | None:
@@ -68,6 +77,7 @@ def map_journey_times(
     attribution: str | None = None,
     height: str = "100%",
     threshold: int = 5,
+    region: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Choropleth of mean journey time by area, baseline and scenario as two switchable layers.
 
@@ -96,6 +106,8 @@ def map_journey_times(
         CSS height of the map.
     threshold
         Disclosure threshold, quoted in the legend.
+    region
+        Neighbouring areas' outline, drawn as a light basemap under everything.
 
     Returns
     -------
@@ -117,7 +129,7 @@ def map_journey_times(
         internal=internal,
     )
     m = new_map(height)
-    add_basemap(m, outline=outline, roads=roads)
+    add_basemap(m, outline=outline, roads=roads, region=region)
 
     order = areas.sort_values("area_id", kind="stable").index
     a = to_wgs84(areas.loc[order], "areas").reset_index(drop=True)
@@ -171,15 +183,16 @@ def map_journey_times(
 
     band_rows = "".join(
         f'<i style="background:{c}"></i>{html_text(lbl)}<br>'
-        for c, (_, _, lbl) in zip(_BAND_COLOURS, TIME_BANDS, strict=True)
+        for c, (_, _, lbl) in zip(BAND_COLOURS, TIME_BANDS, strict=True)
     )
     legend = (
         "<h4>Mean journey time (each way)</h4>"
         f"{band_rows}"
-        f'<i style="background:{_SUPPRESSED_FILL}"></i>'
+        f'<i style="background:{SUPPRESSED_FILL}"></i>'
         f"suppressed (fewer than {threshold} pupils)<br>"
-        f'<i style="background:{_NODATA_FILL}"></i>no pupils'
+        f'<i style="background:{NODATA_FILL}"></i>no pupils'
     )
+    legend += proposals_legend(sites)
     return finish_map(
         m,
         legend,
@@ -196,9 +209,9 @@ def _band_style(feature: dict[str, Any], *, key: str) -> dict[str, Any]:
     band = feature["properties"].get(key)
     style = {"color": "#666666", "weight": 0.6, "fillOpacity": 0.85}
     if band == -2:
-        style["fillColor"] = _SUPPRESSED_FILL
+        style["fillColor"] = SUPPRESSED_FILL
     elif band is None or band == -1:
-        style.update(fillColor=_NODATA_FILL, dashArray="3 3")
+        style.update(fillColor=NODATA_FILL, dashArray="3 3")
     else:
-        style["fillColor"] = _BAND_COLOURS[int(band)]
+        style["fillColor"] = BAND_COLOURS[int(band)]
     return style

@@ -12,6 +12,7 @@ import pandas as pd
 
 from placeplan.publish.escape import html_text
 from placeplan.publish.maps._layers import (
+    PROPOSED_COLOUR,
     JsonTooltip,
     add_basemap,
     add_provision,
@@ -21,6 +22,7 @@ from placeplan.publish.maps._layers import (
     finish_map,
     frame_bounds,
     new_map,
+    numbered_proposals,
     suppressed_column,
     to_wgs84,
 )
@@ -28,18 +30,20 @@ from placeplan.publish.maps._layers import (
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["add_sites", "map_sites"]
+__all__ = ["SCORE_COLOURS", "add_sites", "map_sites", "proposals_legend", "score_colour"]
 
-_SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")  # RdYlGn-5, low→high
+#: Candidate site score classes (RdYlGn-5, low → high), shared with the static figures.
+SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 
 
-def _score_colour(score: float, lo: float, hi: float) -> str:
+def score_colour(score: float, lo: float, hi: float) -> str:
+    """The :data:`SCORE_COLOURS` class of ``score`` on ``lo``–``hi`` (grey if not scored)."""
     if score is None or pd.isna(score):
         return "#bdbdbd"
     if hi <= lo:
-        return _SCORE_COLOURS[-1]
-    k = int((score - lo) / (hi - lo) * len(_SCORE_COLOURS))
-    return _SCORE_COLOURS[min(max(k, 0), len(_SCORE_COLOURS) - 1)]
+        return SCORE_COLOURS[-1]
+    k = int((score - lo) / (hi - lo) * len(SCORE_COLOURS))
+    return SCORE_COLOURS[min(max(k, 0), len(SCORE_COLOURS) - 1)]
 
 
 def add_sites(
@@ -60,6 +64,7 @@ def add_sites(
     saved = display_values(
         s.get("mean_time_saved_min", pd.Series(np.nan, index=s.index)), sup_t, "{:.1f} min", "–"
     )
+    numbers = {str(r.site_id): i for i, r in numbered_proposals(sites)}
     groups = {
         True: folium.FeatureGroup(name="Proposed sites (selected)"),
         False: folium.FeatureGroup(name="Candidate sites (not selected)", show=not only_selected),
@@ -82,13 +87,28 @@ def add_sites(
             f"places: {places_txt}; capital cost: {cost_txt}<br>"
             f"score: {score_txt}<br>pupils served: {served[i]}; mean time saved: {saved[i]}"
         )
+        if sel:
+            # a star in the marker pane, above every area, road, catchment and flow layer, with
+            # its number (the same on the static figures and in the legend) beside it
+            folium.Marker(
+                location=[row.geometry.y, row.geometry.x],
+                icon=folium.DivIcon(
+                    html=_star_icon(numbers.get(str(row.site_id), 0)),
+                    icon_size=(44, 26),
+                    icon_anchor=(13, 13),
+                    class_name="pp-proposed",
+                ),
+                tooltip=JsonTooltip(tip),
+                z_index_offset=1000,
+            ).add_to(groups[sel])
+            continue
         folium.CircleMarker(
             location=[row.geometry.y, row.geometry.x],
-            radius=11 if sel else 7,
-            color="#000000" if sel else "#444444",
-            weight=3 if sel else 1,
+            radius=7,
+            color="#444444",
+            weight=1,
             fill=True,
-            fill_color=_score_colour(score, lo, hi),
+            fill_color=score_colour(score, lo, hi),
             fill_opacity=0.95,
             tooltip=JsonTooltip(tip),
         ).add_to(groups[sel])
@@ -96,6 +116,38 @@ def add_sites(
         if fg._children:
             fg.add_to(m)
     return lo, hi
+
+
+def _star_icon(number: int) -> str:
+    """Inline-SVG star (magenta, black outline, white halo) with the site's number."""
+    pts = []
+    for i in range(10):
+        a = math.pi / 2 + i * math.pi / 5
+        r = 11 if i % 2 == 0 else 5
+        pts.append(f"{13 + r * math.cos(a):.1f},{13 - r * math.sin(a):.1f}")
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="44" height="26" style="overflow:visible">'
+        f'<polygon points="{" ".join(pts)}" fill="{PROPOSED_COLOUR}" stroke="#fff" '
+        'stroke-width="4" stroke-linejoin="round"/>'
+        f'<polygon points="{" ".join(pts)}" fill="{PROPOSED_COLOUR}" stroke="#000" '
+        'stroke-width="1.3" stroke-linejoin="round"/>'
+        '<text x="25" y="11" font-size="13" font-weight="700" '
+        'font-family="system-ui,sans-serif" stroke="#fff" stroke-width="3" paint-order="stroke">'
+        f"{int(number)}</text></svg>"
+    )
+
+
+def proposals_legend(sites: gpd.GeoDataFrame | None) -> str:
+    """Legend HTML: the star and the numbered list of proposed (selected) sites."""
+    rows = numbered_proposals(sites)
+    if not rows:
+        return ""
+    items = "".join(f"{i} {html_text(str(r.name))}<br>" for i, r in rows)
+    return (
+        "<h4 style='margin-top:6px'>Proposed sites</h4>"
+        f'<i class="dot" style="background:{PROPOSED_COLOUR};border-color:#000"></i>'
+        f"star, numbered:<br>{items}"
+    )
 
 
 def _point_lookup(
@@ -113,6 +165,29 @@ def _point_lookup(
     return origins, dests
 
 
+def _waypoints_wgs84(flows: pd.DataFrame) -> dict[Any, list[tuple[float, float]]]:
+    """Each flow's ``waypoints`` (EPSG:27700 ferry terminals) as ``(lat, lon)``, by row label."""
+    if "waypoints" not in flows.columns:
+        return {}
+    rows = [
+        (idx, float(x), float(y))
+        for idx, pts in flows["waypoints"].items()
+        if isinstance(pts, list | tuple)
+        for x, y in pts
+    ]
+    if not rows:
+        return {}
+    import geopandas as gpd
+
+    pts = gpd.GeoSeries(
+        gpd.points_from_xy([r[1] for r in rows], [r[2] for r in rows]), crs="EPSG:27700"
+    ).to_crs(4326)
+    out: dict[Any, list[tuple[float, float]]] = {}
+    for (idx, _, _), g in zip(rows, pts, strict=True):
+        out.setdefault(idx, []).append((g.y, g.x))
+    return out
+
+
 def _add_flows(
     m: folium.Map,
     flows: pd.DataFrame,
@@ -126,6 +201,7 @@ def _add_flows(
     map can be fitted to where pupils actually travel.
     """
     origins, dests = _point_lookup(areas, provision)
+    via = _waypoints_wgs84(flows)
     flows = flows.sort_values(["origin_id", "destination_id"], kind="stable")
     left_out = 0
     vmax = max(
@@ -145,16 +221,19 @@ def _add_flows(
             if o is None or d is None:
                 left_out += 1
                 continue
+            mids = via.get(idx, [])
             if drawn_ends is not None:
-                drawn_ends.append((round(d[0], 5), round(d[1], 5)))
+                drawn_ends.extend((round(q[0], 5), round(q[1], 5)) for q in (*mids, d))
             oname = html_text(str(row.get("origin_name", row["origin_id"])))
             dname = html_text(str(row.get("destination_name", row["destination_id"])))
+            route = str(row.get("route", "") or "")
+            by = f"<br>via {html_text(route.removeprefix('ferry:'))}" if mids else ""
             folium.PolyLine(
-                [[round(o[0], 5), round(o[1], 5)], [round(d[0], 5), round(d[1], 5)]],
+                [[round(q[0], 5), round(q[1], 5)] for q in (o, *mids, d)],
                 color=colour,
                 weight=round(1.5 + 7 * math.sqrt(float(n) / vmax), 2),
                 opacity=0.75,
-                tooltip=JsonTooltip(f"{oname} → {dname}<br>{which}: {int(n):,} pupils"),
+                tooltip=JsonTooltip(f"{oname} → {dname}<br>{which}: {int(n):,} pupils{by}"),
             ).add_to(fg)
         if fg._children:
             fg.add_to(m)
@@ -176,6 +255,7 @@ def map_sites(
     threshold: int = 5,
     flow_origins: gpd.GeoDataFrame | None = None,
     height: str = "100%",
+    region: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Candidate sites coloured by score, existing provision, catchments and OOA flows.
 
@@ -213,6 +293,8 @@ def map_sites(
         e.g. planning areas; default ``areas``.
     height
         CSS height of the map.
+    region
+        Neighbouring areas' outline, drawn as a light basemap under everything.
 
     Returns
     -------
@@ -235,7 +317,7 @@ def map_sites(
         internal=internal,
     )
     m = new_map(height)
-    add_basemap(m, outline=outline, roads=roads, areas=areas)
+    add_basemap(m, outline=outline, roads=roads, areas=areas, region=region)
 
     if isochrones is not None and not isochrones.empty:
         iso = to_wgs84(isochrones, "isochrones")
@@ -266,17 +348,17 @@ def map_sites(
         )
     lo, hi = add_sites(m, sites, internal=internal)
 
-    edges = np.linspace(lo, hi, len(_SCORE_COLOURS) + 1)
+    edges = np.linspace(lo, hi, len(SCORE_COLOURS) + 1)
     score_rows = "".join(
         f'<i class="dot" style="background:{c}"></i>{edges[i]:.2f}–{edges[i + 1]:.2f}<br>'
-        for i, c in enumerate(_SCORE_COLOURS)
+        for i, c in enumerate(SCORE_COLOURS)
     )
     legend = (
         "<h4>Candidate site score</h4>"
         f"{score_rows}"
         '<i class="dot" style="background:#bdbdbd"></i>not scored<br>'
-        "<small>thick black ring = selected</small>"
     )
+    legend += proposals_legend(sites)
     if ooa_flows is not None:
         legend += (
             "<h4 style='margin-top:6px'>Out-of-area flows</h4>"

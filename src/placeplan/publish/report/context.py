@@ -92,6 +92,8 @@ def build_context(inputs: ReportInputs) -> ReportContext:
         "attribution": attribution,
         "threshold": th,
     }
+    if inputs.region is not None:
+        map_options["region"] = inputs.region
 
     def sup(df: pd.DataFrame | None, **kw: Any) -> pd.DataFrame | None:
         if df is None:

@@ -178,6 +178,8 @@ class ReportInputs:
     flows: pd.DataFrame | None = None
     #: the name of the plan file that ran (shown beside its text in the method section)
     plan_file_name: str = "plan.toml"
+    #: neighbouring areas' outline polygons (``[inputs] region_outline``): a light basemap
+    region: gpd.GeoDataFrame | None = None
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""
@@ -219,6 +221,7 @@ class ReportInputs:
             "outline",
             "roads",
             "flow_origins",
+            "region",
         ):
             gdf = getattr(self, name)
             if gdf is None:

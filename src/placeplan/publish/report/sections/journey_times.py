@@ -74,7 +74,7 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         blocks.append(t)
     areas = ctx.areas
     if areas is not None and not areas.empty and "baseline_mean_time_min" in areas.columns:
-        blocks.append(_map(areas, inputs, ctx))
+        blocks.extend(_map(areas, inputs, ctx))
     return Section("journey-times", "2", DFE_ELEMENTS[1][1], tuple(blocks), True)
 
 
@@ -155,9 +155,19 @@ def _need_figure(imp: ImpactTable, scenario_name: str) -> Figure:
     )
 
 
-def _map(areas: pd.DataFrame, inputs: ReportInputs, ctx: ReportContext) -> MapFigure:
-    """The offline journey-time map: mean time by area (suppressed areas grey), settings, sites."""
+def _map(areas: pd.DataFrame, inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
+    """The offline journey-time map (screen) and its static before/after figure (print).
+
+    The map shows mean time by area (suppressed areas grey), settings and the proposed sites;
+    the figure (``fs-`` id: printed in place of the map) draws the same layers, baseline above
+    scenario, and is also what the map's own page prints.
+    """
     from placeplan.publish import maps
+    from placeplan.publish.maps.static import (
+        attach_print_figure,
+        static_basemap,
+        static_journey_times,
+    )
 
     m = maps.map_journey_times(
         areas,
@@ -165,8 +175,25 @@ def _map(areas: pd.DataFrame, inputs: ReportInputs, ctx: ReportContext) -> MapFi
         sites=ctx.sites,
         **ctx.map_options,
     )
-    return MapFigure(
-        "m-journey-times",
-        prose("journey_times", "map_caption", threshold=ctx.threshold),
-        maps.map_html(m),
+    svg = static_journey_times(
+        areas,
+        sites=ctx.sites,
+        base=static_basemap(ctx.map_options),
+        scenario_name=inputs.scenario_name,
+        threshold=ctx.threshold,
     )
+    attach_print_figure(m, svg)
+    return [
+        MapFigure(
+            "m-journey-times",
+            prose("journey_times", "map_caption", threshold=ctx.threshold),
+            maps.map_html(m),
+        ),
+        Figure(
+            "fs-journey-times",
+            "Mean journey time by home area (each way), baseline (top) and with the proposals "
+            f"(bottom); areas with fewer than {ctx.threshold} pupils are suppressed (grey).",
+            svg,
+            "Two maps of the authority's areas shaded by mean journey time, before and after.",
+        ),
+    ]

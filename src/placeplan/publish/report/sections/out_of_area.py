@@ -8,7 +8,14 @@ import pandas as pd
 
 from placeplan.publish.disclosure import suppress, suppression_mask
 from placeplan.publish.report.impact import group_table, metric_table
-from placeplan.publish.report.model import DFE_ELEMENTS, Cell, Paragraph, Section, Table
+from placeplan.publish.report.model import (
+    DFE_ELEMENTS,
+    Cell,
+    Figure,
+    Paragraph,
+    Section,
+    Table,
+)
 from placeplan.publish.report.prose import prose
 
 if TYPE_CHECKING:
@@ -55,8 +62,41 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
                 inputs.ooa_flows, inputs.provision, threshold=th, round_to=rnd, mode=mode
             )
         )
+        blocks.append(_flows_figure(inputs, ctx))
         blocks.append(_flows_table(flows, inputs.provision, th))
     return Section("out-of-area", "3", DFE_ELEMENTS[2][1], tuple(blocks), True)
+
+
+def _flows_figure(inputs: ReportInputs, ctx: ReportContext) -> Figure:
+    """Static before/after map of the out-of-area flows, specialist settings and proposals."""
+    from placeplan.publish.maps.static import (
+        setting_totals,
+        static_basemap,
+        static_sites_flows,
+    )
+    from placeplan.publish.report.context import published_provision
+
+    svg = static_sites_flows(
+        ctx.sites,
+        published_provision(inputs.provision),
+        flows=ctx.flows,
+        flow_origins=inputs.flow_origins if inputs.flow_origins is not None else inputs.areas,
+        base=static_basemap(ctx.map_options),
+        scenario_name=inputs.scenario_name,
+        threshold=ctx.threshold,
+        fig_id="fs-out-of-area",
+        destination_totals=setting_totals(
+            inputs.ooa_flows, threshold=ctx.threshold, round_to=ctx.round_to, mode=ctx.mode
+        ),
+    )
+    return Figure(
+        "fs-out-of-area",
+        "Out of area and independent placements by home area and setting, baseline (left or "
+        "top) and with the proposals; ferry journeys drawn via the crossing they use; flows of "
+        f"fewer than {ctx.threshold} pupils not drawn.",
+        svg,
+        "Maps of specialist settings, proposed sites and placement flows, before and after.",
+    )
 
 
 def _setting_names(provision: pd.DataFrame | None) -> dict[str, str]:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from placeplan.publish.disclosure import suppress, suppression_mask
 from placeplan.publish.report.context import basemap_areas, published_provision
-from placeplan.publish.report.model import Cell, MapFigure, Paragraph, Section, Table
+from placeplan.publish.report.model import (
+    Cell,
+    Figure,
+    MapFigure,
+    Paragraph,
+    Section,
+    Table,
+)
 from placeplan.publish.report.prose import prose
 
 if TYPE_CHECKING:
@@ -44,10 +51,61 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
             areas=basemap_areas(ctx.areas),
             **ctx.map_options,
         )
+        sites_svg = _attach_print(m, inputs, ctx)
         blocks.append(MapFigure("m-sites", prose("sites", "map_caption"), maps.map_html(m)))
+        blocks.append(
+            Figure(
+                "fs-sites",
+                "Candidate inclusion-base sites by score, baseline (top) and with the proposals "
+                "open and their drive-time catchments (bottom); proposed sites are the numbered "
+                "stars, named in the legend.",
+                sites_svg,
+                "Two maps of candidate sites coloured by score, before and after, with catchments.",
+            )
+        )
     else:
         blocks.append(Paragraph(prose("sites", "no_sites")))
     return Section("sites", "5", "Site proposals", tuple(blocks))
+
+
+def _attach_print(m: Any, inputs: ReportInputs, ctx: ReportContext) -> str:
+    """What the site map's own page prints (the static sites figure, then the flows figure);
+    returns the sites figure, which the report prints in place of the map."""
+    from placeplan.publish.maps.static import (
+        attach_print_figure,
+        setting_totals,
+        static_basemap,
+        static_sites_flows,
+    )
+    from placeplan.publish.maps.static_sites import static_sites
+
+    base = static_basemap(ctx.map_options)
+    sites_svg = static_sites(
+        ctx.sites,
+        published_provision(inputs.provision),
+        isochrones=inputs.isochrones,
+        base=base,
+        scenario_name=inputs.scenario_name,
+    )
+    attach_print_figure(m, sites_svg, name="sites")
+    attach_print_figure(
+        m,
+        static_sites_flows(
+            ctx.sites,
+            published_provision(inputs.provision),
+            flows=ctx.flows,
+            flow_origins=inputs.flow_origins if inputs.flow_origins is not None else inputs.areas,
+            base=base,
+            scenario_name=inputs.scenario_name,
+            threshold=ctx.threshold,
+            fig_id="fs-sites-flows",
+            destination_totals=setting_totals(
+                inputs.ooa_flows, threshold=ctx.threshold, round_to=ctx.round_to, mode=ctx.mode
+            ),
+        ),
+        name="flows",
+    )
+    return sites_svg
 
 
 _SCORE_COUNT_COLS = ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
