@@ -96,6 +96,8 @@ def _score_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
         )
         if c in scores.columns
     ]
+    # the normalised criteria, for the report's re-weighting sliders (suppressed there)
+    cols += [c for c in scores.columns if str(c).endswith("_norm")]
     return pd.DataFrame(scores[cols]).reset_index(drop=True)
 
 
@@ -175,6 +177,7 @@ def _write_all(
             site_reach_min=plan.selection.max_travel_time_min,
             flows=flows,
             plan_file_name=plan_file.name,
+            site_weights=plan.selection.weights or None,
         )
         report = build_report(report_inputs)
         fname = "report.html" if i == 0 else f"report-{_slug(name)}.html"
