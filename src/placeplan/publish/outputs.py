@@ -1,4 +1,4 @@
-"""Write a run's outputs: report(s), maps, impact.csv, layers.gpkg, the plan used and a manifest.
+"""Write a run's outputs: the report, maps, impact.csv, layers.gpkg, the plan used and a manifest.
 
 Everything written here is published material unless the plan says ``mode = "internal"``.
 Published tables pass through :func:`placeplan.publish.disclosure.suppress` (via the report
@@ -450,7 +450,9 @@ def write_outputs(
 ) -> dict[str, Path]:
     """Write every output of a run into ``out_dir`` at once and return their paths.
 
-    Files: ``report.html`` (first scenario; ``report-<scenario>.html`` for the others),
+    Files: ``report.html`` (one appendix for every scenario: the comparison, then each scenario;
+    per-scenario report files are no longer written, see :mod:`placeplan.publish.report.appendix`),
+    ``comparison.csv`` (the appendix's side-by-side table),
     ``map-*.html`` (the report's maps, standalone), ``impact.csv`` (all scenarios, disclosure-
     controlled, the same numbers as the reports), ``flows.csv`` (the year-by-year placement flows,
     when the run has them; the numbers of the reports' "Year by year" section),

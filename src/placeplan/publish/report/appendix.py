@@ -14,6 +14,12 @@ comparison of :mod:`placeplan.publish.report.sections.compare`:
 4. the data sources and the disclosure note, once.
 
 :func:`write_appendix` writes it as one self-contained, offline HTML file (``report.html``).
+
+**Why the per-scenario files are gone.** Runs used to write ``report.html`` for the first scenario
+and ``report-<scenario>.html`` for each other. The DfE asks for one appendix, and a reviewer
+comparing proposals needs them side by side; separate files carried the same published numbers
+twice and let a reader miss a scenario. Each scenario's part keeps every section it had, so
+nothing is lost; the standalone maps (``map-*.html``) are still written per scenario.
 """
 
 from __future__ import annotations
