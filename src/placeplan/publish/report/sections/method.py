@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from placeplan.publish.disclosure import suppression_mask
+from placeplan.publish.disclosure import suppress, suppression_mask
 from placeplan.publish.report.model import (
     BulletList,
     Cell,
@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     from placeplan.publish.report.context import ReportContext
     from placeplan.publish.report.model import Block, ReportInputs
 
-__all__ = ["section"]
+__all__ = ["section", "sen2_blocks"]
+
+_SEN2_KIND_LABEL = {
+    "need": "By primary need",
+    "placement": "By type of placement",
+    "total": "",
+    "residential": "",
+    "location": "",
+}
 
 
 def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
@@ -46,6 +54,8 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     rows_acc = ctx.row_accounting
     if rows_acc is not None and not rows_acc.empty:
         blocks.append(_row_accounting_table(rows_acc))
+    if inputs.sen2_check is not None and not inputs.sen2_check.empty:
+        blocks += sen2_blocks(inputs, ctx)
     if inputs.plan_toml:
         blocks.append(
             Preformatted(f"Plan file ({inputs.plan_file_name}) used for this run", inputs.plan_toml)
@@ -81,3 +91,59 @@ def _row_accounting_table(rows_acc: pd.DataFrame) -> Table:
         ("Input file", "Rows read", "Rows used", "Rows rejected"),
         tuple(rows),
     )
+
+
+def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
+    """The cohort's baseline beside the published SEN2 figures, with the difference.
+
+    Cohort counts are suppressed (primary under the threshold, secondary within each kind of
+    row, whose rows add up to a published total) and each difference with its count; the
+    published SEN2 figures are shown as the DfE published them.
+    """
+    check = inputs.sen2_check
+    assert check is not None
+    df = check.reset_index(drop=True)
+    pub = suppress(
+        df,
+        count_cols=["cohort"],
+        dependent_cols={"difference": ["cohort"]},
+        group_cols=["kind"],
+        threshold=ctx.threshold,
+        round_to=ctx.round_to,
+        mode=ctx.mode,
+    )
+    mask = suppression_mask(pub)
+    rows = []
+    last_kind = None
+    for idx, r in pub.iterrows():
+        kind = str(r.get("kind", ""))
+        group = _SEN2_KIND_LABEL.get(kind, "") if kind != last_kind else ""
+        last_kind = kind
+        cells = [Cell(str(r["measure"])), Cell(group)]
+        for col, signed in (("cohort", False), ("published", False), ("difference", True)):
+            v = r[col]
+            sup = bool(mask.at[idx, col]) if col in mask.columns else False
+            cells.append(
+                Cell(None if pd.isna(v) else float(v), "count", suppressed=sup, signed=signed)
+            )
+        rows.append(tuple(cells))
+    period = str(df["time_period"].iloc[0])
+    year = f"{period[:4]}/{period[4:]}" if len(period) == 6 else period
+    return [
+        Paragraph(
+            prose(
+                "method",
+                "sen2_intro",
+                authority=inputs.authority,
+                year=year,
+                synthetic=inputs.synthetic_data,
+            )
+        ),
+        Table(
+            "t-sen2",
+            f"The baseline cohort beside the published SEN2 figures ({year})",
+            ("SEN2 measure", "", "Cohort (baseline)", "SEN2 published", "Difference"),
+            tuple(rows),
+            note=prose("method", "sen2_note", threshold=ctx.threshold),
+        ),
+    ]
