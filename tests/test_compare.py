@@ -162,3 +162,62 @@ def test_comparison_frame_columns(inputs):
         "change",
     ]
     assert isinstance(csv, pd.DataFrame)
+
+
+# --- the baseline beside SEN2 in the method section (issue 9 §6) ----------------------------
+
+
+def test_release_check_counts_need_and_placement_beside_the_release():
+    from placeplan.prepare.sen2 import example_release
+    from placeplan.prepare.sen2_check import CHECK_KINDS, release_check
+
+    rel = example_release()
+    prov = pd.DataFrame(
+        {
+            "setting_id": ["1", "2"],
+            "provision_type": ["special", "independent"],
+            "in_area": [True, False],
+        }
+    )
+    pupils = pd.DataFrame(
+        {
+            "current_setting_id": ["1", "1", "2", "2"],
+            "need_type": ["ASD", "SEMH", "ASD", "ASD"],
+            "plan_type": ["EHCP", "EHCP", "EHCP", "SEN_support"],  # SEN support not counted
+        }
+    )
+    t = release_check(pupils, prov, rel, year="2024/25").set_index("measure")
+    assert list(dict.fromkeys(t["kind"])) == [k for k in CHECK_KINDS if k in set(t["kind"])]
+    needs = rel.needs[rel.needs["year"] == "2024/25"].set_index("need")["value"]
+    assert t.loc["Primary need: ASD", "cohort"] == 2
+    assert t.loc["Primary need: ASD", "published"] == needs["ASD"]
+    assert t.loc["Primary need: SEMH", "difference"] == 1 - needs["SEMH"]
+    assert t.loc["Special - independent", "cohort"] == 1
+    assert t.loc["Out of area (implied minimum)", "cohort"] == 1
+    assert set(t["time_period"]) == {"202425"}
+
+
+def test_method_section_shows_sen2_with_cohort_counts_suppressed():
+    check = pd.DataFrame(
+        {
+            "measure": ["Primary need: ASD", "Primary need: HI", "Primary need: SEMH"],
+            "sen2_columns": ["number_asd", "number_hi", "number_semh"],
+            "time_period": ["202425"] * 3,
+            "cohort": [40, 3, 30],
+            "published": [44.0, 4.0, 31.0],
+            "difference": [-4.0, -1.0, -1.0],
+            "note": [""] * 3,
+            "kind": ["need"] * 3,
+        }
+    )
+    inputs = dataclasses.replace(example_inputs(), sen2_check=check)
+    from placeplan.publish.report.render import render_report
+
+    page = render_report(build_report(inputs))
+    rows = _table_rows(page, "t-sen2")
+    # the small count and one more (secondary), each with its difference; published as published
+    assert rows["Primary need: HI"][1:] == ["c", "4", "c"]
+    assert sum(r[1] == "c" for r in rows.values()) == 2
+    assert [r[2] for r in rows.values()] == ["44", "4", "31"]
+    assert "shown as\npublished" in page or "shown as published" in page
+    assert "Education, health and care plans" in page

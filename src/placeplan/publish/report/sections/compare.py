@@ -47,7 +47,6 @@ COMPARED_METRICS: tuple[str, ...] = (
 )
 CAPITAL = "capital_cost_gbp"
 _CAPITAL_LABEL = "Capital cost of the bases opened"
-_NO_BASELINE = frozenset({"moved_n", "worse_off_n"})
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,6 @@ def comparison_cells(inputs: Sequence[ReportInputs]) -> list[ComparedRow]:
             per.append((i.scenario_name, scen, change))
         first = tables[0]
         base = first.cell("all", all_group(first), metric, "baseline")
-        if metric in _NO_BASELINE:
-            base = Cell(None, base.fmt)
         if base.fmt == "gbp":  # £23.20m and −£0.35m, not −£345,000 beside £22.86m
             base = dataclasses.replace(base, fmt="gbp_short")
             per = [
