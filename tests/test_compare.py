@@ -216,8 +216,30 @@ def test_method_section_shows_sen2_with_cohort_counts_suppressed():
     page = render_report(build_report(inputs))
     rows = _table_rows(page, "t-sen2")
     # the small count and one more (secondary), each with its difference; published as published
-    assert rows["Primary need: HI"][1:] == ["c", "4", "c"]
-    assert sum(r[1] == "c" for r in rows.values()) == 2
-    assert [r[2] for r in rows.values()] == ["44", "4", "31"]
+    assert rows["Primary need: HI"] == ["c", "4", "c"]
+    assert sum(r[0] == "c" for r in rows.values()) == 2
+    assert [r[1] for r in rows.values()] == ["44", "4", "31"]
     assert "shown as\npublished" in page or "shown as published" in page
     assert "Education, health and care plans" in page
+
+
+def test_out_of_area_row_is_hidden_with_a_hidden_placement_count():
+    from placeplan.publish.report.render import render_report
+
+    check = pd.DataFrame(
+        {
+            "measure": ["Special - LA maintained and academy/free", "Special - independent",
+                        "Special - non-maintained", "Out of area (implied minimum)"],
+            "sen2_columns": [""] * 4,
+            "time_period": ["202425"] * 4,
+            "cohort": [50, 3, 20, 3],
+            "published": [50.0, 3.0, 20.0, 3.0],
+            "difference": [0.0] * 4,
+            "note": [""] * 4,
+            "kind": ["placement", "placement", "placement", "location"],
+        }
+    )  # fmt: skip
+    page = render_report(build_report(dataclasses.replace(example_inputs(), sen2_check=check)))
+    rows = _table_rows(page, "t-sen2")
+    assert rows["Out of area (implied minimum)"] == ["c", "3", "c"]
+    assert rows["Special - LA maintained and academy/free"][1] == "50"

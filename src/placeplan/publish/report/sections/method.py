@@ -28,14 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["section", "sen2_blocks"]
 
-_SEN2_KIND_LABEL = {
-    "need": "By primary need",
-    "placement": "By type of placement",
-    "total": "",
-    "residential": "",
-    "location": "",
-}
-
 
 def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     """Build section 7: the method, its parameters and assumptions, and where the rows went."""
@@ -113,16 +105,20 @@ def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
         mode=ctx.mode,
     )
     mask = suppression_mask(pub)
+    kinds = pub["kind"].astype(str) if "kind" in pub.columns else pd.Series("", index=pub.index)
+    # out of area is a sum of placement types (those with no in-area setting): once any
+    # placement count is hidden, hide it too, or it could give the hidden count back
+    hide_location = "cohort" in mask.columns and bool(
+        mask.loc[kinds == "placement", "cohort"].any()
+    )
     rows = []
-    last_kind = None
     for idx, r in pub.iterrows():
-        kind = str(r.get("kind", ""))
-        group = _SEN2_KIND_LABEL.get(kind, "") if kind != last_kind else ""
-        last_kind = kind
-        cells = [Cell(str(r["measure"])), Cell(group)]
+        cells = [Cell(str(r["measure"]))]
         for col, signed in (("cohort", False), ("published", False), ("difference", True)):
             v = r[col]
             sup = bool(mask.at[idx, col]) if col in mask.columns else False
+            if col != "published" and hide_location and kinds.at[idx] == "location":
+                sup = True
             cells.append(
                 Cell(None if pd.isna(v) else float(v), "count", suppressed=sup, signed=signed)
             )
@@ -142,7 +138,7 @@ def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
         Table(
             "t-sen2",
             f"The baseline cohort beside the published SEN2 figures ({year})",
-            ("SEN2 measure", "", "Cohort (baseline)", "SEN2 published", "Difference"),
+            ("SEN2 measure", "Cohort (baseline)", "SEN2 published", "Difference"),
             tuple(rows),
             note=prose("method", "sen2_note", threshold=ctx.threshold),
         ),
