@@ -175,8 +175,8 @@ def script_json(value: object) -> str:
 
     Examples
     --------
-    >>> script_json({"name": "</script>", "v": float("nan")})
-    '{"name": "\\u003c/script\\u003e", "v": null}'
+    >>> print(script_json({"name": "</script>", "v": float("nan")}))
+    {"name": "\\u003c/script\\u003e", "v": null}
     """
 
     def clean(v: object) -> object:
