@@ -29,6 +29,7 @@ from placeplan.compute.scenario import Scenario, ScenarioResult, apply_scenario
 from placeplan.compute.scoring import score_sites, weight_sensitivity
 from placeplan.prepare import io
 from placeplan.prepare.inputs import Inputs, authority_areas
+from placeplan.prepare.sen2_check import plan_sen2_check
 from placeplan.vocab import CRS, OOA_CATEGORIES
 
 if TYPE_CHECKING:
@@ -113,6 +114,10 @@ class RunResult:
         upper``).
     flows_source
         Where the flows' new plans came from (the SEN2 release forecast or a constant rate).
+    sen2_check
+        The cohort's baseline beside the authority's published SEN2 figures, by need, placement
+        type and location (:func:`placeplan.prepare.sen2_check.release_check`; cohort counts
+        unsuppressed); None when the plan names no ``sen2_release``.
     timings_s
         Seconds per stage.
     """
@@ -132,6 +137,7 @@ class RunResult:
     flows: pd.DataFrame | None = None
     flows_source: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
+    sen2_check: pd.DataFrame | None = None
 
 
 def _exact_locations(df_origins: pd.DataFrame) -> bool:
@@ -398,6 +404,8 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
         journeys, snaps = _journeys(plan, inputs, net)
     with timer.stage("baseline"):
         baseline, costs = _baseline(plan, inputs, journeys)
+        # the baseline cohort beside the published SEN2 figures (issue 9 §6)
+        sen2_check = plan_sen2_check(plan, inputs.pupils, inputs.provision)
     with timer.stage("selection"):
         site_scores, optimised = select_sites(inputs, inputs.pupils, baseline, journeys, plan)
     with timer.stage("scenarios"):
@@ -456,4 +464,5 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
         roads=roads,
         flows=flows,
         flows_source=flows_source,
+        sen2_check=sen2_check,
     )

@@ -13,13 +13,24 @@ published placements of every type for which the authority has no setting in its
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from placeplan._errors import SchemaValidationError
 
-__all__ = ["SEN2_MEASURES", "compare_baseline_to_sen2"]
+if TYPE_CHECKING:
+    from placeplan.config import PlanConfig
+    from placeplan.prepare.sen2 import Sen2Release
+
+__all__ = [
+    "CHECK_KINDS",
+    "SEN2_MEASURES",
+    "compare_baseline_to_sen2",
+    "plan_sen2_check",
+    "release_check",
+]
 
 #: measure -> (SEN2 columns summed, cohort ``provision_type`` counted). The SEN2 columns are those
 #: of the caseload table ("All EHC plans" rows); the provision types are the cohort's vocabulary.
@@ -268,3 +279,186 @@ def _row(
         "difference": cohort - published,
         "note": note,
     }
+
+
+#: The kinds of row of :func:`release_check`, in table order.
+CHECK_KINDS: tuple[str, ...] = ("need", "placement", "total", "residential", "location")
+
+
+def _period_of(year: str) -> str:
+    """``"2024/25"`` -> ``"202425"`` (the release's ``time_period``)."""
+    return year.replace("/", "")
+
+
+def _need_rows(pupils: pd.DataFrame, release: Sen2Release, year: str) -> list[dict[str, object]]:
+    """Plans by primary need: the cohort's ``need_type`` beside the release's all-plans counts."""
+    needs = release.needs
+    if needs.empty:
+        return []
+    rows = needs[
+        needs["breakdown_topic"].astype(str).str.lower().str.startswith("all ")
+        & needs["year"].eq(year)
+    ]
+    published = rows.drop_duplicates("need").set_index("need")["value"]
+    if "need_type" in pupils.columns:
+        cohort = pupils["need_type"].astype(str).value_counts()
+    else:
+        cohort = pd.Series(dtype=int)
+    out = []
+    for code in published.index:
+        value = float(published[code]) if pd.notna(published[code]) else float("nan")
+        label = "not recorded" if code == "UNKNOWN" else code
+        out.append(
+            {
+                **_row(
+                    f"Primary need: {label}",
+                    (f"number_{'need_unknown' if code == 'UNKNOWN' else code.lower()}",),
+                    _period_of(year),
+                    int(cohort.get(code, 0)),
+                    value,
+                    "cohort need_type" + ("" if pd.notna(published[code]) else "; not published"),
+                ),
+                "kind": "need",
+            }
+        )
+    return out
+
+
+def release_check(
+    pupils: pd.DataFrame,
+    provision: pd.DataFrame,
+    release: Sen2Release,
+    *,
+    year: str | None = None,
+    residential: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The cohort's baseline beside the authority's SEN2 release: by need, placement, location.
+
+    Parameters
+    ----------
+    pupils
+        The "pupils" contract (``need_type``, ``current_setting_id``; EHC plans only are
+        counted when a ``plan_type`` column is present).
+    provision
+        The "provision" contract (``setting_id``, ``provision_type``, ``in_area``).
+    release
+        The authority's release (:func:`placeplan.prepare.sen2.read_sen2_release`).
+    year
+        Academic year of the census the cohort describes (``"2024/25"``); default the latest
+        year of the caseload table.
+    residential
+        Optional SEN2 residential settings table (wide as published, or tidy long); without
+        it the residential row says the table was not given.
+
+    Returns
+    -------
+    comparison
+        The columns of :func:`compare_baseline_to_sen2` plus ``kind`` (one of
+        :data:`CHECK_KINDS`): plans by primary need, then by type of placement (independent and
+        non-maintained special are rows of their own), the total, residential and out of area.
+
+    Examples
+    --------
+    >>> from placeplan.prepare.sen2 import example_release
+    >>> rel = example_release()
+    >>> prov = pd.DataFrame({"setting_id": ["1"], "provision_type": ["special"],
+    ...     "in_area": [True]})
+    >>> pupils = pd.DataFrame({"current_setting_id": ["1"], "need_type": ["ASD"]})
+    >>> t = release_check(pupils, prov, rel)
+    >>> t["kind"].drop_duplicates().tolist()[-3:]
+    ['total', 'residential', 'location']
+    """
+    if "plan_type" in pupils.columns:
+        pupils = pupils[pupils["plan_type"].astype(str).str.upper().eq("EHCP")]
+    years = sorted(release.caseload["year"].dropna().astype(str).unique())
+    if not years:
+        msg = "the SEN2 release has no caseload rows for this authority"
+        raise SchemaValidationError(msg)
+    chosen: str = year if year is not None and year in years else years[-1]
+    case = release.caseload
+    tidy = pd.DataFrame(
+        {
+            "la_code": release.la_code,
+            "time_period": case["year"].astype(str).map(_period_of),
+            "breakdown_topic": case["breakdown_topic"],
+            "dfe_column": case["measure"],
+            "count": case["value"],
+        }
+    )
+    tables = {"placement": tidy}
+    if residential is not None:
+        tables["residential"] = residential
+    placed = compare_baseline_to_sen2(
+        pupils, provision, tables, la_code=release.la_code, time_period=_period_of(chosen)
+    )
+    kinds = placed["measure"].map(
+        lambda m: "total" if m.startswith("Total")
+        else "residential" if m.startswith("Residential")
+        else "location" if m.startswith("Out of area") else "placement"
+    )  # fmt: skip
+    placed = placed.assign(kind=kinds.to_numpy())
+    if residential is None:
+        placed = pd.concat(
+            [
+                placed,
+                pd.DataFrame(
+                    [
+                        {
+                            **_row(
+                                "Residential (38-51 and 52 week)",
+                                RESIDENTIAL_COLUMNS,
+                                _period_of(chosen),
+                                int(pupils["residential"].astype(bool).sum())
+                                if "residential" in pupils
+                                else 0,
+                                float("nan"),
+                                "no SEN2 residential settings table among the release files",
+                            ),
+                            "kind": "residential",
+                        }
+                    ]
+                ),
+            ],
+            ignore_index=True,
+        )
+    out = pd.concat([pd.DataFrame(_need_rows(pupils, release, chosen)), placed], ignore_index=True)
+    order = {k: i for i, k in enumerate(CHECK_KINDS)}
+    out = out.sort_values("kind", key=lambda s: s.map(order), kind="stable")
+    return out.reset_index(drop=True)
+
+
+def plan_sen2_check(
+    plan: PlanConfig, pupils: pd.DataFrame, provision: pd.DataFrame
+) -> pd.DataFrame | None:
+    """The plan's cohort beside its authority's SEN2 release (None without ``sen2_release``).
+
+    Parameters
+    ----------
+    plan
+        The plan: ``inputs.sen2_release`` (a folder or file), ``plan.lad_code`` (the authority)
+        and ``plan.census_date`` (the census the cohort describes; its academic year is
+        compared, or the release's latest if it has no such year).
+    pupils, provision
+        The prepared pupils and provision.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        :func:`release_check`; cohort counts are not suppressed (the publish stage does that).
+    """
+    if plan.inputs.sen2_release is None:
+        return None
+    from placeplan.prepare.io import read_table
+    from placeplan.prepare.sen2 import read_sen2_release
+
+    folder = plan.path(plan.inputs.sen2_release)
+    release = read_sen2_release(folder, plan.plan.lad_code)
+    census = pd.Timestamp(plan.plan.census_date)
+    start = census.year if census.month >= 9 else census.year - 1
+    year = f"{start}/{str(start + 1)[-2:]}"
+    residential = None
+    if folder.is_dir():
+        files = sorted(p for p in folder.glob("*.csv") if "residential" in p.name.lower())
+        if files:
+            residential = read_table(files[0])
+    return release_check(pupils, provision, release, year=year, residential=residential)

@@ -12,6 +12,7 @@ HTML attribute value      :func:`html_attr` (always inside double quotes)
 JavaScript source         :func:`js_string` — a JSON string literal, safe inside ``<script>``
 JS template literal       :func:`js_template_literal` (prefer :func:`js_string`: data never
                           needs to be *inside* a backtick string)
+JSON data in ``<script>`` :func:`script_json` — any JSON value, safe inside ``<script>``
 GeoJSON properties        :func:`geojson_properties` — for renderers that insert properties
                           as HTML (folium's ``GeoJsonTooltip``/``GeoJsonPopup``)
 CSS                       :func:`css_string` (a quoted string) and :func:`css_colour`
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -52,6 +54,7 @@ __all__ = [
     "html_text",
     "js_string",
     "js_template_literal",
+    "script_json",
 ]
 
 CSV_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -150,6 +153,43 @@ def js_string(value: object) -> str:
     text = "" if value is None else str(value)
     quoted = json.dumps(text, ensure_ascii=False)
     return _JS_UNSAFE_RE.sub(lambda m: _JS_UNSAFE[m.group(0)], quoted)
+
+
+def script_json(value: object) -> str:
+    """Serialise ``value`` as JSON that is safe as the content of an inline ``<script>``.
+
+    As :func:`js_string` for a whole JSON value (objects, lists, numbers, strings, null):
+    ``<``, ``>``, ``&``, ``'``, the backtick, U+2028 and U+2029 are written as ``\\uXXXX``
+    escapes, so no string in the data can end the ``<script>`` element or open a comment; NaN
+    and infinities become ``null`` (JSON has neither). Read it with ``JSON.parse``.
+
+    Parameters
+    ----------
+    value
+        Anything :func:`json.dumps` serialises (dicts, lists, str, int, float, bool, None).
+
+    Returns
+    -------
+    str
+        The JSON text.
+
+    Examples
+    --------
+    >>> print(script_json({"name": "</script>", "v": float("nan")}))
+    {"name": "\\u003c/script\\u003e", "v": null}
+    """
+
+    def clean(v: object) -> object:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, Mapping):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    text = json.dumps(clean(value), ensure_ascii=False, allow_nan=False)
+    return _JS_UNSAFE_RE.sub(lambda m: _JS_UNSAFE[m.group(0)], text)
 
 
 def js_template_literal(value: object) -> str:

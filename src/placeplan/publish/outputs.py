@@ -1,4 +1,4 @@
-"""Write a run's outputs: report(s), maps, impact.csv, layers.gpkg, the plan used and a manifest.
+"""Write a run's outputs: the report, maps, impact.csv, layers.gpkg, the plan used and a manifest.
 
 Everything written here is published material unless the plan says ``mode = "internal"``.
 Published tables pass through :func:`placeplan.publish.disclosure.suppress` (via the report
@@ -49,14 +49,16 @@ from placeplan._errors import ConfigError
 from placeplan.prepare.io import write_layers
 from placeplan.publish.disclosure import apply_marker, suppress
 from placeplan.publish.flows import flows_csv_frame, published_flows
+from placeplan.publish.report.appendix import build_appendix, write_appendix
 from placeplan.publish.report.build import (
     MapFigure,
+    Report,
     ReportInputs,
     build_report,
     published_impact,
 )
 from placeplan.publish.report.method import assumptions, parameters
-from placeplan.publish.report.render import write_report
+from placeplan.publish.report.sections.compare import comparison_frame
 from placeplan.publish.tables import write_csv
 
 if TYPE_CHECKING:
@@ -96,7 +98,60 @@ def _score_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
         )
         if c in scores.columns
     ]
+    # the normalised criteria, for the report's re-weighting sliders (suppressed there)
+    cols += [c for c in scores.columns if str(c).endswith("_norm")]
     return pd.DataFrame(scores[cols]).reset_index(drop=True)
+
+
+def _report_inputs(
+    run: RunResult, name: str, *, plan_text: str, version: str, timestamp: str
+) -> ReportInputs:
+    """The report inputs of one scenario (aggregates only; suppressed by the report)."""
+    plan, inputs = run.plan, run.inputs
+    impact, lay, d = run.impacts[name], run.layers[name], plan.disclosure
+    return ReportInputs(
+        plan_name=plan.plan.name,
+        authority=plan.plan.authority,
+        run_timestamp=timestamp,
+        placeplan_version=version,
+        config_hash=plan.config_hash(),
+        plan_toml=plan_text,
+        impact=impact.table,
+        mode=d.mode,
+        scenario_name=name,
+        mitigations=impact.mitigations,
+        sites=lay.sites,
+        provision=inputs.provision[
+            ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
+        ],
+        areas=lay.areas,
+        ooa_flows=lay.ooa_flows,
+        flow_origins=inputs.planning_areas,
+        isochrones=lay.catchments,
+        outline=inputs.outline,
+        roads=run.roads,
+        time_bands=lay.time_bands,
+        parameters=parameters(plan, run.network.speed_model.describe()),
+        assumptions=assumptions(plan, run.scenarios[name], run.baseline),
+        row_accounting=inputs.row_accounting[["file", "rows_read", "rows_used", "rows_rejected"]],
+        attributions=inputs.attribution,
+        synthetic_data=plan.plan.synthetic_pupils,
+        disclosure_threshold=d.threshold,
+        disclosure_round_to=d.round_to,
+        reasonable_journey_min={
+            "primary": plan.thresholds.max_journey_primary_min,
+            "secondary": plan.thresholds.max_journey_secondary_min,
+        },
+        site_scores=_score_criteria(run.site_scores),
+        site_reach_min=plan.selection.max_travel_time_min,
+        # the year-by-year flow table (issue 9); older RunResults have no such field
+        flows=getattr(run, "flows", None),
+        plan_file_name=_plan_file(plan).name,
+        site_weights=plan.selection.weights or None,
+        # the cohort's baseline beside the published SEN2 figures (issue 9 §6)
+        sen2_check=getattr(run, "sen2_check", None),
+        region=getattr(inputs, "region", None),
+    )
 
 
 def _write_all(
@@ -110,7 +165,6 @@ def _write_all(
     plan, inputs = run.plan, run.inputs
     scenarios, impacts = run.scenarios, run.impacts
     site_scores, optimised = run.site_scores, run.optimised
-    baseline = run.baseline
     # the year-by-year flow table (issue 9); older RunResults have no such field
     flows: pd.DataFrame | None = getattr(run, "flows", None)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -128,58 +182,21 @@ def _write_all(
     plan_file = _plan_file(plan)
     if plan_file.exists():
         plan_text = plan_file.read_text(encoding="utf-8")
-    limits = {
-        "primary": plan.thresholds.max_journey_primary_min,
-        "secondary": plan.thresholds.max_journey_secondary_min,
-    }
+    all_inputs: list[ReportInputs] = []
+    reports: list[Report] = []
     published_frames = []
     mitigation_frames = []
     layers: dict[str, gpd.GeoDataFrame] = {}
-    for i, (name, result) in enumerate(scenarios.items()):
+    for i, name in enumerate(scenarios):
         impact = impacts[name]
         lay = run.layers[name]
         sites, iso, area_layer = lay.sites, lay.catchments, lay.areas
-        report_inputs = ReportInputs(
-            plan_name=plan.plan.name,
-            authority=plan.plan.authority,
-            run_timestamp=timestamp,
-            placeplan_version=version,
-            config_hash=plan.config_hash(),
-            plan_toml=plan_text,
-            impact=impact.table,
-            mode=mode,
-            scenario_name=name,
-            mitigations=impact.mitigations,
-            sites=sites,
-            provision=provision[
-                ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
-            ],
-            areas=area_layer,
-            ooa_flows=lay.ooa_flows,
-            flow_origins=planning,
-            isochrones=iso,
-            outline=inputs.outline,
-            roads=run.roads,
-            time_bands=lay.time_bands,
-            parameters=parameters(plan, run.network.speed_model.describe()),
-            assumptions=assumptions(plan, result, baseline),
-            row_accounting=inputs.row_accounting[
-                ["file", "rows_read", "rows_used", "rows_rejected"]
-            ],
-            attributions=inputs.attribution,
-            synthetic_data=plan.plan.synthetic_pupils,
-            disclosure_threshold=d.threshold,
-            disclosure_round_to=d.round_to,
-            reasonable_journey_min=limits,
-            site_scores=_score_criteria(site_scores),
-            site_reach_min=plan.selection.max_travel_time_min,
-            flows=flows,
-            plan_file_name=plan_file.name,
-            region=getattr(inputs, "region", None),
+        report_inputs = _report_inputs(
+            run, name, plan_text=plan_text, version=version, timestamp=timestamp
         )
         report = build_report(report_inputs)
-        fname = "report.html" if i == 0 else f"report-{_slug(name)}.html"
-        outputs["report" if i == 0 else f"report:{name}"] = write_report(report, dest(fname))
+        all_inputs.append(report_inputs)
+        reports.append(report)
         for section in report.sections:
             for block in section.blocks:
                 if isinstance(block, MapFigure):
@@ -230,6 +247,10 @@ def _write_all(
                 impact.per_pupil.drop(columns=["all"]),
                 dest(f"pupil-journeys-{_slug(name)}.csv"),
             )
+    # one appendix for every scenario (issue 11): the comparison first, then each in full
+    appendix = build_appendix(all_inputs, reports)
+    outputs["report"] = write_appendix(appendix, dest("report.html"))
+    outputs["comparison"] = write_csv(comparison_frame(all_inputs), dest("comparison.csv"))
     outputs["impact"] = write_csv(
         pd.concat(published_frames, ignore_index=True), dest("impact.csv")
     )
@@ -430,7 +451,9 @@ def write_outputs(
 ) -> dict[str, Path]:
     """Write every output of a run into ``out_dir`` at once and return their paths.
 
-    Files: ``report.html`` (first scenario; ``report-<scenario>.html`` for the others),
+    Files: ``report.html`` (one appendix for every scenario: the comparison, then each scenario;
+    per-scenario report files are no longer written, see :mod:`placeplan.publish.report.appendix`),
+    ``comparison.csv`` (the appendix's side-by-side table),
     ``map-*.html`` (the report's maps, standalone), ``impact.csv`` (all scenarios, disclosure-
     controlled, the same numbers as the reports), ``flows.csv`` (the year-by-year placement flows,
     when the run has them; the numbers of the reports' "Year by year" section),

@@ -38,6 +38,7 @@ __all__ = [
     "Quote",
     "Report",
     "ReportInputs",
+    "Reweight",
     "Section",
     "Table",
 ]
@@ -180,6 +181,12 @@ class ReportInputs:
     plan_file_name: str = "plan.toml"
     #: neighbouring areas' outline polygons (``[inputs] region_outline``): a light basemap
     region: gpd.GeoDataFrame | None = None
+    #: the scoring weights the plan used, by criterion key (``compute.scoring.CRITERIA``), for
+    #: the sites section's re-weighting sliders; None: the sliders start from the defaults
+    site_weights: Mapping[str, float] | None = None
+    #: the cohort's baseline beside the published SEN2 figures
+    #: (:func:`placeplan.prepare.sen2_check.release_check`; cohort counts not yet suppressed)
+    sen2_check: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""
@@ -201,6 +208,7 @@ class ReportInputs:
             "row_accounting",
             "site_scores",
             "flows",
+            "sen2_check",
         ):
             df = getattr(self, name)
             if df is not None and any("pupil_ref" in str(c).lower() for c in df.columns):
@@ -350,7 +358,28 @@ class Preformatted:
     kind: str = "pre"
 
 
-Block = Table | Figure | MapFigure | Paragraph | Quote | BulletList | Preformatted
+@dataclass(frozen=True)
+class Reweight:
+    """Live re-weighting of the site scores: sliders, a table re-ranked in the browser.
+
+    ``criteria`` is ``(key, label, weight)`` per criterion with a slider (weights as given by
+    the plan, any scale); ``header`` and ``rows`` the table as first drawn (``rows[i][0]`` is
+    the rank cell); ``data`` the JSON (script-safe) the inline script reads: the published
+    normalised criteria per site, null where suppressed.
+    """
+
+    id: str
+    caption: str
+    criteria: tuple[tuple[str, str, float], ...]
+    header: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    site_ids: tuple[str, ...]
+    data: str
+    note: str = ""
+    kind: str = "reweight"
+
+
+Block = Table | Figure | MapFigure | Paragraph | Quote | BulletList | Preformatted | Reweight
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ __all__ = [
     "fmt_percent",
     "fmt_range",
     "render_report",
+    "render_template",
     "write_report",
 ]
 
@@ -188,6 +189,24 @@ def _environment() -> jinja2.Environment:
         css_string=_css_string,
     )
     return env
+
+
+def render_template(name: str, **values: Any) -> str:
+    """Render one of the report templates with the report's filters (no offline check).
+
+    Parameters
+    ----------
+    name
+        Template file under ``publish/report/templates`` (e.g. ``"appendix.html.j2"``).
+    **values
+        The template's variables.
+
+    Returns
+    -------
+    str
+        The rendered text.
+    """
+    return _environment().get_template(name).render(**values)
 
 
 def render_report(report: Report) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from placeplan.publish.disclosure import suppression_mask
+from placeplan.publish.disclosure import suppress, suppression_mask
 from placeplan.publish.report.model import (
     BulletList,
     Cell,
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from placeplan.publish.report.context import ReportContext
     from placeplan.publish.report.model import Block, ReportInputs
 
-__all__ = ["section"]
+__all__ = ["section", "sen2_blocks"]
 
 
 def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
@@ -46,6 +46,8 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     rows_acc = ctx.row_accounting
     if rows_acc is not None and not rows_acc.empty:
         blocks.append(_row_accounting_table(rows_acc))
+    if inputs.sen2_check is not None and not inputs.sen2_check.empty:
+        blocks += sen2_blocks(inputs, ctx)
     if inputs.plan_toml:
         blocks.append(
             Preformatted(f"Plan file ({inputs.plan_file_name}) used for this run", inputs.plan_toml)
@@ -81,3 +83,63 @@ def _row_accounting_table(rows_acc: pd.DataFrame) -> Table:
         ("Input file", "Rows read", "Rows used", "Rows rejected"),
         tuple(rows),
     )
+
+
+def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
+    """The cohort's baseline beside the published SEN2 figures, with the difference.
+
+    Cohort counts are suppressed (primary under the threshold, secondary within each kind of
+    row, whose rows add up to a published total) and each difference with its count; the
+    published SEN2 figures are shown as the DfE published them.
+    """
+    check = inputs.sen2_check
+    assert check is not None
+    df = check.reset_index(drop=True)
+    pub = suppress(
+        df,
+        count_cols=["cohort"],
+        dependent_cols={"difference": ["cohort"]},
+        group_cols=["kind"],
+        threshold=ctx.threshold,
+        round_to=ctx.round_to,
+        mode=ctx.mode,
+    )
+    mask = suppression_mask(pub)
+    kinds = pub["kind"].astype(str) if "kind" in pub.columns else pd.Series("", index=pub.index)
+    # out of area is a sum of placement types (those with no in-area setting): once any
+    # placement count is hidden, hide it too, or it could give the hidden count back
+    hide_location = "cohort" in mask.columns and bool(
+        mask.loc[kinds == "placement", "cohort"].any()
+    )
+    rows = []
+    for idx, r in pub.iterrows():
+        cells = [Cell(str(r["measure"]))]
+        for col, signed in (("cohort", False), ("published", False), ("difference", True)):
+            v = r[col]
+            sup = bool(mask.at[idx, col]) if col in mask.columns else False
+            if col != "published" and hide_location and kinds.at[idx] == "location":
+                sup = True
+            cells.append(
+                Cell(None if pd.isna(v) else float(v), "count", suppressed=sup, signed=signed)
+            )
+        rows.append(tuple(cells))
+    period = str(df["time_period"].iloc[0])
+    year = f"{period[:4]}/{period[4:]}" if len(period) == 6 else period
+    return [
+        Paragraph(
+            prose(
+                "method",
+                "sen2_intro",
+                authority=inputs.authority,
+                year=year,
+                synthetic=inputs.synthetic_data,
+            )
+        ),
+        Table(
+            "t-sen2",
+            f"The baseline cohort beside the published SEN2 figures ({year})",
+            ("SEN2 measure", "Cohort (baseline)", "SEN2 published", "Difference"),
+            tuple(rows),
+            note=prose("method", "sen2_note", threshold=ctx.threshold),
+        ),
+    ]

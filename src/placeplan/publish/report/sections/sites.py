@@ -7,23 +7,42 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from placeplan.compute.scoring import CRITERIA, DEFAULT_WEIGHTS
 from placeplan.publish.disclosure import suppress, suppression_mask
+from placeplan.publish.escape import script_json
 from placeplan.publish.report.context import basemap_areas, published_provision
 from placeplan.publish.report.model import (
     Cell,
     Figure,
     MapFigure,
     Paragraph,
+    Reweight,
     Section,
     Table,
 )
 from placeplan.publish.report.prose import prose
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from placeplan.publish.report.context import ReportContext
     from placeplan.publish.report.model import Block, Mode, ReportInputs
 
-__all__ = ["section"]
+__all__ = ["CRITERION_LABELS", "published_criteria", "reweighted_ranking", "section"]
+
+#: Short labels of the scoring criteria (``compute.scoring.CRITERIA`` keys) for the sliders.
+CRITERION_LABELS: dict[str, str] = {
+    "need": "Need in reach",
+    "ooa": "Out-of-area avoidable",
+    "time_saved": "Time saved",
+    "cost": "Cost per place",
+    "deprivation": "Deprivation",
+    "spare_capacity": "Spare capacity",
+    "rurality": "Rurality",
+}
+#: Criteria whose normalised value is derived from a pupil count: key -> the published raw
+#: column whose suppression it follows (``time_saved_min`` follows ``pupils_benefiting``).
+_COUNT_CRITERIA = {"need": "need_in_reach", "ooa": "ooa_avoidable", "time_saved": "time_saved_min"}
 
 
 def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
@@ -42,6 +61,10 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
                 reach_min=inputs.site_reach_min,
             )
         )
+        crit = published_criteria(inputs.site_scores, threshold=th, round_to=rnd, mode=mode)
+        if crit is not None:
+            blocks.append(Paragraph(prose("sites", "reweight_intro")))
+            blocks.append(_reweight_block(crit, sites, inputs.site_weights, threshold=th))
         m = maps.map_sites(
             sites,
             published_provision(inputs.provision),
@@ -305,4 +328,168 @@ def _site_row(r: pd.Series, row_mask: pd.Series | None, crit: pd.Series | None) 
         Cell("yes" if bool(r["_sel"]) else "no"),
         cnum("pupils_served", "count"),
         cnum("mean_time_saved_min", "minutes"),
+    )
+
+
+def published_criteria(
+    scores: pd.DataFrame | None, *, threshold: int, round_to: int, mode: Mode
+) -> pd.DataFrame | None:
+    """The published normalised criteria per site, NaN where suppressed, for the sliders.
+
+    Parameters
+    ----------
+    scores
+        :func:`placeplan.compute.scoring.score_sites` output (``site_id``, the raw criteria and
+        ``<key>_norm`` for every criterion with a weight).
+    threshold, round_to, mode
+        Disclosure settings (see :func:`placeplan.publish.disclosure.suppress`).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``site_id`` and one column per criterion key (0-1, NaN = suppressed), in
+        ``CRITERIA`` order; ``attrs["left_out"]`` lists criteria suppressed for every site.
+        None when there are no normalised criteria.
+
+    Notes
+    -----
+    A criterion derived from a count follows that count's suppression (``need`` the count
+    in reach, ``ooa`` the avoidable placements, ``time_saved`` the pupils benefiting). A min-max
+    criterion whose lowest raw value is suppressed is suppressed for every site: from two
+    published (raw, normalised) pairs the minimum could be solved for.
+    """
+    if scores is None or scores.empty or "site_id" not in scores.columns:
+        return None
+    keys = [c.key for c in CRITERIA if f"{c.key}_norm" in scores.columns]
+    if not keys:
+        return None
+    pub = _published_site_scores(scores, threshold=threshold, round_to=round_to, mode=mode)
+    assert pub is not None  # scores has site_id
+    mask = suppression_mask(pub)
+    out = pd.DataFrame({"site_id": scores["site_id"].astype(str).to_numpy()})
+    left_out: list[str] = []
+    for key in keys:
+        norm = pd.to_numeric(scores[f"{key}_norm"], errors="coerce").to_numpy(dtype=float)
+        raw_col = _COUNT_CRITERIA.get(key)
+        if raw_col is not None and raw_col in mask.columns:
+            hidden = mask[raw_col].to_numpy(dtype=bool)
+            raw = pd.to_numeric(scores[raw_col], errors="coerce").to_numpy(dtype=float)
+            if hidden.any() and np.isfinite(raw).any():
+                lowest = np.nanmin(raw)
+                if (hidden & (raw == lowest)).any():
+                    hidden = np.ones(len(raw), dtype=bool)
+                    left_out.append(key)
+            norm = np.where(hidden, np.nan, norm)
+        out[key] = norm
+    out.attrs["left_out"] = left_out
+    return out
+
+
+def reweighted_ranking(criteria: pd.DataFrame, weights: Mapping[str, float]) -> pd.DataFrame:
+    """Score and rank sites from published criteria, as the report's sliders do in the browser.
+
+    Parameters
+    ----------
+    criteria
+        :func:`published_criteria` output: ``site_id`` and one 0-1 column per criterion key
+        (NaN = suppressed).
+    weights
+        Weight per criterion key (any scale, >= 0; keys absent or 0 are not used).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site_id, score, rank, left_out`` best first: ``score`` is the weighted mean of the
+        site's published criteria with a positive weight (a suppressed one is left out and the
+        weights rescaled over the rest; NaN when none is left), rounded to 9 decimals;
+        ``rank`` 1 = best, ties share the best rank; ties and NaN scores in ``site_id`` order.
+
+    Examples
+    --------
+    >>> crit = pd.DataFrame({"site_id": ["a", "b"], "need": [1.0, 0.0], "cost": [0.0, 1.0]})
+    >>> reweighted_ranking(crit, {"need": 1, "cost": 3})["site_id"].tolist()
+    ['b', 'a']
+    """
+    keys = [k for k in criteria.columns if k != "site_id" and weights.get(k, 0) > 0]
+    rows = []
+    for _, r in criteria.iterrows():
+        num = den = 0.0
+        left = []
+        for k in keys:
+            v = r[k]
+            if pd.isna(v):
+                left.append(CRITERION_LABELS.get(k, k))
+                continue
+            num += float(weights[k]) * float(v)
+            den += float(weights[k])
+        score = round(num / den, 9) if den > 0 else np.nan
+        rows.append((str(r["site_id"]), score, ", ".join(left)))
+    out = pd.DataFrame(rows, columns=["site_id", "score", "left_out"])
+    out["_key"] = out["score"].fillna(-1.0)
+    out = out.sort_values(["_key", "site_id"], ascending=[False, True], kind="stable")
+    out["rank"] = out["_key"].rank(method="min", ascending=False).astype(int)
+    out.loc[out["score"].isna(), "rank"] = 0
+    return out.drop(columns="_key").reset_index(drop=True)[["site_id", "score", "rank", "left_out"]]
+
+
+def _slider_weights(keys: list[str], weights: Mapping[str, float] | None) -> dict[str, int]:
+    """The plan's weights as slider positions 0-100 (shares of their total, rounded)."""
+    w = {k: float((weights if weights else DEFAULT_WEIGHTS).get(k, 0.0)) for k in keys}
+    total = sum(w.values())
+    return {k: round(100 * v / total) if total > 0 else 0 for k, v in w.items()}
+
+
+def _reweight_block(
+    crit: pd.DataFrame,
+    sites: pd.DataFrame,
+    weights: Mapping[str, float] | None,
+    *,
+    threshold: int,
+) -> Reweight:
+    """The sliders and the table they re-rank, first drawn at the plan's weights."""
+    keys = [k for k in crit.columns if k != "site_id"]
+    start = _slider_weights(keys, weights)
+    names = dict(
+        zip(sites["site_id"].astype(str), sites.get("name", sites["site_id"]), strict=True)
+    )
+    ranked = reweighted_ranking(crit, start).set_index("site_id")
+    order = ranked.index.tolist()
+    by_id = crit.set_index("site_id")
+    rows = []
+    for sid in order:
+        r = ranked.loc[sid]
+        c = by_id.loc[sid]
+        rows.append(
+            (
+                Cell("–" if r["rank"] == 0 else str(int(r["rank"]))),
+                Cell(str(names.get(sid, sid)) or sid),
+                *(
+                    Cell(None if pd.isna(c[k]) else float(c[k]), "score", suppressed=pd.isna(c[k]))
+                    for k in keys
+                ),
+                Cell(None if pd.isna(r["score"]) else float(r["score"]), "score"),
+                Cell(str(r["left_out"])),
+            )
+        )
+    data = {
+        "criteria": [{"key": k, "label": CRITERION_LABELS.get(k, k)} for k in keys],
+        "sites": [
+            {
+                "id": sid,
+                "norm": {k: None if pd.isna(by_id.loc[sid, k]) else float(by_id.loc[sid, k])
+                         for k in keys},
+            }
+            for sid in order
+        ],
+    }  # fmt: skip
+    left_out = ", ".join(CRITERION_LABELS.get(k, k) for k in crit.attrs.get("left_out", []))
+    return Reweight(
+        "rw-sites",
+        "Candidate sites re-ranked with the weights above (published criteria only)",
+        tuple((k, CRITERION_LABELS.get(k, k), float(start[k])) for k in keys),
+        ("Rank", "Site", *(CRITERION_LABELS.get(k, k) for k in keys), "Score", "Left out"),
+        tuple(rows),
+        tuple(order),
+        script_json(data),
+        note=prose("sites", "reweight_note", threshold=threshold, left_out=left_out),
     )

@@ -1,0 +1,246 @@
+"""The appendix's comparison: every scenario side by side, a table and year-by-year charts.
+
+:func:`comparison_cells` reads each scenario's disclosure-controlled impact table
+(:class:`~placeplan.publish.report.impact.ImpactTable`, the path every report table takes) for the
+all-pupils group; :func:`comparison_frame` gives those cells in long format for
+``comparison.csv`` and :func:`section` lays the same cells out as the report's table, so the two
+always agree. The charts read the published flow table
+(:func:`placeplan.publish.flows.published_flows`, the numbers of ``flows.csv``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from placeplan.publish.disclosure import SUPPRESSED_MARKER
+from placeplan.publish.flows import published_flows
+from placeplan.publish.report.charts import BASELINE_COLOUR, SCENARIO_COLOURS, band_chart
+from placeplan.publish.report.impact import METRIC_LABEL, ImpactTable, all_group
+from placeplan.publish.report.model import Cell, Figure, Paragraph, Section, Table
+from placeplan.publish.report.prose import prose
+from placeplan.publish.report.sections.year_by_year import HEADLINE_MEASURES
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from placeplan.publish.report.model import Block, ReportInputs
+
+__all__ = ["COMPARED_METRICS", "ComparedRow", "comparison_cells", "comparison_frame", "section"]
+
+#: The impact metrics set side by side (all pupils in scope), in table order.
+COMPARED_METRICS: tuple[str, ...] = (
+    "moved_n",
+    "ooa_placements",
+    "independent_placements",
+    "mean_time_min",
+    "mean_distance_miles",
+    "mean_distance_km",
+    "over_threshold_n",
+    "worse_off_n",
+    "annual_placement_cost_gbp",
+    "annual_transport_cost_gbp",
+)
+CAPITAL = "capital_cost_gbp"
+_CAPITAL_LABEL = "Capital cost of the bases opened"
+
+
+@dataclass(frozen=True)
+class ComparedRow:
+    """One measure across the scenarios: the baseline cell and (scenario, value, change) cells."""
+
+    metric: str
+    label: str
+    baseline: Cell
+    scenarios: tuple[tuple[str, Cell, Cell], ...]
+
+
+def _capital(inputs: ReportInputs) -> float | None:
+    sites = inputs.sites
+    if sites is None or "selected" not in sites.columns or "capital_cost_gbp" not in sites:
+        return None
+    sel = sites[sites["selected"].fillna(False).astype(bool)]
+    return float(pd.to_numeric(sel["capital_cost_gbp"], errors="coerce").fillna(0).sum())
+
+
+def comparison_cells(inputs: Sequence[ReportInputs]) -> list[ComparedRow]:
+    """The published cells of every compared measure, for every scenario.
+
+    Parameters
+    ----------
+    inputs
+        One :class:`ReportInputs` per scenario (same plan, same baseline), in plan order.
+
+    Returns
+    -------
+    list of ComparedRow
+        One per measure of :data:`COMPARED_METRICS` present in the impact tables, then the
+        capital cost of the bases each scenario opens. Cells are disclosure-controlled exactly as
+        in each scenario's impact tables (suppressed cells have ``suppressed=True``).
+    """
+    tables = [
+        ImpactTable(
+            i.impact, threshold=i.disclosure_threshold, round_to=i.disclosure_round_to, mode=i.mode
+        )
+        for i in inputs
+    ]
+    out = []
+    for metric in COMPARED_METRICS:
+        if not all(t.has(metric) for t in tables):
+            continue
+        per = []
+        for i, t in zip(inputs, tables, strict=True):
+            _, scen, change = t.row("all", all_group(t), metric)
+            per.append((i.scenario_name, scen, change))
+        first = tables[0]
+        base = first.cell("all", all_group(first), metric, "baseline")
+        if base.fmt == "gbp":  # £23.20m and −£0.35m, not −£345,000 beside £22.86m
+            base = dataclasses.replace(base, fmt="gbp_short")
+            per = [
+                (
+                    n,
+                    dataclasses.replace(v, fmt="gbp_short"),
+                    dataclasses.replace(c, fmt="gbp_short"),
+                )
+                for n, v, c in per
+            ]
+        out.append(ComparedRow(metric, METRIC_LABEL.get(metric, metric), base, tuple(per)))
+    capitals = [_capital(i) for i in inputs]
+    if any(c is not None for c in capitals):
+        out.append(
+            ComparedRow(
+                CAPITAL,
+                _CAPITAL_LABEL,
+                Cell(None, "gbp"),
+                tuple(
+                    (i.scenario_name, Cell(c, "gbp_short"), Cell(None, "gbp_short", signed=True))
+                    for i, c in zip(inputs, capitals, strict=True)
+                ),
+            )
+        )
+    return out
+
+
+def _csv_value(cell: Cell) -> str | float:
+    if cell.suppressed:
+        return SUPPRESSED_MARKER
+    if cell.value is None or (isinstance(cell.value, float) and math.isnan(cell.value)):
+        return "x"
+    return round(float(cell.value), 3)
+
+
+def comparison_frame(inputs: Sequence[ReportInputs]) -> pd.DataFrame:
+    """The comparison table in long format, as ``comparison.csv`` publishes it.
+
+    Parameters
+    ----------
+    inputs
+        One :class:`ReportInputs` per scenario, in plan order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scenario_name, metric, label, baseline, scenario, change``: values, ``"c"``
+        (suppressed) or ``"x"`` (not applicable); the same cells as the report's table.
+    """
+    rows = [
+        (name, r.metric, r.label, _csv_value(r.baseline), _csv_value(v), _csv_value(ch))
+        for r in comparison_cells(inputs)
+        for name, v, ch in r.scenarios
+    ]
+    return pd.DataFrame(
+        rows, columns=["scenario_name", "metric", "label", "baseline", "scenario", "change"]
+    )
+
+
+def _snapshot_table(rows: list[ComparedRow], names: list[str], threshold: int) -> Table:
+    body = tuple(
+        (Cell(r.label), r.baseline, *(c for _, v, ch in r.scenarios for c in (v, ch))) for r in rows
+    )
+    return Table(
+        "t-compare",
+        "Every scenario beside the baseline: all pupils in scope",
+        ("Measure", "Baseline", *(h for _ in names for h in ("With scenario", "Change"))),
+        body,
+        note=prose("compare", "snapshot_note", threshold=threshold),
+        groups=(("", 2), *((name, 2) for name in names)),
+    )
+
+
+def _series(
+    pub: pd.DataFrame, run: str, measure: str, years: list[str], scale: float
+) -> list[list[float | None]]:
+    rows = pub[(pub["scenario"] == run) & (pub["measure"] == measure)].set_index("year")
+    out: list[list[float | None]] = [[], [], []]
+    for y in years:
+        for k, col in enumerate(("central", "lower", "upper")):
+            if y not in rows.index or bool(rows.loc[y, "suppressed"]):
+                out[k].append(None)
+                continue
+            v = float(rows.loc[y, col])  # type: ignore[arg-type]
+            out[k].append(None if math.isnan(v) else v / scale)
+    return out
+
+
+def _charts(inputs: ReportInputs, names: list[str]) -> list[Block]:
+    if inputs.flows is None or inputs.flows.empty:
+        return []
+    pub = published_flows(
+        inputs.flows,
+        threshold=inputs.disclosure_threshold,
+        round_to=inputs.disclosure_round_to,
+        mode=inputs.mode,
+    )
+    if pub.empty:
+        return []
+    years = sorted(pub["year"].unique())
+    runs = [r for r in ("baseline", *names) if (pub["scenario"] == r).any()]
+    blocks: list[Block] = [
+        Paragraph(prose("compare", "charts_intro", first_year=years[0], last_year=years[-1]))
+    ]
+    for k, (measure, label, fmt) in enumerate(HEADLINE_MEASURES):
+        scale, unit = (1e6, "£ million a year") if fmt.startswith("gbp") else (1.0, "pupils")
+        if fmt == "minutes":
+            unit = "minutes"
+        series = []
+        for j, run in enumerate(runs):
+            central, lower, upper = _series(pub, run, measure, years, scale)
+            colour = BASELINE_COLOUR if j == 0 else SCENARIO_COLOURS[(j - 1) % 5]
+            series.append(("Baseline" if j == 0 else run, colour, central, lower, upper))
+        blocks.append(
+            Figure(
+                f"f-compare-{k + 1}",
+                f"{label}: baseline and every scenario, year by year (line: central estimate; "
+                "band: 80 % range)",
+                band_chart(years, series, y_label=unit, title=f"{label} year by year"),
+                alt=f"Line chart of {label.lower()} from {years[0]} to {years[-1]} for the "
+                "baseline and every scenario, with their 80 % ranges",
+            )
+        )
+    return blocks
+
+
+def section(inputs: Sequence[ReportInputs]) -> Section:
+    """Build the comparison section: the snapshot table and one chart per headline measure.
+
+    Parameters
+    ----------
+    inputs
+        One :class:`ReportInputs` per scenario, in plan order (at least one).
+
+    Returns
+    -------
+    Section
+        ``id="compare"``, unnumbered.
+    """
+    names = [i.scenario_name for i in inputs]
+    rows = comparison_cells(inputs)
+    blocks: list[Block] = [Paragraph(prose("compare", "snapshot_intro"))]
+    if rows:
+        blocks.append(_snapshot_table(rows, names, inputs[0].disclosure_threshold))
+    blocks += _charts(inputs[0], names)
+    return Section("compare", "", "Scenarios side by side", tuple(blocks))
