@@ -472,7 +472,7 @@ def figure(
             )
     height = y + 8
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="static-map" id="{html_attr(fig_id)}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="static-map" id="{html_attr(fig_id)}-svg" '
         f'viewBox="0 0 {num(FIG_W)} {num(height)}" width="{num(FIG_W)}" height="{num(height)}" '
         f'role="img" font-family="{html_attr(FONT)}" stroke-linejoin="round">'
         f"<title>{html_text(title)}</title>"

@@ -25,10 +25,11 @@ nothing is lost; the standalone maps (``map-*.html``) are still written per scen
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from placeplan.publish.report.model import DFE_REQUIREMENT, Paragraph, Quote, Section
+from placeplan.publish.report.model import DFE_REQUIREMENT, Figure, Paragraph, Quote, Section
 from placeplan.publish.report.prose import prose
 from placeplan.publish.report.sections import compare
 
@@ -102,14 +103,33 @@ class Appendix:
         return self.mode == "internal"
 
 
+_SVG_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _prefix_svg_ids(svg: str, prefix: str) -> str:
+    """``svg`` with every element id, and every ``url(#…)`` / ``href="#…"`` to it, prefixed."""
+    for old in sorted(set(_SVG_ID.findall(svg)), key=len, reverse=True):
+        new = f"{prefix}{old}"
+        svg = svg.replace(f'id="{old}"', f'id="{new}"').replace(f"url(#{old})", f"url(#{new})")
+        svg = svg.replace(f'href="#{old}"', f'href="#{new}"')
+    return svg
+
+
+def _prefixed_block(block: Block, prefix: str) -> Block:
+    if isinstance(block, Figure):
+        return dataclasses.replace(
+            block, id=f"{prefix}{block.id}", svg=_prefix_svg_ids(block.svg, prefix)
+        )
+    if hasattr(block, "id"):
+        return dataclasses.replace(block, id=f"{prefix}{block.id}")  # type: ignore[arg-type]
+    return block
+
+
 def _prefixed(section: Section, prefix: str) -> Section:
-    """``section`` with its id and every block id starting ``prefix``."""
+    """``section`` with its id and every block id (and SVG element id) starting ``prefix``."""
     if not prefix:
         return section
-    blocks: list[Block] = [
-        dataclasses.replace(b, id=f"{prefix}{b.id}") if hasattr(b, "id") else b  # type: ignore[arg-type]
-        for b in section.blocks
-    ]
+    blocks: list[Block] = [_prefixed_block(b, prefix) for b in section.blocks]
     return dataclasses.replace(section, id=f"{prefix}{section.id}", blocks=tuple(blocks))
 
 
