@@ -33,8 +33,9 @@ A gap of 1 % means the programme returned is proven to achieve at least 99 % of 
 achievable savings.
 
 A tiny tie-break charge on capital (:data:`CAPITAL_TIEBREAK` × the largest value per pupil ×
-capital / the dearest option's capital, per option opened) makes the solver prefer the cheapest of equally good programmes, so it no longer
-spends budget that buys nothing; reported objectives leave it out.
+the option's capital / the dearest option's capital, per option opened) makes the solver prefer
+the cheapest of equally good programmes, so it no longer spends budget that buys nothing;
+reported objectives and gaps leave it out.
 """
 
 from __future__ import annotations
@@ -262,7 +263,7 @@ def _build(
     site_open_possible[inst.opt_site[y_hi > 0]] = True
     arcs = np.flatnonzero(site_open_possible[inst.arc_site] & (inst.arc_value > 0))
     n_a = len(arcs)
-    a_row, a_site = inst.arc_row[arcs], inst.arc_site[arcs]
+    a_row = inst.arc_row[arcs]
     n_r = len(inst.row_count)
     rr: list[np.ndarray] = []
     cc: list[np.ndarray] = []
@@ -555,7 +556,7 @@ def evaluate_programme(inst: ProgrammeInstance, options: Sequence[int]) -> Progr
     ConfigError
         Two options of the same site, or an option index out of range.
     """
-    opts = np.asarray(sorted(set(int(o) for o in options)), dtype=int)
+    opts = np.asarray(sorted({int(o) for o in options}), dtype=int)
     n_o = len(inst.opt_site)
     if opts.size and (opts.min() < 0 or opts.max() >= n_o):
         msg = f"`options` must be option indices in 0..{n_o - 1}; got {opts.tolist()}"
