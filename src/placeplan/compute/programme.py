@@ -507,7 +507,8 @@ def _solve_model(
     if res.x is not None and res.status in ("optimal", "time_limit"):
         sol = _solution(inst, model, res.x, res.bound, res.status, elapsed)
         if fallback is not None and fallback.objective > sol.objective:
-            return _with_status(fallback, "time_limit", max(sol.bound, fallback.bound), elapsed)
+            # optimal: the two differ by tolerance only; time limit: keep the better programme
+            return _with_status(fallback, sol.status, max(sol.bound, fallback.objective), elapsed)
         return sol
     if res.status == "time_limit" and fallback is not None:
         return _with_status(fallback, "time_limit", math.inf, elapsed)
@@ -521,7 +522,10 @@ def _solve_model(
 def _with_status(
     sol: ProgrammeSolution, status: str, bound: float, elapsed: float
 ) -> ProgrammeSolution:
-    gap = math.inf if sol.objective <= 0 else max(0.0, (bound - sol.objective) / sol.objective)
+    if math.isfinite(bound) and bound - sol.objective <= _TOL * max(1.0, abs(bound)):
+        bound, gap = max(bound, sol.objective), 0.0
+    else:
+        gap = math.inf if sol.objective <= 0 else (bound - sol.objective) / sol.objective
     return ProgrammeSolution(
         options=sol.options,
         objective=sol.objective,
