@@ -240,3 +240,288 @@ def test_reduces_to_maximal_covering_like_spopt(seed):
     model = model.solve(pulp.HiGHS(msg=False))
     covered = float(pulp.value(model.problem.objective))
     assert ours.objective == pytest.approx(covered)
+
+
+# --------------------------------------------------------------------------------------------
+# future demand from the flow model, and the programme instance
+# --------------------------------------------------------------------------------------------
+import pandas as pd  # noqa: E402
+
+from placeplan.compute.programme_demand import (  # noqa: E402
+    future_demand,
+    fy_opening_year,
+    programme_instance,
+)
+
+SETTINGS = pd.DataFrame(
+    {
+        "setting_id": ["X", "I", "M"],
+        "sen2_type": ["special_independent", "special_independent", "special_la_maintained"],
+        "in_area": [False, True, True],
+        "cost_per_place_gbp": [60_000.0, 50_000.0, 25_000.0],
+    }
+)
+
+
+def _rows(ref, origin, need, start_nc, spells):
+    """Pupil-year rows: spells = [(year, setting)]."""
+    out = []
+    for k, (year, setting) in enumerate(spells):
+        out.append(
+            {
+                "pupil_ref": ref,
+                "year": f"{year}/{(year + 1) % 100:02d}",
+                "status": "placed",
+                "setting_id": setting,
+                "time_min": 80.0 if setting != "M" else 20.0,
+                "distance_km": 50.0,
+                "origin_id": origin,
+                "need": need,
+                "nc_year": start_nc + k,
+            }
+        )
+    return out
+
+
+def _run(with_c=True):
+    rows = _rows("A", "o1", "ASD", 3, [(2025, "X"), (2026, "X"), (2027, "X")])  # settled
+    # new plan in 2027 at NC 5, all-through independent: a primary base holds them 2 years
+    rows += _rows("B", "o1", "ASD", 5, [(2027, "X"), (2028, "X"), (2029, "X")])
+    if with_c:  # transfer from maintained to independent (in area) in 2027 at NC 7
+        rows += _rows("C", "o2", "SEMH", 5, [(2025, "M"), (2026, "M"), (2027, "I"), (2028, "I")])
+    rows += _rows("D", "o2", "SEMH", 8, [(2026, "M"), (2027, "M")])  # never a target
+    return pd.DataFrame(rows)
+
+
+def test_future_demand_counts_entries_within_their_phase_and_averages_runs():
+    d = future_demand([_run(), _run(with_c=False)], SETTINGS, base_year=2025, horizon_year=2029)
+    d = d.set_index("demand_id")
+    assert set(d.index) == {"o1|ASD|primary|2027", "o2|SEMH|secondary|2027"}
+    b = d.loc["o1|ASD|primary|2027"]
+    assert b["count"] == 1.0
+    assert [b[f"present_{y}"] for y in range(2026, 2030)] == [0.0, 1.0, 1.0, 0.0]
+    c = d.loc["o2|SEMH|secondary|2027"]
+    assert c["count"] == 0.5  # in one of the two runs
+    assert [c[f"present_{y}"] for y in range(2026, 2030)] == [0.0, 0.5, 0.5, 0.0]
+    assert c["current_cost_per_place_gbp"] == 50_000.0
+    assert "pupil_ref" not in d.columns
+
+
+def test_future_demand_targets():
+    only_ooa = future_demand(
+        [_run()], SETTINGS, base_year=2025, horizon_year=2029, targets=("out_of_area",)
+    )
+    assert only_ooa["demand_id"].tolist() == ["o1|ASD|primary|2027"]
+    with pytest.raises(Exception, match="targets"):
+        future_demand([_run()], SETTINGS, base_year=2025, horizon_year=2029, targets=("x",))
+
+
+def _instance(objective="ooa_avoided", **kw):
+    demand = future_demand([_run()], SETTINGS, base_year=2025, horizon_year=2029)
+    sites = pd.DataFrame(
+        {
+            "site_id": ["B-ASD", "B-SEMH", "FAR"],
+            "needs": ["ASD", "SEMH", "ASD"],
+            "phases": ["primary", "secondary", "primary"],
+            "places": [12, 8, 12],
+            "capital_gbp": [0, 0, 0],
+            "capital_cost_gbp": [500_000.0, 400_000.0, 500_000.0],
+            "annual_cost_per_place_gbp": [20_000.0, 20_000.0, 20_000.0],
+        }
+    )
+    matrix = pd.DataFrame(
+        {
+            "origin_id": ["o1", "o1", "o1", "o2", "o2", "o2"],
+            "destination_id": ["B-ASD", "B-SEMH", "FAR", "B-ASD", "B-SEMH", "FAR"],
+            "travel_time_min": [10.0, 30.0, 50.0, 30.0, 15.0, 60.0],
+            "distance_km": [5.0, 20.0, 40.0, 20.0, 8.0, 50.0],
+        }
+    )
+    args = {
+        "objective": objective,
+        "budget_by_fy_gbp": {"2026-27": 1e6, "2027-28": 1e6},
+        "sizes": [(8, 300_000.0), (16, 600_000.0)],
+        "max_journey_min_by_phase": {"primary": 45.0, "secondary": 75.0, "post16": 75.0},
+        "transport_cost_per_mile_gbp": 2.5,
+    }
+    args.update(kw)
+    return programme_instance(demand, sites, matrix, **args)
+
+
+def test_programme_instance_journey_limits_needs_sizes_and_years():
+    inst = _instance()
+    arcs = {(inst.site_ids[j], int(r)) for r, j in zip(inst.arc_row, inst.arc_site, strict=True)}
+    # FAR is 50 min from o1: over the 45-min primary limit; the SEMH pupil only fits B-SEMH
+    assert {s for s, _ in arcs} == {"B-ASD", "B-SEMH"}
+    assert set(inst.opt_places.tolist()) == {8.0}  # 16 exceeds every site's places
+    # "2026-27" capital opens in 2027 (year index 1 of 2026..2029), "2027-28" in 2028
+    assert sorted({inst.years[o] for o in inst.opt_open}) == [2027, 2028]
+    assert inst.fy_labels == ("2026-27", "2027-28")
+    sol = solve_programme(inst)
+    # both rows enter in 2027, so only 2027 openings help; 2 + 2 pupil-years avoided
+    assert sol.objective == pytest.approx(4.0)
+    assert all(inst.years[inst.opt_open[o]] == 2027 for o in sol.options)
+
+
+def test_programme_instance_min_size_and_objectives():
+    with pytest.raises(ConfigError, match="min_size"):
+        _instance(min_size=9)
+    net = _instance("net_saving_gbp")
+    sol = solve_programme(net)
+    assert sol.objective == pytest.approx(0.0)  # £300k capital buys < £300k of savings here
+    assert sol.options == ()
+    cheap = _instance("net_saving_gbp", sizes=[(8, 1_000.0)])
+    assert solve_programme(cheap).objective > 0
+    within = _instance("within_max_journey")
+    # the ASD pupil travelled 80 min (> 45 primary), the SEMH pupil 80 min (> 75 secondary)
+    assert solve_programme(within).objective == pytest.approx(4.0)
+    minutes = _instance("pupil_minutes")
+    assert solve_programme(minutes).objective == pytest.approx(2 * (80 - 10) + 2 * (80 - 15))
+    with pytest.raises(ConfigError, match="objective"):
+        _instance("cheapest")
+    with pytest.raises(ConfigError, match="budget_by_fy_gbp"):
+        _instance(budget_by_fy_gbp={})
+
+
+@pytest.mark.parametrize("label", ["2026", "2026-28", "26-27", "2026/27"])
+def test_financial_year_labels(label):
+    assert fy_opening_year("2029-30") == 2030
+    with pytest.raises(ConfigError, match="financial year"):
+        fy_opening_year(label)
+
+
+# --------------------------------------------------------------------------------------------
+# config, publishing, CLI
+# --------------------------------------------------------------------------------------------
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from placeplan import cli  # noqa: E402
+from placeplan.compute.programme_plan import ProgrammeStudy, study_programme  # noqa: E402
+from placeplan.config import load_plan  # noqa: E402
+from placeplan.publish.disclosure import suppression_mask  # noqa: E402
+from placeplan.publish.programme import (  # noqa: E402
+    programme_tables,
+    programme_toml,
+    write_programme,
+)
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
+
+
+def _study(seed=2, **kw):
+    inst = synthetic_programme(n_rows=25, n_sites=4, seed=seed, **kw)
+    best, contrib, curve, alts, greedy, timings = study_programme(
+        inst, steps=3, k=2, time_limit_s=None, mip_rel_gap=0.0
+    )
+    sites = pd.DataFrame(
+        {
+            "site_id": list(inst.site_ids),
+            "name": [f"Site {s}" for s in inst.site_ids],
+            "needs": "ASD",
+            "phases": "primary",
+        }
+    )
+    return ProgrammeStudy(inst, pd.DataFrame(), sites, best, contrib, curve, alts, greedy, timings)
+
+
+def test_published_tables_suppress_small_counts():
+    study = _study()
+    t = programme_tables(study, threshold=5)
+    for df in (t.programme, t.curve, t.alternatives):
+        mask = suppression_mask(df)
+        raw = study  # noqa: F841 - the unsuppressed values are not in the published frames
+        small = (df["pupils_placed"] > 0) & (df["pupils_placed"] < 5)
+        assert not small.any()
+        if "savings" in df:
+            assert (mask["savings"] >= mask["pupils_placed"]).all()
+    internal = programme_tables(study, mode="internal")
+    assert internal.curve["pupils_placed"].notna().all()
+
+
+def test_programme_toml_is_accepted_by_the_plan(tmp_path):
+    study = _study()
+    frag = programme_toml(study)
+    ids = [study.instance.site_ids[int(study.instance.opt_site[o])] for o in study.best.options]
+    assert ids, "the synthetic study should open something"
+    base = (SAMPLE / "plan.toml").read_text(encoding="utf-8")
+    (tmp_path / "plan.toml").write_text(base + "\n" + frag, encoding="utf-8")
+    plan = load_plan(tmp_path / "plan.toml")
+    scen = plan.scenario[-1]
+    assert scen.name == "Optimised programme" and list(scen.open_sites) == ids
+    opening = {s.site_id: s for s in plan.flows.site}
+    for o in study.best.options:
+        sid = study.instance.site_ids[int(study.instance.opt_site[o])]
+        year = study.instance.years[study.instance.opt_open[o]]
+        assert opening[sid].opening_year == year
+        assert opening[sid].places_by_year == {year: int(study.instance.opt_places[o])}
+
+
+def test_write_programme_files(tmp_path):
+    written = write_programme(_study(), tmp_path / "o")
+    for path in written.values():
+        assert path.is_file() and path.stat().st_size > 0
+    curve = pd.read_csv(written["budget_curve"])
+    assert len(curve) == 3
+    assert curve["budget_gbp"].is_monotonic_increasing
+    assert written["budget_curve_svg"].read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    alts = pd.read_csv(written["alternatives"])
+    assert alts["kind"].tolist()[0] == "optimal" and alts["kind"].tolist()[-1] == "greedy heuristic"
+
+
+def test_report_section_builds():
+    from placeplan.publish.report.sections.optimise import section
+
+    sec = section(programme_tables(_study()), number="9")
+    kinds = [b.kind for b in sec.blocks]
+    assert kinds.count("table") == 2 and "figure" in kinds
+
+
+def test_optimise_config_rejects_bad_financial_years(tmp_path):
+    text = (SAMPLE / "plan.toml").read_text(encoding="utf-8")
+    bad = text.replace('"2026-27" = 800000', '"2026/27" = 800000')
+    (tmp_path / "plan.toml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"optimise\.budget_by_fy_gbp"):
+        load_plan(tmp_path / "plan.toml")
+    assert load_plan(SAMPLE / "plan.toml").optimise.budget_by_fy_gbp["2026-27"] == 800_000
+
+
+@pytest.fixture
+def sample_copy(tmp_path):
+    dst = tmp_path / "plan"
+    shutil.copytree(SAMPLE, dst)
+    text = (dst / "plan.toml").read_text(encoding="utf-8")
+    text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
+    (dst / "plan.toml").write_text(text, encoding="utf-8")
+    return dst
+
+
+def test_cli_optimise_on_the_sample_writes_curve_and_alternatives(sample_copy, capsys):
+    code = cli.main(["--no-progress", "-q", "optimise", str(sample_copy / "plan.toml")])
+    assert code == 0
+    out = sample_copy / "out" / "optimise"
+    for name in (
+        "budget_curve.csv",
+        "budget_curve.svg",
+        "alternatives.csv",
+        "optimised-programme.toml",
+        "programme.csv",
+        "optimise_summary.txt",
+    ):
+        assert (out / name).is_file(), name
+    curve = pd.read_csv(out / "budget_curve.csv")
+    assert len(curve) == 10
+    saved = pd.to_numeric(curve["savings"], errors="coerce").dropna()
+    assert saved.is_monotonic_increasing
+    assert "optimise:" in capsys.readouterr().out
+
+
+def test_cli_optimise_without_budget_exits_2_naming_the_key(sample_copy, capsys):
+    plan = sample_copy / "plan.toml"
+    text = plan.read_text(encoding="utf-8")
+    start = text.index("budget_by_fy_gbp =")
+    end = text.index("\n", start)
+    plan.write_text(text[:start] + text[end + 1 :], encoding="utf-8")
+    assert cli.main(["optimise", str(plan)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "optimise.budget_by_fy_gbp" in err[0]
