@@ -525,3 +525,36 @@ def test_cli_optimise_without_budget_exits_2_naming_the_key(sample_copy, capsys)
     assert cli.main(["optimise", str(plan)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "optimise.budget_by_fy_gbp" in err[0]
+
+
+def test_merging_interchangeable_rows_changes_nothing():
+    """Duplicating every demand row (same entry, shares, sites, values) must double the flows
+    of each row's copy in proportion and leave the optimum of the doubled instance equal to
+    that of the instance with counts doubled."""
+    from dataclasses import replace
+
+    from placeplan.compute.programme_presolve import merge_rows
+
+    inst = synthetic_programme(n_rows=12, n_sites=3, seed=9)
+    n = len(inst.row_count)
+    dup = replace(
+        inst,
+        row_count=np.r_[inst.row_count, inst.row_count],
+        row_entry=np.r_[inst.row_entry, inst.row_entry],
+        row_present=np.r_[inst.row_present, inst.row_present],
+        arc_row=np.r_[inst.arc_row, inst.arc_row + n],
+        arc_site=np.r_[inst.arc_site, inst.arc_site],
+        arc_value=np.r_[inst.arc_value, inst.arc_value],
+    )
+    merged = merge_rows(
+        dup.row_count, dup.row_entry, dup.row_present, dup.arc_row, dup.arc_site, dup.arc_value
+    )
+    assert len(merged.count) <= n
+    assert merged.count.sum() == pytest.approx(dup.row_count.sum())
+    doubled = replace(inst, row_count=2 * inst.row_count, row_present=2 * inst.row_present)
+    a, b = solve_programme(dup), solve_programme(doubled)
+    assert a.objective == pytest.approx(b.objective)
+    assert float(dup.arc_value @ a.flows) == pytest.approx(a.objective)
+    # each row's flows stay within its own count
+    per_row = np.bincount(dup.arc_row, weights=a.flows, minlength=2 * n)
+    assert (per_row <= dup.row_count + 1e-9).all()

@@ -44,13 +44,14 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
 
 from placeplan._errors import ConfigError, InfeasibleModelError, SchemaValidationError
 from placeplan.compute._solver import solve
+from placeplan.compute.programme_presolve import merge_rows
 
 __all__ = [
     "CAPITAL_TIEBREAK",
@@ -478,6 +479,24 @@ def _solve_model(
     fallback: ProgrammeSolution | None,
 ) -> ProgrammeSolution:
     t0 = time.perf_counter()
+    original = inst
+    merged = merge_rows(
+        inst.row_count,
+        inst.row_entry,
+        inst.row_present,
+        inst.arc_row,
+        inst.arc_site,
+        inst.arc_value,
+    )
+    inst = replace(
+        inst,
+        row_count=merged.count,
+        row_entry=merged.entry,
+        row_present=merged.present,
+        arc_row=merged.arc_row,
+        arc_site=merged.arc_site,
+        arc_value=merged.arc_value,
+    )
     if strong is None:
         possible = np.zeros(len(inst.site_ids), dtype=bool)
         possible[inst.opt_site[y_hi > 0]] = True
@@ -506,6 +525,10 @@ def _solve_model(
     elapsed = time.perf_counter() - t0
     if res.x is not None and res.status in ("optimal", "time_limit"):
         sol = _solution(inst, model, res.x, res.bound, res.status, elapsed)
+        # merged rows' flows back over their members, in proportion to their counts
+        g = merged.group[original.arc_row]
+        share = original.row_count[original.arc_row] / np.maximum(merged.count[g], 1e-300)
+        sol = replace(sol, flows=sol.flows[merged.arc_of_original] * share)
         if fallback is not None and fallback.objective > sol.objective:
             # optimal: the two differ by tolerance only; time limit: keep the better programme
             return _with_status(fallback, sol.status, max(sol.bound, fallback.objective), elapsed)
