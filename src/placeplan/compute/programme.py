@@ -51,13 +51,14 @@ import scipy.sparse as sp
 
 from placeplan._errors import ConfigError, InfeasibleModelError, SchemaValidationError
 from placeplan.compute._solver import solve
-from placeplan.compute.programme_presolve import merge_rows
+from placeplan.compute.programme_presolve import MergedRows, merge_rows
 
 __all__ = [
     "CAPITAL_TIEBREAK",
     "ProgrammeInstance",
     "ProgrammeSolution",
     "evaluate_programme",
+    "presolved",
     "solve_programme",
 ]
 
@@ -477,17 +478,11 @@ def _solve_model(
     time_limit_s: float | None,
     mip_rel_gap: float,
     fallback: ProgrammeSolution | None,
+    presolve: bool = True,
 ) -> ProgrammeSolution:
     t0 = time.perf_counter()
     original = inst
-    merged = merge_rows(
-        inst.row_count,
-        inst.row_entry,
-        inst.row_present,
-        inst.arc_row,
-        inst.arc_site,
-        inst.arc_value,
-    )
+    merged = _merge(inst) if presolve else _identity_merge(inst)
     inst = replace(
         inst,
         row_count=merged.count,
@@ -542,6 +537,53 @@ def _solve_model(
     raise InfeasibleModelError(msg)
 
 
+def _merge(inst: ProgrammeInstance) -> MergedRows:
+    return merge_rows(
+        inst.row_count,
+        inst.row_entry,
+        inst.row_present,
+        inst.arc_row,
+        inst.arc_site,
+        inst.arc_value,
+    )
+
+
+def _identity_merge(inst: ProgrammeInstance) -> MergedRows:
+    n = len(inst.row_count)
+    return MergedRows(
+        group=np.arange(n),
+        count=inst.row_count,
+        entry=inst.row_entry,
+        present=inst.row_present,
+        arc_row=inst.arc_row,
+        arc_site=inst.arc_site,
+        arc_value=inst.arc_value,
+        arc_of_original=np.arange(len(inst.arc_row)),
+    )
+
+
+def presolved(inst: ProgrammeInstance) -> ProgrammeInstance:
+    """Return the instance with interchangeable demand rows merged (exact; see
+    :mod:`placeplan.compute.programme_presolve`): same savings for every programme."""
+    m = merge_rows(
+        inst.row_count,
+        inst.row_entry,
+        inst.row_present,
+        inst.arc_row,
+        inst.arc_site,
+        inst.arc_value,
+    )
+    return replace(
+        inst,
+        row_count=m.count,
+        row_entry=m.entry,
+        row_present=m.present,
+        arc_row=m.arc_row,
+        arc_site=m.arc_site,
+        arc_value=m.arc_value,
+    )
+
+
 def _with_status(
     sol: ProgrammeSolution, status: str, bound: float, elapsed: float
 ) -> ProgrammeSolution:
@@ -561,7 +603,9 @@ def _with_status(
     )
 
 
-def evaluate_programme(inst: ProgrammeInstance, options: Sequence[int]) -> ProgrammeSolution:
+def evaluate_programme(
+    inst: ProgrammeInstance, options: Sequence[int], *, presolve: bool = True
+) -> ProgrammeSolution:
     """Solve the flows (an LP) for a given programme: what these options achieve at best.
 
     Budgets are not checked (a given programme is evaluated as it is).
@@ -572,6 +616,10 @@ def evaluate_programme(inst: ProgrammeInstance, options: Sequence[int]) -> Progr
         The model's arrays.
     options
         Option indices to open (at most one per site).
+
+    presolve
+        Merge interchangeable rows first (exact); pass False for an instance already
+        :func:`presolved`.
 
     Returns
     -------
@@ -624,6 +672,7 @@ def evaluate_programme(inst: ProgrammeInstance, options: Sequence[int]) -> Progr
         time_limit_s=None,
         mip_rel_gap=0.0,
         fallback=None,
+        presolve=presolve,
     )
     cap = np.zeros(len(inst.fy_labels))
     np.add.at(cap, inst.opt_fy[opts], inst.opt_capital_gbp[opts])

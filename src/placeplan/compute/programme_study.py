@@ -24,11 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from placeplan._errors import InfeasibleModelError
+from placeplan._errors import ConfigError, InfeasibleModelError
 from placeplan.compute.programme import (
     ProgrammeInstance,
     ProgrammeSolution,
     evaluate_programme,
+    presolved,
     solve_programme,
 )
 
@@ -97,8 +98,6 @@ def budget_curve(
         ``steps`` below 1 (from the caller's config) is reported as a ValueError-like config
         error.
     """
-    from placeplan._errors import ConfigError
-
     if int(steps) != steps or steps < 1:
         msg = f"`optimise.steps` must be a whole number >= 1; got {steps!r}"
         raise ConfigError(msg)
@@ -146,9 +145,11 @@ def site_contributions(inst: ProgrammeInstance, sol: ProgrammeSolution) -> dict[
         Option index → savings lost if that option alone is dropped (others kept; flows
         re-solved exactly).
     """
-    full = evaluate_programme(inst, sol.options).objective
+    work = presolved(inst)
+    full = evaluate_programme(work, sol.options, presolve=False).objective
     return {
-        o: full - evaluate_programme(inst, [p for p in sol.options if p != o]).objective
+        o: full
+        - evaluate_programme(work, [p for p in sol.options if p != o], presolve=False).objective
         for o in sol.options
     }
 
@@ -223,6 +224,7 @@ def greedy_programme(inst: ProgrammeInstance, *, max_evaluations: int = 2_000) -
     ProgrammeSolution
         ``status="greedy"``; gap and bound are not known (``nan``).
     """
+    original, inst = inst, presolved(inst)
     n_o = len(inst.opt_site)
     # upper bound: every pupil the option could serve, ignoring its places
     n_y = len(inst.years)
@@ -248,15 +250,15 @@ def greedy_programme(inst: ProgrammeInstance, *, max_evaluations: int = 2_000) -
                 break
             chosen.append(o)
             spent[inst.opt_fy[o]] += inst.opt_capital_gbp[o]
-            current = evaluate_programme(inst, chosen).objective
+            current = evaluate_programme(inst, chosen, presolve=False).objective
             fresh.clear()
             continue
-        gain = evaluate_programme(inst, [*chosen, o]).objective - current
+        gain = evaluate_programme(inst, [*chosen, o], presolve=False).objective - current
         evaluations += 1
         fresh.add(o)
         if gain > 1e-9:
             heapq.heappush(heap, (-gain / cost[o], o))
-    sol = evaluate_programme(inst, chosen)
+    sol = evaluate_programme(original, chosen)
     logger.info("greedy_programme: %d options, %d evaluations", len(chosen), evaluations)
     return ProgrammeSolution(
         options=sol.options,
