@@ -558,3 +558,13 @@ def test_merging_interchangeable_rows_changes_nothing():
     # each row's flows stay within its own count
     per_row = np.bincount(dup.arc_row, weights=a.flows, minlength=2 * n)
     assert (per_row <= dup.row_count + 1e-9).all()
+
+
+def test_nearest_sites_keeps_each_rows_nearest_compatible_sites():
+    full = _instance()
+    one = _instance(nearest_sites=1)
+    assert len(one.arc_row) <= len(full.arc_row)
+    # each row keeps exactly its nearest compatible site within reach
+    for r in range(len(one.row_count)):
+        kept = one.arc_site[one.arc_row == r]
+        assert len(kept) == min(1, int((full.arc_row == r).sum()))

@@ -354,6 +354,12 @@ class OptimiseConfig(_Strict):
         min_length=1,
         description="placements a new base would replace",
     )
+    nearest_sites: int | None = Field(
+        default=None,
+        ge=1,
+        description="offer each demand row only its this many nearest sites (county scale; "
+        "default every site within reach, exact)",
+    )
     steps: int = Field(default=10, ge=1, description="budget-curve steps")
     alternatives: int = Field(default=5, ge=0, description="next-best distinct site sets shown")
     time_limit_s: float = Field(default=60.0, gt=0, description="per solve")

@@ -263,6 +263,7 @@ def programme_instance(
     transport_cost_per_mile_gbp: float = 0.0,
     school_days: int = 190,
     carry_forward: bool = False,
+    nearest_sites: int | None = None,
 ) -> ProgrammeInstance:
     """Build the programme model from demand, candidate sites and the journey matrix.
 
@@ -291,6 +292,10 @@ def programme_instance(
         For ``net_saving_gbp``: transport £ = miles × £/mile × 2 × school days.
     carry_forward
         Capital unspent in a financial year may be spent later.
+    nearest_sites
+        Offer each demand row only its this many nearest compatible sites within reach (a
+        reduction for county scale: fewer assignments, and the gap is then measured on the
+        reduced model). Default: every compatible site within reach (exact).
 
     Returns
     -------
@@ -327,6 +332,10 @@ def programme_instance(
     dist = dense_travel_times(by_origin, df_sites, dist_m)
     limit = df_demand["phase"].map(dict(max_journey_min_by_phase)).to_numpy(dtype=float)
     ok = site_demand_compatibility(df_demand, df_sites) & (times <= limit[:, None])
+    if nearest_sites is not None and 0 < nearest_sites < ok.shape[1]:
+        masked = np.where(ok, times, np.inf)
+        kth = np.partition(masked, nearest_sites - 1, axis=1)[:, nearest_sites - 1 : nearest_sites]
+        ok &= masked <= kth
     arc_row, arc_site = np.nonzero(ok)
     pupil_years = present.sum(axis=1) / np.maximum(count, 1e-12)
     py = pupil_years[arc_row]

@@ -246,6 +246,7 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
         transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
         school_days=plan.thresholds.school_days,
         carry_forward=o.carry_forward,
+        nearest_sites=o.nearest_sites,
     )
     best, contrib, curve, alts, greedy, more = study_programme(
         inst, steps=o.steps, k=o.alternatives, time_limit_s=o.time_limit_s, mip_rel_gap=o.gap
