@@ -1,4 +1,5 @@
-"""Command-line interface (thin): ``placeplan init | validate | run | matrix | network | forecast``.
+"""Command-line interface (thin): ``placeplan init | validate | run | matrix | network | forecast |
+optimise``.
 
 Exit codes: 0 success; 2 a placeplan error (bad input, plan or model; one line on stderr, no
 traceback unless ``--debug``), found before the pipeline runs wherever it can be seen up front;
@@ -66,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     from placeplan._forecast_cli import add_forecast_parser
 
     add_forecast_parser(sub)
+    from placeplan._optimise_cli import add_optimise_parser
+
+    add_optimise_parser(sub)
     return parser
 
 

@@ -436,7 +436,8 @@ class FlowRun:
         ``placements:<sen2_type>:<in_area|out_of_area>`` counts.
     pupils
         INTERNAL ONLY (personal data): ``pupil_ref, year, status, setting_id, time_min,
-        distance_km, change_vs_baseline_min`` per pupil and year; ``status`` is one of
+        distance_km, change_vs_baseline_min, origin_id, need, nc_year`` per pupil and year;
+        ``status`` is one of
         ``placed, unplaced, left, ceased`` (rows only while the pupil is in or leaving the cohort).
     moves
         INTERNAL ONLY: settled pupils moved by the movers rule: ``pupil_ref, year, from_setting_id,
@@ -1039,6 +1040,10 @@ def _pupil_table(
             "time_min": time_all[pi, ti],
             "distance_km": dist,
             "change_vs_baseline_min": change,
+            # who the pupil is, for models that re-place the flow's pupils (compute.programme_*)
+            "origin_id": inp.origin_ids[pop.origin[pi]],
+            "need": np.asarray(NEED_CODES, dtype=object)[pop.need[pi]],
+            "nc_year": pop.nc0[pi] + ti - pop.entry[pi],
         }
     )
 

@@ -1,0 +1,292 @@
+"""Capital programme optimisation benchmarks: `make bench-optimise` -> benchmarks/RESULTS.md.
+
+Two cases, each timed end to end on this machine:
+
+- **Isle of Wight**: ``placeplan optimise`` on the sample plan (inputs, journeys, baseline flows,
+  future demand, the budget curve of 10 steps, 5 alternatives, site contributions and the greedy
+  heuristic) — target under 30 s.
+- **County scale** (synthetic, Hampshire-sized): 5,000 demand points × 300 candidate sites × 3
+  needs × 3 sizes × 4 opening years, with expected future demand for every point × need × year
+  of entry, each row offered its 5 nearest sites of its need — target: within 1 % gap on
+  savings in under 5 minutes on 2 cores; the greedy heuristic's savings beside it.
+
+Rewrites only the section between the programme-optimisation markers of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from placeplan.compute.programme import ProgrammeInstance, solve_programme  # noqa: E402
+from placeplan.compute.programme_study import greedy_programme  # noqa: E402
+
+START, END = "<!-- programme-optimisation:start -->", "<!-- programme-optimisation:end -->"
+
+COUNTY = {
+    "points": 5_000,
+    "sites": 300,
+    "needs": 3,
+    "sizes": ((8, 400_000.0), (12, 600_000.0), (16, 800_000.0)),
+    "years": 4,
+    "extent_km": 60.0,
+    "speed_kph": 30.0,
+    "reach_min": 45.0,
+    "entrants_a_year": 900.0,
+    "budget_a_year_gbp": 4_000_000.0,
+    "nearest": 5,
+}
+
+
+def county_programme(seed: int = 0, **overrides: object) -> ProgrammeInstance:
+    """A Hampshire-sized programme: points and sites on a 60 km square, straight-line journeys.
+
+    Demand points are clustered round 12 towns; each point has expected entrants for each need
+    and year of entry (a gamma share of ``entrants_a_year``), who stay 1-4 years in their phase
+    (expected presence falls 20 % a year). Each site serves one need; journey time is straight-
+    line km at ``speed_kph`` (a road factor is folded into the speed); pupils may be placed at a
+    site of their need within ``reach_min``. Objective: pupil-years of out-of-area / independent
+    placement avoided. Budgets are per financial year, four years, capital opening places the
+    following September.
+    """
+    cfg = {**COUNTY, **overrides}
+    rng = np.random.default_rng(seed)
+    n_p, n_s, n_n, n_y = (int(cfg[k]) for k in ("points", "sites", "needs", "years"))  # type: ignore[call-overload]
+    ext = float(cfg["extent_km"])  # type: ignore[arg-type]
+    towns = rng.random((12, 2)) * ext
+    pts = towns[rng.integers(0, 12, n_p)] + rng.normal(0, ext / 12, (n_p, 2))
+    pts = np.clip(pts, 0, ext)
+    sites = towns[rng.integers(0, 12, n_s)] + rng.normal(0, ext / 8, (n_s, 2))
+    sites = np.clip(sites, 0, ext)
+    site_need = np.arange(n_s) % n_n
+    years = tuple(2026 + k for k in range(n_y + 1))  # 2026 = year 0, entries 2027..2030
+    # rows: point x need x entry year (1..n_y)
+    pi, ni, ei = np.meshgrid(np.arange(n_p), np.arange(n_n), np.arange(1, n_y + 1), indexing="ij")
+    pi, ni, ei = pi.ravel(), ni.ravel(), ei.ravel()
+    share = rng.gamma(0.6, 1.0, len(pi))
+    count = float(cfg["entrants_a_year"]) * n_y * share / share.sum()  # type: ignore[arg-type]
+    present = np.zeros((len(pi), len(years)))
+    for y in range(1, len(years)):
+        present[:, y] = np.where(ei <= y, count * 0.8 ** (y - ei), 0.0)
+    speed = float(cfg["speed_kph"])  # type: ignore[arg-type]
+    reach_km = float(cfg["reach_min"]) / 60.0 * speed  # type: ignore[arg-type]
+    rows_r, rows_s = [], []
+    for need in range(n_n):
+        rr = np.flatnonzero(ni == need)
+        ss = np.flatnonzero(site_need == need)
+        d = np.hypot(*(pts[pi[rr]][:, None, :] - sites[ss][None, :, :]).transpose(2, 0, 1))
+        k = int(cfg["nearest"])  # type: ignore[call-overload]
+        if 0 < k < len(ss):  # each row keeps its k nearest sites of its need
+            kth = np.partition(d, k - 1, axis=1)[:, k - 1 : k]
+            d = np.where(d <= kth, d, np.inf)
+        a, b = np.nonzero(d <= reach_km)
+        rows_r.append(rr[a])
+        rows_s.append(ss[b])
+    arc_row = np.concatenate(rows_r)
+    arc_site = np.concatenate(rows_s)
+    pupil_years = present.sum(axis=1) / count
+    o_site, o_places, o_open, o_cap = [], [], [], []
+    for j in range(n_s):
+        for places, capital in cfg["sizes"]:  # type: ignore[attr-defined]
+            for y in range(1, n_y + 1):
+                o_site.append(j)
+                o_places.append(places)
+                o_open.append(y)
+                o_cap.append(capital * rng.uniform(0.85, 1.15))
+    return ProgrammeInstance(
+        site_ids=tuple(f"S{j}" for j in range(n_s)),
+        years=years,
+        fy_labels=tuple(f"{y - 1}-{y % 100:02d}" for y in years[1:]),
+        budget_by_fy_gbp=np.full(n_y, float(cfg["budget_a_year_gbp"])),  # type: ignore[arg-type]
+        opt_site=np.asarray(o_site),
+        opt_places=np.asarray(o_places, dtype=float),
+        opt_open=np.asarray(o_open),
+        opt_fy=np.asarray(o_open) - 1,
+        opt_capital_gbp=np.asarray(o_cap),
+        opt_value=np.zeros(len(o_site)),
+        row_count=count,
+        row_entry=ei,
+        row_present=present,
+        arc_row=arc_row,
+        arc_site=arc_site,
+        arc_value=pupil_years[arc_row],
+        objective="ooa_avoided",
+    )
+
+
+def bench_county(time_limit_s: float, gap: float, seed: int = 0) -> dict[str, object]:
+    t0 = time.perf_counter()
+    inst = county_programme(seed)
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sol = solve_programme(inst, time_limit_s=time_limit_s, mip_rel_gap=gap, strong_linking=True)
+    solve_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    greedy = greedy_programme(inst)
+    greedy_s = time.perf_counter() - t0
+    return {
+        "rows": len(inst.row_count),
+        "options": len(inst.opt_site),
+        "arcs": len(inst.arc_row),
+        "build_s": build,
+        "solve_s": solve_s,
+        "status": sol.status,
+        "gap": sol.gap,
+        "savings": sol.objective,
+        "bound": sol.bound,
+        "sites": len(sol.options),
+        "capital_gbp": sol.capital_gbp,
+        "greedy": greedy.objective,
+        "greedy_s": greedy_s,
+        "greedy_sites": len(greedy.options),
+    }
+
+
+def bench_iow() -> dict[str, object]:
+    from placeplan.compute.programme_plan import optimise_plan
+    from placeplan.config import load_plan
+    from placeplan.prepare.inputs import prepare
+
+    t0 = time.perf_counter()
+    plan = load_plan(ROOT / "data" / "sample" / "isle-of-wight" / "plan.toml")
+    study = optimise_plan(plan, prepare(plan))
+    total = time.perf_counter() - t0
+    return {
+        "total_s": total,
+        "timings": study.timings_s,
+        "status": study.best.status,
+        "gap": study.best.gap,
+        "savings": study.best.objective,
+        "greedy": study.greedy.objective,
+        "steps": len(study.curve),
+        "alternatives": len(study.alternatives),
+        "options": len(study.instance.opt_site),
+        "rows": len(study.instance.row_count),
+        "arcs": len(study.instance.arc_row),
+    }
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores (nproc), {cpu}, {platform.system()} {platform.release()}; "
+        f"load average at start {load} (the machine is shared with other jobs)"
+    )
+
+
+def _gap(v: object) -> str:
+    g = float(v)  # type: ignore[arg-type]
+    return "unknown" if not np.isfinite(g) else f"{g:.2%}"
+
+
+def render(iow: dict[str, object], county: dict[str, object], machine: str, args: object) -> str:
+    t = iow["timings"]
+    lines = [
+        START,
+        "## Capital programme optimisation (`placeplan optimise`)",
+        "",
+        "Generated by `make bench-optimise` (`benchmarks/optimise.py`); do not edit by hand.",
+        "",
+        f"- **date**: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- **machine**: {machine}",
+        "- **solver**: HiGHS (highspy) through `placeplan.compute._solver`; gap = (proven bound "
+        "- savings) / savings, where savings = objective - doing nothing (= 0).",
+        "",
+        "### Isle of Wight sample (target: under 30 s)",
+        "",
+        f"Inputs, journeys, baseline flows, future demand ({iow['rows']} rows), model "
+        f"({iow['options']} options = site × size × opening year, {iow['arcs']} assignments), "
+        f"budget curve ({iow['steps']} steps), {iow['alternatives']} alternatives, site "
+        "contributions and the greedy heuristic:",
+        "",
+        "| total s | " + " | ".join(f"{k} s" for k in t) + " | status | gap | savings | greedy |",  # type: ignore[union-attr]
+        "|---:|" + "---:|" * len(t) + "---|---:|---:|---:|",  # type: ignore[arg-type]
+        f"| {iow['total_s']:.1f} | "
+        + " | ".join(f"{v:.2f}" for v in t.values())  # type: ignore[union-attr]
+        + f" | {iow['status']} | {_gap(iow['gap'])} | {iow['savings']:.2f} | "
+        f"{iow['greedy']:.2f} |",
+        "",
+        "Savings in pupil-years of out-of-area or independent placement avoided, 2026/27 to "
+        "2030/31 (expected, averaged over the flow model's seeds; unrounded internal figures).",
+        "",
+        "### County scale, synthetic (target: within 1 % gap in under 5 minutes)",
+        "",
+        f"{COUNTY['points']:,} demand points × {COUNTY['sites']} candidates × {COUNTY['needs']} "
+        f"needs × {len(COUNTY['sizes'])} sizes × {COUNTY['years']} opening years "  # type: ignore[arg-type]
+        f"({county['rows']:,} demand rows, {county['options']:,} options, {county['arcs']:,} "
+        f"assignments within {COUNTY['reach_min']:.0f} min); budget £"
+        f"{COUNTY['budget_a_year_gbp'] / 1e6:.0f}m a financial year for 4 years; time limit "  # type: ignore[operator]
+        f"{args.time_limit_s:.0f} s, `mip_rel_gap` {args.gap}. Straight-line journeys "  # type: ignore[attr-defined]
+        "(the routing benchmarks above cover the matrix at this scale). Each demand row is "
+        f"offered its {COUNTY['nearest']} nearest sites of its need within reach (the "
+        "`[optimise] nearest_sites` reduction; the full model, ~1.9 M assignments, did not "
+        "solve its root LP within 5 minutes on this shared machine) and the per-assignment "
+        "linking rows are on; the exact presolve merges interchangeable rows. The gap is on "
+        "the reduced model's savings.",
+        "",
+        "| build s | solve s | status | gap on savings | savings | sites | capital £m | "
+        "greedy savings | greedy s | greedy vs optimum |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {county['build_s']:.1f} | {county['solve_s']:.1f} | {county['status']} | "
+        f"{_gap(county['gap'])} | {county['savings']:,.1f} | {county['sites']} | "
+        f"{county['capital_gbp'] / 1e6:.2f} | {county['greedy']:,.1f} | "  # type: ignore[operator]
+        f"{county['greedy_s']:.1f} | "
+        f"{(county['greedy'] / county['savings'] - 1) if county['savings'] else 0:+.2%} |",  # type: ignore[operator]
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    text = path.read_text() if path.exists() else ""
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        after = rest.split(END, 1)[1]
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--time-limit-s", type=float, default=270.0)
+    parser.add_argument("--gap", type=float, default=0.01)
+    parser.add_argument("--skip-county", action="store_true")
+    args = parser.parse_args()
+    machine = _machine()
+    iow = bench_iow()
+    print(f"Isle of Wight: {iow['total_s']:.1f} s, {iow['status']}, gap {_gap(iow['gap'])}")
+    if args.skip_county:
+        return
+    county = bench_county(args.time_limit_s, args.gap)
+    print(
+        f"county: solve {county['solve_s']:.1f} s, {county['status']}, gap "
+        f"{_gap(county['gap'])}, savings {county['savings']:.1f}, greedy {county['greedy']:.1f}"
+    )
+    write_section(args.out, render(iow, county, machine, args))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""``placeplan optimise``'s compute stage: a plan's capital programme study, end to end.
+
+:func:`optimise_plan` runs the inputs through the network, the journey matrix and the baseline
+placement-flow run, derives future demand (:func:`placeplan.compute.programme_demand.
+future_demand`), builds the programme model from ``[optimise]`` and answers a capital board's
+questions: the best programme with its status and gap on savings, the budget curve with the
+marginal value of each pound, each chosen site's marginal value, the next-best distinct site sets
+and a greedy heuristic's programme beside the optimum. It writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+
+from placeplan.compute.flow_inputs import flow_cohort, flow_settings, new_plans
+from placeplan.compute.flows import FlowParams, simulate_flows
+from placeplan.compute.journeys import MainlandLeg, journey_matrix
+from placeplan.compute.points import as_xy
+from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, solve_programme
+from placeplan.compute.programme_demand import demand_from_flows, programme_instance
+from placeplan.compute.programme_study import (
+    CurvePoint,
+    alternatives,
+    budget_curve,
+    greedy_programme,
+    site_contributions,
+)
+from placeplan.compute.run import journey_limits, load_plan_network
+from placeplan.vocab import CRS
+
+if TYPE_CHECKING:
+    from placeplan.config import PlanConfig
+    from placeplan.prepare.inputs import Inputs
+
+__all__ = ["ProgrammeStudy", "optimise_plan", "plan_journeys", "study_programme"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeStudy:
+    """Everything ``placeplan optimise`` computed (aggregates only; counts not yet suppressed).
+
+    Attributes
+    ----------
+    instance
+        The programme model.
+    demand
+        Future demand rows (:func:`~placeplan.compute.programme_demand.future_demand`).
+    sites
+        The candidate sites (``site_id, name, needs, phases, ...``), in the model's order.
+    best
+        The chosen programme at the full budget.
+    contributions
+        Option index → savings lost without it (the others kept).
+    curve
+        The budget curve.
+    alternatives
+        Next-best programmes with distinct site sets.
+    greedy
+        The greedy heuristic's programme at the full budget.
+    timings_s
+        Seconds per step.
+    """
+
+    instance: ProgrammeInstance
+    demand: pd.DataFrame
+    sites: pd.DataFrame
+    best: ProgrammeSolution
+    contributions: dict[int, float]
+    curve: tuple[CurvePoint, ...]
+    alternatives: tuple[ProgrammeSolution, ...]
+    greedy: ProgrammeSolution
+    timings_s: dict[str, float]
+
+
+def plan_journeys(plan: PlanConfig, inputs: Inputs) -> pd.DataFrame:
+    """Journeys from every pupil origin to every setting and candidate site (as ``run`` makes)."""
+    net = load_plan_network(plan)
+    origins = gpd.GeoDataFrame(
+        inputs.pupils[["origin_id", "geometry"]].drop_duplicates("origin_id"),
+        geometry="geometry",
+        crs=CRS,
+    )
+    df_origins = as_xy(origins, "origin_id")
+    dests = as_xy(inputs.provision, "setting_id")[["id", "x", "y"]]
+    prov = inputs.provision
+    dests["ferry_required"] = (
+        prov["ferry_required"].fillna(False).astype(bool).to_numpy()
+        if "ferry_required" in prov
+        else False
+    )
+    if len(inputs.sites):
+        site_xy = as_xy(inputs.sites, "site_id")[["id", "x", "y"]].assign(ferry_required=False)
+        dests = pd.concat([dests, site_xy], ignore_index=True)
+    exact = bool(df_origins["id"].astype(str).str.startswith("EN:").any())
+    journeys, _ = journey_matrix(
+        net,
+        df_origins,
+        dests,
+        ferry_links=plan.network.ferry_links,
+        mainland=MainlandLeg(plan.network.mainland_circuity, plan.network.mainland_speed_kph),
+        fixed_allowance_min=plan.network.fixed_allowance_min,
+        max_snap_m=plan.network.max_snap_m,
+        use_cache=False if exact else None,
+    )
+    return journeys
+
+
+def _baseline_flows(plan: PlanConfig, inputs: Inputs, journeys: pd.DataFrame) -> pd.DataFrame:
+    """Future demand from the plan's baseline placement-flow run (central path, every seed)."""
+    f, t = plan.flows, plan.thresholds
+    cohort = flow_cohort(inputs)
+    plans, _ = new_plans(plan, cohort)
+    settings = flow_settings(inputs, plan)
+    df_journeys = pd.DataFrame(
+        {
+            "origin_id": journeys["origin_id"].astype(str).to_numpy(),
+            "setting_id": journeys["destination_id"].astype(str).to_numpy(),
+            "time_min": journeys["travel_time_min"].to_numpy(dtype=float),
+            "distance_km": journeys["distance_km"].to_numpy(dtype=float),
+            "ferry": journeys["route"].astype(str).str.startswith("ferry").to_numpy(),
+        }
+    )
+    params = FlowParams(
+        base_year=f.base_year,
+        horizon_year=f.horizon_year,
+        leaving_nc_year=f.leaving_nc_year,
+        ceased_rate=f.ceased_rate,
+        ceased_rate_by_nc_year=dict(f.ceased_rate_by_nc_year),
+        breakdown_rate=f.breakdown_rate,
+        policy_order=f.policy_order,
+        max_journey_primary_min=t.max_journey_primary_min,
+        max_journey_secondary_min=t.max_journey_secondary_min,
+        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
+        school_days=t.school_days,
+        worse_off_min=t.worse_off_min,
+        seeds=f.seeds,
+    )
+    result = simulate_flows(cohort, settings, df_journeys, plans, scenarios=[], params=params)
+    return demand_from_flows(result, settings, targets=plan.optimise.targets)
+
+
+def study_programme(
+    inst: ProgrammeInstance,
+    *,
+    steps: int,
+    k: int,
+    time_limit_s: float | None,
+    mip_rel_gap: float,
+) -> tuple[
+    ProgrammeSolution,
+    dict[int, float],
+    tuple[CurvePoint, ...],
+    tuple[ProgrammeSolution, ...],
+    ProgrammeSolution,
+    dict[str, float],
+]:
+    """Best programme, site contributions, budget curve, alternatives and greedy, timed.
+
+    The curve's last step is the full budget; the best programme is taken from it (so the curve
+    and the programme agree) unless a separate solve at the full budget does better.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    curve = budget_curve(inst, steps=steps, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    timings["curve"] = time.perf_counter() - t0
+    best = curve[-1].solution
+    if best.status != "optimal":  # one more try at the full budget, from the curve's best
+        best = solve_programme(
+            inst,
+            min_objective=best.objective,
+            time_limit_s=time_limit_s,
+            mip_rel_gap=mip_rel_gap,
+            fallback=best,
+        )
+    t0 = time.perf_counter()
+    contributions = site_contributions(inst, best)
+    timings["contributions"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    alts = alternatives(inst, best, k=k, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    timings["alternatives"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    greedy = greedy_programme(inst)
+    timings["greedy"] = time.perf_counter() - t0
+    return best, contributions, curve, alts, greedy, timings
+
+
+def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
+    """Run a plan's capital programme study (what ``placeplan optimise`` computes).
+
+    Parameters
+    ----------
+    plan
+        A loaded plan with an ``[optimise]`` table (``budget_by_fy_gbp`` set).
+    inputs
+        Its prepared inputs (:func:`placeplan.prepare.prepare`); candidate sites required.
+
+    Returns
+    -------
+    ProgrammeStudy
+        The programme, curve, alternatives, greedy comparison and timings.
+
+    Raises
+    ------
+    ConfigError
+        No candidate sites, no budget, or no option fits (the message names the plan key).
+    """
+    from placeplan._errors import ConfigError
+
+    if not len(inputs.sites):
+        msg = (
+            "`inputs.candidate_sites` is empty or not set; `placeplan optimise` chooses among them"
+        )
+        raise ConfigError(msg)
+    if not plan.optimise.budget_by_fy_gbp:
+        msg = (
+            "set `optimise.budget_by_fy_gbp` in the plan, e.g. [optimise] budget_by_fy_gbp = "
+            '{ "2026-27" = 1000000, "2027-28" = 1000000 }'
+        )
+        raise ConfigError(msg)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    journeys = plan_journeys(plan, inputs)
+    timings["journeys"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    demand = _baseline_flows(plan, inputs, journeys)
+    timings["demand"] = time.perf_counter() - t0
+    o = plan.optimise
+    sites = pd.DataFrame(inputs.sites.drop(columns="geometry")).reset_index(drop=True)
+    inst = programme_instance(
+        demand,
+        sites,
+        journeys,
+        objective=o.objective,
+        budget_by_fy_gbp=o.budget_by_fy_gbp,
+        sizes=[(s.places, s.capital_gbp) for s in o.sizes],
+        min_size=o.min_size,
+        max_journey_min_by_phase=journey_limits(plan),
+        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
+        school_days=plan.thresholds.school_days,
+        carry_forward=o.carry_forward,
+        nearest_sites=o.nearest_sites,
+    )
+    best, contrib, curve, alts, greedy, more = study_programme(
+        inst, steps=o.steps, k=o.alternatives, time_limit_s=o.time_limit_s, mip_rel_gap=o.gap
+    )
+    timings |= more
+    logger.info(
+        "optimise: %d demand rows, %d options, %d arcs; best %.4g (%s, gap %.2g), greedy %.4g",
+        len(demand),
+        len(inst.opt_site),
+        len(inst.arc_row),
+        best.objective,
+        best.status,
+        best.gap,
+        greedy.objective,
+    )
+    return ProgrammeStudy(
+        instance=inst,
+        demand=demand,
+        sites=sites,
+        best=best,
+        contributions=contrib,
+        curve=curve,
+        alternatives=alts,
+        greedy=greedy,
+        timings_s=timings,
+    )

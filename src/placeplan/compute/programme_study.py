@@ -1,0 +1,272 @@
+"""What a capital board asks of a programme: the budget curve, near-optimal sets, greedy baseline.
+
+Built on :func:`placeplan.compute.programme.solve_programme`:
+
+- :func:`budget_curve` re-solves at budget steps (every financial year's budget scaled by
+  ``k / steps``). Step ``k`` must reach at least step ``k - 1``'s savings (a row in the model; the
+  previous programme is feasible at the larger budget, so this cuts nothing off), and is handed the
+  previous programme as a fallback at a time limit, so the curve never falls as the budget grows.
+  The marginal value of a pound is the rise between steps divided by the extra budget.
+- :func:`site_contributions`: each chosen site's marginal value, the programme's savings with it
+  minus without it (the others kept, flows re-solved exactly).
+- :func:`alternatives`: the k best *distinct site sets* (sizes and years re-optimised for each),
+  by no-good cuts, so a board sees how much the choice matters.
+- :func:`greedy_programme`: the obvious heuristic (add the option with the best savings per pound
+  while it fits), for comparison with the optimum in benchmarks.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from placeplan._errors import ConfigError, InfeasibleModelError
+from placeplan.compute.programme import (
+    ProgrammeInstance,
+    ProgrammeSolution,
+    evaluate_programme,
+    presolved,
+    solve_programme,
+)
+
+__all__ = [
+    "CurvePoint",
+    "alternatives",
+    "budget_curve",
+    "greedy_programme",
+    "site_contributions",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    """One step of the budget curve.
+
+    Attributes
+    ----------
+    budget_gbp
+        Total budget at this step (all financial years), £.
+    budget_scale
+        The step's share of the full budget per financial year.
+    solution
+        The best programme at this budget.
+    marginal_per_gbp
+        Rise in savings from the previous step per extra £ of budget (the first step is measured
+        from a zero budget, where savings are 0).
+    """
+
+    budget_gbp: float
+    budget_scale: float
+    solution: ProgrammeSolution
+    marginal_per_gbp: float
+
+
+def budget_curve(
+    inst: ProgrammeInstance,
+    *,
+    steps: int = 10,
+    time_limit_s: float | None = None,
+    mip_rel_gap: float = 0.0,
+) -> tuple[CurvePoint, ...]:
+    """Return the best savings at ``steps`` equal budget steps up to the full budget.
+
+    Parameters
+    ----------
+    inst
+        The programme model.
+    steps
+        Number of steps (>= 1); step ``k`` scales every financial year's budget by ``k/steps``.
+    time_limit_s
+        HiGHS time limit per step (seconds).
+    mip_rel_gap
+        Relative gap on savings per step.
+
+    Returns
+    -------
+    tuple of CurvePoint
+        One per step, budgets ascending; savings never decrease from one step to the next.
+
+    Raises
+    ------
+    ConfigError
+        ``steps`` below 1 (from the caller's config) is reported as a ValueError-like config
+        error.
+    """
+    if int(steps) != steps or steps < 1:
+        msg = f"`optimise.steps` must be a whole number >= 1; got {steps!r}"
+        raise ConfigError(msg)
+    points: list[CurvePoint] = []
+    prev: ProgrammeSolution | None = None
+    prev_budget = 0.0
+    for k in range(1, int(steps) + 1):
+        scale = k / steps
+        floor = None if prev is None else prev.objective - 1e-9 * max(1.0, abs(prev.objective))
+        try:
+            sol = solve_programme(
+                inst,
+                budget_scale=scale,
+                min_objective=floor,
+                time_limit_s=time_limit_s,
+                mip_rel_gap=mip_rel_gap,
+                fallback=prev,
+            )
+        except InfeasibleModelError:  # pragma: no cover - prev is feasible by construction
+            if prev is None:
+                raise
+            sol = prev
+        if prev is not None and sol.objective < prev.objective:  # numerical noise only
+            sol = prev
+        budget = inst.total_budget_gbp * scale
+        rise = sol.objective - (prev.objective if prev is not None else 0.0)
+        points.append(CurvePoint(budget, scale, sol, rise / max(budget - prev_budget, 1e-9)))
+        prev, prev_budget = sol, budget
+    return tuple(points)
+
+
+def site_contributions(inst: ProgrammeInstance, sol: ProgrammeSolution) -> dict[int, float]:
+    """Return each chosen site's marginal value: savings with the programme minus without it.
+
+    Parameters
+    ----------
+    inst
+        The programme model.
+    sol
+        A programme.
+
+    Returns
+    -------
+    dict of int to float
+        Option index → savings lost if that option alone is dropped (others kept; flows
+        re-solved exactly).
+    """
+    work = presolved(inst)
+    full = evaluate_programme(work, sol.options, presolve=False).objective
+    return {
+        o: full
+        - evaluate_programme(work, [p for p in sol.options if p != o], presolve=False).objective
+        for o in sol.options
+    }
+
+
+def alternatives(
+    inst: ProgrammeInstance,
+    best: ProgrammeSolution,
+    *,
+    k: int = 5,
+    time_limit_s: float | None = None,
+    mip_rel_gap: float = 0.0,
+) -> tuple[ProgrammeSolution, ...]:
+    """Return up to ``k`` next-best programmes, each with a site set distinct from all before.
+
+    Parameters
+    ----------
+    inst
+        The programme model.
+    best
+        The optimal programme (its site set is excluded first).
+    k
+        How many alternatives (>= 0).
+    time_limit_s, mip_rel_gap
+        Per solve.
+
+    Returns
+    -------
+    tuple of ProgrammeSolution
+        In order found (savings non-increasing when each is solved to optimality); fewer than
+        ``k`` when no other site set fits the budget.
+    """
+    seen = [frozenset(int(inst.opt_site[o]) for o in best.options)]
+    out: list[ProgrammeSolution] = []
+    for _ in range(max(0, int(k))):
+        try:
+            sol = solve_programme(
+                inst, exclude_site_sets=seen, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
+            )
+        except InfeasibleModelError:
+            break
+        out.append(sol)
+        seen.append(frozenset(int(inst.opt_site[o]) for o in sol.options))
+    return tuple(out)
+
+
+def _fits(inst: ProgrammeInstance, spent: np.ndarray, o: int) -> bool:
+    trial = spent.copy()
+    trial[inst.opt_fy[o]] += inst.opt_capital_gbp[o]
+    budget = np.asarray(inst.budget_by_fy_gbp, dtype=float)
+    if inst.carry_forward:
+        return bool((np.cumsum(trial) <= np.cumsum(budget) * (1 + 1e-12) + 1e-6).all())
+    return bool((trial <= budget * (1 + 1e-12) + 1e-6).all())
+
+
+def greedy_programme(inst: ProgrammeInstance, *, max_evaluations: int = 2_000) -> ProgrammeSolution:
+    """Build a programme greedily: add the option with the most savings per £ while it fits.
+
+    Lazy greedy: each option keeps an upper bound on its gain (its last evaluated gain, first
+    the total value of every pupil it could serve); the top option is re-evaluated exactly (an
+    LP of the flows) and taken when it still beats every other bound. Options of a site already
+    opened, or that no longer fit a financial year's budget, drop out.
+
+    Parameters
+    ----------
+    inst
+        The programme model.
+    max_evaluations
+        Stop after this many exact evaluations (a safety valve at county scale).
+
+    Returns
+    -------
+    ProgrammeSolution
+        ``status="greedy"``; gap and bound are not known (``nan``).
+    """
+    original, inst = inst, presolved(inst)
+    n_o = len(inst.opt_site)
+    # upper bound: every pupil the option could serve, ignoring its places
+    n_y = len(inst.years)
+    by_entry = np.zeros((len(inst.site_ids), n_y + 1))
+    arc_total = np.maximum(inst.arc_value, 0.0) * inst.row_count[inst.arc_row]
+    np.add.at(by_entry, (inst.arc_site, inst.row_entry[inst.arc_row]), arc_total)
+    from_year = np.cumsum(by_entry[:, ::-1], axis=1)[:, ::-1]  # Σ over entry >= y
+    value = from_year[inst.opt_site, inst.opt_open] + inst.opt_value
+    cost = np.maximum(inst.opt_capital_gbp, 1.0)
+    heap = [(-value[o] / cost[o], o) for o in range(n_o) if value[o] > 0]
+    heapq.heapify(heap)
+    chosen: list[int] = []
+    spent = np.zeros(len(inst.fy_labels))
+    current = 0.0
+    fresh: set[int] = set()
+    evaluations = 0
+    while heap and evaluations < max_evaluations:
+        neg, o = heapq.heappop(heap)
+        if any(inst.opt_site[c] == inst.opt_site[o] for c in chosen) or not _fits(inst, spent, o):
+            continue
+        if o in fresh:
+            if -neg <= 0:
+                break
+            chosen.append(o)
+            spent[inst.opt_fy[o]] += inst.opt_capital_gbp[o]
+            current = evaluate_programme(inst, chosen, presolve=False).objective
+            fresh.clear()
+            continue
+        gain = evaluate_programme(inst, [*chosen, o], presolve=False).objective - current
+        evaluations += 1
+        fresh.add(o)
+        if gain > 1e-9:
+            heapq.heappush(heap, (-gain / cost[o], o))
+    sol = evaluate_programme(original, chosen)
+    logger.info("greedy_programme: %d options, %d evaluations", len(chosen), evaluations)
+    return ProgrammeSolution(
+        options=sol.options,
+        objective=sol.objective,
+        bound=math.nan,
+        gap=math.nan,
+        status="greedy",
+        capital_by_fy_gbp=sol.capital_by_fy_gbp,
+        flows=sol.flows,
+        solve_time_s=sol.solve_time_s,
+    )

@@ -1,0 +1,382 @@
+"""Publishing a capital programme study: tables after disclosure control, the TOML fragment, files.
+
+``placeplan optimise`` writes, into its output folder:
+
+==============================  ===============================================================
+``optimised-programme.toml``    the chosen programme as a ``[[scenario]]`` (``open_sites``) and
+                                ``[[flows.site]]`` (opening year, places) to append to the plan
+``programme.csv``               each chosen site: size, opening year, capital, financial year,
+                                pupils placed, its marginal value (savings with minus without)
+``budget_curve.csv`` / ``.svg`` the best savings at each budget step and the marginal value of £
+``alternatives.csv``            the best and next-best distinct site sets
+``optimise_summary.txt``        objective, status, gap on savings, greedy heuristic beside it
+==============================  ===============================================================
+
+Every pupil count (``pupils_placed``) passes :func:`placeplan.publish.disclosure.suppress`; the
+savings of a row whose count is suppressed are suppressed with it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
+
+from placeplan.compute.programme_demand import OBJECTIVES
+from placeplan.publish.disclosure import apply_marker, suppress, suppression_mask
+from placeplan.publish.tables import write_csv
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution
+    from placeplan.compute.programme_plan import ProgrammeStudy
+
+__all__ = [
+    "ProgrammeTables",
+    "programme_tables",
+    "programme_toml",
+    "summary_text",
+    "write_programme",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeTables:
+    """A programme study's published tables (after disclosure control) and headline figures.
+
+    Attributes
+    ----------
+    programme, curve, alternatives
+        Suppressed tables (``NaN`` where suppressed; :func:`suppression_mask` tells which).
+    objective, unit
+        The objective's name and unit.
+    status, gap, savings, bound, greedy_savings
+        The chosen programme's status, gap on savings, savings and bound, and the greedy
+        heuristic's savings (suppressed to ``NaN`` with the programme's pupil count).
+    """
+
+    programme: pd.DataFrame
+    curve: pd.DataFrame
+    alternatives: pd.DataFrame
+    objective: str
+    unit: str
+    status: str
+    gap: float
+    savings: float
+    bound: float
+    greedy_savings: float
+
+
+def _pupils_placed(inst: ProgrammeInstance, sol: ProgrammeSolution) -> float:
+    return float(sol.flows.sum())
+
+
+def _describe(inst: ProgrammeInstance, sites: pd.DataFrame, opts: tuple[int, ...]) -> str:
+    parts = []
+    for o in opts:
+        sid = inst.site_ids[int(inst.opt_site[o])]
+        parts.append(f"{sid} ({int(inst.opt_places[o])} places, {inst.years[inst.opt_open[o]]})")
+    return "; ".join(parts) if parts else "(none)"
+
+
+def _programme_frame(study: ProgrammeStudy) -> pd.DataFrame:
+    inst, sol = study.instance, study.best
+    names = study.sites.set_index(study.sites["site_id"].astype(str))
+    rows = []
+    for o in sol.options:
+        j = int(inst.opt_site[o])
+        sid = inst.site_ids[j]
+        on = inst.arc_site == j
+        rows.append(
+            {
+                "site_id": sid,
+                "name": names["name"].get(sid, "") if "name" in names else "",
+                "needs": names["needs"].get(sid, ""),
+                "phases": names["phases"].get(sid, ""),
+                "places": int(inst.opt_places[o]),
+                "opening_year": int(inst.years[inst.opt_open[o]]),
+                "capital_gbp": float(inst.opt_capital_gbp[o]),
+                "financial_year": inst.fy_labels[int(inst.opt_fy[o])],
+                "pupils_placed": float(sol.flows[on].sum()),
+                "marginal_value": float(study.contributions.get(o, math.nan)),
+            }
+        )
+    cols = [
+        "site_id",
+        "name",
+        "needs",
+        "phases",
+        "places",
+        "opening_year",
+        "capital_gbp",
+        "financial_year",
+        "pupils_placed",
+        "marginal_value",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _curve_frame(study: ProgrammeStudy) -> pd.DataFrame:
+    inst = study.instance
+    rows = []
+    for k, p in enumerate(study.curve, start=1):
+        rows.append(
+            {
+                "step": k,
+                "budget_gbp": p.budget_gbp,
+                "budget_share": p.budget_scale,
+                "savings": p.solution.objective,
+                "status": p.solution.status,
+                "gap": p.solution.gap,
+                "marginal_per_100k_gbp": p.marginal_per_gbp * 100_000,
+                "capital_gbp": p.solution.capital_gbp,
+                "sites": len(p.solution.options),
+                "pupils_placed": _pupils_placed(inst, p.solution),
+                "programme": _describe(inst, study.sites, p.solution.options),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _alternatives_frame(study: ProgrammeStudy) -> pd.DataFrame:
+    inst = study.instance
+    best = study.best.objective
+    rows = []
+    sols = [("optimal", study.best), *(("alternative", a) for a in study.alternatives)]
+    sols.append(("greedy heuristic", study.greedy))
+    for rank, (kind, s) in enumerate(sols, start=1):
+        rows.append(
+            {
+                "rank": rank if kind != "greedy heuristic" else None,
+                "kind": kind,
+                "savings": s.objective,
+                "share_of_best": s.objective / best if best > 0 else math.nan,
+                "status": s.status,
+                "gap": s.gap,
+                "capital_gbp": s.capital_gbp,
+                "sites": len(s.options),
+                "pupils_placed": _pupils_placed(inst, s),
+                "programme": _describe(inst, study.sites, s.options),
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["rank"] = out["rank"].astype("Int64")
+    return out
+
+
+def programme_tables(
+    study: ProgrammeStudy,
+    *,
+    threshold: int = 5,
+    round_to: int = 0,
+    mode: Literal["published", "internal"] = "published",
+) -> ProgrammeTables:
+    """Return the study's tables after disclosure control (the only way they are published).
+
+    Parameters
+    ----------
+    study
+        :func:`placeplan.compute.programme_plan.optimise_plan` output.
+    threshold, round_to, mode
+        The plan's ``[disclosure]`` settings.
+
+    Returns
+    -------
+    ProgrammeTables
+        Tables with ``pupils_placed`` suppressed below ``threshold`` (programme rows also
+        secondarily, as they add up to the programme's total) and ``savings`` /
+        ``marginal_value`` suppressed with it.
+    """
+    kw = {"threshold": threshold, "round_to": round_to, "mode": mode}
+    prog = suppress(
+        _programme_frame(study),
+        count_cols=["pupils_placed"],
+        dependent_cols=["marginal_value"],
+        secondary=True,
+        **kw,  # type: ignore[arg-type]
+    )
+    curve = suppress(
+        _curve_frame(study),
+        count_cols=["pupils_placed"],
+        dependent_cols=["savings", "marginal_per_100k_gbp"],
+        secondary=False,
+        **kw,  # type: ignore[arg-type]
+    )
+    alts = suppress(
+        _alternatives_frame(study),
+        count_cols=["pupils_placed"],
+        dependent_cols=["savings", "share_of_best"],
+        secondary=False,
+        **kw,  # type: ignore[arg-type]
+    )
+    best_row = alts.iloc[0]
+    greedy_row = alts.iloc[-1]
+    return ProgrammeTables(
+        programme=prog,
+        curve=curve,
+        alternatives=alts,
+        objective=study.instance.objective,
+        unit=OBJECTIVES[study.instance.objective],
+        status=study.best.status,
+        gap=study.best.gap,
+        savings=float(best_row["savings"]),
+        bound=study.best.bound if not math.isnan(float(best_row["savings"])) else math.nan,
+        greedy_savings=float(greedy_row["savings"]),
+    )
+
+
+def programme_toml(study: ProgrammeStudy, *, name: str = "Optimised programme") -> str:
+    """Return the chosen programme as plan TOML: a ``[[scenario]]`` and its ``[[flows.site]]``.
+
+    Append it to the plan file (each ``[[flows.site]]`` replaces an earlier entry for the same
+    site) and ``placeplan run`` models the programme: the scenario opens the sites, the flows
+    open each at its year with the chosen places.
+    """
+    inst, sol = study.instance, study.best
+    sites = [inst.site_ids[int(inst.opt_site[o])] for o in sol.options]
+    lines = [
+        "# The capital programme chosen by `placeplan optimise` "
+        f"(objective {inst.objective}, status {sol.status}, gap on savings {_pct(sol.gap)}).",
+        "# Append to plan.toml; `placeplan run` then models it as a scenario, year by year.",
+        "",
+        "[[scenario]]",
+        f"name = {_toml_str(name)}",
+        'description = "Sites, sizes and opening years chosen by placeplan optimise within the '
+        'capital budget per financial year in [optimise]."',
+        "open_sites = [" + ", ".join(_toml_str(s) for s in sites) + "]",
+        'movable = ["independent", "non_maintained", "out_of_area"]',
+    ]
+    for o in sol.options:
+        year = int(inst.years[inst.opt_open[o]])
+        lines += [
+            "",
+            "[[flows.site]]",
+            f"site_id = {_toml_str(inst.site_ids[int(inst.opt_site[o])])}",
+            f"opening_year = {year}",
+            f"places_by_year = {{ {year} = {int(inst.opt_places[o])} }}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_str(text: str) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _pct(gap: float) -> str:
+    return "unknown" if not math.isfinite(gap) else f"{gap:.2%}"
+
+
+def summary_text(tables: ProgrammeTables, study: ProgrammeStudy) -> str:
+    """Return the short plain-text summary: objective, status, gap, savings, greedy, times."""
+    inst = study.instance
+    budget = ", ".join(
+        f"{fy} £{b:,.0f}" for fy, b in zip(inst.fy_labels, inst.budget_by_fy_gbp, strict=True)
+    )
+
+    def val(v: float) -> str:
+        return "c (suppressed)" if math.isnan(v) else f"{v:,.2f}"
+
+    lines = [
+        f"objective: {tables.objective} — {tables.unit} (doing nothing = 0)",
+        f"budget by financial year: {budget}"
+        + (" (unspent capital carries forward)" if inst.carry_forward else ""),
+        f"status: {tables.status}",
+        f"savings: {val(tables.savings)}; proven upper bound: {val(tables.bound)}",
+        f"gap on savings: {_pct(tables.gap)} ((bound - savings) / savings)",
+        f"capital spent: £{study.best.capital_gbp:,.0f} of £{inst.total_budget_gbp:,.0f}",
+        f"greedy heuristic: {val(tables.greedy_savings)}",
+        f"model: {len(inst.row_count)} demand rows, {len(inst.opt_site)} options "
+        f"(site x size x opening year), {len(inst.arc_row)} assignments",
+        "times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in study.timings_s.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def curve_svg(tables: ProgrammeTables) -> str:
+    """Return the budget curve as an SVG bar chart (savings at each budget step)."""
+    from placeplan.publish.report.charts import bar_chart
+    from placeplan.publish.report.model import Cell
+
+    c = tables.curve
+    mask = suppression_mask(c)
+    cells = [
+        Cell(
+            None if bool(mask["savings"].iloc[i]) else float(v),
+            "number",
+            bool(mask["savings"].iloc[i]),
+        )
+        for i, v in enumerate(c["savings"])
+    ]
+    labels = [f"£{b / 1e6:.2f}m" for b in c["budget_gbp"]]
+    return bar_chart(
+        labels,
+        [("Best programme", "#1d70b8", cells)],
+        y_label=tables.unit.split(" ", 1)[0],
+        value_fmt="number",
+        title="Budget curve: best savings at each budget",
+    )
+
+
+def write_programme(
+    study: ProgrammeStudy,
+    out_dir: Path,
+    *,
+    threshold: int = 5,
+    round_to: int = 0,
+    mode: Literal["published", "internal"] = "published",
+) -> dict[str, Path]:
+    """Write the programme, curve (CSV + SVG), alternatives and summary into ``out_dir``.
+
+    Parameters
+    ----------
+    study
+        The computed study.
+    out_dir
+        Output folder (created if missing).
+    threshold, round_to, mode
+        Disclosure control (the plan's ``[disclosure]``).
+
+    Returns
+    -------
+    dict of str to Path
+        Every file written, by short name.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = programme_tables(study, threshold=threshold, round_to=round_to, mode=mode)
+    written = {
+        "programme_toml": out_dir / "optimised-programme.toml",
+        "programme": out_dir / "programme.csv",
+        "budget_curve": out_dir / "budget_curve.csv",
+        "budget_curve_svg": out_dir / "budget_curve.svg",
+        "alternatives": out_dir / "alternatives.csv",
+        "summary": out_dir / "optimise_summary.txt",
+    }
+    _write_text(written["programme_toml"], programme_toml(study))
+    write_csv(apply_marker(_rounded(tables.programme)), written["programme"])
+    write_csv(apply_marker(_rounded(tables.curve)), written["budget_curve"])
+    svg = curve_svg(tables)
+    _write_text(written["budget_curve_svg"], '<?xml version="1.0" encoding="UTF-8"?>\n' + svg)
+    write_csv(apply_marker(_rounded(tables.alternatives)), written["alternatives"])
+    _write_text(written["summary"], summary_text(tables, study))
+    return written
+
+
+def _rounded(df: pd.DataFrame) -> pd.DataFrame:
+    """Pounds to whole pounds, shares and gaps to 4 decimals, other figures to 2 (mask kept)."""
+    out = df.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        digits = 0 if col.endswith("_gbp") else 4 if col in ("gap", "share_of_best") else 2
+        out[col] = out[col].round(digits)
+    out.attrs = dict(df.attrs)
+    return out
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

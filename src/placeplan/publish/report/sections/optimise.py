@@ -1,0 +1,105 @@
+"""Report section: the capital programme (``placeplan optimise``): status, gap, curve, options.
+
+An additive hook: the report composer may include :func:`section` when a programme study exists
+(``ProgrammeTables`` from :func:`placeplan.publish.programme.programme_tables`, already through
+disclosure control). It reads only those tables.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from placeplan.publish.disclosure import suppression_mask
+from placeplan.publish.programme import curve_svg
+from placeplan.publish.report.model import Cell, Figure, Paragraph, Section, Table
+
+if TYPE_CHECKING:
+    from placeplan.publish.programme import ProgrammeTables
+    from placeplan.publish.report.model import Block
+
+__all__ = ["section"]
+
+
+def _cells(df: pd.DataFrame, spec: tuple[tuple[str, str], ...]) -> tuple[tuple[Cell, ...], ...]:
+    mask = suppression_mask(df)
+    rows = []
+    for i in range(len(df)):
+        row = []
+        for col, fmt in spec:
+            value = df[col].iloc[i]
+            hidden = bool(mask[col].iloc[i]) if col in mask else False
+            if value is not None and not isinstance(value, str) and bool(pd.isna(value)):
+                value = None
+            row.append(Cell(None if hidden else value, fmt, hidden))
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+def section(tables: ProgrammeTables, *, number: str = "") -> Section:
+    """Build the capital programme section: headline, budget curve and alternatives.
+
+    Parameters
+    ----------
+    tables
+        The study's published tables (after disclosure control).
+    number
+        Section number as the composer numbers it.
+
+    Returns
+    -------
+    Section
+        ``id="optimise"``.
+    """
+    gap = "not known" if not math.isfinite(tables.gap) else f"{tables.gap:.2%}"
+    savings = "c" if math.isnan(tables.savings) else f"{tables.savings:,.1f}"
+    greedy = "c" if math.isnan(tables.greedy_savings) else f"{tables.greedy_savings:,.1f}"
+    blocks: list[Block] = [
+        Paragraph(
+            f"Objective: {tables.unit} (doing nothing scores 0). The chosen programme achieves "
+            f"{savings}; solver status {tables.status}, gap on savings {gap} (the proven bound "
+            "minus the savings, over the savings). A greedy heuristic (best savings per pound "
+            f"first) achieves {greedy}."
+        ),
+        Figure(
+            "f-budget-curve",
+            "Budget curve: the best programme's savings at each share of the capital budget",
+            curve_svg(tables),
+            "Bar chart of the best savings at each budget step.",
+        ),
+        Table(
+            "t-budget-curve",
+            "Budget curve and the marginal value of £100k",
+            ("Budget £", "Savings", "Marginal per £100k", "Capital spent £", "Sites", "Status"),
+            _cells(
+                tables.curve,
+                (
+                    ("budget_gbp", "gbp"),
+                    ("savings", "number"),
+                    ("marginal_per_100k_gbp", "number"),
+                    ("capital_gbp", "gbp"),
+                    ("sites", "count"),
+                    ("status", "text"),
+                ),
+            ),
+        ),
+        Table(
+            "t-alternatives",
+            "The best programme and the next-best distinct sets of sites",
+            ("Rank", "Kind", "Savings", "Share of best", "Capital £", "Programme"),
+            _cells(
+                tables.alternatives,
+                (
+                    ("rank", "text"),
+                    ("kind", "text"),
+                    ("savings", "number"),
+                    ("share_of_best", "score"),
+                    ("capital_gbp", "gbp"),
+                    ("programme", "text"),
+                ),
+            ),
+        ),
+    ]
+    return Section("optimise", number, "Capital programme", tuple(blocks))
