@@ -163,6 +163,4 @@ def basemap_areas(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     """Area outlines only (no counts), for the site map's backdrop."""
     if areas is None:
         return None
-    out = areas[["area_id", "geometry"]].copy()
-    out.attrs = {"disclosure_mode": areas.attrs.get("disclosure_mode", "published")}
-    return out
+    return areas[["area_id", "geometry"]].copy()
