@@ -204,7 +204,9 @@ def test_suppressed_frames_survive_concat_and_astype():
 
 def test_marker_follows_rows_after_sort_and_reset_index():
     """The reviewer's defect: a re-sort and ``reset_index`` put ``c`` on the wrong row."""
-    t = pd.DataFrame({"site": ["a", "b", "c", "d"], "pupils": [40, 3, 12, 9], "score": [4, 1, 3, 2]})
+    t = pd.DataFrame(
+        {"site": ["a", "b", "c", "d"], "pupils": [40, 3, 12, 9], "score": [4, 1, 3, 2]}
+    )
     out = suppress(t, count_cols=["pupils"])
     resorted = out.sort_values("score").reset_index(drop=True)
     marked = apply_marker(resorted).set_index("site")["pupils"]

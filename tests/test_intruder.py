@@ -215,7 +215,9 @@ def read_report(rel: Release, path: Path, labels: dict[str, str], tol: float) ->
         name = htmllib.unescape(cap.group(1))
         years = _cells(re.search(r"<thead>.*?</thead>", table, re.S).group(0))[2:]
         measure = ""
-        for row in re.findall(r"<tr>.*?</tr>", re.search(r"<tbody>.*?</tbody>", table, re.S).group(0), re.S):
+        for row in re.findall(
+            r"<tr>.*?</tr>", re.search(r"<tbody>.*?</tbody>", table, re.S).group(0), re.S
+        ):
             cells = _cells(row)
             if cells[0]:
                 measure = labels.get(cells[0], "")
@@ -258,12 +260,15 @@ def add_relations(rel: Release, lsoa_area: dict[str, str]) -> None:
         by[(y, run, s)].add(m)
     years = sorted({k[1] for k in flow})
     for (y, run, s), ms in by.items():
+
         def f(m: str, y: str = y, run: str = run, s: str = s) -> Key:
             return ("flow", y, run, m, s)
 
         parts = [m for m in ms if m.startswith("placements:")]
         rel.relate({f("placed"): -1.0, **{f(m): 1.0 for m in parts}})
-        rel.relate({f("out_of_area"): -1.0, **{f(m): 1.0 for m in parts if m.endswith(":out_of_area")}})
+        rel.relate(
+            {f("out_of_area"): -1.0, **{f(m): 1.0 for m in parts if m.endswith(":out_of_area")}}
+        )
         rel.relate(
             {f("independent_non_maintained"): -1.0,
              **{f(m): 1.0 for m in parts if ("independent" in m or "non_maintained" in m)}}
@@ -284,7 +289,9 @@ def add_relations(rel: Release, lsoa_area: dict[str, str]) -> None:
                               ("independent_placements", "independent_non_maintained"),
                               ("pupils", "placed"), ("pupils", "cohort")):  # fmt: skip
             if m_imp in all_imp:
-                rel.relate({all_imp[m_imp]: 1.0, ("flow", years[0], "baseline", m_flow, "central"): -1.0})
+                rel.relate(
+                    {all_imp[m_imp]: 1.0, ("flow", years[0], "baseline", m_flow, "central"): -1.0}
+                )
     # LSOAs add up to their planning area and to all pupils
     lsoa = [k for k in keys if k[0] == "lsoa"]
     by_area: dict[str, dict[Key, float]] = defaultdict(dict)
@@ -419,7 +426,9 @@ def release_of(result, folder: Path) -> Release:
     lay = result.layers[first]
     if lay.areas is not None:
         read_layer_counts(rel, lay.areas, "lsoa", "area_id", ("pupils",), tol, truth=True)
-    read_layer_counts(rel, lay.sites, "cand", "site_id", ("pupils_served", "score"), tol, truth=True)
+    read_layer_counts(
+        rel, lay.sites, "cand", "site_id", ("pupils_served", "score"), tol, truth=True
+    )
     # published
     csv = {p.name: pd.read_csv(p, dtype=str, keep_default_na=False) for p in folder.glob("*.csv")}
     read_impact(rel, csv["impact.csv"], tol)

@@ -81,10 +81,12 @@ class Published:
     mode: str = "published"
 
     def frame(self) -> pd.DataFrame:
-        """Values plus the mask as ``"<column>:suppressed"`` columns (what sections and maps read)."""
+        """Values plus the mask as ``"<column>:suppressed"`` columns (sections and maps read it)."""
         out = self.values.copy()
         for col in self.mask.columns:
-            out[f"{col}{MASK_SUFFIX}"] = self.mask[col].reindex(out.index).fillna(False).astype(bool)
+            out[f"{col}{MASK_SUFFIX}"] = (
+                self.mask[col].reindex(out.index).fillna(False).astype(bool)
+            )
         return out
 
     def marked(self, marker: str = SUPPRESSED_MARKER) -> pd.DataFrame:
@@ -197,8 +199,9 @@ def suppress_table(
         total row is the one matching it on every grouping column that exists in the total row
         (or the only total row).
     force
-        Optional boolean frame (index of ``df``, some of ``count_cols``): cells to hide whatever
-        their value (decided by another table that publishes the same quantity).
+        Optional boolean frame (index of ``df``; some count or dependent columns): cells to hide
+        whatever their value (decided by another table that publishes the same quantity).
+        Forced counts get secondary suppression like primary ones.
 
     Returns
     -------
@@ -266,6 +269,8 @@ def suppress_table(
     for dep, sources in deps.items():
         hit = mask[sources].any(axis=1) if sources else pd.Series(False, index=df.index)
         mask[dep] = mask[dep] | hit
+        if force is not None and dep in force.columns:
+            mask[dep] = mask[dep] | force[dep].reindex(df.index).fillna(False).astype(bool)
 
     for col in mask.columns:
         out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)

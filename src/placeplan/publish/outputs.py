@@ -39,6 +39,8 @@ import logging
 import re
 import secrets
 import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,14 +49,10 @@ import pandas as pd
 
 from placeplan._errors import ConfigError
 from placeplan.prepare.io import write_layers
-from placeplan.publish.disclosure import apply_marker, suppress
-from placeplan.publish.flows import flows_csv_frame, published_flows
-from placeplan.publish.report.build import (
-    MapFigure,
-    ReportInputs,
-    build_report,
-    published_impact,
-)
+from placeplan.publish.flows import flows_csv_frame
+from placeplan.publish.register import Release, release_run
+from placeplan.publish.report.build import MapFigure, ReportInputs, build_report
+from placeplan.publish.report.impact import impact_long
 from placeplan.publish.report.method import assumptions, parameters
 from placeplan.publish.report.render import write_report
 from placeplan.publish.tables import write_csv
@@ -72,31 +70,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "scenario"
 
 
-def _score_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Scoring criteria for the report's "case for each site" (never the free-text explanation,
-    which carries unsuppressed counts; the report suppresses the counts and writes its own)."""
+def _score_table(scores: pd.DataFrame | None, mode: str) -> pd.DataFrame | None:
+    """The site scores as published (``site_scores.csv`` and the report's "case for each site").
+
+    Never the free-text ``explanation`` in published mode: it carries unsuppressed counts (the
+    report writes its own case from the suppressed criteria)."""
     if scores is None:
         return None
-    cols = [
-        c
-        for c in (
-            "site_id",
-            "rank",
-            "min_rank",
-            "max_rank",
-            "need_in_reach",
-            "pupils_in_reach",
-            "ooa_avoidable",
-            "pupils_benefiting",
-            "time_saved_min",
-            "cost_per_place_gbp",
-            "imd_decile",
-            "spare_places",
-            "rural",
-        )
-        if c in scores.columns
-    ]
-    return pd.DataFrame(scores[cols]).reset_index(drop=True)
+    drop = ["explanation"] if mode == "published" else []
+    return pd.DataFrame(scores.drop(columns=[c for c in drop if c in scores.columns]))
 
 
 def _write_all(
@@ -108,75 +90,28 @@ def _write_all(
 ) -> dict[str, Path]:
     """Write every file of :func:`write_outputs` into ``out_dir`` (the temporary folder)."""
     plan, inputs = run.plan, run.inputs
-    scenarios, impacts = run.scenarios, run.impacts
-    site_scores, optimised = run.site_scores, run.optimised
-    baseline = run.baseline
-    # the year-by-year flow table (issue 9); older RunResults have no such field
-    flows: pd.DataFrame | None = getattr(run, "flows", None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    d = plan.disclosure
-    mode = d.mode
+    mode = plan.disclosure.mode
     prefix = INTERNAL_PREFIX if mode == "internal" else ""
 
     def dest(fname: str) -> Path:
         return out_dir / f"{prefix}{fname}"
 
-    outputs: dict[str, Path] = {}
-    planning = inputs.planning_areas
-    provision = inputs.provision
     plan_text = ""
     plan_file = _plan_file(plan)
     if plan_file.exists():
         plan_text = plan_file.read_text(encoding="utf-8")
-    limits = {
-        "primary": plan.thresholds.max_journey_primary_min,
-        "secondary": plan.thresholds.max_journey_secondary_min,
-    }
-    published_frames = []
-    mitigation_frames = []
+    every = [
+        _report_inputs(run, name, plan_text=plan_text, version=version, timestamp=timestamp)
+        for name in run.scenarios
+    ]
+    # every published number of the run, suppressed once (publish.register)
+    releases = release_run(every)
+    outputs: dict[str, Path] = {}
     layers: dict[str, gpd.GeoDataFrame] = {}
-    for i, (name, result) in enumerate(scenarios.items()):
-        impact = impacts[name]
-        lay = run.layers[name]
-        sites, iso, area_layer = lay.sites, lay.catchments, lay.areas
-        report_inputs = ReportInputs(
-            plan_name=plan.plan.name,
-            authority=plan.plan.authority,
-            run_timestamp=timestamp,
-            placeplan_version=version,
-            config_hash=plan.config_hash(),
-            plan_toml=plan_text,
-            impact=impact.table,
-            mode=mode,
-            scenario_name=name,
-            mitigations=impact.mitigations,
-            sites=sites,
-            provision=provision[
-                ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
-            ],
-            areas=area_layer,
-            ooa_flows=lay.ooa_flows,
-            flow_origins=planning,
-            isochrones=iso,
-            outline=inputs.outline,
-            roads=run.roads,
-            time_bands=lay.time_bands,
-            parameters=parameters(plan, run.network.speed_model.describe()),
-            assumptions=assumptions(plan, result, baseline),
-            row_accounting=inputs.row_accounting[
-                ["file", "rows_read", "rows_used", "rows_rejected"]
-            ],
-            attributions=inputs.attribution,
-            synthetic_data=plan.plan.synthetic_pupils,
-            disclosure_threshold=d.threshold,
-            disclosure_round_to=d.round_to,
-            reasonable_journey_min=limits,
-            site_scores=_score_criteria(site_scores),
-            site_reach_min=plan.selection.max_travel_time_min,
-            flows=flows,
-            plan_file_name=plan_file.name,
-        )
-        report = build_report(report_inputs)
+    for i, report_inputs in enumerate(every):
+        name = report_inputs.scenario_name
+        report = build_report(replace(report_inputs, release=releases[name]))
         fname = "report.html" if i == 0 else f"report-{_slug(name)}.html"
         outputs["report" if i == 0 else f"report:{name}"] = write_report(report, dest(fname))
         for section in report.sections:
@@ -186,85 +121,19 @@ def _write_all(
                     path = dest(f"map-{block.id.removeprefix('m-')}{suffix}.html")
                     path.write_text(block.html, encoding="utf-8")
                     outputs[f"map:{block.id}{suffix}"] = path
-        pub = published_impact(impact.table, threshold=d.threshold, round_to=d.round_to, mode=mode)
-        pub.insert(0, "scenario_name", name)
-        published_frames.append(pub)
-        mit = suppress(
-            impact.mitigations,
-            count_cols=["pupils"],
-            threshold=d.threshold,
-            round_to=d.round_to,
-            mode=mode,
-        )
-        mit = apply_marker(mit)
-        mit.insert(0, "scenario_name", name)
-        mitigation_frames.append(mit)
         if i == 0:
-            if area_layer is not None:
-                layers["areas_journey_times"] = apply_marker(
-                    suppress(
-                        area_layer,
-                        count_cols=["pupils"],
-                        dependent_cols=["baseline_mean_time_min", "scenario_mean_time_min"],
-                        threshold=d.threshold,
-                        round_to=d.round_to,
-                        mode=mode,
-                    )
-                ).pipe(gpd.GeoDataFrame, geometry="geometry", crs=area_layer.crs)
-            site_pub = suppress(
-                sites.drop(columns=[c for c in ("explanation",) if c in sites]),
-                count_cols=["pupils_served"],
-                dependent_cols=["mean_time_saved_min"],
-                threshold=d.threshold,
-                round_to=d.round_to,
-                mode=mode,
-            )
-            layers["candidate_sites"] = apply_marker(site_pub).pipe(
-                gpd.GeoDataFrame, geometry="geometry", crs=sites.crs
-            )
-            if iso is not None:
-                layers["catchments"] = iso
+            layers.update(_published_layers(releases[name], run.layers[name].catchments))
         if mode == "internal":
             write_csv(
-                impact.per_pupil.drop(columns=["all"]),
+                run.impacts[name].per_pupil.drop(columns=["all"]),
                 dest(f"pupil-journeys-{_slug(name)}.csv"),
             )
-    outputs["impact"] = write_csv(
-        pd.concat(published_frames, ignore_index=True), dest("impact.csv")
-    )
-    if flows is not None:
-        outputs["flows"] = write_csv(
-            flows_csv_frame(
-                published_flows(flows, threshold=d.threshold, round_to=d.round_to, mode=mode)
-            ),
-            dest("flows.csv"),
-        )
-    outputs["mitigations"] = write_csv(
-        pd.concat(mitigation_frames, ignore_index=True), dest("mitigations.csv")
-    )
-    if site_scores is not None:
-        count_like = [
-            c
-            for c in ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
-            if c in site_scores
-        ]
-        scores_pub = suppress(
-            site_scores.drop(
-                columns=[c for c in ("explanation",) if c in site_scores and mode == "published"]
-            ),
-            count_cols=count_like,
-            dependent_cols=["time_saved_min"] if "time_saved_min" in site_scores else [],
-            secondary=False,
-            threshold=d.threshold,
-            round_to=d.round_to,
-            mode=mode,
-        )
-        outputs["site_scores"] = write_csv(apply_marker(scores_pub), dest("site_scores.csv"))
-    layers["provision"] = provision[
+    outputs.update(_write_tables(releases, dest))
+    layers["provision"] = inputs.provision[
         ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
     ]
-    if planning is not None:
-        layers["planning_areas"] = planning
+    if inputs.planning_areas is not None:
+        layers["planning_areas"] = inputs.planning_areas
     if inputs.outline is not None:
         layers["authority_outline"] = inputs.outline
     gpkg = dest("layers.gpkg")
@@ -282,17 +151,116 @@ def _write_all(
     used = dest("plan.used.toml")
     used.write_text(header + plan_text, encoding="utf-8")
     outputs["plan"] = used
-    if optimised is not None:
+    if run.optimised is not None:
         outputs["optimisation"] = write_csv(
             pd.DataFrame(
                 {
-                    "site_id": list(optimised.selected),
-                    "status": optimised.status,
-                    "objective_pupil_min": optimised.objective,
+                    "site_id": list(run.optimised.selected),
+                    "status": run.optimised.status,
+                    "objective_pupil_min": run.optimised.objective,
                 }
             ),
             dest("optimised_sites.csv"),
         )
+    return outputs
+
+
+def _report_inputs(
+    run: RunResult, name: str, *, plan_text: str, version: str, timestamp: str
+) -> ReportInputs:
+    """The raw tables of one scenario's report (suppressed later, once, by the register)."""
+    plan, inputs, lay = run.plan, run.inputs, run.layers[name]
+    d = plan.disclosure
+    return ReportInputs(
+        plan_name=plan.plan.name,
+        authority=plan.plan.authority,
+        run_timestamp=timestamp,
+        placeplan_version=version,
+        config_hash=plan.config_hash(),
+        plan_toml=plan_text,
+        impact=run.impacts[name].table,
+        mode=d.mode,
+        scenario_name=name,
+        mitigations=run.impacts[name].mitigations,
+        sites=lay.sites,
+        provision=inputs.provision[
+            ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
+        ],
+        areas=lay.areas,
+        ooa_flows=lay.ooa_flows,
+        flow_origins=inputs.planning_areas,
+        isochrones=lay.catchments,
+        outline=inputs.outline,
+        roads=run.roads,
+        time_bands=lay.time_bands,
+        parameters=parameters(plan, run.network.speed_model.describe()),
+        assumptions=assumptions(plan, run.scenarios[name], run.baseline),
+        row_accounting=inputs.row_accounting[["file", "rows_read", "rows_used", "rows_rejected"]],
+        attributions=inputs.attribution,
+        synthetic_data=plan.plan.synthetic_pupils,
+        disclosure_threshold=d.threshold,
+        disclosure_round_to=d.round_to,
+        reasonable_journey_min={
+            "primary": plan.thresholds.max_journey_primary_min,
+            "secondary": plan.thresholds.max_journey_secondary_min,
+        },
+        site_scores=_score_table(run.site_scores, d.mode),
+        site_reach_min=plan.selection.max_travel_time_min,
+        # the year-by-year flow table (issue 9); older RunResults have no such field
+        flows=getattr(run, "flows", None),
+        plan_file_name=_plan_file(plan).name,
+        area_groups=_area_groups(inputs.pupils),
+    )
+
+
+def _area_groups(pupils: pd.DataFrame) -> dict[str, str]:
+    """LSOA -> planning area, as the pupils' rows give it (the LSOA layer's totals)."""
+    if not {"lsoa11cd", "area"} <= set(pupils.columns):
+        return {}
+    pairs = pupils[["lsoa11cd", "area"]].dropna().astype(str).drop_duplicates()
+    pairs = pairs[~pairs["lsoa11cd"].duplicated(keep=False)]  # an LSOA split between areas: none
+    return dict(zip(pairs["lsoa11cd"], pairs["area"], strict=True))
+
+
+def _published_layers(
+    rel: Release, catchments: gpd.GeoDataFrame | None
+) -> dict[str, gpd.GeoDataFrame]:
+    """The first scenario's layers with counts, marked from the register's decisions."""
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for name, pub in (("areas_journey_times", rel.areas), ("candidate_sites", rel.sites)):
+        if pub is not None:
+            crs = pub.values.crs
+            layers[name] = gpd.GeoDataFrame(
+                pub.marked().drop(columns=["explanation"], errors="ignore"),
+                geometry="geometry",
+                crs=crs,
+            )
+    if catchments is not None:
+        layers["catchments"] = catchments
+    return layers
+
+
+def _write_tables(releases: Mapping[str, Release], dest: Callable[[str], Path]) -> dict[str, Path]:
+    """impact.csv, flows.csv, mitigations.csv and site_scores.csv from the register's tables."""
+    outputs: dict[str, Path] = {}
+    impact, mitigations = [], []
+    for name, rel in releases.items():
+        impact.append(impact_long(rel.impact).assign(scenario_name=name))
+        if rel.mitigations is not None:
+            mitigations.append(rel.mitigations.marked().assign(scenario_name=name))
+    first = next(iter(releases.values()))
+
+    def lead(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        df = pd.concat(frames, ignore_index=True)
+        return df[["scenario_name", *[c for c in df.columns if c != "scenario_name"]]]
+
+    outputs["impact"] = write_csv(lead(impact), dest("impact.csv"))
+    if first.flows is not None:
+        outputs["flows"] = write_csv(flows_csv_frame(first.flows), dest("flows.csv"))
+    if mitigations:
+        outputs["mitigations"] = write_csv(lead(mitigations), dest("mitigations.csv"))
+    if first.site_scores is not None:
+        outputs["site_scores"] = write_csv(first.site_scores.marked(), dest("site_scores.csv"))
     return outputs
 
 

@@ -21,6 +21,8 @@ from placeplan.vocab import TIME_BAND_LABELS
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from placeplan.publish.register import Release
+
 __all__ = [
     "DFE_ELEMENTS",
     "DFE_REQUIREMENT",
@@ -142,6 +144,8 @@ class ReportInputs:
 
     site_reach_min
         Travel time (minutes) within which ``need_in_reach`` was counted, for the wording.
+    area_groups, release
+        See the attributes' comments.
     """
 
     plan_name: str
@@ -178,6 +182,12 @@ class ReportInputs:
     flows: pd.DataFrame | None = None
     #: the name of the plan file that ran (shown beside its text in the method section)
     plan_file_name: str = "plan.toml"
+    #: LSOA ``area_id`` -> planning area (the impact table's ``area`` groups), so the LSOA
+    #: layer is protected against the planning-area totals it adds up to
+    area_groups: Mapping[str, str] | None = None
+    #: the run's published tables for this scenario (:func:`placeplan.publish.register.
+    #: release_run`); None: :func:`build_report` suppresses these inputs itself, the same way
+    release: Release | None = None
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""

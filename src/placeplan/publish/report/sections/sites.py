@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from placeplan.publish.disclosure import suppress, suppression_mask
+from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.report.context import basemap_areas, published_provision
 from placeplan.publish.report.model import Cell, MapFigure, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
 
 if TYPE_CHECKING:
     from placeplan.publish.report.context import ReportContext
-    from placeplan.publish.report.model import Block, Mode, ReportInputs
+    from placeplan.publish.report.model import Block, ReportInputs
 
 __all__ = ["section"]
 
@@ -23,14 +23,14 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     """Build section 5: the sites table (selected first, then by score) and the site map."""
     from placeplan.publish import maps
 
-    th, rnd, mode = ctx.threshold, ctx.round_to, ctx.mode
+    th = ctx.threshold
     sites = ctx.sites
     blocks: list[Block] = []
     if sites is not None and not sites.empty:
         blocks.append(
             _sites_table(
                 sites,
-                _published_site_scores(inputs.site_scores, threshold=th, round_to=rnd, mode=mode),
+                ctx.site_scores,
                 threshold=th,
                 reach_min=inputs.site_reach_min,
             )
@@ -48,50 +48,6 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     else:
         blocks.append(Paragraph(prose("sites", "no_sites")))
     return Section("sites", "5", "Site proposals", tuple(blocks))
-
-
-_SCORE_COUNT_COLS = ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
-
-
-def _published_site_scores(
-    scores: pd.DataFrame | None, *, threshold: int, round_to: int, mode: Mode
-) -> pd.DataFrame | None:
-    """Disclosure-controlled scoring criteria (no free text), one row per site."""
-    if scores is None or scores.empty or "site_id" not in scores.columns:
-        return None
-    keep = [
-        c
-        for c in (
-            "site_id",
-            "rank",
-            "min_rank",
-            "max_rank",
-            *_SCORE_COUNT_COLS,
-            "time_saved_min",
-            "cost_per_place_gbp",
-            "imd_decile",
-            "spare_places",
-            "rural",
-        )
-        if c in scores.columns
-    ]
-    s = scores[keep].copy()
-    s["site_id"] = s["site_id"].astype(str)
-    counts = [c for c in _SCORE_COUNT_COLS if c in s.columns]
-    deps: dict[str, list[str]] = {}
-    if "time_saved_min" in s.columns:
-        base = [c for c in ("pupils_benefiting", "need_in_reach") if c in s.columns]
-        deps["time_saved_min"] = base[:1]
-    # candidate catchments overlap, so the counts do not add up to a total: primary only
-    return suppress(
-        s,
-        count_cols=counts,
-        dependent_cols=deps,
-        threshold=threshold,
-        round_to=round_to,
-        mode=mode,
-        secondary=False,
-    )
 
 
 def _site_case(
