@@ -14,14 +14,17 @@ it holds on the run's true values (so the attacker is at least as well informed 
 
 For every suppressed count it solves two linear programmes (smallest and largest value given
 every published number, rounding tolerances and the relations; counts >= 0). A cell is
-**recovered** if the interval lies within 1 to threshold - 1. The tests assert none is, on the
-shipped sample and on seeded random cohorts (sub-samples of the sample's pupils), and show the
-attacker does recover cells from a deliberately unsafe output.
+**recovered** if the interval lies within 1 to threshold - 1, and **revealed** if it is narrower
+than one pupil whatever the value (a cell hidden to protect another, undone by a table published
+elsewhere, as the base year of ``flows.csv`` was against ``impact.csv``). The tests assert none
+is, on the shipped sample and on seeded random cohorts (sub-samples of the sample's pupils), and
+show the attacker does recover cells from deliberately unsafe outputs.
 """
 
 from __future__ import annotations
 
 import html as htmllib
+import itertools
 import json
 import re
 import warnings
@@ -74,6 +77,8 @@ class Release:
     )
     truth: dict[Key, float] = field(default_factory=dict)
     relations: list[tuple[dict[Key, float], float]] = field(default_factory=list)
+    #: inequalities ``sum(coef * key) <= const`` (e.g. a better rank has a higher score)
+    bounds_ub: list[tuple[dict[Key, float], float]] = field(default_factory=list)
 
     def see(self, key: Key, text: object, tol: float) -> None:
         """Record one published cell: a number, ``c`` (suppressed) or ``x`` (ignored)."""
@@ -95,7 +100,7 @@ class Release:
         return {k for k, vs in self.obs.items() if any(v is None for v, _ in vs)}
 
 
-def _num(text: object) -> float | None | str:
+def _num(text: object) -> float | str | None:
     if text is None:
         return "x"
     if isinstance(text, (int, float, np.integer, np.floating)):
@@ -204,9 +209,25 @@ def _cells(row: str) -> list[str]:
     return out
 
 
+def read_sites_table(rel: Release, text: str, tol: float) -> None:
+    """The report's site table: rank, score and pupils served per site (id from its note)."""
+    m = re.search(r'<table id="t-sites".*?</table>', text, re.S)
+    if not m:
+        return
+    pattern = r'<tr class="has-note">(.*?)</tr>\s*<tr class="row-note"><td[^>]*>(.*?)</td></tr>'
+    for row, note in re.findall(pattern, m.group(0), re.S):
+        cells = _cells(row)
+        sid = htmllib.unescape(note).split(" — ")[0].strip()
+        rel.see(("site", sid, "rank"), cells[0].split(" ")[0], 0.0)
+        rel.see(("site", sid, "score"), cells[6], 0.005)
+        rel.see(("cand", sid, "pupils_served"), cells[8], tol)
+
+
 def read_report(rel: Release, path: Path, labels: dict[str, str], tol: float) -> None:
-    """The report's year-by-year tables (central and 80 % range per year)."""
+    """The report's year-by-year tables (central and 80 % range per year) and site table."""
     text = path.read_text(encoding="utf-8")
+    if path.name == "report.html":
+        read_sites_table(rel, text, tol)
     for m in re.finditer(r'<table id="t-yby-\d+".*?</table>', text, re.S):
         table = m.group(0)
         cap = re.search(r"<caption>Year by year: (.*?) against the baseline</caption>", table)
@@ -300,7 +321,7 @@ def add_relations(rel: Release, lsoa_area: dict[str, str]) -> None:
     for area, terms in by_area.items():
         rel.relate({**terms, ("imp", "baseline", "area", area, "pupils"): -1.0})
     if "pupils" in all_imp:
-        rel.relate({**{k: 1.0 for k in lsoa}, all_imp["pupils"]: -1.0})
+        rel.relate({**dict.fromkeys(lsoa, 1.0), all_imp["pupils"]: -1.0})
     add_score_relations(rel)
 
 
@@ -331,6 +352,13 @@ def add_score_relations(rel: Release) -> None:
         if ws:
             for s in sites:
                 rel.relate({("site", s, contrib): 1.0, ("site", s, norm): -ws[0]})
+    # ranks: a site ranked better has a score at least as high (ties share a rank)
+    ranked = sorted(
+        (published[("site", s, "rank")], s) for s in sites if ("site", s, "rank") in published
+    )
+    for (r0, s0), (r1, s1) in itertools.pairwise(ranked):
+        if r0 < r1 and ("site", s0, "score") in rel.truth and ("site", s1, "score") in rel.truth:
+            rel.bounds_ub.append(({("site", s1, "score"): 1.0, ("site", s0, "score"): -1.0}, 0.0))
     for s in sites:
         contribs = {("site", s, f"{c.key}_contrib"): 1.0 for c in CRITERIA}
         rel.relate({**contribs, ("site", s, "score"): -1.0})
@@ -339,9 +367,12 @@ def add_score_relations(rel: Release) -> None:
 
 # --------------------------------------------------------------------------- the attack
 def attack(rel: Release) -> list[tuple[Key, float, float, float]]:
-    """Bound every suppressed count by LP; return the ones pinned within 1..threshold-1."""
-    from scipy.optimize import linprog
+    """Bound every suppressed count by LP; return the ones that come back.
 
+    A cell comes back when its interval lies within 1 .. threshold - 1 (a small count
+    recovered) or is narrower than one pupil (a cell hidden to protect another, undone).
+    Each finding is ``(key, lowest, highest, true value)``.
+    """
     hidden = rel.hidden()
     parent: dict[Key, Key] = {}
 
@@ -351,48 +382,91 @@ def attack(rel: Release) -> list[tuple[Key, float, float, float]]:
             k = parent[k]
         return k
 
-    for terms, _ in rel.relations:
+    every = rel.relations + rel.bounds_ub
+    n_eq = len(rel.relations)
+    for terms, _ in every:
         ks = list(terms)
         for k in ks[1:]:
             parent[find(k)] = find(ks[0])
     comps: dict[Key, list[int]] = defaultdict(list)
-    for i, (terms, _) in enumerate(rel.relations):
+    for i, (terms, _) in enumerate(every):
         comps[find(next(iter(terms)))].append(i)
     found = []
-    for eqs in comps.values():
-        keys = sorted({k for i in eqs for k in rel.relations[i][0]})
+    for rows in comps.values():
+        eqs = [i for i in rows if i < n_eq]
+        ubs = [i for i in rows if i >= n_eq]
+        keys = sorted({k for i in rows for k in every[i][0]})
         targets = [k for k in keys if k in hidden and _is_count(k)]
         if not targets:
             continue
-        pos = {k: j for j, k in enumerate(keys)}
-        a = np.zeros((len(eqs), len(keys)))
-        b = np.zeros(len(eqs))
-        for r, i in enumerate(eqs):
-            terms, const = rel.relations[i]
-            for k, c in terms.items():
-                a[r, pos[k]] = c
-            b[r] = const
         bounds = []
         for k in keys:
-            lo, hi = (0.0 if _is_count(k) else None), None
+            lo, hi = (0.0 if _is_count(k) else -np.inf), np.inf
             for v, tol in rel.obs.get(k, []):
                 if v is not None:
-                    lo = v - tol if lo is None else max(lo, v - tol)
-                    hi = v + tol if hi is None else min(hi, v + tol)
+                    lo, hi = max(lo, v - tol), min(hi, v + tol)
             bounds.append((lo, hi))
+        h = _model(keys, [every[i] for i in eqs], [every[i] for i in ubs], bounds)
         for k in targets:
-            c = np.zeros(len(keys))
-            c[pos[k]] = 1.0
-            lo_res = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
-            hi_res = linprog(-c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
-            assert lo_res.status in (0, 3) and hi_res.status in (0, 3), (k, lo_res.message)
-            lo = lo_res.fun if lo_res.status == 0 else -np.inf
-            hi = -hi_res.fun if hi_res.status == 0 else np.inf
+            lo, hi = _range(h, keys.index(k))
             truth = rel.truth.get(k, np.nan)
             assert lo - 1e-6 <= truth <= hi + 1e-6 or np.isnan(truth), (k, lo, hi, truth)
-            if lo >= 1 - 1e-6 and hi <= rel.threshold - 1 + 1e-6:
+            small = lo >= 1 - 1e-6 and hi <= rel.threshold - 1 + 1e-6
+            if small or hi - lo < 1 - 1e-6:
                 found.append((k, float(lo), float(hi), float(truth)))
     return found
+
+
+def _model(keys, eqs, ubs, bounds):
+    """One HiGHS model per component (rows: equalities then inequalities); objectives change."""
+    import highspy
+    from scipy.sparse import csc_matrix
+
+    pos = {k: j for j, k in enumerate(keys)}
+    rows, cols, vals = [], [], []
+    for r, (terms, _) in enumerate([*eqs, *ubs]):
+        for k, c in terms.items():
+            rows.append(r)
+            cols.append(pos[k])
+            vals.append(c)
+    n_rows = len(eqs) + len(ubs)
+    a = csc_matrix((vals, (rows, cols)), shape=(n_rows, len(keys)))
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(keys), n_rows
+    lp.col_cost_ = np.zeros(len(keys))
+    lp.col_lower_ = np.array([max(lo, -inf) for lo, _ in bounds])
+    lp.col_upper_ = np.array([min(hi, inf) for _, hi in bounds])
+    lp.row_lower_ = np.array([c for _, c in eqs] + [-inf] * len(ubs), dtype=float)
+    lp.row_upper_ = np.array([c for _, c in [*eqs, *ubs]], dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(keys), n_rows
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    return h
+
+
+def _range(h, j: int) -> tuple[float, float]:
+    """Smallest and largest value of column ``j`` over the model's feasible set."""
+    import highspy
+
+    out = []
+    for cost in (1.0, -1.0):
+        h.changeColCost(j, cost)
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            out.append(cost * h.getInfo().objective_function_value)
+        else:
+            assert status in (
+                highspy.HighsModelStatus.kUnbounded,
+                highspy.HighsModelStatus.kUnboundedOrInfeasible,
+            ), status
+            out.append(-cost * np.inf)
+        h.changeColCost(j, 0.0)
+    return out[0], out[1]
 
 
 def _is_count(k: Key) -> bool:
@@ -535,7 +609,7 @@ def test_intruder_recovers_cells_from_an_unsafe_output(tmp_path):
     add_relations(rel, {})
     found = attack(rel)
     assert [k for k, *_ in found] == [("imp", "baseline", "phase", "primary", "ooa_placements")]
-    assert found[0][1] == pytest.approx(3.0)
+    assert found[0][1] == pytest.approx(3.0, abs=0.01)
     # the same cell hidden with its change and a second member of its grouping: nothing comes back
     safe = unsafe.copy()
     safe.loc[1, ["baseline", "change"]] = "c"
@@ -545,3 +619,22 @@ def test_intruder_recovers_cells_from_an_unsafe_output(tmp_path):
     read_impact(rel, safe, 5e-4)
     add_relations(rel, {})
     assert attack(rel) == []
+
+
+def test_intruder_recovers_counts_from_published_derived_scores(sample_release):
+    """The reviewer's defect, replayed on the real outputs: ``site_scores.csv`` with the counts
+    hidden but their normalised values, contributions and score published (as before the
+    register) gives the exact ``ooa_avoidable`` back."""
+    rel = sample_release
+    derived = [
+        k
+        for k in rel.hidden()
+        if k[0] == "site" and (k[2].endswith(("_norm", "_contrib")) or k[2] == "score")
+    ]
+    assert derived  # the sample hides some site's derived scores
+    unsafe = Release(rel.threshold, defaultdict(list, rel.obs), rel.truth, rel.relations)
+    for k in derived:
+        unsafe.obs[k] = [(rel.truth[k], 1e-9)]
+    found = attack(unsafe)
+    recovered = {k[2] for k, lo, hi, t in found if lo >= 1 - 1e-6 and hi <= rel.threshold - 1}
+    assert "ooa_avoidable" in recovered, _report(found)
