@@ -164,8 +164,21 @@ REGISTER: Mapping[str, Declaration] = {
         Declaration(
             "ooa_flows",
             count_cols=("baseline", "scenario"),
-            groupings=(("origin_id",), ("destination_id",)),
-            outputs=("site map flows", "report out-of-area flow table"),
+            dependent_cols={"change": ("baseline", "scenario")},
+            groupings=(
+                ("origin_id",),
+                ("destination_id",),
+                ("ooa_subset",),
+                ("ind_subset",),
+                ("origin_ooa",),
+                ("origin_ind",),
+            ),
+            outputs=("site map flows", "report out-of-area flow table", "report setting table"),
+            note="one frame of home area -> setting flows and, per setting, their total (the "
+            "report's table by setting): a setting's flows and its total are one group; the "
+            "out-of-area settings (and the independent / non-maintained ones) add up to the "
+            "impact table's totals, and a home area's flows to them to its impact-table cells, "
+            "which join as total rows (hidden where the impact table hides them)",
         ),
         Declaration(
             "time_bands",
@@ -256,6 +269,7 @@ class Release:
     ooa_flows: Published | None = None
     time_bands: Published | None = None
     row_accounting: Published | None = None
+    ooa_settings: Published | None = None
 
 
 #: Impact metrics (all pupils, baseline) that are the flow table's base-year measures.
@@ -367,9 +381,9 @@ def _scenario_release(
         areas=_areas(ri, imp),
         sites=sites,
         site_scores=scores,
-        ooa_flows=sup("ooa_flows", ri.ooa_flows),
         time_bands=sup("time_bands", ri.time_bands),
         row_accounting=sup("row_accounting", ri.row_accounting),
+        **_ooa_flows(ri, imp),
     )
 
 
@@ -419,3 +433,104 @@ def _areas(ri: ReportInputs, imp: ImpactTable) -> Published | None:
     for col in pub.mask.columns:
         values[col] = pub.values.loc[keep, col].to_numpy()
     return replace(pub, values=values, mask=pub.mask.loc[keep].set_axis(areas.index))
+
+
+_INDEPENDENT = ("independent", "non_maintained")
+_RUNS = ("baseline", "scenario")
+_FLOW_KEYS = ("origin_id", "destination_id", "ooa_subset", "ind_subset", "origin_ooa", "origin_ind")
+
+
+def _impact_totals(imp: ImpactTable, origins: list[str]) -> pd.DataFrame:
+    """The impact table's cells the flows add up to, as total rows of the flow frame.
+
+    Each matches one grouping only (the other grouping columns hold ``"-"``, which matches no
+    group); ``_hidden_<run>`` says whether the impact table hides it.
+    """
+    rows = []
+    targets = [("ooa_subset", "ooa", "all", _all_group(imp), "ooa_placements")]
+    targets.append(("ind_subset", "ind", "all", _all_group(imp), "independent_placements"))
+    for o in origins:
+        targets.append(("origin_ooa", o, "area", o, "ooa_placements"))
+        targets.append(("origin_ind", o, "area", o, "independent_placements"))
+    for col, key, gt, g, metric in targets:
+        if not imp.has(metric):
+            continue
+        cells = {w: imp.cell(gt, g, metric, w) for w in _RUNS}
+        if all(c.value is None and not c.suppressed for c in cells.values()):
+            continue
+        row: dict[str, object] = dict.fromkeys(_FLOW_KEYS, "-")
+        row.update({col: key, "_part": "total"})
+        for w, c in cells.items():
+            row[w] = c.value
+            row[f"_hidden_{w}"] = c.suppressed
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _ooa_flows(ri: ReportInputs, imp: ImpactTable) -> dict[str, Published | None]:
+    """Flows home area -> setting and their totals by setting, suppressed as one table."""
+    flows = ri.ooa_flows
+    if flows is None:
+        return {"ooa_flows": None, "ooa_settings": None}
+    th, rnd, mode = ri.disclosure_threshold, ri.disclosure_round_to, ri.mode
+    f = flows.assign(destination_id=flows["destination_id"].astype(str))
+    by = f.groupby("destination_id", sort=True)[["baseline", "scenario"]].sum().reset_index()
+    prov = ri.provision
+    kind: dict[str, tuple[bool, bool]] = {}
+    if prov is not None and {"setting_id", "provision_type", "in_area"} <= set(prov.columns):
+        for sid, ptype, in_area in zip(
+            prov["setting_id"].astype(str), prov["provision_type"], prov["in_area"], strict=True
+        ):
+            kind[sid] = (not bool(in_area), str(ptype) in _INDEPENDENT)
+    by["ooa_subset"] = [
+        "ooa" if kind.get(d, (False, False))[0] else None for d in by["destination_id"]
+    ]
+    by["ind_subset"] = [
+        "ind" if kind.get(d, (False, False))[1] else None for d in by["destination_id"]
+    ]
+    dest_kind = [kind.get(d, (False, False)) for d in f["destination_id"]]
+    f["origin_ooa"] = [o if k[0] else None for o, k in zip(f["origin_id"], dest_kind, strict=True)]
+    f["origin_ind"] = [o if k[1] else None for o, k in zip(f["origin_id"], dest_kind, strict=True)]
+    frame = pd.concat(
+        [
+            f.assign(_part="flow"),
+            by.assign(_part="setting", origin_id=None),
+            _impact_totals(imp, sorted(set(f["origin_id"].astype(str)))),
+        ],
+        ignore_index=True,
+    )
+    frame["change"] = frame["scenario"] - frame["baseline"]
+    total = frame["_part"].eq("total")
+    force = (
+        pd.DataFrame(
+            {w: frame.get(f"_hidden_{w}", pd.Series(False, index=frame.index)) for w in _RUNS}
+        )
+        .fillna(False)
+        .astype(bool)
+    )
+    pub = suppress_declared(
+        "ooa_flows",
+        frame.drop(columns=[f"_hidden_{w}" for w in _RUNS], errors="ignore"),
+        threshold=th,
+        round_to=rnd,
+        mode=mode,
+        total_rows=total,
+        force=force,
+    )
+    if rnd and mode == "published":
+        pub.values["change"] = pub.values["scenario"] - pub.values["baseline"]
+    is_flow = (frame["_part"] == "flow").to_numpy()
+    flow_cols = list(flows.columns)
+    out_flows = Published(
+        pub.values.loc[is_flow, flow_cols].set_axis(flows.index),
+        pub.mask.loc[is_flow, ["baseline", "scenario"]].set_axis(flows.index),
+        pub.mode,
+    )
+    is_setting = (frame["_part"] == "setting").to_numpy()
+    cols = ["destination_id", "baseline", "scenario", "change"]
+    settings = Published(
+        pub.values.loc[is_setting, cols].reset_index(drop=True),
+        pub.mask.loc[is_setting].reset_index(drop=True),
+        pub.mode,
+    )
+    return {"ooa_flows": out_flows, "ooa_settings": settings}

@@ -45,6 +45,8 @@ class ReportContext:
         of ``inputs.flows``; None when not given), the same numbers as ``flows.csv``.
     site_scores
         The published site scores (the numbers of ``site_scores.csv``), None when not given.
+    ooa_settings
+        Out-of-area and independent placements by setting, decided with ``flows``.
     """
 
     threshold: int
@@ -61,6 +63,7 @@ class ReportContext:
     map_options: dict[str, Any]
     placement_flows: pd.DataFrame | None = None
     site_scores: pd.DataFrame | None = None
+    ooa_settings: pd.DataFrame | None = None
 
     @property
     def internal(self) -> bool:
@@ -125,6 +128,7 @@ def build_context(inputs: ReportInputs) -> ReportContext:
         map_options=map_options,
         placement_flows=rel.flows,
         site_scores=frame(rel.site_scores, None),
+        ooa_settings=frame(rel.ooa_settings, None),
     )
 
 
