@@ -147,8 +147,10 @@ def read_flows(rel: Release, df: pd.DataFrame, tol: float, *, truth: bool = Fals
                 if isinstance(v, float):
                     rel.truth[key] = v
             else:
+                # a central count is a mean over new-plan paths, published to whole pupils
+                count_tol = tol + (0.5 if stat == "central" else 0.0)
                 count = r.measure not in FLOW_NON_COUNTS
-                rel.see(key, val, tol if count else (500.0 if "gbp" in r.measure else 0.05))
+                rel.see(key, val, count_tol if count else (500.0 if "gbp" in r.measure else 0.05))
 
 
 def read_scores(rel: Release, df: pd.DataFrame, *, truth: bool = False) -> None:
@@ -223,6 +225,67 @@ def read_sites_table(rel: Release, text: str, tol: float) -> None:
         rel.see(("cand", sid, "pupils_served"), cells[8], tol)
 
 
+def read_ooa_tables(rel: Release, result, text: str, tol: float) -> None:
+    """The report's out-of-area tables: by setting and home area -> setting (first scenario).
+
+    The flow table lists only pairs with a published non-zero count, so each setting's and each
+    home area's listed flows get an unknown remainder (>= 0) in their relations.
+    """
+    first = next(iter(result.scenarios))
+    flows = result.layers[first].ooa_flows
+    prov = result.inputs.provision
+    by_name = dict(zip(prov["name"].astype(str), prov["setting_id"].astype(str), strict=False))
+    independent = ("independent", "non_maintained")
+    kinds = {
+        str(r.setting_id): (not bool(r.in_area), str(r.provision_type) in independent)
+        for r in prov.itertuples()
+    }
+    runs = {"baseline": "baseline", "scenario": first}
+    truth = flows.assign(destination_id=flows["destination_id"].astype(str))
+    by = truth.groupby("destination_id")[["baseline", "scenario"]].sum()
+    for d, r in by.iterrows():
+        for w, run in runs.items():
+            rel.truth[("setting", d, run)] = float(r[w])
+    for r in truth.itertuples():
+        for w, run in runs.items():
+            rel.truth[("oflow", str(r.origin_id), r.destination_id, run)] = float(getattr(r, w))
+    m = re.search(r'<table id="t-ooa-settings".*?</table>', text, re.S)
+    for row in re.findall(r"<tr><th scope=\"row\">.*?</tr>", m.group(0) if m else "", re.S):
+        cells = _cells(row)
+        d = by_name.get(cells[0], cells[0])
+        rel.see(("setting", d, "baseline"), cells[2], tol)
+        rel.see(("setting", d, first), cells[3], tol)
+    listed: dict[Key, list[Key]] = defaultdict(list)
+    m = re.search(r'<table id="t-ooa-flows".*?</table>', text, re.S)
+    for row in re.findall(r"<tr><th scope=\"row\">.*?</tr>", m.group(0) if m else "", re.S):
+        cells = _cells(row)
+        o, d = cells[0], by_name.get(cells[1], cells[1])
+        for w, cell in zip(("baseline", first), cells[2:4], strict=True):
+            key = ("oflow", o, d, w)
+            rel.see(key, cell, tol)
+            listed[("setting", d, w)].append(key)
+            ooa, ind = kinds.get(d, (False, False))
+            if ooa:
+                listed[("imp", w, "area", o, "ooa_placements")].append(key)
+            if ind:
+                listed[("imp", w, "area", o, "independent_placements")].append(key)
+    # relations: listed flows + remainder = the setting's / home area's total
+    for total, keys in listed.items():
+        rest = ("rest", *total)
+        if total in rel.truth and all(k in rel.truth for k in keys):
+            rel.truth[rest] = rel.truth[total] - sum(rel.truth[k] for k in keys)
+            rel.obs[rest] = [(None, 0.0)]
+            rel.relate({**dict.fromkeys(keys, 1.0), rest: 1.0, total: -1.0})
+    for w in ("baseline", first):
+        for i, metric in ((0, "ooa_placements"), (1, "independent_placements")):
+            members = {("setting", d, w): 1.0 for d in by.index if kinds.get(d, (False, False))[i]}
+            all_key = next(
+                (k for k in rel.truth if k[:3] == ("imp", w, "all") and k[4] == metric), None
+            )
+            if all_key:
+                rel.relate({**members, all_key: -1.0})
+
+
 def read_report(rel: Release, path: Path, labels: dict[str, str], tol: float) -> None:
     """The report's year-by-year tables (central and 80 % range per year) and site table."""
     text = path.read_text(encoding="utf-8")
@@ -251,7 +314,8 @@ def read_report(rel: Release, path: Path, labels: dict[str, str], tol: float) ->
                     continue
                 for stat, part in zip(("central", "lower", "upper"), hit.groups(), strict=True):
                     if part is not None:
-                        rel.see(("flow", year, run, measure, stat), part, tol)
+                        half = 0.5 if stat == "central" else 0.0
+                        rel.see(("flow", year, run, measure, stat), part, tol + half)
 
 
 # --------------------------------------------------------------------------- relations
@@ -401,7 +465,7 @@ def attack(rel: Release) -> list[tuple[Key, float, float, float]]:
             continue
         bounds = []
         for k in keys:
-            lo, hi = (0.0 if _is_count(k) else -np.inf), np.inf
+            lo, hi = (0.0 if _is_count(k) or k[0] == "rest" else -np.inf), np.inf
             for v, tol in rel.obs.get(k, []):
                 if v is not None:
                     lo, hi = max(lo, v - tol), min(hi, v + tol)
@@ -476,6 +540,8 @@ def _is_count(k: Key) -> bool:
         return not k[2].endswith(CHANGE) and k[3] not in FLOW_NON_COUNTS
     if k[0] == "site":
         return k[2] in SCORE_COUNTS
+    if k[0] in ("setting", "oflow"):
+        return True
     return (k[0], k[2]) in (("lsoa", "pupils"), ("cand", "pupils_served"))
 
 
@@ -527,6 +593,7 @@ def release_of(result, folder: Path) -> Release:
         if {"lsoa11cd", "area"} <= set(pupils.columns)
         else {}
     )
+    read_ooa_tables(rel, result, (folder / "report.html").read_text(encoding="utf-8"), tol)
     add_relations(rel, lsoa_area)
     return rel
 
@@ -563,7 +630,7 @@ def sample_release(tmp_path_factory) -> Release:
 def test_intruder_reads_every_output(sample_release):
     """The attacker really sees the outputs: every source contributes cells and relations."""
     kinds = {k[0] for k in sample_release.obs}
-    assert {"imp", "imp-chg", "flow", "site", "lsoa", "cand"} <= kinds
+    assert {"imp", "imp-chg", "flow", "site", "lsoa", "cand", "setting", "oflow"} <= kinds
     assert len(sample_release.relations) > 100
     assert sample_release.hidden()  # the sample does suppress cells
 
