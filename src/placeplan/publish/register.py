@@ -94,6 +94,10 @@ _SCORE_DEPS: dict[str, tuple[str, ...]] = {
     # the score is the sum of the contributions: every other contribution can be rebuilt from
     # published inputs, so a hidden contribution hides the score
     "score": ("need_in_reach", "ooa_avoidable", "pupils_benefiting"),
+    # the rank puts the score between its neighbours' published scores: hidden with it
+    "rank": ("need_in_reach", "ooa_avoidable", "pupils_benefiting"),
+    "min_rank": ("need_in_reach", "ooa_avoidable", "pupils_benefiting"),
+    "max_rank": ("need_in_reach", "ooa_avoidable", "pupils_benefiting"),
 }
 
 #: Every table a run publishes, by name.
@@ -149,10 +153,10 @@ REGISTER: Mapping[str, Declaration] = {
         Declaration(
             "sites",
             count_cols=("pupils_served",),
-            dependent_cols={"mean_time_saved_min": ("pupils_served",), "score": ()},
+            dependent_cols={"mean_time_saved_min": ("pupils_served",), "score": (), "rank": ()},
             groupings=(("selected",),),
             outputs=("layers.gpkg:candidate_sites", "site map popups", "report site table"),
-            note="score hidden where site_scores hides it (one decision per quantity)",
+            note="score and rank hidden where site_scores hides them (one decision per quantity)",
         ),
         Declaration(
             "site_scores",
@@ -368,11 +372,10 @@ def _scenario_release(
     sites = None
     if ri.sites is not None and "pupils_served" in ri.sites.columns:
         force = None
-        if scores is not None and "score" in scores.mask.columns and "score" in ri.sites:
+        if scores is not None and "score" in scores.mask.columns:
             hidden = set(scores.values.loc[scores.mask["score"], "site_id"].astype(str))
-            force = pd.DataFrame(
-                {"score": ri.sites["site_id"].astype(str).isin(hidden)}, index=ri.sites.index
-            )
+            flag = ri.sites["site_id"].astype(str).isin(hidden)
+            force = pd.DataFrame({c: flag for c in ("score", "rank") if c in ri.sites})
         sites = sup("sites", ri.sites, force=force)
     return Release(
         impact=imp,

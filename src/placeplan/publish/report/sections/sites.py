@@ -184,6 +184,7 @@ def _site_row(r: pd.Series, row_mask: pd.Series | None, crit: pd.Series | None) 
         return Cell(None if pd.isna(v) else float(v), fmt, suppressed=sup)
 
     sid = str(r["site_id"])
+    rank_hidden = row_mask is not None and bool(row_mask.get("rank", False))
     rank = r.get("rank", np.nan)
     if (rank is None or pd.isna(rank)) and crit is not None and "rank" in crit.index:
         rank = crit["rank"]
@@ -193,7 +194,9 @@ def _site_row(r: pd.Series, row_mask: pd.Series | None, crit: pd.Series | None) 
         if not (pd.isna(lo) or pd.isna(hi)) and (int(lo), int(hi)) != (int(rank), int(rank)):
             rank_range = f" ({int(lo)}–{int(hi)})"
     return (
-        Cell("–" if rank is None or pd.isna(rank) else f"{int(rank)}{rank_range}"),
+        Cell(None, "text", suppressed=True)
+        if rank_hidden
+        else Cell("–" if rank is None or pd.isna(rank) else f"{int(rank)}{rank_range}"),
         Cell(str(r.get("name", "")) or sid),
         Cell(str(r.get("needs", "") or "any").replace(";", ", ")),
         Cell(str(r.get("phases", "") or "").replace(";", ", ")),
