@@ -598,12 +598,15 @@ def release_of(result, folder: Path) -> Release:
     return rel
 
 
-def run_sample(tmp: Path, *, fraction: float | None = None, seed: int = 0):
+def run_sample(tmp: Path, *, fraction: float | None = None, seed: int = 0, round_to: int = 0):
     """Run and publish the sample (optionally a seeded random sub-cohort of its pupils)."""
     from placeplan.pipeline import run_and_publish
 
     plan = load_plan(SAMPLE / "plan.toml")
-    update: dict[str, object] = {"plan": plan.plan.model_copy(update={"output_dir": tmp / "out"})}
+    update: dict[str, object] = {
+        "plan": plan.plan.model_copy(update={"output_dir": tmp / "out"}),
+        "disclosure": plan.disclosure.model_copy(update={"round_to": round_to}),
+    }
     if fraction is not None:
         pupils = pd.read_csv(plan.path(plan.inputs.pupils), dtype=str, keep_default_na=False)
         cohort = pupils.sample(frac=fraction, random_state=seed)
@@ -653,6 +656,15 @@ def test_intruder_recovers_nothing_from_more_random_cohorts(tmp_path, fraction, 
     result, out = run_sample(tmp_path, fraction=fraction, seed=seed)
     found = attack(release_of(result, out))
     assert not found, _report(found)
+
+
+@pytest.mark.slow
+def test_intruder_recovers_nothing_with_rounding(tmp_path):
+    """Counts rounded to the nearest 5 (the plan's ``round_to``): rounding is the attacker's
+    tolerance, suppression still holds."""
+    result, out = run_sample(tmp_path, fraction=0.4, seed=6, round_to=5)
+    found = attack(release_of(result, out))
+    assert not [f for f in found if f[1] >= 1 - 1e-6 and f[2] <= 4 + 1e-6], _report(found)
 
 
 def test_intruder_recovers_cells_from_an_unsafe_output(tmp_path):
