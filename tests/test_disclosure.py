@@ -134,7 +134,7 @@ def test_internal_mode_keeps_values():
     out = suppress(t, count_cols=["pupils"], dependent_cols=["mean"], mode="internal")
     assert out["pupils"].tolist() == [3, 10, 12]
     assert not suppression_mask(out).to_numpy().any()
-    assert out.attrs["disclosure_mode"] == "internal"
+    assert "pupils:suppressed" in out.columns  # the (all False) mask is still explicit
 
 
 def test_input_not_modified_and_marker():
@@ -189,7 +189,7 @@ def test_random_tables_invariants():
 
 
 def test_suppressed_frames_survive_concat_and_astype():
-    """The mask lives in ``attrs``; pandas compares attrs with ``==`` in concat/astype."""
+    """The mask is explicit columns: concat, astype, sorting and reset_index keep it right."""
     t = pd.DataFrame({"group": ["a", "b", "c"], "pupils": [3, 10, 12]})
     one = suppress(t, count_cols=["pupils"])
     two = suppress(t.assign(pupils=[20, 30, 2]), count_cols=["pupils"])
@@ -200,3 +200,39 @@ def test_suppressed_frames_survive_concat_and_astype():
     # the mask follows row subsets and re-orderings by label
     sub = one.iloc[[2, 0]]
     assert suppression_mask(sub)["pupils"].tolist() == [False, True]
+
+
+def test_marker_follows_rows_after_sort_and_reset_index():
+    """The reviewer's defect: a re-sort and ``reset_index`` put ``c`` on the wrong row."""
+    t = pd.DataFrame(
+        {"site": ["a", "b", "c", "d"], "pupils": [40, 3, 12, 9], "score": [4, 1, 3, 2]}
+    )
+    out = suppress(t, count_cols=["pupils"])
+    resorted = out.sort_values("score").reset_index(drop=True)
+    marked = apply_marker(resorted).set_index("site")["pupils"]
+    assert marked.to_dict() == {"b": "c", "d": "c", "c": 12.0, "a": 40.0}
+    assert not any(c.endswith(":suppressed") for c in apply_marker(resorted).columns)
+
+
+def test_published_values_and_mask_are_aligned_and_write_csv_refuses_masks(tmp_path):
+    from placeplan.publish.disclosure import suppress_table
+    from placeplan.publish.tables import write_csv
+
+    t = pd.DataFrame({"g": ["a", "b", "c"], "n": [3, 10, 12]}, index=[10, 20, 30])
+    pub = suppress_table(t, count_cols=["n"])
+    assert pub.mask.index.equals(pub.values.index)
+    assert pub.mask["n"].tolist() == [True, True, False]
+    with pytest.raises(ValueError, match="apply_marker"):
+        write_csv(pub.frame(), tmp_path / "t.csv")
+    write_csv(pub.marked(), tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_text().splitlines()[1] == "a,c"
+
+
+def test_forced_total_hides_a_member():
+    """A total hidden by another table's decision must not be the sum of published parts."""
+    t = pd.DataFrame({"gt": ["all", "x", "x"], "g": ["all", "a", "b"], "n": [30, 10, 20]})
+    force = pd.DataFrame({"n": [True, False, False]}, index=t.index)
+    out = suppress(
+        t, count_cols=["n"], group_cols=["gt"], total_rows=t["gt"].eq("all"), force=force
+    )
+    assert suppression_mask(out)["n"].tolist() == [True, True, False]

@@ -82,9 +82,10 @@ def _equations(pub: pd.DataFrame, settled: set[str]):
 
     for y in years:
         for r in runs:
-            add({"placed": -1.0, **dict.fromkeys(parts, 1.0)}, y, r)
-            add({"out_of_area": -1.0, **dict.fromkeys(ooa, 1.0)}, y, r)
-            add({"independent_non_maintained": -1.0, **dict.fromkeys(inm, 1.0)}, y, r)
+            if parts:  # published mode leaves the parts out: then these are no identities
+                add({"placed": -1.0, **dict.fromkeys(parts, 1.0)}, y, r)
+                add({"out_of_area": -1.0, **dict.fromkeys(ooa, 1.0)}, y, r)
+                add({"independent_non_maintained": -1.0, **dict.fromkeys(inm, 1.0)}, y, r)
             add({"cohort": -1.0, "placed": 1.0, "unplaced": 1.0}, y, r)
     for t in range(1, len(years)):
         for r in runs:
@@ -180,7 +181,9 @@ def test_intruder_recovers_no_hidden_small_count(n, seed):
 
 def test_every_small_count_is_hidden_in_all_three_statistics(small_table):
     pub = published_flows(small_table, threshold=THRESHOLD)
-    raw = small_table.reset_index(drop=True)
+    raw = small_table[~small_table["measure"].str.startswith("placements:")]
+    raw = raw.reset_index(drop=True)
+    assert pub[["year", "scenario", "measure"]].equals(raw[["year", "scenario", "measure"]])
     count_rows = raw["measure"].map(is_count) & ~raw["scenario"].str.endswith(" - baseline")
     small = (
         (raw[["central", "lower", "upper"]] > 0) & (raw[["central", "lower", "upper"]] < 5)
@@ -465,7 +468,9 @@ def test_flows_csv_is_written_and_equals_the_report(written, small_table):
     assert files["flows"] == out / "flows.csv"
     csv = pd.read_csv(out / "flows.csv", dtype=str, keep_default_na=False)
     assert csv.columns.tolist() == ["year", "scenario", "measure", "central", "lower", "upper"]
-    assert len(csv) == len(small_table)
+    # the provision-type parts are not published (they hid the headline totals with them)
+    assert len(csv) == (~small_table["measure"].str.startswith("placements:")).sum()
+    assert not csv["measure"].str.startswith("placements:").any()
     assert (csv[["central", "lower", "upper"]] == "c").any(axis=None)
     report = (out / "report.html").read_text(encoding="utf-8")
     m = re.search(r'<table id="t-yby-1".*?</table>', report, re.S)
@@ -494,3 +499,25 @@ def test_flows_csv_is_written_and_equals_the_report(written, small_table):
         htmllib.unescape(re.sub(r'<span class="range">(.*?)</span>', r" \1", c)) for c in cells
     ]
     assert shown == expected
+
+
+def test_parts_are_published_only_in_internal_mode(small_table):
+    parts = small_table["measure"].str.startswith("placements:")
+    assert parts.any()
+    published = published_flows(small_table, threshold=THRESHOLD)
+    internal = published_flows(small_table, threshold=THRESHOLD, mode="internal")
+    assert not published["measure"].str.startswith("placements:").any()
+    assert len(internal) == len(small_table)
+    # the internal table keeps the provision-type parts
+    with_parts = published_flows(small_table, threshold=THRESHOLD, mode="internal")
+    assert set(with_parts["measure"]) > set(published["measure"])
+
+
+def test_hide_forces_a_cell_and_its_protection(small_table):
+    """A cell hidden in another table (one decision per quantity) is hidden here too."""
+    year = sorted(small_table["year"].unique())[0]
+    pub = published_flows(small_table, threshold=THRESHOLD, hide={(year, "baseline", "cohort")})
+    row = pub[(pub["year"] == year) & (pub["scenario"] == "baseline")].set_index("measure")
+    assert row.loc["cohort", "suppressed"]
+    # cohort = placed + unplaced: one more of them is hidden
+    assert row.loc[["placed", "unplaced"], "suppressed"].any()

@@ -196,3 +196,39 @@ def test_one_appendix_with_the_comparison_and_sen2(out_dir, report, impact):
             assert shown[r.measure] == fmt_count(r.published), r.measure
             checked += 1
     assert checked >= 8
+
+
+def test_site_scores_hide_derived_columns_with_their_counts_everywhere(out_dir):
+    """A hidden count hides its normalised value, its contribution and the score in every file
+    (the reviewer's defect: ``ooa_norm``/``*_contrib`` gave the exact counts back)."""
+    import pyogrio
+
+    scores = pd.read_csv(out_dir / "site_scores.csv", dtype=str, keep_default_na=False)
+    hidden = scores[scores["ooa_avoidable"] == "c"]
+    assert not hidden.empty  # the sample has sites with 1-4 avoidable placements
+    assert (hidden[["ooa_norm", "ooa_contrib", "score"]] == "c").all(axis=None)
+    sites = set(scores.loc[scores["score"] == "c", "site_id"])
+    layer = pyogrio.read_dataframe(
+        out_dir / "layers.gpkg", layer="candidate_sites", read_geometry=False
+    )
+    marked = set(layer.loc[layer["score"].astype(str) == "c", "site_id"])
+    assert marked == sites
+
+
+def test_impact_and_flows_publish_the_census_year_alike(out_dir, impact):
+    """One decision per quantity: out-of-area placements at the census are the same figure in
+    impact.csv (baseline, all pupils) and flows.csv (first year, baseline)."""
+    flows = pd.read_csv(out_dir / "flows.csv", dtype=str, keep_default_na=False)
+    first = sorted(flows["year"].unique())[0]
+    for metric, measure in (
+        ("ooa_placements", "out_of_area"),
+        ("independent_placements", "independent_non_maintained"),
+    ):
+        a = impact[(impact["group_type"] == "all") & (impact["metric"] == metric)]["baseline"]
+        b = flows[
+            (flows["year"] == first)
+            & (flows["scenario"] == "baseline")
+            & (flows["measure"] == measure)
+        ]["central"]
+        assert set(a) == {b.iloc[0]}, (metric, set(a), b.iloc[0])
+    assert not flows["measure"].str.startswith("placements:").any()

@@ -85,15 +85,24 @@ def test_hand_computed_scores(sites, demand, matrix):
     assert out["spare_places"].to_dict() == {"A": 85, "B": -10, "C": 50}
     assert out["rural"].to_dict() == {"A": 1, "B": 0, "C": 1}
     # normalised values
-    assert out.loc["B", "time_saved_norm"] == pytest.approx(15 / 35)
+    # counts (and the time saved for them) as a share of the largest; the rest min-max
+    assert out.loc["B", "time_saved_norm"] == pytest.approx(20 / 40)
+    assert out.loc["C", "need_norm"] == pytest.approx(7 / 23)
+    assert out.loc["C", "ooa_norm"] == pytest.approx(3 / 4)
     assert out.loc["C", "cost_norm"] == pytest.approx(50 / 52)
     assert out.loc["A", "deprivation_norm"] == pytest.approx(8 / 9)
     assert out.loc["C", "spare_capacity_norm"] == pytest.approx(60 / 95)
     # totals with the default weights
     expected = {
         "A": 0.3 + 0.2 + 0.2 + 0.1 + 0.1 * 8 / 9 + 0.05 + 0.05,
-        "B": 0.3 + 0.2 + 0.2 * 15 / 35 + 0.1 / 9,
-        "C": 0.1 * 50 / 52 + 0.1 * 5 / 9 + 0.05 * 60 / 95 + 0.05,
+        "B": 0.3 + 0.2 + 0.2 * 20 / 40 + 0.1 / 9,
+        "C": 0.3 * 7 / 23
+        + 0.2 * 3 / 4
+        + 0.2 * 5 / 40
+        + 0.1 * 50 / 52
+        + 0.1 * 5 / 9
+        + 0.05 * 60 / 95
+        + 0.05,
     }
     for site, value in expected.items():
         assert out.loc[site, "score"] == pytest.approx(value)

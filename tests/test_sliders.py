@@ -19,11 +19,18 @@ import pandas as pd
 import pytest
 
 from placeplan.compute.scoring import CRITERIA
+from placeplan.publish.register import suppress_declared
 from placeplan.publish.report.build import build_report
 from placeplan.publish.report.model import Reweight
 from placeplan.publish.report.render import render_report
 from placeplan.publish.report.sections.sites import published_criteria, reweighted_ranking
 from report_fixtures import example_inputs
+
+
+def _published(scores, mode="published"):
+    """The site scores as the run publishes them (the register's declaration)."""
+    return suppress_declared("site_scores", scores, threshold=5, round_to=0, mode=mode).frame()
+
 
 CHROMIUM = next(
     (p for p in (shutil.which("chromium"), shutil.which("chromium-browser")) if p), None
@@ -64,18 +71,20 @@ def _block(inputs) -> Reweight:
     return next(b for b in sites.blocks if isinstance(b, Reweight))
 
 
-def test_suppressed_lowest_count_hides_the_criterion_for_every_site():
-    crit = published_criteria(_scores(), threshold=5, round_to=0, mode="published")
+def test_suppressed_count_hides_its_criterion_for_that_site_only():
+    """Counts are scaled by the largest, so a suppressed lowest count hides one site's value."""
+    crit = published_criteria(_published(_scores(), "published"))
     assert crit is not None
-    assert crit["need"].isna().all() and crit.attrs["left_out"] == ["need"]
-    crit = published_criteria(_scores(small=30), threshold=5, round_to=0, mode="published")
+    assert crit["need"].isna().tolist() == [False, True, False]
+    assert crit.attrs["left_out"] == []
+    crit = published_criteria(_published(_scores(small=30), "published"))
     assert crit is not None and crit["need"].notna().all()
 
 
 def test_suppressed_criterion_is_left_out_of_that_site_only():
     s = _scores()
     s["need_in_reach"] = [2, 40, 0]  # S1 suppressed, but the lowest (0) is published
-    crit = published_criteria(s, threshold=5, round_to=0, mode="published")
+    crit = published_criteria(_published(s, "published"))
     assert crit is not None
     assert crit["need"].isna().tolist() == [True, False, False]
     ranked = reweighted_ranking(crit, {"need": 1.0, "cost": 1.0}).set_index("site_id")
@@ -117,7 +126,7 @@ def test_reweighting_equals_compute_scoring_when_nothing_is_suppressed():
 
     weights = {"need": 0.5, "time_saved": 0.2, "cost": 0.3}
     scores = score_sites(sites, demand, matrix, weights=weights, max_travel_time_min=30)
-    crit = published_criteria(scores, threshold=5, round_to=0, mode="internal")
+    crit = published_criteria(_published(scores, "internal"))
     assert crit is not None
     ours = reweighted_ranking(crit, weights).set_index("site_id")
     theirs = scores.set_index("site_id")
@@ -129,7 +138,12 @@ def test_data_is_script_safe_and_published_only():
     block = _block(_inputs(s, site_weights={"need": 0.3, "cost": 0.1}))
     data = json.loads(block.data)
     assert [c["key"] for c in data["criteria"]] == KEYS
-    assert all(site["norm"]["need"] is None for site in data["sites"])
+    # S2's need in reach (3) is suppressed: its normalised value is not in the page's data
+    assert {site["id"]: site["norm"]["need"] is None for site in data["sites"]} == {
+        "S1": False,
+        "S2": True,
+        "S3": False,
+    }
     assert "<" not in block.data
     html = render_report(build_report(_inputs(s)))
     assert html.count('type="range"') == len(KEYS)
@@ -140,7 +154,7 @@ def test_moving_sliders_reorders_as_python_does(tmp_path: Path):
     s = _scores(small=30)
     inputs = _inputs(s, site_weights=dict.fromkeys(KEYS, 1.0))
     html = render_report(build_report(inputs))
-    crit = published_criteria(s, threshold=5, round_to=0, mode="published")
+    crit = published_criteria(_published(s, "published"))
     assert crit is not None
     before = reweighted_ranking(crit, dict.fromkeys(KEYS, 14))["site_id"].tolist()
     # pick weights (slider positions) whose order differs from the starting order

@@ -91,19 +91,25 @@ class Criterion:
 
 #: The scoring criteria, in the order they appear in tables and explanations.
 CRITERIA: tuple[Criterion, ...] = (
-    Criterion("need", "need_in_reach", True, "min-max", "pupils of the site's needs within reach"),
+    Criterion(
+        "need",
+        "need_in_reach",
+        True,
+        "share of the largest",
+        "pupils of the site's needs within reach",
+    ),
     Criterion(
         "ooa",
         "ooa_avoidable",
         True,
-        "min-max",
+        "share of the largest",
         "out-of-area/independent placements within reach, capped at places",
     ),
     Criterion(
         "time_saved",
         "time_saved_min",
         True,
-        "min-max",
+        "share of the largest",
         "mean minutes saved per journey for the pupils it could take",
     ),
     Criterion("cost", "cost_per_place_gbp", False, "min-max", "capital cost per place (£)"),
@@ -518,6 +524,11 @@ def _normalise(key: str, raw: np.ndarray) -> np.ndarray:
         out[ok] = (10.0 - raw[ok]) / 9.0
     elif key == "rurality":
         out[ok] = raw[ok]
+    elif crit.normalisation == "share of the largest":
+        # counts (and the time saved for them) from zero: x / max, so a published normalised
+        # value never gives back a suppressed count at the bottom of the range (min-max would)
+        hi = raw[ok].max() if ok.any() else 0.0
+        out[ok] = np.clip(raw[ok], 0.0, None) / hi if hi > 0 else 0.0
     elif ok.any():
         lo, hi = raw[ok].min(), raw[ok].max()
         if hi - lo <= 1e-12 * max(1.0, abs(hi)):

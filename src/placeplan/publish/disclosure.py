@@ -20,27 +20,78 @@ Convention (documented in the report's disclosure note)
   (halves away from zero) after suppression; dependent statistics are not rounded.
 * ``mode="internal"`` changes nothing (values kept, mask all False); the report then marks every
   page "INTERNAL — contains unsuppressed small numbers".
+* **The mask is an explicit value.** :func:`suppress_table` returns a :class:`Published`
+  (``values`` and a boolean ``mask`` frame with the same index); :func:`suppress` returns the
+  values with the mask as companion boolean columns ``"<column>:suppressed"``
+  (:data:`MASK_SUFFIX`), so it follows its row through sorting, filtering, ``reset_index`` and
+  ``concat`` (the mask never lives in ``DataFrame.attrs``). :func:`apply_marker` reads those
+  columns and drops them; :func:`placeplan.publish.tables.write_csv` refuses a frame that still
+  carries them, so no writer can publish values without applying the mask.
+* ``force``: cells another table already hides (one decision per quantity, see
+  :mod:`placeplan.publish.register`) are hidden here too, with secondary suppression as if they
+  were primary. A total row is a member of each identity it closes: a hidden total with all its
+  parts published would be recovered as their sum, so one part is hidden with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "MASK_SUFFIX",
     "SUPPRESSED_MARKER",
+    "Published",
     "apply_marker",
+    "mask_columns",
     "suppress",
+    "suppress_table",
     "suppression_mask",
 ]
 
 SUPPRESSED_MARKER = "c"
 """Display symbol for a suppressed value (DfE convention: "c" = confidential)."""
 
-_MASK_ATTR = "placeplan_suppressed"
+MASK_SUFFIX = ":suppressed"
+"""Suffix of the companion boolean column that holds a column's suppression mask."""
+
+
+@dataclass(frozen=True, eq=False)
+class Published:
+    """One published table: its values and, aligned by index, which cells are suppressed.
+
+    Attributes
+    ----------
+    values
+        The table with suppressed cells set to NaN (counts rounded when the plan asks).
+    mask
+        Boolean frame, same index as ``values``, one column per count or dependent column;
+        True where the cell is suppressed. A NaN in ``values`` where ``mask`` is False is a
+        statistic that does not exist (shown ``x``).
+    mode
+        ``"published"`` or ``"internal"``.
+    """
+
+    values: pd.DataFrame
+    mask: pd.DataFrame
+    mode: str = "published"
+
+    def frame(self) -> pd.DataFrame:
+        """Values plus the mask as ``"<column>:suppressed"`` columns (sections and maps read it)."""
+        out = self.values.copy()
+        for col in self.mask.columns:
+            out[f"{col}{MASK_SUFFIX}"] = (
+                self.mask[col].reindex(out.index).fillna(False).astype(bool)
+            )
+        return out
+
+    def marked(self, marker: str = SUPPRESSED_MARKER) -> pd.DataFrame:
+        """Display copy with ``marker`` in suppressed cells (placed by index label)."""
+        return apply_marker(self.frame(), marker)
 
 
 def _as_groupings(group_cols: Sequence[str] | Sequence[Sequence[str]] | None) -> list[list[str]]:
@@ -73,7 +124,53 @@ def suppress(
     dependent_cols: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
     group_cols: Sequence[str] | Sequence[Sequence[str]] | None = None,
     total_rows: pd.Series | None = None,
+    force: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """Suppress small counts (primary and secondary) and statistics derived from them.
+
+    :func:`suppress_table` with the mask joined to the values as ``"<column>:suppressed"``
+    columns (see :meth:`Published.frame`); the parameters are the same.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with suppressed cells set to ``NaN`` (count and dependent columns become float)
+        and one boolean ``"<column>:suppressed"`` column per count and dependent column.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"group": ["a", "b", "c"], "pupils": [3, 10, 12]})
+    >>> out = suppress(t, count_cols=["pupils"])
+    >>> out["pupils"].tolist(), out["pupils:suppressed"].tolist()
+    ([nan, nan, 12.0], [True, True, False])
+    """
+    return suppress_table(
+        df,
+        count_cols=count_cols,
+        threshold=threshold,
+        round_to=round_to,
+        secondary=secondary,
+        mode=mode,
+        dependent_cols=dependent_cols,
+        group_cols=group_cols,
+        total_rows=total_rows,
+        force=force,
+    ).frame()
+
+
+def suppress_table(
+    df: pd.DataFrame,
+    *,
+    count_cols: Sequence[str],
+    threshold: int = 5,
+    round_to: int = 0,
+    secondary: bool = True,
+    mode: Literal["published", "internal"] = "published",
+    dependent_cols: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
+    group_cols: Sequence[str] | Sequence[Sequence[str]] | None = None,
+    total_rows: pd.Series | None = None,
+    force: pd.DataFrame | None = None,
+) -> Published:
     """Suppress small counts (primary and secondary) and statistics derived from them.
 
     Parameters
@@ -101,12 +198,16 @@ def suppress(
         rows are primary-suppressed like any other but are not members of a group; a group's
         total row is the one matching it on every grouping column that exists in the total row
         (or the only total row).
+    force
+        Optional boolean frame (index of ``df``; some count or dependent columns): cells to hide
+        whatever their value (decided by another table that publishes the same quantity).
+        Forced counts get secondary suppression like primary ones.
 
     Returns
     -------
-    pandas.DataFrame
-        A copy with suppressed cells set to ``NaN`` (count and dependent columns become float).
-        The suppression mask is kept in ``result.attrs`` and read with :func:`suppression_mask`.
+    Published
+        ``values`` (a copy, suppressed cells ``NaN``, count and dependent columns float) and the
+        boolean ``mask``.
 
     Raises
     ------
@@ -118,7 +219,7 @@ def suppress(
     Examples
     --------
     >>> t = pd.DataFrame({"group": ["a", "b", "c"], "pupils": [3, 10, 12]})
-    >>> suppress(t, count_cols=["pupils"])["pupils"].tolist()
+    >>> suppress_table(t, count_cols=["pupils"]).values["pupils"].tolist()
     [nan, nan, 12.0]
     """
     if mode not in ("published", "internal"):
@@ -149,8 +250,7 @@ def suppress(
     out = df.copy()
     mask = pd.DataFrame(False, index=df.index, columns=count_cols + list(deps))
     if mode == "internal" or df.empty:
-        out.attrs = {**df.attrs, _MASK_ATTR: _pack(mask), "disclosure_mode": mode}
-        return out
+        return Published(out, mask, mode)
 
     is_total = (
         pd.Series(False, index=df.index)
@@ -160,6 +260,8 @@ def suppress(
     for col in count_cols:
         vals = pd.to_numeric(out[col], errors="coerce")
         mask[col] = (vals > 0) & (vals < threshold)
+        if force is not None and col in force.columns:
+            mask[col] = mask[col] | force[col].reindex(df.index).fillna(False).astype(bool)
 
     if secondary:
         _secondary(out, mask, count_cols, groupings, is_total)
@@ -167,6 +269,8 @@ def suppress(
     for dep, sources in deps.items():
         hit = mask[sources].any(axis=1) if sources else pd.Series(False, index=df.index)
         mask[dep] = mask[dep] | hit
+        if force is not None and dep in force.columns:
+            mask[dep] = mask[dep] | force[dep].reindex(df.index).fillna(False).astype(bool)
 
     for col in mask.columns:
         out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
@@ -174,14 +278,7 @@ def suppress(
     if round_to > 0:
         for col in count_cols:
             out[col] = _round_half_away(out[col], round_to)
-    out.attrs = {
-        **df.attrs,
-        _MASK_ATTR: _pack(mask),
-        "disclosure_mode": mode,
-        "disclosure_threshold": threshold,
-        "disclosure_round_to": round_to,
-    }
-    return out
+    return Published(out, mask, mode)
 
 
 def _secondary(
@@ -206,7 +303,9 @@ def _secondary(
                 )
                 for key, idx in groups:
                     idx = pd.Index(idx)
-                    n_sup = int(mask.loc[idx, col].sum())
+                    tot = _matching_totals(df, totals, keys, key)
+                    # a total is a member of the identity it closes: count it when hidden
+                    n_sup = int(mask.loc[idx, col].sum()) + int(mask.loc[tot, col].sum())
                     if n_sup != 1:
                         continue
                     free = vals.loc[idx][~mask.loc[idx, col] & vals.loc[idx].notna()]
@@ -217,7 +316,6 @@ def _secondary(
                         mask.loc[pick, col] = True
                         changed = True
                         continue
-                    tot = _matching_totals(df, totals, keys, key)
                     tot = [t for t in tot if not mask.loc[t, col] and pd.notna(vals.loc[t])]
                     if tot:
                         mask.loc[tot, col] = True
@@ -236,45 +334,43 @@ def _matching_totals(df: pd.DataFrame, totals: pd.Index, keys: list[str], key: o
     return hits
 
 
+def mask_columns(df: pd.DataFrame) -> list[str]:
+    """The companion ``"<column>:suppressed"`` columns of ``df`` (empty if it has none)."""
+    return [str(c) for c in df.columns if str(c).endswith(MASK_SUFFIX)]
+
+
 def suppression_mask(df: pd.DataFrame) -> pd.DataFrame:
-    """Return the boolean mask of suppressed cells recorded by :func:`suppress`.
+    """Return the boolean mask of suppressed cells carried by a frame from :func:`suppress`.
 
     Parameters
     ----------
     df
-        A frame returned by :func:`suppress` (or a row-subset of one).
+        A frame returned by :func:`suppress` or :meth:`Published.frame` (or any row subset,
+        re-ordering or concatenation of such frames: the mask is in its own columns).
 
     Returns
     -------
     pandas.DataFrame
-        Boolean frame indexed like ``df`` over the count and dependent columns; all False if the
-        frame never went through :func:`suppress`.
+        Boolean frame indexed like ``df`` over the count and dependent columns; no columns if
+        the frame never went through :func:`suppress`.
     """
-    packed = df.attrs.get(_MASK_ATTR)
-    if packed is None:
-        return pd.DataFrame(False, index=df.index, columns=[])
+    cols = mask_columns(df)
     return pd.DataFrame(
-        {col: df.index.isin(list(labels)) for col, labels in packed}, index=df.index
-    ).astype(bool)
-
-
-def _pack(mask: pd.DataFrame) -> tuple[tuple[str, frozenset[object]], ...]:
-    """Mask as ``((column, suppressed row labels), ...)``.
-
-    Kept in ``DataFrame.attrs``, which pandas compares with ``==`` (e.g. in ``concat`` and
-    ``astype``); a DataFrame there makes those comparisons ambiguous and raise, plain tuples of
-    frozensets compare cleanly.
-    """
-    return tuple((str(col), frozenset(mask.index[mask[col].to_numpy()])) for col in mask.columns)
+        {c.removesuffix(MASK_SUFFIX): df[c].fillna(False).astype(bool) for c in cols},
+        index=df.index,
+    )
 
 
 def apply_marker(df: pd.DataFrame, marker: str = SUPPRESSED_MARKER) -> pd.DataFrame:
     """Return a display copy with suppressed cells replaced by ``marker`` (object dtype).
 
+    The marker is placed by the mask columns on the same row, so a frame sorted, filtered or
+    re-indexed after :func:`suppress` is marked correctly. The mask columns are dropped.
+
     Parameters
     ----------
     df
-        A frame returned by :func:`suppress`.
+        A frame returned by :func:`suppress` (or :meth:`Published.frame`).
     marker
         Symbol to show; DfE convention ``"c"``.
 
@@ -284,9 +380,9 @@ def apply_marker(df: pd.DataFrame, marker: str = SUPPRESSED_MARKER) -> pd.DataFr
         Copy suitable for CSV publication (``"c"`` in suppressed cells).
     """
     mask = suppression_mask(df)
-    out = df.copy()
+    out = df.drop(columns=mask_columns(df))
     for col in mask.columns:
-        if mask[col].any():
+        if col in out.columns and mask[col].any():
             out[col] = out[col].astype(object)
-            out.loc[mask[col], col] = marker
+            out.loc[mask[col].to_numpy(), col] = marker
     return out

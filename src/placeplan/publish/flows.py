@@ -31,6 +31,14 @@ the report's "Year by year" section both show. The rules, in order:
 4. **Rounding**: counts to whole pupils (to ``round_to`` when the plan asks for coarser rounding),
    money to the nearest £1,000, minutes, km and percentages to one decimal place.
 
+**Provision-type detail is not published.** In published mode the ``placements:<type>:<where>``
+parts are left out of the published table (they stay in ``mode = "internal"``): most of them are
+small for any one authority, and hiding them by secondary suppression used to hide the headline
+totals with them (section 3a of the report was mostly ``c``). Without the parts, the headline
+counts (``out_of_area``, ``independent_non_maintained``, ``placed``, ...) are hidden only when
+they are themselves small, or when a cell published elsewhere for the same quantity is hidden
+there (``hide``, see :mod:`placeplan.publish.register`).
+
 The suppression mask is returned as an explicit column (``suppressed``), never in
 ``DataFrame.attrs``, so it survives sorting, filtering and concatenation.
 """
@@ -38,7 +46,7 @@ The suppression mask is returned as an explicit column (``suppressed``), never i
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -217,6 +225,12 @@ def _identity_keys(
         for name, pairs in unchanged.items():
             member = run in ("baseline", name) and (year, measure) in pairs
             same[name].append(f"{year}|{measure}" if member else None)
+    # the identities over the placements:* parts hold only where the parts are in the table
+    # (published mode leaves them out): without parts, e.g. {placed, out_of_area} is no group
+    parts = df[df["measure"].str.startswith(_PARTS)]
+    with_parts = set(parts["year"] + "|" + parts["scenario"])
+    for name in IDENTITIES[:5]:
+        cols[name] = [k if k in with_parts else None for k in cols[name]]
     out = pd.DataFrame(cols, index=df.index)
     for i, keys in enumerate(same.values()):
         out[f"_same_{i}"] = keys
@@ -322,6 +336,7 @@ def published_flows(
     threshold: int,
     round_to: int = 0,
     mode: Literal["published", "internal"] = "published",
+    hide: Collection[tuple[str, str, str]] = (),
 ) -> pd.DataFrame:
     """Return the flow table as published: suppressed, protected against differencing, rounded.
 
@@ -340,11 +355,15 @@ def published_flows(
         The plan's rounding base for counts (0 = whole numbers).
     mode
         ``"published"`` or ``"internal"``.
+    hide
+        ``(year, scenario, measure)`` count cells to hide whatever their value, because the same
+        quantity is hidden in another published table (one decision per quantity).
 
     Returns
     -------
     table
-        The same rows and columns, values rounded, hidden values NaN, plus a boolean column
+        The same rows and columns (without the ``placements:*`` parts in published mode),
+        values rounded, hidden values NaN, plus a boolean column
         ``suppressed`` (True on every hidden row; all three statistics of a row are hidden
         together). A NaN on a row that is not ``suppressed`` is a statistic that does not exist
         (e.g. a mean over no movers).
@@ -365,8 +384,10 @@ def published_flows(
     ...     columns=["year", "scenario", "measure", "central", "lower", "upper"],
     ... )
     >>> pub = published_flows(t, threshold=5)
-    >>> pub["central"].tolist()  # the in-area part is hidden too: it is placed - out_of_area
-    [40.0, nan, nan, nan, nan, nan]
+    >>> pub["measure"].tolist()  # the provision-type parts are not published
+    ['placed', 'out_of_area', 'independent_non_maintained', 'out_of_area_pct']
+    >>> pub["central"].tolist()  # 3 is hidden, and the share computed from it
+    [40.0, nan, nan, nan]
     """
     missing = [c for c in FLOW_COLS if c not in table.columns]
     if missing:
@@ -379,15 +400,31 @@ def published_flows(
         threshold,
         round_to,
         mode,
+        tuple(sorted(hide)),
     )
+    if mode == "published":  # the provision-type parts are not published (module docstring)
+        table = table[~table["measure"].astype(str).str.startswith(_PARTS)]
     if key not in _CACHE:
         if len(_CACHE) >= 8:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = _published_flows(table, threshold=threshold, round_to=round_to, mode=mode)
+        _CACHE[key] = _published_flows(
+            table, threshold=threshold, round_to=round_to, mode=mode, hide=set(hide)
+        )
     return _CACHE[key].copy()
 
 
-_CACHE: dict[tuple[int, int, int, int, str], pd.DataFrame] = {}
+_CACHE: dict[tuple[object, ...], pd.DataFrame] = {}
+
+
+def _forced(
+    rows: pd.DataFrame, smallest: pd.Series, hide: set[tuple[str, str, str]], threshold: int
+) -> pd.Series:
+    """``smallest`` with each cell of ``hide`` made small (hidden as primary, then protected)."""
+    forced = [
+        (y, r, m) in hide
+        for y, r, m in zip(rows["year"], rows["scenario"], rows["measure"], strict=True)
+    ]
+    return smallest.where(~pd.Series(forced, index=rows.index), threshold / 2.0)
 
 
 def _published_flows(
@@ -396,10 +433,10 @@ def _published_flows(
     threshold: int,
     round_to: int,
     mode: Literal["published", "internal"],
+    hide: set[tuple[str, str, str]],
 ) -> pd.DataFrame:
     df = table.loc[:, list(FLOW_COLS)].reset_index(drop=True).copy()
-    for c in ("year", "scenario", "measure"):
-        df[c] = df[c].astype(str)
+    df = df.astype(dict.fromkeys(("year", "scenario", "measure"), str))
     if df.duplicated(["year", "scenario", "measure"]).any():
         msg = "`table` has duplicate (year, scenario, measure) rows"
         raise SchemaValidationError(msg)
@@ -423,7 +460,7 @@ def _published_flows(
         ):
             unchanged[name.removesuffix(_CHANGE)].add((year, measure))
         frame = _identity_keys(rows, years, unchanged)
-        smallest = positive.min(axis=1).fillna(0.0)
+        smallest = _forced(rows, positive.min(axis=1).fillna(0.0), hide, threshold)
         # secondary suppression hides the smallest free member of a group; rank the headline
         # totals last, so the placements:* detail is hidden before them (any choice protects)
         headline = rows["measure"].isin(_HEADLINE) & (smallest >= threshold)

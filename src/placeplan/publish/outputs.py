@@ -39,6 +39,8 @@ import logging
 import re
 import secrets
 import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,16 +49,11 @@ import pandas as pd
 
 from placeplan._errors import ConfigError
 from placeplan.prepare.io import write_layers
-from placeplan.publish.disclosure import apply_marker, suppress
-from placeplan.publish.flows import flows_csv_frame, published_flows
+from placeplan.publish.flows import flows_csv_frame
+from placeplan.publish.register import Release, release_run
 from placeplan.publish.report.appendix import build_appendix, write_appendix
-from placeplan.publish.report.build import (
-    MapFigure,
-    Report,
-    ReportInputs,
-    build_report,
-    published_impact,
-)
+from placeplan.publish.report.build import MapFigure, Report, ReportInputs, build_report
+from placeplan.publish.report.impact import impact_long
 from placeplan.publish.report.method import assumptions, parameters
 from placeplan.publish.report.sections.compare import comparison_frame
 from placeplan.publish.tables import write_csv
@@ -74,41 +71,111 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "scenario"
 
 
-def _score_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Scoring criteria for the report's "case for each site" (never the free-text explanation,
-    which carries unsuppressed counts; the report suppresses the counts and writes its own)."""
+def _score_table(scores: pd.DataFrame | None, mode: str) -> pd.DataFrame | None:
+    """The site scores as published (``site_scores.csv`` and the report's "case for each site").
+
+    Never the free-text ``explanation`` in published mode: it carries unsuppressed counts (the
+    report writes its own case from the suppressed criteria)."""
     if scores is None:
         return None
-    cols = [
-        c
-        for c in (
-            "site_id",
-            "rank",
-            "min_rank",
-            "max_rank",
-            "need_in_reach",
-            "pupils_in_reach",
-            "ooa_avoidable",
-            "pupils_benefiting",
-            "time_saved_min",
-            "cost_per_place_gbp",
-            "imd_decile",
-            "spare_places",
-            "rural",
-        )
-        if c in scores.columns
+    drop = ["explanation"] if mode == "published" else []
+    return pd.DataFrame(scores.drop(columns=[c for c in drop if c in scores.columns]))
+
+
+def _write_all(
+    run: RunResult,
+    out_dir: Path,
+    *,
+    version: str,
+    timestamp: str,
+) -> dict[str, Path]:
+    """Write every file of :func:`write_outputs` into ``out_dir`` (the temporary folder)."""
+    plan, inputs = run.plan, run.inputs
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mode = plan.disclosure.mode
+    prefix = INTERNAL_PREFIX if mode == "internal" else ""
+
+    def dest(fname: str) -> Path:
+        return out_dir / f"{prefix}{fname}"
+
+    plan_text = ""
+    plan_file = _plan_file(plan)
+    if plan_file.exists():
+        plan_text = plan_file.read_text(encoding="utf-8")
+    every = [
+        _report_inputs(run, name, plan_text=plan_text, version=version, timestamp=timestamp)
+        for name in run.scenarios
     ]
-    # the normalised criteria, for the report's re-weighting sliders (suppressed there)
-    cols += [c for c in scores.columns if str(c).endswith("_norm")]
-    return pd.DataFrame(scores[cols]).reset_index(drop=True)
+    # every published number of the run, suppressed once (publish.register)
+    releases = release_run(every)
+    every = [replace(i, release=releases[i.scenario_name]) for i in every]
+    outputs: dict[str, Path] = {}
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    reports: list[Report] = []
+    for i, report_inputs in enumerate(every):
+        name = report_inputs.scenario_name
+        report = build_report(report_inputs)
+        reports.append(report)
+        for section in report.sections:
+            for block in section.blocks:
+                if isinstance(block, MapFigure):
+                    suffix = "" if i == 0 else f"-{_slug(name)}"
+                    path = dest(f"map-{block.id.removeprefix('m-')}{suffix}.html")
+                    path.write_text(block.html, encoding="utf-8")
+                    outputs[f"map:{block.id}{suffix}"] = path
+        if i == 0:
+            layers.update(_published_layers(releases[name], run.layers[name].catchments))
+        if mode == "internal":
+            write_csv(
+                run.impacts[name].per_pupil.drop(columns=["all"]),
+                dest(f"pupil-journeys-{_slug(name)}.csv"),
+            )
+    # one appendix for every scenario (issue 11): the comparison first, then each in full
+    outputs["report"] = write_appendix(build_appendix(every, reports), dest("report.html"))
+    outputs["comparison"] = write_csv(comparison_frame(every), dest("comparison.csv"))
+    outputs.update(_write_tables(releases, dest))
+    layers["provision"] = inputs.provision[
+        ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
+    ]
+    if inputs.planning_areas is not None:
+        layers["planning_areas"] = inputs.planning_areas
+    if inputs.outline is not None:
+        layers["authority_outline"] = inputs.outline
+    gpkg = dest("layers.gpkg")
+    if gpkg.exists():
+        gpkg.unlink()
+    write_layers(gpkg, layers)
+    outputs["layers"] = gpkg
+    outputs["rejections"] = write_csv(inputs.rejections, dest("rejections.csv"))
+    outputs["row_accounting"] = write_csv(inputs.row_accounting, dest("row_accounting.csv"))
+    header = (
+        f"# plan used for this run: placeplan {version}, {timestamp}, "
+        f"config hash {plan.config_hash()}\n"
+        f"# original: {plan_file}\n"
+    )
+    used = dest("plan.used.toml")
+    used.write_text(header + plan_text, encoding="utf-8")
+    outputs["plan"] = used
+    if run.optimised is not None:
+        outputs["optimisation"] = write_csv(
+            pd.DataFrame(
+                {
+                    "site_id": list(run.optimised.selected),
+                    "status": run.optimised.status,
+                    "objective_pupil_min": run.optimised.objective,
+                }
+            ),
+            dest("optimised_sites.csv"),
+        )
+    return outputs
 
 
 def _report_inputs(
     run: RunResult, name: str, *, plan_text: str, version: str, timestamp: str
 ) -> ReportInputs:
-    """The report inputs of one scenario (aggregates only; suppressed by the report)."""
-    plan, inputs = run.plan, run.inputs
-    impact, lay, d = run.impacts[name], run.layers[name], plan.disclosure
+    """The raw tables of one scenario's report (suppressed later, once, by the register)."""
+    plan, inputs, lay = run.plan, run.inputs, run.layers[name]
+    d = plan.disclosure
     return ReportInputs(
         plan_name=plan.plan.name,
         authority=plan.plan.authority,
@@ -116,10 +183,10 @@ def _report_inputs(
         placeplan_version=version,
         config_hash=plan.config_hash(),
         plan_toml=plan_text,
-        impact=impact.table,
+        impact=run.impacts[name].table,
         mode=d.mode,
         scenario_name=name,
-        mitigations=impact.mitigations,
+        mitigations=run.impacts[name].mitigations,
         sites=lay.sites,
         provision=inputs.provision[
             ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
@@ -142,11 +209,12 @@ def _report_inputs(
             "primary": plan.thresholds.max_journey_primary_min,
             "secondary": plan.thresholds.max_journey_secondary_min,
         },
-        site_scores=_score_criteria(run.site_scores),
+        site_scores=_score_table(run.site_scores, d.mode),
         site_reach_min=plan.selection.max_travel_time_min,
         # the year-by-year flow table (issue 9); older RunResults have no such field
         flows=getattr(run, "flows", None),
         plan_file_name=_plan_file(plan).name,
+        area_groups=_area_groups(inputs.pupils),
         site_weights=plan.selection.weights or None,
         # the cohort's baseline beside the published SEN2 figures (issue 9 §6)
         sen2_check=getattr(run, "sen2_check", None),
@@ -154,167 +222,54 @@ def _report_inputs(
     )
 
 
-def _write_all(
-    run: RunResult,
-    out_dir: Path,
-    *,
-    version: str,
-    timestamp: str,
-) -> dict[str, Path]:
-    """Write every file of :func:`write_outputs` into ``out_dir`` (the temporary folder)."""
-    plan, inputs = run.plan, run.inputs
-    scenarios, impacts = run.scenarios, run.impacts
-    site_scores, optimised = run.site_scores, run.optimised
-    # the year-by-year flow table (issue 9); older RunResults have no such field
-    flows: pd.DataFrame | None = getattr(run, "flows", None)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    d = plan.disclosure
-    mode = d.mode
-    prefix = INTERNAL_PREFIX if mode == "internal" else ""
+def _area_groups(pupils: pd.DataFrame) -> dict[str, str]:
+    """LSOA -> planning area, as the pupils' rows give it (the LSOA layer's totals)."""
+    if not {"lsoa11cd", "area"} <= set(pupils.columns):
+        return {}
+    pairs = pupils[["lsoa11cd", "area"]].dropna().astype(str).drop_duplicates()
+    pairs = pairs[~pairs["lsoa11cd"].duplicated(keep=False)]  # an LSOA split between areas: none
+    return dict(zip(pairs["lsoa11cd"], pairs["area"], strict=True))
 
-    def dest(fname: str) -> Path:
-        return out_dir / f"{prefix}{fname}"
 
-    outputs: dict[str, Path] = {}
-    planning = inputs.planning_areas
-    provision = inputs.provision
-    plan_text = ""
-    plan_file = _plan_file(plan)
-    if plan_file.exists():
-        plan_text = plan_file.read_text(encoding="utf-8")
-    all_inputs: list[ReportInputs] = []
-    reports: list[Report] = []
-    published_frames = []
-    mitigation_frames = []
+def _published_layers(
+    rel: Release, catchments: gpd.GeoDataFrame | None
+) -> dict[str, gpd.GeoDataFrame]:
+    """The first scenario's layers with counts, marked from the register's decisions."""
     layers: dict[str, gpd.GeoDataFrame] = {}
-    for i, name in enumerate(scenarios):
-        impact = impacts[name]
-        lay = run.layers[name]
-        sites, iso, area_layer = lay.sites, lay.catchments, lay.areas
-        report_inputs = _report_inputs(
-            run, name, plan_text=plan_text, version=version, timestamp=timestamp
-        )
-        report = build_report(report_inputs)
-        all_inputs.append(report_inputs)
-        reports.append(report)
-        for section in report.sections:
-            for block in section.blocks:
-                if isinstance(block, MapFigure):
-                    suffix = "" if i == 0 else f"-{_slug(name)}"
-                    path = dest(f"map-{block.id.removeprefix('m-')}{suffix}.html")
-                    path.write_text(block.html, encoding="utf-8")
-                    outputs[f"map:{block.id}{suffix}"] = path
-        pub = published_impact(impact.table, threshold=d.threshold, round_to=d.round_to, mode=mode)
-        pub.insert(0, "scenario_name", name)
-        published_frames.append(pub)
-        mit = suppress(
-            impact.mitigations,
-            count_cols=["pupils"],
-            threshold=d.threshold,
-            round_to=d.round_to,
-            mode=mode,
-        )
-        mit = apply_marker(mit)
-        mit.insert(0, "scenario_name", name)
-        mitigation_frames.append(mit)
-        if i == 0:
-            if area_layer is not None:
-                layers["areas_journey_times"] = apply_marker(
-                    suppress(
-                        area_layer,
-                        count_cols=["pupils"],
-                        dependent_cols=["baseline_mean_time_min", "scenario_mean_time_min"],
-                        threshold=d.threshold,
-                        round_to=d.round_to,
-                        mode=mode,
-                    )
-                ).pipe(gpd.GeoDataFrame, geometry="geometry", crs=area_layer.crs)
-            site_pub = suppress(
-                sites.drop(columns=[c for c in ("explanation",) if c in sites]),
-                count_cols=["pupils_served"],
-                dependent_cols=["mean_time_saved_min"],
-                threshold=d.threshold,
-                round_to=d.round_to,
-                mode=mode,
+    for name, pub in (("areas_journey_times", rel.areas), ("candidate_sites", rel.sites)):
+        if pub is not None:
+            crs = pub.values.crs
+            layers[name] = gpd.GeoDataFrame(
+                pub.marked().drop(columns=["explanation"], errors="ignore"),
+                geometry="geometry",
+                crs=crs,
             )
-            layers["candidate_sites"] = apply_marker(site_pub).pipe(
-                gpd.GeoDataFrame, geometry="geometry", crs=sites.crs
-            )
-            if iso is not None:
-                layers["catchments"] = iso
-        if mode == "internal":
-            write_csv(
-                impact.per_pupil.drop(columns=["all"]),
-                dest(f"pupil-journeys-{_slug(name)}.csv"),
-            )
-    # one appendix for every scenario (issue 11): the comparison first, then each in full
-    appendix = build_appendix(all_inputs, reports)
-    outputs["report"] = write_appendix(appendix, dest("report.html"))
-    outputs["comparison"] = write_csv(comparison_frame(all_inputs), dest("comparison.csv"))
-    outputs["impact"] = write_csv(
-        pd.concat(published_frames, ignore_index=True), dest("impact.csv")
-    )
-    if flows is not None:
-        outputs["flows"] = write_csv(
-            flows_csv_frame(
-                published_flows(flows, threshold=d.threshold, round_to=d.round_to, mode=mode)
-            ),
-            dest("flows.csv"),
-        )
-    outputs["mitigations"] = write_csv(
-        pd.concat(mitigation_frames, ignore_index=True), dest("mitigations.csv")
-    )
-    if site_scores is not None:
-        count_like = [
-            c
-            for c in ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
-            if c in site_scores
-        ]
-        scores_pub = suppress(
-            site_scores.drop(
-                columns=[c for c in ("explanation",) if c in site_scores and mode == "published"]
-            ),
-            count_cols=count_like,
-            dependent_cols=["time_saved_min"] if "time_saved_min" in site_scores else [],
-            secondary=False,
-            threshold=d.threshold,
-            round_to=d.round_to,
-            mode=mode,
-        )
-        outputs["site_scores"] = write_csv(apply_marker(scores_pub), dest("site_scores.csv"))
-    layers["provision"] = provision[
-        ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
-    ]
-    if planning is not None:
-        layers["planning_areas"] = planning
-    if inputs.outline is not None:
-        layers["authority_outline"] = inputs.outline
-    gpkg = dest("layers.gpkg")
-    if gpkg.exists():
-        gpkg.unlink()
-    write_layers(gpkg, layers)
-    outputs["layers"] = gpkg
-    outputs["rejections"] = write_csv(inputs.rejections, dest("rejections.csv"))
-    outputs["row_accounting"] = write_csv(inputs.row_accounting, dest("row_accounting.csv"))
-    header = (
-        f"# plan used for this run: placeplan {version}, {timestamp}, "
-        f"config hash {plan.config_hash()}\n"
-        f"# original: {plan_file}\n"
-    )
-    used = dest("plan.used.toml")
-    used.write_text(header + plan_text, encoding="utf-8")
-    outputs["plan"] = used
-    if optimised is not None:
-        outputs["optimisation"] = write_csv(
-            pd.DataFrame(
-                {
-                    "site_id": list(optimised.selected),
-                    "status": optimised.status,
-                    "objective_pupil_min": optimised.objective,
-                }
-            ),
-            dest("optimised_sites.csv"),
-        )
+    if catchments is not None:
+        layers["catchments"] = catchments
+    return layers
+
+
+def _write_tables(releases: Mapping[str, Release], dest: Callable[[str], Path]) -> dict[str, Path]:
+    """impact.csv, flows.csv, mitigations.csv and site_scores.csv from the register's tables."""
+    outputs: dict[str, Path] = {}
+    impact, mitigations = [], []
+    for name, rel in releases.items():
+        impact.append(impact_long(rel.impact).assign(scenario_name=name))
+        if rel.mitigations is not None:
+            mitigations.append(rel.mitigations.marked().assign(scenario_name=name))
+    first = next(iter(releases.values()))
+
+    def lead(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        df = pd.concat(frames, ignore_index=True)
+        return df[["scenario_name", *[c for c in df.columns if c != "scenario_name"]]]
+
+    outputs["impact"] = write_csv(lead(impact), dest("impact.csv"))
+    if first.flows is not None:
+        outputs["flows"] = write_csv(flows_csv_frame(first.flows), dest("flows.csv"))
+    if mitigations:
+        outputs["mitigations"] = write_csv(lead(mitigations), dest("mitigations.csv"))
+    if first.site_scores is not None:
+        outputs["site_scores"] = write_csv(first.site_scores.marked(), dest("site_scores.csv"))
     return outputs
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from placeplan.publish.disclosure import mask_columns
 from placeplan.publish.escape import csv_frame
 
 if TYPE_CHECKING:
@@ -38,6 +39,12 @@ def write_csv(df: pd.DataFrame, path: Path, *, float_format: str | None = None) 
     pathlib.Path
         ``path``.
 
+    Raises
+    ------
+    ValueError
+        If ``df`` still has ``"<column>:suppressed"`` mask columns (a suppressed table must be
+        published through :func:`~placeplan.publish.disclosure.apply_marker`).
+
     Examples
     --------
     >>> import pandas as pd, tempfile, pathlib
@@ -48,6 +55,13 @@ def write_csv(df: pd.DataFrame, path: Path, *, float_format: str | None = None) 
     '=HYPERLINK(1),-2
     Ryde,3
     """
+    leftover = mask_columns(df)
+    if leftover:
+        msg = (
+            f"write_csv: {path.name} still carries suppression masks {leftover}; publish "
+            "`apply_marker(table)` (or `Published.marked()`), not the suppressed values"
+        )
+        raise ValueError(msg)
     tmp = path.with_suffix(path.suffix + ".tmp")
     csv_frame(df).to_csv(tmp, index=False, encoding="utf-8", float_format=float_format)
     tmp.replace(path)

@@ -15,7 +15,7 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 
 from placeplan._errors import CRSError, SchemaValidationError
-from placeplan.publish.disclosure import SUPPRESSED_MARKER, suppression_mask
+from placeplan.publish.disclosure import SUPPRESSED_MARKER, mask_columns, suppression_mask
 from placeplan.publish.escape import geojson_properties, html_text, js_string
 from placeplan.publish.maps._page import finalise
 
@@ -67,7 +67,7 @@ def check_frame(df: pd.DataFrame | None, what: str, *, counts: bool, internal: b
     if bad:
         msg = f"{what}: pupil-level column(s) {bad} may never go on a map"
         raise SchemaValidationError(msg)
-    if counts and not internal and "disclosure_mode" not in df.attrs:
+    if counts and not internal and not mask_columns(df):
         msg = (
             f"{what} carries pupil counts but has not been through "
             "placeplan.publish.disclosure.suppress (required for published maps)"

@@ -10,6 +10,7 @@ import folium
 import numpy as np
 import pandas as pd
 
+from placeplan.publish.disclosure import SUPPRESSED_MARKER
 from placeplan.publish.escape import html_text
 from placeplan.publish.maps._layers import (
     PROPOSED_COLOUR,
@@ -54,6 +55,7 @@ def add_sites(
     s = s.sort_values("site_id", kind="stable")
     sup = suppressed_column(sites, "pupils_served").reindex(s.index).fillna(False)
     sup_t = suppressed_column(sites, "mean_time_saved_min").reindex(s.index).fillna(False)
+    sup_s = suppressed_column(sites, "score").reindex(s.index).fillna(False)
     scores = pd.to_numeric(s.get("score", pd.Series(np.nan, index=s.index)), errors="coerce")
     lo = float(scores.min()) if scores.notna().any() else 0.0
     hi = float(scores.max()) if scores.notna().any() else 1.0
@@ -74,7 +76,9 @@ def add_sites(
         if only_selected and not sel:
             continue
         score = scores.iloc[i]
-        score_txt = "–" if pd.isna(score) else f"{score:.2f}"
+        score_txt = (
+            SUPPRESSED_MARKER if sup_s.iloc[i] else "–" if pd.isna(score) else f"{score:.2f}"
+        )
         cost = getattr(row, "capital_cost_gbp", None)
         cost_txt = "–" if cost is None or pd.isna(cost) else f"£{cost:,.0f}"
         places = getattr(row, "places", None)

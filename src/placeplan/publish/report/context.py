@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from placeplan.publish.disclosure import suppress
-from placeplan.publish.flows import published_flows
-from placeplan.publish.report.impact import ImpactTable, all_group
+from placeplan.publish.report.impact import all_group
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
+    from placeplan.publish.disclosure import Published
+    from placeplan.publish.report.impact import ImpactTable
     from placeplan.publish.report.model import Mode, ReportInputs
 
 __all__ = ["ReportContext", "basemap_areas", "build_context", "published_provision"]
@@ -43,6 +43,10 @@ class ReportContext:
     placement_flows
         The published year-by-year flow table (:func:`placeplan.publish.flows.published_flows`
         of ``inputs.flows``; None when not given), the same numbers as ``flows.csv``.
+    site_scores
+        The published site scores (the numbers of ``site_scores.csv``), None when not given.
+    ooa_settings
+        Out-of-area and independent placements by setting, decided with ``flows``.
     """
 
     threshold: int
@@ -58,6 +62,8 @@ class ReportContext:
     row_accounting: pd.DataFrame | None
     map_options: dict[str, Any]
     placement_flows: pd.DataFrame | None = None
+    site_scores: pd.DataFrame | None = None
+    ooa_settings: pd.DataFrame | None = None
 
     @property
     def internal(self) -> bool:
@@ -66,7 +72,12 @@ class ReportContext:
 
 
 def build_context(inputs: ReportInputs) -> ReportContext:
-    """Apply disclosure control to the report's inputs once, for every section.
+    """Give every section the run's disclosure-controlled tables, decided once.
+
+    The tables come from ``inputs.release`` (the run's :func:`placeplan.publish.register.
+    release_run`, shared with ``impact.csv``, ``flows.csv``, ``site_scores.csv`` and the
+    GeoPackage); without one, :func:`~placeplan.publish.register.release_run` is applied to
+    these inputs alone, with the same declarations.
 
     Parameters
     ----------
@@ -78,8 +89,13 @@ def build_context(inputs: ReportInputs) -> ReportContext:
     ReportContext
         The published tables and shared settings.
     """
+    # the register imports the report's impact model: import it here, not at module level
+    from placeplan.publish.register import release_run
+
     th, rnd, mode = inputs.disclosure_threshold, inputs.disclosure_round_to, inputs.mode
-    imp = ImpactTable(inputs.impact, threshold=th, round_to=rnd, mode=mode)
+    rel = inputs.release
+    if rel is None:
+        rel = release_run([inputs])[inputs.scenario_name]
     note = "SYNTHETIC pupil cohort — not real children" if inputs.synthetic_data else None
     attribution = (
         "; ".join(line.strip() for line in inputs.attributions.splitlines() if line.strip()) or None
@@ -95,57 +111,26 @@ def build_context(inputs: ReportInputs) -> ReportContext:
     if inputs.region is not None:
         map_options["region"] = inputs.region
 
-    def sup(df: pd.DataFrame | None, **kw: Any) -> pd.DataFrame | None:
-        if df is None:
-            return None
-        return suppress(df, threshold=th, round_to=rnd, mode=mode, **kw)
+    def frame(pub: Published | None, raw: pd.DataFrame | None) -> pd.DataFrame | None:
+        # a table without its declared counts (e.g. areas without pupils) has nothing to hide
+        return pub.frame() if pub is not None else raw
 
-    areas = (
-        sup(
-            inputs.areas,
-            count_cols=["pupils"],
-            dependent_cols=["baseline_mean_time_min", "scenario_mean_time_min"],
-        )
-        if inputs.areas is not None and "pupils" in inputs.areas.columns
-        else inputs.areas
-    )
-    sites = (
-        sup(
-            inputs.sites,
-            count_cols=["pupils_served"],
-            dependent_cols=["mean_time_saved_min"]
-            if "mean_time_saved_min" in inputs.sites.columns
-            else [],
-            group_cols=["selected"] if "selected" in inputs.sites.columns else None,
-        )
-        if inputs.sites is not None and "pupils_served" in inputs.sites.columns
-        else inputs.sites
-    )
     return ReportContext(
         threshold=th,
         round_to=rnd,
         mode=mode,
-        impact=imp,
-        all_group=all_group(imp),
-        areas=areas,
-        sites=sites,
-        flows=sup(
-            inputs.ooa_flows,
-            count_cols=["baseline", "scenario"],
-            group_cols=[["origin_id"], ["destination_id"]],
-        ),
-        mitigations=sup(inputs.mitigations, count_cols=["pupils"]),
-        time_bands=sup(inputs.time_bands, count_cols=["baseline", "scenario"]),
-        row_accounting=sup(
-            inputs.row_accounting,
-            count_cols=["rows_rejected"],
-            dependent_cols={"rows_used": ["rows_rejected"]},
-            secondary=False,
-        ),
+        impact=rel.impact,
+        all_group=all_group(rel.impact),
+        areas=frame(rel.areas, inputs.areas),
+        sites=frame(rel.sites, inputs.sites),
+        flows=frame(rel.ooa_flows, None),
+        mitigations=frame(rel.mitigations, None),
+        time_bands=frame(rel.time_bands, None),
+        row_accounting=frame(rel.row_accounting, None),
         map_options=map_options,
-        placement_flows=None
-        if inputs.flows is None
-        else published_flows(inputs.flows, threshold=th, round_to=rnd, mode=mode),
+        placement_flows=rel.flows,
+        site_scores=frame(rel.site_scores, None),
+        ooa_settings=frame(rel.ooa_settings, None),
     )
 
 
@@ -165,6 +150,4 @@ def basemap_areas(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     """Area outlines only (no counts), for the site map's backdrop."""
     if areas is None:
         return None
-    out = areas[["area_id", "geometry"]].copy()
-    out.attrs = {"disclosure_mode": areas.attrs.get("disclosure_mode", "published")}
-    return out
+    return areas[["area_id", "geometry"]].copy()

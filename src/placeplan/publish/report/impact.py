@@ -7,7 +7,7 @@ table once; :func:`metric_table` and :func:`group_table` lay its cells out as re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 import pandas as pd
@@ -25,6 +25,7 @@ __all__ = [
     "ImpactTable",
     "all_group",
     "group_table",
+    "impact_long",
     "metric_table",
     "published_impact",
 ]
@@ -101,6 +102,10 @@ class ImpactTable:
         suppressed).
     threshold, round_to, mode
         Disclosure settings (see :func:`placeplan.publish.disclosure.suppress`).
+    force
+        ``(group_type, group, metric, which)`` count cells to hide whatever their value, because
+        the same quantity is hidden in another published table (see
+        :mod:`placeplan.publish.register`).
 
     Raises
     ------
@@ -108,7 +113,15 @@ class ImpactTable:
         If a ``(group_type, group, metric)`` appears twice.
     """
 
-    def __init__(self, impact: pd.DataFrame, *, threshold: int, round_to: int, mode: Mode):
+    def __init__(
+        self,
+        impact: pd.DataFrame,
+        *,
+        threshold: int,
+        round_to: int,
+        mode: Mode,
+        force: Collection[tuple[str, str, str, str]] = (),
+    ):
         imp = impact.loc[:, list(IMPACT_COLS)].copy()
         imp["group"] = imp["group"].astype(str)
         dup = imp.duplicated(["group_type", "group", "metric"])
@@ -139,8 +152,14 @@ class ImpactTable:
             for w in ("baseline", "scenario"):
                 deps[f"{m}__{w}"] = [f"{s}__{w}" for s in sources]
             deps[f"{m}__change"] = [f"{s}__{w}" for s in sources for w in ("baseline", "scenario")]
+        forced = pd.DataFrame(False, index=wide.index, columns=count_cols)
+        for gt, g, m, w in force:
+            col = f"{m}__{w}"
+            if col in forced.columns:
+                forced.loc[wide["group_type"].eq(gt) & wide["group"].eq(str(g)), col] = True
         out = suppress(
             wide,
+            force=forced,
             count_cols=count_cols,
             threshold=threshold,
             round_to=round_to,
@@ -298,7 +317,22 @@ def published_impact(
     table
         ``group_type, group, metric, baseline, scenario, change`` with values or markers.
     """
-    imp = ImpactTable(impact, threshold=threshold, round_to=round_to, mode=mode)
+    return impact_long(ImpactTable(impact, threshold=threshold, round_to=round_to, mode=mode))
+
+
+def impact_long(imp: ImpactTable) -> pd.DataFrame:
+    """Lay a published :class:`ImpactTable` out in long format with markers (``impact.csv``).
+
+    Parameters
+    ----------
+    imp
+        The published impact table (the register's, so the report and the CSV share it).
+
+    Returns
+    -------
+    table
+        ``group_type, group, metric, baseline, scenario, change`` with values, ``c`` or ``x``.
+    """
     table, mask = imp.table, imp.mask
     rows = []
     for idx, r in table.iterrows():

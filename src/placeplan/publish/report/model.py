@@ -21,6 +21,8 @@ from placeplan.vocab import TIME_BAND_LABELS
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from placeplan.publish.register import Release
+
 __all__ = [
     "DFE_ELEMENTS",
     "DFE_REQUIREMENT",
@@ -143,6 +145,8 @@ class ReportInputs:
 
     site_reach_min
         Travel time (minutes) within which ``need_in_reach`` was counted, for the wording.
+    area_groups, release
+        See the attributes' comments.
     """
 
     plan_name: str
@@ -187,6 +191,12 @@ class ReportInputs:
     #: the cohort's baseline beside the published SEN2 figures
     #: (:func:`placeplan.prepare.sen2_check.release_check`; cohort counts not yet suppressed)
     sen2_check: pd.DataFrame | None = None
+    #: LSOA ``area_id`` -> planning area (the impact table's ``area`` groups), so the LSOA
+    #: layer is protected against the planning-area totals it adds up to
+    area_groups: Mapping[str, str] | None = None
+    #: the run's published tables for this scenario (:func:`placeplan.publish.register.
+    #: release_run`); None: :func:`build_report` suppresses these inputs itself, the same way
+    release: Release | None = None
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""

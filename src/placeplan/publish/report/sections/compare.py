@@ -82,8 +82,11 @@ def comparison_cells(inputs: Sequence[ReportInputs]) -> list[ComparedRow]:
         capital cost of the bases each scenario opens. Cells are disclosure-controlled exactly as
         in each scenario's impact tables (suppressed cells have ``suppressed=True``).
     """
+    # the register's tables when the run made them (one decision per quantity, as impact.csv)
     tables = [
-        ImpactTable(
+        i.release.impact
+        if i.release is not None
+        else ImpactTable(
             i.impact, threshold=i.disclosure_threshold, round_to=i.disclosure_round_to, mode=i.mode
         )
         for i in inputs
@@ -189,11 +192,16 @@ def _series(
 def _charts(inputs: ReportInputs, names: list[str]) -> list[Block]:
     if inputs.flows is None or inputs.flows.empty:
         return []
-    pub = published_flows(
-        inputs.flows,
-        threshold=inputs.disclosure_threshold,
-        round_to=inputs.disclosure_round_to,
-        mode=inputs.mode,
+    rel = inputs.release
+    pub = (
+        rel.flows
+        if rel is not None and rel.flows is not None
+        else published_flows(
+            inputs.flows,
+            threshold=inputs.disclosure_threshold,
+            round_to=inputs.disclosure_round_to,
+            mode=inputs.mode,
+        )
     )
     if pub.empty:
         return []

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from placeplan.publish.disclosure import suppress, suppression_mask
+from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.report.impact import group_table, metric_table
 from placeplan.publish.report.model import (
     DFE_ELEMENTS,
@@ -20,14 +20,14 @@ from placeplan.publish.report.prose import prose
 
 if TYPE_CHECKING:
     from placeplan.publish.report.context import ReportContext
-    from placeplan.publish.report.model import Block, Mode, ReportInputs
+    from placeplan.publish.report.model import Block, ReportInputs
 
 __all__ = ["section"]
 
 
 def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     """Build section 3: placements and costs, by need, by setting, by flow and year by year."""
-    th, rnd, mode, imp = ctx.threshold, ctx.round_to, ctx.mode, ctx.impact
+    th, imp = ctx.threshold, ctx.impact
     blocks: list[Block] = [
         Paragraph(prose("out_of_area", "intro")),
         metric_table(
@@ -56,12 +56,8 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         blocks.append(t)
     # `ctx.flows` is the suppressed copy of `inputs.ooa_flows`: both are None or neither
     flows = ctx.flows
-    if flows is not None and not flows.empty and inputs.ooa_flows is not None:
-        blocks.append(
-            _destinations_table(
-                inputs.ooa_flows, inputs.provision, threshold=th, round_to=rnd, mode=mode
-            )
-        )
+    if flows is not None and not flows.empty and ctx.ooa_settings is not None:
+        blocks.append(_destinations_table(ctx.ooa_settings, inputs.provision))
         blocks.append(_flows_figure(inputs, ctx))
         blocks.append(_flows_table(flows, inputs.provision, th))
     return Section("out-of-area", "3", DFE_ELEMENTS[2][1], tuple(blocks), True)
@@ -116,36 +112,12 @@ def _setting_type(provision: pd.DataFrame | None) -> dict[str, str]:
     return out
 
 
-def _destinations_table(
-    raw_flows: pd.DataFrame,
-    provision: pd.DataFrame | None,
-    *,
-    threshold: int,
-    round_to: int,
-    mode: Mode,
-) -> Table:
-    """Out of area / independent placements by setting (flows summed over home areas)."""
-    by = (
-        raw_flows.assign(destination_id=raw_flows["destination_id"].astype(str))
-        .groupby("destination_id", sort=True)[["baseline", "scenario"]]
-        .sum()
-        .reset_index()
-    )
-    by["change"] = by["scenario"] - by["baseline"]
-    # the settings' counts add up to the published total: one group, secondary suppression
-    sup = suppress(
-        by,
-        count_cols=["baseline", "scenario"],
-        dependent_cols={"change": ["baseline", "scenario"]},
-        threshold=threshold,
-        round_to=round_to,
-        mode=mode,
-    )
-    if round_to and mode == "published":
-        sup["change"] = sup["scenario"] - sup["baseline"]
+def _destinations_table(sup: pd.DataFrame, provision: pd.DataFrame | None) -> Table:
+    """Out of area / independent placements by setting (the register's totals of the flows)."""
     mask = suppression_mask(sup)
     names, kinds = _setting_names(provision), _setting_type(provision)
-    sup = sup.assign(_b=pd.to_numeric(by["baseline"], errors="coerce"))
+    # order by the published figure (suppressed last), never by a hidden one
+    sup = sup.assign(_b=pd.to_numeric(sup["baseline"], errors="coerce").fillna(-1.0))
     sup = sup.sort_values(["_b", "destination_id"], ascending=[False, True], kind="stable")
     rows = []
     for idx, r in sup.iterrows():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from placeplan.compute.scoring import CRITERIA, DEFAULT_WEIGHTS
-from placeplan.publish.disclosure import suppress, suppression_mask
+from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.escape import script_json
 from placeplan.publish.report.context import basemap_areas, published_provision
 from placeplan.publish.report.model import (
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from placeplan.publish.report.context import ReportContext
-    from placeplan.publish.report.model import Block, Mode, ReportInputs
+    from placeplan.publish.report.model import Block, ReportInputs
 
 __all__ = ["CRITERION_LABELS", "published_criteria", "reweighted_ranking", "section"]
 
@@ -49,19 +49,19 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     """Build section 5: the sites table (selected first, then by score) and the site map."""
     from placeplan.publish import maps
 
-    th, rnd, mode = ctx.threshold, ctx.round_to, ctx.mode
+    th = ctx.threshold
     sites = ctx.sites
     blocks: list[Block] = []
     if sites is not None and not sites.empty:
         blocks.append(
             _sites_table(
                 sites,
-                _published_site_scores(inputs.site_scores, threshold=th, round_to=rnd, mode=mode),
+                ctx.site_scores,
                 threshold=th,
                 reach_min=inputs.site_reach_min,
             )
         )
-        crit = published_criteria(inputs.site_scores, threshold=th, round_to=rnd, mode=mode)
+        crit = published_criteria(ctx.site_scores)
         if crit is not None:
             blocks.append(Paragraph(prose("sites", "reweight_intro")))
             blocks.append(_reweight_block(crit, sites, inputs.site_weights, threshold=th))
@@ -129,50 +129,6 @@ def _attach_print(m: Any, inputs: ReportInputs, ctx: ReportContext) -> str:
         name="flows",
     )
     return sites_svg
-
-
-_SCORE_COUNT_COLS = ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
-
-
-def _published_site_scores(
-    scores: pd.DataFrame | None, *, threshold: int, round_to: int, mode: Mode
-) -> pd.DataFrame | None:
-    """Disclosure-controlled scoring criteria (no free text), one row per site."""
-    if scores is None or scores.empty or "site_id" not in scores.columns:
-        return None
-    keep = [
-        c
-        for c in (
-            "site_id",
-            "rank",
-            "min_rank",
-            "max_rank",
-            *_SCORE_COUNT_COLS,
-            "time_saved_min",
-            "cost_per_place_gbp",
-            "imd_decile",
-            "spare_places",
-            "rural",
-        )
-        if c in scores.columns
-    ]
-    s = scores[keep].copy()
-    s["site_id"] = s["site_id"].astype(str)
-    counts = [c for c in _SCORE_COUNT_COLS if c in s.columns]
-    deps: dict[str, list[str]] = {}
-    if "time_saved_min" in s.columns:
-        base = [c for c in ("pupils_benefiting", "need_in_reach") if c in s.columns]
-        deps["time_saved_min"] = base[:1]
-    # candidate catchments overlap, so the counts do not add up to a total: primary only
-    return suppress(
-        s,
-        count_cols=counts,
-        dependent_cols=deps,
-        threshold=threshold,
-        round_to=round_to,
-        mode=mode,
-        secondary=False,
-    )
 
 
 def _site_case(
@@ -309,6 +265,7 @@ def _site_row(r: pd.Series, row_mask: pd.Series | None, crit: pd.Series | None) 
         return Cell(None if pd.isna(v) else float(v), fmt, suppressed=sup)
 
     sid = str(r["site_id"])
+    rank_hidden = row_mask is not None and bool(row_mask.get("rank", False))
     rank = r.get("rank", np.nan)
     if (rank is None or pd.isna(rank)) and crit is not None and "rank" in crit.index:
         rank = crit["rank"]
@@ -318,7 +275,9 @@ def _site_row(r: pd.Series, row_mask: pd.Series | None, crit: pd.Series | None) 
         if not (pd.isna(lo) or pd.isna(hi)) and (int(lo), int(hi)) != (int(rank), int(rank)):
             rank_range = f" ({int(lo)}–{int(hi)})"
     return (
-        Cell("–" if rank is None or pd.isna(rank) else f"{int(rank)}{rank_range}"),
+        Cell(None, "text", suppressed=True)
+        if rank_hidden
+        else Cell("–" if rank is None or pd.isna(rank) else f"{int(rank)}{rank_range}"),
         Cell(str(r.get("name", "")) or sid),
         Cell(str(r.get("needs", "") or "any").replace(";", ", ")),
         Cell(str(r.get("phases", "") or "").replace(";", ", ")),
@@ -331,18 +290,15 @@ def _site_row(r: pd.Series, row_mask: pd.Series | None, crit: pd.Series | None) 
     )
 
 
-def published_criteria(
-    scores: pd.DataFrame | None, *, threshold: int, round_to: int, mode: Mode
-) -> pd.DataFrame | None:
+def published_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
     """The published normalised criteria per site, NaN where suppressed, for the sliders.
 
     Parameters
     ----------
     scores
-        :func:`placeplan.compute.scoring.score_sites` output (``site_id``, the raw criteria and
-        ``<key>_norm`` for every criterion with a weight).
-    threshold, round_to, mode
-        Disclosure settings (see :func:`placeplan.publish.disclosure.suppress`).
+        The published site scores (``site_scores`` of the run's
+        :func:`placeplan.publish.register.release_run`: ``site_id``, the raw criteria,
+        ``<key>_norm`` for every criterion with a weight, and their suppression mask).
 
     Returns
     -------
@@ -354,32 +310,26 @@ def published_criteria(
     Notes
     -----
     A criterion derived from a count follows that count's suppression (``need`` the count
-    in reach, ``ooa`` the avoidable placements, ``time_saved`` the pupils benefiting). A min-max
-    criterion whose lowest raw value is suppressed is suppressed for every site: from two
-    published (raw, normalised) pairs the minimum could be solved for.
+    in reach, ``ooa`` the avoidable placements, ``time_saved`` the pupils benefiting), as the
+    register declares it. Count criteria are normalised as a share of the largest
+    (:data:`placeplan.compute.scoring.CRITERIA`), so a published normalised value never gives
+    back a suppressed count at the bottom of the range, as min-max scaling would.
     """
     if scores is None or scores.empty or "site_id" not in scores.columns:
         return None
     keys = [c.key for c in CRITERIA if f"{c.key}_norm" in scores.columns]
     if not keys:
         return None
-    pub = _published_site_scores(scores, threshold=threshold, round_to=round_to, mode=mode)
-    assert pub is not None  # scores has site_id
-    mask = suppression_mask(pub)
+    mask = suppression_mask(scores)
     out = pd.DataFrame({"site_id": scores["site_id"].astype(str).to_numpy()})
     left_out: list[str] = []
     for key in keys:
         norm = pd.to_numeric(scores[f"{key}_norm"], errors="coerce").to_numpy(dtype=float)
-        raw_col = _COUNT_CRITERIA.get(key)
-        if raw_col is not None and raw_col in mask.columns:
-            hidden = mask[raw_col].to_numpy(dtype=bool)
-            raw = pd.to_numeric(scores[raw_col], errors="coerce").to_numpy(dtype=float)
-            if hidden.any() and np.isfinite(raw).any():
-                lowest = np.nanmin(raw)
-                if (hidden & (raw == lowest)).any():
-                    hidden = np.ones(len(raw), dtype=bool)
-                    left_out.append(key)
-            norm = np.where(hidden, np.nan, norm)
+        col = f"{key}_norm" if f"{key}_norm" in mask.columns else _COUNT_CRITERIA.get(key)
+        if col is not None and col in mask.columns:
+            norm = np.where(mask[col].to_numpy(dtype=bool), np.nan, norm)
+        if np.isnan(norm).all():
+            left_out.append(key)
         out[key] = norm
     out.attrs["left_out"] = left_out
     return out

@@ -1,0 +1,539 @@
+"""The register of published tables: every table a run publishes, declared once, suppressed once.
+
+Each entry of :data:`REGISTER` is a :class:`Declaration`: the table's count columns, the
+statistics computed from them (means, shares, normalised scores, contributions, totals), the
+groupings whose members add up to a published total (secondary suppression), and which outputs
+carry it. :func:`release_run` suppresses every table of a run **once** and returns
+:class:`Release` objects holding :class:`~placeplan.publish.disclosure.Published` values with an
+explicit mask; the report (through :func:`~placeplan.publish.report.context.build_context`),
+``impact.csv``, ``flows.csv``, ``mitigations.csv``, ``site_scores.csv``, the GeoPackage layers
+and the map popups all read those objects, so one quantity has one suppression decision.
+
+Across tables (:func:`release_run`):
+
+* the **impact baseline** of every scenario is the same table, decided once;
+* the **base year of the flow table** and the **impact baseline** publish the same quantities
+  (out-of-area and independent / non-maintained placements at the census) when their values
+  agree: a cell hidden in one is hidden in the other (``hide`` / ``force``), with secondary
+  suppression in both;
+* the **LSOA layer** adds up to the impact table's planning areas and to all pupils: those
+  totals join its secondary suppression (hidden where the impact table hides them);
+* a **site's score** is the sum of its weighted criteria and each normalised criterion is affine
+  in its count, so a hidden count hides its normalised value, its contribution and the site's
+  score — in ``site_scores.csv``, the candidate-site layer, the report's site table and the map.
+
+Adding a published table is one :class:`Declaration` in :data:`REGISTER` plus a call of
+:func:`suppress_declared` where the table is assembled (see ``docs/ARCHITECTURE.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from placeplan.publish.disclosure import Published, suppress_table
+from placeplan.publish.flows import published_flows
+from placeplan.publish.report.impact import ImpactTable
+
+if TYPE_CHECKING:
+    from placeplan.publish.report.model import ReportInputs
+
+__all__ = [
+    "REGISTER",
+    "SITE_SCORE_COUNTS",
+    "Declaration",
+    "Release",
+    "release_run",
+    "suppress_declared",
+]
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """How one published table is disclosure-controlled.
+
+    Attributes
+    ----------
+    name
+        The table's name in :data:`REGISTER`.
+    count_cols
+        Columns holding counts of pupils (hidden when above 0 and under the threshold).
+    dependent_cols
+        ``{column: count columns it is computed from}``: hidden wherever a source is hidden.
+    groupings
+        Lists of columns whose values define groups adding up to a published total; ``()`` is
+        the whole table as one group. Empty: no secondary suppression.
+    outputs
+        The published files and report parts that carry the table.
+    note
+        Why the declaration is what it is.
+    """
+
+    name: str
+    count_cols: tuple[str, ...]
+    dependent_cols: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    groupings: tuple[tuple[str, ...], ...] = ()
+    outputs: tuple[str, ...] = ()
+    note: str = ""
+
+
+#: The count columns of ``site_scores`` (candidate catchments overlap: they add up to nothing).
+SITE_SCORE_COUNTS = ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
+
+_SCORE_DEPS: dict[str, tuple[str, ...]] = {
+    "need_norm": ("need_in_reach",),
+    "need_contrib": ("need_in_reach",),
+    "ooa_norm": ("ooa_avoidable",),
+    "ooa_contrib": ("ooa_avoidable",),
+    "time_saved_min": ("pupils_benefiting",),
+    "time_saved_norm": ("pupils_benefiting",),
+    "time_saved_contrib": ("pupils_benefiting",),
+    # the score is the sum of the contributions: every other contribution can be rebuilt from
+    # published inputs, so a hidden contribution hides the score
+    "score": ("need_in_reach", "ooa_avoidable", "pupils_benefiting"),
+    # the rank puts the score between its neighbours' published scores: hidden with it
+    "rank": ("need_in_reach", "ooa_avoidable", "pupils_benefiting"),
+    "min_rank": ("need_in_reach", "ooa_avoidable", "pupils_benefiting"),
+    "max_rank": ("need_in_reach", "ooa_avoidable", "pupils_benefiting"),
+}
+
+#: Every table a run publishes, by name.
+REGISTER: Mapping[str, Declaration] = {
+    d.name: d
+    for d in (
+        Declaration(
+            "impact",
+            count_cols=(
+                "pupils",
+                "over_threshold_n",
+                "ooa_placements",
+                "independent_placements",
+                "worse_off_n",
+                "moved_n",
+                "ferry_journeys",
+                "over_threshold_road_n",
+            ),
+            dependent_cols={"over_threshold_pct": ("over_threshold_n", "pupils")},
+            groupings=(("group_type",),),
+            outputs=("impact.csv", "report sections 1-3, 4, 7", "report headline"),
+            note="metrics x (baseline, scenario, change), laid out wide by "
+            "publish.report.impact.ImpactTable; other statistics depend on pupils; a change "
+            "depends on both its counts; the all-pupils row is every grouping's total",
+        ),
+        Declaration(
+            "flows",
+            count_cols=("cohort", "placed", "out_of_area", "independent_non_maintained", "..."),
+            dependent_cols={"out_of_area_pct": ("out_of_area", "placed"), "...": ()},
+            groupings=(("identities of publish.flows.IDENTITIES",),),
+            outputs=("flows.csv", "report section 3a"),
+            note="decided by publish.flows.published_flows (identities, audit, rounding); the "
+            "placements:* parts are not published",
+        ),
+        Declaration(
+            "mitigations",
+            count_cols=("pupils",),
+            groupings=((),),
+            outputs=("mitigations.csv", "report section 5"),
+            note="the groups partition the pupils whose journey changes: one group",
+        ),
+        Declaration(
+            "areas",
+            count_cols=("pupils",),
+            dependent_cols={
+                "baseline_mean_time_min": ("pupils",),
+                "scenario_mean_time_min": ("pupils",),
+            },
+            groupings=(("planning_area",), ("layer",)),
+            outputs=("layers.gpkg:areas_journey_times", "journey-time map popups"),
+            note="LSOAs add up to the impact table's planning areas and to all pupils",
+        ),
+        Declaration(
+            "sites",
+            count_cols=("pupils_served",),
+            dependent_cols={"mean_time_saved_min": ("pupils_served",), "score": (), "rank": ()},
+            groupings=(("selected",),),
+            outputs=("layers.gpkg:candidate_sites", "site map popups", "report site table"),
+            note="score and rank hidden where site_scores hides them (one decision per quantity)",
+        ),
+        Declaration(
+            "site_scores",
+            count_cols=SITE_SCORE_COUNTS,
+            dependent_cols=_SCORE_DEPS,
+            outputs=("site_scores.csv", "report site table and case for each site"),
+            note="no secondary suppression: catchments overlap, the counts add up to nothing",
+        ),
+        Declaration(
+            "ooa_flows",
+            count_cols=("baseline", "scenario"),
+            dependent_cols={"change": ("baseline", "scenario")},
+            groupings=(
+                ("origin_id",),
+                ("destination_id",),
+                ("ooa_subset",),
+                ("ind_subset",),
+                ("origin_ooa",),
+                ("origin_ind",),
+            ),
+            outputs=("site map flows", "report out-of-area flow table", "report setting table"),
+            note="one frame of home area -> setting flows and, per setting, their total (the "
+            "report's table by setting): a setting's flows and its total are one group; the "
+            "out-of-area settings (and the independent / non-maintained ones) add up to the "
+            "impact table's totals, and a home area's flows to them to its impact-table cells, "
+            "which join as total rows (hidden where the impact table hides them)",
+        ),
+        Declaration(
+            "time_bands",
+            count_cols=("baseline", "scenario"),
+            groupings=((),),
+            outputs=("report journey-time bands",),
+            note="the bands add up to all pupils",
+        ),
+        Declaration(
+            "row_accounting",
+            count_cols=("rows_rejected",),
+            dependent_cols={"rows_used": ("rows_rejected",)},
+            outputs=("report method section",),
+        ),
+    )
+}
+
+
+def suppress_declared(
+    name: str,
+    df: pd.DataFrame,
+    *,
+    threshold: int,
+    round_to: int,
+    mode: str,
+    total_rows: pd.Series | None = None,
+    force: pd.DataFrame | None = None,
+) -> Published:
+    """Suppress ``df`` as :data:`REGISTER` declares table ``name``.
+
+    Declared columns the frame lacks are skipped (a table built without an optional column).
+
+    Parameters
+    ----------
+    name
+        A key of :data:`REGISTER`.
+    df
+        The raw (unsuppressed) table.
+    threshold, round_to, mode
+        The plan's disclosure settings.
+    total_rows, force
+        As for :func:`~placeplan.publish.disclosure.suppress_table`.
+
+    Returns
+    -------
+    Published
+        Values and mask.
+    """
+    d = REGISTER[name]
+    cols = set(df.columns)
+    counts = [c for c in d.count_cols if c in cols]
+    deps = {k: [s for s in v if s in cols] for k, v in d.dependent_cols.items() if k in cols}
+    groupings = [list(g) for g in d.groupings if set(g) <= cols]
+    return suppress_table(
+        df,
+        count_cols=counts,
+        threshold=threshold,
+        round_to=round_to,
+        mode="internal" if mode == "internal" else "published",
+        dependent_cols=deps,
+        group_cols=groupings or None,
+        secondary=bool(groupings),
+        total_rows=total_rows,
+        force=force,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Release:
+    """Every published table of one scenario (the flow table and site scores are shared).
+
+    Attributes
+    ----------
+    impact
+        The published impact table (:class:`~placeplan.publish.report.impact.ImpactTable`).
+    flows
+        The published year-by-year flow table (None when the run has none).
+    mitigations, areas, sites, site_scores, ooa_flows, time_bands, row_accounting
+        :class:`~placeplan.publish.disclosure.Published` tables (None when not given).
+    """
+
+    impact: ImpactTable
+    flows: pd.DataFrame | None = None
+    mitigations: Published | None = None
+    areas: Published | None = None
+    sites: Published | None = None
+    site_scores: Published | None = None
+    ooa_flows: Published | None = None
+    time_bands: Published | None = None
+    row_accounting: Published | None = None
+    ooa_settings: Published | None = None
+
+
+#: Impact metrics (all pupils, baseline) that are the flow table's base-year measures.
+_LINKS: tuple[tuple[str, str], ...] = (
+    ("ooa_placements", "out_of_area"),
+    ("independent_placements", "independent_non_maintained"),
+)
+
+
+def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
+    """Suppress every table of a run once, consistently across tables and scenarios.
+
+    Parameters
+    ----------
+    inputs
+        One :class:`~placeplan.publish.report.model.ReportInputs` per scenario (raw tables);
+        they share the plan's disclosure settings, the flow table and the site scores.
+
+    Returns
+    -------
+    dict
+        Scenario name → :class:`Release`.
+    """
+    if not inputs:
+        return {}
+    first = inputs[0]
+    th, rnd, mode = first.disclosure_threshold, first.disclosure_round_to, first.mode
+    # 1. the impact baseline and the flows' base year: one decision per shared quantity
+    links = _links(first)
+    imp = ImpactTable(first.impact, threshold=th, round_to=rnd, mode=mode)
+    hide = {(y, "baseline", m_f) for m_i, m_f, y in links if _hidden(imp, m_i)}
+    flows = (
+        None
+        if first.flows is None
+        else published_flows(first.flows, threshold=th, round_to=rnd, mode=mode, hide=hide)
+    )
+    force: set[tuple[str, str, str, str]] = set()
+    if flows is not None:
+        hidden_flows = set(
+            zip(
+                flows["year"], flows["scenario"], flows["measure"], flows["suppressed"], strict=True
+            )
+        )
+        for m_i, m_f, y in links:
+            if (y, "baseline", m_f, True) in hidden_flows:
+                force.add(("all", _all_group(imp), m_i, "baseline"))
+    scores = (
+        None
+        if first.site_scores is None
+        else suppress_declared("site_scores", first.site_scores, threshold=th, round_to=rnd,
+                               mode=mode)
+    )  # fmt: skip
+    out = {}
+    for ri in inputs:
+        imp = ImpactTable(ri.impact, threshold=th, round_to=rnd, mode=mode, force=force)
+        out[ri.scenario_name] = _scenario_release(ri, imp, flows, scores)
+    return out
+
+
+def _all_group(imp: ImpactTable) -> str:
+    gs = imp.groups("all")
+    return gs[0] if gs else "all"
+
+
+def _hidden(imp: ImpactTable, metric: str) -> bool:
+    return imp.has(metric) and imp.cell("all", _all_group(imp), metric, "baseline").suppressed
+
+
+def _links(ri: ReportInputs) -> list[tuple[str, str, str]]:
+    """(impact metric, flow measure, base year) pairs that hold the same value."""
+    if ri.flows is None or ri.flows.empty:
+        return []
+    f = ri.flows
+    year = str(sorted(f["year"].astype(str).unique())[0])
+    imp = ri.impact[ri.impact["group_type"].eq("all")]
+    out = []
+    for m_i, m_f in _LINKS:
+        a = pd.to_numeric(imp.loc[imp["metric"].eq(m_i), "baseline"], errors="coerce")
+        b = f[f["year"].astype(str).eq(year) & f["scenario"].eq("baseline") & f["measure"].eq(m_f)]
+        b_val = pd.to_numeric(b["central"], errors="coerce")
+        if len(a) == 1 and len(b_val) == 1 and float(a.iloc[0]) == float(b_val.iloc[0]):
+            out.append((m_i, m_f, year))
+    return out
+
+
+def _scenario_release(
+    ri: ReportInputs, imp: ImpactTable, flows: pd.DataFrame | None, scores: Published | None
+) -> Release:
+    th, rnd, mode = ri.disclosure_threshold, ri.disclosure_round_to, ri.mode
+
+    def sup(name: str, df: pd.DataFrame | None, **kw: object) -> Published | None:
+        if df is None or not set(REGISTER[name].count_cols) & set(df.columns):
+            return None
+        return suppress_declared(name, df, threshold=th, round_to=rnd, mode=mode, **kw)  # type: ignore[arg-type]
+
+    sites = None
+    if ri.sites is not None and "pupils_served" in ri.sites.columns:
+        force = None
+        if scores is not None and "score" in scores.mask.columns:
+            hidden = set(scores.values.loc[scores.mask["score"], "site_id"].astype(str))
+            flag = ri.sites["site_id"].astype(str).isin(hidden)
+            force = pd.DataFrame({c: flag for c in ("score", "rank") if c in ri.sites})
+        sites = sup("sites", ri.sites, force=force)
+    return Release(
+        impact=imp,
+        flows=flows,
+        mitigations=sup("mitigations", ri.mitigations),
+        areas=_areas(ri, imp),
+        sites=sites,
+        site_scores=scores,
+        time_bands=sup("time_bands", ri.time_bands),
+        row_accounting=sup("row_accounting", ri.row_accounting),
+        **_ooa_flows(ri, imp),
+    )
+
+
+def _areas(ri: ReportInputs, imp: ImpactTable) -> Published | None:
+    """The LSOA layer, with the impact table's planning-area and all-pupil totals as members."""
+    areas = ri.areas
+    if areas is None or "pupils" not in areas.columns:
+        return None
+    th, rnd, mode = ri.disclosure_threshold, ri.disclosure_round_to, ri.mode
+    groups = dict(ri.area_groups or {})
+    body = pd.DataFrame(areas.drop(columns="geometry", errors="ignore"))
+    body["planning_area"] = body["area_id"].astype(str).map(groups)
+    body["layer"] = "all"
+    # the totals the LSOAs add up to, published in the impact table: each planning area's
+    # (matched by ``planning_area`` only) and all pupils (matched by ``layer`` only)
+    extra = []
+    for pa in sorted({g for g in groups.values() if g}):
+        cell = imp.cell("area", pa, "pupils", "baseline")
+        if cell.value is not None or cell.suppressed:
+            extra.append(
+                {
+                    "planning_area": pa,
+                    "layer": "-",
+                    "pupils": cell.value,
+                    "_hidden": cell.suppressed,
+                }
+            )
+    cell = imp.cell("all", _all_group(imp), "pupils", "baseline")
+    extra.append(
+        {"planning_area": "-", "layer": "all", "pupils": cell.value, "_hidden": cell.suppressed}
+    )
+    tot = pd.DataFrame(extra, index=[f"_total_{i}" for i in range(len(extra))])
+    frame = pd.concat([body.assign(_hidden=False), tot])
+    total_rows = pd.Series(frame.index.isin(tot.index), index=frame.index)
+    force = pd.DataFrame({"pupils": frame["_hidden"].fillna(False).astype(bool)})
+    pub = suppress_declared(
+        "areas",
+        frame.drop(columns="_hidden"),
+        threshold=th,
+        round_to=rnd,
+        mode=mode,
+        total_rows=total_rows,
+        force=force,
+    )
+    keep = body.index
+    values = areas.copy()
+    for col in pub.mask.columns:
+        values[col] = pub.values.loc[keep, col].to_numpy()
+    return replace(pub, values=values, mask=pub.mask.loc[keep].set_axis(areas.index))
+
+
+_INDEPENDENT = ("independent", "non_maintained")
+_RUNS = ("baseline", "scenario")
+_FLOW_KEYS = ("origin_id", "destination_id", "ooa_subset", "ind_subset", "origin_ooa", "origin_ind")
+
+
+def _impact_totals(imp: ImpactTable, origins: list[str]) -> pd.DataFrame:
+    """The impact table's cells the flows add up to, as total rows of the flow frame.
+
+    Each matches one grouping only (the other grouping columns hold ``"-"``, which matches no
+    group); ``_hidden_<run>`` says whether the impact table hides it.
+    """
+    rows = []
+    targets = [("ooa_subset", "ooa", "all", _all_group(imp), "ooa_placements")]
+    targets.append(("ind_subset", "ind", "all", _all_group(imp), "independent_placements"))
+    for o in origins:
+        targets.append(("origin_ooa", o, "area", o, "ooa_placements"))
+        targets.append(("origin_ind", o, "area", o, "independent_placements"))
+    for col, key, gt, g, metric in targets:
+        if not imp.has(metric):
+            continue
+        cells = {w: imp.cell(gt, g, metric, w) for w in _RUNS}
+        if all(c.value is None and not c.suppressed for c in cells.values()):
+            continue
+        row: dict[str, object] = dict.fromkeys(_FLOW_KEYS, "-")
+        row.update({col: key, "_part": "total"})
+        for w, c in cells.items():
+            row[w] = c.value
+            row[f"_hidden_{w}"] = c.suppressed
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _ooa_flows(ri: ReportInputs, imp: ImpactTable) -> dict[str, Published | None]:
+    """Flows home area -> setting and their totals by setting, suppressed as one table."""
+    flows = ri.ooa_flows
+    if flows is None:
+        return {"ooa_flows": None, "ooa_settings": None}
+    th, rnd, mode = ri.disclosure_threshold, ri.disclosure_round_to, ri.mode
+    f = flows.assign(destination_id=flows["destination_id"].astype(str))
+    by = f.groupby("destination_id", sort=True)[["baseline", "scenario"]].sum().reset_index()
+    prov = ri.provision
+    kind: dict[str, tuple[bool, bool]] = {}
+    if prov is not None and {"setting_id", "provision_type", "in_area"} <= set(prov.columns):
+        for sid, ptype, in_area in zip(
+            prov["setting_id"].astype(str), prov["provision_type"], prov["in_area"], strict=True
+        ):
+            kind[sid] = (not bool(in_area), str(ptype) in _INDEPENDENT)
+    by["ooa_subset"] = [
+        "ooa" if kind.get(d, (False, False))[0] else None for d in by["destination_id"]
+    ]
+    by["ind_subset"] = [
+        "ind" if kind.get(d, (False, False))[1] else None for d in by["destination_id"]
+    ]
+    dest_kind = [kind.get(d, (False, False)) for d in f["destination_id"]]
+    f["origin_ooa"] = [o if k[0] else None for o, k in zip(f["origin_id"], dest_kind, strict=True)]
+    f["origin_ind"] = [o if k[1] else None for o, k in zip(f["origin_id"], dest_kind, strict=True)]
+    frame = pd.concat(
+        [
+            f.assign(_part="flow"),
+            by.assign(_part="setting", origin_id=None),
+            _impact_totals(imp, sorted(set(f["origin_id"].astype(str)))),
+        ],
+        ignore_index=True,
+    )
+    frame["change"] = frame["scenario"] - frame["baseline"]
+    total = frame["_part"].eq("total")
+    force = (
+        pd.DataFrame(
+            {w: frame.get(f"_hidden_{w}", pd.Series(False, index=frame.index)) for w in _RUNS}
+        )
+        .fillna(False)
+        .astype(bool)
+    )
+    pub = suppress_declared(
+        "ooa_flows",
+        frame.drop(columns=[f"_hidden_{w}" for w in _RUNS], errors="ignore"),
+        threshold=th,
+        round_to=rnd,
+        mode=mode,
+        total_rows=total,
+        force=force,
+    )
+    if rnd and mode == "published":
+        pub.values["change"] = pub.values["scenario"] - pub.values["baseline"]
+    is_flow = (frame["_part"] == "flow").to_numpy()
+    flow_cols = list(flows.columns)
+    out_flows = Published(
+        pub.values.loc[is_flow, flow_cols].set_axis(flows.index),
+        pub.mask.loc[is_flow, ["baseline", "scenario"]].set_axis(flows.index),
+        pub.mode,
+    )
+    is_setting = (frame["_part"] == "setting").to_numpy()
+    cols = ["destination_id", "baseline", "scenario", "change"]
+    settings = Published(
+        pub.values.loc[is_setting, cols].reset_index(drop=True),
+        pub.mask.loc[is_setting].reset_index(drop=True),
+        pub.mode,
+    )
+    return {"ooa_flows": out_flows, "ooa_settings": settings}

@@ -1,0 +1,719 @@
+"""An automated intruder against every published output of a run (issue 10, part 2).
+
+The attacker reads only the published files — ``impact.csv``, ``flows.csv``, ``site_scores.csv``,
+``layers.gpkg``, the map pages' embedded GeoJSON and popups and the report's tables — and
+collects every number with its labels. It then writes down every linear relation it can know
+between them: a total equals the sum of its parts (each grouping of ``impact.csv``; the flow
+table's identities; the LSOAs of a planning area; all LSOAs), baseline + change = scenario, the
+baseline shared by every scenario, the year-on-year cohort accounting, the same quantity in two
+files (the base year of ``flows.csv`` and the baseline of ``impact.csv``; a map layer and a
+table), and the site scores' derived columns (a normalised criterion is affine in its count, a
+contribution is weight × normalised value, the score is the sum of contributions; slope and
+intercept are learnt from the sites whose counts are published). Each relation is kept only if
+it holds on the run's true values (so the attacker is at least as well informed as a real one).
+
+For every suppressed count it solves two linear programmes (smallest and largest value given
+every published number, rounding tolerances and the relations; counts >= 0). A cell is
+**recovered** if the interval lies within 1 to threshold - 1, and **revealed** if it is narrower
+than one pupil whatever the value (a cell hidden to protect another, undone by a table published
+elsewhere, as the base year of ``flows.csv`` was against ``impact.csv``). The tests assert none
+is, on the shipped sample and on seeded random cohorts (sub-samples of the sample's pupils), and
+show the attacker does recover cells from deliberately unsafe outputs.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import itertools
+import json
+import re
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from placeplan._errors import SnapWarning
+from placeplan.compute.scoring import CRITERIA
+from placeplan.config import load_plan
+
+SAMPLE = Path(__file__).parents[1] / "data" / "sample" / "isle-of-wight"
+IMPACT_COUNTS = (
+    "pupils",
+    "over_threshold_n",
+    "ooa_placements",
+    "independent_placements",
+    "worse_off_n",
+    "moved_n",
+    "ferry_journeys",
+    "over_threshold_road_n",
+)
+SCORE_COUNTS = ("pupils_in_reach", "need_in_reach", "ooa_avoidable", "pupils_benefiting")
+FLOW_NON_COUNTS = (
+    "out_of_area_pct",
+    "journey_time_total_min",
+    "journey_time_mean_min",
+    "distance_total_km",
+    "distance_mean_km",
+    "placement_cost_gbp",
+    "transport_cost_gbp",
+    "movers_extra_time_total_min",
+    "movers_journey_time_mean_min",
+)
+CHANGE = " - baseline"
+Key = tuple[str, ...]
+
+
+@dataclass
+class Release:
+    """What the attacker read (``obs``) and the truth the test judges it by."""
+
+    threshold: int
+    obs: dict[Key, list[tuple[float | None, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    truth: dict[Key, float] = field(default_factory=dict)
+    relations: list[tuple[dict[Key, float], float]] = field(default_factory=list)
+    #: inequalities ``sum(coef * key) <= const`` (e.g. a better rank has a higher score)
+    bounds_ub: list[tuple[dict[Key, float], float]] = field(default_factory=list)
+
+    def see(self, key: Key, text: object, tol: float) -> None:
+        """Record one published cell: a number, ``c`` (suppressed) or ``x`` (ignored)."""
+        v = _num(text)
+        if v == "x":
+            return
+        self.obs[key].append((v, tol))  # type: ignore[arg-type]
+
+    def relate(self, terms: dict[Key, float], const: float = 0.0) -> None:
+        """Add ``sum(coef * key) = const`` if it holds on the true values."""
+        terms = {k: c for k, c in terms.items() if c}
+        if len(terms) < 2 or any(k not in self.truth for k in terms):
+            return
+        lhs = sum(c * self.truth[k] for k, c in terms.items())
+        if abs(lhs - const) <= 1e-6 * max(1.0, abs(const)):
+            self.relations.append((terms, const))
+
+    def hidden(self) -> set[Key]:
+        return {k for k, vs in self.obs.items() if any(v is None for v, _ in vs)}
+
+
+def _num(text: object) -> float | str | None:
+    if text is None:
+        return "x"
+    if isinstance(text, (int, float, np.integer, np.floating)):
+        return "x" if np.isnan(float(text)) else float(text)
+    s = str(text).strip().replace("\u2212", "-").replace(",", "").replace("±", "")
+    s = s.replace("£", "").removeprefix("+").strip()
+    if s == "c":
+        return None
+    if s in ("x", "", "–", "-", "nan", "None"):
+        return "x"
+    try:
+        return float(s)
+    except ValueError:
+        return "x"
+
+
+# --------------------------------------------------------------------------- reading outputs
+def read_impact(rel: Release, df: pd.DataFrame, tol: float, *, truth: bool = False) -> None:
+    for r in df.itertuples(index=False):
+        m = r.metric
+        for which in ("baseline", "scenario", "change"):
+            if which == "baseline":
+                key: Key = ("imp", "baseline", r.group_type, str(r.group), m)
+            elif which == "scenario":
+                key = ("imp", r.scenario_name, r.group_type, str(r.group), m)
+            else:
+                key = ("imp-chg", r.scenario_name, r.group_type, str(r.group), m)
+            val = getattr(r, which)
+            if truth:
+                v = _num(val)
+                if isinstance(v, float):
+                    rel.truth[key] = v
+            else:
+                rel.see(key, val, tol if m in IMPACT_COUNTS else 5e-4)
+
+
+def read_flows(rel: Release, df: pd.DataFrame, tol: float, *, truth: bool = False) -> None:
+    for r in df.itertuples(index=False):
+        for stat in ("central", "lower", "upper"):
+            key: Key = ("flow", str(r.year), str(r.scenario), str(r.measure), stat)
+            val = getattr(r, stat)
+            if truth:
+                v = _num(val)
+                if isinstance(v, float):
+                    rel.truth[key] = v
+            else:
+                # a central count is a mean over new-plan paths, published to whole pupils
+                count_tol = tol + (0.5 if stat == "central" else 0.0)
+                count = r.measure not in FLOW_NON_COUNTS
+                rel.see(key, val, count_tol if count else (500.0 if "gbp" in r.measure else 0.05))
+
+
+def read_scores(rel: Release, df: pd.DataFrame, *, truth: bool = False) -> None:
+    cols = [c for c in df.columns if c not in ("site_id", "name", "needs", "phases")]
+    for r in df.to_dict("records"):
+        for c in cols:
+            key: Key = ("site", str(r["site_id"]), c)
+            if truth:
+                v = _num(r[c])
+                if isinstance(v, float):
+                    rel.truth[key] = v
+            else:
+                rel.see(key, r[c], 1e-9)
+
+
+def read_layer_counts(
+    rel: Release, df: pd.DataFrame, kind: str, id_col: str, cols: tuple[str, ...], tol: float,
+    *, truth: bool = False,
+) -> None:  # fmt: skip
+    for r in df.to_dict("records"):
+        for c in cols:
+            if c not in r:
+                continue
+            key: Key = (kind, str(r[id_col]), c)
+            if truth:
+                v = _num(r[c])
+                if isinstance(v, float):
+                    rel.truth[key] = v
+            else:
+                rel.see(key, r[c], tol)
+
+
+def read_map_pages(rel: Release, folder: Path, tol: float) -> None:
+    """GeoJSON properties of every map page (areas: ``area_id`` + ``pupils_txt``)."""
+    for page in sorted(folder.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for m in re.finditer(r'"properties": (\{[^{}]*\})', text):
+            try:
+                props = json.loads(m.group(1))
+            except ValueError:
+                continue
+            if "area_id" in props and "pupils_txt" in props:
+                rel.see(("lsoa", str(props["area_id"]), "pupils"), props["pupils_txt"], tol)
+            label = str(props.get("label", ""))
+            hit = re.search(r"pupils served: ([^<;]+)", label)
+            if "site_id" in props and hit and not page.name.endswith("-budget.html"):
+                rel.see(("cand", str(props["site_id"]), "pupils_served"), hit.group(1), tol)
+
+
+_CELL = re.compile(r"<(th|td)[^>]*>(.*?)</\1>", re.S)
+
+
+def _cells(row: str) -> list[str]:
+    out = []
+    for _, inner in _CELL.findall(row):
+        inner = re.sub(r'<span class="range">\((.*?)\)</span>', r" (\1)", inner)
+        out.append(htmllib.unescape(re.sub(r"<[^>]+>", "", inner)).strip())
+    return out
+
+
+def read_sites_table(rel: Release, text: str, tol: float) -> None:
+    """The report's site table: rank, score and pupils served per site (id from its note)."""
+    m = re.search(r'<table id="t-sites".*?</table>', text, re.S)
+    if not m:
+        return
+    pattern = r'<tr class="has-note">(.*?)</tr>\s*<tr class="row-note"><td[^>]*>(.*?)</td></tr>'
+    for row, note in re.findall(pattern, m.group(0), re.S):
+        cells = _cells(row)
+        sid = htmllib.unescape(note).split(" — ")[0].strip()
+        rel.see(("site", sid, "rank"), cells[0].split(" ")[0], 0.0)
+        rel.see(("site", sid, "score"), cells[6], 0.005)
+        rel.see(("cand", sid, "pupils_served"), cells[8], tol)
+
+
+def read_ooa_tables(rel: Release, result, text: str, tol: float) -> None:
+    """The report's out-of-area tables: by setting and home area -> setting (first scenario).
+
+    The flow table lists only pairs with a published non-zero count, so each setting's and each
+    home area's listed flows get an unknown remainder (>= 0) in their relations.
+    """
+    first = next(iter(result.scenarios))
+    flows = result.layers[first].ooa_flows
+    prov = result.inputs.provision
+    by_name = dict(zip(prov["name"].astype(str), prov["setting_id"].astype(str), strict=False))
+    independent = ("independent", "non_maintained")
+    kinds = {
+        str(r.setting_id): (not bool(r.in_area), str(r.provision_type) in independent)
+        for r in prov.itertuples()
+    }
+    runs = {"baseline": "baseline", "scenario": first}
+    truth = flows.assign(destination_id=flows["destination_id"].astype(str))
+    by = truth.groupby("destination_id")[["baseline", "scenario"]].sum()
+    for d, r in by.iterrows():
+        for w, run in runs.items():
+            rel.truth[("setting", d, run)] = float(r[w])
+    for r in truth.itertuples():
+        for w, run in runs.items():
+            rel.truth[("oflow", str(r.origin_id), r.destination_id, run)] = float(getattr(r, w))
+    m = re.search(r'<table id="t-ooa-settings".*?</table>', text, re.S)
+    for row in re.findall(r"<tr><th scope=\"row\">.*?</tr>", m.group(0) if m else "", re.S):
+        cells = _cells(row)
+        d = by_name.get(cells[0], cells[0])
+        rel.see(("setting", d, "baseline"), cells[2], tol)
+        rel.see(("setting", d, first), cells[3], tol)
+    listed: dict[Key, list[Key]] = defaultdict(list)
+    m = re.search(r'<table id="t-ooa-flows".*?</table>', text, re.S)
+    for row in re.findall(r"<tr><th scope=\"row\">.*?</tr>", m.group(0) if m else "", re.S):
+        cells = _cells(row)
+        o, d = cells[0], by_name.get(cells[1], cells[1])
+        for w, cell in zip(("baseline", first), cells[2:4], strict=True):
+            key = ("oflow", o, d, w)
+            rel.see(key, cell, tol)
+            listed[("setting", d, w)].append(key)
+            ooa, ind = kinds.get(d, (False, False))
+            if ooa:
+                listed[("imp", w, "area", o, "ooa_placements")].append(key)
+            if ind:
+                listed[("imp", w, "area", o, "independent_placements")].append(key)
+    # relations: listed flows + remainder = the setting's / home area's total
+    for total, keys in listed.items():
+        rest = ("rest", *total)
+        if total in rel.truth and all(k in rel.truth for k in keys):
+            rel.truth[rest] = rel.truth[total] - sum(rel.truth[k] for k in keys)
+            rel.obs[rest] = [(None, 0.0)]
+            rel.relate({**dict.fromkeys(keys, 1.0), rest: 1.0, total: -1.0})
+    for w in ("baseline", first):
+        for i, metric in ((0, "ooa_placements"), (1, "independent_placements")):
+            members = {("setting", d, w): 1.0 for d in by.index if kinds.get(d, (False, False))[i]}
+            all_key = next(
+                (k for k in rel.truth if k[:3] == ("imp", w, "all") and k[4] == metric), None
+            )
+            if all_key:
+                rel.relate({**members, all_key: -1.0})
+
+
+def read_report(rel: Release, path: Path, labels: dict[str, str], tol: float) -> None:
+    """The report's year-by-year tables (central and 80 % range per year) and site table."""
+    text = path.read_text(encoding="utf-8")
+    if path.name == "report.html":
+        read_sites_table(rel, text, tol)
+    for m in re.finditer(r'<table id="t-yby-\d+".*?</table>', text, re.S):
+        table = m.group(0)
+        cap = re.search(r"<caption>Year by year: (.*?) against the baseline</caption>", table)
+        if not cap:
+            continue
+        name = htmllib.unescape(cap.group(1))
+        years = _cells(re.search(r"<thead>.*?</thead>", table, re.S).group(0))[2:]
+        measure = ""
+        for row in re.findall(
+            r"<tr>.*?</tr>", re.search(r"<tbody>.*?</tbody>", table, re.S).group(0), re.S
+        ):
+            cells = _cells(row)
+            if cells[0]:
+                measure = labels.get(cells[0], "")
+            if not measure:
+                continue
+            run = {"Baseline": "baseline", "Change": f"{name}{CHANGE}"}.get(cells[1], cells[1])
+            for year, cell in zip(years, cells[2:], strict=True):
+                hit = re.fullmatch(r"(\S+)(?: \((\S+)–(\S+)\))?", cell)
+                if not hit:
+                    continue
+                for stat, part in zip(("central", "lower", "upper"), hit.groups(), strict=True):
+                    if part is not None:
+                        half = 0.5 if stat == "central" else 0.0
+                        rel.see(("flow", year, run, measure, stat), part, tol + half)
+
+
+# --------------------------------------------------------------------------- relations
+def add_relations(rel: Release, lsoa_area: dict[str, str]) -> None:
+    keys = list(rel.truth)
+    # impact: each grouping sums to the all-pupils row; change = scenario - baseline
+    imp = [k for k in keys if k[0] == "imp" and k[4] in IMPACT_COUNTS]
+    groups: dict[tuple[str, str, str], dict[Key, float]] = defaultdict(dict)
+    totals: dict[tuple[str, str], Key] = {}
+    for k in imp:
+        _, run, gt, _, m = k
+        if gt == "all":
+            totals[(run, m)] = k
+        else:
+            groups[(run, gt, m)][k] = 1.0
+    for (run, _, m), terms in groups.items():
+        if (run, m) in totals:
+            rel.relate({**terms, totals[(run, m)]: -1.0})
+    for k in keys:
+        if k[0] == "imp-chg":
+            _, scen, gt, g, m = k
+            rel.relate({k: 1.0, ("imp", scen, gt, g, m): -1.0, ("imp", "baseline", gt, g, m): 1.0})
+    # flows: identities within a run and year, years, changes
+    flow = [k for k in keys if k[0] == "flow"]
+    by: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for _, y, run, m, s in flow:
+        by[(y, run, s)].add(m)
+    years = sorted({k[1] for k in flow})
+    for (y, run, s), ms in by.items():
+
+        def f(m: str, y: str = y, run: str = run, s: str = s) -> Key:
+            return ("flow", y, run, m, s)
+
+        parts = [m for m in ms if m.startswith("placements:")]
+        rel.relate({f("placed"): -1.0, **{f(m): 1.0 for m in parts}})
+        rel.relate(
+            {f("out_of_area"): -1.0, **{f(m): 1.0 for m in parts if m.endswith(":out_of_area")}}
+        )
+        rel.relate(
+            {f("independent_non_maintained"): -1.0,
+             **{f(m): 1.0 for m in parts if ("independent" in m or "non_maintained" in m)}}
+        )  # fmt: skip
+        rel.relate({f("cohort"): 1.0, f("placed"): -1.0, f("unplaced"): -1.0})
+        if run.endswith(CHANGE):
+            for m in ms:
+                rel.relate({f(m): 1.0, ("flow", y, run.removesuffix(CHANGE), m, s): -1.0,
+                            ("flow", y, "baseline", m, s): 1.0})  # fmt: skip
+        t = years.index(y)
+        if t:
+            rel.relate({f("cohort"): 1.0, ("flow", years[t - 1], run, "cohort", s): -1.0,
+                        f("new_plans"): -1.0, f("leavers"): 1.0, f("ceased"): 1.0})  # fmt: skip
+    # the same quantity in two files: base year of the flows vs the impact baseline
+    all_imp = {k[4]: k for k in imp if k[1] == "baseline" and k[2] == "all"}
+    if years:
+        for m_imp, m_flow in (("ooa_placements", "out_of_area"),
+                              ("independent_placements", "independent_non_maintained"),
+                              ("pupils", "placed"), ("pupils", "cohort")):  # fmt: skip
+            if m_imp in all_imp:
+                rel.relate(
+                    {all_imp[m_imp]: 1.0, ("flow", years[0], "baseline", m_flow, "central"): -1.0}
+                )
+    # LSOAs add up to their planning area and to all pupils
+    lsoa = [k for k in keys if k[0] == "lsoa"]
+    by_area: dict[str, dict[Key, float]] = defaultdict(dict)
+    for k in lsoa:
+        by_area[lsoa_area.get(k[1], "")][k] = 1.0
+    for area, terms in by_area.items():
+        rel.relate({**terms, ("imp", "baseline", "area", area, "pupils"): -1.0})
+    if "pupils" in all_imp:
+        rel.relate({**dict.fromkeys(lsoa, 1.0), all_imp["pupils"]: -1.0})
+    add_score_relations(rel)
+
+
+def add_score_relations(rel: Release) -> None:
+    """Site scores: norm affine in the raw count (learnt from published pairs), contribution =
+    weight x norm, score = sum of contributions; the candidate layer repeats the site's score."""
+    sites = sorted({k[1] for k in rel.truth if k[0] == "site"})
+    published = {k: vs[0][0] for k, vs in rel.obs.items() if vs and vs[0][0] is not None}
+    for crit in CRITERIA:
+        raw, norm, contrib = crit.raw_col, f"{crit.key}_norm", f"{crit.key}_contrib"
+        pairs = [
+            (published[("site", s, raw)], published[("site", s, norm)])
+            for s in sites
+            if ("site", s, raw) in published and ("site", s, norm) in published
+        ]
+        distinct = {p[0]: p[1] for p in pairs}
+        if len(distinct) >= 2:
+            (x0, y0), (x1, y1) = sorted(distinct.items())[:2]
+            a = (y1 - y0) / (x1 - x0)
+            b = y0 - a * x0
+            for s in sites:
+                rel.relate({("site", s, norm): 1.0, ("site", s, raw): -a}, b)
+        ws = [
+            published[("site", s, contrib)] / published[("site", s, norm)]
+            for s in sites
+            if published.get(("site", s, norm)) and ("site", s, contrib) in published
+        ]
+        if ws:
+            for s in sites:
+                rel.relate({("site", s, contrib): 1.0, ("site", s, norm): -ws[0]})
+    # ranks: a site ranked better has a score at least as high (ties share a rank)
+    ranked = sorted(
+        (published[("site", s, "rank")], s) for s in sites if ("site", s, "rank") in published
+    )
+    for (r0, s0), (r1, s1) in itertools.pairwise(ranked):
+        if r0 < r1 and ("site", s0, "score") in rel.truth and ("site", s1, "score") in rel.truth:
+            rel.bounds_ub.append(({("site", s1, "score"): 1.0, ("site", s0, "score"): -1.0}, 0.0))
+    for s in sites:
+        contribs = {("site", s, f"{c.key}_contrib"): 1.0 for c in CRITERIA}
+        rel.relate({**contribs, ("site", s, "score"): -1.0})
+        rel.relate({("cand", s, "score"): 1.0, ("site", s, "score"): -1.0})
+
+
+# --------------------------------------------------------------------------- the attack
+def attack(rel: Release) -> list[tuple[Key, float, float, float]]:
+    """Bound every suppressed count by LP; return the ones that come back.
+
+    A cell comes back when its interval lies within 1 .. threshold - 1 (a small count
+    recovered) or is narrower than one pupil (a cell hidden to protect another, undone).
+    Each finding is ``(key, lowest, highest, true value)``.
+    """
+    hidden = rel.hidden()
+    parent: dict[Key, Key] = {}
+
+    def find(k: Key) -> Key:
+        while parent.setdefault(k, k) != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    every = rel.relations + rel.bounds_ub
+    n_eq = len(rel.relations)
+    for terms, _ in every:
+        ks = list(terms)
+        for k in ks[1:]:
+            parent[find(k)] = find(ks[0])
+    comps: dict[Key, list[int]] = defaultdict(list)
+    for i, (terms, _) in enumerate(every):
+        comps[find(next(iter(terms)))].append(i)
+    found = []
+    for rows in comps.values():
+        eqs = [i for i in rows if i < n_eq]
+        ubs = [i for i in rows if i >= n_eq]
+        keys = sorted({k for i in rows for k in every[i][0]})
+        targets = [k for k in keys if k in hidden and _is_count(k)]
+        if not targets:
+            continue
+        bounds = []
+        for k in keys:
+            lo, hi = (0.0 if _is_count(k) or k[0] == "rest" else -np.inf), np.inf
+            for v, tol in rel.obs.get(k, []):
+                if v is not None:
+                    lo, hi = max(lo, v - tol), min(hi, v + tol)
+            bounds.append((lo, hi))
+        h = _model(keys, [every[i] for i in eqs], [every[i] for i in ubs], bounds)
+        for k in targets:
+            lo, hi = _range(h, keys.index(k))
+            truth = rel.truth.get(k, np.nan)
+            assert lo - 1e-6 <= truth <= hi + 1e-6 or np.isnan(truth), (k, lo, hi, truth)
+            small = lo >= 1 - 1e-6 and hi <= rel.threshold - 1 + 1e-6
+            if small or hi - lo < 1 - 1e-6:
+                found.append((k, float(lo), float(hi), float(truth)))
+    return found
+
+
+def _model(keys, eqs, ubs, bounds):
+    """One HiGHS model per component (rows: equalities then inequalities); objectives change."""
+    import highspy
+    from scipy.sparse import csc_matrix
+
+    pos = {k: j for j, k in enumerate(keys)}
+    rows, cols, vals = [], [], []
+    for r, (terms, _) in enumerate([*eqs, *ubs]):
+        for k, c in terms.items():
+            rows.append(r)
+            cols.append(pos[k])
+            vals.append(c)
+    n_rows = len(eqs) + len(ubs)
+    a = csc_matrix((vals, (rows, cols)), shape=(n_rows, len(keys)))
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(keys), n_rows
+    lp.col_cost_ = np.zeros(len(keys))
+    lp.col_lower_ = np.array([max(lo, -inf) for lo, _ in bounds])
+    lp.col_upper_ = np.array([min(hi, inf) for _, hi in bounds])
+    lp.row_lower_ = np.array([c for _, c in eqs] + [-inf] * len(ubs), dtype=float)
+    lp.row_upper_ = np.array([c for _, c in [*eqs, *ubs]], dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(keys), n_rows
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    return h
+
+
+def _range(h, j: int) -> tuple[float, float]:
+    """Smallest and largest value of column ``j`` over the model's feasible set."""
+    import highspy
+
+    out = []
+    for cost in (1.0, -1.0):
+        h.changeColCost(j, cost)
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            out.append(cost * h.getInfo().objective_function_value)
+        else:
+            assert status in (
+                highspy.HighsModelStatus.kUnbounded,
+                highspy.HighsModelStatus.kUnboundedOrInfeasible,
+            ), status
+            out.append(-cost * np.inf)
+        h.changeColCost(j, 0.0)
+    return out[0], out[1]
+
+
+def _is_count(k: Key) -> bool:
+    if k[0] == "imp":
+        return k[4] in IMPACT_COUNTS
+    if k[0] == "flow":
+        return not k[2].endswith(CHANGE) and k[3] not in FLOW_NON_COUNTS
+    if k[0] == "site":
+        return k[2] in SCORE_COUNTS
+    if k[0] in ("setting", "oflow"):
+        return True
+    return (k[0], k[2]) in (("lsoa", "pupils"), ("cand", "pupils_served"))
+
+
+# --------------------------------------------------------------------------- runs
+def release_of(result, folder: Path) -> Release:
+    """Read every published output in ``folder`` and the run's truth; add the relations."""
+    import pyogrio
+
+    from placeplan.publish.report.sections.year_by_year import HEADLINE_MEASURES
+
+    d = result.plan.disclosure
+    tol = max(d.round_to / 2.0, 5e-4) + 1e-9
+    rel = Release(threshold=d.threshold)
+    # truth
+    first = next(iter(result.scenarios))
+    frames = [t.table.assign(scenario_name=n) for n, t in result.impacts.items()]
+    read_impact(rel, pd.concat(frames, ignore_index=True), tol, truth=True)
+    if result.flows is not None:
+        read_flows(rel, result.flows, tol, truth=True)
+    if result.site_scores is not None:
+        read_scores(rel, result.site_scores, truth=True)
+    lay = result.layers[first]
+    if lay.areas is not None:
+        read_layer_counts(rel, lay.areas, "lsoa", "area_id", ("pupils",), tol, truth=True)
+    read_layer_counts(
+        rel, lay.sites, "cand", "site_id", ("pupils_served", "score"), tol, truth=True
+    )
+    # published
+    csv = {p.name: pd.read_csv(p, dtype=str, keep_default_na=False) for p in folder.glob("*.csv")}
+    read_impact(rel, csv["impact.csv"], tol)
+    if "flows.csv" in csv:
+        read_flows(rel, csv["flows.csv"], tol)
+    if "site_scores.csv" in csv:
+        read_scores(rel, csv["site_scores.csv"])
+    gpkg = folder / "layers.gpkg"
+    layers = {name for name, _ in pyogrio.list_layers(gpkg)}
+    if "areas_journey_times" in layers:
+        df = pyogrio.read_dataframe(gpkg, layer="areas_journey_times", read_geometry=False)
+        read_layer_counts(rel, df.astype(str), "lsoa", "area_id", ("pupils",), tol)
+    df = pyogrio.read_dataframe(gpkg, layer="candidate_sites", read_geometry=False)
+    read_layer_counts(rel, df.astype(str), "cand", "site_id", ("pupils_served", "score"), tol)
+    read_map_pages(rel, folder, tol)
+    labels = {label: m for m, label, fmt in HEADLINE_MEASURES if fmt == "count"}
+    for page in sorted(folder.glob("report*.html")):
+        read_report(rel, page, labels, tol)
+    pupils = result.inputs.pupils
+    lsoa_area = (
+        pupils.groupby("lsoa11cd")["area"].agg(lambda s: s.mode().iat[0]).astype(str).to_dict()
+        if {"lsoa11cd", "area"} <= set(pupils.columns)
+        else {}
+    )
+    read_ooa_tables(rel, result, (folder / "report.html").read_text(encoding="utf-8"), tol)
+    add_relations(rel, lsoa_area)
+    return rel
+
+
+def run_sample(tmp: Path, *, fraction: float | None = None, seed: int = 0, round_to: int = 0):
+    """Run and publish the sample (optionally a seeded random sub-cohort of its pupils)."""
+    from placeplan.pipeline import run_and_publish
+
+    plan = load_plan(SAMPLE / "plan.toml")
+    update: dict[str, object] = {
+        "plan": plan.plan.model_copy(update={"output_dir": tmp / "out"}),
+        "disclosure": plan.disclosure.model_copy(update={"round_to": round_to}),
+    }
+    if fraction is not None:
+        pupils = pd.read_csv(plan.path(plan.inputs.pupils), dtype=str, keep_default_na=False)
+        cohort = pupils.sample(frac=fraction, random_state=seed)
+        path = tmp / "pupils.csv"
+        cohort.to_csv(path, index=False)
+        update["inputs"] = plan.inputs.model_copy(update={"pupils": path})
+    plan = plan.model_copy(update=update)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SnapWarning)
+        result, _ = run_and_publish(plan)
+    return result, tmp / "out"
+
+
+def _report(found: list[tuple[Key, float, float, float]]) -> str:
+    return "\n".join(f"{k}: in [{lo:g}, {hi:g}] (true {t:g})" for k, lo, hi, t in found[:20])
+
+
+@pytest.fixture(scope="module")
+def sample_release(tmp_path_factory) -> Release:
+    result, out = run_sample(tmp_path_factory.mktemp("intruder-sample"))
+    return release_of(result, out)
+
+
+def test_intruder_reads_every_output(sample_release):
+    """The attacker really sees the outputs: every source contributes cells and relations."""
+    kinds = {k[0] for k in sample_release.obs}
+    assert {"imp", "imp-chg", "flow", "site", "lsoa", "cand", "setting", "oflow"} <= kinds
+    assert len(sample_release.relations) > 100
+    assert sample_release.hidden()  # the sample does suppress cells
+
+
+def test_intruder_recovers_nothing_from_the_sample(sample_release):
+    found = attack(sample_release)
+    assert not found, _report(found)
+
+
+@pytest.mark.parametrize("seed", [1])
+def test_intruder_recovers_nothing_from_a_random_cohort(tmp_path, seed):
+    result, out = run_sample(tmp_path, fraction=0.35, seed=seed)
+    found = attack(release_of(result, out))
+    assert not found, _report(found)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fraction", "seed"), [(0.15, 2), (0.5, 3), (0.25, 4), (0.8, 5)])
+def test_intruder_recovers_nothing_from_more_random_cohorts(tmp_path, fraction, seed):
+    result, out = run_sample(tmp_path, fraction=fraction, seed=seed)
+    found = attack(release_of(result, out))
+    assert not found, _report(found)
+
+
+@pytest.mark.slow
+def test_intruder_recovers_nothing_with_rounding(tmp_path):
+    """Counts rounded to the nearest 5 (the plan's ``round_to``): rounding is the attacker's
+    tolerance, suppression still holds."""
+    result, out = run_sample(tmp_path, fraction=0.4, seed=6, round_to=5)
+    found = attack(release_of(result, out))
+    assert not [f for f in found if f[1] >= 1 - 1e-6 and f[2] <= 4 + 1e-6], _report(found)
+
+
+def test_intruder_recovers_cells_from_an_unsafe_output(tmp_path):
+    """Show the attack can fail the suite: primary suppression alone, changes published."""
+    truth = pd.DataFrame(
+        {
+            "scenario_name": "S",
+            "group_type": ["all", "phase", "phase", "phase"],
+            "group": ["all pupils", "primary", "secondary", "post16"],
+            "metric": "ooa_placements",
+            "baseline": [20, 3, 9, 8],
+            "scenario": [17, 0, 9, 8],
+            "change": [-3, -3, 0, 0],
+        }
+    )
+    unsafe = truth.astype(object)
+    unsafe.loc[1, "baseline"] = "c"  # primary only: the 3 is hidden, the rest published
+    rel = Release(threshold=5)
+    read_impact(rel, truth, 0.0, truth=True)
+    read_impact(rel, unsafe, 5e-4)
+    add_relations(rel, {})
+    found = attack(rel)
+    assert [k for k, *_ in found] == [("imp", "baseline", "phase", "primary", "ooa_placements")]
+    assert found[0][1] == pytest.approx(3.0, abs=0.01)
+    # the same cell hidden with its change and a second member of its grouping: nothing comes back
+    safe = unsafe.copy()
+    safe.loc[1, ["baseline", "change"]] = "c"
+    safe.loc[2, ["baseline", "change"]] = "c"
+    rel = Release(threshold=5)
+    read_impact(rel, truth, 0.0, truth=True)
+    read_impact(rel, safe, 5e-4)
+    add_relations(rel, {})
+    assert attack(rel) == []
+
+
+def test_intruder_recovers_counts_from_published_derived_scores(sample_release):
+    """The reviewer's defect, replayed on the real outputs: ``site_scores.csv`` with the counts
+    hidden but their normalised values, contributions and score published (as before the
+    register) gives the exact ``ooa_avoidable`` back."""
+    rel = sample_release
+    derived = [
+        k
+        for k in rel.hidden()
+        if k[0] == "site" and (k[2].endswith(("_norm", "_contrib")) or k[2] == "score")
+    ]
+    assert derived  # the sample hides some site's derived scores
+    unsafe = Release(rel.threshold, defaultdict(list, rel.obs), rel.truth, rel.relations)
+    for k in derived:
+        unsafe.obs[k] = [(rel.truth[k], 1e-9)]
+    found = attack(unsafe)
+    recovered = {k[2] for k, lo, hi, t in found if lo >= 1 - 1e-6 and hi <= rel.threshold - 1}
+    assert "ooa_avoidable" in recovered, _report(found)
