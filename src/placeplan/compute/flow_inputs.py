@@ -17,6 +17,7 @@ import pandas as pd
 
 from placeplan.compute.flows import (
     FlowParams,
+    FlowResult,
     FlowScenario,
     Proposal,
     constant_new_plans,
@@ -29,7 +30,16 @@ if TYPE_CHECKING:
     from placeplan.config import PlanConfig
     from placeplan.prepare.inputs import Inputs
 
-__all__ = ["SEN2_TYPE_OF_PROVISION", "flow_cohort", "flow_settings", "new_plans", "plan_flows"]
+__all__ = [
+    "SEN2_TYPE_OF_PROVISION",
+    "flow_cohort",
+    "flow_params",
+    "flow_settings",
+    "new_plans",
+    "plan_flows",
+    "plan_proposals",
+    "run_flow_model",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -246,3 +256,55 @@ def plan_flows(
     )
     logger.info("flows: %d scenario(s), new plans from %s", len(scenarios), source)
     return flow_table(result), source
+
+
+def flow_params(plan: PlanConfig) -> FlowParams:
+    """The flow model's parameters from a plan's ``[flows]``, ``[thresholds]`` and ``[costs]``."""
+    f = plan.flows
+    t = plan.thresholds
+    return FlowParams(
+        base_year=f.base_year,
+        horizon_year=f.horizon_year,
+        leaving_nc_year=f.leaving_nc_year,
+        ceased_rate=f.ceased_rate,
+        ceased_rate_by_nc_year=dict(f.ceased_rate_by_nc_year),
+        breakdown_rate=f.breakdown_rate,
+        policy_order=f.policy_order,
+        max_journey_primary_min=t.max_journey_primary_min,
+        max_journey_secondary_min=t.max_journey_secondary_min,
+        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
+        school_days=t.school_days,
+        worse_off_min=t.worse_off_min,
+        seeds=f.seeds,
+    )
+
+
+def plan_proposals(
+    plan: PlanConfig, inputs: Inputs, open_sites: tuple[str, ...]
+) -> tuple[Proposal, ...]:
+    """The flow model's proposals for candidate sites (opening years from ``[[flows.site]]``)."""
+    return _proposals(plan, inputs, open_sites)
+
+
+def run_flow_model(
+    plan: PlanConfig,
+    inputs: Inputs,
+    journeys: pd.DataFrame,
+    scenarios: list[FlowScenario],
+) -> tuple[FlowResult, str]:
+    """Run the placement-flow model of a plan for any flow scenarios (all runs kept).
+
+    Like :func:`plan_flows` but for scenarios built by the caller (e.g. each proposal alone and
+    the programme without each proposal) and returning the :class:`FlowResult` itself.
+    """
+    cohort = flow_cohort(inputs)
+    plans, source = new_plans(plan, cohort)
+    result = simulate_flows(
+        cohort,
+        flow_settings(inputs, plan),
+        _flow_journeys(journeys),
+        plans,
+        scenarios=scenarios,
+        params=flow_params(plan),
+    )
+    return result, source
