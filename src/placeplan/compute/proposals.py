@@ -114,8 +114,6 @@ _SNAPSHOT_METRICS: dict[str, str] = {
 #: Pupil columns the per-proposal comparisons use (no area columns: see assess_proposals).
 _LEAN_COLS = ("pupil_ref", "need_type", "phase", "nc_year", "age_on_1_september")
 _AREA_GROUPS = ("area", "lsoa11cd", "imd_decile", "ruc_class")
-#: Flow measures kept in the variants' level table (what the report shows, and ``placed``).
-_FLOW_KEEP = frozenset({*MEASURES, "placed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +352,6 @@ def proposal_flows(
                 vname = variant_name(sc.name, basis, p.site_id)
                 extra_names.append(vname)
                 named += [replace(r, scenario=vname) for r in result.runs if r.scenario == run]
-    named = [replace(r, measures=r.measures[r.measures["measure"].isin(_FLOW_KEEP)]) for r in named]
     table = flow_table(
         FlowResult(
             runs=tuple(named),

@@ -57,11 +57,13 @@ from placeplan.publish.report.build import (
 )
 from placeplan.publish.report.method import assumptions, parameters
 from placeplan.publish.report.render import write_report
+from placeplan.publish.report.sections.proposals import ProposalInputs, published_mitigations
 from placeplan.publish.tables import write_csv
 
 if TYPE_CHECKING:
     from placeplan.compute.run import RunResult
     from placeplan.config import PlanConfig
+    from placeplan.publish.report.model import Mode
 
 __all__ = ["INTERNAL_PREFIX", "MANIFEST", "check_output_owned", "write_outputs"]
 
@@ -97,6 +99,69 @@ def _score_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
         if c in scores.columns
     ]
     return pd.DataFrame(scores[cols]).reset_index(drop=True)
+
+
+def _proposal_inputs(run: RunResult, name: str) -> ProposalInputs | None:
+    """The per-proposal figures of scenario ``name`` for its report (None without them)."""
+    pa = getattr(run, "proposals", None)
+    if pa is None:
+        return None
+    t = pa.table[pa.table["scenario"] == name]
+    info = pa.proposals[pa.proposals["scenario"] == name]
+    mit = pa.mitigations[pa.mitigations["scenario"] == name].drop(columns="scenario")
+    impacts = {(p, b): imp.table for (s, p, b), imp in pa.impacts.items() if s == name}
+    return ProposalInputs(
+        table=t.reset_index(drop=True),
+        info=info.reset_index(drop=True),
+        impacts=impacts,
+        mitigations=mit.reset_index(drop=True),
+        flows=pa.flows,
+        scenario=name,
+        rules_from_plan=bool(run.plan.mitigation),
+        worse_off_min=run.plan.thresholds.worse_off_min,
+    )
+
+
+def _impact_frames(
+    run: RunResult, name: str, threshold: int, round_to: int, mode: Mode
+) -> list[pd.DataFrame]:
+    """impact.csv rows of one scenario: the programme, then each proposal alone and as its
+    contribution (``baseline`` = the programme without it), each through ``published_impact``."""
+    tables = [("programme", "programme", run.impacts[name].table)]
+    pa = getattr(run, "proposals", None)
+    if pa is not None:
+        tables += [
+            (p, b, imp.table)
+            for (s, p, b), imp in pa.impacts.items()
+            if s == name and p != "programme"
+        ]
+    frames = []
+    for proposal, basis, table in tables:
+        pub = published_impact(table, threshold=threshold, round_to=round_to, mode=mode)
+        pub.insert(0, "basis", basis)
+        pub.insert(0, "proposal", proposal)
+        pub.insert(0, "scenario_name", name)
+        frames.append(pub)
+    return frames
+
+
+def _mitigation_frame(
+    run: RunResult, name: str, threshold: int, round_to: int, mode: Mode
+) -> pd.DataFrame:
+    """mitigations.csv rows of one scenario: per proposal, basis and rule, with a total each."""
+    pa = getattr(run, "proposals", None)
+    if pa is not None and not pa.mitigations.empty:
+        mit = pa.mitigations[pa.mitigations["scenario"] == name].drop(columns="scenario")
+    else:
+        mit = run.impacts[name].mitigations.assign(proposal="programme", basis="programme")
+    pub = apply_marker(
+        published_mitigations(mit, threshold=threshold, round_to=round_to, mode=mode)
+    )
+    cols = ["proposal", "basis", "rule", "what", "source", "pupils", "cost_gbp_per_pupil_year",
+            "annual_cost_gbp", "who", "description"]  # fmt: skip
+    pub = pub[[c for c in cols if c in pub.columns]]
+    pub.insert(0, "scenario_name", name)
+    return pub
 
 
 def _write_all(
@@ -175,6 +240,7 @@ def _write_all(
             site_reach_min=plan.selection.max_travel_time_min,
             flows=flows,
             plan_file_name=plan_file.name,
+            proposals=_proposal_inputs(run, name),
         )
         report = build_report(report_inputs)
         fname = "report.html" if i == 0 else f"report-{_slug(name)}.html"
@@ -186,19 +252,8 @@ def _write_all(
                     path = dest(f"map-{block.id.removeprefix('m-')}{suffix}.html")
                     path.write_text(block.html, encoding="utf-8")
                     outputs[f"map:{block.id}{suffix}"] = path
-        pub = published_impact(impact.table, threshold=d.threshold, round_to=d.round_to, mode=mode)
-        pub.insert(0, "scenario_name", name)
-        published_frames.append(pub)
-        mit = suppress(
-            impact.mitigations,
-            count_cols=["pupils"],
-            threshold=d.threshold,
-            round_to=d.round_to,
-            mode=mode,
-        )
-        mit = apply_marker(mit)
-        mit.insert(0, "scenario_name", name)
-        mitigation_frames.append(mit)
+        published_frames += _impact_frames(run, name, d.threshold, d.round_to, mode)
+        mitigation_frames.append(_mitigation_frame(run, name, d.threshold, d.round_to, mode))
         if i == 0:
             if area_layer is not None:
                 layers["areas_journey_times"] = apply_marker(

@@ -132,7 +132,13 @@ def build_context(inputs: ReportInputs) -> ReportContext:
             count_cols=["baseline", "scenario"],
             group_cols=[["origin_id"], ["destination_id"]],
         ),
-        mitigations=sup(inputs.mitigations, count_cols=["pupils"]),
+        mitigations=sup(
+            inputs.mitigations,
+            count_cols=["pupils"],
+            dependent_cols={"annual_cost_gbp": ["pupils"]}
+            if inputs.mitigations is not None and "annual_cost_gbp" in inputs.mitigations
+            else None,
+        ),
         time_bands=sup(inputs.time_bands, count_cols=["baseline", "scenario"]),
         row_accounting=sup(
             inputs.row_accounting,

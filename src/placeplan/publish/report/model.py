@@ -178,6 +178,9 @@ class ReportInputs:
     flows: pd.DataFrame | None = None
     #: the name of the plan file that ran (shown beside its text in the method section)
     plan_file_name: str = "plan.toml"
+    #: per-proposal figures for this scenario
+    #: (:class:`placeplan.publish.report.sections.proposals.ProposalInputs`); None: no section
+    proposals: Any = None
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""
@@ -359,6 +362,8 @@ class Section:
     title: str
     blocks: tuple[Block, ...]
     dfe_element: bool = False
+    #: extra CSS class of the section's wrapper (``proposal-page``: one printed page each)
+    css_class: str = ""
 
 
 @dataclass(frozen=True)
