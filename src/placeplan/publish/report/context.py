@@ -93,6 +93,10 @@ def build_context(inputs: ReportInputs) -> ReportContext:
         "threshold": th,
     }
 
+    _cost_deps = (
+        {"annual_cost_gbp": ["pupils"]} if _has(inputs.mitigations, "annual_cost_gbp") else None
+    )
+
     def sup(df: pd.DataFrame | None, **kw: Any) -> pd.DataFrame | None:
         if df is None:
             return None
@@ -132,13 +136,7 @@ def build_context(inputs: ReportInputs) -> ReportContext:
             count_cols=["baseline", "scenario"],
             group_cols=[["origin_id"], ["destination_id"]],
         ),
-        mitigations=sup(
-            inputs.mitigations,
-            count_cols=["pupils"],
-            dependent_cols={"annual_cost_gbp": ["pupils"]}
-            if inputs.mitigations is not None and "annual_cost_gbp" in inputs.mitigations
-            else None,
-        ),
+        mitigations=sup(inputs.mitigations, count_cols=["pupils"], dependent_cols=_cost_deps),
         time_bands=sup(inputs.time_bands, count_cols=["baseline", "scenario"]),
         row_accounting=sup(
             inputs.row_accounting,
@@ -151,6 +149,10 @@ def build_context(inputs: ReportInputs) -> ReportContext:
         if inputs.flows is None
         else published_flows(inputs.flows, threshold=th, round_to=rnd, mode=mode),
     )
+
+
+def _has(df: pd.DataFrame | None, col: str) -> bool:
+    return df is not None and col in df.columns
 
 
 def published_provision(provision: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
