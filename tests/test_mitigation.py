@@ -91,7 +91,8 @@ def _plan_with(tmp_path: Path, rules: str) -> Path:
     ("rules", "key", "words"),
     [
         (
-            '[[mitigation]]\nname = "a"\nwhat = "taxi"\ncost_gbp_per_pupil_year = 1\nferry = true\n',
+            '[[mitigation]]\nname = "a"\nwhat = "taxi"\ncost_gbp_per_pupil_year = 1\n'
+            "ferry = true\n",
             "`mitigation.0.what`",
             "stay_in_current_placement",
         ),

@@ -241,7 +241,7 @@ def _ooa(t, proposal, basis):
 
 def test_flows_alone_contribution_and_zero_places_by_hand():
     prog = FlowScenario("P", (_base("B1", 6), _base("B2", 6), _base("B0", 0)))
-    result, t, levels = _flows([prog])
+    _, t, levels = _flows([prog])
     years = ["2025/26", "2026/27", "2027/28", "2028/29"]
     # the programme takes all ten from 2027/28; each 6-place base alone takes six
     assert list(_ooa(t, "programme", "programme").values()) == [0, 0, -10, -10]
