@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -49,8 +49,6 @@ _ROWS: tuple[tuple[str, str, tuple[str, ...], str, str], ...] = (
      "km"),
     ("Total one-way journey time a day", "2", ("total", "journey_time_total_min"),
      "journey_time_total_min", "minutes"),
-    ("Mean journey time, all pupils", "2", ("impact", "mean_time_min", "change"),
-     "journey_time_mean_min", "minutes"),
     ("Out-of-area placements", "3", ("impact", "ooa_placements", "change"), "out_of_area",
      "count"),
     ("Independent / non-maintained placements", "3",
@@ -66,7 +64,6 @@ _YBY: tuple[tuple[str, str, str], ...] = (
     ("out_of_area", "Out-of-area placements", "count"),
     ("independent_non_maintained", "Independent / non-maintained", "count"),
     ("journey_time_total_min", "Total one-way journey time", "minutes"),
-    ("distance_total_km", "Total one-way distance", "km"),
     ("worse_off", "Pupils whose journey gets longer", "count"),
 )
 
@@ -347,11 +344,16 @@ def _year_table(pub: _Published, proposal: str, bases: Sequence[str], id_: str) 
     rows = []
     for measure, label, fmt in _YBY:
         for j, b in enumerate(bases):
-            cells = [pub.flow(proposal, b, y, measure, fmt) for y in pub.years]
+            # central values only (the last year's range is in the summary), so the
+            # proposal's page fits one printed page
+            cells = [
+                replace(pub.flow(proposal, b, y, measure, fmt), low=None, high=None)
+                for y in pub.years
+            ]
             rows.append((Cell(label if j == 0 else ""), Cell(labels[b]), *cells))
     return Table(
         id_,
-        "Year by year: change (central estimate and 80 % range)",
+        "Year by year: change (central estimate)",
         ("Measure", "", *pub.years),
         tuple(rows),
         prose("proposals", "yby_note"),
