@@ -117,8 +117,6 @@ def _proposal_inputs(run: RunResult, name: str) -> ProposalInputs | None:
         mitigations=mit.reset_index(drop=True),
         flows=pa.flows,
         scenario=name,
-        rules_from_plan=bool(run.plan.mitigation),
-        worse_off_min=run.plan.thresholds.worse_off_min,
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -97,9 +97,6 @@ class ProposalInputs:
     mitigations: pd.DataFrame
     flows: pd.DataFrame | None = None
     scenario: str = "Scenario"
-    rules_from_plan: bool = False
-    worse_off_min: float = 5.0
-    extra: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Refuse pupil-level columns."""
