@@ -220,7 +220,7 @@ def _assess_snapshot(
         without = allocate(rest) if rest else baseline.assign(moved=False)
         moved = prog["setting_id"].astype(str) != without["setting_id"].astype(str)
         for basis, imp in (
-            ("alone", programme if len(sites) == 1 else impact(baseline, alone)),
+            ("alone", impact(baseline, alone)),
             ("contribution", impact(without, prog.assign(moved=moved.to_numpy()))),
         ):
             impacts[(name, site, basis)] = imp
