@@ -223,37 +223,11 @@ def plan_flows(
         :func:`placeplan.compute.flows.flow_table` (``year, scenario, measure, central, lower,
         upper``; unsuppressed) and a one-line note of where new plans came from.
     """
-    f = plan.flows
-    t = plan.thresholds
-    cohort = flow_cohort(inputs)
-    plans, source = new_plans(plan, cohort)
-    params = FlowParams(
-        base_year=f.base_year,
-        horizon_year=f.horizon_year,
-        leaving_nc_year=f.leaving_nc_year,
-        ceased_rate=f.ceased_rate,
-        ceased_rate_by_nc_year=dict(f.ceased_rate_by_nc_year),
-        breakdown_rate=f.breakdown_rate,
-        policy_order=f.policy_order,
-        max_journey_primary_min=t.max_journey_primary_min,
-        max_journey_secondary_min=t.max_journey_secondary_min,
-        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
-        school_days=t.school_days,
-        worse_off_min=t.worse_off_min,
-        seeds=f.seeds,
-    )
     scenarios = [
-        FlowScenario(name, _proposals(plan, inputs, sites), movers=f.movers)
+        FlowScenario(name, _proposals(plan, inputs, sites), movers=plan.flows.movers)
         for name, sites in open_sites.items()
     ]
-    result = simulate_flows(
-        cohort,
-        flow_settings(inputs, plan),
-        _flow_journeys(journeys),
-        plans,
-        scenarios=scenarios,
-        params=params,
-    )
+    result, source = run_flow_model(plan, inputs, journeys, scenarios)
     logger.info("flows: %d scenario(s), new plans from %s", len(scenarios), source)
     return flow_table(result), source
 
@@ -294,8 +268,10 @@ def run_flow_model(
 ) -> tuple[FlowResult, str]:
     """Run the placement-flow model of a plan for any flow scenarios (all runs kept).
 
-    Like :func:`plan_flows` but for scenarios built by the caller (e.g. each proposal alone and
-    the programme without each proposal) and returning the :class:`FlowResult` itself.
+    The one place the plan's inputs meet :func:`placeplan.compute.flows.simulate_flows`:
+    :func:`plan_flows` runs the plan's scenarios through it, and the per-proposal assessment
+    (:mod:`placeplan.compute.proposals`) runs the programmes with each proposal alone and each
+    programme without each proposal, keeping the :class:`FlowResult` itself.
     """
     cohort = flow_cohort(inputs)
     plans, source = new_plans(plan, cohort)
