@@ -212,19 +212,28 @@ def example_inputs(
     impact = pd.DataFrame(rows, columns=list(IMPACT_COLS))
     mitigations = pd.DataFrame(
         {
-            "group": [
-                "Moved; journey longer and beyond statutory walking distance",
-                "Moved; journey longer but within statutory walking distance",
-                "Not moved; journey still over the reasonable maximum",
-                "Moved; no longer crosses to the mainland",
+            "rule": [
+                "Longer journey: route change",
+                "Longer journey, secondary: travel training",
+                "Over the reasonable maximum by road: personal travel budget",
+                "Over the reasonable maximum by ferry: escort",
             ],
+            "what": ["route_change", "travel_training", "personal_travel_budget", "escort"],
+            "source": ["plan", "plan", "default", "default"],
             "pupils": [8, small_count, 9, 12],
-            "mitigation": [
-                "Free home-to-school transport from the first day; route planned to stay within "
-                "the reasonable maximum journey.",
-                "Travel plan agreed with the family; independent travel training (secondary).",
-                "Placement reviewed at the next annual review; direct (non-shared) transport.",
-                "Transition plan for the change of setting; ferry travel and escort costs end.",
+            "cost_gbp_per_pupil_year": [500.0, 1500.0, 2500.0, 4000.0],
+            "annual_cost_gbp": [4000.0, small_count * 1500.0, 22500.0, 48000.0],
+            "who": [
+                "journey more than 5 min longer",
+                "journey more than 5 min longer; secondary",
+                "journey over the reasonable maximum; journey by road only",
+                "journey over the reasonable maximum; journey crosses by ferry",
+            ],
+            "description": [
+                "The shared route is re-planned.",
+                "Independent travel training for the new route.",
+                "A personal travel budget for a shorter direct journey.",
+                "A passenger assistant for the crossing.",
             ],
         }
     )

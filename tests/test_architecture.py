@@ -25,7 +25,7 @@ FUNCTION_ALLOW = {
     "compute/allocation.py::reallocate",  # 138
     "compute/flows.py::_prepare",  # 137, input checks of the flow model (issue 9, new)
     "publish/flows.py::_published_flows",  # the flow table's disclosure audit (issue 9, new)
-    "compute/impact.py::assess_impact",  # 106, grew with the statutory-walking rule (issue 9)
+    "compute/impact.py::assess_impact",  # 101 (106 before the mitigation rules moved out, issue 11)
     "compute/journeys.py::journey_matrix",  # 129
     "compute/matrix.py::travel_matrix",  # 114
     "compute/network/_osm.py::build_network",  # 108

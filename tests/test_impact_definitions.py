@@ -6,13 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from placeplan.compute.impact import (
-    MITIGATIONS,
-    assess_impact,
-    metric_labels,
-    mitigation_groups,
-    transport_policy,
-)
+from placeplan.compute.impact import assess_impact, metric_labels, transport_policy
+from placeplan.compute.mitigation import DEFAULT_RULES
 
 MILE = 1.609344
 LIMITS = {"primary": 45.0, "secondary": 75.0, "post16": 75.0}
@@ -74,21 +69,24 @@ def case():
     return pupils, base, scen
 
 
-def test_mitigation_groups_follow_the_statutory_rules(case):
+def test_default_mitigation_rules_and_statutory_walking(case):
     pupils, base, scen = case
     imp = assess_impact(pupils, base, scen, max_journey_min_by_phase=LIMITS)
     keys = dict(zip(imp.per_pupil["pupil_ref"], imp.per_pupil["mitigation_key"], strict=True))
+    training, route = DEFAULT_RULES[1].name, DEFAULT_RULES[2].name
     assert keys == {
-        "y3": "worse_beyond_walking",  # 2.5 miles > 2 miles (under 8 on 1 September)
-        "y12": "worse_not_statutory",  # post-16: the authority's own policy, reported apart
-        "y8a": "moved_better",  # 3 min longer: not more than 5
-        "y8b": "moved_better",  # exactly 5 min longer: not more than 5
-        "y8c": "worse_within_walking",  # 6 min longer, 1 mile < 3 miles
-        "y20": "worse_not_statutory",
+        "y3": route,  # 10 min longer, primary: not travel training
+        "y12": training,  # 10 min longer, post-16
+        "y8a": "",  # 3 min longer: not more than 5
+        "y8b": "",  # exactly 5 min longer: not more than 5
+        "y8c": training,  # 6 min longer, secondary
+        "y20": training,
     }
-    mit = imp.mitigations.set_index("group")["pupils"]
-    assert mit.sum() == 6
-    assert mit[MITIGATIONS[2][1]] == 2
+    mit = imp.mitigations.set_index("rule")
+    assert mit["pupils"].sum() == 4
+    assert mit.loc[training, "pupils"] == 3
+    assert mit.loc[training, "annual_cost_gbp"] == 3 * DEFAULT_RULES[1].cost_gbp_per_pupil_year
+    assert set(mit["source"]) == {"default"}
     t = imp.table.set_index(["group_type", "group", "metric"])
     # beyond the statutory walking distance: compulsory school age only
     # y3 (2.5 > 2 miles), y8a and y8b (4 > 3 miles); not y12 / y20 (10 miles, no statutory rule)
@@ -106,18 +104,15 @@ def test_post16_policy_distance_is_configurable(case):
     imp = assess_impact(
         pupils, base, scen, max_journey_min_by_phase=LIMITS, post16_walking_distance_miles=3.0
     )
-    keys = dict(zip(imp.per_pupil["pupil_ref"], imp.per_pupil["mitigation_key"], strict=True))
-    assert keys["y12"] == keys["y20"] == "worse_beyond_walking"
+    t = imp.table.set_index(["group_type", "group", "metric"])
+    # y12 and y20 (10 miles) now count as beyond their policy's 3 miles
+    assert t.loc[("all", "all pupils", "beyond_walking_n"), "scenario"] == 5
 
 
 def test_labels_say_exactly_what_is_counted(case):
     pupils, base, scen = case
     imp = assess_impact(pupils, base, scen, max_journey_min_by_phase=LIMITS, worse_off_min=10)
-    labels = imp.mitigations["group"].tolist()
-    assert labels[0].startswith("Moved; journey more than 10 min longer (fastest route)")
-    assert all("fastest route" in g for g in labels if "journey" in g)
     assert "more than 10 min longer" in metric_labels(10)["worse_off_n"]
-    assert [k for k, _, _ in mitigation_groups(10)] == [k for k, _, _ in MITIGATIONS]
     # with a 10-minute margin nobody is worse off: the longest change is 10 min, not more than 10
     assert int(imp.per_pupil["worse_off"].sum()) == 0
 

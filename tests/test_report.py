@@ -206,8 +206,9 @@ def test_sections_compose_in_report_order():
 
     report = build_report(example_inputs())
     assert [s.id for s in report.sections] == list(ANCHORS[1:])
-    # the "Year by year" section (issue 9) is left out when the run has no flow table
-    assert len(SECTIONS) == len(report.sections) + 1
+    # the "Year by year" section (issue 9) and the per-proposal sections (issue 11) are left out
+    # when the run has no flow table and no proposals
+    assert len(SECTIONS) == len(report.sections) + 2
     assert "year-by-year" not in [s.id for s in report.sections]
     numbers = [s.number for s in report.sections]
     assert numbers == ["", "1", "2", "3", "4", "5", "6", "7", "8", "9"]

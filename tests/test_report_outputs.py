@@ -79,7 +79,11 @@ def test_four_dfe_sections(report):
 
 def test_report_counts_agree_with_impact_csv(report, impact):
     first = impact["scenario_name"].iloc[0]
-    all_rows = impact[(impact["scenario_name"] == first) & (impact["group_type"] == "all")]
+    all_rows = impact[
+        (impact["scenario_name"] == first)
+        & (impact["group_type"] == "all")
+        & (impact["proposal"] == "programme")
+    ]
     checked = 0
     for metric in HEADLINE_COUNTS:
         row = all_rows[all_rows["metric"] == metric]
@@ -232,3 +236,18 @@ def test_impact_and_flows_publish_the_census_year_alike(out_dir, impact):
         ]["central"]
         assert set(a) == {b.iloc[0]}, (metric, set(a), b.iloc[0])
     assert not flows["measure"].str.startswith("placements:").any()
+
+
+def test_one_page_per_proposal_and_proposal_rows_in_csvs(out_dir, report, impact):
+    pages = re.findall(r'<section id="proposal-\d+" class="[^"]*\bproposal-page\b', report)
+    sites = set(impact["proposal"]) - {"programme"}
+    first = impact["scenario_name"].iloc[0]
+    mine = set(impact.loc[impact["scenario_name"] == first, "proposal"]) - {"programme"}
+    assert len(pages) == len(mine) >= 2
+    assert set(impact["basis"]) == {"programme", "alone", "contribution"}
+    assert (impact.loc[impact["proposal"] == "programme", "basis"] == "programme").all()
+    mit = pd.read_csv(out_dir / "mitigations.csv", dtype=str, keep_default_na=False)
+    assert {"proposal", "basis", "rule", "pupils", "annual_cost_gbp", "source"} <= set(mit.columns)
+    assert set(mit["proposal"]) - {"programme"} == sites
+    # costs are never published beside a suppressed count
+    assert ((mit["pupils"] != "c") | (mit["annual_cost_gbp"] == "c")).all()

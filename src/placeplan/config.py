@@ -25,6 +25,7 @@ __all__ = [
     "DisclosureConfig",
     "FerryLink",
     "InputsConfig",
+    "MitigationConfig",
     "NetworkConfig",
     "OptimiseConfig",
     "PlanConfig",
@@ -410,6 +411,71 @@ class OptimiseConfig(_Strict):
         return value
 
 
+MitigationWhat = Literal[
+    "stay_in_current_placement",
+    "route_change",
+    "travel_training",
+    "personal_travel_budget",
+    "escort",
+    "other",
+]
+
+
+class MitigationConfig(_Strict):
+    """One ``[[mitigation]]`` rule: who it is for, what is offered and what it costs a year.
+
+    Rules apply in the order given; each pupil gets the first rule that matches. Who-filters left
+    out match everyone; at least one journey condition (``worse_off_min_gt``,
+    ``over_reasonable_max``, ``ferry`` or ``moved``) is required so a rule never covers every
+    pupil. A plan with no ``[[mitigation]]`` uses the package defaults
+    (``placeplan.compute.mitigation.DEFAULT_RULES``), printed in the report as defaults.
+    """
+
+    name: str = Field(min_length=1)
+    what: MitigationWhat
+    cost_gbp_per_pupil_year: float = Field(ge=0, description="annual cost per pupil, £")
+    description: str = ""
+    worse_off_min_gt: float | None = Field(
+        default=None, ge=0, description="journey longer than without the proposal by more than"
+    )
+    over_reasonable_max: bool | None = Field(
+        default=None, description="journey over the reasonable maximum for the phase (or not)"
+    )
+    ferry: bool | None = Field(default=None, description="journey crosses by ferry (or not)")
+    moved: bool | None = Field(default=None, description="pupil changes setting (or not)")
+    needs: tuple[str, ...] = Field(default=(), description="SEN2 need codes; empty = any")
+    phases: tuple[Literal["primary", "secondary", "post16"], ...] = ()
+
+    @field_validator("needs", mode="before")
+    @classmethod
+    def _need_codes(cls, value: object) -> object:
+        from placeplan.needs import NEED_CODES, normalise_need
+
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple):
+            return value
+        out = []
+        for item in value:
+            code = normalise_need(item)
+            if code is None:
+                msg = f"no primary need {item!r}; use SEN2 codes: {', '.join(NEED_CODES)}"
+                raise ValueError(msg)
+            out.append(code)
+        return tuple(out)
+
+    @model_validator(mode="after")
+    def _has_journey_condition(self) -> MitigationConfig:
+        keys = ("worse_off_min_gt", "over_reasonable_max", "ferry", "moved")
+        if all(getattr(self, k) is None for k in keys):
+            msg = (
+                f"rule {self.name!r} has no journey condition and would cover every pupil; give "
+                "at least one of " + ", ".join(f"`{k}`" for k in keys)
+            )
+            raise ValueError(msg)
+        return self
+
+
 class PlanConfig(_Strict):
     """A whole plan: validated contents of ``plan.toml`` with paths resolved."""
 
@@ -448,6 +514,9 @@ class PlanConfig(_Strict):
     flows: FlowsConfig = FlowsConfig()
     optimise: OptimiseConfig = OptimiseConfig()
     scenario: tuple[ScenarioConfig, ...] = Field(default=(), min_length=1)
+    mitigation: tuple[MitigationConfig, ...] = Field(
+        default=(), description="travel mitigation rules in priority order; none = the defaults"
+    )
     base_dir: Path = Field(default=Path("."), description="folder of the plan file (set on load)")
     source_file: Path | None = Field(default=None, description="the plan file (set on load)")
 
@@ -462,6 +531,11 @@ class PlanConfig(_Strict):
         names = [s.name for s in self.scenario]
         if len(set(names)) != len(names):
             msg = f"scenario names must be unique, got {names}"
+            raise ValueError(msg)
+        rules = [m.name for m in self.mitigation]
+        twice = sorted({n for n in rules if rules.count(n) > 1})
+        if twice:
+            msg = f"`mitigation` rule names must be unique; {twice[0]!r} appears more than once"
             raise ValueError(msg)
         return self
 

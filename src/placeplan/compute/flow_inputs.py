@@ -18,6 +18,7 @@ import pandas as pd
 
 from placeplan.compute.flows import (
     FlowParams,
+    FlowResult,
     FlowScenario,
     Proposal,
     constant_new_plans,
@@ -34,10 +35,13 @@ __all__ = [
     "SEN2_TYPE_OF_PROVISION",
     "TOP_NC_YEAR",
     "flow_cohort",
+    "flow_params",
     "flow_settings",
     "kinds_of_place",
     "new_plans",
     "plan_flows",
+    "plan_proposals",
+    "run_flow_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -297,12 +301,19 @@ def plan_flows(
         :func:`placeplan.compute.flows.flow_table` (``year, scenario, measure, central, lower,
         upper``; unsuppressed) and a one-line note of where new plans came from.
     """
+    scenarios = [
+        FlowScenario(name, _proposals(plan, inputs, sites), movers=plan.flows.movers)
+        for name, sites in open_sites.items()
+    ]
+    result, source = run_flow_model(plan, inputs, journeys, scenarios)
+    return flow_table(result), source
+
+
+def flow_params(plan: PlanConfig) -> FlowParams:
+    """The flow model's parameters from a plan's ``[flows]``, ``[thresholds]`` and ``[costs]``."""
     f = plan.flows
     t = plan.thresholds
-    mix, rates, top = kinds_of_place(plan)
-    cohort = flow_cohort(inputs, leaving_nc_year=f.leaving_nc_year, top_weights=top)
-    plans, source = new_plans(plan, cohort)
-    params = FlowParams(
+    return FlowParams(
         base_year=f.base_year,
         horizon_year=f.horizon_year,
         leaving_nc_year=f.leaving_nc_year,
@@ -321,25 +332,47 @@ def plan_flows(
         post16_walking_distance_miles=f.post16_walking_distance_miles,
         kind_moves=f.kind_moves,
     )
-    scenarios = [
-        FlowScenario(name, _proposals(plan, inputs, sites), movers=f.movers)
-        for name, sites in open_sites.items()
-    ]
+
+
+def plan_proposals(
+    plan: PlanConfig, inputs: Inputs, open_sites: tuple[str, ...]
+) -> tuple[Proposal, ...]:
+    """The flow model's proposals for candidate sites (opening years from ``[[flows.site]]``)."""
+    return _proposals(plan, inputs, open_sites)
+
+
+def run_flow_model(
+    plan: PlanConfig,
+    inputs: Inputs,
+    journeys: pd.DataFrame,
+    scenarios: list[FlowScenario],
+) -> tuple[FlowResult, str]:
+    """Run the placement-flow model of a plan for any flow scenarios (all runs kept).
+
+    The one place the plan's inputs meet :func:`placeplan.compute.flows.simulate_flows`:
+    :func:`plan_flows` runs the plan's scenarios through it, and the per-proposal assessment
+    (:mod:`placeplan.compute.proposals`) runs the programmes with each proposal alone and each
+    programme without each proposal, keeping the :class:`FlowResult` itself.
+    """
+    f = plan.flows
+    mix, rates, top = kinds_of_place(plan)
+    cohort = flow_cohort(inputs, leaving_nc_year=f.leaving_nc_year, top_weights=top)
+    plans, source = new_plans(plan, cohort)
     result = simulate_flows(
         cohort,
         flow_settings(inputs, plan),
         _flow_journeys(journeys),
         plans,
         scenarios=scenarios,
-        params=params,
+        params=flow_params(plan),
         df_new_plan_mix=mix,
         df_transitions=rates,
     )
     logger.info(
-        "flows: %d scenario(s), new plans from %s; first placements %s; %s phase-transfer rates",
+        "flows: %d flow run(s), new plans from %s; first placements %s; %s phase-transfer rates",
         len(scenarios),
         source,
         "by the release's mix by age" if mix is not None else "like current pupils'",
         0 if rates is None else len(rates),
     )
-    return flow_table(result), source
+    return result, source

@@ -9,21 +9,27 @@ users within a time threshold).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from placeplan.compute.mitigation import (
+    DEFAULT_RULES,
+    MitigationRule,
+    match_rules,
+    mitigation_table,
+)
 from placeplan.vocab import KM_PER_MILE
 
 __all__ = [
     "GROUP_TYPES",
-    "MITIGATIONS",
     "TRANSPORT_POLICIES",
     "ImpactAssessment",
     "assess_impact",
     "metric_labels",
-    "mitigation_groups",
+    "mitigation_inputs",
     "transport_policy",
 ]
 
@@ -104,77 +110,30 @@ def transport_policy(
     return pd.Series(out, index=nc_year.index, name="transport_policy")
 
 
-def mitigation_groups(worse_off_min: float = 5.0) -> tuple[tuple[str, str, str], ...]:
-    """Return the mitigation rules, in order of precedence: (key, group label, mitigation).
-
-    Labels say exactly what is counted: journeys are one way by the **fastest route** on the road
-    network, "longer" means **more than** ``worse_off_min`` minutes longer, and distances are along
-    that fastest driving route (an approximation of the statutory "shortest available walking
-    route").
+def mitigation_inputs(per_pupil: pd.DataFrame) -> pd.DataFrame:
+    """Return the columns :func:`placeplan.compute.mitigation.match_rules` reads, per pupil.
 
     Parameters
     ----------
-    worse_off_min
-        Minutes by which a journey must grow to count as longer.
+    per_pupil
+        :attr:`ImpactAssessment.per_pupil` (INTERNAL), or a subset of its rows.
 
     Returns
     -------
-    rules
-        ``(key, label, mitigation)`` tuples.
-
-    Examples
-    --------
-    >>> mitigation_groups(5)[0][1]
-    'Moved; journey more than 5 min longer (fastest route); compulsory school age and home beyond \
-the statutory walking distance'
+    pupils
+        ``change_time_min, over_max, ferry, moved, need_type, phase`` (journeys after the change).
     """
-    longer = f"journey more than {worse_off_min:g} min longer (fastest route)"
-    return (
-        (
-            "worse_beyond_walking",
-            f"Moved; {longer}; compulsory school age and home beyond the statutory walking "
-            "distance",
-            "Free home-to-school transport (shared minibus or taxi with passenger assistant) from "
-            "the first day; route planned to stay within the reasonable maximum journey; reviewed "
-            "at the first annual review.",
-        ),
-        (
-            "worse_within_walking",
-            f"Moved; {longer}; compulsory school age and home within the statutory walking "
-            "distance",
-            "Travel plan agreed with the family: independent travel training (secondary), escorted "
-            "walking route or a personal transport budget where the need makes walking unsuitable.",
-        ),
-        (
-            "worse_not_statutory",
-            f"Moved; {longer}; not of compulsory school age (nursery, post-16 or 19–25)",
-            "Transport assessed under the authority's own policy statement (post-16 / adult "
-            "learners / early years): travel training, a personal transport budget or a "
-            "contribution scheme; reported separately from the statutory duty.",
-        ),
-        (
-            "still_over_threshold",
-            "Not moved; journey (fastest route) still over the reasonable maximum",
-            "Placement reviewed at the next annual review; pupil counted in the demand for the "
-            "next round of local provision; direct (non-shared) transport to shorten the journey.",
-        ),
-        (
-            "moved_off_ferry",
-            "Moved; no longer crosses to the mainland",
-            "Transition plan for the change of setting (visits, key worker) and a new local travel "
-            "plan; ferry travel and escort costs end.",
-        ),
-        (
-            "moved_better",
-            f"Moved; journey (fastest route) shorter or at most {worse_off_min:g} min longer",
-            "Transition plan for the change of setting and a new travel plan agreed with the "
-            "family.",
-        ),
+    return pd.DataFrame(
+        {
+            "change_time_min": per_pupil["change_time_min"],
+            "over_max": per_pupil["scenario_over"].astype(bool),
+            "ferry": per_pupil["scenario_route"].astype(str).str.startswith("ferry"),
+            "moved": per_pupil["moved"].astype(bool),
+            "need_type": per_pupil["need_type"],
+            "phase": per_pupil["phase"],
+        },
+        index=per_pupil.index,
     )
-
-
-#: Mitigation rules for the default 5-minute margin (see :func:`mitigation_groups`).
-MITIGATIONS: tuple[tuple[str, str, str], ...] = mitigation_groups(5.0)
 
 
 def metric_labels(worse_off_min: float = 5.0) -> dict[str, str]:
@@ -232,7 +191,8 @@ class ImpactAssessment:
         Long aggregate table ``group_type, group, metric, baseline, scenario, change``
         (not yet disclosure-controlled).
     mitigations
-        ``group, pupils, mitigation`` per mitigation rule (not yet disclosure-controlled).
+        :func:`placeplan.compute.mitigation.mitigation_table`: pupils and annual £ per
+        mitigation rule (not yet disclosure-controlled).
     by_area
         ``area_id, pupils, baseline_mean_time_min, scenario_mean_time_min`` per LSOA for maps.
     """
@@ -292,6 +252,7 @@ def assess_impact(
     walking_distance_8plus_miles: float = 3.0,
     post16_walking_distance_miles: float | None = None,
     reception_statutory: bool = True,
+    mitigation_rules: Sequence[MitigationRule] | None = None,
 ) -> ImpactAssessment:
     """Compare a scenario allocation with the baseline.
 
@@ -317,10 +278,13 @@ def assess_impact(
     post16_walking_distance_miles
         Distance the authority's own post-16 / 19–25 transport policy uses; ``None`` (default):
         no statutory entitlement, such pupils are reported separately (``transport_policy``
-        groups and the ``worse_not_statutory`` mitigation group).
+        groups).
     reception_statutory
         Apply the under-8 distance to Reception (age 4 on 1 September; of compulsory school age
         from the term after their fifth birthday); see :func:`transport_policy`.
+    mitigation_rules
+        Travel mitigation rules in priority order
+        (:func:`placeplan.compute.mitigation.plan_rules`); ``None``: the package defaults.
 
     Returns
     -------
@@ -376,23 +340,8 @@ def assess_impact(
     delta = pp["scenario_time_min"] - pp["baseline_time_min"]
     pp["change_time_min"] = delta
     pp["worse_off"] = delta > worse_off_min
-    beyond_walk = pp["scenario_beyond_walk"]
-    rules = mitigation_groups(worse_off_min)
-    ferry_before = pp["baseline_route"].astype(str).str.startswith("ferry")
-    ferry_after = pp["scenario_route"].astype(str).str.startswith("ferry")
-    key = np.select(
-        [
-            pp["moved"] & pp["worse_off"] & has_walk_rule & beyond_walk,
-            pp["moved"] & pp["worse_off"] & has_walk_rule,
-            pp["moved"] & pp["worse_off"],
-            ~pp["moved"] & pp["scenario_over"],
-            pp["moved"] & ferry_before & ~ferry_after,
-            pp["moved"],
-        ],
-        [k for k, _, _ in rules],
-        default="",
-    )
-    pp["mitigation_key"] = key
+    rules = DEFAULT_RULES if mitigation_rules is None else tuple(mitigation_rules)
+    pp["mitigation_key"] = match_rules(mitigation_inputs(pp), rules)
 
     rows = []
     for group_type in GROUP_TYPES:
@@ -410,10 +359,7 @@ def assess_impact(
         rows, columns=["group_type", "group", "metric", "baseline", "scenario", "change"]
     )
 
-    mit = pd.DataFrame(
-        [(label, int((pp["mitigation_key"] == k).sum()), text) for k, label, text in rules],
-        columns=["group", "pupils", "mitigation"],
-    )
+    mit = mitigation_table(pp["mitigation_key"], rules)
     by_area = (
         pp.groupby("lsoa11cd", sort=True)
         .agg(

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import pandas as pd
 
-from placeplan.compute.flow_inputs import flow_cohort, flow_settings, new_plans
-from placeplan.compute.flows import FlowParams, simulate_flows
+from placeplan.compute.flow_inputs import flow_settings, run_flow_model
 from placeplan.compute.journeys import MainlandLeg, journey_matrix
 from placeplan.compute.points import as_xy
 from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, solve_programme
@@ -114,37 +113,10 @@ def plan_journeys(plan: PlanConfig, inputs: Inputs) -> pd.DataFrame:
 
 
 def _baseline_flows(plan: PlanConfig, inputs: Inputs, journeys: pd.DataFrame) -> pd.DataFrame:
-    """Future demand from the plan's baseline placement-flow run (central path, every seed)."""
-    f, t = plan.flows, plan.thresholds
-    cohort = flow_cohort(inputs)
-    plans, _ = new_plans(plan, cohort)
-    settings = flow_settings(inputs, plan)
-    df_journeys = pd.DataFrame(
-        {
-            "origin_id": journeys["origin_id"].astype(str).to_numpy(),
-            "setting_id": journeys["destination_id"].astype(str).to_numpy(),
-            "time_min": journeys["travel_time_min"].to_numpy(dtype=float),
-            "distance_km": journeys["distance_km"].to_numpy(dtype=float),
-            "ferry": journeys["route"].astype(str).str.startswith("ferry").to_numpy(),
-        }
-    )
-    params = FlowParams(
-        base_year=f.base_year,
-        horizon_year=f.horizon_year,
-        leaving_nc_year=f.leaving_nc_year,
-        ceased_rate=f.ceased_rate,
-        ceased_rate_by_nc_year=dict(f.ceased_rate_by_nc_year),
-        breakdown_rate=f.breakdown_rate,
-        policy_order=f.policy_order,
-        max_journey_primary_min=t.max_journey_primary_min,
-        max_journey_secondary_min=t.max_journey_secondary_min,
-        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
-        school_days=t.school_days,
-        worse_off_min=t.worse_off_min,
-        seeds=f.seeds,
-    )
-    result = simulate_flows(cohort, settings, df_journeys, plans, scenarios=[], params=params)
-    return demand_from_flows(result, settings, targets=plan.optimise.targets)
+    """Future demand from the plan's baseline placement-flow run (central path, every seed):
+    the same flow model, inputs and parameters as ``run`` (:func:`run_flow_model`)."""
+    result, _ = run_flow_model(plan, inputs, journeys, [])
+    return demand_from_flows(result, flow_settings(inputs, plan), targets=plan.optimise.targets)
 
 
 def study_programme(

@@ -18,13 +18,16 @@ import pandas as pd
 from placeplan.compute import network as network_mod
 from placeplan.compute.allocation import CostModel, baseline_allocation
 from placeplan.compute.demand import aggregate_demand
-from placeplan.compute.flow_inputs import plan_flows
+from placeplan.compute.flow_inputs import plan_proposals, run_flow_model
+from placeplan.compute.flows import FlowResult, FlowScenario, flow_table
 from placeplan.compute.impact import ImpactAssessment, assess_impact
 from placeplan.compute.journeys import MainlandLeg, journey_matrix
 from placeplan.compute.layers import ScenarioLayers, main_roads, scenario_layers
+from placeplan.compute.mitigation import MitigationRule, plan_rules
 from placeplan.compute.network import RoadNetwork, SpeedModel
 from placeplan.compute.optimise import OptimisationResult, optimise_sites
 from placeplan.compute.points import as_xy
+from placeplan.compute.proposals import ProposalAssessment, assess_proposals, flow_variants
 from placeplan.compute.scenario import Scenario, ScenarioResult, apply_scenario
 from placeplan.compute.scoring import score_sites, weight_sensitivity
 from placeplan.prepare import io
@@ -60,6 +63,7 @@ COMPUTE_STAGES = (
     "scenarios",
     "impact",
     "flows",
+    "proposals",
     "layers",
 )
 
@@ -118,6 +122,11 @@ class RunResult:
         The cohort's baseline beside the authority's published SEN2 figures, by need, placement
         type and location (:func:`placeplan.prepare.sen2_check.release_check`; cohort counts
         unsuppressed); None when the plan names no ``sen2_release``.
+    proposals
+        Per-proposal assessment (:func:`placeplan.compute.proposals.assess_proposals`): each
+        opened site alone and as its contribution to the programme, snapshot and year by year.
+    mitigation_rules
+        The travel mitigation rules applied (the plan's ``[[mitigation]]`` or the defaults).
     timings_s
         Seconds per stage.
     """
@@ -138,6 +147,8 @@ class RunResult:
     flows_source: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
     sen2_check: pd.DataFrame | None = None
+    proposals: ProposalAssessment | None = None
+    mitigation_rules: tuple[MitigationRule, ...] = ()
 
 
 def _exact_locations(df_origins: pd.DataFrame) -> bool:
@@ -365,6 +376,84 @@ def _scenarios(
     return out
 
 
+def _proposal_info(
+    plan: PlanConfig, inputs: Inputs, scenarios: dict[str, ScenarioResult]
+) -> pd.DataFrame:
+    """Each scenario's proposals: site, name, needs, phases, places, opening year, costs."""
+    sites = (
+        inputs.sites.set_index(inputs.sites["site_id"].astype(str)) if len(inputs.sites) else None
+    )
+    rows = []
+    for name, res in scenarios.items():
+        for p in plan_proposals(plan, inputs, tuple(res.scenario.open_sites)):
+            row = sites.loc[p.site_id] if sites is not None else {}
+            rows.append(
+                {
+                    "scenario": name,
+                    "proposal": p.site_id,
+                    "name": str(row.get("name", p.site_id)),
+                    "needs": ";".join(p.needs),
+                    "phases": str(row.get("phases", "")),
+                    "places": p.places,
+                    "opening_year": p.opening_year,
+                    "places_by_year": dict(p.places_by_year),
+                    "capital_cost_gbp": float(row.get("capital_cost_gbp", float("nan"))),
+                    "annual_cost_per_place_gbp": p.cost_per_place_gbp,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "scenario",
+            "proposal",
+            "name",
+            "needs",
+            "phases",
+            "places",
+            "opening_year",
+            "places_by_year",
+            "capital_cost_gbp",
+            "annual_cost_per_place_gbp",
+        ],
+    )
+
+
+def _flows(
+    plan: PlanConfig,
+    inputs: Inputs,
+    journeys: pd.DataFrame,
+    scenarios: dict[str, ScenarioResult],
+) -> tuple[pd.DataFrame, str, tuple[FlowResult, list[FlowScenario], dict[str, str]]]:
+    """Flows of every programme and of every per-proposal variant, in one run of the model.
+
+    The programmes' year table is :func:`flow_table` of their runs alone: the variants share the
+    baseline and its random draws, so it equals running the programmes by themselves.
+    """
+    programmes = [
+        FlowScenario(
+            name,
+            plan_proposals(plan, inputs, tuple(res.scenario.open_sites)),
+            movers=plan.flows.movers,
+        )
+        for name, res in scenarios.items()
+    ]
+    to_run, alias = flow_variants(programmes)
+    result, source = run_flow_model(plan, inputs, journeys, to_run)
+    names = {"baseline", *scenarios}
+    own = FlowResult(
+        runs=tuple(r for r in result.runs if r.scenario in names),
+        params=result.params,
+        scenarios=tuple(scenarios),
+    )
+    logger.info(
+        "flows: %d scenario(s) and %d per-proposal variant(s), new plans from %s",
+        len(programmes),
+        len(to_run) - len(programmes),
+        source,
+    )
+    return flow_table(own), source, (result, programmes, alias)
+
+
 def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None) -> RunResult:
     """Run every model of a plan on its prepared inputs.
 
@@ -410,27 +499,35 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
         site_scores, optimised = select_sites(inputs, inputs.pupils, baseline, journeys, plan)
     with timer.stage("scenarios"):
         scenarios = _scenarios(plan, inputs, baseline, journeys, costs, optimised)
-    limits = journey_limits(plan)
     t = plan.thresholds
+    rules = plan_rules(plan.mitigation)
+    impact_kwargs = {
+        "max_journey_min_by_phase": journey_limits(plan),
+        "worse_off_min": t.worse_off_min,
+        "walking_distance_under8_miles": t.walking_distance_under8_miles,
+        "walking_distance_8plus_miles": t.walking_distance_8plus_miles,
+        "mitigation_rules": rules,
+    }
     with timer.stage("impact"):
         impacts = {
-            name: assess_impact(
-                inputs.pupils,
-                baseline,
-                res.allocation,
-                max_journey_min_by_phase=limits,
-                worse_off_min=t.worse_off_min,
-                walking_distance_under8_miles=t.walking_distance_under8_miles,
-                walking_distance_8plus_miles=t.walking_distance_8plus_miles,
-            )
+            name: assess_impact(inputs.pupils, baseline, res.allocation, **impact_kwargs)  # type: ignore[arg-type]
             for name, res in scenarios.items()
         }
     with timer.stage("flows"):
-        flows, flows_source = plan_flows(
-            plan,
-            inputs,
+        flows, flows_source, variants = _flows(plan, inputs, journeys, scenarios)
+    with timer.stage("proposals"):
+        proposals = assess_proposals(
+            inputs.pupils,
+            baseline,
+            inputs.sites,
             journeys,
-            {name: res.scenario.open_sites for name, res in scenarios.items()},
+            scenarios,
+            impacts,
+            apply_kwargs={"costs": costs, "max_journey_min_by_phase": journey_limits(plan)},
+            impact_kwargs=impact_kwargs,
+            rules=rules,
+            flows=variants,
+            proposal_info=_proposal_info(plan, inputs, scenarios),
         )
     with timer.stage("layers"):
         areas = inputs.areas
@@ -465,4 +562,6 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
         flows=flows,
         flows_source=flows_source,
         sen2_check=sen2_check,
+        proposals=proposals,
+        mitigation_rules=rules,
     )

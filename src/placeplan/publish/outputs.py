@@ -49,13 +49,15 @@ import pandas as pd
 
 from placeplan._errors import ConfigError
 from placeplan.prepare.io import write_layers
+from placeplan.publish.disclosure import apply_marker
 from placeplan.publish.flows import flows_csv_frame
-from placeplan.publish.register import Release, release_run
+from placeplan.publish.register import Release, published_mitigations, release_run
 from placeplan.publish.report.appendix import build_appendix, write_appendix
 from placeplan.publish.report.build import MapFigure, Report, ReportInputs, build_report
-from placeplan.publish.report.impact import impact_long
+from placeplan.publish.report.impact import ImpactTable, impact_long
 from placeplan.publish.report.method import assumptions, parameters
 from placeplan.publish.report.sections.compare import comparison_frame
+from placeplan.publish.report.sections.proposals import ProposalInputs
 from placeplan.publish.tables import write_csv
 
 if TYPE_CHECKING:
@@ -80,6 +82,88 @@ def _score_table(scores: pd.DataFrame | None, mode: str) -> pd.DataFrame | None:
         return None
     drop = ["explanation"] if mode == "published" else []
     return pd.DataFrame(scores.drop(columns=[c for c in drop if c in scores.columns]))
+
+
+def _proposal_inputs(run: RunResult, name: str) -> ProposalInputs | None:
+    """The per-proposal figures of scenario ``name`` for its report (None without them)."""
+    pa = getattr(run, "proposals", None)
+    if pa is None:
+        return None
+    t = pa.table[pa.table["scenario"] == name]
+    info = pa.proposals[pa.proposals["scenario"] == name]
+    mit = pa.mitigations[pa.mitigations["scenario"] == name].drop(columns="scenario")
+    impacts = {(p, b): imp.table for (s, p, b), imp in pa.impacts.items() if s == name}
+    return ProposalInputs(
+        table=t.reset_index(drop=True),
+        info=info.reset_index(drop=True),
+        impacts=impacts,
+        mitigations=mit.reset_index(drop=True),
+        flows=pa.flows,
+        scenario=name,
+    )
+
+
+def _proposal_impact_frames(run: RunResult, rel: Release, name: str) -> list[pd.DataFrame]:
+    """impact.csv rows of each proposal of scenario ``name``, alone and as its contribution.
+
+    A proposal's *alone* row shares the programme's baseline and its *contribution* row the
+    programme's scenario column (``baseline`` there is the programme without it): a cell the
+    register hides in the programme is hidden in those rows too (one decision per quantity).
+    """
+    pa = getattr(run, "proposals", None)
+    if pa is None:
+        return []
+    d = run.plan.disclosure
+    prog = rel.impact
+    hidden = {
+        which: {
+            (str(r["group_type"]), str(r["group"]), col.rsplit("__", 1)[0], which)
+            for _, r in prog.table.iterrows()
+            for col in prog.mask.columns
+            if col.endswith(f"__{which}") and bool(prog.mask.at[r.name, col])
+        }
+        for which in ("baseline", "scenario")
+    }
+    frames = []
+    for (s, proposal, basis), imp in pa.impacts.items():
+        if s != name or proposal == "programme":
+            continue
+        force = hidden["baseline"] if basis == "alone" else hidden["scenario"]
+        pub = impact_long(
+            ImpactTable(
+                imp.table, threshold=d.threshold, round_to=d.round_to, mode=d.mode, force=force
+            )
+        )
+        frames.append(pub.assign(scenario_name=name, proposal=proposal, basis=basis))
+    return frames
+
+
+def _mitigation_frame(run: RunResult, rel: Release, name: str) -> pd.DataFrame | None:
+    """mitigations.csv rows of one scenario: per proposal, basis and rule, with a total each
+    (the programme's rows are the register's, as the report shows them)."""
+    d = run.plan.disclosure
+    frames = []
+    if rel.mitigations is not None:
+        frames.append(rel.mitigations.marked())
+    pa = getattr(run, "proposals", None)
+    if pa is not None and not pa.mitigations.empty:
+        mit = pa.mitigations[
+            (pa.mitigations["scenario"] == name) & (pa.mitigations["proposal"] != "programme")
+        ].drop(columns="scenario")
+        if not mit.empty:
+            frames.append(
+                apply_marker(
+                    published_mitigations(
+                        mit, threshold=d.threshold, round_to=d.round_to, mode=d.mode
+                    )
+                )
+            )
+    if not frames:
+        return None
+    pub = pd.concat(frames, ignore_index=True)
+    cols = ["proposal", "basis", "rule", "what", "source", "pupils", "cost_gbp_per_pupil_year",
+            "annual_cost_gbp", "who", "description"]  # fmt: skip
+    return pub[[c for c in cols if c in pub.columns]].assign(scenario_name=name)
 
 
 def _write_all(
@@ -133,7 +217,7 @@ def _write_all(
     # one appendix for every scenario (issue 11): the comparison first, then each in full
     outputs["report"] = write_appendix(build_appendix(every, reports), dest("report.html"))
     outputs["comparison"] = write_csv(comparison_frame(every), dest("comparison.csv"))
-    outputs.update(_write_tables(releases, dest))
+    outputs.update(_write_tables(run, releases, dest))
     layers["provision"] = inputs.provision[
         ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
     ]
@@ -219,6 +303,7 @@ def _report_inputs(
         # the cohort's baseline beside the published SEN2 figures (issue 9 §6)
         sen2_check=getattr(run, "sen2_check", None),
         region=getattr(inputs, "region", None),
+        proposals=_proposal_inputs(run, name),
     )
 
 
@@ -249,19 +334,29 @@ def _published_layers(
     return layers
 
 
-def _write_tables(releases: Mapping[str, Release], dest: Callable[[str], Path]) -> dict[str, Path]:
-    """impact.csv, flows.csv, mitigations.csv and site_scores.csv from the register's tables."""
+def _write_tables(
+    run: RunResult, releases: Mapping[str, Release], dest: Callable[[str], Path]
+) -> dict[str, Path]:
+    """impact.csv, flows.csv, mitigations.csv and site_scores.csv from the register's tables
+    (plus each proposal's rows, forced by the programme's hidden cells)."""
     outputs: dict[str, Path] = {}
     impact, mitigations = [], []
     for name, rel in releases.items():
-        impact.append(impact_long(rel.impact).assign(scenario_name=name))
-        if rel.mitigations is not None:
-            mitigations.append(rel.mitigations.marked().assign(scenario_name=name))
+        impact.append(
+            impact_long(rel.impact).assign(
+                scenario_name=name, proposal="programme", basis="programme"
+            )
+        )
+        impact += _proposal_impact_frames(run, rel, name)
+        mit = _mitigation_frame(run, rel, name)
+        if mit is not None:
+            mitigations.append(mit)
     first = next(iter(releases.values()))
 
     def lead(frames: list[pd.DataFrame]) -> pd.DataFrame:
         df = pd.concat(frames, ignore_index=True)
-        return df[["scenario_name", *[c for c in df.columns if c != "scenario_name"]]]
+        keys = [c for c in ("scenario_name", "proposal", "basis") if c in df.columns]
+        return df[[*keys, *[c for c in df.columns if c not in keys]]]
 
     outputs["impact"] = write_csv(lead(impact), dest("impact.csv"))
     if first.flows is not None:

@@ -34,7 +34,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from placeplan.publish.disclosure import Published, suppress_table
+from placeplan.publish.disclosure import (
+    Published,
+    mask_columns,
+    suppress,
+    suppress_table,
+    suppression_mask,
+)
 from placeplan.publish.flows import published_flows
 from placeplan.publish.report.impact import ImpactTable
 
@@ -46,6 +52,7 @@ __all__ = [
     "SITE_SCORE_COUNTS",
     "Declaration",
     "Release",
+    "published_mitigations",
     "release_run",
     "suppress_declared",
 ]
@@ -380,7 +387,7 @@ def _scenario_release(
     return Release(
         impact=imp,
         flows=flows,
-        mitigations=sup("mitigations", ri.mitigations),
+        mitigations=_mitigations(ri),
         areas=_areas(ri, imp),
         sites=sites,
         site_scores=scores,
@@ -388,6 +395,24 @@ def _scenario_release(
         row_accounting=sup("row_accounting", ri.row_accounting),
         **_ooa_flows(ri, imp),
     )
+
+
+def _mitigations(ri: ReportInputs) -> Published | None:
+    """The programme's mitigation rules with an "All rules" total (as ``mitigations.csv``)."""
+    m = ri.mitigations
+    if m is None or "pupils" not in m.columns:
+        return None
+    if "annual_cost_gbp" not in m.columns:
+        m = m.assign(annual_cost_gbp=0.0)
+    keyed = m.assign(
+        proposal=m["proposal"] if "proposal" in m.columns else "programme",
+        basis=m["basis"] if "basis" in m.columns else "programme",
+    )
+    frame = published_mitigations(
+        keyed, threshold=ri.disclosure_threshold, round_to=ri.disclosure_round_to, mode=ri.mode
+    )
+    mask = suppression_mask(frame)
+    return Published(frame.drop(columns=mask_columns(frame)), mask)
 
 
 def _areas(ri: ReportInputs, imp: ImpactTable) -> Published | None:
@@ -537,3 +562,41 @@ def _ooa_flows(ri: ReportInputs, imp: ImpactTable) -> dict[str, Published | None
         pub.mode,
     )
     return {"ooa_flows": out_flows, "ooa_settings": settings}
+
+
+def published_mitigations(
+    mitigations: pd.DataFrame, *, threshold: int, round_to: int, mode: str
+) -> pd.DataFrame:
+    """Suppress mitigation counts (and their £) with a total row per proposal and basis.
+
+    Parameters
+    ----------
+    mitigations
+        ``proposal, basis, rule, pupils, annual_cost_gbp, ...`` (more key columns allowed).
+    threshold, round_to, mode
+        Disclosure settings.
+
+    Returns
+    -------
+    table
+        The rows plus a ``rule = "All rules"`` total per (proposal, basis), suppressed by
+        :func:`placeplan.publish.disclosure.suppress` (``annual_cost_gbp`` hidden with
+        ``pupils``; a group with one hidden rule hides a second).
+    """
+    keys = [c for c in ("scenario_name", "scenario", "proposal", "basis") if c in mitigations]
+    tot = (
+        mitigations.groupby(keys, sort=False, as_index=False)[["pupils", "annual_cost_gbp"]]
+        .sum()
+        .assign(rule="All rules", what="", source="", who="", description="")
+    )
+    frame = pd.concat([mitigations, tot], ignore_index=True)
+    return suppress(
+        frame,
+        count_cols=["pupils"],
+        dependent_cols={"annual_cost_gbp": ["pupils"]},
+        group_cols=[keys],
+        total_rows=frame["rule"].eq("All rules"),
+        threshold=threshold,
+        round_to=round_to,
+        mode=mode,  # type: ignore[arg-type]
+    )

@@ -38,6 +38,7 @@ from placeplan.publish.report.sections import (
     method,
     mitigations,
     out_of_area,
+    proposals,
     requirement,
     sites,
     sources,
@@ -74,6 +75,7 @@ SECTIONS = (
     out_of_area.section,
     year_by_year.section,
     mitigations.section,
+    proposals.section,
     sites.section,
     breakdowns.section,
     method.section,
@@ -81,7 +83,8 @@ SECTIONS = (
     disclosure_control.section,
 )
 """The report's sections in order; each is ``section(inputs, ctx) -> Section`` (or None when the
-run has nothing for it, e.g. no year-by-year flows: the section is then left out)."""
+run has nothing for it, e.g. no year-by-year flows: the section is then left out), or a tuple of
+sections (one per proposal)."""
 
 
 def build_report(inputs: ReportInputs) -> Report:
@@ -132,5 +135,10 @@ def build_report(inputs: ReportInputs) -> Report:
         dfe_requirement=DFE_REQUIREMENT,
         headlines=summary.headlines(ctx),
         scenario_summary=summary.scenario_summary(inputs.sites),
-        sections=tuple(s for s in (section(inputs, ctx) for section in SECTIONS) if s is not None),
+        sections=tuple(
+            s
+            for built in (section(inputs, ctx) for section in SECTIONS)
+            for s in (built if isinstance(built, tuple) else (built,))
+            if s is not None
+        ),
     )

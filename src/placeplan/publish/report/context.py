@@ -134,6 +134,10 @@ def build_context(inputs: ReportInputs) -> ReportContext:
     )
 
 
+def _has(df: pd.DataFrame | None, col: str) -> bool:
+    return df is not None and col in df.columns
+
+
 def published_provision(provision: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     """Keep only non-personal provision columns (capacity, not on-roll counts)."""
     if provision is None:

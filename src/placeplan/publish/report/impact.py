@@ -26,6 +26,7 @@ __all__ = [
     "all_group",
     "group_table",
     "impact_long",
+    "impact_table",
     "metric_table",
     "published_impact",
 ]
@@ -173,6 +174,10 @@ class ImpactTable:
                 out[f"{m}__change"] = out[f"{m}__scenario"] - out[f"{m}__baseline"]
         self.table = out
         self.mask = suppression_mask(out)
+        # lookups read a copy without the packed mask in ``attrs`` (pandas deep-copies attrs on
+        # every column access, which made each cell cost milliseconds)
+        self.plain = out.copy()
+        self.plain.attrs = {}
         self.metrics = metrics
         self._index = {
             (gt, g): i
@@ -198,9 +203,9 @@ class ImpactTable:
         if i is None or col not in self.table.columns:
             return Cell(None, fmt)
         row = self.table.index[i]
-        sup = bool(self.mask.loc[row, col]) if col in self.mask.columns else False
-        v = self.table.loc[row, col]
-        v = None if pd.isna(v) else float(v)
+        sup = bool(self.mask.at[row, col]) if col in self.mask.columns else False
+        raw: Any = self.plain.at[row, col]
+        v = None if pd.isna(raw) else float(raw)
         return Cell(v, fmt, suppressed=sup, signed=which == "change")
 
     def row(self, group_type: str, group: str, metric: str) -> tuple[Cell, Cell, Cell]:
@@ -296,6 +301,30 @@ def _group_label(group_type: str, group: str) -> str:
     return group.replace("_", " ")
 
 
+def impact_table(impact: pd.DataFrame, *, threshold: int, round_to: int, mode: Mode) -> ImpactTable:
+    """Return :class:`ImpactTable` of ``impact``, built once per content and settings.
+
+    The report's sections and ``impact.csv`` publish the same tables; the cache makes the second
+    use free and cannot change a figure (the key is a hash of the table's contents).
+    """
+    cols = [c for c in IMPACT_COLS if c in impact.columns]
+    key = (
+        int(pd.util.hash_pandas_object(impact.loc[:, cols], index=False).sum()),
+        len(impact),
+        threshold,
+        round_to,
+        mode,
+    )
+    if key not in _TABLES:
+        if len(_TABLES) >= 64:
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = ImpactTable(impact, threshold=threshold, round_to=round_to, mode=mode)
+    return _TABLES[key]
+
+
+_TABLES: dict[tuple[int, int, int, int, str], ImpactTable] = {}
+
+
 def published_impact(
     impact: pd.DataFrame, *, threshold: int = 5, round_to: int = 0, mode: Mode = "published"
 ) -> pd.DataFrame:
@@ -317,7 +346,7 @@ def published_impact(
     table
         ``group_type, group, metric, baseline, scenario, change`` with values or markers.
     """
-    return impact_long(ImpactTable(impact, threshold=threshold, round_to=round_to, mode=mode))
+    return impact_long(impact_table(impact, threshold=threshold, round_to=round_to, mode=mode))
 
 
 def impact_long(imp: ImpactTable) -> pd.DataFrame:

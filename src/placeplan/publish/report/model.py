@@ -197,6 +197,9 @@ class ReportInputs:
     #: the run's published tables for this scenario (:func:`placeplan.publish.register.
     #: release_run`); None: :func:`build_report` suppresses these inputs itself, the same way
     release: Release | None = None
+    #: per-proposal figures for this scenario
+    #: (:class:`placeplan.publish.report.sections.proposals.ProposalInputs`); None: no section
+    proposals: Any = None
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""
@@ -401,6 +404,8 @@ class Section:
     title: str
     blocks: tuple[Block, ...]
     dfe_element: bool = False
+    #: extra CSS class of the section's wrapper (``proposal-page``: one printed page each)
+    css_class: str = ""
 
 
 @dataclass(frozen=True)

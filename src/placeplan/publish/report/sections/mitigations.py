@@ -1,4 +1,10 @@
-"""Section 4 (DfE element): travel related mitigations for the pupils whose journey changes."""
+"""Section 4 (DfE element): travel related mitigations, from the plan's ``[[mitigation]]`` rules.
+
+Each rule says who it is for, what is offered and what it costs per pupil a year; rules apply in
+order and each pupil gets the first that matches. The table shows, for the programme, how many
+pupils each rule covers and the annual cost (counts and £ disclosure-controlled together), and
+says whether each rule is the plan's own or a package default.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from placeplan.compute.mitigation import WHAT
 from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.report.impact import metric_table
 from placeplan.publish.report.model import DFE_ELEMENTS, Cell, Paragraph, Section, Table
@@ -19,40 +26,69 @@ __all__ = ["section"]
 
 
 def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
-    """Build section 4: who is worse off or moved, and the mitigation offered to each group."""
+    """Build section 4: who is worse off or moved, and the mitigation rules applied and costed."""
     imp = ctx.impact
-    blocks: list[Block] = [Paragraph(prose("mitigations", "intro"))]
+    mitig = ctx.mitigations
+    sources = set() if mitig is None or "source" not in mitig else set(mitig["source"])
+    blocks: list[Block] = [
+        Paragraph(
+            prose(
+                "mitigations",
+                "intro",
+                from_plan="plan" in sources,
+                defaults="default" in sources,
+            )
+        )
+    ]
     if imp.has("worse_off_n"):
         blocks.append(
             metric_table(
                 imp, "t-worse-off", "Pupils whose journey gets longer", ["worse_off_n", "moved_n"]
             )
         )
-    mitig = ctx.mitigations
     if mitig is not None and not mitig.empty:
-        blocks.append(_mitigation_table(mitig))
+        blocks.append(_mitigation_table(mitig, ctx.threshold))
     return Section("mitigations", "4", DFE_ELEMENTS[3][1], tuple(blocks), True)
 
 
-def _mitigation_table(mitig: pd.DataFrame) -> Table:
+def _mitigation_table(mitig: pd.DataFrame, threshold: int) -> Table:
     mask = suppression_mask(mitig)
-    extra = [c for c in ("need_type", "phase") if c in mitig.columns]
     rows = []
+    notes = []
+    total_n = 0.0
+    total_gbp = 0.0
+    hidden = False
     for idx, r in mitig.iterrows():
-        v = r["pupils"]
-        s = bool(mask.at[idx, "pupils"]) if "pupils" in mask.columns else False
+        n, gbp = r.get("pupils"), r.get("annual_cost_gbp")
+        s_n = bool(mask.at[idx, "pupils"]) if "pupils" in mask.columns else False
+        s_gbp = bool(mask.at[idx, "annual_cost_gbp"]) if "annual_cost_gbp" in mask else s_n
+        hidden |= s_n or s_gbp
+        total_n += 0.0 if pd.isna(n) else float(n)
+        total_gbp += 0.0 if gbp is None or pd.isna(gbp) else float(gbp)
+        source = "plan" if r.get("source") == "plan" else "default"
         rows.append(
             (
-                Cell(str(r["group"])),
-                *(Cell("" if pd.isna(r[c]) else str(r[c])) for c in extra),
-                Cell(None if pd.isna(v) else float(v), "count", suppressed=s),
-                Cell(str(r["mitigation"])),
+                Cell(str(r["rule"])),
+                Cell(str(r.get("who", ""))),
+                Cell(WHAT.get(str(r.get("what", "")), str(r.get("what", "")))),
+                Cell(source),
+                Cell(r.get("cost_gbp_per_pupil_year"), "gbp"),
+                Cell(None if pd.isna(n) else float(n), "count", suppressed=s_n),
+                Cell(None if gbp is None or pd.isna(gbp) else float(gbp), "gbp", suppressed=s_gbp),
             )
         )
-    header = (
-        "Group",
-        *(c.replace("_", " ").capitalize() for c in extra),
-        "Pupils",
-        "Mitigation offered",
+        notes.append(str(r.get("description", "")))
+    header = ("Rule", "Who", "What", "Source", "£ per pupil a year", "Pupils", "£ a year")
+    note = prose("mitigations", "table_note", threshold=threshold)
+    if not hidden:
+        note += " " + prose(
+            "mitigations", "total", pupils=f"{total_n:,.0f}", gbp=f"£{total_gbp:,.0f}"
+        )
+    return Table(
+        "t-mitigations",
+        "Travel mitigation rules, in priority order, applied to the programme",
+        header,
+        tuple(rows),
+        note,
+        row_notes=tuple(notes),
     )
-    return Table("t-mitigations", "Travel related mitigations by group", header, tuple(rows))

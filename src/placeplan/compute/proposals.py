@@ -1,0 +1,483 @@
+"""Per-proposal travel impact: each proposal alone, its contribution to the programme, the total.
+
+The DfE requirement is per proposal ("for any capital, inclusion base or special school expansion
+proposal, demonstrating expected changes to travel distances, journey times, and reliance on out
+of area placements. Including any explicit travel related mitigations"). In a scenario every
+opened site is a **proposal** (site, needs, places, opening year). For each one:
+
+- **alone**: the baseline plus only this proposal, compared with the baseline;
+- **contribution**: the programme (the scenario's proposals together) compared with the
+  programme without this proposal;
+
+and for the scenario, **programme**: the programme compared with the baseline. Contributions need
+not add up to the programme: proposals compete for the same pupils (a pupil one base would take
+goes to another without it) and complement each other.
+
+Each is measured twice, with the same measure names:
+
+- **snapshot** (``year = "snapshot"``): today's pupils re-allocated
+  (:func:`placeplan.compute.scenario.apply_scenario`) and compared with
+  :func:`placeplan.compute.impact.assess_impact`; one value, ``central = lower = upper``;
+- **year by year** from the placement-flow model (:mod:`placeplan.compute.flows`): every variant
+  is run with the same pupils, new plans and random draws as the baseline (common random
+  numbers), differences are taken path by path and seed by seed, then summarised as the central
+  path's mean over seeds and the range over all paths and seeds. With *n* proposals a scenario
+  needs 1 + 2n runs per path and seed besides the baseline (fewer where variants coincide: one
+  proposal alone is the programme; the programme without its only proposal is the baseline).
+
+Travel mitigations (:mod:`placeplan.compute.mitigation`) are applied for each proposal to the
+pupils whose placement it changes (alone: against the baseline; contribution: against the
+programme without it), and for the programme to every pupil a rule matches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from placeplan.compute.flows import FlowResult, FlowScenario, flow_table
+from placeplan.compute.impact import ImpactAssessment, assess_impact
+from placeplan.compute.mitigation import MitigationRule, mitigation_table
+from placeplan.compute.scenario import ScenarioResult, apply_scenario
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from placeplan.compute.flows import FlowRun, Proposal
+
+__all__ = [
+    "BASES",
+    "MEASURES",
+    "PROGRAMME",
+    "SNAPSHOT",
+    "TABLE_COLS",
+    "ProposalAssessment",
+    "assess_proposals",
+    "flow_variants",
+    "proposal_flows",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The three bases of comparison, in report order.
+BASES: tuple[str, ...] = ("alone", "contribution", "programme")
+#: ``proposal`` value of the whole scenario's rows.
+PROGRAMME = "programme"
+#: ``year`` value of the snapshot rows.
+SNAPSHOT = "snapshot"
+#: Columns of :attr:`ProposalAssessment.table`.
+TABLE_COLS: tuple[str, ...] = (
+    "scenario",
+    "proposal",
+    "basis",
+    "year",
+    "measure",
+    "central",
+    "lower",
+    "upper",
+)
+
+#: Measures (changes) per proposal and basis, with their meaning; names as in the flow model.
+MEASURES: dict[str, str] = {
+    "distance_total_km": "change in the sum of one-way journey distances, km",
+    "distance_mean_km": "change in the mean one-way journey distance, km",
+    "journey_time_total_min": "change in the sum of one-way journey times, minutes",
+    "journey_time_mean_min": "change in the mean one-way journey time, minutes",
+    "out_of_area": "change in placements outside the authority",
+    "independent_non_maintained": "change in independent / non-maintained placements",
+    "over_max_journey": "change in pupils over the reasonable maximum journey",
+    "worse_off": "pupils whose journey is longer by more than the worse-off margin",
+    "ferry_journeys": "change in journeys crossing by ferry",
+    "placement_cost_gbp": "change in annual placement cost, £",
+    "transport_cost_gbp": "change in annual transport cost, £",
+}
+
+#: Snapshot impact metrics (``assess_impact``'s table) under the shared measure names.
+_SNAPSHOT_METRICS: dict[str, str] = {
+    "mean_distance_km": "distance_mean_km",
+    "mean_time_min": "journey_time_mean_min",
+    "ooa_placements": "out_of_area",
+    "independent_placements": "independent_non_maintained",
+    "over_threshold_n": "over_max_journey",
+    "worse_off_n": "worse_off",
+    "ferry_journeys": "ferry_journeys",
+    "annual_placement_cost_gbp": "placement_cost_gbp",
+    "annual_transport_cost_gbp": "transport_cost_gbp",
+}
+
+
+#: Pupil columns the per-proposal comparisons use (no area columns: see assess_proposals).
+_LEAN_COLS = ("pupil_ref", "need_type", "phase", "nc_year", "age_on_1_september")
+_AREA_GROUPS = ("area", "lsoa11cd", "imd_decile", "ruc_class")
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalAssessment:
+    """Result of :func:`assess_proposals` (internal: counts not yet disclosure-controlled).
+
+    Attributes
+    ----------
+    table
+        Tidy :data:`TABLE_COLS`: one row per scenario, proposal (site id or ``"programme"``),
+        basis (:data:`BASES`), year (``"snapshot"`` or an academic year) and measure
+        (:data:`MEASURES`); ``central``/``lower``/``upper`` are changes.
+    proposals
+        ``scenario, proposal, name, needs, phases, places, opening_year, capital_cost_gbp,
+        annual_cost_per_place_gbp`` per proposal.
+    impacts
+        ``(scenario, proposal, basis) -> ImpactAssessment``: the snapshot comparisons (alone:
+        baseline vs baseline + proposal; contribution: programme without it vs programme;
+        programme: baseline vs programme). Per-pupil parts are internal.
+    mitigations
+        ``scenario, proposal, basis`` + :data:`placeplan.compute.mitigation.MITIGATION_COLS`.
+    flows
+        Year-by-year levels of every variant in :func:`placeplan.compute.flows.flow_table` form
+        (runs named by :func:`variant_name`), for publication; None without the flow model.
+    runtime_s
+        Seconds taken (snapshot and flows).
+    """
+
+    table: pd.DataFrame
+    proposals: pd.DataFrame
+    impacts: dict[tuple[str, str, str], ImpactAssessment]
+    mitigations: pd.DataFrame
+    flows: pd.DataFrame | None
+    runtime_s: float
+
+
+def variant_name(scenario: str, basis: str, site_id: str) -> str:
+    """Name of a variant run in :attr:`ProposalAssessment.flows`.
+
+    Examples
+    --------
+    >>> variant_name("Four bases", "without", "B1")
+    'Four bases | without B1'
+    """
+    return f"{scenario} | {basis} {site_id}"
+
+
+# -- snapshot -----------------------------------------------------------------------------------
+def _snapshot_rows(
+    scenario: str, proposal: str, basis: str, imp: ImpactAssessment
+) -> list[tuple[object, ...]]:
+    t = imp.table[imp.table["group_type"] == "all"].set_index("metric")["change"]
+    rows: list[tuple[object, ...]] = []
+    for metric, measure in _SNAPSHOT_METRICS.items():
+        if metric in t.index:
+            v = float(t.loc[metric])
+            rows.append((scenario, proposal, basis, SNAPSHOT, measure, v, v, v))
+    pp = imp.per_pupil
+    for col, measure in (
+        ("time_min", "journey_time_total_min"),
+        ("distance_km", "distance_total_km"),
+    ):
+        v = float(pp[f"scenario_{col}"].sum() - pp[f"baseline_{col}"].sum())
+        rows.append((scenario, proposal, basis, SNAPSHOT, measure, v, v, v))
+    return rows
+
+
+def _mitigations(
+    scenario: str,
+    proposal: str,
+    basis: str,
+    imp: ImpactAssessment,
+    rules: Sequence[MitigationRule],
+    *,
+    moved_only: bool,
+) -> pd.DataFrame:
+    pp = imp.per_pupil
+    keys = pp.loc[pp["moved"], "mitigation_key"] if moved_only else pp["mitigation_key"]
+    t = mitigation_table(keys, rules)
+    t.insert(0, "basis", basis)
+    t.insert(0, "proposal", proposal)
+    t.insert(0, "scenario", scenario)
+    return t
+
+
+def _assess_snapshot(
+    name: str,
+    res: ScenarioResult,
+    programme: ImpactAssessment,
+    *,
+    allocate: Callable[[tuple[str, ...]], pd.DataFrame],
+    impact: Callable[[pd.DataFrame, pd.DataFrame], ImpactAssessment],
+    baseline: pd.DataFrame,
+    rules: Sequence[MitigationRule],
+) -> tuple[list[tuple[object, ...]], dict[tuple[str, str, str], ImpactAssessment], list]:
+    sites = tuple(res.scenario.open_sites)
+    rows = _snapshot_rows(name, PROGRAMME, PROGRAMME, programme)
+    impacts = {(name, PROGRAMME, PROGRAMME): programme}
+    mit = [_mitigations(name, PROGRAMME, PROGRAMME, programme, rules, moved_only=False)]
+    prog = res.allocation
+    for site in sites:
+        alone = prog if len(sites) == 1 else allocate((site,))
+        rest = tuple(s for s in sites if s != site)
+        without = allocate(rest) if rest else baseline.assign(moved=False)
+        moved = prog["setting_id"].astype(str) != without["setting_id"].astype(str)
+        for basis, imp in (
+            ("alone", impact(baseline, alone)),
+            ("contribution", impact(without, prog.assign(moved=moved.to_numpy()))),
+        ):
+            impacts[(name, site, basis)] = imp
+            rows += _snapshot_rows(name, site, basis, imp)
+            mit.append(_mitigations(name, site, basis, imp, rules, moved_only=True))
+    return rows, impacts, mit
+
+
+# -- flows --------------------------------------------------------------------------------------
+def flow_variants(
+    scenarios: Sequence[FlowScenario],
+) -> tuple[list[FlowScenario], dict[str, str]]:
+    """Return the flow scenarios to run (programmes first, then distinct variants) and a map.
+
+    Parameters
+    ----------
+    scenarios
+        The plan's flow scenarios (programmes), by name.
+
+    Returns
+    -------
+    to_run, alias
+        ``to_run``: the programmes, then one scenario per distinct (proposals, movers) among
+        every proposal alone and every programme without one proposal (named ``~v0``, ``~v1``,
+        ...). ``alias``: :func:`variant_name` of every variant -> the run that holds it (a
+        programme's name, a ``~v`` run, or ``"baseline"`` for no proposals and no movers).
+
+    Examples
+    --------
+    >>> from placeplan.compute.flows import Proposal
+    >>> a, b = (Proposal(s, 5, 2027, cost_per_place_gbp=1.0) for s in ("A", "B"))
+    >>> runs, alias = flow_variants([FlowScenario("P", (a, b))])
+    >>> [r.name for r in runs], alias["P | without A"], alias["P | alone B"]
+    (['P', '~v0', '~v1'], '~v1', '~v1')
+    """
+    to_run = list(scenarios)
+    seen: dict[tuple[tuple[str, ...], str], str] = {}
+    for sc in scenarios:
+        seen.setdefault((tuple(sorted(p.site_id for p in sc.proposals)), sc.movers), sc.name)
+    alias: dict[str, str] = {}
+
+    def run_for(props: tuple[Proposal, ...], movers: str, like: FlowScenario) -> str:
+        key = (tuple(sorted(p.site_id for p in props)), movers)
+        if not props and movers == "transfers":
+            return "baseline"
+        if key not in seen:
+            seen[key] = f"~v{sum(n.startswith('~v') for n in seen.values())}"
+            to_run.append(replace(like, name=seen[key], proposals=props))
+        return seen[key]
+
+    for sc in scenarios:
+        for p in sc.proposals:
+            alias[variant_name(sc.name, "alone", p.site_id)] = run_for((p,), sc.movers, sc)
+            rest = tuple(q for q in sc.proposals if q.site_id != p.site_id)
+            alias[variant_name(sc.name, "without", p.site_id)] = run_for(rest, sc.movers, sc)
+    return to_run, alias
+
+
+def _levels(runs: Sequence[FlowRun]) -> dict[tuple[str, str, int], pd.Series]:
+    return {
+        (r.scenario, r.path, r.seed): r.measures.set_index(["year", "measure"])["value"]
+        for r in runs
+    }
+
+
+def _diff_rows(
+    levels: Mapping[tuple[str, str, int], pd.Series],
+    keys: Sequence[tuple[str, int]],
+    after: str,
+    before: str,
+    label: tuple[str, str, str],
+) -> list[tuple[object, ...]]:
+    diffs = []
+    for path, seed in keys:
+        a, b = levels[(after, path, seed)], levels[(before, path, seed)]
+        d = a.sub(b, fill_value=0.0)
+        d = d[d.index.get_level_values("measure").isin(list(MEASURES))]
+        diffs.append(d.rename("v").reset_index().assign(path=path, seed=seed))
+    df = pd.concat(diffs, ignore_index=True)
+    g = df.groupby(["year", "measure"], sort=True)["v"]
+    central = df[df["path"] == "central"].groupby(["year", "measure"], sort=True)["v"].mean()
+    out = pd.DataFrame({"central": central, "lower": g.min(), "upper": g.max()})
+    out["central"] = out["central"].clip(lower=out["lower"], upper=out["upper"])
+    return [
+        (*label, y, m, float(c), float(lo), float(hi))
+        for (y, m), c, lo, hi in zip(
+            out.index, out["central"], out["lower"], out["upper"], strict=True
+        )
+    ]
+
+
+def proposal_flows(
+    result: FlowResult, scenarios: Sequence[FlowScenario], alias: Mapping[str, str]
+) -> tuple[list[tuple[object, ...]], pd.DataFrame]:
+    """Year-by-year per-proposal rows and the variants' level table from one flow result.
+
+    Parameters
+    ----------
+    result
+        :func:`placeplan.compute.flows.simulate_flows` over :func:`flow_variants`' ``to_run``.
+    scenarios
+        The programmes.
+    alias
+        From :func:`flow_variants`.
+
+    Returns
+    -------
+    rows, levels
+        Rows of :data:`TABLE_COLS`; the :func:`placeplan.compute.flows.flow_table` of the
+        baseline, the programmes and every variant under its :func:`variant_name`.
+    """
+    levels = _levels(result.runs)
+    keys = sorted({(r.path, r.seed) for r in result.runs})
+    rows: list[tuple[object, ...]] = []
+    named = [
+        r
+        for r in result.runs
+        if r.scenario == "baseline" or r.scenario in {s.name for s in scenarios}
+    ]
+    extra_names = []
+    for sc in scenarios:
+        rows += _diff_rows(levels, keys, sc.name, "baseline", (sc.name, PROGRAMME, PROGRAMME))
+        for p in sc.proposals:
+            alone = alias[variant_name(sc.name, "alone", p.site_id)]
+            without = alias[variant_name(sc.name, "without", p.site_id)]
+            rows += _diff_rows(levels, keys, alone, "baseline", (sc.name, p.site_id, "alone"))
+            rows += _diff_rows(levels, keys, sc.name, without, (sc.name, p.site_id, "contribution"))
+            for basis, run in (("alone", alone), ("without", without)):
+                vname = variant_name(sc.name, basis, p.site_id)
+                extra_names.append(vname)
+                named += [replace(r, scenario=vname) for r in result.runs if r.scenario == run]
+    table = flow_table(
+        FlowResult(
+            runs=tuple(named),
+            params=result.params,
+            scenarios=tuple(s.name for s in scenarios) + tuple(extra_names),
+        )
+    )
+    return rows, table
+
+
+# -- entry --------------------------------------------------------------------------------------
+def assess_proposals(
+    df_pupils: pd.DataFrame,
+    df_baseline: pd.DataFrame,
+    df_sites: pd.DataFrame,
+    df_journeys: pd.DataFrame,
+    scenarios: Mapping[str, ScenarioResult],
+    impacts: Mapping[str, ImpactAssessment],
+    *,
+    apply_kwargs: Mapping[str, object],
+    impact_kwargs: Mapping[str, object],
+    rules: Sequence[MitigationRule],
+    flows: tuple[FlowResult, Sequence[FlowScenario], Mapping[str, str]] | None = None,
+    proposal_info: pd.DataFrame | None = None,
+) -> ProposalAssessment:
+    """Assess every proposal of every scenario alone and as its contribution, and the programme.
+
+    Parameters
+    ----------
+    df_pupils, df_baseline, df_sites, df_journeys
+        As for :func:`placeplan.compute.scenario.apply_scenario`.
+    scenarios, impacts
+        The programmes (scenario results) and their impact against the baseline.
+    apply_kwargs
+        Keyword arguments of :func:`~placeplan.compute.scenario.apply_scenario` (``costs``,
+        ``max_journey_min_by_phase``).
+    impact_kwargs
+        Keyword arguments of :func:`~placeplan.compute.impact.assess_impact` (thresholds and
+        ``mitigation_rules``), the same as the programmes'.
+    rules
+        The mitigation rules used (for the tables).
+    flows
+        ``(result, programmes, alias)`` from :func:`flow_variants` and a flow run over its
+        scenarios; None: snapshot only.
+    proposal_info
+        ``scenario, proposal, ...`` descriptions (opening year etc.), passed through.
+
+    Returns
+    -------
+    ProposalAssessment
+        The tidy table, descriptions, snapshot comparisons, mitigations and flow levels.
+
+    Notes
+    -----
+    A proposal with no places changes nothing: its alone and contribution rows are all zero
+    (the snapshot allocation and the flow runs are then the baseline's / the programme's).
+    """
+    t0 = time.perf_counter()
+    cache: dict[tuple[str, ...], pd.DataFrame] = {}
+    # per proposal: all pupils, by need, phase and transport policy (not by area: 4x faster, and
+    # a proposal's pupils by small area would be suppressed anyway)
+    lean = df_pupils[[c for c in _LEAN_COLS if c in df_pupils.columns]]
+
+    def impact(before: pd.DataFrame, after: pd.DataFrame) -> ImpactAssessment:
+        imp = assess_impact(lean, before, after, **impact_kwargs)  # type: ignore[arg-type]
+        keep = ~imp.table["group_type"].isin(_AREA_GROUPS)
+        return replace(imp, table=imp.table[keep].reset_index(drop=True))
+
+    rows: list[tuple[object, ...]] = []
+    all_impacts: dict[tuple[str, str, str], ImpactAssessment] = {}
+    mit: list[pd.DataFrame] = []
+    for name, res in scenarios.items():
+
+        def allocate(sites: tuple[str, ...], res: ScenarioResult = res) -> pd.DataFrame:
+            rule = replace(res.scenario, name="", description="", open_sites=())
+            key = (*sorted(sites), repr(rule))
+            if key not in cache:
+                sc = replace(res.scenario, open_sites=sites)
+                cache[key] = apply_scenario(
+                    sc,
+                    df_pupils,
+                    df_baseline,
+                    df_sites,
+                    df_journeys,
+                    **apply_kwargs,  # type: ignore[arg-type]
+                ).allocation
+            return cache[key]
+
+        r, i, m = _assess_snapshot(
+            name,
+            res,
+            impacts[name],
+            allocate=allocate,
+            impact=impact,
+            baseline=df_baseline,
+            rules=rules,
+        )
+        rows += r
+        all_impacts.update(i)
+        mit += m
+    flow_levels = None
+    if flows is not None:
+        f_rows, flow_levels = proposal_flows(*flows)
+        rows += f_rows
+    table = pd.DataFrame(rows, columns=list(TABLE_COLS))
+    for c in ("central", "lower", "upper"):
+        table[c] = table[c].astype(float) + 0.0  # no -0.0
+    info = (
+        proposal_info
+        if proposal_info is not None
+        else pd.DataFrame(columns=["scenario", "proposal"])
+    )
+    elapsed = time.perf_counter() - t0
+    n_prop = int(np.sum([len(r.scenario.open_sites) for r in scenarios.values()]))
+    logger.info(
+        "assess_proposals: %d scenario(s), %d proposal(s), %d snapshot re-allocations, %.2f s",
+        len(scenarios),
+        n_prop,
+        len(cache),
+        elapsed,
+    )
+    return ProposalAssessment(
+        table=table,
+        proposals=info,
+        impacts=all_impacts,
+        mitigations=pd.concat(mit, ignore_index=True) if mit else pd.DataFrame(),
+        flows=flow_levels,
+        runtime_s=elapsed,
+    )

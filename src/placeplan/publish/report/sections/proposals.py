@@ -1,0 +1,422 @@
+"""Per-proposal travel impact: the programme, then one printable page per proposal.
+
+Each proposal (a site, its needs, size and opening year) gets a one-screen summary of the four DfE
+elements — distance, journey time, reliance on out-of-area placements and mitigations — alone
+(the baseline plus only this proposal) and as its contribution to the programme (the programme
+with and without it), for today's pupils and for the last year of the placement flows; then its
+mitigations with their cost and its year-by-year figures. The programme section comes first.
+
+Disclosure: snapshot figures are cells of :class:`~placeplan.publish.report.impact.ImpactTable`
+(the path ``impact.csv`` takes); totals of minutes and km are hidden with the number of pupils
+who change setting; mitigation counts and their £ go through
+:func:`~placeplan.publish.disclosure.suppress`; year-by-year figures come from
+:func:`~placeplan.publish.flows.published_flows` over the variants' runs, and a contribution is
+the published programme value minus the published value without the proposal (hidden when either
+is hidden).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from placeplan.publish.disclosure import suppression_mask
+from placeplan.publish.flows import published_flows, round_measure
+from placeplan.publish.register import published_mitigations
+from placeplan.publish.report.impact import all_group, impact_table
+from placeplan.publish.report.model import Cell, Paragraph, Section, Table
+from placeplan.publish.report.prose import prose
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from placeplan.publish.report.context import ReportContext
+    from placeplan.publish.report.model import Block, ReportInputs
+
+__all__ = ["PROGRAMME", "ProposalInputs", "section"]
+
+PROGRAMME = "programme"
+_SNAPSHOT = "snapshot"
+_CHANGE = " - baseline"
+
+#: Summary rows: (label, DfE element, snapshot source, flow measure, format). Snapshot source is
+#: ``("impact", metric, which)`` or ``("total", measure)`` (hidden with ``moved_n``).
+_ROWS: tuple[tuple[str, str, tuple[str, ...], str, str], ...] = (
+    ("Total one-way distance a day", "1", ("total", "distance_total_km"), "distance_total_km",
+     "km"),
+    ("Total one-way journey time a day", "2", ("total", "journey_time_total_min"),
+     "journey_time_total_min", "minutes"),
+    ("Out-of-area placements", "3", ("impact", "ooa_placements", "change"), "out_of_area",
+     "count"),
+    ("Independent / non-maintained placements", "3",
+     ("impact", "independent_placements", "change"), "independent_non_maintained", "count"),
+    ("Pupils over the reasonable maximum journey", "2", ("impact", "over_threshold_n", "change"),
+     "over_max_journey", "count"),
+    ("Pupils whose journey gets longer", "4", ("impact", "worse_off_n", "scenario"), "worse_off",
+     "count"),
+    ("Pupils who change setting", "", ("impact", "moved_n", "scenario"), "", "count"),
+)  # fmt: skip
+#: Year-by-year rows per proposal: (flow measure, label, format).
+_YBY: tuple[tuple[str, str, str], ...] = (
+    ("out_of_area", "Out-of-area placements", "count"),
+    ("independent_non_maintained", "Independent / non-maintained", "count"),
+    ("journey_time_total_min", "Total one-way journey time", "minutes"),
+    ("worse_off", "Pupils whose journey gets longer", "count"),
+)
+
+
+@dataclass(frozen=True, eq=False)
+class ProposalInputs:
+    """What the per-proposal sections need for one scenario (aggregates, not yet suppressed).
+
+    Attributes
+    ----------
+    table
+        The scenario's rows of :attr:`placeplan.compute.proposals.ProposalAssessment.table`.
+    info
+        ``proposal, name, needs, phases, places, opening_year, places_by_year,
+        capital_cost_gbp`` per proposal.
+    impacts
+        ``(proposal, basis) -> impact table`` (``group_type, group, metric, baseline,
+        scenario, change``); the programme's is ``("programme", "programme")``.
+    mitigations
+        ``proposal, basis, rule, what, source, pupils, cost_gbp_per_pupil_year,
+        annual_cost_gbp, who, description``.
+    flows
+        The variants' year-by-year levels (``flow_table`` form) or None.
+    scenario
+        The scenario's name (the programme's run in ``flows``).
+    """
+
+    table: pd.DataFrame
+    info: pd.DataFrame
+    impacts: Mapping[tuple[str, str], pd.DataFrame]
+    mitigations: pd.DataFrame
+    flows: pd.DataFrame | None = None
+    scenario: str = "Scenario"
+
+    def __post_init__(self) -> None:
+        """Refuse pupil-level columns."""
+        from placeplan._errors import SchemaValidationError
+
+        frames = [self.table, self.info, self.mitigations, *self.impacts.values()]
+        if self.flows is not None:
+            frames.append(self.flows)
+        for df in frames:
+            if any("pupil_ref" in str(c).lower() for c in df.columns):
+                msg = "proposals: pupil-level column present; pass aggregates only"
+                raise SchemaValidationError(msg)
+
+
+# -- cells --------------------------------------------------------------------------------------
+class _Published:
+    """The published figures of one scenario's proposals, looked up as report cells."""
+
+    def __init__(self, p: ProposalInputs, ctx: ReportContext) -> None:
+        th, rnd, mode = ctx.threshold, ctx.round_to, ctx.mode
+        self.p = p
+        self.imp = {
+            k: impact_table(v, threshold=th, round_to=rnd, mode=mode) for k, v in p.impacts.items()
+        }
+        self.mit = published_mitigations(p.mitigations, threshold=th, round_to=rnd, mode=mode)
+        self.mit_mask = suppression_mask(self.mit)
+        self.flows = (
+            None
+            if p.flows is None
+            else published_flows(p.flows, threshold=th, round_to=rnd, mode=mode)
+        )
+        self.years = [] if self.flows is None else sorted(self.flows["year"].unique())
+        self._flow = (
+            {}
+            if self.flows is None
+            else {
+                (y, r, m): (c, lo, hi, bool(h))
+                for y, r, m, c, lo, hi, h in zip(
+                    self.flows["year"],
+                    self.flows["scenario"],
+                    self.flows["measure"],
+                    self.flows["central"],
+                    self.flows["lower"],
+                    self.flows["upper"],
+                    self.flows["suppressed"],
+                    strict=True,
+                )
+            }
+        )
+        t = p.table
+        self._raw = {
+            (pr, b, y, m): (lo, hi)
+            for pr, b, y, m, lo, hi in zip(
+                t["proposal"], t["basis"], t["year"], t["measure"], t["lower"], t["upper"],
+                strict=True,
+            )
+        }  # fmt: skip
+        self._snap = {
+            (pr, b, m): c
+            for pr, b, y, m, c in zip(
+                t["proposal"], t["basis"], t["year"], t["measure"], t["central"], strict=True
+            )
+            if y == _SNAPSHOT
+        }
+
+    def snapshot(self, proposal: str, basis: str, source: tuple[str, ...], fmt: str) -> Cell:
+        imp = self.imp.get((proposal, basis))
+        if imp is None:
+            return Cell(None, fmt)
+        g = all_group(imp)
+        if source[0] == "impact":
+            c = imp.cell("all", g, source[1], source[2])
+            return Cell(c.value, fmt, suppressed=c.suppressed, signed=source[2] == "change")
+        moved = imp.cell("all", g, "moved_n", "scenario")
+        v = self._snap.get((proposal, basis, source[1]))
+        if moved.suppressed:
+            return Cell(None, fmt, suppressed=True, signed=True)
+        return Cell(None if v is None else round(float(v), 1), fmt, signed=True)
+
+    def _level(self, year: str, run: str, measure: str) -> tuple[float | None, bool]:
+        hit = self._flow.get((year, run, measure))
+        if hit is None:
+            return None, False
+        c, _, _, hidden = hit
+        return (None if hidden or pd.isna(c) else float(c)), hidden
+
+    def flow(self, proposal: str, basis: str, year: str, measure: str, fmt: str) -> Cell:
+        """A year's change: alone / programme against the baseline, contribution paired."""
+        s = self.p.scenario
+        if not measure or self.flows is None:
+            return Cell(None, fmt)
+        if basis == "contribution":
+            after = self._level(year, s, measure)
+            before = self._level(year, f"{s} | without {proposal}", measure)
+            if after[1] or before[1]:
+                return Cell(None, fmt, suppressed=True, signed=True)
+            if after[0] is None or before[0] is None:
+                return Cell(None, fmt, signed=True)
+            lo, hi = self._raw.get((proposal, basis, year, measure), (None, None))
+            ends = [
+                None if v is None else float(round_measure(measure, pd.Series([v]))[0])
+                for v in (lo, hi)
+            ]
+            central = round(after[0] - before[0], 1) + 0.0
+            return Cell(central, fmt, signed=True, low=ends[0], high=ends[1])
+        run = s if basis == PROGRAMME else f"{s} | alone {proposal}"
+        hit = self._flow.get((year, f"{run}{_CHANGE}", measure))
+        if hit is None:
+            return Cell(None, fmt, signed=True)
+        c, lo, hi, hidden = hit
+        if hidden:
+            return Cell(None, fmt, suppressed=True, signed=True)
+
+        def num(v: object) -> float | None:
+            x = float(v)  # type: ignore[arg-type]
+            return None if math.isnan(x) else x
+
+        return Cell(num(c), fmt, signed=True, low=num(lo), high=num(hi))
+
+    def mitigation_total(self, proposal: str, basis: str) -> tuple[Cell, Cell]:
+        m = self.mit
+        hit = m[(m["proposal"] == proposal) & (m["basis"] == basis) & (m["rule"] == "All rules")]
+        if hit.empty:
+            return Cell(None, "count"), Cell(None, "gbp")
+        i = hit.index[0]
+        return (
+            Cell(hit.at[i, "pupils"], "count", suppressed=bool(self.mit_mask.at[i, "pupils"])),
+            Cell(
+                hit.at[i, "annual_cost_gbp"],
+                "gbp",
+                suppressed=bool(self.mit_mask.at[i, "annual_cost_gbp"]),
+            ),
+        )
+
+
+# -- blocks -------------------------------------------------------------------------------------
+def _summary(pub: _Published, proposal: str, bases: Sequence[str], id_: str) -> Table:
+    last = pub.years[-1] if pub.years else ""
+    labels = {"alone": "Alone", "contribution": "Contribution", PROGRAMME: "Programme"}
+    header = ["DfE element", "Measure (change)"]
+    header += [f"{labels[b]}, today's pupils" for b in bases]
+    if last:
+        header += [f"{labels[b]}, {last}" for b in bases]
+    rows = []
+    for label, element, source, measure, fmt in _ROWS:
+        cells = [Cell(element), Cell(label)]
+        cells += [pub.snapshot(proposal, b, source, fmt) for b in bases]
+        if last:
+            cells += [pub.flow(proposal, b, last, measure, fmt) for b in bases]
+        rows.append(tuple(cells))
+    for k, name in enumerate(("Pupils covered by a mitigation", "Mitigation cost a year")):
+        cells = [Cell("4"), Cell(name)]
+        cells += [pub.mitigation_total(proposal, b)[k] for b in bases]
+        if last:
+            cells += [Cell(None, "text") for _ in bases]
+        rows.append(tuple(cells))
+    note = prose("proposals", "summary_note", last=last, threshold=pub_threshold(pub))
+    return Table(id_, "The four DfE elements", tuple(header), tuple(rows), note)
+
+
+def pub_threshold(pub: _Published) -> int:
+    """The disclosure threshold in use (for the notes)."""
+    return int(pub.mit.attrs.get("disclosure_threshold", 5))
+
+
+def _mitigation_rows(pub: _Published, proposal: str, bases: Sequence[str], id_: str) -> Block:
+    m, mask = pub.mit, pub.mit_mask
+    rules = [r for r in dict.fromkeys(m["rule"]) if r != "All rules"]
+    rows = []
+    for rule in rules:
+        cells: list[Cell] = [Cell(rule)]
+        shown = False
+        for b in bases:
+            hit = m[(m["proposal"] == proposal) & (m["basis"] == b) & (m["rule"] == rule)]
+            if hit.empty:
+                cells += [Cell(None, "count"), Cell(None, "gbp")]
+                continue
+            i = hit.index[0]
+            n = hit.at[i, "pupils"]
+            shown |= bool(mask.at[i, "pupils"]) or (pd.notna(n) and float(n) > 0)
+            cells += [
+                Cell(n, "count", suppressed=bool(mask.at[i, "pupils"])),
+                Cell(
+                    hit.at[i, "annual_cost_gbp"],
+                    "gbp",
+                    suppressed=bool(mask.at[i, "annual_cost_gbp"]),
+                ),
+            ]
+        if shown:
+            rows.append(tuple(cells))
+    if not rows:
+        return Paragraph(prose("proposals", "no_mitigation"))
+    labels = {"alone": "alone", "contribution": "in the programme", PROGRAMME: "programme"}
+    header = ["Rule"]
+    for b in bases:
+        header += [f"Pupils ({labels[b]})", f"£ a year ({labels[b]})"]
+    return Table(id_, "Travel mitigations applied (rules in section 4)", tuple(header), tuple(rows))
+
+
+def _year_table(pub: _Published, proposal: str, bases: Sequence[str], id_: str) -> Table | None:
+    if not pub.years:
+        return None
+    labels = {"alone": "Alone", "contribution": "Contribution", PROGRAMME: "Programme"}
+    rows = []
+    for measure, label, fmt in _YBY:
+        for j, b in enumerate(bases):
+            # central values only (the last year's range is in the summary), so the
+            # proposal's page fits one printed page
+            cells = [
+                replace(pub.flow(proposal, b, y, measure, fmt), low=None, high=None)
+                for y in pub.years
+            ]
+            rows.append((Cell(label if j == 0 else ""), Cell(labels[b]), *cells))
+    return Table(
+        id_,
+        "Year by year: change (central estimate)",
+        ("Measure", "", *pub.years),
+        tuple(rows),
+        prose("proposals", "yby_note"),
+    )
+
+
+def _describe(info: pd.Series) -> str:
+    from placeplan.publish.report.render import fmt_gbp_short
+
+    ramp = info.get("places_by_year") or {}
+    ramp_text = (
+        "; ramp-up " + ", ".join(f"{y}: {n}" for y, n in sorted(dict(ramp).items()))
+        if isinstance(ramp, Mapping) and ramp
+        else ""
+    )
+    cap = info.get("capital_cost_gbp")
+    return prose(
+        "proposals",
+        "describe",
+        title=str(info.get("name", "")),
+        site=str(info["proposal"]),
+        places=int(info.get("places", 0)),
+        needs=str(info.get("needs", "")).replace(";", ", ") or "any need",
+        phases=str(info.get("phases", "")).replace(";", ", ").replace("post16", "post-16"),
+        opening=f"{int(info['opening_year'])}/{(int(info['opening_year']) + 1) % 100:02d}",
+        ramp=ramp_text,
+        capital="" if cap is None or pd.isna(cap) else fmt_gbp_short(cap),
+    )
+
+
+def _programme(pub: _Published, p: ProposalInputs) -> Section:
+    blocks: list[Block] = [
+        Paragraph(prose("proposals", "intro", n=len(p.info), scenario=p.scenario)),
+        _summary(pub, PROGRAMME, (PROGRAMME,), "t-prop-programme"),
+    ]
+    rows = []
+    last = pub.years[-1] if pub.years else ""
+    for _, info in p.info.iterrows():
+        site = str(info["proposal"])
+        rows.append(
+            (
+                Cell(f"{info.get('name', site)} ({site})"),
+                pub.snapshot(site, "contribution", ("impact", "ooa_placements", "change"), "count"),
+                pub.snapshot(
+                    site,
+                    "contribution",
+                    ("impact", "independent_placements", "change"),
+                    "count",
+                ),
+                pub.snapshot(site, "contribution", ("total", "journey_time_total_min"), "minutes"),
+                pub.flow(site, "contribution", last, "out_of_area", "count")
+                if last
+                else Cell(None, "count"),
+                pub.mitigation_total(site, "contribution")[1],
+            )
+        )
+    if rows:
+        blocks.append(
+            Table(
+                "t-prop-contributions",
+                "Each proposal's contribution to the programme (programme with and without it)",
+                (
+                    "Proposal",
+                    "Out-of-area, today",
+                    "Independent / NM, today",
+                    "Journey time a day, today",
+                    f"Out-of-area, {last}" if last else "Out-of-area, year by year",
+                    "Mitigation £ a year",
+                ),
+                tuple(rows),
+                prose("proposals", "contributions_note"),
+            )
+        )
+    return Section("proposals", "4a", "Each proposal and the programme", tuple(blocks), True)
+
+
+def _proposal(pub: _Published, info: pd.Series, k: int) -> Section:
+    site = str(info["proposal"])
+    bases = ("alone", "contribution")
+    blocks: list[Block] = [
+        Paragraph(_describe(info)),
+        _summary(pub, site, bases, f"t-prop-{k}-summary"),
+        _mitigation_rows(pub, site, bases, f"t-prop-{k}-mitigations"),
+    ]
+    yby = _year_table(pub, site, bases, f"t-prop-{k}-yby")
+    if yby is not None:
+        blocks.append(yby)
+    return Section(
+        f"proposal-{k}",
+        f"4a.{k}",
+        f"Proposal {k}: {info.get('name', site)}",
+        tuple(blocks),
+        css_class="proposal-page",
+    )
+
+
+def section(inputs: ReportInputs, ctx: ReportContext) -> tuple[Section, ...] | None:
+    """Build the programme section and one section per proposal (None without proposals)."""
+    p: ProposalInputs | None = getattr(inputs, "proposals", None)
+    if p is None:
+        return None
+    pub = _Published(p, ctx)
+    out = [_programme(pub, p)]
+    for k, (_, info) in enumerate(p.info.iterrows(), start=1):
+        out.append(_proposal(pub, info, k))
+    return tuple(out)
