@@ -51,7 +51,8 @@ from placeplan._errors import ConfigError
 from placeplan.prepare.io import write_layers
 from placeplan.publish.disclosure import apply_marker
 from placeplan.publish.flows import flows_csv_frame
-from placeplan.publish.register import Release, published_mitigations, release_run
+from placeplan.publish.mitigations import published_mitigations
+from placeplan.publish.register import Release, release_run
 from placeplan.publish.report.appendix import build_appendix, write_appendix
 from placeplan.publish.report.build import MapFigure, Report, ReportInputs, build_report
 from placeplan.publish.report.impact import ImpactTable, impact_long

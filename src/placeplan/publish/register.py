@@ -37,11 +37,11 @@ import pandas as pd
 from placeplan.publish.disclosure import (
     Published,
     mask_columns,
-    suppress,
     suppress_table,
     suppression_mask,
 )
 from placeplan.publish.flows import published_flows
+from placeplan.publish.mitigations import published_mitigations
 from placeplan.publish.report.impact import ImpactTable
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ __all__ = [
     "SITE_SCORE_COUNTS",
     "Declaration",
     "Release",
-    "published_mitigations",
     "release_run",
     "suppress_declared",
 ]
@@ -562,41 +561,3 @@ def _ooa_flows(ri: ReportInputs, imp: ImpactTable) -> dict[str, Published | None
         pub.mode,
     )
     return {"ooa_flows": out_flows, "ooa_settings": settings}
-
-
-def published_mitigations(
-    mitigations: pd.DataFrame, *, threshold: int, round_to: int, mode: str
-) -> pd.DataFrame:
-    """Suppress mitigation counts (and their £) with a total row per proposal and basis.
-
-    Parameters
-    ----------
-    mitigations
-        ``proposal, basis, rule, pupils, annual_cost_gbp, ...`` (more key columns allowed).
-    threshold, round_to, mode
-        Disclosure settings.
-
-    Returns
-    -------
-    table
-        The rows plus a ``rule = "All rules"`` total per (proposal, basis), suppressed by
-        :func:`placeplan.publish.disclosure.suppress` (``annual_cost_gbp`` hidden with
-        ``pupils``; a group with one hidden rule hides a second).
-    """
-    keys = [c for c in ("scenario_name", "scenario", "proposal", "basis") if c in mitigations]
-    tot = (
-        mitigations.groupby(keys, sort=False, as_index=False)[["pupils", "annual_cost_gbp"]]
-        .sum()
-        .assign(rule="All rules", what="", source="", who="", description="")
-    )
-    frame = pd.concat([mitigations, tot], ignore_index=True)
-    return suppress(
-        frame,
-        count_cols=["pupils"],
-        dependent_cols={"annual_cost_gbp": ["pupils"]},
-        group_cols=[keys],
-        total_rows=frame["rule"].eq("All rules"),
-        threshold=threshold,
-        round_to=round_to,
-        mode=mode,  # type: ignore[arg-type]
-    )

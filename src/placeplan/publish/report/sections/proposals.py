@@ -26,7 +26,7 @@ import pandas as pd
 
 from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.flows import published_flows, round_measure
-from placeplan.publish.register import published_mitigations
+from placeplan.publish.mitigations import published_mitigations
 from placeplan.publish.report.impact import all_group, impact_table
 from placeplan.publish.report.model import Cell, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
