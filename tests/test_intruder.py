@@ -31,6 +31,7 @@ import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,16 +119,39 @@ def _num(text: object) -> float | str | None:
 
 
 # --------------------------------------------------------------------------- reading outputs
+#: Impact metrics counted against the assessment's own baseline allocation (zero there).
+RELATIVE_METRICS = {"moved_n", "worse_off_n"}
+
+
+def _impact_key(r: Any, which: str) -> Key:
+    """The quantity a cell of impact.csv publishes. A proposal *alone* shares the programme's
+    baseline; its *contribution* shares the programme's scenario (its baseline is the programme
+    without it), so the attacker links every copy."""
+    gt, g, m, scen = r.group_type, str(r.group), r.metric, r.scenario_name
+    proposal, basis = getattr(r, "proposal", "programme"), getattr(r, "basis", "programme")
+    if basis == "alone":
+        run = f"{scen}|alone|{proposal}"
+        base = "baseline"
+    elif basis == "contribution":
+        run, base = scen, f"{scen}|without|{proposal}"
+        if m in RELATIVE_METRICS:  # counted against the programme without it: its own quantity
+            run = f"{scen}|contribution|{proposal}"
+    else:
+        run, base = scen, "baseline"
+    if which == "baseline":
+        return ("imp", base, gt, g, m)
+    if which == "scenario":
+        return ("imp", run, gt, g, m)
+    if base == "baseline":
+        return ("imp-chg", run, gt, g, m)
+    return ("imp-contrib", f"{run}|{base}", gt, g, m)
+
+
 def read_impact(rel: Release, df: pd.DataFrame, tol: float, *, truth: bool = False) -> None:
     for r in df.itertuples(index=False):
         m = r.metric
         for which in ("baseline", "scenario", "change"):
-            if which == "baseline":
-                key: Key = ("imp", "baseline", r.group_type, str(r.group), m)
-            elif which == "scenario":
-                key = ("imp", r.scenario_name, r.group_type, str(r.group), m)
-            else:
-                key = ("imp-chg", r.scenario_name, r.group_type, str(r.group), m)
+            key = _impact_key(r, which)
             val = getattr(r, which)
             if truth:
                 v = _num(val)
@@ -150,7 +174,9 @@ def read_flows(rel: Release, df: pd.DataFrame, tol: float, *, truth: bool = Fals
                 # a central count is a mean over new-plan paths, published to whole pupils
                 count_tol = tol + (0.5 if stat == "central" else 0.0)
                 count = r.measure not in FLOW_NON_COUNTS
-                rel.see(key, val, count_tol if count else (500.0 if "gbp" in r.measure else 0.05))
+                each = count_tol if count else (500.0 if "gbp" in r.measure else 0.05)
+                # a change row is the difference of two published (rounded) levels
+                rel.see(key, val, 2 * each if str(r.scenario).endswith(CHANGE) else each)
 
 
 def read_scores(rel: Release, df: pd.DataFrame, *, truth: bool = False) -> None:
@@ -338,6 +364,10 @@ def add_relations(rel: Release, lsoa_area: dict[str, str]) -> None:
         if k[0] == "imp-chg":
             _, scen, gt, g, m = k
             rel.relate({k: 1.0, ("imp", scen, gt, g, m): -1.0, ("imp", "baseline", gt, g, m): 1.0})
+        elif k[0] == "imp-contrib":  # a proposal's contribution: programme - programme without it
+            _, pair, gt, g, m = k
+            run, base = pair.split("|", 1)
+            rel.relate({k: 1.0, ("imp", run, gt, g, m): -1.0, ("imp", base, gt, g, m): 1.0})
     # flows: identities within a run and year, years, changes
     flow = [k for k in keys if k[0] == "flow"]
     by: dict[tuple[str, str, str], set[str]] = defaultdict(set)

@@ -39,7 +39,7 @@ def add_optimise_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="output folder (default: <plan output_dir>/optimise)",
+        help="output folder (default: <plan output_dir>-optimise, beside the run's outputs)",
     )
     p.set_defaults(func=optimise_command)
     return p
@@ -61,7 +61,9 @@ def optimise_command(args: argparse.Namespace) -> int:
             '{ "2026-27" = 1000000, "2027-28" = 1000000 }'
         )
         raise ConfigError(msg)
-    out = args.out.resolve() if args.out is not None else plan.output_dir / "optimise"
+    # beside the run's output folder, not in it: `run` owns that folder and replaces it whole
+    default = plan.output_dir.parent / f"{plan.output_dir.name}-optimise"
+    out = args.out.resolve() if args.out is not None else default
     check_output_dir(out, key="--out" if args.out is not None else "plan.output_dir")
     study = optimise_plan(plan, prepare(plan))
     d = plan.disclosure

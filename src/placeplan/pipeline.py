@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
+from placeplan.compute.programme_plan import optimise_plan
 from placeplan.compute.run import COMPUTE_STAGES, RunResult, compute
 from placeplan.prepare.inputs import prepare
 from placeplan.publish import publish
@@ -31,7 +32,7 @@ __all__ = ["STAGES", "run", "run_and_publish"]
 logger = logging.getLogger(__name__)
 
 #: Every stage of a run, in order.
-STAGES = ("inputs", *COMPUTE_STAGES, "outputs")
+STAGES = ("inputs", *COMPUTE_STAGES, "programme", "outputs")
 
 
 class _Stages:
@@ -62,7 +63,12 @@ class _Stages:
 def _run(plan: PlanConfig, stages: _Stages) -> RunResult:
     with stages.stage("inputs"):
         inputs = prepare(plan)
-    return compute(plan, inputs, timer=stages)
+    result = compute(plan, inputs, timer=stages)
+    with stages.stage("programme"):
+        # the capital programme a board would choose ([optimise]; `placeplan optimise` alone)
+        if plan.optimise.budget_by_fy_gbp:
+            result = replace(result, programme=optimise_plan(plan, inputs))
+    return result
 
 
 def run(plan: PlanConfig) -> RunResult:

@@ -38,6 +38,7 @@ from placeplan.vocab import CRS, OOA_CATEGORIES
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from placeplan.compute.programme_plan import ProgrammeStudy
     from placeplan.config import PlanConfig
 
 __all__ = [
@@ -127,6 +128,10 @@ class RunResult:
         opened site alone and as its contribution to the programme, snapshot and year by year.
     mitigation_rules
         The travel mitigation rules applied (the plan's ``[[mitigation]]`` or the defaults).
+    programme
+        The capital programme study (:func:`placeplan.compute.programme_plan.optimise_plan`:
+        the best programme, budget curve, alternatives, greedy) when the plan has an
+        ``[optimise]`` budget; set by :func:`placeplan.run`, None otherwise.
     timings_s
         Seconds per stage.
     """
@@ -149,6 +154,7 @@ class RunResult:
     sen2_check: pd.DataFrame | None = None
     proposals: ProposalAssessment | None = None
     mitigation_rules: tuple[MitigationRule, ...] = ()
+    programme: ProgrammeStudy | None = None
 
 
 def _exact_locations(df_origins: pd.DataFrame) -> bool:

@@ -52,6 +52,7 @@ from placeplan.prepare.io import write_layers
 from placeplan.publish.disclosure import apply_marker
 from placeplan.publish.flows import flows_csv_frame
 from placeplan.publish.mitigations import published_mitigations
+from placeplan.publish.programme import ProgrammeTables, programme_tables, write_programme
 from placeplan.publish.register import Release, release_run
 from placeplan.publish.report.appendix import build_appendix, write_appendix
 from placeplan.publish.report.build import MapFigure, Report, ReportInputs, build_report
@@ -216,7 +217,10 @@ def _write_all(
                 dest(f"pupil-journeys-{_slug(name)}.csv"),
             )
     # one appendix for every scenario (issue 11): the comparison first, then each in full
-    outputs["report"] = write_appendix(build_appendix(every, reports), dest("report.html"))
+    programme = _write_programme(run, out_dir / f"{prefix}optimise", outputs)
+    outputs["report"] = write_appendix(
+        build_appendix(every, reports, programme=programme), dest("report.html")
+    )
     outputs["comparison"] = write_csv(comparison_frame(every), dest("comparison.csv"))
     outputs.update(_write_tables(run, releases, dest))
     layers["provision"] = inputs.provision[
@@ -333,6 +337,22 @@ def _published_layers(
     if catchments is not None:
         layers["catchments"] = catchments
     return layers
+
+
+def _write_programme(
+    run: RunResult, folder: Path, outputs: dict[str, Path]
+) -> ProgrammeTables | None:
+    """The capital programme's files (``optimise/``) when the run has one; its published tables
+    for the appendix."""
+    study = getattr(run, "programme", None)
+    if study is None:
+        return None
+    d = run.plan.disclosure
+    written = write_programme(
+        study, folder, threshold=d.threshold, round_to=d.round_to, mode=d.mode
+    )
+    outputs.update({f"optimise:{k}": v for k, v in written.items()})
+    return programme_tables(study, threshold=d.threshold, round_to=d.round_to, mode=d.mode)
 
 
 def _write_tables(

@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING
 
 from placeplan.publish.report.model import DFE_REQUIREMENT, Figure, Paragraph, Quote, Section
 from placeplan.publish.report.prose import prose
-from placeplan.publish.report.sections import compare
+from placeplan.publish.report.sections import compare, optimise
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from placeplan.publish.programme import ProgrammeTables
     from placeplan.publish.report.model import Block, Mode, Report, ReportInputs
 
 __all__ = [
@@ -148,7 +149,12 @@ def _opening(inputs: Sequence[ReportInputs]) -> Section:
     )
 
 
-def build_appendix(inputs: Sequence[ReportInputs], reports: Sequence[Report]) -> Appendix:
+def build_appendix(
+    inputs: Sequence[ReportInputs],
+    reports: Sequence[Report],
+    *,
+    programme: ProgrammeTables | None = None,
+) -> Appendix:
     """Compose every scenario's report and the comparison into one appendix.
 
     Parameters
@@ -157,6 +163,9 @@ def build_appendix(inputs: Sequence[ReportInputs], reports: Sequence[Report]) ->
         One :class:`ReportInputs` per scenario, in plan order (same plan and baseline).
     reports
         :func:`~placeplan.publish.report.build.build_report` of each of ``inputs``.
+    programme
+        The capital programme's published tables (``placeplan optimise`` /
+        ``[optimise]``), shown after the comparison; None: no such section.
 
     Returns
     -------
@@ -213,7 +222,12 @@ def build_appendix(inputs: Sequence[ReportInputs], reports: Sequence[Report]) ->
         mode=first.mode,
         synthetic_data=first.synthetic_data,
         disclosure_threshold=first.disclosure_threshold,
-        opening=(_opening(inputs), compare.section(inputs), *shared),
+        opening=(
+            _opening(inputs),
+            compare.section(inputs),
+            *(() if programme is None else (optimise.section(programme),)),
+            *shared,
+        ),
         parts=parts,
         closing=tuple(
             dataclasses.replace(by_id[i], number="") for i in CLOSING_SECTIONS if i in by_id
