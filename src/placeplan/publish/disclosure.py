@@ -288,38 +288,45 @@ def _secondary(
     groupings: list[list[str]],
     is_total: pd.Series,
 ) -> None:
-    """Iterate secondary suppression to a fixed point (mutates ``mask``)."""
-    members = df.index[~is_total.to_numpy()]
-    totals = df.index[is_total.to_numpy()]
-    changed = True
-    while changed:
-        changed = False
-        for col in count_cols:
-            vals = pd.to_numeric(df[col], errors="coerce")
-            for keys in groupings:
-                sub = df.loc[members]
-                groups = (
-                    [(None, sub.index)] if not keys else sub.groupby(keys, sort=True).groups.items()
-                )
-                for key, idx in groups:
-                    idx = pd.Index(idx)
-                    tot = _matching_totals(df, totals, keys, key)
-                    # a total is a member of the identity it closes: count it when hidden
-                    n_sup = int(mask.loc[idx, col].sum()) + int(mask.loc[tot, col].sum())
-                    if n_sup != 1:
-                        continue
-                    free = vals.loc[idx][~mask.loc[idx, col] & vals.loc[idx].notna()]
-                    if not free.empty:
-                        order = free.sort_values(kind="stable")
-                        positive = order[order > 0]
-                        pick = positive.index[0] if not positive.empty else order.index[0]
-                        mask.loc[pick, col] = True
-                        changed = True
-                        continue
-                    tot = [t for t in tot if not mask.loc[t, col] and pd.notna(vals.loc[t])]
-                    if tot:
-                        mask.loc[tot, col] = True
-                        changed = True
+    """Iterate secondary suppression to a fixed point (mutates ``mask``).
+
+    In each group (a grouping's members, and the totals that close it) that has exactly one
+    hidden cell, hide the smallest positive free member (else the smallest), or else the
+    group's published totals. Groups and their totals are found once; the loop runs on arrays.
+    """
+    flags = is_total.to_numpy(dtype=bool)
+    members = df.index[~flags]
+    totals = df.index[flags]
+    sub = df.loc[members]
+    groups: list[tuple[np.ndarray, np.ndarray]] = []
+    for keys in groupings:
+        found = [(None, sub.index)] if not keys else sub.groupby(keys, sort=True).groups.items()
+        for key, idx in found:
+            tot = _matching_totals(df, totals, keys, key)
+            groups.append(
+                (df.index.get_indexer(pd.Index(idx)), df.index.get_indexer(pd.Index(tot)))
+            )
+    for col in count_cols:
+        vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        hid = mask[col].to_numpy(dtype=bool).copy()
+        changed = True
+        while changed:
+            changed = False
+            for at, tot_at in groups:
+                if int(hid[at].sum()) + int(hid[tot_at].sum()) != 1:
+                    continue
+                free = at[~hid[at] & ~np.isnan(vals[at])]
+                if free.size:
+                    order = free[np.argsort(vals[free], kind="stable")]
+                    positive = order[vals[order] > 0]
+                    hid[positive[0] if positive.size else order[0]] = True
+                    changed = True
+                    continue
+                open_tot = tot_at[~hid[tot_at] & ~np.isnan(vals[tot_at])]
+                if open_tot.size:
+                    hid[open_tot] = True
+                    changed = True
+        mask[col] = hid
 
 
 def _matching_totals(df: pd.DataFrame, totals: pd.Index, keys: list[str], key: object) -> list:

@@ -105,16 +105,18 @@ def _proposal_inputs(run: RunResult, name: str) -> ProposalInputs | None:
     )
 
 
-def _proposal_impact_frames(run: RunResult, rel: Release, name: str) -> list[pd.DataFrame]:
-    """impact.csv rows of each proposal of scenario ``name``, alone and as its contribution.
+def _proposal_tables(run: RunResult, rel: Release, name: str) -> dict[tuple[str, str], ImpactTable]:
+    """Every published impact table of scenario ``name``'s proposals, decided once.
 
-    A proposal's *alone* row shares the programme's baseline and its *contribution* row the
-    programme's scenario column (``baseline`` there is the programme without it): a cell the
-    register hides in the programme is hidden in those rows too (one decision per quantity).
+    The programme's is the register's. A proposal's *alone* table shares the programme's baseline
+    and its *contribution* table the programme's scenario column (``baseline`` there is the
+    programme without it): a cell the register hides in the programme is hidden there too (one
+    decision per quantity, for the report's proposal pages and ``impact.csv`` alike).
     """
+    out: dict[tuple[str, str], ImpactTable] = {("programme", "programme"): rel.impact}
     pa = getattr(run, "proposals", None)
     if pa is None:
-        return []
+        return out
     d = run.plan.disclosure
     prog = rel.impact
     hidden = {
@@ -126,18 +128,28 @@ def _proposal_impact_frames(run: RunResult, rel: Release, name: str) -> list[pd.
         }
         for which in ("baseline", "scenario")
     }
-    frames = []
     for (s, proposal, basis), imp in pa.impacts.items():
         if s != name or proposal == "programme":
             continue
-        force = hidden["baseline"] if basis == "alone" else hidden["scenario"]
-        pub = impact_long(
-            ImpactTable(
-                imp.table, threshold=d.threshold, round_to=d.round_to, mode=d.mode, force=force
-            )
+        out[(proposal, basis)] = ImpactTable(
+            imp.table,
+            threshold=d.threshold,
+            round_to=d.round_to,
+            mode=d.mode,
+            force=hidden["baseline"] if basis == "alone" else hidden["scenario"],
         )
-        frames.append(pub.assign(scenario_name=name, proposal=proposal, basis=basis))
-    return frames
+    return out
+
+
+def _proposal_impact_frames(
+    name: str, tables: Mapping[tuple[str, str], ImpactTable]
+) -> list[pd.DataFrame]:
+    """impact.csv rows of each proposal of scenario ``name``, alone and as its contribution."""
+    return [
+        impact_long(imp).assign(scenario_name=name, proposal=proposal, basis=basis)
+        for (proposal, basis), imp in tables.items()
+        if proposal != "programme"
+    ]
 
 
 def _mitigation_frame(run: RunResult, rel: Release, name: str) -> pd.DataFrame | None:
@@ -194,7 +206,19 @@ def _write_all(
     ]
     # every published number of the run, suppressed once (publish.register)
     releases = release_run(every)
-    every = [replace(i, release=releases[i.scenario_name]) for i in every]
+    tables = {
+        n: _proposal_tables(run, rel, n) for n, rel in releases.items()
+    }  # the proposals' published impact tables, decided once for the report and impact.csv
+    every = [
+        replace(
+            i,
+            release=releases[i.scenario_name],
+            proposals=None
+            if i.proposals is None
+            else replace(i.proposals, published=tables[i.scenario_name]),
+        )
+        for i in every
+    ]
     outputs: dict[str, Path] = {}
     layers: dict[str, gpd.GeoDataFrame] = {}
     reports: list[Report] = []
@@ -222,7 +246,7 @@ def _write_all(
         build_appendix(every, reports, programme=programme), dest("report.html")
     )
     outputs["comparison"] = write_csv(comparison_frame(every), dest("comparison.csv"))
-    outputs.update(_write_tables(run, releases, dest))
+    outputs.update(_write_tables(run, releases, tables, dest))
     layers["provision"] = inputs.provision[
         ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
     ]
@@ -356,7 +380,10 @@ def _write_programme(
 
 
 def _write_tables(
-    run: RunResult, releases: Mapping[str, Release], dest: Callable[[str], Path]
+    run: RunResult,
+    releases: Mapping[str, Release],
+    tables: Mapping[str, Mapping[tuple[str, str], ImpactTable]],
+    dest: Callable[[str], Path],
 ) -> dict[str, Path]:
     """impact.csv, flows.csv, mitigations.csv and site_scores.csv from the register's tables
     (plus each proposal's rows, forced by the programme's hidden cells)."""
@@ -368,7 +395,7 @@ def _write_tables(
                 scenario_name=name, proposal="programme", basis="programme"
             )
         )
-        impact += _proposal_impact_frames(run, rel, name)
+        impact += _proposal_impact_frames(name, tables[name])
         mit = _mitigation_frame(run, rel, name)
         if mit is not None:
             mitigations.append(mit)

@@ -27,7 +27,7 @@ import pandas as pd
 from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.flows import published_flows, round_measure
 from placeplan.publish.mitigations import published_mitigations
-from placeplan.publish.report.impact import all_group, impact_table
+from placeplan.publish.report.impact import ImpactTable, all_group, impact_table
 from placeplan.publish.report.model import Cell, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
 
@@ -90,6 +90,10 @@ class ProposalInputs:
         The variants' year-by-year levels (``flow_table`` form) or None.
     scenario
         The scenario's name (the programme's run in ``flows``).
+    published
+        ``(proposal, basis) -> ImpactTable`` as the run publishes them (the programme's is the
+        register's; a proposal's are forced by the programme's hidden cells, as in
+        ``impact.csv``); None: suppressed here from ``impacts``.
     """
 
     table: pd.DataFrame
@@ -98,6 +102,7 @@ class ProposalInputs:
     mitigations: pd.DataFrame
     flows: pd.DataFrame | None = None
     scenario: str = "Scenario"
+    published: Mapping[tuple[str, str], ImpactTable] | None = None
 
     def __post_init__(self) -> None:
         """Refuse pupil-level columns."""
@@ -119,9 +124,14 @@ class _Published:
     def __init__(self, p: ProposalInputs, ctx: ReportContext) -> None:
         th, rnd, mode = ctx.threshold, ctx.round_to, ctx.mode
         self.p = p
-        self.imp = {
-            k: impact_table(v, threshold=th, round_to=rnd, mode=mode) for k, v in p.impacts.items()
-        }
+        self.imp = (
+            dict(p.published)
+            if p.published is not None
+            else {
+                k: impact_table(v, threshold=th, round_to=rnd, mode=mode)
+                for k, v in p.impacts.items()
+            }
+        )
         self.mit = published_mitigations(p.mitigations, threshold=th, round_to=rnd, mode=mode)
         self.mit_mask = suppression_mask(self.mit)
         self.flows = (
