@@ -9,12 +9,13 @@ import shutil
 import warnings
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 
 from placeplan import ConfigError, cli
 from placeplan.publish import outputs as outputs_mod
-from placeplan.publish.outputs import MANIFEST, write_outputs
+from placeplan.publish.outputs import INTERNAL_NOTE, MANIFEST, write_outputs
 
 SAMPLE = Path(__file__).parents[1] / "data" / "sample" / "isle-of-wight"
 
@@ -59,7 +60,7 @@ def _write(result, out: Path) -> dict[str, Path]:
 def test_manifest_lists_every_file_with_its_checksum(result, sample_other, tmp_path):
     out = tmp_path / "out"
     files = _write(result, out)
-    assert all(p.parent == out and p.is_file() for p in files.values())
+    assert all(out in p.parents and p.is_file() for p in files.values())
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     listed = {e["path"]: e for e in manifest["outputs"]}
     on_disk = _snapshot(out)
@@ -175,8 +176,20 @@ def test_internal_run_marks_every_file_and_a_published_run_removes_them(result, 
     assert files["report"].name == "INTERNAL-report.html"
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["mode"] == "internal"
-    # still parseable as the published CSVs
+    # still parseable as the published CSVs, and marked inside every file, not only by name
     assert "scenario_name" in pd.read_csv(out / "INTERNAL-impact.csv").columns
+    for csv in out.rglob("*.csv"):
+        marked = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        assert marked.columns[0] == "classification", csv.name
+        assert (marked["classification"] == INTERNAL_NOTE).all(), csv.name
+    gpkg = out / "INTERNAL-layers.gpkg"
+    for layer in gpd.list_layers(gpkg)["name"]:
+        assert (gpd.read_file(gpkg, layer=layer)["classification"] == INTERNAL_NOTE).all()
+    assert (
+        (out / "INTERNAL-plan.used.toml")
+        .read_text(encoding="utf-8")
+        .startswith(f"# {INTERNAL_NOTE}")
+    )
     # a later published run leaves no internal file behind
     _write(result, out)
     assert not [n for n in _snapshot(out) if "INTERNAL" in n.upper() or "internal-" in n]

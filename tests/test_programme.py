@@ -499,7 +499,7 @@ def sample_copy(tmp_path):
 def test_cli_optimise_on_the_sample_writes_curve_and_alternatives(sample_copy, capsys):
     code = cli.main(["--no-progress", "-q", "optimise", str(sample_copy / "plan.toml")])
     assert code == 0
-    out = sample_copy / "out" / "optimise"
+    out = sample_copy / "out-optimise"  # beside the run's output folder, which `run` owns
     for name in (
         "budget_curve.csv",
         "budget_curve.svg",

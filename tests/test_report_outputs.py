@@ -180,7 +180,8 @@ def test_one_appendix_with_the_comparison_and_sen2(out_dir, report, impact):
     for k, name in enumerate(names, start=1):
         assert f'<article id="scenario-{k}" class="scenario-part">' in report, name
     comp = pd.read_csv(out_dir / "comparison.csv", dtype=str, keep_default_na=False)
-    allrows = impact[impact["group_type"] == "all"].set_index(["scenario_name", "metric"])
+    programme = impact[impact["proposal"] == "programme"]
+    allrows = programme[programme["group_type"] == "all"].set_index(["scenario_name", "metric"])
     for r in comp[comp["metric"] != "capital_cost_gbp"].itertuples():
         want = allrows.loc[(r.scenario_name, r.metric)]
         assert (r.scenario, r.change) == (want["scenario"], want["change"]), r
@@ -228,7 +229,10 @@ def test_impact_and_flows_publish_the_census_year_alike(out_dir, impact):
         ("ooa_placements", "out_of_area"),
         ("independent_placements", "independent_non_maintained"),
     ):
-        a = impact[(impact["group_type"] == "all") & (impact["metric"] == metric)]["baseline"]
+        # the programme rows (a proposal's contribution has the programme without it as its
+        # baseline)
+        prog = impact[impact["proposal"] == "programme"]
+        a = prog[(prog["group_type"] == "all") & (prog["metric"] == metric)]["baseline"]
         b = flows[
             (flows["year"] == first)
             & (flows["scenario"] == "baseline")

@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from placeplan.compute.run import RunResult
     from placeplan.config import PlanConfig
 
-__all__ = ["INTERNAL_PREFIX", "MANIFEST", "check_output_owned", "write_outputs"]
+__all__ = ["INTERNAL_NOTE", "INTERNAL_PREFIX", "MANIFEST", "check_output_owned", "write_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -416,6 +416,42 @@ def _write_tables(
     return outputs
 
 
+#: What every internal file says inside it (a first column, a layer field, a comment line).
+INTERNAL_NOTE = "INTERNAL: unsuppressed figures about children; not for publication"
+
+
+def _mark_internal(folder: Path) -> None:
+    """Mark every file of an internal run inside as well as by name (issue 10): CSVs and
+    GeoPackage layers get a first ``classification`` column, text files a first comment line
+    (HTML pages already carry the banner)."""
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+            df.insert(0, "classification", INTERNAL_NOTE)
+            write_csv(df, path)
+        elif suffix == ".gpkg":
+            layers = [str(name) for name in gpd.list_layers(path)["name"]]
+            frames = {name: gpd.read_file(path, layer=name) for name in layers}
+            path.unlink()
+            write_layers(
+                path, {n: f.assign(classification=INTERNAL_NOTE) for n, f in frames.items()}
+            )
+        elif suffix in (".toml", ".txt"):
+            path.write_text(f"# {INTERNAL_NOTE}\n" + path.read_text(encoding="utf-8"), "utf-8")
+        elif suffix == ".svg":
+            text = path.read_text(encoding="utf-8")
+            head, sep, body = text.partition("?>")
+            marked = (
+                f"{head}{sep}<!-- {INTERNAL_NOTE} -->{body}"
+                if sep
+                else (f"<!-- {INTERNAL_NOTE} -->{text}")
+            )
+            path.write_text(marked, encoding="utf-8")
+
+
 #: Prefix of every output file name in ``mode = "internal"``.
 INTERNAL_PREFIX = "INTERNAL-"
 #: The run manifest, in every output folder.
@@ -582,6 +618,8 @@ def write_outputs(
     tmp.mkdir()
     try:
         written = _write_all(run, tmp, version=version, timestamp=timestamp)
+        if run.plan.disclosure.mode == "internal":
+            _mark_internal(tmp)
         written["manifest"] = _write_manifest(tmp, run.plan, version=version, timestamp=timestamp)
         if out_dir.exists():
             out_dir.rename(old)
