@@ -15,12 +15,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import pandas as pd
 
 from placeplan.compute.flow_inputs import flow_settings, run_flow_model
-from placeplan.compute.journeys import MainlandLeg, journey_matrix
-from placeplan.compute.points import as_xy
 from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, solve_programme
 from placeplan.compute.programme_demand import demand_from_flows, programme_instance
 from placeplan.compute.programme_study import (
@@ -30,8 +27,7 @@ from placeplan.compute.programme_study import (
     greedy_programme,
     site_contributions,
 )
-from placeplan.compute.run import journey_limits, load_plan_network
-from placeplan.vocab import CRS
+from placeplan.compute.run import journey_limits, journeys_for_plan, load_plan_network
 
 if TYPE_CHECKING:
     from placeplan.config import PlanConfig
@@ -81,34 +77,7 @@ class ProgrammeStudy:
 
 def plan_journeys(plan: PlanConfig, inputs: Inputs) -> pd.DataFrame:
     """Journeys from every pupil origin to every setting and candidate site (as ``run`` makes)."""
-    net = load_plan_network(plan)
-    origins = gpd.GeoDataFrame(
-        inputs.pupils[["origin_id", "geometry"]].drop_duplicates("origin_id"),
-        geometry="geometry",
-        crs=CRS,
-    )
-    df_origins = as_xy(origins, "origin_id")
-    dests = as_xy(inputs.provision, "setting_id")[["id", "x", "y"]]
-    prov = inputs.provision
-    dests["ferry_required"] = (
-        prov["ferry_required"].fillna(False).astype(bool).to_numpy()
-        if "ferry_required" in prov
-        else False
-    )
-    if len(inputs.sites):
-        site_xy = as_xy(inputs.sites, "site_id")[["id", "x", "y"]].assign(ferry_required=False)
-        dests = pd.concat([dests, site_xy], ignore_index=True)
-    exact = bool(df_origins["id"].astype(str).str.startswith("EN:").any())
-    journeys, _ = journey_matrix(
-        net,
-        df_origins,
-        dests,
-        ferry_links=plan.network.ferry_links,
-        mainland=MainlandLeg(plan.network.mainland_circuity, plan.network.mainland_speed_kph),
-        fixed_allowance_min=plan.network.fixed_allowance_min,
-        max_snap_m=plan.network.max_snap_m,
-        use_cache=False if exact else None,
-    )
+    journeys, _ = journeys_for_plan(plan, inputs, load_plan_network(plan))
     return journeys
 
 

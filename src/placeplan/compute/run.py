@@ -48,6 +48,7 @@ __all__ = [
     "compute",
     "cost_model",
     "journey_limits",
+    "journeys_for_plan",
     "load_plan_network",
     "select_sites",
     "speed_model",
@@ -306,10 +307,25 @@ def select_sites(
     return scores, optimised
 
 
-def _journeys(
+def journeys_for_plan(
     plan: PlanConfig, inputs: Inputs, net: RoadNetwork
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Journeys from every pupil origin (postcode or home point) to every setting and site."""
+    """Journeys from every pupil origin (postcode or home point) to every setting and site.
+
+    Parameters
+    ----------
+    plan, inputs
+        The plan and its prepared inputs.
+    net
+        The plan's road network (:func:`load_plan_network`).
+
+    Returns
+    -------
+    tuple of DataFrame
+        The journey matrix and the snaps (:func:`placeplan.compute.journeys.journey_matrix`),
+        with the plan's ferry links, mainland leg and allowance; exact home coordinates are never
+        cached.
+    """
     origins = (
         inputs.pupils[["origin_id", "geometry"]]
         .drop_duplicates("origin_id")
@@ -496,7 +512,7 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
     with timer.stage("network"):
         net = load_plan_network(plan)
     with timer.stage("journeys"):
-        journeys, snaps = _journeys(plan, inputs, net)
+        journeys, snaps = journeys_for_plan(plan, inputs, net)
     with timer.stage("baseline"):
         baseline, costs = _baseline(plan, inputs, journeys)
         # the baseline cohort beside the published SEN2 figures (issue 9 §6)

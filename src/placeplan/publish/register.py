@@ -42,7 +42,7 @@ from placeplan.publish.disclosure import (
 )
 from placeplan.publish.flows import published_flows
 from placeplan.publish.mitigations import published_mitigations
-from placeplan.publish.report.impact import ImpactTable
+from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable
 
 if TYPE_CHECKING:
     from placeplan.publish.report.model import ReportInputs
@@ -112,16 +112,7 @@ REGISTER: Mapping[str, Declaration] = {
     for d in (
         Declaration(
             "impact",
-            count_cols=(
-                "pupils",
-                "over_threshold_n",
-                "ooa_placements",
-                "independent_placements",
-                "worse_off_n",
-                "moved_n",
-                "ferry_journeys",
-                "over_threshold_road_n",
-            ),
+            count_cols=COUNT_METRICS,
             dependent_cols={"over_threshold_pct": ("over_threshold_n", "pupils")},
             groupings=(("group_type",),),
             outputs=("impact.csv", "report sections 1-3, 4, 7", "report headline"),
