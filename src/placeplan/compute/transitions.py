@@ -30,6 +30,7 @@ import pandas as pd
 
 from placeplan._errors import SchemaValidationError
 from placeplan.compute.flows import INDEPENDENT_NON_MAINTAINED_TYPES, placement_group
+from placeplan.compute.forecast_cohort import minimum_flow_transitions
 
 if TYPE_CHECKING:
     from placeplan.prepare.sen2 import Sen2Release
@@ -243,17 +244,14 @@ def phase_transfer_rates(
         b, c = before[age], after[age]
         if b.sum() <= 0 or c.sum() <= 0:
             continue
-        p, q = b / b.sum(), c / c.sum()
-        fall = np.clip(p - q, 0.0, None)
-        rise = np.clip(q - p, 0.0, None)
-        if rise.sum() <= 0:
-            continue
+        # the fewest moves between kinds that explain the cohort's change of shares
+        moves = minimum_flow_transitions(
+            pd.Series(b, index=kinds), pd.Series(c, index=kinds)
+        ).to_numpy(dtype=float)
         for i, gi in enumerate(kinds):
-            if fall[i] <= 0 or p[i] <= 0:
-                continue
             for j, gj in enumerate(kinds):
-                if rise[j] > 0:
-                    rows.append((gi, gj, age + 1 - 4, fall[i] / p[i] * rise[j] / rise.sum()))
+                if i != j and moves[i, j] > 0:
+                    rows.append((gi, gj, age + 1 - 4, float(moves[i, j])))
     return pd.DataFrame(rows, columns=cols).astype({"nc_year": int, "rate": float})
 
 
