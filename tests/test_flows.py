@@ -440,7 +440,8 @@ def test_input_errors_say_how_to_fix():
 def test_vocabulary_and_definitions():
     assert placement_group("mainstream_free_school_senunit") == "specialist"
     assert placement_group("special_non_maintained") == "specialist"
-    assert placement_group("general_fe_tertiary_colleges") == "mainstream"
+    assert placement_group("general_fe_tertiary_colleges") == "fe"
+    assert placement_group("ukrlp_provider") == "fe"
     assert placement_group("elective_home_education") == "other"
     assert "in_area" in OOA_RELIANCE
     assert Proposal("B", 10, 2027, places_by_year={2027: 4, 2029: 20}).places_in(2026) == 0
@@ -677,3 +678,95 @@ def test_flow_cohort_spreads_the_open_top_nc_year_to_the_leaving_age():
     assert not c["transport_assisted"].any()  # absent column: not assisted
     same = flow_cohort(inputs, leaving_nc_year=14)  # type: ignore[arg-type]
     assert same["nc_year"].tolist() == pupils["nc_year"].tolist()
+
+
+def test_a_college_place_is_a_kind_of_its_own():
+    """A school sixth form nearer home never stands in for a college place, nor the reverse.
+
+    Two Y11 pupils at a mainstream school and two first-year college students (NC 12), with no
+    transition rates: at the transfer into NC 12 the school pupils keep their kind and take the
+    sixth form (15 min) although the college is nearer (10 min); the college students stay in
+    FE as they go up a year, though the sixth form serves NC 13 too.
+    """
+    settings = _settings(
+        [
+            ("SCH", "mainstream_academy", True, "", 7, 11, NAN, 7_000.0),
+            ("SIX", "mainstream_academy", True, "", 12, 13, NAN, 7_000.0),
+            ("COL", "general_fe_tertiary_colleges", True, "", 12, 15, NAN, 9_000.0),
+        ]
+    )
+    cohort = _cohort(
+        [(f"y11_{i}", 11, "SLCN", "SCH", "o1") for i in range(2)]
+        + [(f"fe_{i}", 12, "SLCN", "COL", "o1") for i in range(2)]
+    )
+    journeys = _journeys({("o1", "SCH"): 5.0, ("o1", "SIX"): 15.0, ("o1", "COL"): 10.0})
+    res = simulate_flows(cohort, settings, journeys, _no_new_plans(), scenarios=[])
+    run = next(r for r in res.runs if r.scenario == "baseline" and r.path == "central")
+    nxt = run.pupils[run.pupils["year"] == "2026/27"].set_index("pupil_ref")["setting_id"]
+    assert nxt[["y11_0", "y11_1"]].tolist() == ["SIX", "SIX"]
+    assert nxt[["fe_0", "fe_1"]].tolist() == ["COL", "COL"]
+    assert placement_group("general_fe_tertiary_colleges") != placement_group("mainstream_academy")
+
+
+def test_in_area_independent_schools_keep_their_capacity_the_market_out_of_area_does_not():
+    """flow_settings: an island independent school holds its places; the mainland market is open."""
+    from types import SimpleNamespace
+
+    from placeplan.compute.flow_inputs import flow_settings
+
+    provision = pd.DataFrame(
+        {
+            "setting_id": ["NM-IN", "IND-IN", "IND-OOA", "SP-IN", "MS-IN"],
+            "provision_type": [
+                "non_maintained",
+                "independent",
+                "independent",
+                "special",
+                "mainstream",
+            ],
+            "phases": ["primary;secondary"] * 5,
+            "needs": ["", "SEMH", "", "", ""],
+            "capacity": [80, 20, 40, 100, 900],
+            "in_area": [True, True, False, True, True],
+            "annual_cost_per_place_gbp": [45_000.0, 50_000.0, 60_000.0, 25_000.0, 7_000.0],
+        }
+    )
+    # 25 pupils already at the 20-place independent school: it keeps them all
+    pupils = pd.DataFrame({"current_setting_id": ["IND-IN"] * 25 + ["NM-IN"] * 3})
+    plan = SimpleNamespace(
+        flows=SimpleNamespace(leaving_nc_year=15),
+        costs=SimpleNamespace(placement_per_place_gbp={}),
+    )
+    got = flow_settings(SimpleNamespace(provision=provision, pupils=pupils), plan)  # type: ignore[arg-type]
+    places = dict(zip(got["setting_id"], got["places"], strict=True))
+    assert places["NM-IN"] == 80
+    assert places["IND-IN"] == 25
+    assert places["SP-IN"] == 100
+    assert np.isnan(places["IND-OOA"]) and np.isnan(places["MS-IN"])
+
+
+def test_a_kind_no_setting_offers_at_the_next_age_takes_that_age_s_mix():
+    """AP pupils at 15 have no AP place at 16: they take the published mix at 16, not limbo.
+
+    Ten Y11 pupils in AP (which serves NC 7-11). The mix at NC 12 is all college: every one is at
+    the college in 2026/27. Without a mix the kind is kept, and they are unplaced (the old
+    behaviour, kept so a plan without a release is unchanged).
+    """
+    settings = _settings(
+        [
+            ("AP", "ap_pru_la_maintained", True, "", 7, 11, 20, 20_000.0),
+            ("COL", "general_fe_tertiary_colleges", True, "", 12, 15, NAN, 9_000.0),
+            ("SCH", "mainstream_academy", True, "", 7, 13, NAN, 7_000.0),
+        ]
+    )
+    cohort = _cohort([(f"ap{i}", 11, "SEMH", "AP", "o1") for i in range(10)])
+    journeys = _journeys({("o1", "AP"): 10.0, ("o1", "COL"): 20.0, ("o1", "SCH"): 5.0})
+    mix = pd.DataFrame({"nc_year": [12, 12], "kind": ["fe", "ap"], "share": [1.0, 0.0]})
+    res = simulate_flows(cohort, settings, journeys, _no_new_plans(), scenarios=[],
+                         df_new_plan_mix=mix)  # fmt: skip
+    pp = res.runs[0].pupils
+    nxt = pp[pp["year"] == "2026/27"]
+    assert (nxt["setting_id"] == "COL").sum() == 10 and (nxt["status"] == "placed").all()
+    res = simulate_flows(cohort, settings, journeys, _no_new_plans(), scenarios=[])
+    pp = res.runs[0].pupils
+    assert (pp.loc[pp["year"] == "2026/27", "status"] == "unplaced").sum() == 10

@@ -49,7 +49,7 @@ def _release(caseload: dict, new_plans: dict | None = None) -> Sen2Release:
 
 def test_release_kinds():
     assert release_kind("mainstream_la_maintained") == "mainstream"
-    assert release_kind("general_fe_tertiary_colleges") == "mainstream"
+    assert release_kind("general_fe_tertiary_colleges") == "fe"  # FE is a kind of its own
     assert release_kind("mainstream_la_maintained_senunit") == "specialist"
     assert release_kind("special_independent") == "specialist"
     assert release_kind("special_independent", split_independent=True) == "independent"
@@ -74,7 +74,7 @@ def test_kinds_by_age_counts_other_as_the_remainder_without_double_counting():
         }
     )
     got = kinds_by_age(rel).loc[("2023/24", 10)].to_dict()
-    assert got == {"mainstream": 70.0, "specialist": 20.0, "ap": 0.0, "other": 10.0}
+    assert got == {"mainstream": 70.0, "specialist": 20.0, "ap": 0.0, "other": 10.0, "fe": 0.0}
     split = kinds_by_age(rel, split_independent=True).loc[("2023/24", 10)]
     assert split["specialist"] == 15.0
     assert split["independent"] == 5.0
@@ -83,7 +83,8 @@ def test_kinds_by_age_counts_other_as_the_remainder_without_double_counting():
 def test_transition_rates_reproduce_hand_computed_counts():
     # age 10 in 2023/24: 80 mainstream, 20 special; the same cohort at 11 in 2024/25: 60 and 40
     # -> 20 of the 80 mainstream pupils moved: rate 0.25 mainstream -> specialist into NC 7.
-    # age 15 -> 16: special 40 -> 10 and college 0 -> 30 of 60 (FE is mainstream): 30 of 40 moved.
+    # age 15 -> 16: special 40 -> 10 and college 0 -> 30 of 60 (FE a kind of its own): 30 of 40
+    # moved from special to college; mainstream school stays at 20.
     ms, sp = "mainstream_academy", "special_la_maintained"
     rel = _release(
         {
@@ -102,12 +103,12 @@ def test_transition_rates_reproduce_hand_computed_counts():
     rates = phase_transfer_rates(rel, "E06000099")
     got = {(r.from_group, r.to_group, r.nc_year): r.rate for r in rates.itertuples()}
     assert got == pytest.approx(
-        {("mainstream", "specialist", 7): 0.25, ("specialist", "mainstream", 12): 0.75}
+        {("mainstream", "specialist", 7): 0.25, ("specialist", "fe", 12): 0.75}
     )
     assert set(rates["from_group"]) <= set(GROUPS)
     # expected counts on the tiny cohort: 80 x 0.25 = 20 and 40 x 0.75 = 30, the published shifts
     assert 80 * got[("mainstream", "specialist", 7)] == pytest.approx(20)
-    assert 40 * got[("specialist", "mainstream", 12)] == pytest.approx(30)
+    assert 40 * got[("specialist", "fe", 12)] == pytest.approx(30)
 
 
 def test_transition_rates_pool_census_pairs_and_respect_base_year():
@@ -148,7 +149,14 @@ def test_new_plan_mix_prefers_the_chosen_table_then_the_other_then_overall():
     mix = new_plan_mix(rel, table="new_plans")
     mix = mix.pivot(index="nc_year", columns="kind", values="share")
     assert mix.loc[7].to_dict() == pytest.approx(  # age 11: pooled new plans, 16/20 mainstream
-        {"mainstream": 0.8, "specialist": 0.1, "independent": 0.05, "ap": 0.05, "other": 0.0}
+        {
+            "mainstream": 0.8,
+            "specialist": 0.1,
+            "independent": 0.05,
+            "ap": 0.05,
+            "other": 0.0,
+            "fe": 0.0,
+        }
     )
     assert mix.loc[8, "specialist"] == 1.0  # age 12: no new plans published, caseload mix
     assert mix.sum(axis=1).tolist() == pytest.approx([1.0, 1.0])
@@ -181,3 +189,29 @@ def test_island_release_gives_rates_and_a_mix():
     # 117 + 141 plans
     at14 = mix[mix.nc_year == 10].set_index("kind")["share"]
     assert at14["independent"] == pytest.approx((0 + 7 + 0 + 12) / (117 + 141))
+
+
+def test_placed_only_reads_shares_of_the_plans_in_a_setting():
+    # age 16 -> 17, hand computed: 50 school, 20 college, 30 other -> 40 school, 40 college,
+    # 20 other. Counting other, its fall is read as moves into college. Placed only: shares
+    # 50/70, 20/70 -> 40/80, 40/80; school loses 5/7 - 1/2 = 3/14, rate (3/14) / (5/7) = 0.3.
+    rel = _release(
+        {
+            ("2023/24", 16): {
+                "ehcplans": 100,
+                "mainstream_academy": 50,
+                "general_fe_tertiary_colleges": 20,
+            },
+            ("2024/25", 17): {
+                "ehcplans": 100,
+                "mainstream_academy": 40,
+                "general_fe_tertiary_colleges": 40,
+            },
+        }
+    )
+    placed = phase_transfer_rates(rel, placed_only=True)
+    got = {(r.from_group, r.to_group, r.nc_year): r.rate for r in placed.itertuples()}
+    assert got == pytest.approx({("mainstream", "fe", 13): 0.3})
+    everyone = phase_transfer_rates(rel)
+    assert "other" in set(everyone["from_group"])  # other's fall is read as moves into college
+    assert "other" not in set(placed["from_group"]) | set(placed["to_group"])

@@ -120,14 +120,20 @@ def _spread_top_band(
 def flow_settings(inputs: Inputs, plan: PlanConfig) -> pd.DataFrame:
     """Every setting with its SEN2 type, location, needs, NC-year range, places and cost.
 
-    Mainstream schools, FE colleges and independent / non-maintained settings have no limit on
-    places for pupils with a plan (NaN); maintained special schools, inclusion bases and AP keep
-    their stated capacity, and hold at least the pupils they hold today.
+    Mainstream schools, FE colleges and out-of-area independent / non-maintained settings (the
+    market an authority buys from when its own places are full) have no limit on places for pupils
+    with a plan (NaN); maintained special schools, inclusion bases, AP and the independent /
+    non-maintained schools *in* the area keep their stated capacity (a school on the island cannot
+    grow to take every overflow placement), and hold at least the pupils they hold today.
     """
     prov = inputs.provision
     leaving = plan.flows.leaving_nc_year
     ranges = [_nc_range(str(ph), leaving) for ph in prov["phases"].fillna("")]
-    limited = prov["provision_type"].isin(["special", "inclusion_base", "ap"]).to_numpy()
+    in_area = prov["in_area"].astype(bool)
+    independent = prov["provision_type"].isin(["independent", "non_maintained"])
+    limited = (
+        prov["provision_type"].isin(["special", "inclusion_base", "ap"]) | (independent & in_area)
+    ).to_numpy()
     capacity = pd.to_numeric(prov["capacity"], errors="coerce").to_numpy(dtype=float)
     held = (
         inputs.pupils["current_setting_id"]
@@ -193,7 +199,7 @@ def kinds_of_place(
     last = f"{f.base_year - 1}/{f.base_year % 100:02d}"  # censuses before the baseline year
     mix = new_plan_mix(release, base_year=last) if f.new_plan_mix == "release" else None
     rates = (
-        phase_transfer_rates(release, base_year=last, split_independent=True)
+        phase_transfer_rates(release, base_year=last, split_independent=True, placed_only=True)
         if f.phase_transitions
         else None
     )

@@ -37,7 +37,9 @@ Assumptions (each stated in the report's method section by the integrator):
 - **Kinds of place at a transfer.** A transferring pupil keeps their setting's kind unless the
   transition rates (``df_transitions``, :func:`placeplan.compute.transitions.
   phase_transfer_rates`) move them, with one draw per pupil and year shared by every run;
-  ``FlowParams.kind_moves = "any_year"`` applies the same rates to settled pupils each year.
+  ``FlowParams.kind_moves = "any_year"`` applies the same rates to settled pupils each year. A pupil
+  whose kind no setting offers at their NC year (AP after 16) takes the published mix at that age
+  (:func:`placeplan.compute.flows_kinds.unoffered_kinds`).
 - **Who is placed first.** Pupils to be placed in a year are placed one at a time in a seeded random
   order (a lottery): each takes the best free place under the policy.
 - **Capacity.** A setting never admits a pupil when it is full (``places`` reached); settings
@@ -63,13 +65,16 @@ import pandas as pd
 
 from placeplan._errors import ConfigError, SchemaValidationError
 from placeplan.compute.flows_kinds import (
+    GROUPS,
     admitted_kinds,
+    mix_table,
     new_plan_kinds,
     offered_by_nc_year,
     settled_kinds,
     transfer_kinds,
     transition_table,
     transport_eligible,
+    unoffered_kinds,
 )
 from placeplan.compute.flows_table import constant_new_plans, flow_table
 from placeplan.needs import NEED_CODES, split_codes
@@ -178,19 +183,22 @@ _GROUP_RULES: tuple[tuple[str, str], ...] = (
     ("special_", "specialist"),
     ("specialist_post_16_institutions", "specialist"),
     ("mainstream_", "mainstream"),
-    ("general_fe_tertiary_colleges", "mainstream"),
-    ("fe_", "mainstream"),
-    ("ukrlp_provider", "mainstream"),
+    ("general_fe_tertiary_colleges", "fe"),
+    ("fe_", "fe"),
+    ("ukrlp_provider", "fe"),
     ("ap_pru_", "ap"),
 )
 
 
 def placement_group(sen2_type: str) -> str:
-    """Return the kind of place a SEN2 provision type offers: specialist, mainstream, ap or other.
+    """Return the kind of place a SEN2 provision type offers (one of :data:`GROUPS`).
 
     Resourced provision, SEN units, special schools (maintained, academy, independent,
     non-maintained) and specialist post-16 institutions are ``specialist``; other mainstream schools
-    and FE colleges ``mainstream``; AP and PRUs ``ap``; anything else (home education, other
+    ``mainstream``; general FE and tertiary colleges and other post-16 providers (UKRLP) ``fe``
+    (a kind of their own: most young people with a plan move from school to college at 16 or 18,
+    and the release's by-age tables show how many, so a school sixth form nearer home must not
+    stand in for a college place); AP and PRUs ``ap``; anything else (home education, other
     arrangements, ...) ``other``. A transfer keeps the group unless transition rates say.
 
     Parameters
@@ -201,7 +209,7 @@ def placement_group(sen2_type: str) -> str:
     Returns
     -------
     group
-        ``"specialist"``, ``"mainstream"``, ``"ap"`` or ``"other"``.
+        ``"mainstream"``, ``"specialist"``, ``"ap"``, ``"other"`` or ``"fe"``.
 
     Examples
     --------
@@ -209,6 +217,8 @@ def placement_group(sen2_type: str) -> str:
     'specialist'
     >>> placement_group("mainstream_la_maintained"), placement_group("ap_pru_academy")
     ('mainstream', 'ap')
+    >>> placement_group("general_fe_tertiary_colleges")
+    'fe'
     """
     t = str(sen2_type)
     for pattern, group in _GROUP_RULES:
@@ -561,13 +571,11 @@ def _prepare(
             f"`df_cohort.pupil_ref` has {int(coh['pupil_ref'].duplicated().sum())} duplicate(s)"
         )
     if "placement_group" in coh:
-        bad_group = coh["placement_group"].notna() & ~coh["placement_group"].isin(
-            ["mainstream", "specialist", "ap", "other"]
-        )
+        bad_group = coh["placement_group"].notna() & ~coh["placement_group"].isin(GROUPS)
         if bad_group.any():
             problems.append(
                 f"`df_cohort.placement_group`: {int(bad_group.sum())} row(s) not one of "
-                "mainstream, specialist, ap, other"
+                + ", ".join(GROUPS)
             )
     bad_need = ~coh["need"].isin(NEED_CODES)
     if bad_need.any():
@@ -586,8 +594,7 @@ def _prepare(
 
     setting_ids = st["setting_id"].to_numpy(dtype=object)
     sen2 = st["sen2_type"].astype(str).to_numpy(dtype=object)
-    groups = ("mainstream", "specialist", "ap", "other")
-    group = np.array([groups.index(placement_group(t)) for t in sen2], dtype=np.int64)
+    group = np.array([GROUPS.index(placement_group(t)) for t in sen2], dtype=np.int64)
     need_ok = np.zeros((len(st), len(NEED_CODES)), dtype=bool)
     for i, val in enumerate(st["needs"].to_numpy(dtype=object)):
         codes = split_codes(val)
@@ -630,7 +637,7 @@ def _prepare(
         time_min=tmat,
         dist_km=dmat,
         ferry=fmat,
-        groups=groups,
+        groups=GROUPS,
     )
     return inp, coh
 
@@ -651,6 +658,8 @@ class _Population:
     u_trans: np.ndarray  # N x Y, transition draw at a phase transfer
     trans_cum: np.ndarray  # groups x NC x groups (flows_kinds.transition_table)
     assisted: np.ndarray  # bool N, known to be assisted with transport
+    offered: np.ndarray  # kinds x NC slots (flows_kinds.offered_by_nc_year)
+    mix: np.ndarray | None  # NC slots x kinds, published mix where offered (flows_kinds.mix_table)
 
 
 def _phase_band(nc: np.ndarray) -> np.ndarray:
@@ -754,6 +763,8 @@ def _population(
             offered,
         ),
         assisted=np.concatenate([assisted, assisted[donor]]),
+        offered=offered,
+        mix=mix_table(mix, offered),
     )
 
 
@@ -858,6 +869,11 @@ def _run(
             counts["new_plans"][t] = new.sum()
             cur = np.where(placed_prev & ~transfer & ~breakdown, prev, _OUT)
             to_place = (stays & (prev == _UNPLACED)) | transfer | breakdown | new
+            # a kind no setting offers at the pupil's NC year (AP after 16) takes the age's mix
+            moving = np.flatnonzero(to_place & ~new)
+            kind[moving] = unoffered_kinds(
+                kind[moving], nc[moving], pop.offered, pop.mix, pop.u_trans[moving, t]
+            )
             exclude = np.where(breakdown, prev, -1)
         occ = np.bincount(cur[cur >= 0], minlength=len(inp.setting_ids)).astype(float)
         free = places[:, t] - occ

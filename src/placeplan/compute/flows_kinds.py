@@ -32,16 +32,19 @@ __all__ = [
     "NC_OFFSET",
     "NC_SLOTS",
     "admitted_kinds",
+    "draw_from_mix",
+    "mix_table",
     "new_plan_kinds",
     "offered_by_nc_year",
     "settled_kinds",
     "transfer_kinds",
     "transition_table",
     "transport_eligible",
+    "unoffered_kinds",
 ]
 
 #: The flow model's placement groups, in the order of its group index.
-GROUPS: tuple[str, ...] = ("mainstream", "specialist", "ap", "other")
+GROUPS: tuple[str, ...] = ("mainstream", "specialist", "ap", "other", "fe")
 
 #: Kinds of place: the groups, then ``independent`` (a new plan's first placement only).
 KINDS: tuple[str, ...] = (*GROUPS, "independent")
@@ -146,16 +149,88 @@ def new_plan_kinds(
             "placeplan.compute.transitions.new_plan_mix"
         )
         raise SchemaValidationError(msg)
-    table = np.zeros((NC_SLOTS, len(KINDS)))
-    k = df_mix["kind"].astype(str).map(KINDS.index).to_numpy(dtype=np.int64)
-    np.add.at(table, (_nc_index(df_mix["nc_year"].to_numpy()), k), share.to_numpy(dtype=float))
-    table *= offered.T
-    idx = _nc_index(nc_year)
-    weights = table[idx]
+    table = mix_table(df_mix, offered)
+    if table is None:
+        return np.asarray(fallback, dtype=np.int64)
+    return draw_from_mix(table, nc_year, fallback, u)
+
+
+def draw_from_mix(
+    table: np.ndarray, nc_year: np.ndarray, fallback: np.ndarray, u: np.ndarray
+) -> np.ndarray:
+    """Draw a kind per pupil from ``table[nc + NC_OFFSET, kind]`` weights (``fallback`` if none).
+
+    Parameters
+    ----------
+    table
+        ``NC_SLOTS x len(KINDS)`` non-negative weights: the published mix by NC year, zero for kinds
+        no setting offers there.
+    nc_year, fallback, u
+        Per pupil: NC year, the kind kept where the row has no weight, a uniform draw in [0, 1).
+
+    Returns
+    -------
+    kind
+        Index into :data:`KINDS` per pupil.
+    """
+    weights = table[_nc_index(nc_year)]
     total = weights.sum(axis=1)
     cum = np.cumsum(weights, axis=1) / np.where(total > 0, total, 1.0)[:, None]
     drawn = (u[:, None] < cum).argmax(axis=1)
     return np.where(total > 0, drawn, fallback).astype(np.int64)
+
+
+def unoffered_kinds(
+    kind: np.ndarray,
+    nc_year: np.ndarray,
+    offered: np.ndarray,
+    mix_table: np.ndarray | None,
+    u: np.ndarray,
+) -> np.ndarray:
+    """Re-draw the kind of pupils whose kind no setting offers at their new NC year.
+
+    A pupil in alternative provision at 15 has no AP place at 16 (the release shows almost no AP
+    after compulsory school age): keeping the kind would leave them unplaced for the rest of the
+    horizon. Such a pupil takes a kind from the published mix at their new age (as a new plan
+    there would), among the kinds offered; without a mix, or with none of it offered, the kind is
+    kept.
+
+    Parameters
+    ----------
+    kind, nc_year
+        Kind index and the NC year each pupil moves into.
+    offered
+        From :func:`offered_by_nc_year`.
+    mix_table
+        ``NC_SLOTS x len(KINDS)`` published mix weights, already zero where not offered (None: no
+        mix).
+    u
+        One uniform draw in [0, 1) per pupil.
+
+    Returns
+    -------
+    kind
+        The kind per pupil, changed only where it was not offered.
+    """
+    if mix_table is None or kind.size == 0:
+        return kind
+    lost = ~offered[kind, _nc_index(nc_year)]
+    if not lost.any():
+        return kind
+    out = kind.copy()
+    out[lost] = draw_from_mix(mix_table, nc_year[lost], kind[lost], u[lost])
+    return out
+
+
+def mix_table(df_mix: pd.DataFrame | None, offered: np.ndarray) -> np.ndarray | None:
+    """Return the published mix as ``NC_SLOTS x len(KINDS)`` weights, zero where not offered."""
+    if df_mix is None or df_mix.empty:
+        return None
+    table = np.zeros((NC_SLOTS, len(KINDS)))
+    k = df_mix["kind"].astype(str).map(KINDS.index).to_numpy(dtype=np.int64)
+    share = pd.to_numeric(df_mix["share"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    np.add.at(table, (_nc_index(df_mix["nc_year"].to_numpy()), k), share)
+    return table * offered.T
 
 
 def transition_table(df_transitions: pd.DataFrame, offered: np.ndarray) -> np.ndarray:

@@ -12,10 +12,11 @@ This module turns those tables into the two inputs the placement-flow model
 * :func:`new_plan_mix`: the share of new plans whose first placement is each kind, by NC year.
 
 Kinds are the flow model's groups (:func:`placeplan.compute.flows.placement_group`):
-``mainstream`` (mainstream schools, FE and other colleges), ``specialist`` (resourced provision,
-SEN units, special schools of every type, specialist post-16 institutions), ``ap`` (AP and PRUs)
-and ``other`` (everything else the release counts: early years, home education, other
-arrangements, NEET, not known; computed as all plans minus the three named kinds, so the
+``mainstream`` (mainstream schools), ``specialist`` (resourced provision, SEN units, special
+schools of every type, specialist post-16 institutions), ``ap`` (AP and PRUs), ``fe`` (general FE
+and tertiary colleges, other post-16 providers) and ``other`` (everything else the release counts:
+early years, home education, other arrangements, NEET, not known; computed as all plans minus the
+named kinds, so the
 release's overlapping sub-columns are never double counted). :func:`new_plan_mix` further splits
 ``independent`` (``special_independent`` + ``special_non_maintained``) out of ``specialist``.
 Ages are the release's (age at 31 August before the census); NC year = age - 4 (Reception = 0).
@@ -30,6 +31,7 @@ import pandas as pd
 
 from placeplan._errors import SchemaValidationError
 from placeplan.compute.flows import INDEPENDENT_NON_MAINTAINED_TYPES, placement_group
+from placeplan.compute.flows_kinds import GROUPS, KINDS
 from placeplan.compute.forecast_cohort import minimum_flow_transitions
 
 if TYPE_CHECKING:
@@ -44,11 +46,6 @@ __all__ = [
     "release_kind",
 ]
 
-#: The flow model's kinds of place (its placement groups), in the order the flow model uses.
-GROUPS: tuple[str, ...] = ("mainstream", "specialist", "ap", "other")
-
-#: Kinds of a new plan's first placement: the groups plus ``independent`` (split from specialist).
-KINDS: tuple[str, ...] = (*GROUPS, "independent")
 
 _AGE_TOPICS = {"caseload": "Child or young persons age", "new_plans": "Age when plan started"}
 _TOTALS = {"caseload": "ehcplans", "new_plans": "new_ehc_plans"}
@@ -68,7 +65,7 @@ def release_kind(measure: str, *, split_independent: bool = False) -> str | None
     Returns
     -------
     kind
-        ``mainstream``, ``specialist``, ``ap`` (or ``independent``); ``None`` for totals
+        ``mainstream``, ``specialist``, ``ap``, ``fe`` (or ``independent``); ``None`` for totals
         (``*_total``, ``ehcplans``, ``new_ehc_plans``) and for the columns counted as ``other``
         (the remainder of all plans).
 
@@ -173,6 +170,7 @@ def phase_transfer_rates(
     *,
     base_year: str | None = None,
     split_independent: bool = False,
+    placed_only: bool = False,
 ) -> pd.DataFrame:
     """Estimate yearly transition rates between kinds of place by NC year from the by-age table.
 
@@ -194,6 +192,12 @@ def phase_transfer_rates(
     split_independent
         Treat independent and non-maintained special schools as their own kind ``independent``
         (:data:`KINDS`), so moves between state and independent specialist places show.
+    placed_only
+        Leave out ``other`` (early years, home education, other arrangements, NEET, not known):
+        shares are of the plans placed in a setting, as the flow model has them (its pupils are
+        all placed, so moves into and out of ``other`` would otherwise be read as moves between
+        settings; on the Isle of Wight most of the rise of college places at 17 is the fall of
+        ``other``, which the flow model's cohort does not hold).
 
     Returns
     -------
@@ -225,7 +229,8 @@ def phase_transfer_rates(
     counts = kinds_by_age(
         release, table="caseload", base_year=base_year, split_independent=split_independent
     )
-    kinds = KINDS if split_independent else GROUPS
+    kinds = [k for k in (KINDS if split_independent else GROUPS) if k != "other" or not placed_only]
+    counts = counts[kinds]
     cols = ["from_group", "to_group", "nc_year", "rate"]
     years = sorted(set(counts.index.get_level_values("year")))
     before: dict[int, np.ndarray] = {}
