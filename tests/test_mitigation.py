@@ -146,3 +146,30 @@ def test_needs_accept_dfe_text(tmp_path):
         )
     )
     assert plan.mitigation[0].needs == ("ASD", "SEMH")
+
+
+def test_report_total_matches_the_all_rules_row_and_is_not_counted_twice():
+    """The report's "In all" sentence equals the published "All rules" row (not rules + total)."""
+    from placeplan.publish.mitigations import published_mitigations
+    from placeplan.publish.report.sections.mitigations import _mitigation_table
+
+    raw = pd.DataFrame(
+        {
+            "proposal": ["programme"] * 2,
+            "basis": ["programme"] * 2,
+            "rule": ["Escort", "Route change"],
+            "who": ["ferry", "longer"],
+            "what": ["escort", "route_change"],
+            "source": ["plan", "default"],
+            "description": ["", ""],
+            "cost_gbp_per_pupil_year": [4_000.0, 500.0],
+            "pupils": [12.0, 6.0],
+            "annual_cost_gbp": [48_000.0, 3_000.0],
+        }
+    )
+    pub = published_mitigations(raw, threshold=5, round_to=1, mode="published")
+    table = _mitigation_table(pub, threshold=5)
+    total = next(r for r in table.rows if r[0].value == "All rules")
+    assert total[5].value == 18 and total[6].value == 51_000
+    assert total[3].value == ""  # the total row has no source
+    assert "In all, 18 pupils are covered, at £51,000 a year." in " ".join(table.note.split())

@@ -21,7 +21,9 @@ the report's "Year by year" section both show. The rules, in order:
    published numbers still determine gives its combination as one more grouping, and
    ``suppress`` runs again, until none is determined. Secondary suppression takes
    ``placements:*`` detail before the headline totals (``cohort``, ``placed``, ``out_of_area``,
-   ``independent_non_maintained``, ``over_max_journey``).
+   ``independent_non_maintained``, ``over_max_journey``), and the counts that statistics are
+   computed from (``placed``, ``out_of_area``, ... in :data:`DEPENDS_ON`) last of all, so a small
+   ``unplaced`` hides ``cohort`` rather than ``placed`` with every mean and £ of the year.
 2. **Statistics** (means, percentages, £, minute and km totals) are hidden on every row where a
    count they are computed from is hidden (:data:`DEPENDS_ON`), in the same run and year.
 3. **Changes** (``"<name> - baseline"``) are hidden wherever the baseline or the scenario value of
@@ -116,6 +118,8 @@ _PARTS = "placements:"
 _MAX_AUDITS = 200
 _HEADLINE = ("cohort", "placed", "out_of_area", "independent_non_maintained", "over_max_journey")
 _HEADLINE_OFFSET = 1.0e9
+#: Counts that statistics of the same run and year are computed from (:data:`DEPENDS_ON`).
+_BASIS = frozenset(m for deps in DEPENDS_ON.values() for m in deps)
 _CHANGE = " - baseline"
 _MISSING = "x"
 
@@ -465,6 +469,10 @@ def _published_flows(
         # totals last, so the placements:* detail is hidden before them (any choice protects)
         headline = rows["measure"].isin(_HEADLINE) & (smallest >= threshold)
         smallest = smallest + np.where(headline, _HEADLINE_OFFSET, 0.0)
+        # and a count that statistics are computed from (placed: journeys, costs) after the rest,
+        # so a small ``unplaced`` hides ``cohort`` and the year's accounting, not every £ and mean
+        basis = rows["measure"].isin(_BASIS) & (smallest >= threshold)
+        smallest = smallest + np.where(basis, _HEADLINE_OFFSET, 0.0)
         system = _identities(rows, years, unchanged)
         for _ in range(_MAX_AUDITS):
             decided = suppress(

@@ -63,9 +63,11 @@ def _mitigation_table(mitig: pd.DataFrame, threshold: int) -> Table:
         s_n = bool(mask.at[idx, "pupils"]) if "pupils" in mask.columns else False
         s_gbp = bool(mask.at[idx, "annual_cost_gbp"]) if "annual_cost_gbp" in mask else s_n
         hidden |= s_n or s_gbp
-        total_n += 0.0 if pd.isna(n) else float(n)
-        total_gbp += 0.0 if gbp is None or pd.isna(gbp) else float(gbp)
-        source = "plan" if r.get("source") == "plan" else "default"
+        is_total = r.get("rule") == "All rules"  # published_mitigations' total row
+        if not is_total:
+            total_n += 0.0 if pd.isna(n) else float(n)
+            total_gbp += 0.0 if gbp is None or pd.isna(gbp) else float(gbp)
+        source = "" if is_total else "plan" if r.get("source") == "plan" else "default"
         rows.append(
             (
                 Cell(str(r["rule"])),
