@@ -939,14 +939,63 @@ def attack(rel: Release, only: set[Key] | None = None) -> list[tuple[Key, float,
                     lo, hi = max(lo, v - tol), min(hi, v + tol)
             bounds.append((lo, hi))
         h = _model(keys, [every[i] for i in eqs], [every[i] for i in ubs], bounds)
-        for k in targets:
-            lo, hi = _range(h, keys.index(k))
+        pos = {k: j for j, k in enumerate(keys)}
+        for k in _uncertified(h, pos, targets, rel, bounds):
+            lo, hi = _range(h, pos[k])
             truth = rel.truth.get(k, np.nan)
             assert lo - 1e-6 <= truth <= hi + 1e-6 or np.isnan(truth), (k, lo, hi, truth)
             small = lo >= 1 - 1e-6 and hi <= rel.threshold - 1 + 1e-6
             if small or hi - lo < 1 - 1e-6:
                 found.append((k, float(lo), float(hi), float(truth)))
     return found
+
+
+def _uncertified(h, pos: dict[Key, int], targets: list[Key], rel: Release, bounds) -> list[Key]:
+    """The targets that a few shared LPs cannot show safe (only these get their own two LPs).
+
+    A cell is safe when its range is at least one pupil wide and not within 1 .. threshold - 1.
+    Its true value lies in the range, so one feasible point with the cell at or above
+    ``max(true + 1, threshold)`` shows it safe, as does one at or below ``min(true - 1, 0)``.
+    Points are found by pushing every undecided cell up together (capped there, so the LP stays
+    bounded), then down, until a round decides nothing new.
+    """
+    import highspy
+
+    th = rel.threshold
+    todo = [k for k in targets if not np.isnan(rel.truth.get(k, np.nan))]
+    rest = [k for k in targets if k not in set(todo)]
+    for sense in (-1.0, 1.0):  # -1: maximise the sum (push up); +1: minimise it (push down)
+        while todo:
+            goal = {
+                k: max(rel.truth[k] + 1, th) if sense < 0 else min(rel.truth[k] - 1, 0.0)
+                for k in todo
+            }
+            for k in todo:
+                j = pos[k]
+                lo, hi = bounds[j]
+                if sense < 0:
+                    h.changeColBounds(j, lo, min(hi, goal[k] + 1))
+                else:
+                    h.changeColBounds(j, max(lo, goal[k] - 1), hi)
+                h.changeColCost(j, sense)
+            h.run()
+            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            x = np.asarray(h.getSolution().col_value) if ok else None
+            for k in todo:
+                j = pos[k]
+                h.changeColCost(j, 0.0)
+                h.changeColBounds(j, *bounds[j])
+            if x is None:
+                break
+            done = {
+                k
+                for k in todo
+                if (x[pos[k]] >= goal[k] - 1e-6 if sense < 0 else x[pos[k]] <= goal[k] + 1e-6)
+            }
+            if not done:
+                break
+            todo = [k for k in todo if k not in done]
+    return todo + rest
 
 
 def _model(keys, eqs, ubs, bounds):
