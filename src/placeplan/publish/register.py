@@ -20,7 +20,12 @@ Across tables (:func:`release_run`):
   totals join its secondary suppression (hidden where the impact table hides them);
 * a **site's score** is the sum of its weighted criteria and each normalised criterion is affine
   in its count, so a hidden count hides its normalised value, its contribution and the site's
-  score — in ``site_scores.csv``, the candidate-site layer, the report's site table and the map.
+  score — in ``site_scores.csv``, the candidate-site layer, the report's site table and the map;
+  published **ranks** count only the sites whose score is published (those listed first), so no
+  gap or position places a hidden score between two published ones;
+* the **journey-time bands** add up to all pupils, and where the bands from the shortest
+  reasonable maximum up hold exactly the pupils over it, to the impact table's
+  ``over_threshold_n``: those totals join their secondary suppression.
 
 Adding a published table is one :class:`Declaration` in :data:`REGISTER` plus a call of
 :func:`suppress_declared` where the table is assembled (see ``docs/ARCHITECTURE.md``).
@@ -342,7 +347,8 @@ def _published_ranks(scores: Published) -> Published:
 
     A rank over every site leaves a gap where a hidden score sits, and a list in rank order
     places it between two published scores: either bounds the hidden score (and the counts it is
-    computed from). Internal runs keep every site's rank.
+    computed from). The ranks under changed weights (``min_rank``, ``max_rank``) count every
+    site, so they are hidden while any score is. Internal runs keep every site's rank.
     """
     v, m = scores.values, scores.mask
     if scores.mode != "published" or not {"score", "rank", "site_id"} <= set(v.columns):
@@ -352,14 +358,19 @@ def _published_ranks(scores: Published) -> Published:
     shown = ~m["score"].reindex(v.index).fillna(False).astype(bool)
     score = pd.to_numeric(v["score"], errors="coerce")
     rank = score[shown].rank(method="min", ascending=False)
-    values = v.copy()
+    values, mask = v.copy(), m.copy()
     values.loc[shown, "rank"] = rank.astype(float)
+    # the ranks under changed weights count every site: hidden with the hidden scores
+    for col in ("min_rank", "max_rank"):
+        if col in values.columns and col in mask.columns:
+            values[col] = float("nan")
+            mask[col] = True
     order = (
         values.assign(_hidden=~shown, _rank=values["rank"].where(shown))
         .sort_values(["_hidden", "_rank", "site_id"], kind="stable")
         .index
     )
-    return replace(scores, values=values.loc[order], mask=m.loc[order])
+    return replace(scores, values=values.loc[order], mask=mask.loc[order])
 
 
 def _all_group(imp: ImpactTable) -> str:
