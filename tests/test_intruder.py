@@ -1,16 +1,23 @@
 """An automated intruder against every published output of a run (issue 10, part 2).
 
 The attacker reads only the published files — ``impact.csv``, ``flows.csv``, ``site_scores.csv``,
-``layers.gpkg``, the map pages' embedded GeoJSON and popups and the report's tables — and
-collects every number with its labels. It then writes down every linear relation it can know
-between them: a total equals the sum of its parts (each grouping of ``impact.csv``; the flow
-table's identities; the LSOAs of a planning area; all LSOAs), baseline + change = scenario, the
-baseline shared by every scenario, the year-on-year cohort accounting, the same quantity in two
-files (the base year of ``flows.csv`` and the baseline of ``impact.csv``; a map layer and a
-table), and the site scores' derived columns (a normalised criterion is affine in its count, a
-contribution is weight × normalised value, the score is the sum of contributions; slope and
-intercept are learnt from the sites whose counts are published). Each relation is kept only if
-it holds on the run's true values (so the attacker is at least as well informed as a real one).
+``mitigations.csv``, ``comparison.csv``, ``optimise/*.csv``, ``layers.gpkg``, the map pages'
+embedded GeoJSON and popups and the report's tables and bar labels (mitigations, journey-time
+bands, each proposal's page, the comparison) — and collects every number with its labels. It then
+writes down every linear relation it can know between them: a total equals the sum of its parts
+(each grouping of ``impact.csv``; the flow table's identities; the LSOAs of a planning area; all
+LSOAs), baseline + change = scenario, the baseline shared by every scenario, the year-on-year
+cohort accounting, the same quantity in two files (the base year of ``flows.csv`` and the baseline
+of ``impact.csv``; a map layer and a table), and the site scores' derived columns (a normalised
+criterion is affine in its count, a contribution is weight × normalised value, the score is the sum
+of contributions; slope and intercept are learnt from the sites whose counts are published), the
+order and ranks of the sites (a hidden score lies between the published scores around it),
+mitigation rules adding up to "All rules" with £ = rate x pupils and within the pupils they cover
+(journeys longer, over the reasonable maximum, by ferry, by road), journey-time bands adding up to
+all pupils and bracketing the pupils over the maxima, a proposal's contribution year by year as the
+programme's level minus the level without it, and the chosen sites' pupils placed adding up to the
+programme's. Each relation is kept only if it holds on the run's true values (so the attacker is at
+least as well informed as a real one).
 
 For every suppressed count it solves two linear programmes (smallest and largest value given
 every published number, rounding tolerances and the relations; counts >= 0). A cell is
