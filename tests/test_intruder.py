@@ -25,7 +25,8 @@ every published number, rounding tolerances and the relations; counts >= 0). A c
 than one pupil whatever the value (a cell hidden to protect another, undone by a table published
 elsewhere, as the base year of ``flows.csv`` was against ``impact.csv``). The tests assert none
 is, on the shipped sample and on seeded random cohorts (sub-samples of the sample's pupils), and
-show the attacker does recover cells from deliberately unsafe outputs.
+show the attacker does recover cells from deliberately unsafe outputs. (To keep it quick, a few
+shared LPs first find feasible points that show most cells safe; only the rest get their own two.)
 """
 
 from __future__ import annotations
