@@ -1,16 +1,23 @@
 """An automated intruder against every published output of a run (issue 10, part 2).
 
 The attacker reads only the published files — ``impact.csv``, ``flows.csv``, ``site_scores.csv``,
-``layers.gpkg``, the map pages' embedded GeoJSON and popups and the report's tables — and
-collects every number with its labels. It then writes down every linear relation it can know
-between them: a total equals the sum of its parts (each grouping of ``impact.csv``; the flow
-table's identities; the LSOAs of a planning area; all LSOAs), baseline + change = scenario, the
-baseline shared by every scenario, the year-on-year cohort accounting, the same quantity in two
-files (the base year of ``flows.csv`` and the baseline of ``impact.csv``; a map layer and a
-table), and the site scores' derived columns (a normalised criterion is affine in its count, a
-contribution is weight × normalised value, the score is the sum of contributions; slope and
-intercept are learnt from the sites whose counts are published). Each relation is kept only if
-it holds on the run's true values (so the attacker is at least as well informed as a real one).
+``mitigations.csv``, ``comparison.csv``, ``optimise/*.csv``, ``layers.gpkg``, the map pages'
+embedded GeoJSON and popups and the report's tables and bar labels (mitigations, journey-time
+bands, each proposal's page, the comparison) — and collects every number with its labels. It then
+writes down every linear relation it can know between them: a total equals the sum of its parts
+(each grouping of ``impact.csv``; the flow table's identities; the LSOAs of a planning area; all
+LSOAs), baseline + change = scenario, the baseline shared by every scenario, the year-on-year
+cohort accounting, the same quantity in two files (the base year of ``flows.csv`` and the baseline
+of ``impact.csv``; a map layer and a table), and the site scores' derived columns (a normalised
+criterion is affine in its count, a contribution is weight × normalised value, the score is the sum
+of contributions; slope and intercept are learnt from the sites whose counts are published), the
+order and ranks of the sites (a hidden score lies between the published scores around it),
+mitigation rules adding up to "All rules" with £ = rate x pupils and within the pupils they cover
+(journeys longer, over the reasonable maximum, by ferry, by road), journey-time bands adding up to
+all pupils and bracketing the pupils over the maxima, a proposal's contribution year by year as the
+programme's level minus the level without it, and the chosen sites' pupils placed adding up to the
+programme's. Each relation is kept only if it holds on the run's true values (so the attacker is at
+least as well informed as a real one).
 
 For every suppressed count it solves two linear programmes (smallest and largest value given
 every published number, rounding tolerances and the relations; counts >= 0). A cell is
@@ -18,7 +25,8 @@ every published number, rounding tolerances and the relations; counts >= 0). A c
 than one pupil whatever the value (a cell hidden to protect another, undone by a table published
 elsewhere, as the base year of ``flows.csv`` was against ``impact.csv``). The tests assert none
 is, on the shipped sample and on seeded random cohorts (sub-samples of the sample's pupils), and
-show the attacker does recover cells from deliberately unsafe outputs.
+show the attacker does recover cells from deliberately unsafe outputs. (To keep it quick, a few
+shared LPs first find feasible points that show most cells safe; only the rest get their own two.)
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ import pytest
 from placeplan._errors import SnapWarning
 from placeplan.compute.scoring import CRITERIA
 from placeplan.config import load_plan
+from placeplan.vocab import TIME_BAND_EDGES_MIN, TIME_BAND_LABELS
 
 SAMPLE = Path(__file__).parents[1] / "data" / "sample" / "isle-of-wight"
 IMPACT_COUNTS = (
@@ -80,6 +89,9 @@ class Release:
     relations: list[tuple[dict[Key, float], float]] = field(default_factory=list)
     #: inequalities ``sum(coef * key) <= const`` (e.g. a better rank has a higher score)
     bounds_ub: list[tuple[dict[Key, float], float]] = field(default_factory=list)
+    #: published £ per pupil of each mitigation rule; who each rule covers (its label)
+    rates: dict[Key, float] = field(default_factory=dict)
+    who: dict[str, str] = field(default_factory=dict)
 
     def see(self, key: Key, text: object, tol: float) -> None:
         """Record one published cell: a number, ``c`` (suppressed) or ``x`` (ignored)."""
@@ -96,6 +108,14 @@ class Release:
         lhs = sum(c * self.truth[k] for k, c in terms.items())
         if abs(lhs - const) <= 1e-6 * max(1.0, abs(const)):
             self.relations.append((terms, const))
+
+    def relate_ub(self, terms: dict[Key, float], const: float = 0.0) -> None:
+        """Add ``sum(coef * key) <= const`` if it holds on the true values."""
+        terms = {k: c for k, c in terms.items() if c}
+        if len(terms) < 2 or any(k not in self.truth for k in terms):
+            return
+        if sum(c * self.truth[k] for k, c in terms.items()) <= const + 1e-6:
+            self.bounds_ub.append((terms, const))
 
     def hidden(self) -> set[Key]:
         return {k for k, vs in self.obs.items() if any(v is None for v, _ in vs)}
@@ -344,6 +364,432 @@ def read_report(rel: Release, path: Path, labels: dict[str, str], tol: float) ->
                         rel.see(("flow", year, run, measure, stat), part, tol + half)
 
 
+# --------------------------------------------------------------------------- more outputs (a)-(f)
+MIT_ALL = "All rules"
+#: Words of a mitigation rule's ``who`` and the impact count its pupils are part of.
+MIT_COVERS = (
+    ("longer", "worse_off_n"),
+    ("reasonable maximum", "over_threshold_n"),
+    ("ferry", "ferry_journeys"),
+    ("road only", "over_threshold_road_n"),
+)
+
+
+def _table(text: str, tid: str) -> str:
+    m = re.search(rf'<table id="{re.escape(tid)}".*?</table>', text, re.S)
+    return m.group(0) if m else ""
+
+
+def _rows(table: str) -> list[list[str]]:
+    body = re.search(r"<tbody>.*?</tbody>", table, re.S)
+    return [
+        _cells(r) for r in re.findall(r"<tr[^>]*>.*?</tr>", body.group(0) if body else "", re.S)
+    ]
+
+
+def _prefixes(result) -> dict[str, str]:
+    """Scenario name -> the id prefix of its tables in the appendix (``""``, ``"s2-"``, ...)."""
+    return {n: ("" if i == 0 else f"s{i + 1}-") for i, n in enumerate(result.scenarios)}
+
+
+def _mit_key(scen: str, proposal: str, basis: str, rule: str, col: str) -> Key:
+    return ("mit", scen, proposal, basis, rule, col)
+
+
+def read_mitigations(rel: Release, df: pd.DataFrame, tol: float, *, truth: bool = False) -> None:
+    """``mitigations.csv`` (or the true table): pupils and £ per rule, with ``All rules``."""
+    for r in df.to_dict("records"):
+        scen = str(r.get("scenario_name", ""))
+        pr, b = str(r.get("proposal", "programme")), str(r.get("basis", "programme"))
+        for col, src, t in (("pupils", "pupils", tol), ("gbp", "annual_cost_gbp", 0.5)):
+            key = _mit_key(scen, pr, b, str(r["rule"]), col)
+            if truth:
+                v = _num(r[src])
+                if isinstance(v, float):
+                    rel.truth[key] = v
+            else:
+                rel.see(key, r[src], t)
+        rate = _num(r.get("cost_gbp_per_pupil_year"))
+        if not truth and isinstance(rate, float):
+            rel.rates[_mit_key(scen, pr, b, str(r["rule"]), "rate")] = rate
+
+
+def mitigation_truth(result) -> pd.DataFrame:
+    """Every true mitigation row with its ``All rules`` totals (disclosure off)."""
+    from placeplan.publish.mitigations import published_mitigations
+
+    frames = []
+    pa = getattr(result, "proposals", None)
+    if pa is not None and not pa.mitigations.empty:
+        frames.append(pa.mitigations.rename(columns={"scenario": "scenario_name"}))
+    else:
+        for name, imp in result.impacts.items():
+            m = getattr(imp, "mitigations", None)
+            if m is not None and "pupils" in m.columns:
+                frames.append(m.assign(scenario_name=name, proposal="programme", basis="programme"))
+    if not frames:
+        return pd.DataFrame()
+    raw = pd.concat(frames, ignore_index=True)
+    if "annual_cost_gbp" not in raw.columns:
+        raw["annual_cost_gbp"] = 0.0
+    return published_mitigations(raw, threshold=1, round_to=0, mode="internal")
+
+
+def read_report_mitigations(rel: Release, result, text: str, tol: float) -> None:
+    """The report's mitigation tables: the programme's rules, each proposal's rules and totals
+    (summary rows), and the contributions table's £ column."""
+    pa = getattr(result, "proposals", None)
+    for scen, pre in _prefixes(result).items():
+        for cells in _rows(_table(text, f"{pre}t-mitigations")):
+            if len(cells) >= 7:
+                rel.see(_mit_key(scen, "programme", "programme", cells[0], "pupils"), cells[5], tol)
+                rel.see(_mit_key(scen, "programme", "programme", cells[0], "gbp"), cells[6], 0.5)
+        if pa is None:
+            continue
+        info = pa.proposals[pa.proposals["scenario"] == scen].reset_index(drop=True)
+        sites = [str(p) for p in info["proposal"]]
+        for k, site in enumerate(["programme", *sites]):
+            tid = f"{pre}t-prop-programme" if k == 0 else f"{pre}t-prop-{k}-summary"
+            bases = ("programme",) if k == 0 else ("alone", "contribution")
+            for cells in _rows(_table(text, tid)):
+                col = {"Pupils covered by a mitigation": "pupils",
+                       "Mitigation cost a year": "gbp"}.get(cells[1])  # fmt: skip
+                if col:
+                    for b, cell in zip(bases, cells[2:], strict=False):
+                        rel.see(_mit_key(scen, site, b, MIT_ALL, col), cell,
+                                tol if col == "pupils" else 0.5)  # fmt: skip
+            if k == 0:
+                continue
+            for cells in _rows(_table(text, f"{pre}t-prop-{k}-mitigations")):
+                for j, b in enumerate(bases):
+                    rel.see(_mit_key(scen, site, b, cells[0], "pupils"), cells[1 + 2 * j], tol)
+                    rel.see(_mit_key(scen, site, b, cells[0], "gbp"), cells[2 + 2 * j], 0.5)
+        for site, cells in zip(
+            sites, _rows(_table(text, f"{pre}t-prop-contributions")), strict=False
+        ):
+            rel.see(_mit_key(scen, site, "contribution", MIT_ALL, "gbp"), cells[-1], 0.5)
+
+
+def add_mitigation_relations(rel: Release, all_group: str) -> None:
+    """Rules add up to ``All rules``; £ = rate x pupils; rules for longer journeys cover pupils
+    whose journey gets longer, rules over the reasonable maximum pupils over it (priority order:
+    each pupil counted once)."""
+    groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for k in rel.truth:
+        if k[0] == "mit" and k[5] == "pupils" and k[4] != MIT_ALL:
+            groups[k[1:4]].append(k[4])
+    for (scen, pr, b), rules in groups.items():
+        for col in ("pupils", "gbp"):
+            rel.relate({**{_mit_key(scen, pr, b, r, col): 1.0 for r in rules},
+                        _mit_key(scen, pr, b, MIT_ALL, col): -1.0})  # fmt: skip
+        for r in rules:
+            rate = rel.rates.get(_mit_key(scen, pr, b, r, "rate"))
+            if rate:
+                rel.relate({_mit_key(scen, pr, b, r, "gbp"): 1.0,
+                            _mit_key(scen, pr, b, r, "pupils"): -rate})  # fmt: skip
+        if b == "contribution":
+            continue
+        run = scen if b == "programme" else f"{scen}|alone|{pr}"
+        who = rel.who
+        for word, metric in MIT_COVERS:
+            members = [r for r in rules if word in who.get(r, "")]
+            if not members:
+                continue
+            terms = {_mit_key(scen, pr, b, r, "pupils"): 1.0 for r in members}
+            total = ("imp", run, "all", all_group, metric)
+            rel.relate({**terms, total: -1.0})  # exact where every such pupil gets a rule
+            rel.relate_ub({**terms, total: -1.0})
+        rel.relate({_mit_key(scen, pr, b, MIT_ALL, "pupils"): 1.0,
+                    ("imp", run, "all", all_group, "moved_n"): -1.0})  # fmt: skip
+
+
+#: The proposal pages' year-by-year and summary rows: label -> flow measure.
+PROPOSAL_MEASURES = {
+    "Out-of-area placements": "out_of_area",
+    "Independent / non-maintained": "independent_non_maintained",
+    "Independent / non-maintained placements": "independent_non_maintained",
+    "Pupils whose journey gets longer": "worse_off",
+    "Pupils over the reasonable maximum journey": "over_max_journey",
+}
+#: Summary rows for today's pupils: label -> (impact metric, column).
+PROPOSAL_SNAPSHOT = {
+    "Out-of-area placements": ("ooa_placements", "change"),
+    "Independent / non-maintained placements": ("independent_placements", "change"),
+    "Pupils over the reasonable maximum journey": ("over_threshold_n", "change"),
+    "Pupils whose journey gets longer": ("worse_off_n", "scenario"),
+    "Pupils who change setting": ("moved_n", "scenario"),
+}
+
+
+def _pflow_key(scen: str, proposal: str, basis: str, year: str, measure: str, stat: str) -> Key:
+    """A proposal page's year-by-year change: alone and the programme are rows of the variants'
+    flow table; a contribution is the programme's level minus the level without the proposal."""
+    if basis == "contribution":
+        return ("pcontrib", year, scen, proposal, measure, stat)
+    run = scen if basis == "programme" else f"{scen} | alone {proposal}"
+    return ("flow", year, f"{run}{CHANGE}", measure, stat)
+
+
+def proposal_flow_truth(rel: Release, result, tol: float) -> None:
+    """The variants' year-by-year levels and changes, and each contribution (true values)."""
+    pa = getattr(result, "proposals", None)
+    if pa is None or pa.flows is None:
+        return
+    read_flows(rel, pa.flows, tol, truth=True)
+    for (y, run, m, s), v in list(_levels(rel).items()):
+        base = rel.truth.get(("flow", y, "baseline", m, s))
+        if base is not None and run != "baseline" and not run.endswith(CHANGE):
+            rel.truth.setdefault(("flow", y, f"{run}{CHANGE}", m, s), v - base)
+    info = pa.proposals
+    for scen, proposal in zip(info["scenario"], info["proposal"], strict=True):
+        for (y, run, m, s), v in list(_levels(rel).items()):
+            if run == scen and s == "central":
+                without = rel.truth.get(("flow", y, f"{scen} | without {proposal}", m, s))
+                if without is not None:
+                    rel.truth[("pcontrib", y, scen, str(proposal), m, s)] = v - without
+
+
+def _levels(rel: Release) -> dict[tuple[str, str, str, str], float]:
+    return {k[1:]: v for k, v in rel.truth.items() if k[0] == "flow"}  # type: ignore[misc]
+
+
+def read_proposal_pages(rel: Release, result, text: str, tol: float) -> None:
+    """Each proposal page's summary (today's pupils: impact cells; last year: flow changes) and
+    year-by-year table, and the programme's summary."""
+    pa = getattr(result, "proposals", None)
+    if pa is None:
+        return
+    first = next(iter(result.impacts.values())).table
+    g_all = str(first.loc[first["group_type"].eq("all"), "group"].iloc[0])
+    count = tol + 0.5  # a level is a mean over paths, published to whole pupils
+    for scen, pre in _prefixes(result).items():
+        info = pa.proposals[pa.proposals["scenario"] == scen].reset_index(drop=True)
+        for k, site in enumerate(["programme", *map(str, info["proposal"])]):
+            tid = f"{pre}t-prop-programme" if k == 0 else f"{pre}t-prop-{k}-summary"
+            bases = ("programme",) if k == 0 else ("alone", "contribution")
+            table = _table(text, tid)
+            head = _cells(re.search(r"<thead>.*?</thead>", table, re.S).group(0)) if table else []
+            last = head[-1].split(", ")[-1] if head else ""
+            for cells in _rows(table):
+                label = cells[1]
+                if label in PROPOSAL_SNAPSHOT:
+                    metric, which = PROPOSAL_SNAPSHOT[label]
+                    for b, cell in zip(bases, cells[2:], strict=False):
+                        row = _Row("all", g_all, metric, scen, site, b)
+                        rel.see(_impact_key(row, which), cell, tol)
+                measure = PROPOSAL_MEASURES.get(label)
+                if measure:
+                    for b, cell in zip(bases, cells[2 + len(bases) :], strict=False):
+                        _see_flow_cell(rel, _pflow_key(scen, site, b, last, measure, "central"),
+                                       cell, count, b)  # fmt: skip
+            if k == 0:
+                continue
+            table = _table(text, f"{pre}t-prop-{k}-yby")
+            if not table:
+                continue
+            years = _cells(re.search(r"<thead>.*?</thead>", table, re.S).group(0))[2:]
+            measure = ""
+            for cells in _rows(table):
+                if cells[0]:
+                    measure = PROPOSAL_MEASURES.get(cells[0], "")
+                if not measure:
+                    continue
+                b = cells[1].lower()
+                for y, cell in zip(years, cells[2:], strict=True):
+                    _see_flow_cell(rel, _pflow_key(scen, site, b, y, measure, "central"), cell,
+                                   count, b)  # fmt: skip
+
+
+def _see_flow_cell(rel: Release, key: Key, cell: str, count: float, basis: str) -> None:
+    hit = re.fullmatch(r"(\S+)(?: \((\S+) to (\S+)\))?", cell.strip())
+    if not hit:
+        return
+    # a change is the difference of two published (rounded) levels
+    rel.see(key, hit.group(1), 2 * count)
+    if basis != "contribution":
+        for stat, part in zip(("lower", "upper"), hit.groups()[1:], strict=True):
+            if part is not None:
+                rel.see((*key[:-1], stat), part, 2 * (count - 0.5))
+
+
+@dataclass
+class _Row:
+    group_type: str
+    group: str
+    metric: str
+    scenario_name: str
+    proposal: str
+    basis: str
+
+
+def add_proposal_relations(rel: Release) -> None:
+    """A contribution is the programme's level minus the level without the proposal."""
+    for k in list(rel.truth):
+        if k[0] == "pcontrib":
+            _, y, scen, proposal, m, s = k
+            rel.relate({k: 1.0, ("flow", y, scen, m, s): -1.0,
+                        ("flow", y, f"{scen} | without {proposal}", m, s): 1.0})  # fmt: skip
+
+
+def read_time_bands(rel: Release, result, text: str, tol: float) -> None:
+    """The report's bar chart of pupils per journey-time band (values labelled on the bars)."""
+    for scen, pre in _prefixes(result).items():
+        bands = result.layers[scen].time_bands
+        for r in bands.itertuples(index=False):
+            for which in ("baseline", "scenario"):
+                rel.truth[("band", scen, str(r.band), which)] = float(getattr(r, which))
+        m = re.search(rf'<figure id="{pre}f-time-bands".*?</figure>', text, re.S)
+        if not m:
+            continue
+        labels = [htmllib.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", m.group(0))]
+        band_names = [str(b) for b in bands["band"]]
+        values: list[str] = []
+        for t in labels:
+            if t in band_names:
+                for which, v in zip(("baseline", "scenario"), values[-2:], strict=False):
+                    rel.see(("band", scen, t, which), v, tol)
+                values = []
+            else:
+                values.append(t)
+
+
+def add_band_relations(rel: Release, all_group: str, limits: tuple[float, ...]) -> None:
+    """Bands add up to all pupils; the baseline's bands are every scenario's; the pupils over
+    the reasonable maxima (``limits``, per phase) lie in the bands above them."""
+    by: dict[tuple[str, str], dict[Key, float]] = defaultdict(dict)
+    for k in rel.truth:
+        if k[0] == "band":
+            by[(k[1], k[3])][k] = 1.0
+    for (scen, which), terms in by.items():
+        run = "baseline" if which == "baseline" else scen
+        rel.relate({**terms, ("imp", run, "all", all_group, "pupils"): -1.0})
+        # over the reasonable maximum (per phase): every pupil from the longest maximum up, no
+        # pupil below the shortest
+        over = ("imp", run, "all", all_group, "over_threshold_n")
+        edges = dict(zip(TIME_BAND_LABELS, itertools.pairwise((0.0, *TIME_BAND_EDGES_MIN,
+                                                                np.inf)), strict=True))  # fmt: skip
+        inside = {k: 1.0 for k in terms if edges[k[2]][0] >= max(limits)}
+        reach = {k: -1.0 for k in terms if edges[k[2]][1] > min(limits)}
+        rel.relate_ub({**inside, over: -1.0})
+        rel.relate_ub({**reach, over: 1.0})
+        for other in {s for s, _ in by} - {scen}:
+            if which == "baseline":
+                for k in terms:
+                    rel.relate({k: 1.0, ("band", other, k[2], "baseline"): -1.0})
+
+
+def read_comparison(rel: Release, result, folder: Path, text: str, tol: float) -> None:
+    """``comparison.csv`` and the report's comparison table: the programmes' all-pupil cells."""
+    first = next(iter(result.impacts.values())).table
+    g_all = str(first.loc[first["group_type"].eq("all"), "group"].iloc[0])
+    path = folder / "comparison.csv"
+    labels: dict[str, str] = {}
+    if path.exists():
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for r in df.to_dict("records"):
+            labels[r["label"]] = r["metric"]
+            row = _Row("all", g_all, r["metric"], r["scenario_name"], "programme", "programme")
+            t = tol if r["metric"] in IMPACT_COUNTS else 5e-4 * max(1.0, abs(_f(r["scenario"])))
+            for which in ("baseline", "scenario", "change"):
+                rel.see(_impact_key(row, which), r[which], t)
+    names = list(result.scenarios)
+    for cells in _rows(_table(text, "t-compare")):
+        metric = labels.get(cells[0])
+        if metric not in IMPACT_COUNTS:
+            continue
+        row = _Row("all", g_all, metric, names[0], "programme", "programme")
+        rel.see(_impact_key(row, "baseline"), cells[1], tol)
+        for j, name in enumerate(names):
+            row = _Row("all", g_all, metric, name, "programme", "programme")
+            rel.see(_impact_key(row, "scenario"), cells[2 + 2 * j], tol)
+            rel.see(_impact_key(row, "change"), cells[3 + 2 * j], tol)
+
+
+def _f(text: str) -> float:
+    v = _num(text)
+    return v if isinstance(v, float) else 0.0
+
+
+OPT_FILES = {"programme.csv": "site_id", "budget_curve.csv": "step", "alternatives.csv": "kind"}
+
+
+def read_optimise(rel: Release, result, folder: Path) -> None:
+    """``optimise/``: pupils placed per chosen site, per budget step and per alternative."""
+    from placeplan.publish.programme import programme_tables
+
+    study = getattr(result, "programme", None)
+    opt = folder / "optimise"
+    if study is None or not opt.is_dir():
+        return
+    true = programme_tables(study, threshold=1, round_to=0, mode="internal")
+    frames = {"programme.csv": true.programme, "budget_curve.csv": true.curve,
+              "alternatives.csv": true.alternatives}  # fmt: skip
+    for name, id_col in OPT_FILES.items():
+        path = opt / name
+        if not path.exists():
+            continue
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for j, (r, t) in enumerate(zip(df.to_dict("records"), frames[name].to_dict("records"),
+                                       strict=True)):  # fmt: skip
+            rid = f"{r[id_col]}#{j}" if name == "alternatives.csv" else str(r[id_col])
+            for col in ("pupils_placed", "savings", "marginal_value"):
+                if col in r:
+                    key: Key = ("opt", name, rid, col)
+                    v = _num(t[col])
+                    if isinstance(v, float):
+                        rel.truth[key] = v
+                    rel.see(key, r[col], 0.005 + 1e-9)
+
+
+def add_optimise_relations(rel: Release) -> None:
+    """The chosen sites' pupils add up to the programme's (best alternative, last budget step
+    where it is the same programme)."""
+    sites = {
+        k: 1.0 for k in rel.truth if k[:2] == ("opt", "programme.csv") and k[3] == "pupils_placed"
+    }
+    others = [k for k in rel.truth if k[0] == "opt" and k[1] != "programme.csv"
+              and k[3] == "pupils_placed"]  # fmt: skip
+    for k in others:
+        rel.relate({**sites, k: -1.0})
+
+
+def add_site_order_relations(rel: Release, order: list[str]) -> None:
+    """``site_scores.csv`` lists sites best first: a site with a hidden score sits between the
+    published scores above and below it; a gap in the published ranks holds hidden sites whose
+    scores lie between the scores around the gap."""
+    published = {k: vs[0][0] for k, vs in rel.obs.items() if vs and vs[0][0] is not None}
+    shown = [s for s in order if ("site", s, "score") in published]
+    ranks = [published.get(("site", s, "rank")) for s in shown]
+    if ranks != sorted(r for r in ranks if r is not None):
+        return  # not in rank order: the order says nothing
+    for i, s in enumerate(order):
+        if s in shown:
+            continue
+        above = [t for t in order[:i] if t in shown]
+        below = [t for t in order[i + 1 :] if t in shown]
+        if above:
+            rel.relate_ub({("site", s, "score"): 1.0, ("site", above[-1], "score"): -1.0})
+        if below:
+            rel.relate_ub({("site", below[0], "score"): 1.0, ("site", s, "score"): -1.0})
+    # gaps in the published ranks: the hidden sites fill them (ranks count the sites above)
+    by_rank = sorted((r, s) for s, r in zip(shown, ranks, strict=True) if r is not None)
+    expected, gaps = 1.0, []
+    for j, (r, _) in enumerate(by_rank):
+        if r > expected:
+            gaps.append(j)  # hidden sites between by_rank[j - 1] and by_rank[j]
+        expected = r + sum(1 for q, _ in by_rank if q == r)
+    hidden = [s for s in order if s not in shown]
+    if not hidden or (not gaps and expected > len(order)):
+        return
+    top = by_rank[gaps[0] - 1][1] if gaps and gaps[0] > 0 else None
+    bottom = by_rank[gaps[-1]][1] if gaps and expected > len(order) else None
+    for s in hidden:
+        if top is not None:
+            rel.relate_ub({("site", s, "score"): 1.0, ("site", top, "score"): -1.0})
+        if bottom is not None:
+            rel.relate_ub({("site", bottom, "score"): 1.0, ("site", s, "score"): -1.0})
+
+
 # --------------------------------------------------------------------------- relations
 def add_relations(rel: Release, lsoa_area: dict[str, str]) -> None:
     keys = list(rel.truth)
@@ -460,12 +906,12 @@ def add_score_relations(rel: Release) -> None:
 
 
 # --------------------------------------------------------------------------- the attack
-def attack(rel: Release) -> list[tuple[Key, float, float, float]]:
+def attack(rel: Release, only: set[Key] | None = None) -> list[tuple[Key, float, float, float]]:
     """Bound every suppressed count by LP; return the ones that come back.
 
     A cell comes back when its interval lies within 1 .. threshold - 1 (a small count
     recovered) or is narrower than one pupil (a cell hidden to protect another, undone).
-    Each finding is ``(key, lowest, highest, true value)``.
+    Each finding is ``(key, lowest, highest, true value)``; ``only``: bound just these cells.
     """
     hidden = rel.hidden()
     parent: dict[Key, Key] = {}
@@ -490,7 +936,7 @@ def attack(rel: Release) -> list[tuple[Key, float, float, float]]:
         eqs = [i for i in rows if i < n_eq]
         ubs = [i for i in rows if i >= n_eq]
         keys = sorted({k for i in rows for k in every[i][0]})
-        targets = [k for k in keys if k in hidden and _is_count(k)]
+        targets = [k for k in keys if k in hidden and _is_count(k) and (only is None or k in only)]
         if not targets:
             continue
         bounds = []
@@ -501,14 +947,63 @@ def attack(rel: Release) -> list[tuple[Key, float, float, float]]:
                     lo, hi = max(lo, v - tol), min(hi, v + tol)
             bounds.append((lo, hi))
         h = _model(keys, [every[i] for i in eqs], [every[i] for i in ubs], bounds)
-        for k in targets:
-            lo, hi = _range(h, keys.index(k))
+        pos = {k: j for j, k in enumerate(keys)}
+        for k in _uncertified(h, pos, targets, rel, bounds):
+            lo, hi = _range(h, pos[k])
             truth = rel.truth.get(k, np.nan)
             assert lo - 1e-6 <= truth <= hi + 1e-6 or np.isnan(truth), (k, lo, hi, truth)
             small = lo >= 1 - 1e-6 and hi <= rel.threshold - 1 + 1e-6
             if small or hi - lo < 1 - 1e-6:
                 found.append((k, float(lo), float(hi), float(truth)))
     return found
+
+
+def _uncertified(h, pos: dict[Key, int], targets: list[Key], rel: Release, bounds) -> list[Key]:
+    """The targets that a few shared LPs cannot show safe (only these get their own two LPs).
+
+    A cell is safe when its range is at least one pupil wide and not within 1 .. threshold - 1.
+    Its true value lies in the range, so one feasible point with the cell at or above
+    ``max(true + 1, threshold)`` shows it safe, as does one at or below ``min(true - 1, 0)``.
+    Points are found by pushing every undecided cell up together (capped there, so the LP stays
+    bounded), then down, until a round decides nothing new.
+    """
+    import highspy
+
+    th = rel.threshold
+    todo = [k for k in targets if not np.isnan(rel.truth.get(k, np.nan))]
+    rest = [k for k in targets if k not in set(todo)]
+    for sense in (-1.0, 1.0):  # -1: maximise the sum (push up); +1: minimise it (push down)
+        while todo:
+            goal = {
+                k: max(rel.truth[k] + 1, th) if sense < 0 else min(rel.truth[k] - 1, 0.0)
+                for k in todo
+            }
+            for k in todo:
+                j = pos[k]
+                lo, hi = bounds[j]
+                if sense < 0:
+                    h.changeColBounds(j, lo, min(hi, goal[k] + 1))
+                else:
+                    h.changeColBounds(j, max(lo, goal[k] - 1), hi)
+                h.changeColCost(j, sense)
+            h.run()
+            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            x = np.asarray(h.getSolution().col_value) if ok else None
+            for k in todo:
+                j = pos[k]
+                h.changeColCost(j, 0.0)
+                h.changeColBounds(j, *bounds[j])
+            if x is None:
+                break
+            done = {
+                k
+                for k in todo
+                if (x[pos[k]] >= goal[k] - 1e-6 if sense < 0 else x[pos[k]] <= goal[k] + 1e-6)
+            }
+            if not done:
+                break
+            todo = [k for k in todo if k not in done]
+    return todo + rest
 
 
 def _model(keys, eqs, ubs, bounds):
@@ -570,8 +1065,12 @@ def _is_count(k: Key) -> bool:
         return not k[2].endswith(CHANGE) and k[3] not in FLOW_NON_COUNTS
     if k[0] == "site":
         return k[2] in SCORE_COUNTS
-    if k[0] in ("setting", "oflow"):
+    if k[0] in ("setting", "oflow", "band"):
         return True
+    if k[0] == "mit":
+        return k[5] == "pupils"
+    if k[0] == "opt":
+        return k[3] == "pupils_placed"
     return (k[0], k[2]) in (("lsoa", "pupils"), ("cand", "pupils_served"))
 
 
@@ -588,6 +1087,10 @@ def release_of(result, folder: Path) -> Release:
     # truth
     first = next(iter(result.scenarios))
     frames = [t.table.assign(scenario_name=n) for n, t in result.impacts.items()]
+    pa = getattr(result, "proposals", None)
+    for (scen, proposal, basis), imp in ({} if pa is None else pa.impacts).items():
+        if proposal != "programme":  # each proposal alone and as its contribution
+            frames.append(imp.table.assign(scenario_name=scen, proposal=proposal, basis=basis))
     read_impact(rel, pd.concat(frames, ignore_index=True), tol, truth=True)
     if result.flows is not None:
         read_flows(rel, result.flows, tol, truth=True)
@@ -623,8 +1126,30 @@ def release_of(result, folder: Path) -> Release:
         if {"lsoa11cd", "area"} <= set(pupils.columns)
         else {}
     )
-    read_ooa_tables(rel, result, (folder / "report.html").read_text(encoding="utf-8"), tol)
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    read_ooa_tables(rel, result, text, tol)
+    # (a) mitigations, (b) journey-time bands, (c) proposal pages, (d) comparison, (e) optimise/
+    mit = mitigation_truth(result)
+    if not mit.empty:
+        read_mitigations(rel, mit, tol, truth=True)
+        rel.who = dict(zip(mit["rule"].astype(str), mit["who"].astype(str), strict=True))
+    if "mitigations.csv" in csv:
+        read_mitigations(rel, csv["mitigations.csv"], tol)
+    read_report_mitigations(rel, result, text, tol)
+    proposal_flow_truth(rel, result, tol)
+    read_proposal_pages(rel, result, text, tol)
+    read_time_bands(rel, result, text, tol)
+    read_comparison(rel, result, folder, text, tol)
+    read_optimise(rel, result, folder)
     add_relations(rel, lsoa_area)
+    g_all = next((k[3] for k in rel.truth if k[0] == "imp" and k[2] == "all"), "all pupils")
+    add_mitigation_relations(rel, g_all)
+    add_proposal_relations(rel)
+    t = result.plan.thresholds
+    add_band_relations(rel, g_all, (t.max_journey_primary_min, t.max_journey_secondary_min))
+    add_optimise_relations(rel)
+    if "site_scores.csv" in csv:
+        add_site_order_relations(rel, list(csv["site_scores.csv"]["site_id"].astype(str)))
     return rel
 
 
@@ -664,7 +1189,13 @@ def test_intruder_reads_every_output(sample_release):
     """The attacker really sees the outputs: every source contributes cells and relations."""
     kinds = {k[0] for k in sample_release.obs}
     assert {"imp", "imp-chg", "flow", "site", "lsoa", "cand", "setting", "oflow"} <= kinds
+    # mitigations, journey-time bands, proposal pages' contributions, optimise/
+    assert {"mit", "band", "pcontrib", "opt"} <= kinds
     assert len(sample_release.relations) > 100
+    # every cell read has its true value (a cell read under the wrong key would not)
+    assert all(k in sample_release.truth for k in sample_release.obs if _is_count(k))
+    related = {k[0] for terms, _ in sample_release.relations for k in terms}
+    assert {"imp-contrib", "mit", "band", "pcontrib", "opt"} <= related
     assert sample_release.hidden()  # the sample does suppress cells
 
 
@@ -681,7 +1212,7 @@ def test_intruder_recovers_nothing_from_a_random_cohort(tmp_path, seed):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("fraction", "seed"), [(0.15, 2), (0.5, 3), (0.25, 4), (0.8, 5)])
+@pytest.mark.parametrize(("fraction", "seed"), [(0.15, 2), (0.5, 3), (0.25, 4), (0.8, 5), (0.1, 7)])
 def test_intruder_recovers_nothing_from_more_random_cohorts(tmp_path, fraction, seed):
     result, out = run_sample(tmp_path, fraction=fraction, seed=seed)
     found = attack(release_of(result, out))
@@ -744,6 +1275,135 @@ def test_intruder_recovers_counts_from_published_derived_scores(sample_release):
     unsafe = Release(rel.threshold, defaultdict(list, rel.obs), rel.truth, rel.relations)
     for k in derived:
         unsafe.obs[k] = [(rel.truth[k], 1e-9)]
-    found = attack(unsafe)
+    found = attack(unsafe, only={k for k in rel.hidden() if k[0] == "site"})
     recovered = {k[2] for k, lo, hi, t in found if lo >= 1 - 1e-6 and hi <= rel.threshold - 1}
     assert "ooa_avoidable" in recovered, _report(found)
+
+
+def test_intruder_reveals_zeros_hidden_by_forcing_a_contribution(sample_release):
+    """A proposal's contribution counts its movers and pupils whose journey gets longer against
+    the programme without it: its own quantities. Forcing them hidden wherever the programme's
+    are hidden (as the proposal tables did) hides zeros that the published all-pupils zero gives
+    back; the attacker finds them."""
+    rel = sample_release
+    forced = [
+        k
+        for k in rel.obs
+        if k[0] == "imp"
+        and "|contribution|" in k[1]
+        and k[4] in RELATIVE_METRICS
+        and k[2] != "all"
+        and ("imp", k[1].split("|")[0], *k[2:]) in rel.hidden()
+        and k not in rel.hidden()
+    ]
+    assert forced  # the sample has programme cells hidden where a contribution publishes one
+    unsafe = Release(rel.threshold, defaultdict(list, rel.obs), rel.truth, rel.relations)
+    for k in forced:
+        unsafe.obs[k] = [(None, 0.0)]
+        scen, _, proposal = k[1].split("|")
+        chg = ("imp-contrib", f"{k[1]}|{scen}|without|{proposal}", *k[2:])
+        if chg in unsafe.obs:
+            unsafe.obs[chg] = [(None, 0.0)]
+    found = attack(unsafe, only=set(forced))
+    assert found, "the forced cells stay hidden"
+    assert {k for k, *_ in found} <= set(forced), _report(found)
+
+
+def _site_range(rel: Release, key: Key) -> tuple[float, float]:
+    """Smallest and largest value of a site quantity given the site relations alone."""
+
+    def sites_only(terms: dict[Key, float]) -> bool:
+        return all(k[0] in ("site", "cand") for k in terms)
+
+    eqs = [r for r in rel.relations if sites_only(r[0])]
+    ubs = [r for r in rel.bounds_ub if sites_only(r[0])]
+    keys = sorted({k for terms, _ in [*eqs, *ubs] for k in terms} | {key})
+    bounds = []
+    for k in keys:
+        lo, hi = (0.0 if _is_count(k) else -np.inf), np.inf
+        for v, tol in rel.obs.get(k, []):
+            if v is not None:
+                lo, hi = max(lo, v - tol), min(hi, v + tol)
+        bounds.append((lo, hi))
+    return _range(_model(keys, eqs, ubs, bounds), keys.index(key))
+
+
+def test_intruder_bounds_hidden_scores_from_ranks_over_every_site(sample_release):
+    """Ranks over every site, listed in rank order (as ``site_scores.csv`` was), put each hidden
+    score between two published ones; the published ranks count only the sites whose score is
+    published and list the others after them, so they bound no hidden score."""
+    rel = sample_release
+    sites = sorted({k[1] for k in rel.truth if k[0] == "site"})
+    hidden = [s for s in sites if ("site", s, "score") in rel.hidden()]
+    assert hidden  # the sample hides some site's score
+    # the published release: no inequality reaches a hidden score
+    assert not [t for t, _ in rel.bounds_ub if any(("site", s, "score") in t for s in hidden)]
+    # the old release: every site's true rank, in rank order
+    unsafe = Release(
+        rel.threshold,
+        defaultdict(list, rel.obs),
+        rel.truth,
+        list(rel.relations),
+        list(rel.bounds_ub),
+    )
+    for s in sites:
+        if s not in hidden:
+            unsafe.obs[("site", s, "rank")] = [(rel.truth[("site", s, "rank")], 0.0)]
+    order = sorted(sites, key=lambda s: (rel.truth[("site", s, "rank")], s))
+    add_site_order_relations(unsafe, order)
+    narrowed = []
+    for s in hidden:
+        key = ("site", s, "score")
+        lo0, hi0 = _site_range(rel, key)
+        lo1, hi1 = _site_range(unsafe, key)
+        assert lo1 - 1e-6 <= rel.truth[key] <= hi1 + 1e-6
+        if hi1 - lo1 < hi0 - lo0 - 1e-6:
+            narrowed.append(s)
+    assert narrowed, "the old ranks bound no hidden score"
+
+
+def test_intruder_recovers_a_band_from_the_pupils_over_the_maximum():
+    """Journey-time bands suppressed as one group (as they were): the complement hidden with a
+    small band was the top band, which the impact table's pupils over the reasonable maximum
+    give back (no one sits in the bands between the maxima), and with it the small band. The
+    register's groups (bands under / over the shortest maximum, with those totals) do not."""
+    from placeplan.publish.disclosure import suppress_table
+    from placeplan.publish.register import release_run
+    from placeplan.publish.report.model import ReportInputs
+
+    counts = [391.0, 140.0, 2.0, 0.0, 0.0, 6.0]  # seeded cohort 1's baseline
+    bands = pd.DataFrame({"band": list(TIME_BAND_LABELS), "baseline": counts, "scenario": counts})
+    impact = pd.DataFrame(
+        {
+            "group_type": "all",
+            "group": "all pupils",
+            "metric": ["pupils", "over_threshold_n"],
+            "baseline": [sum(counts), counts[-1]],
+            "scenario": [sum(counts), counts[-1]],
+            "change": [0.0, 0.0],
+        }
+    )
+
+    def found(values: pd.DataFrame, mask: pd.DataFrame) -> list[Key]:
+        rel = Release(threshold=5)
+        read_impact(rel, impact.assign(scenario_name="S"), 0.0, truth=True)
+        read_impact(rel, impact.assign(scenario_name="S"), 5e-4)
+        for i, r in bands.iterrows():
+            for w in ("baseline", "scenario"):
+                key: Key = ("band", "S", str(r["band"]), w)
+                rel.truth[key] = float(r[w])
+                rel.see(key, "c" if mask.at[i, w] else values.at[i, w], 5e-4)
+        add_band_relations(rel, "all pupils", (45.0, 75.0))
+        return [k for k, *_ in attack(rel)]
+
+    old = suppress_table(bands, count_cols=["baseline", "scenario"], group_cols=[[]], threshold=5)
+    assert ("band", "S", "30–45 min", "baseline") in found(old.values, old.mask)
+    ri = ReportInputs(
+        plan_name="t", authority="t", run_timestamp="", placeplan_version="", config_hash="",
+        plan_toml="", impact=impact, time_bands=bands, scenario_name="S",
+        reasonable_journey_min={"primary": 45.0, "secondary": 75.0},
+    )  # fmt: skip
+    new = release_run([ri])["S"].time_bands
+    assert new is not None
+    assert new.mask["baseline"].sum() >= 2  # the small band is still hidden
+    assert found(new.values, new.mask) == []

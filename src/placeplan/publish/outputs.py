@@ -105,6 +105,10 @@ def _proposal_inputs(run: RunResult, name: str) -> ProposalInputs | None:
     )
 
 
+#: Impact metrics a proposal's contribution counts against the programme without it.
+_OWN_IN_CONTRIBUTION = ("moved_n", "worse_off_n")
+
+
 def _proposal_tables(run: RunResult, rel: Release, name: str) -> dict[tuple[str, str], ImpactTable]:
     """Every published impact table of scenario ``name``'s proposals, decided once.
 
@@ -128,6 +132,10 @@ def _proposal_tables(run: RunResult, rel: Release, name: str) -> dict[tuple[str,
         }
         for which in ("baseline", "scenario")
     }
+    # a contribution's pupils who move or whose journey gets longer are counted against the
+    # programme without the proposal: its own quantities, not the programme's (forcing them
+    # hid zeros that the published all-pupils zero gives back)
+    shared = {h for h in hidden["scenario"] if h[2] not in _OWN_IN_CONTRIBUTION}
     for (s, proposal, basis), imp in pa.impacts.items():
         if s != name or proposal == "programme":
             continue
@@ -136,7 +144,7 @@ def _proposal_tables(run: RunResult, rel: Release, name: str) -> dict[tuple[str,
             threshold=d.threshold,
             round_to=d.round_to,
             mode=d.mode,
-            force=hidden["baseline"] if basis == "alone" else hidden["scenario"],
+            force=hidden["baseline"] if basis == "alone" else shared,
         )
     return out
 

@@ -20,7 +20,12 @@ Across tables (:func:`release_run`):
   totals join its secondary suppression (hidden where the impact table hides them);
 * a **site's score** is the sum of its weighted criteria and each normalised criterion is affine
   in its count, so a hidden count hides its normalised value, its contribution and the site's
-  score — in ``site_scores.csv``, the candidate-site layer, the report's site table and the map.
+  score — in ``site_scores.csv``, the candidate-site layer, the report's site table and the map;
+  published **ranks** count only the sites whose score is published (those listed first), so no
+  gap or position places a hidden score between two published ones;
+* the **journey-time bands** add up to all pupils, and where the bands from the shortest
+  reasonable maximum up hold exactly the pupils over it, to the impact table's
+  ``over_threshold_n``: those totals join their secondary suppression.
 
 Adding a published table is one :class:`Declaration` in :data:`REGISTER` plus a call of
 :func:`suppress_declared` where the table is assembled (see ``docs/ARCHITECTURE.md``).
@@ -43,6 +48,7 @@ from placeplan.publish.disclosure import (
 from placeplan.publish.flows import published_flows
 from placeplan.publish.mitigations import published_mitigations
 from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable
+from placeplan.vocab import TIME_BAND_EDGES_MIN, TIME_BAND_LABELS
 
 if TYPE_CHECKING:
     from placeplan.publish.report.model import ReportInputs
@@ -184,9 +190,12 @@ REGISTER: Mapping[str, Declaration] = {
         Declaration(
             "time_bands",
             count_cols=("baseline", "scenario"),
-            groupings=((),),
+            groupings=(("part",),),
             outputs=("report journey-time bands",),
-            note="the bands add up to all pupils",
+            note="the bands add up to all pupils (the impact table's total joins as a total "
+            "row); where the bands from the shortest reasonable maximum up hold exactly the "
+            "pupils over it, they and the bands below are two groups whose totals are the "
+            "impact table's over_threshold_n and pupils minus it (hidden where it hides them)",
         ),
         Declaration(
             "row_accounting",
@@ -320,14 +329,48 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
     scores = (
         None
         if first.site_scores is None
-        else suppress_declared("site_scores", first.site_scores, threshold=th, round_to=rnd,
-                               mode=mode)
+        else _published_ranks(
+            suppress_declared("site_scores", first.site_scores, threshold=th, round_to=rnd,
+                              mode=mode)
+        )
     )  # fmt: skip
     out = {}
     for ri in inputs:
         imp = ImpactTable(ri.impact, threshold=th, round_to=rnd, mode=mode, force=force)
         out[ri.scenario_name] = _scenario_release(ri, imp, flows, scores)
     return out
+
+
+def _published_ranks(scores: Published) -> Published:
+    """Rank the sites among those whose score is published, listed first, best first; sites
+    with a hidden score after them by ``site_id``.
+
+    A rank over every site leaves a gap where a hidden score sits, and a list in rank order
+    places it between two published scores: either bounds the hidden score (and the counts it is
+    computed from). The ranks under changed weights (``min_rank``, ``max_rank``) count every
+    site, so they are hidden while any score is. Internal runs keep every site's rank.
+    """
+    v, m = scores.values, scores.mask
+    if scores.mode != "published" or not {"score", "rank", "site_id"} <= set(v.columns):
+        return scores
+    if "score" not in m.columns or not m["score"].any():
+        return scores
+    shown = ~m["score"].reindex(v.index).fillna(False).astype(bool)
+    score = pd.to_numeric(v["score"], errors="coerce")
+    rank = score[shown].rank(method="min", ascending=False)
+    values, mask = v.copy(), m.copy()
+    values.loc[shown, "rank"] = rank.astype(float)
+    # the ranks under changed weights count every site: hidden with the hidden scores
+    for col in ("min_rank", "max_rank"):
+        if col in values.columns and col in mask.columns:
+            values[col] = float("nan")
+            mask[col] = True
+    order = (
+        values.assign(_hidden=~shown, _rank=values["rank"].where(shown))
+        .sort_values(["_hidden", "_rank", "site_id"], kind="stable")
+        .index
+    )
+    return replace(scores, values=values.loc[order], mask=mask.loc[order])
 
 
 def _all_group(imp: ImpactTable) -> str:
@@ -374,6 +417,14 @@ def _scenario_release(
             flag = ri.sites["site_id"].astype(str).isin(hidden)
             force = pd.DataFrame({c: flag for c in ("score", "rank") if c in ri.sites})
         sites = sup("sites", ri.sites, force=force)
+        if sites is not None and scores is not None and "rank" in sites.values.columns:
+            ranks = dict(zip(scores.values["site_id"].astype(str), scores.values["rank"],
+                             strict=True))  # fmt: skip
+            shown = ~sites.mask["rank"] if "rank" in sites.mask.columns else True
+            values = sites.values.copy()
+            new = values["site_id"].astype(str).map(ranks)
+            values["rank"] = new.where(shown & new.notna(), values["rank"])
+            sites = replace(sites, values=values)
     return Release(
         impact=imp,
         flows=flows,
@@ -381,7 +432,7 @@ def _scenario_release(
         areas=_areas(ri, imp),
         sites=sites,
         site_scores=scores,
-        time_bands=sup("time_bands", ri.time_bands),
+        time_bands=_time_bands(ri, imp),
         row_accounting=sup("row_accounting", ri.row_accounting),
         **_ooa_flows(ri, imp),
     )
@@ -451,6 +502,80 @@ def _areas(ri: ReportInputs, imp: ImpactTable) -> Published | None:
     for col in pub.mask.columns:
         values[col] = pub.values.loc[keep, col].to_numpy()
     return replace(pub, values=values, mask=pub.mask.loc[keep].set_axis(areas.index))
+
+
+def _raw_all(ri: ReportInputs, metric: str) -> dict[str, float] | None:
+    """The impact table's all-pupils ``metric`` (baseline, scenario) before suppression."""
+    t = ri.impact
+    hit = t[t["group_type"].eq("all") & t["metric"].eq(metric)]
+    if len(hit) != 1:
+        return None
+    vals = {w: pd.to_numeric(hit[w], errors="coerce").iloc[0] for w in _RUNS}
+    return None if any(pd.isna(v) for v in vals.values()) else vals
+
+
+def _time_bands(ri: ReportInputs, imp: ImpactTable) -> Published | None:
+    """Pupils per journey-time band, with the impact table's totals they add up to.
+
+    The bands add up to all pupils. Over the reasonable maximum (per phase) are at least the
+    pupils in the bands from the longest maximum up and at most those from the shortest up;
+    where the latter are exactly the impact table's ``over_threshold_n`` (no one between the
+    maxima is under theirs), the bands split into two groups with published totals, so a hidden
+    band's complement is sought where those totals do not give it back.
+    """
+    bands = ri.time_bands
+    if bands is None or not set(_RUNS) <= set(bands.columns):
+        return None
+    th, rnd, mode = ri.disclosure_threshold, ri.disclosure_round_to, ri.mode
+    g = _all_group(imp)
+    lower = dict(zip(TIME_BAND_LABELS, (0.0, *TIME_BAND_EDGES_MIN), strict=True))
+    shortest = min(ri.reasonable_journey_min.values(), default=None)
+    over = bands["band"].map(lower).ge(shortest if shortest is not None else float("inf"))
+    pupils, over_n = _raw_all(ri, "pupils"), _raw_all(ri, "over_threshold_n")
+    every = pd.Series(True, index=bands.index)
+
+    def adds_up(mask: pd.Series, total: dict[str, float] | None) -> bool:
+        return total is not None and all(
+            float(bands.loc[mask, w].sum()) == float(total[w]) for w in _RUNS
+        )
+
+    split = bool(over.any()) and adds_up(over, over_n) and adds_up(every, pupils)
+    body = bands.assign(part=over.map({True: "over", False: "under"}) if split else "all")
+    cell = {m: {w: imp.cell("all", g, m, w) for w in _RUNS} for m in ("pupils", "over_threshold_n")}
+    totals = []
+    if split and pupils is not None and over_n is not None:
+        totals.append(("over", over_n, {w: cell["over_threshold_n"][w].suppressed for w in _RUNS}))
+        under = {w: pupils[w] - over_n[w] for w in _RUNS}
+        hid = {
+            w: cell["pupils"][w].suppressed or cell["over_threshold_n"][w].suppressed for w in _RUNS
+        }
+        totals.append(("under", under, hid))
+    elif adds_up(every, pupils) and pupils is not None:
+        totals.append(("all", pupils, {w: cell["pupils"][w].suppressed for w in _RUNS}))
+    tot = pd.DataFrame(
+        [{"band": "-", "part": part, **vals, **{f"_hidden_{w}": h[w] for w in _RUNS}}
+         for part, vals, h in totals],
+        index=[f"_total_{i}" for i in range(len(totals))],
+    )  # fmt: skip
+    frame = pd.concat([body, tot]) if totals else body
+    force = pd.DataFrame(
+        {w: frame.get(f"_hidden_{w}", pd.Series(False, index=frame.index)) for w in _RUNS}
+    )
+    pub = suppress_declared(
+        "time_bands",
+        frame.drop(columns=[f"_hidden_{w}" for w in _RUNS], errors="ignore"),
+        threshold=th,
+        round_to=rnd,
+        mode=mode,
+        total_rows=pd.Series(frame.index.isin(tot.index), index=frame.index),
+        force=force.fillna(False).astype(bool),
+    )
+    keep = body.index
+    return replace(
+        pub,
+        values=pub.values.loc[keep, list(bands.columns)],
+        mask=pub.mask.loc[keep],
+    )
 
 
 _INDEPENDENT = ("independent", "non_maintained")

@@ -237,7 +237,7 @@ def _sites_table(
     return Table(
         "t-sites",
         "Candidate inclusion-base sites: those selected in this scenario first, then by score "
-        "(rank 1 = highest score of all candidates)",
+        "(rank 1 = highest score, among the candidates whose score is published)",
         (
             "Rank (range)",
             "Site",
