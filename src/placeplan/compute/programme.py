@@ -13,6 +13,9 @@ assigns future demand to the opened places, year by year:
          x_a <= Σ_{o ∈ j, open_o <= e_r} min(n_r, places_o) y_o   (strong linking, optional)
          Σ_{o: fy_o = f} capital_o y_o <= B_f            (each financial year; cumulative with
                                                           ``carry_forward``)
+         Σ_{o: fy_o = f} places_o y_o <= P_f             (places cut: P_f the most places B_f
+                                                          buys in whole sizes; valid, tightens
+                                                          the relaxation)
          y binary, x >= 0
 
 A demand row ``r`` is a group of pupils (home origin × need × phase × year of entry ``e_r``) that
