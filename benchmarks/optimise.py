@@ -7,8 +7,9 @@ Two cases, each timed end to end on this machine:
   heuristic) — target under 30 s.
 - **County scale** (synthetic, Hampshire-sized): 5,000 demand points × 300 candidate sites × 3
   needs × 3 sizes × 4 opening years, with expected future demand for every point × need × year
-  of entry, each row offered its 5 nearest sites of its need — target: within 1 % gap on
-  savings in under 5 minutes on 2 cores; the greedy heuristic's savings beside it.
+  of entry, every site of its need within reach (the full model, solved by pricing from each
+  row's 5 nearest sites) — target: within 1 % gap on the full model's savings in under 5
+  minutes on 2 cores; the greedy heuristic's savings beside it.
 
 Rewrites only the section between the programme-optimisation markers of RESULTS.md.
 """
@@ -29,7 +30,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from placeplan.compute.programme import ProgrammeInstance, solve_programme  # noqa: E402
+from placeplan.compute.programme import ProgrammeInstance  # noqa: E402
+from placeplan.compute.programme_pricing import solve_programme_priced  # noqa: E402
 from placeplan.compute.programme_study import greedy_programme  # noqa: E402
 
 START, END = "<!-- programme-optimisation:start -->", "<!-- programme-optimisation:end -->"
@@ -126,11 +128,18 @@ def county_programme(seed: int = 0, **overrides: object) -> ProgrammeInstance:
 
 
 def bench_county(time_limit_s: float, gap: float, seed: int = 0) -> dict[str, object]:
+    """The full county model (every arc within reach), solved by pricing from the nearest
+    sites' arcs; the bound and gap are the full model's (see ``programme_pricing``)."""
     t0 = time.perf_counter()
-    inst = county_programme(seed)
+    inst = county_programme(seed, nearest=0)
+    near = county_programme(seed)  # same points, sites and options; nearest sites' arcs only
+    n_s = len(inst.site_ids)
+    start = np.isin(inst.arc_row * n_s + inst.arc_site, near.arc_row * n_s + near.arc_site)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sol = solve_programme(inst, time_limit_s=time_limit_s, mip_rel_gap=gap, strong_linking=True)
+    sol = solve_programme_priced(
+        inst, initial_arcs=start, time_limit_s=time_limit_s, mip_rel_gap=gap
+    )
     solve_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     greedy = greedy_programme(inst)
@@ -139,6 +148,7 @@ def bench_county(time_limit_s: float, gap: float, seed: int = 0) -> dict[str, ob
         "rows": len(inst.row_count),
         "options": len(inst.opt_site),
         "arcs": len(inst.arc_row),
+        "start_arcs": int(start.sum()),
         "build_s": build,
         "solve_s": solve_s,
         "status": sol.status,
@@ -236,12 +246,26 @@ def render(iow: dict[str, object], county: dict[str, object], machine: str, args
         f"assignments within {COUNTY['reach_min']:.0f} min); budget £"
         f"{COUNTY['budget_a_year_gbp'] / 1e6:.0f}m a financial year for 4 years; time limit "  # type: ignore[operator]
         f"{args.time_limit_s:.0f} s, `mip_rel_gap` {args.gap}. Straight-line journeys "  # type: ignore[attr-defined]
-        "(the routing benchmarks above cover the matrix at this scale). Each demand row is "
-        f"offered its {COUNTY['nearest']} nearest sites of its need within reach (the "
-        "`[optimise] nearest_sites` reduction; the full model, ~1.9 M assignments, did not "
-        "solve its root LP within 5 minutes on this shared machine) and the per-assignment "
-        "linking rows are on; the exact presolve merges interchangeable rows. The gap is on "
-        "the reduced model's savings.",
+        "(the routing benchmarks above cover the matrix at this scale). **The full model** "
+        "(every assignment within reach) is solved by `solve_programme_priced`: column "
+        f"generation on the LP relaxation from each row's {COUNTY['nearest']} nearest sites "
+        f"({county['start_arcs']:,} assignments), the MILP on the assignments kept, the "
+        "programme's flows re-solved on every assignment. The bound is the full model's "
+        "(a Lagrangian bound from the relaxation's prices over every assignment), so the gap "
+        "is on the full model's savings. Solve s includes all of it; build s is the synthetic "
+        "instance.",
+        "",
+        "What closed the gap (measured 2026-11-24, see the commit log): the optimum was found "
+        "all along; the 2 % was the *bound*. The relaxation buys fractions of a size (939.6 "
+        "pupil-years, ~94 places a financial year) where whole sizes of 8, 12 and 16 places buy "
+        "at most 92 (920 pupil-years, all places full). A *places cut* per budget row "
+        "(Σ places × opened <= the most places the budget can buy in whole sizes, one option "
+        "per site, an exact knapsack) makes the root bound 920. The full model's own LP "
+        "(457,576 assignments after the exact presolve) took 30-60 s in HiGHS without the cut "
+        "and 140-160 s with it (degenerate), hence pricing; from each row's 5 most valuable "
+        "assignments instead of its nearest sites (no geography) pricing took 5 rounds and "
+        "the whole solve 258 s (one run, 2026-11-24). The greedy heuristic's first bounds on "
+        "gains (place-years × value per place-year) are what made it fast.",
         "",
         "| build s | solve s | status | gap on savings | savings | sites | capital £m | "
         "greedy savings | greedy s | greedy vs optimum |",

@@ -85,6 +85,10 @@ class SolveResult:
         Wall-clock seconds spent in HiGHS (building the model and solving).
     message
         HiGHS's own model status text (e.g. ``"Time limit reached"``), for error messages.
+    row_dual
+        Row duals of an LP solved to optimality, shape ``(n_row,)``, HiGHS's sign convention
+        (column reduced costs are ``c - A.T @ row_dual`` for either ``sense``); ``None``
+        otherwise.
     """
 
     status: Status
@@ -94,6 +98,7 @@ class SolveResult:
     gap: float | None
     time_s: float
     message: str = ""
+    row_dual: NDArray[np.float64] | None = None
 
 
 @functools.cache
@@ -161,6 +166,7 @@ def solve(
     time_limit_s: float | None = None,
     mip_rel_gap: float | None = None,
     lp_method: Literal["choose", "simplex", "ipm"] = "choose",
+    start: ArrayLike | None = None,
 ) -> SolveResult:
     """Solve a linear or mixed-integer program with HiGHS.
 
@@ -191,6 +197,10 @@ def solve(
     lp_method
         HiGHS ``solver`` option for LPs: ``"choose"`` (default), ``"simplex"`` (a basic, i.e.
         vertex, solution: integral on totally unimodular models) or ``"ipm"``.
+    start
+        Shape ``(n_col,)``: a feasible point for a MILP to start from (HiGHS's ``setSolution``;
+        the incumbent from the outset, so a time limit never returns worse). HiGHS checks it and
+        ignores one that is infeasible. Ignored for an LP.
 
     Returns
     -------
@@ -255,13 +265,7 @@ def solve(
         return _all_zero_solution(rlo, rhi, float(offset), start)
 
     h = _new_highs()
-    h.setOptionValue("random_seed", 0)
-    if mip_rel_gap is not None:
-        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    if time_limit_s is not None:
-        h.setOptionValue("time_limit", float(time_limit_s))
-    if lp_method != "choose":
-        h.setOptionValue("solver", lp_method)
+    _set_options(h, mip_rel_gap, time_limit_s, lp_method)
 
     lp = highspy.HighsLp()
     lp.num_col_ = n_col
@@ -288,6 +292,8 @@ def solve(
             for flag in integer
         ]
     h.passModel(lp)
+    if start is not None and is_mip:
+        _set_start(h, highspy, np.clip(_vector(start, n_col, "start", inf), clo, chi))
     h.run()
     model_status = h.getModelStatus()
     if model_status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
@@ -298,6 +304,27 @@ def solve(
             h.run()
             model_status = h.getModelStatus()
     return _result(h, highspy, model_status, is_mip=is_mip, start=start)
+
+
+def _set_options(
+    h: Any, mip_rel_gap: float | None, time_limit_s: float | None, lp_method: str
+) -> None:
+    """HiGHS options: fixed seed, gap, time limit, LP method."""
+    h.setOptionValue("random_seed", 0)
+    if mip_rel_gap is not None:
+        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    if lp_method != "choose":
+        h.setOptionValue("solver", lp_method)
+
+
+def _set_start(h: Any, highspy: Any, x0: NDArray[np.float64]) -> None:
+    """Hand HiGHS a starting point (it checks feasibility and ignores a bad one)."""
+    given = highspy.HighsSolution()
+    given.col_value = x0
+    given.value_valid = True
+    h.setSolution(given)
 
 
 def _result(h: Any, highspy: Any, model_status: Any, *, is_mip: bool, start: float) -> SolveResult:
@@ -329,7 +356,8 @@ def _result(h: Any, highspy: Any, model_status: Any, *, is_mip: bool, start: flo
         gap = float(info.mip_gap)
         gap = max(gap, 0.0) if math.isfinite(gap) else math.inf
     elif status == "optimal":
-        bound, gap = objective, 0.0
+        duals = np.asarray(h.getSolution().row_dual, dtype=float)
+        return SolveResult(status, x, objective, objective, 0.0, elapsed, message, duals)
     else:  # an LP stopped by the clock at a primal feasible point: no bound is known
         return SolveResult(status, x, objective, None, math.inf, elapsed, message)
     return SolveResult(status, x, objective, bound, gap, elapsed, message)

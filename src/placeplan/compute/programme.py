@@ -13,6 +13,9 @@ assigns future demand to the opened places, year by year:
          x_a <= Σ_{o ∈ j, open_o <= e_r} min(n_r, places_o) y_o   (strong linking, optional)
          Σ_{o: fy_o = f} capital_o y_o <= B_f            (each financial year; cumulative with
                                                           ``carry_forward``)
+         Σ_{o: fy_o = f} places_o y_o <= P_f             (places cut: P_f the most places B_f
+                                                          buys in whole sizes; valid, tightens
+                                                          the relaxation)
          y binary, x >= 0
 
 A demand row ``r`` is a group of pupils (home origin × need × phase × year of entry ``e_r``) that
@@ -51,14 +54,16 @@ import scipy.sparse as sp
 
 from placeplan._errors import ConfigError, InfeasibleModelError, SchemaValidationError
 from placeplan.compute._solver import solve
-from placeplan.compute.programme_presolve import MergedRows, merge_rows
+from placeplan.compute.programme_presolve import MergedRows, merge_rows, places_cuts
 
 __all__ = [
     "CAPITAL_TIEBREAK",
     "ProgrammeInstance",
     "ProgrammeSolution",
+    "Relaxation",
     "evaluate_programme",
     "presolved",
+    "relaxation",
     "solve_programme",
 ]
 
@@ -249,6 +254,32 @@ def _rows_capacity(
     return rr, cc, vv, len(sites) * n_y
 
 
+def _tiebreak(inst: ProgrammeInstance) -> np.ndarray:
+    """``(O,)`` the capital tie-break charge per option (see the module docstring)."""
+    scale = max(1.0, float(np.abs(inst.arc_value).max(initial=0.0)))
+    dearest = max(1.0, float(inst.opt_capital_gbp.max(initial=0.0)))
+    return CAPITAL_TIEBREAK * scale * inst.opt_capital_gbp / dearest
+
+
+def _rows_places(
+    inst: ProgrammeInstance, y_hi: np.ndarray, budget: np.ndarray, first_row: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float]]:
+    """Places cuts (:func:`~placeplan.compute.programme_presolve.places_cuts`) as rows."""
+    cuts = places_cuts(
+        inst.opt_site,
+        inst.opt_places,
+        inst.opt_fy,
+        inst.opt_capital_gbp,
+        y_hi > 0,
+        budget,
+        carry_forward=inst.carry_forward,
+    )
+    return [
+        (np.full(idx.size, first_row + k), idx, inst.opt_places[idx], most)
+        for k, (idx, most) in enumerate(cuts)
+    ]
+
+
 def _build(
     inst: ProgrammeInstance,
     *,
@@ -314,6 +345,11 @@ def _build(
     lo.append(np.full(n_f, -np.inf))
     hi.append(np.cumsum(budget) if inst.carry_forward else budget)
     n_rows += n_f
+    for r, c, v, limit in _rows_places(inst, y_hi, budget, n_rows):
+        add(r, c, v)
+        lo.append(np.array([-np.inf]))
+        hi.append(np.array([limit]))
+        n_rows += 1
     value = np.concatenate([inst.opt_value, inst.arc_value[arcs]])
     if min_objective is not None:
         add(np.full(n_o + n_a, n_rows), np.arange(n_o + n_a), value)
@@ -329,16 +365,9 @@ def _build(
     a = sp.csc_matrix(
         (np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))), shape=(n_rows, n_o + n_a)
     )
-    scale = max(1.0, float(np.abs(inst.arc_value).max(initial=0.0)))
-    tiebreak = (
-        CAPITAL_TIEBREAK
-        * scale
-        * inst.opt_capital_gbp
-        / max(1.0, float(inst.opt_capital_gbp.max(initial=0.0)))
-    )
     x_hi = inst.row_count[a_row].astype(float)
     return _Model(
-        c=np.concatenate([inst.opt_value - tiebreak, inst.arc_value[arcs]]),
+        c=np.concatenate([inst.opt_value - _tiebreak(inst), inst.arc_value[arcs]]),
         a=a,
         lo=np.concatenate(lo),
         hi=np.concatenate(hi),
@@ -420,8 +449,9 @@ def solve_programme(
     mip_rel_gap
         Relative gap on the savings at which HiGHS stops (0 = proven optimal).
     fallback
-        A programme known to be feasible for this model (e.g. the previous budget step's),
-        returned if HiGHS stops at the time limit without a better one.
+        A programme known to be feasible for this model (e.g. the previous budget step's, or
+        a heuristic's): handed to HiGHS as its starting incumbent (a warm start), and returned
+        if HiGHS stops at the time limit without a better one.
 
     Returns
     -------
@@ -446,16 +476,10 @@ def solve_programme(
     if not (math.isfinite(budget_scale) and budget_scale >= 0):
         msg = f"`budget_scale` must be a finite number >= 0; got {budget_scale!r}."
         raise ConfigError(msg)
-    n_o = len(inst.opt_site)
-    y_hi = np.ones(n_o)
-    y_hi[np.isin(inst.opt_site, list(fixed_off_sites))] = 0.0
-    budget = np.asarray(inst.budget_by_fy_gbp, dtype=float) * budget_scale
-    limit = np.cumsum(budget)[inst.opt_fy] if inst.carry_forward else budget[inst.opt_fy]
-    y_hi[inst.opt_capital_gbp > limit * (1 + 1e-12) + 1e-9] = 0.0
     return _solve_model(
         inst,
-        np.zeros(n_o),
-        y_hi,
+        np.zeros(len(inst.opt_site)),
+        _y_upper(inst, budget_scale, fixed_off_sites),
         budget_scale=budget_scale,
         min_objective=min_objective,
         exclude=exclude_site_sets,
@@ -464,6 +488,77 @@ def solve_programme(
         mip_rel_gap=mip_rel_gap,
         fallback=fallback,
     )
+
+
+def _y_upper(
+    inst: ProgrammeInstance, budget_scale: float, fixed_off_sites: Sequence[int]
+) -> np.ndarray:
+    """``(O,)`` 1 for options that may open: site not fixed off, capital within its year."""
+    y_hi = np.ones(len(inst.opt_site))
+    y_hi[np.isin(inst.opt_site, list(fixed_off_sites))] = 0.0
+    budget = np.asarray(inst.budget_by_fy_gbp, dtype=float) * budget_scale
+    limit = np.cumsum(budget)[inst.opt_fy] if inst.carry_forward else budget[inst.opt_fy]
+    y_hi[inst.opt_capital_gbp > limit * (1 + 1e-12) + 1e-9] = 0.0
+    return y_hi
+
+
+@dataclass(frozen=True, slots=True)
+class Relaxation:
+    """The model's LP relaxation (options may open in part) and its prices.
+
+    Attributes
+    ----------
+    value
+        The relaxation's optimum: a proven upper bound on the savings of every programme.
+    row_price
+        ``(R,)`` value of one more pupil of each demand row (dual of its row, >= 0).
+    capacity_price
+        ``(J, Y)`` value of one more place at each site in each year (dual, >= 0).
+    site_can_open
+        ``(J,)`` False for sites none of whose options fits the budget (no pupil can go there).
+    """
+
+    value: float
+    row_price: np.ndarray
+    capacity_price: np.ndarray
+    site_can_open: np.ndarray
+
+
+def relaxation(inst: ProgrammeInstance, *, budget_scale: float = 1.0) -> Relaxation:
+    """Solve the LP relaxation (with the places cuts; no per-arc linking rows; no presolve).
+
+    Parameters
+    ----------
+    inst
+        The model's arrays (a subset of arcs prices the rest: ``programme_pricing``).
+    budget_scale
+        Multiplies every financial year's budget.
+
+    Returns
+    -------
+    Relaxation
+
+    Raises
+    ------
+    InfeasibleModelError
+        HiGHS did not solve the LP to optimality.
+    """
+    y_hi, n_o = _y_upper(inst, budget_scale, ()), len(inst.opt_site)
+    kw = {"budget_scale": budget_scale, "min_objective": None, "exclude": (), "strong": False}
+    model = _build(inst, y_lo=np.zeros(n_o), y_hi=y_hi, **kw)  # type: ignore[arg-type]
+    c = np.concatenate([inst.opt_value, model.c[n_o:]])  # no capital tie-break in a bound
+    res = solve(c, model.a, model.lo, model.hi, model.col_lo, model.col_hi, sense="max")
+    if res.status != "optimal" or res.row_dual is None or res.objective is None:
+        msg = f"programme relaxation: HiGHS ended with {res.status!r} ({res.message})"
+        raise InfeasibleModelError(msg)
+    n_s, n_r, n_y = len(inst.site_ids), len(inst.row_count), len(inst.years)
+    sites = np.unique(np.concatenate([inst.arc_site[model.arcs], inst.opt_site]))
+    cap = np.zeros((n_s, n_y))
+    first = n_s + n_r
+    cap[sites] = res.row_dual[first : first + len(sites) * n_y].reshape(len(sites), n_y)
+    can_open = np.zeros(n_s, dtype=bool)
+    can_open[inst.opt_site[y_hi > 0]] = True
+    return Relaxation(float(res.objective), res.row_dual[n_s : n_s + n_r], cap, can_open)
 
 
 def _solve_model(
@@ -516,6 +611,7 @@ def _solve_model(
         sense="max",
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
+        start=_start(original, merged, model, fallback),
     )
     elapsed = time.perf_counter() - t0
     if res.x is not None and res.status in ("optimal", "time_limit"):
@@ -535,6 +631,19 @@ def _solve_model(
         "no programme; raise `optimise.time_limit_s`, or check the budgets and candidate sites"
     )
     raise InfeasibleModelError(msg)
+
+
+def _start(
+    inst: ProgrammeInstance, merged: MergedRows, model: _Model, given: ProgrammeSolution | None
+) -> np.ndarray | None:
+    """A known programme as the model's columns (HiGHS's starting incumbent), or None."""
+    if given is None or len(given.flows) != len(inst.arc_row):
+        return None
+    n_o = len(inst.opt_site)
+    y = np.zeros(n_o)
+    y[list(given.options)] = 1.0
+    flows = np.bincount(merged.arc_of_original, weights=given.flows, minlength=len(merged.arc_row))
+    return np.concatenate([y, flows[model.arcs]])
 
 
 def _merge(inst: ProgrammeInstance) -> MergedRows:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MergedRows", "merge_rows"]
+__all__ = ["MergedRows", "max_places_within", "merge_rows", "places_cuts"]
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -129,3 +129,96 @@ def merge_rows(
         arc_value=arc_value[keep],
         arc_of_original=order[np.minimum(pos, len(order) - 1)],
     )
+
+
+def max_places_within(
+    site: np.ndarray, places: np.ndarray, capital_gbp: np.ndarray, budget_gbp: float
+) -> float | None:
+    """The most places a budget can buy, at most one option per site (exact, by DP).
+
+    A multiple-choice knapsack over whole places: ``best[p]`` is the least capital buying
+    exactly ``p`` places, one option per site at most. The answer gives a valid inequality
+    ``Σ places_o y_o <= max_places`` for the budget row; it is tighter than the LP relaxation
+    because places come in whole sizes (e.g. sizes 8, 12 and 16 buy a multiple of 4 places,
+    where the relaxation buys any fraction).
+
+    Parameters
+    ----------
+    site, places, capital_gbp
+        ``(K,)`` the options the budget row covers: site index, places, capital (£).
+    budget_gbp
+        The budget row's limit (£).
+
+    Returns
+    -------
+    float or None
+        The most places, or ``None`` when places are not whole numbers or the table would be
+        too large (over 200,000 places); then no inequality is added.
+    """
+    whole = np.round(places)
+    if len(places) == 0 or (np.abs(places - whole) > 1e-9).any() or (whole < 0).any():
+        return None
+    cap = whole.astype(np.int64)
+    per_site = np.zeros(int(site.max()) + 1, dtype=np.int64)
+    np.maximum.at(per_site, site, cap)
+    total = int(per_site.sum())
+    if total > 200_000:
+        return None
+    best = np.full(total + 1, np.inf)
+    best[0] = 0.0
+    order = np.argsort(site, kind="stable")
+    bounds = np.flatnonzero(np.diff(site[order])) + 1
+    for group in np.split(order, bounds):  # one site: take at most one of its options
+        new = best.copy()
+        for o in group:
+            p = int(cap[o])
+            if p > 0:
+                np.minimum(new[p:], best[:-p] + capital_gbp[o], out=new[p:])
+        best = new
+    ok = np.flatnonzero(best <= budget_gbp * (1 + 1e-12) + 1e-6)
+    return float(ok.max())
+
+
+def places_cuts(
+    opt_site: np.ndarray,
+    opt_places: np.ndarray,
+    opt_fy: np.ndarray,
+    opt_capital_gbp: np.ndarray,
+    may_open: np.ndarray,
+    budget_by_fy_gbp: np.ndarray,
+    *,
+    carry_forward: bool,
+) -> list[tuple[np.ndarray, float]]:
+    """Places cuts: ``Σ places_o y_o <= most`` for each budget row where it cuts anything.
+
+    Valid for every programme (it follows from the budget row and whole option sizes) and
+    tighter than the relaxation, which buys fractions of a size (:func:`max_places_within`).
+
+    Parameters
+    ----------
+    opt_site, opt_places, opt_fy, opt_capital_gbp
+        ``(O,)`` options.
+    may_open
+        ``(O,)`` options that may open (others are left out of the sums).
+    budget_by_fy_gbp
+        ``(F,)`` budget per financial year (£), already scaled.
+    carry_forward
+        Budget rows are cumulative over financial years.
+
+    Returns
+    -------
+    list of (numpy.ndarray, float)
+        Per cut: the options it sums and the most places.
+    """
+    out = []
+    limits = np.cumsum(budget_by_fy_gbp) if carry_forward else budget_by_fy_gbp
+    for f, limit in enumerate(limits):
+        idx = np.flatnonzero((opt_fy <= f if carry_forward else opt_fy == f) & may_open)
+        if idx.size == 0:
+            continue
+        most = max_places_within(opt_site[idx], opt_places[idx], opt_capital_gbp[idx], limit)
+        per_site = np.zeros(int(opt_site.max()) + 1)
+        np.maximum.at(per_site, opt_site[idx], opt_places[idx])
+        if most is not None and most < per_site.sum() - 1e-9:
+            out.append((idx, most))
+    return out

@@ -204,11 +204,23 @@ def _fits(inst: ProgrammeInstance, spent: np.ndarray, o: int) -> bool:
     return bool((trial <= budget * (1 + 1e-12) + 1e-6).all())
 
 
+def _place_years_bound(inst: ProgrammeInstance) -> np.ndarray:
+    """``(O,)`` most value an option's places can add: its place-years × the best value per
+    place-year of any assignment (a pupil moved elsewhere frees places worth no more)."""
+    share = inst.row_present / np.maximum(inst.row_count, 1e-12)[:, None]
+    used = share.sum(axis=1)[inst.arc_row]  # place-years one pupil of the arc takes up
+    ok = used > 0
+    rate = float(np.max(np.maximum(inst.arc_value[ok], 0.0) / used[ok], initial=0.0))
+    n_y = len(inst.years)
+    return inst.opt_places * (n_y - inst.opt_open) * rate
+
+
 def greedy_programme(inst: ProgrammeInstance, *, max_evaluations: int = 2_000) -> ProgrammeSolution:
     """Build a programme greedily: add the option with the most savings per £ while it fits.
 
     Lazy greedy: each option keeps an upper bound on its gain (its last evaluated gain, first
-    the total value of every pupil it could serve); the top option is re-evaluated exactly (an
+    the lesser of the total value of every pupil it could serve and its place-years times the
+    best value per place-year); the top option is re-evaluated exactly (an
     LP of the flows) and taken when it still beats every other bound. Options of a site already
     opened, or that no longer fit a financial year's budget, drop out.
 
@@ -232,7 +244,8 @@ def greedy_programme(inst: ProgrammeInstance, *, max_evaluations: int = 2_000) -
     arc_total = np.maximum(inst.arc_value, 0.0) * inst.row_count[inst.arc_row]
     np.add.at(by_entry, (inst.arc_site, inst.row_entry[inst.arc_row]), arc_total)
     from_year = np.cumsum(by_entry[:, ::-1], axis=1)[:, ::-1]  # Σ over entry >= y
-    value = from_year[inst.opt_site, inst.opt_open] + inst.opt_value
+    value = np.minimum(from_year[inst.opt_site, inst.opt_open], _place_years_bound(inst))
+    value = value + inst.opt_value
     cost = np.maximum(inst.opt_capital_gbp, 1.0)
     heap = [(-value[o] / cost[o], o) for o in range(n_o) if value[o] > 0]
     heapq.heapify(heap)
