@@ -127,6 +127,9 @@ def test_programme_file_errors_name_the_file_and_say_how_to_fix(tmp_path):
     ) as err:
         load_plan(plan_path)
     assert "did you mean `open_sites`?" in str(err.value)
+    prog.write_text("# nothing\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"`scenario`: no \[\[scenario\]\]; write the file again"):
+        load_plan(plan_path)
     prog.write_text(PROGRAMME + "\n[optimise]\nsteps = 3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"`optimise`: unknown key"):
         load_plan(plan_path)

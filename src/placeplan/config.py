@@ -610,8 +610,16 @@ class ProgrammeFile(_Strict):
     ``[[scenario.site]]``; a scenario's own ``[[scenario.site]]`` entry for a site wins.
     """
 
-    scenario: tuple[ScenarioConfig, ...] = Field(min_length=1)
+    scenario: tuple[ScenarioConfig, ...] = Field(default=(), validate_default=True)
     flows: _ProgrammeFlows = _ProgrammeFlows()
+
+    @field_validator("scenario")
+    @classmethod
+    def _has_scenario(cls, value: tuple[ScenarioConfig, ...]) -> tuple[ScenarioConfig, ...]:
+        if not value:
+            msg = "no [[scenario]]; write the file again with `placeplan optimise`"
+            raise ValueError(msg)
+        return value
 
     def scenarios(self) -> tuple[ScenarioConfig, ...]:
         """The file's scenarios, each with the file's ``[[flows.site]]`` as its own sites."""
@@ -699,7 +707,10 @@ def _load_programme(path: Path, plan_path: Path) -> ProgrammeFile:
     try:
         return ProgrammeFile.model_validate(data)
     except ValidationError as err:
-        what = f"invalid programme file {named}; it holds [[scenario]] and [[flows.site]] only"
+        what = (
+            f"invalid programme file {named}; it may hold [[scenario]] entries (with their "
+            "[[scenario.site]]) and [[flows.site]] entries only"
+        )
         raise ConfigError(_format_pydantic(err, path, ProgrammeFile, what)) from err
 
 
