@@ -449,12 +449,13 @@ def test_programme_toml_is_accepted_by_the_plan(tmp_path):
     plan = load_plan(tmp_path / "plan.toml")
     scen = plan.scenario[-1]
     assert scen.name == "Optimised programme" and list(scen.open_sites) == ids
-    opening = {s.site_id: s for s in plan.flows.site}
+    opening = {s.site_id: s for s in scen.site}  # the programme's own, this scenario only
     for o in study.best.options:
         sid = study.instance.site_ids[int(study.instance.opt_site[o])]
         year = study.instance.years[study.instance.opt_open[o]]
         assert opening[sid].opening_year == year
         assert opening[sid].places_by_year == {year: int(study.instance.opt_places[o])}
+        assert opening[sid].capital_gbp == float(study.instance.opt_capital_gbp[o])
 
 
 def test_write_programme_files(tmp_path):

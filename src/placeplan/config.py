@@ -30,6 +30,7 @@ __all__ = [
     "OptimiseConfig",
     "PlanConfig",
     "PlanMeta",
+    "ProgrammeFile",
     "ScenarioConfig",
     "SelectionConfig",
     "ThresholdsConfig",
@@ -122,6 +123,11 @@ class InputsConfig(_Strict):
         default=None,
         description="folder of the DfE EHCP release CSVs as published (caseload, newplans, ...): "
         "new plans for the placement flows come from its forecast",
+    )
+    programmes: tuple[Path, ...] = Field(
+        default=(),
+        description="programme files written by `placeplan optimise` (optimised-programme.toml): "
+        "their [[scenario]] entries, with their sites' opening years and places, join the plan's",
     )
 
     @model_validator(mode="after")
@@ -255,6 +261,33 @@ class SelectionConfig(_Strict):
     time_limit_s: float | None = Field(default=120.0, gt=0)
 
 
+class FlowSiteConfig(_Strict):
+    """One ``[[flows.site]]`` or ``[[scenario.site]]``: when a candidate site opens, how big.
+
+    The site's places in a scenario, when fully open, are the largest value of
+    ``places_by_year`` (capped at the candidate's ``places``), or the candidate's ``places``
+    when no ramp-up is given; its capital is ``capital_gbp``, else the ``[optimise] sizes``
+    entry with those places when smaller than the candidate's, else the candidate's
+    ``capital_cost_gbp``. The snapshot re-allocation, the per-proposal assessment, the flows
+    and the report all use them.
+    """
+
+    site_id: str
+    opening_year: int = Field(
+        description="calendar year the academic year of opening starts (2027 = 2027/28)"
+    )
+    places_by_year: dict[int, int] = Field(
+        default_factory=dict,
+        description="optional ramp-up: places available by academic start year",
+    )
+    capital_gbp: float | None = Field(
+        default=None,
+        ge=0,
+        description="capital cost of the base at this size (£); `placeplan optimise` writes "
+        "what it charged",
+    )
+
+
 class ScenarioConfig(_Strict):
     """One ``[[scenario]]``: new inclusion bases opened and who may move to them."""
 
@@ -277,19 +310,21 @@ class ScenarioConfig(_Strict):
         ge=0,
         description="a pupil is only moved if the new journey is at most this much longer",
     )
-
-
-class FlowSiteConfig(_Strict):
-    """One ``[[flows.site]]``: when a candidate site's places open (placement flows)."""
-
-    site_id: str
-    opening_year: int = Field(
-        description="calendar year the academic year of opening starts (2027 = 2027/28)"
+    site: tuple[FlowSiteConfig, ...] = Field(
+        default=(),
+        description="opening year and places of this scenario's sites; each entry wins over a "
+        "`[[flows.site]]` entry for the same site, in this scenario only",
     )
-    places_by_year: dict[int, int] = Field(
-        default_factory=dict,
-        description="optional ramp-up: places available by academic start year",
-    )
+
+    @field_validator("site")
+    @classmethod
+    def _one_entry_per_site(cls, value: tuple[FlowSiteConfig, ...]) -> tuple[FlowSiteConfig, ...]:
+        ids = [s.site_id for s in value]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            msg = f"site {twice[0]!r} has more than one `[[scenario.site]]` entry; keep one"
+            raise ValueError(msg)
+        return value
 
 
 class FlowsConfig(_Strict):
@@ -563,9 +598,44 @@ class PlanConfig(_Strict):
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def _model_at(loc: tuple[object, ...]) -> type[BaseModel] | None:
+class _ProgrammeFlows(_Strict):
+    site: tuple[FlowSiteConfig, ...] = ()
+
+
+class ProgrammeFile(_Strict):
+    """A programme file named in ``[inputs] programmes`` (``placeplan optimise`` writes one).
+
+    Its ``[[scenario]]`` entries join the plan's. Its ``[[flows.site]]`` entries (files written
+    before ``[[scenario.site]]``) apply to the file's own scenarios only, as their
+    ``[[scenario.site]]``; a scenario's own ``[[scenario.site]]`` entry for a site wins.
+    """
+
+    scenario: tuple[ScenarioConfig, ...] = Field(default=(), validate_default=True)
+    flows: _ProgrammeFlows = _ProgrammeFlows()
+
+    @field_validator("scenario")
+    @classmethod
+    def _has_scenario(cls, value: tuple[ScenarioConfig, ...]) -> tuple[ScenarioConfig, ...]:
+        if not value:
+            msg = "no [[scenario]]; write the file again with `placeplan optimise`"
+            raise ValueError(msg)
+        return value
+
+    def scenarios(self) -> tuple[ScenarioConfig, ...]:
+        """The file's scenarios, each with the file's ``[[flows.site]]`` as its own sites."""
+        shared = {s.site_id: s for s in self.flows.site}
+        out = []
+        for sc in self.scenario:
+            sites = shared | {s.site_id: s for s in sc.site}
+            out.append(sc.model_copy(update={"site": tuple(sites.values())}))
+        return tuple(out)
+
+
+def _model_at(
+    loc: tuple[object, ...], root: type[BaseModel] | None = None
+) -> type[BaseModel] | None:
     """The plan model that owns the key at ``loc`` (for "did you mean" suggestions)."""
-    model: type[BaseModel] = PlanConfig
+    model: type[BaseModel] = root or PlanConfig
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
@@ -589,14 +659,19 @@ def _model_at(loc: tuple[object, ...]) -> type[BaseModel] | None:
     return model
 
 
-def _format_pydantic(err: ValidationError, path: Path) -> str:
+def _format_pydantic(
+    err: ValidationError,
+    path: Path,
+    root: type[BaseModel] | None = None,
+    what: str = "invalid plan",
+) -> str:
     lines = []
     for item in err.errors():
         loc = tuple(item["loc"])
         where = ".".join(str(p) for p in loc)
         msg = item["msg"]
         if item["type"] == "extra_forbidden":
-            model = _model_at(loc)
+            model = _model_at(loc, root)
             known = sorted(model.model_fields) if model is not None else []
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             msg = "unknown key" + (f"; did you mean `{close[0]}`?" if close else "")
@@ -608,7 +683,66 @@ def _format_pydantic(err: ValidationError, path: Path) -> str:
         elif item["type"] == "value_error":
             msg = str(msg).removeprefix("Value error, ")
         lines.append(f"`{where}`: {msg}" if where else msg)
-    return f"{path}: invalid plan — " + "; ".join(lines)
+    return f"{path}: {what} — " + "; ".join(lines)
+
+
+def _read_toml(path: Path, what: str) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        msg = f"{path}: {what} is not valid TOML ({err})"
+        raise ConfigError(msg) from err
+
+
+def _load_programme(path: Path, plan_path: Path) -> ProgrammeFile:
+    """Read and validate one programme file named in the plan's ``inputs.programmes``."""
+    named = f"(named in {plan_path} `inputs.programmes`, relative to the plan file)"
+    if not path.is_file():
+        msg = (
+            f"programme file {path} not found {named}; write it with `placeplan optimise "
+            f"{plan_path}` (optimised-programme.toml in its output folder) or fix the path"
+        )
+        raise ConfigError(msg)
+    data = _read_toml(path, f"the programme file {named}")
+    try:
+        return ProgrammeFile.model_validate(data)
+    except ValidationError as err:
+        what = (
+            f"invalid programme file {named}; it may hold [[scenario]] entries (with their "
+            "[[scenario.site]]) and [[flows.site]] entries only"
+        )
+        raise ConfigError(_format_pydantic(err, path, ProgrammeFile, what)) from err
+
+
+def _with_programmes(data: dict[str, object], plan_path: Path) -> dict[str, object]:
+    """``data`` with the scenarios of the programme files it names (``inputs.programmes``)."""
+    inputs = data.get("inputs")
+    names = inputs.get("programmes", []) if isinstance(inputs, dict) else []
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        msg = (
+            f"{plan_path}: invalid plan — `inputs.programmes`: give a list of programme files, "
+            'e.g. programmes = ["programme-2026.toml"]'
+        )
+        raise ConfigError(msg)
+    own = data.get("scenario", [])
+    if not names or not isinstance(own, list):
+        return data
+    owner = {str(s.get("name")): plan_path for s in own if isinstance(s, dict)}
+    added: list[object] = []
+    for name in names:
+        path = Path(name) if Path(name).is_absolute() else plan_path.resolve().parent / name
+        for sc in _load_programme(path, plan_path).scenarios():
+            if sc.name in owner:
+                msg = (
+                    f"scenario {sc.name!r} is in both {owner[sc.name]} and {path}; rename one "
+                    "(`name` under [[scenario]])"
+                )
+                raise ConfigError(msg)
+            owner[sc.name] = path
+            added.append(sc.model_dump(mode="python"))
+    return {**data, "scenario": [*own, *added]}
 
 
 def load_plan(path: str | Path) -> PlanConfig:
@@ -617,7 +751,9 @@ def load_plan(path: str | Path) -> PlanConfig:
     Parameters
     ----------
     path
-        The plan file. Input paths inside it are relative to its folder.
+        The plan file. Input paths inside it are relative to its folder. The scenarios of the
+        programme files it names (``[inputs] programmes``, :class:`ProgrammeFile`) are added
+        after its own ``[[scenario]]`` entries.
 
     Returns
     -------
@@ -627,8 +763,9 @@ def load_plan(path: str | Path) -> PlanConfig:
     Raises
     ------
     ConfigError
-        If the file is missing, is not valid TOML, or breaks the plan schema (unknown keys,
-        wrong types, missing required entries); the message names every offending key.
+        If the file or a programme file it names is missing, is not valid TOML, or breaks the
+        plan schema (unknown keys, wrong types, missing required entries), or a programme's
+        scenario has the name of another; the message names the file and every offending key.
     """
     path = Path(path)
     if not path.is_file():
@@ -639,6 +776,7 @@ def load_plan(path: str | Path) -> PlanConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         msg = f"{path}: not valid TOML ({err})"
         raise ConfigError(msg) from err
+    data = _with_programmes(data, path)
     data["base_dir"] = str(path.resolve().parent)
     data["source_file"] = str(path.resolve())
     try:

@@ -2,7 +2,8 @@
 
 :func:`plan_flows` is the compute stage's bridge to :mod:`placeplan.compute.flows`: it maps the
 package's provision types to the DfE EHCP release's placement columns (kept as published), phases
-to NC-year ranges, candidate sites to proposals with their opening years (``[[flows.site]]``), the
+to NC-year ranges, candidate sites to proposals with their opening years and places
+(``[[scenario.site]]`` / ``[[flows.site]]``: :func:`site_openings`, :func:`site_sizes`), the
 journey matrix to the flow model's journeys, and takes new plans from the authority's published
 SEN2 release when the plan names one (``inputs.sen2_release``), else from the plan's constant rate.
 """
@@ -10,12 +11,14 @@ SEN2 release when the plan names one (``inputs.sen2_release``), else from the pl
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from placeplan._errors import PlaceplanWarning
 from placeplan.compute.flows import (
     FlowParams,
     FlowResult,
@@ -25,10 +28,11 @@ from placeplan.compute.flows import (
     flow_table,
     simulate_flows,
 )
+from placeplan.compute.scenario import SiteSize
 from placeplan.needs import NEED_CODES, PHASES, split_codes
 
 if TYPE_CHECKING:
-    from placeplan.config import PlanConfig
+    from placeplan.config import FlowSiteConfig, PlanConfig, ScenarioConfig
     from placeplan.prepare.inputs import Inputs
 
 __all__ = [
@@ -42,6 +46,8 @@ __all__ = [
     "plan_flows",
     "plan_proposals",
     "run_flow_model",
+    "site_openings",
+    "site_sizes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -260,11 +266,85 @@ def _split_unknown_need(table: pd.DataFrame, cohort: pd.DataFrame) -> pd.DataFra
     ].sum()
 
 
+def site_openings(
+    plan: PlanConfig, scenario: ScenarioConfig | None = None
+) -> dict[str, FlowSiteConfig]:
+    """Each candidate site's opening entry in a scenario, by site id.
+
+    The scenario's ``[[scenario.site]]`` entry for a site, else the plan's ``[[flows.site]]``
+    entry (the last one for a site), else none (the site opens the year after the baseline with
+    the candidate sites file's places).
+    """
+    out = {s.site_id: s for s in plan.flows.site}
+    if scenario is not None:
+        out.update({s.site_id: s for s in scenario.site})
+    return out
+
+
+def site_sizes(
+    plan: PlanConfig, df_sites: pd.DataFrame, scenario: ScenarioConfig | None = None
+) -> tuple[SiteSize, ...]:
+    """The sizes a scenario gives candidate sites, where they differ from the sites file's.
+
+    One rule, used by the snapshot, the per-proposal assessment, the flows and the report: a
+    site's places are the largest of its ``places_by_year`` (:func:`site_openings`), capped at
+    the candidate's ``places`` (the most the site holds; a warning says when the cap binds), or
+    the candidate's ``places`` when no ramp-up is given. Its capital is the entry's
+    ``capital_gbp`` (``placeplan optimise`` writes what it charged), else, for a base smaller
+    than the candidate's, the ``[optimise] sizes`` entry with those places, else the candidate's
+    ``capital_cost_gbp``: placeplan does not guess how capital scales with places.
+
+    Parameters
+    ----------
+    plan
+        The plan (``[[flows.site]]``, ``[optimise] sizes``).
+    df_sites
+        Candidate sites: ``site_id, places, capital_cost_gbp``.
+    scenario
+        The scenario (its ``[[scenario.site]]``); None: ``[[flows.site]]`` alone.
+
+    Returns
+    -------
+    tuple of SiteSize
+        One per site whose places or capital differ from the candidate sites file's.
+    """
+    if not len(df_sites):
+        return ()
+    capital_of = {s.places: s.capital_gbp for s in plan.optimise.sizes}
+    ids = df_sites["site_id"].astype(str).tolist()
+    most_of = dict(zip(ids, pd.to_numeric(df_sites["places"]).astype(int).tolist(), strict=True))
+    own_capital = dict(
+        zip(ids, pd.to_numeric(df_sites["capital_cost_gbp"]).astype(float).tolist(), strict=True)
+    )
+    out = []
+    for sid, cfg in site_openings(plan, scenario).items():
+        if sid not in most_of:
+            continue
+        most = most_of[sid]
+        places = min(most, max(cfg.places_by_year.values(), default=most))
+        if places < max(cfg.places_by_year.values(), default=most):
+            msg = (
+                f"site {sid!r}: places_by_year reaches {max(cfg.places_by_year.values())} places "
+                f"but the candidate sites file gives it {most}; {most} are used (raise `places` "
+                "in the candidate sites file or lower places_by_year)"
+            )
+            warnings.warn(msg, PlaceplanWarning, stacklevel=2)
+        capital = own_capital[sid] if places == most else capital_of.get(places, own_capital[sid])
+        capital = capital if cfg.capital_gbp is None else cfg.capital_gbp
+        if places != most or capital != own_capital[sid]:
+            out.append(SiteSize(sid, places, float(capital)))
+    return tuple(out)
+
+
 def _proposals(
-    plan: PlanConfig, inputs: Inputs, open_sites: tuple[str, ...]
+    plan: PlanConfig,
+    inputs: Inputs,
+    open_sites: tuple[str, ...],
+    scenario: ScenarioConfig | None = None,
 ) -> tuple[Proposal, ...]:
     f = plan.flows
-    opening = {s.site_id: s for s in f.site}
+    opening = site_openings(plan, scenario)
+    sized = {s.site_id: s.places for s in site_sizes(plan, inputs.sites, scenario)}
     sites = inputs.sites.set_index(inputs.sites["site_id"].astype(str))
     out = []
     for sid in open_sites:
@@ -274,7 +354,7 @@ def _proposals(
         out.append(
             Proposal(
                 site_id=sid,
-                places=int(row["places"]),
+                places=sized.get(sid, int(row["places"])),
                 opening_year=cfg.opening_year if cfg else f.base_year + 1,
                 needs=tuple(split_codes(str(row["needs"]))),
                 nc_year_min=lo,
@@ -307,8 +387,11 @@ def plan_flows(
         :func:`placeplan.compute.flows.flow_table` (``year, scenario, measure, central, lower,
         upper``; unsuppressed) and a one-line note of where new plans came from.
     """
+    cfgs = {c.name: c for c in plan.scenario}
     scenarios = [
-        FlowScenario(name, _proposals(plan, inputs, sites), movers=plan.flows.movers)
+        FlowScenario(
+            name, _proposals(plan, inputs, sites, cfgs.get(name)), movers=plan.flows.movers
+        )
         for name, sites in open_sites.items()
     ]
     result, source = run_flow_model(plan, inputs, journeys, scenarios)
@@ -341,10 +424,17 @@ def flow_params(plan: PlanConfig) -> FlowParams:
 
 
 def plan_proposals(
-    plan: PlanConfig, inputs: Inputs, open_sites: tuple[str, ...]
+    plan: PlanConfig,
+    inputs: Inputs,
+    open_sites: tuple[str, ...],
+    scenario: ScenarioConfig | None = None,
 ) -> tuple[Proposal, ...]:
-    """The flow model's proposals for candidate sites (opening years from ``[[flows.site]]``)."""
-    return _proposals(plan, inputs, open_sites)
+    """The flow model's proposals for candidate sites in a scenario.
+
+    Opening years and ramp-ups from :func:`site_openings` (the scenario's
+    ``[[scenario.site]]``, else ``[[flows.site]]``), places from :func:`site_sizes`.
+    """
+    return _proposals(plan, inputs, open_sites, scenario)
 
 
 def run_flow_model(

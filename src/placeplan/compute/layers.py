@@ -190,8 +190,12 @@ def sites_layer(
     impact: ImpactAssessment,
     scores: pd.DataFrame | None,
 ) -> gpd.GeoDataFrame:
-    """Candidate sites with whether the scenario opens them, who they serve and their score."""
-    sites = sites.copy()
+    """Candidate sites with whether the scenario opens them, who they serve and their score.
+
+    ``places`` and ``capital_cost_gbp`` are the scenario's
+    (:meth:`placeplan.compute.scenario.Scenario.sized`).
+    """
+    sites = result.scenario.sized(sites).copy()
     sites["selected"] = sites["site_id"].astype(str).isin(result.scenario.open_sites)
     pp = impact.per_pupil
     moved = pp[pp["moved"]]

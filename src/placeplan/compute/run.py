@@ -18,7 +18,7 @@ import pandas as pd
 from placeplan.compute import network as network_mod
 from placeplan.compute.allocation import CostModel, baseline_allocation
 from placeplan.compute.demand import aggregate_demand
-from placeplan.compute.flow_inputs import plan_proposals, run_flow_model
+from placeplan.compute.flow_inputs import plan_proposals, run_flow_model, site_sizes
 from placeplan.compute.flows import FlowResult, FlowScenario, flow_table
 from placeplan.compute.impact import ImpactAssessment, assess_impact
 from placeplan.compute.journeys import MainlandLeg, journey_matrix
@@ -377,7 +377,9 @@ def _scenarios(
 ) -> dict[str, ScenarioResult]:
     out = {}
     for cfg in plan.scenario:
-        scenario = Scenario.from_config(cfg)
+        scenario = replace(
+            Scenario.from_config(cfg), site_sizes=site_sizes(plan, inputs.sites, cfg)
+        )
         if cfg.use_optimised_sites:
             # the DataFrame adapter returns `site_id` strings, not column indices
             chosen = (
@@ -402,13 +404,14 @@ def _proposal_info(
     plan: PlanConfig, inputs: Inputs, scenarios: dict[str, ScenarioResult]
 ) -> pd.DataFrame:
     """Each scenario's proposals: site, name, needs, phases, places, opening year, costs."""
-    sites = (
-        inputs.sites.set_index(inputs.sites["site_id"].astype(str)) if len(inputs.sites) else None
-    )
+    cfgs = {c.name: c for c in plan.scenario}
     rows = []
     for name, res in scenarios.items():
-        for p in plan_proposals(plan, inputs, tuple(res.scenario.open_sites)):
-            row = sites.loc[p.site_id] if sites is not None else {}
+        sized = pd.DataFrame(res.scenario.sized(inputs.sites))
+        sites = {str(r["site_id"]): r for r in sized.to_dict("records")}
+        opened = tuple(res.scenario.open_sites)
+        for p in plan_proposals(plan, inputs, opened, cfgs.get(name)):
+            row = sites.get(p.site_id, {})
             rows.append(
                 {
                     "scenario": name,
@@ -451,10 +454,11 @@ def _flows(
     The programmes' year table is :func:`flow_table` of their runs alone: the variants share the
     baseline and its random draws, so it equals running the programmes by themselves.
     """
+    cfgs = {c.name: c for c in plan.scenario}
     programmes = [
         FlowScenario(
             name,
-            plan_proposals(plan, inputs, tuple(res.scenario.open_sites)),
+            plan_proposals(plan, inputs, tuple(res.scenario.open_sites), cfgs.get(name)),
             movers=plan.flows.movers,
         )
         for name, res in scenarios.items()

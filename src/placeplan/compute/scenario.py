@@ -15,9 +15,28 @@ from placeplan.vocab import OOA_CATEGORIES
 if TYPE_CHECKING:
     from placeplan.config import ScenarioConfig
 
-__all__ = ["Scenario", "ScenarioResult", "apply_scenario", "new_places_from_sites"]
+__all__ = ["Scenario", "ScenarioResult", "SiteSize", "apply_scenario", "new_places_from_sites"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSize:
+    """A candidate site's size in a scenario, where the plan sets it (not the sites file's).
+
+    Parameters
+    ----------
+    site_id
+        The candidate site.
+    places
+        Places when fully open.
+    capital_gbp
+        Capital cost of the base at that size (£).
+    """
+
+    site_id: str
+    places: int
+    capital_gbp: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +58,11 @@ class Scenario:
         A move may lengthen a journey by at most this much.
     description
         Free text for the report.
+    site_sizes
+        Sizes of candidate sites that differ from the candidate sites file's ``places`` and
+        ``capital_cost_gbp`` (the plan's ``[[scenario.site]]`` / ``[[flows.site]]``;
+        :func:`placeplan.compute.flow_inputs.site_sizes`); every stage reads the sites through
+        :meth:`sized`.
     """
 
     name: str
@@ -47,6 +71,27 @@ class Scenario:
     phase_transfer_only: bool = False
     max_extra_journey_min: float = 20.0
     description: str = ""
+    site_sizes: tuple[SiteSize, ...] = ()
+
+    def sized(self, df_sites: pd.DataFrame) -> pd.DataFrame:
+        """Return the candidate sites with this scenario's ``places`` and ``capital_cost_gbp``.
+
+        Examples
+        --------
+        >>> sites = pd.DataFrame({"site_id": ["B1"], "places": [20], "capital_cost_gbp": [1e6]})
+        >>> Scenario("S", site_sizes=(SiteSize("B1", 8, 4e5),)).sized(sites)["places"].tolist()
+        [8]
+        """
+        if not self.site_sizes or not len(df_sites):
+            return df_sites
+        out = df_sites.copy()
+        ids = out["site_id"].astype(str).to_numpy()
+        for size in self.site_sizes:
+            hit = ids == size.site_id
+            out.loc[hit, "places"] = size.places
+            if "capital_cost_gbp" in out:
+                out.loc[hit, "capital_cost_gbp"] = size.capital_gbp
+        return out
 
     @classmethod
     def from_config(cls, cfg: ScenarioConfig) -> Scenario:
@@ -124,7 +169,8 @@ def apply_scenario(
         Geocoded pupils and their baseline allocation (same index).
     df_sites
         Candidate sites (``site_id``, ``host_setting_id``, ``needs``, ``phases``, ``places``,
-        ``capital_cost_gbp``, ``annual_cost_per_place_gbp``).
+        ``capital_cost_gbp``, ``annual_cost_per_place_gbp``); the scenario's ``site_sizes``
+        replace their places and capital.
     df_journeys
         Journey matrix that includes the candidate sites as destinations.
     costs
@@ -137,7 +183,7 @@ def apply_scenario(
     result
         The scenario allocation (every pupil exactly once) and the new places.
     """
-    places = new_places_from_sites(df_sites, scenario.open_sites)
+    places = new_places_from_sites(scenario.sized(df_sites), scenario.open_sites)
     allocation = reallocate(
         df_pupils,
         df_baseline,

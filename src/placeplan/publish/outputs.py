@@ -204,10 +204,7 @@ def _write_all(
     def dest(fname: str) -> Path:
         return out_dir / f"{prefix}{fname}"
 
-    plan_text = ""
-    plan_file = _plan_file(plan)
-    if plan_file.exists():
-        plan_text = plan_file.read_text(encoding="utf-8")
+    plan_text = _plan_text(plan)
     every = [
         _report_inputs(run, name, plan_text=plan_text, version=version, timestamp=timestamp)
         for name in run.scenarios
@@ -272,7 +269,7 @@ def _write_all(
     header = (
         f"# plan used for this run: placeplan {version}, {timestamp}, "
         f"config hash {plan.config_hash()}\n"
-        f"# original: {plan_file}\n"
+        f"# original: {_plan_file(plan)}\n"
     )
     used = dest("plan.used.toml")
     used.write_text(header + plan_text, encoding="utf-8")
@@ -473,6 +470,19 @@ _OLD_TAG = ".placeplan-old-"
 def _plan_file(plan: PlanConfig) -> Path:
     """The plan file that ran (``plan.toml`` beside the inputs for plans built in code)."""
     return plan.source_file if plan.source_file is not None else plan.base_dir / "plan.toml"
+
+
+def _plan_text(plan: PlanConfig) -> str:
+    """The plan file's text, then each programme file it names, commented out (as read)."""
+    plan_file = _plan_file(plan)
+    text = plan_file.read_text(encoding="utf-8") if plan_file.exists() else ""
+    for name in plan.inputs.programmes:
+        path = plan.path(name)
+        if text and path.is_file():
+            body = path.read_text(encoding="utf-8").splitlines()
+            text += f"\n# ---- programme file {name} (`inputs.programmes`), as read:\n"
+            text += "\n".join(f"# {line}".rstrip() for line in body) + "\n"
+    return text
 
 
 def _sha256(path: Path) -> str:

@@ -3,8 +3,9 @@
 ``placeplan optimise`` writes, into its output folder:
 
 ==============================  ===============================================================
-``optimised-programme.toml``    the chosen programme as a ``[[scenario]]`` (``open_sites``) and
-                                ``[[flows.site]]`` (opening year, places) to append to the plan
+``optimised-programme.toml``    the chosen programme as a ``[[scenario]]`` (``open_sites``) with
+                                a ``[[scenario.site]]`` per site (opening year, places); name it
+                                in the plan's ``[inputs] programmes`` and ``run`` models it
 ``programme.csv``               each chosen site: size, opening year, capital, financial year,
                                 pupils placed, its marginal value (savings with minus without)
 ``budget_curve.csv`` / ``.svg`` the best savings at each budget step and the marginal value of £
@@ -229,18 +230,23 @@ def programme_tables(
 
 
 def programme_toml(study: ProgrammeStudy, *, name: str = "Optimised programme") -> str:
-    """Return the chosen programme as plan TOML: a ``[[scenario]]`` and its ``[[flows.site]]``.
+    """Return the chosen programme as plan TOML: a ``[[scenario]]`` and its ``[[scenario.site]]``.
 
-    Append it to the plan file (each ``[[flows.site]]`` replaces an earlier entry for the same
-    site) and ``placeplan run`` models the programme: the scenario opens the sites, the flows
-    open each at its year with the chosen places.
+    Name the file in the plan's ``[inputs] programmes`` (or paste it at the end of the plan)
+    and ``placeplan run`` models the programme: the scenario opens the sites, each at its
+    opening year with the chosen places (``places_by_year``) and their capital, in this scenario
+    only; the snapshot, the per-proposal assessment, the flows and the report all use them.
     """
     inst, sol = study.instance, study.best
     sites = [inst.site_ids[int(inst.opt_site[o])] for o in sol.options]
     lines = [
         "# The capital programme chosen by `placeplan optimise` "
         f"(objective {inst.objective}, status {sol.status}, gap on savings {_pct(sol.gap)}).",
-        "# Append to plan.toml; `placeplan run` then models it as a scenario, year by year.",
+        "# To model it with `placeplan run`, name this file in the plan's [inputs] table, e.g.",
+        '#     programmes = ["optimised-programme.toml"]   # path relative to plan.toml',
+        "# (copy it beside the plan first, so a later `optimise` does not change what runs),",
+        "# or paste it at the end of plan.toml. Each [[scenario.site]] sets one chosen site's",
+        "# opening year, places (`places_by_year`) and capital for this scenario only.",
         "",
         "[[scenario]]",
         f"name = {_toml_str(name)}",
@@ -253,10 +259,11 @@ def programme_toml(study: ProgrammeStudy, *, name: str = "Optimised programme") 
         year = int(inst.years[inst.opt_open[o]])
         lines += [
             "",
-            "[[flows.site]]",
+            "[[scenario.site]]",
             f"site_id = {_toml_str(inst.site_ids[int(inst.opt_site[o])])}",
             f"opening_year = {year}",
             f"places_by_year = {{ {year} = {int(inst.opt_places[o])} }}",
+            f"capital_gbp = {float(inst.opt_capital_gbp[o])!r}",
         ]
     return "\n".join(lines) + "\n"
 

@@ -334,9 +334,11 @@ def _describe(info: pd.Series) -> str:
     from placeplan.publish.report.render import fmt_gbp_short
 
     ramp = info.get("places_by_year") or {}
+    # all places from the opening year (as optimise writes them) is no ramp-up
+    full = {int(info["opening_year"]): int(info.get("places", 0))}
     ramp_text = (
         "; ramp-up " + ", ".join(f"{y}: {n}" for y, n in sorted(dict(ramp).items()))
-        if isinstance(ramp, Mapping) and ramp
+        if isinstance(ramp, Mapping) and ramp and dict(ramp) != full
         else ""
     )
     cap = info.get("capital_cost_gbp")
