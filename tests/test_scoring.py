@@ -419,3 +419,45 @@ def test_validate_site_demand_current_time_required_only_when_asked(sites, deman
         validate_site_demand(gap, require_current_time=True)
     with pytest.raises(SchemaValidationError, match="duplicated `site_id`"):
         validate_candidate_sites(pd.concat([sites, sites.iloc[:1]]))
+
+
+def test_published_rank_ranges_count_only_the_published_sites():
+    """min/max rank under ±50 % weights, recomputed among the sites whose score is published.
+
+    Three published sites on two criteria (weights 0.5 / 0.5) and one hidden: by hand, A
+    (1.0, 0.0), B (0.0, 0.9) and C (0.55, 0.4) score 0.5, 0.45, 0.475; raising the second
+    weight by 50 % (0.4 / 0.6) gives 0.4, 0.54, 0.46, so B goes 3 -> 1 and A 1 -> 3; C is second
+    under every change. The hidden site D takes no place in any rank and shows none.
+    """
+    from placeplan.publish.disclosure import Published
+    from placeplan.publish.register import _published_ranks
+
+    norm = {"A": (1.0, 0.0), "B": (0.0, 0.9), "C": (0.55, 0.4), "D": (0.5, 0.5)}
+    rows = []
+    for sid, (a, b) in norm.items():
+        rows.append(
+            {
+                "site_id": sid,
+                "need_norm": a,
+                "need_contrib": 0.5 * a,
+                "ooa_norm": b,
+                "ooa_contrib": 0.5 * b,
+                "score": 0.5 * (a + b),
+                "rank": 0.0,
+                "min_rank": 0.0,
+                "max_rank": 0.0,
+                "most_sensitive_to": "x",
+            }
+        )
+    values = pd.DataFrame(rows, index=[10, 11, 12, 13])
+    mask = pd.DataFrame(
+        False, index=values.index, columns=["score", "rank", "min_rank", "max_rank"]
+    )
+    mask.loc[13, :] = True
+    values.loc[13, ["score", "rank", "min_rank", "max_rank"]] = np.nan
+    out = _published_ranks(Published(values, mask, "published")).values.set_index("site_id")
+    assert out.loc[["A", "B", "C"], "rank"].tolist() == [1, 3, 2]
+    assert out.loc[["A", "B", "C"], "min_rank"].tolist() == [1, 1, 2]
+    assert out.loc[["A", "B", "C"], "max_rank"].tolist() == [3, 3, 2]
+    assert np.isnan(out.loc["D", "min_rank"]) and out.loc["D", "most_sensitive_to"] == ""
+    assert list(out.index) == ["A", "C", "B", "D"]  # published first, best first

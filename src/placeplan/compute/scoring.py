@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CRITERIA",
     "DEFAULT_WEIGHTS",
+    "SENSITIVITY_PERTURBATION",
     "Criterion",
     "decay_weights",
     "dense_travel_times",
@@ -812,13 +813,17 @@ def score_sites(
     return out
 
 
+#: Relative change of each weight in :func:`weight_sensitivity` (±50 %).
+SENSITIVITY_PERTURBATION: float = 0.5
+
+
 def weight_sensitivity(
     df_sites: pd.DataFrame,
     df_demand: pd.DataFrame,
     df_matrix: pd.DataFrame,
     *,
     weights: Mapping[str, float] | None = None,
-    perturbation: float = 0.5,
+    perturbation: float = SENSITIVITY_PERTURBATION,
     max_travel_time_min: float = 45.0,
     decay: str | DecayFunction | None = None,
 ) -> pd.DataFrame:

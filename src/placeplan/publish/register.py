@@ -37,8 +37,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
+from placeplan.compute.scoring import CRITERIA, SENSITIVITY_PERTURBATION
 from placeplan.publish.disclosure import (
     Published,
     mask_columns,
@@ -347,8 +349,11 @@ def _published_ranks(scores: Published) -> Published:
 
     A rank over every site leaves a gap where a hidden score sits, and a list in rank order
     places it between two published scores: either bounds the hidden score (and the counts it is
-    computed from). The ranks under changed weights (``min_rank``, ``max_rank``) count every
-    site, so they are hidden while any score is. Internal runs keep every site's rank.
+    computed from). The ranks under changed weights (``min_rank``, ``max_rank``,
+    ``most_sensitive_to``) are recomputed the same way, among the published sites, from their
+    published normalised criteria (each weight moved by ±50 % in turn, as
+    :func:`placeplan.compute.scoring.weight_sensitivity` does over every site); without the
+    criteria they are hidden. Internal runs keep every site's rank.
     """
     v, m = scores.values, scores.mask
     if scores.mode != "published" or not {"score", "rank", "site_id"} <= set(v.columns):
@@ -360,17 +365,64 @@ def _published_ranks(scores: Published) -> Published:
     rank = score[shown].rank(method="min", ascending=False)
     values, mask = v.copy(), m.copy()
     values.loc[shown, "rank"] = rank.astype(float)
-    # the ranks under changed weights count every site: hidden with the hidden scores
-    for col in ("min_rank", "max_rank"):
-        if col in values.columns and col in mask.columns:
-            values[col] = float("nan")
-            mask[col] = True
+    # the ranks under changed weights, among the published sites only
+    sens = _published_sensitivity(values.loc[shown])
+    for col in ("min_rank", "max_rank", "most_sensitive_to"):
+        if col not in values.columns:
+            continue
+        empty: str | float = "" if col == "most_sensitive_to" else float("nan")
+        if sens is None:
+            values[col] = empty
+        else:
+            values.loc[shown, col] = sens[col]
+            values.loc[~shown, col] = empty
+        if col in mask.columns:
+            mask[col] = True if sens is None else ~shown
     order = (
         values.assign(_hidden=~shown, _rank=values["rank"].where(shown))
         .sort_values(["_hidden", "_rank", "site_id"], kind="stable")
         .index
     )
     return replace(scores, values=values.loc[order], mask=mask.loc[order])
+
+
+def _published_sensitivity(shown: pd.DataFrame) -> pd.DataFrame | None:
+    """``min_rank``, ``max_rank``, ``most_sensitive_to`` among ``shown`` sites, from their
+    published ``<key>_norm`` and ``<key>_contrib`` (weight = contribution / normalised value)."""
+    keys = [c.key for c in CRITERIA if {f"{c.key}_norm", f"{c.key}_contrib"} <= set(shown)]
+    if not keys or shown.empty:
+        return None
+    norm = shown[[f"{k}_norm" for k in keys]].apply(pd.to_numeric, errors="coerce")
+    contrib = shown[[f"{k}_contrib" for k in keys]].apply(pd.to_numeric, errors="coerce")
+    if norm.isna().any().any() or contrib.isna().any().any():
+        return None
+    n, c = norm.to_numpy(dtype=float), contrib.to_numpy(dtype=float)
+    weights = np.array(
+        [float(np.median(c[n[:, j] > 0, j] / n[n[:, j] > 0, j])) if (n[:, j] > 0).any() else 0.0
+         for j in range(len(keys))]
+    )  # fmt: skip
+    if weights.sum() <= 0:
+        return None
+
+    def ranks(w: np.ndarray) -> np.ndarray:
+        return pd.Series(n @ (w / w.sum())).rank(method="min", ascending=False).to_numpy()
+
+    base = ranks(weights)
+    lo, hi, move = base.copy(), base.copy(), np.zeros(len(base))
+    culprit = np.full(len(base), "", dtype=object)
+    for j, key in enumerate(keys):
+        for factor in (1 - SENSITIVITY_PERTURBATION, 1 + SENSITIVITY_PERTURBATION):
+            w = weights.copy()
+            w[j] *= factor
+            if w.sum() <= 0:
+                continue
+            r = ranks(w)
+            lo, hi = np.minimum(lo, r), np.maximum(hi, r)
+            better = np.abs(r - base) > move
+            move[better], culprit[better] = np.abs(r - base)[better], key
+    return pd.DataFrame(
+        {"min_rank": lo, "max_rank": hi, "most_sensitive_to": culprit}, index=shown.index
+    )
 
 
 def _all_group(imp: ImpactTable) -> str:
