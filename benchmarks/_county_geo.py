@@ -36,10 +36,12 @@ GEO = {
 }
 
 
-def county_programme_geo(seed: int = 0) -> tuple[ProgrammeInstance, np.ndarray]:
+def county_programme_geo(
+    seed: int = 0, **overrides: object
+) -> tuple[ProgrammeInstance, np.ndarray]:
     """The instance (every assignment within reach) and the mask of each row's ``nearest``
-    sites' assignments (pricing's start)."""
-    cfg = GEO
+    sites' assignments (pricing's start); ``overrides`` replace :data:`GEO` entries."""
+    cfg = {**GEO, **overrides}
     rng = np.random.default_rng(seed)
     n_p, n_s, n_n, n_y = (int(cfg[k]) for k in ("points", "sites", "needs", "years"))  # type: ignore[call-overload]
     ext = float(cfg["extent_km"])  # type: ignore[arg-type]
