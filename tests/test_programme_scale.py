@@ -85,3 +85,13 @@ def test_optimise_plan_switches_to_pricing_above_the_threshold(monkeypatch):
     # branch-and-bound one: valid, but it can leave a gap the direct path closes
     assert priced.best.bound >= direct.best.objective - 1e-6
     assert direct.best.gap == 0.0
+
+
+def test_greedy_stops_at_its_time_limit():
+    from placeplan.compute.programme_study import greedy_programme
+
+    inst = synthetic_programme(n_rows=25, n_sites=4, seed=2)
+    full = greedy_programme(inst)
+    assert full.objective > 0
+    assert greedy_programme(inst, time_limit_s=0.0).options == ()
+    assert greedy_programme(inst, time_limit_s=60.0).options == full.options

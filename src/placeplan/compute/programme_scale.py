@@ -155,7 +155,7 @@ def study_programme_priced(
     curve = budget_curve(reduced, steps=steps, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     timings["curve"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    greedy = greedy_programme(full)
+    greedy = greedy_programme(full, time_limit_s=time_limit_s)
     timings["greedy"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     start_sol = max(_on_full(full, curve[-1].solution), greedy, key=lambda s: s.objective)
