@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import sys
@@ -230,6 +231,29 @@ def _gap(v: object) -> str:
     return "unknown" if not np.isfinite(g) else f"{g:.2%}"
 
 
+def _geo_note(geo: dict[str, object], target: float) -> str:
+    g = float(geo["gap"])  # type: ignore[arg-type]
+    verdict = (
+        f"The geographic instance reached the {target:.0%} target"
+        if np.isfinite(g) and g <= target
+        else f"**The geographic instance does not reach the {target:.0%} target in 5 minutes**"
+    )
+    return (
+        f"{verdict}: savings {float(geo['savings']):,.0f} pupil-minutes against a proven bound of "  # type: ignore[arg-type]
+        f"{float(geo['bound']):,.0f} (gap {_gap(g)}). The bound is the relaxation's (a "  # type: ignore[arg-type]
+        "Lagrangian bound over every assignment, after column generation), not a "
+        "branch-and-bound bound: where value varies by journey and demand is scarce, the "
+        "relaxation opens fractions of many sites near every cluster, so part of the gap is "
+        "the bound's and part the incumbent's (the MILP on the ~313,000 assignments kept gets "
+        "what the pricing rounds leave of the limit, each round ~30 s on this machine). Greedy "
+        "is capped at the same limit. Cut down to 20, 100 and 300 demand points (7,460, 35,364 "
+        "and 108,164 assignments), the direct solve of the full model reached 5.2 %, 3,934 % "
+        "and 4,059 % and the priced one 18.6 %, 24.9 % and 45.5 % (30, 60 and 120 s limits; "
+        "one run each, 2026-11-24): hence `placeplan optimise` prices models of 20,000 "
+        "assignments and more (`compute/programme_scale.py`)."
+    )
+
+
 def _county_row(name: str, c: dict[str, object]) -> str:
     sav, greedy = float(c["savings"]), float(c["greedy"])  # type: ignore[arg-type]
     return (
@@ -327,6 +351,8 @@ def render(
         "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         _county_row("uniform value (ooa_avoided, pupil-years)", county),
         _county_row("geographic (pupil_minutes)", geo),
+        "",
+        _geo_note(geo, float(args.gap)),  # type: ignore[attr-defined]
         END,
     ]
     return "\n".join(lines)
@@ -367,6 +393,9 @@ def main() -> None:
     _say("county", county)
     geo = bench_county_geo(args.time_limit_s, args.gap)
     _say("county (geographic)", geo)
+    (HERE / "optimise_last.json").write_text(
+        json.dumps({"iow": iow, "county": county, "geo": geo}, default=float, indent=1)
+    )
     write_section(args.out, render(iow, county, geo, machine, args))
     print(f"wrote {args.out}")
 
