@@ -246,7 +246,17 @@ def _geo_note(geo: dict[str, object], target: float) -> str:
         "relaxation opens fractions of many sites near every cluster, so part of the gap is "
         "the bound's and part the incumbent's (the MILP on the ~313,000 assignments kept gets "
         "what the pricing rounds leave of the limit, each round ~30 s on this machine). Greedy "
-        "is capped at the same limit. Cut down to 20, 100 and 300 demand points (7,460, 35,364 "
+        "is capped at the same limit"
+        + (
+            f" and chose {geo['greedy_sites']} options within it: its lazy evaluation re-solves "
+            "the flows LP on every assignment for each candidate before it commits to one, and "
+            "its first bounds on gains (place-years × the best value per place-year anywhere) "
+            "are loose when value varies by journey (uncapped, one run went past 13 minutes "
+            "and was stopped)"
+            if geo.get("greedy_capped")
+            else ""
+        )
+        + ". Cut down to 20, 100 and 300 demand points (7,460, 35,364 "
         "and 108,164 assignments), the direct solve of the full model reached 5.2 %, 3,934 % "
         "and 4,059 % and the priced one 18.6 %, 24.9 % and 45.5 % (30, 60 and 120 s limits; "
         "one run each, 2026-11-24): hence `placeplan optimise` prices models of 20,000 "
