@@ -6,6 +6,12 @@ future_demand`), builds the programme model from ``[optimise]`` and answers a ca
 questions: the best programme with its status and gap on savings, the budget curve with the
 marginal value of each pound, each chosen site's marginal value, the next-best distinct site sets
 and a greedy heuristic's programme beside the optimum. It writes nothing.
+
+Two paths by the full model's size (:data:`placeplan.compute.programme_scale.PRICED_MIN_ARCS`
+assignments): small models are solved directly and exactly (:func:`study_programme`, on the
+``nearest_sites`` reduction only if the plan sets it); large ones by pricing on the full model
+from each row's nearest sites (:func:`~placeplan.compute.programme_scale.study_programme_priced`),
+so the best programme's bound and gap are the full model's whatever ``nearest_sites`` says.
 """
 
 from __future__ import annotations
@@ -20,6 +26,12 @@ import pandas as pd
 from placeplan.compute.flow_inputs import flow_settings, run_flow_model
 from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, solve_programme
 from placeplan.compute.programme_demand import demand_from_flows, programme_instance
+from placeplan.compute.programme_scale import (
+    PRICING_START_NEAREST,
+    arcs_within,
+    study_programme_priced,
+    use_pricing,
+)
 from placeplan.compute.programme_study import (
     CurvePoint,
     alternatives,
@@ -175,23 +187,41 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
     timings["demand"] = time.perf_counter() - t0
     o = plan.optimise
     sites = pd.DataFrame(inputs.sites.drop(columns="geometry")).reset_index(drop=True)
-    inst = programme_instance(
-        demand,
-        sites,
-        journeys,
-        objective=o.objective,
-        budget_by_fy_gbp=o.budget_by_fy_gbp,
-        sizes=[(s.places, s.capital_gbp) for s in o.sizes],
-        min_size=o.min_size,
-        max_journey_min_by_phase=journey_limits(plan),
-        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
-        school_days=plan.thresholds.school_days,
-        carry_forward=o.carry_forward,
-        nearest_sites=o.nearest_sites,
-    )
-    best, contrib, curve, alts, greedy, more = study_programme(
-        inst, steps=o.steps, k=o.alternatives, time_limit_s=o.time_limit_s, mip_rel_gap=o.gap
-    )
+
+    def build(nearest: int | None) -> ProgrammeInstance:
+        return programme_instance(
+            demand,
+            sites,
+            journeys,
+            objective=o.objective,
+            budget_by_fy_gbp=o.budget_by_fy_gbp,
+            sizes=[(s.places, s.capital_gbp) for s in o.sizes],
+            min_size=o.min_size,
+            max_journey_min_by_phase=journey_limits(plan),
+            transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
+            school_days=plan.thresholds.school_days,
+            carry_forward=o.carry_forward,
+            nearest_sites=nearest,
+        )
+
+    inst = build(None)
+    if use_pricing(inst):  # large: the full model by pricing from the nearest sites
+        start = arcs_within(inst, build(o.nearest_sites or PRICING_START_NEAREST))
+        logger.info("optimise: %d assignments, priced from %d", len(inst.arc_row), start.sum())
+        best, contrib, curve, alts, greedy, more = study_programme_priced(
+            inst,
+            start,
+            steps=o.steps,
+            k=o.alternatives,
+            time_limit_s=o.time_limit_s,
+            mip_rel_gap=o.gap,
+        )
+    else:  # small: exact and direct (on the nearest sites only if the plan asks)
+        if o.nearest_sites is not None:
+            inst = build(o.nearest_sites)
+        best, contrib, curve, alts, greedy, more = study_programme(
+            inst, steps=o.steps, k=o.alternatives, time_limit_s=o.time_limit_s, mip_rel_gap=o.gap
+        )
     timings |= more
     logger.info(
         "optimise: %d demand rows, %d options, %d arcs; best %.4g (%s, gap %.2g), greedy %.4g",

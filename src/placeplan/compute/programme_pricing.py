@@ -8,8 +8,9 @@ open near home. :func:`solve_programme_priced` therefore
    index; or a mask the caller gives, e.g. the nearest sites);
 2. *column generation* on the LP relaxation: solve the relaxation on the arcs kept, price every
    other arc with its duals (reduced cost ``d_a = v_a - u_r - Σ_y share_ry π_jy``), add each
-   row's ``per_round`` arcs of largest ``d_a > 0``, and repeat until none is left (the
-   relaxation of the full model is then solved exactly) or ``max_rounds``;
+   row's ``per_round`` arcs of largest ``d_a > 0``, and repeat until none is left or the
+   bound below is within 1e-6 (relative) of the kept arcs' relaxation (the relaxation of the
+   full model is then solved, to that tolerance), ``max_rounds``, or half the time limit;
 3. solves the MILP on the arcs kept (a programme feasible in the full model) and evaluates its
    flows on every arc;
 4. reports the bound of the *full* model: each round's Lagrangian bound
@@ -98,7 +99,8 @@ def solve_programme_priced(
         Arcs priced in per demand row and round at most (those with the largest reduced
         costs), so a poor start does not bring in every arc at once.
     time_limit_s
-        Wall-clock limit for the whole call; the MILP gets what the rounds leave.
+        Wall-clock limit for the whole call (rounds stop after half of it); the MILP gets what
+        the rounds leave.
     mip_rel_gap
         Relative gap for the MILP on the arcs kept.
     fallback
@@ -140,8 +142,10 @@ def solve_programme_priced(
             bound,
             int(new.sum()),
         )
-        if not new.any():
-            break
+        if not new.any() or bound - lp.value <= 1e-6 * max(1.0, abs(lp.value)):
+            break  # the kept arcs' relaxation is within 1e-6 of the full model's
+        if time_limit_s is not None and time.perf_counter() - t0 > 0.5 * time_limit_s:
+            break  # leave the MILP at least half the time (the bound stays valid)
         keep |= new
     left = None if time_limit_s is None else max(1.0, time_limit_s - (time.perf_counter() - t0))
     sol = solve_programme(

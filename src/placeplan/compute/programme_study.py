@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -215,7 +216,9 @@ def _place_years_bound(inst: ProgrammeInstance) -> np.ndarray:
     return inst.opt_places * (n_y - inst.opt_open) * rate
 
 
-def greedy_programme(inst: ProgrammeInstance, *, max_evaluations: int = 2_000) -> ProgrammeSolution:
+def greedy_programme(
+    inst: ProgrammeInstance, *, max_evaluations: int = 2_000, time_limit_s: float | None = None
+) -> ProgrammeSolution:
     """Build a programme greedily: add the option with the most savings per £ while it fits.
 
     Lazy greedy: each option keeps an upper bound on its gain (its last evaluated gain, first
@@ -230,6 +233,8 @@ def greedy_programme(inst: ProgrammeInstance, *, max_evaluations: int = 2_000) -
         The programme model.
     max_evaluations
         Stop after this many exact evaluations (a safety valve at county scale).
+    time_limit_s
+        Stop after this many seconds (the programme built so far is returned).
 
     Returns
     -------
@@ -254,7 +259,11 @@ def greedy_programme(inst: ProgrammeInstance, *, max_evaluations: int = 2_000) -
     current = 0.0
     fresh: set[int] = set()
     evaluations = 0
+    t0 = time.perf_counter()
     while heap and evaluations < max_evaluations:
+        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            logger.info("greedy_programme: stopped at the time limit (%.0f s)", time_limit_s)
+            break
         neg, o = heapq.heappop(heap)
         if any(inst.opt_site[c] == inst.opt_site[o] for c in chosen) or not _fits(inst, spent, o):
             continue
