@@ -34,6 +34,7 @@ from placeplan.compute.programme_scale import (
 )
 from placeplan.compute.programme_study import (
     CurvePoint,
+    StudyParts,
     alternatives,
     budget_curve,
     greedy_programme,
@@ -107,14 +108,7 @@ def study_programme(
     k: int,
     time_limit_s: float | None,
     mip_rel_gap: float,
-) -> tuple[
-    ProgrammeSolution,
-    dict[int, float],
-    tuple[CurvePoint, ...],
-    tuple[ProgrammeSolution, ...],
-    ProgrammeSolution,
-    dict[str, float],
-]:
+) -> StudyParts:
     """Best programme, site contributions, budget curve, alternatives and greedy, timed.
 
     The curve's last step is the full budget; the best programme is taken from it (so the curve

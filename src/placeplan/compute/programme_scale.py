@@ -48,6 +48,7 @@ from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, ev
 from placeplan.compute.programme_pricing import solve_programme_priced
 from placeplan.compute.programme_study import (
     CurvePoint,
+    StudyParts,
     alternatives,
     budget_curve,
     greedy_programme,
@@ -116,14 +117,7 @@ def study_programme_priced(
     k: int,
     time_limit_s: float | None,
     mip_rel_gap: float,
-) -> tuple[
-    ProgrammeSolution,
-    dict[int, float],
-    tuple[CurvePoint, ...],
-    tuple[ProgrammeSolution, ...],
-    ProgrammeSolution,
-    dict[str, float],
-]:
+) -> StudyParts:
     """What :func:`~placeplan.compute.programme_plan.study_programme` returns, for a large model.
 
     Parameters

@@ -36,6 +36,7 @@ from placeplan.compute.programme import (
 
 __all__ = [
     "CurvePoint",
+    "StudyParts",
     "alternatives",
     "budget_curve",
     "greedy_programme",
@@ -66,6 +67,18 @@ class CurvePoint:
     budget_scale: float
     solution: ProgrammeSolution
     marginal_per_gbp: float
+
+
+#: What a study of a model returns: the best programme, each chosen site's contribution, the
+#: budget curve, the alternatives, the greedy heuristic's programme and the stage timings (s).
+StudyParts = tuple[
+    ProgrammeSolution,
+    dict[int, float],
+    tuple[CurvePoint, ...],
+    tuple[ProgrammeSolution, ...],
+    ProgrammeSolution,
+    dict[str, float],
+]
 
 
 def budget_curve(
