@@ -70,7 +70,9 @@ def pipeline(results: list[str], repeat: int = 3) -> None:
         "`placeplan run data/sample/isle-of-wight/plan.toml` in a fresh interpreter, "
         f"{repeat} runs "
         "each; cold = empty cache folder, warm = network and matrix from cache. Includes reading "
-        "inputs, two scenarios, the budgeted optimisation, two reports and all outputs.",
+        "inputs, two scenarios, the budgeted site selection, the placement flows (3 paths × 3 "
+        "seeds), the per-proposal assessment, the capital programme (`[optimise]`), the report "
+        "and all outputs.",
         "",
         "| cache | median wall s | min | max |",
         "|---|---:|---:|---:|",
