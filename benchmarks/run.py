@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -297,8 +298,16 @@ def main() -> None:
     island(results)
     county(results)
     out = HERE / "RESULTS.md"
-    out.write_text("\n".join(results) + "\n")
+    # the sections other commands own (between <!-- name:start --> and <!-- name:end -->) are kept
+    kept = _marked_sections(out.read_text()) if out.exists() else []
+    out.write_text("\n".join(results + kept) + "\n")
     print("\n".join(results))
+
+
+def _marked_sections(text: str) -> list[str]:
+    """The ``<!-- name:start -->`` ... ``<!-- name:end -->`` blocks of RESULTS.md, in order."""
+    pattern = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", flags=re.S)
+    return [line for m in pattern.finditer(text) for line in ["", *m.group(0).splitlines()]]
 
 
 if __name__ == "__main__":
