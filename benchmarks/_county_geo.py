@@ -36,6 +36,49 @@ GEO = {
 }
 
 
+def demand_rows(
+    rng: np.random.Generator, cfg: dict[str, object], n_p: int, n_n: int, n_y: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Rows point x need x entry year: ``pi, ni, ei``, expected entrants ``count`` (a gamma share
+    of ``entrants_a_year``), expected presence by year (falls 20 % a year) and the years."""
+    years = tuple(2026 + k for k in range(n_y + 1))  # 2026 = year 0, entries 2027..2030
+    pi, ni, ei = np.meshgrid(np.arange(n_p), np.arange(n_n), np.arange(1, n_y + 1), indexing="ij")
+    pi, ni, ei = pi.ravel(), ni.ravel(), ei.ravel()
+    share = rng.gamma(0.6, 1.0, len(pi))
+    count = float(cfg["entrants_a_year"]) * n_y * share / share.sum()  # type: ignore[arg-type]
+    present = np.zeros((len(pi), len(years)))
+    for y in range(1, len(years)):
+        present[:, y] = np.where(ei <= y, count * 0.8 ** (y - ei), 0.0)
+    return pi, ni, ei, count, present, years
+
+
+def programme_options(
+    rng: np.random.Generator, cfg: dict[str, object], n_s: int, n_y: int, years: tuple[int, ...]
+) -> dict[str, object]:
+    """Every site x size x opening year as option arrays (capital ±15 %), with the budgets, as
+    :class:`ProgrammeInstance` keyword arguments."""
+    o_site, o_places, o_open, o_cap = [], [], [], []
+    for j in range(n_s):
+        for places, capital in cfg["sizes"]:  # type: ignore[attr-defined]
+            for y in range(1, n_y + 1):
+                o_site.append(j)
+                o_places.append(places)
+                o_open.append(y)
+                o_cap.append(capital * rng.uniform(0.85, 1.15))
+    return {
+        "site_ids": tuple(f"S{j}" for j in range(n_s)),
+        "years": years,
+        "fy_labels": tuple(f"{y - 1}-{y % 100:02d}" for y in years[1:]),
+        "budget_by_fy_gbp": np.full(n_y, float(cfg["budget_a_year_gbp"])),  # type: ignore[arg-type]
+        "opt_site": np.asarray(o_site),
+        "opt_places": np.asarray(o_places, dtype=float),
+        "opt_open": np.asarray(o_open),
+        "opt_fy": np.asarray(o_open) - 1,
+        "opt_capital_gbp": np.asarray(o_cap),
+        "opt_value": np.zeros(len(o_site)),
+    }
+
+
 def county_programme_geo(
     seed: int = 0, **overrides: object
 ) -> tuple[ProgrammeInstance, np.ndarray]:
@@ -49,14 +92,7 @@ def county_programme_geo(
     pts = np.clip(towns[rng.integers(0, 12, n_p)] + rng.normal(0, ext / 15, (n_p, 2)), 0, ext)
     sites = rng.random((n_s, 2)) * ext
     site_need = np.arange(n_s) % n_n
-    years = tuple(2026 + k for k in range(n_y + 1))
-    pi, ni, ei = np.meshgrid(np.arange(n_p), np.arange(n_n), np.arange(1, n_y + 1), indexing="ij")
-    pi, ni, ei = pi.ravel(), ni.ravel(), ei.ravel()
-    share = rng.gamma(0.6, 1.0, len(pi))
-    count = float(cfg["entrants_a_year"]) * n_y * share / share.sum()  # type: ignore[arg-type]
-    present = np.zeros((len(pi), len(years)))
-    for y in range(1, len(years)):
-        present[:, y] = np.where(ei <= y, count * 0.8 ** (y - ei), 0.0)
+    pi, ni, ei, count, present, years = demand_rows(rng, cfg, n_p, n_n, n_y)
     lo, hi = cfg["current_min"]  # type: ignore[misc]
     current = rng.uniform(lo, hi, n_p)[pi]  # a point's pupils share its current placements
     speed = float(cfg["speed_kph"])  # type: ignore[arg-type]
@@ -78,25 +114,8 @@ def county_programme_geo(
     arc_site = np.concatenate(ss_all)
     arc_t = np.concatenate(tt_all)
     pupil_years = present.sum(axis=1) / count
-    o_site, o_places, o_open, o_cap = [], [], [], []
-    for j in range(n_s):
-        for places, capital in cfg["sizes"]:  # type: ignore[attr-defined]
-            for y in range(1, n_y + 1):
-                o_site.append(j)
-                o_places.append(places)
-                o_open.append(y)
-                o_cap.append(capital * rng.uniform(0.85, 1.15))
     inst = ProgrammeInstance(
-        site_ids=tuple(f"S{j}" for j in range(n_s)),
-        years=years,
-        fy_labels=tuple(f"{y - 1}-{y % 100:02d}" for y in years[1:]),
-        budget_by_fy_gbp=np.full(n_y, float(cfg["budget_a_year_gbp"])),  # type: ignore[arg-type]
-        opt_site=np.asarray(o_site),
-        opt_places=np.asarray(o_places, dtype=float),
-        opt_open=np.asarray(o_open),
-        opt_fy=np.asarray(o_open) - 1,
-        opt_capital_gbp=np.asarray(o_cap),
-        opt_value=np.zeros(len(o_site)),
+        **programme_options(rng, cfg, n_s, n_y, years),  # type: ignore[arg-type]
         row_count=count,
         row_entry=ei,
         row_present=present,

@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from _county_geo import GEO  # noqa: E402
+from _county_geo import GEO, demand_rows, programme_options  # noqa: E402
 
 from placeplan.compute.programme import ProgrammeInstance  # noqa: E402
 from placeplan.compute.programme_pricing import solve_programme_priced  # noqa: E402
@@ -77,15 +77,7 @@ def county_programme(seed: int = 0, **overrides: object) -> ProgrammeInstance:
     sites = towns[rng.integers(0, 12, n_s)] + rng.normal(0, ext / 8, (n_s, 2))
     sites = np.clip(sites, 0, ext)
     site_need = np.arange(n_s) % n_n
-    years = tuple(2026 + k for k in range(n_y + 1))  # 2026 = year 0, entries 2027..2030
-    # rows: point x need x entry year (1..n_y)
-    pi, ni, ei = np.meshgrid(np.arange(n_p), np.arange(n_n), np.arange(1, n_y + 1), indexing="ij")
-    pi, ni, ei = pi.ravel(), ni.ravel(), ei.ravel()
-    share = rng.gamma(0.6, 1.0, len(pi))
-    count = float(cfg["entrants_a_year"]) * n_y * share / share.sum()  # type: ignore[arg-type]
-    present = np.zeros((len(pi), len(years)))
-    for y in range(1, len(years)):
-        present[:, y] = np.where(ei <= y, count * 0.8 ** (y - ei), 0.0)
+    pi, ni, ei, count, present, years = demand_rows(rng, cfg, n_p, n_n, n_y)
     speed = float(cfg["speed_kph"])  # type: ignore[arg-type]
     reach_km = float(cfg["reach_min"]) / 60.0 * speed  # type: ignore[arg-type]
     rows_r, rows_s = [], []
@@ -103,25 +95,8 @@ def county_programme(seed: int = 0, **overrides: object) -> ProgrammeInstance:
     arc_row = np.concatenate(rows_r)
     arc_site = np.concatenate(rows_s)
     pupil_years = present.sum(axis=1) / count
-    o_site, o_places, o_open, o_cap = [], [], [], []
-    for j in range(n_s):
-        for places, capital in cfg["sizes"]:  # type: ignore[attr-defined]
-            for y in range(1, n_y + 1):
-                o_site.append(j)
-                o_places.append(places)
-                o_open.append(y)
-                o_cap.append(capital * rng.uniform(0.85, 1.15))
     return ProgrammeInstance(
-        site_ids=tuple(f"S{j}" for j in range(n_s)),
-        years=years,
-        fy_labels=tuple(f"{y - 1}-{y % 100:02d}" for y in years[1:]),
-        budget_by_fy_gbp=np.full(n_y, float(cfg["budget_a_year_gbp"])),  # type: ignore[arg-type]
-        opt_site=np.asarray(o_site),
-        opt_places=np.asarray(o_places, dtype=float),
-        opt_open=np.asarray(o_open),
-        opt_fy=np.asarray(o_open) - 1,
-        opt_capital_gbp=np.asarray(o_cap),
-        opt_value=np.zeros(len(o_site)),
+        **programme_options(rng, cfg, n_s, n_y, years),  # type: ignore[arg-type]
         row_count=count,
         row_entry=ei,
         row_present=present,
