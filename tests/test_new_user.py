@@ -223,3 +223,17 @@ def test_swapped_latitude_longitude_and_implausible_birth_date(
         "pupils.csv, row 3, column date_of_birth: gives an NC year outside nursery to year 14 "
         "for the census date; check the date of birth"
     ) in out
+
+
+def test_an_opening_entry_for_a_missing_site_fails_validate_like_run(
+    plan_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `[[flows.site]]` naming no candidate site is an error, not silently ignored."""
+    with (plan_dir / "plan.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[[flows.site]]\nsite_id = "CAND-99"\nopening_year = 2027\n')
+    code, out = _validate(plan_dir, capsys)
+    assert code == 2
+    assert "plan.toml, column [[flows.site]] site_id: 'CAND-99'" in out
+    code, err = _run_inputs(plan_dir, capsys)
+    assert code == 2
+    assert "'CAND-99'" in err

@@ -573,24 +573,27 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
         )
     if checked.sites is not None or inputs.candidate_sites is None:
         known = set() if checked.sites is None else set(checked.sites["site_id"].astype(str))
-        for scenario in plan.scenario:
-            missing = [s for s in scenario.open_sites if s not in known]
-            if missing:
-                where = (
-                    "no candidate sites file is given ([inputs] candidate_sites)"
-                    if inputs.candidate_sites is None
-                    else f"not a usable site_id of {Path(inputs.candidate_sites).name}"
+        where = (
+            "no candidate sites file is given ([inputs] candidate_sites)"
+            if inputs.candidate_sites is None
+            else f"not a usable site_id of {Path(inputs.candidate_sites).name}"
+        )
+        # every site id the plan names: open_sites, [[scenario.site]], [[flows.site]]
+        named = [
+            (f"[[scenario]] {sc.name!r} open_sites", list(sc.open_sites)) for sc in plan.scenario
+        ]
+        named += [
+            (f"[[scenario.site]] of {sc.name!r}", [e.site_id for e in sc.site])
+            for sc in plan.scenario
+        ]
+        named.append(("[[flows.site]] site_id", [e.site_id for e in plan.flows.site]))
+        for column, ids in named:
+            if missing := [s for s in ids if s not in known]:
+                reason = (
+                    f"{', '.join(map(repr, missing))}: {where}; use one of {sorted(known)[:10]}"
                 )
                 plan_errors.append(
-                    {
-                        "file": "plan.toml",
-                        "row": None,
-                        "column": f"[[scenario]] {scenario.name!r} open_sites",
-                        "reason": (
-                            f"{', '.join(repr(m) for m in missing)}: {where}; use one of "
-                            f"{sorted(known)[:10]}"
-                        ),
-                    }
+                    {"file": "plan.toml", "row": None, "column": column, "reason": reason}
                 )
     region, region_error = _region_outline(plan)
     if region_error is not None:
