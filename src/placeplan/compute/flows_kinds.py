@@ -184,7 +184,7 @@ def unoffered_kinds(
     kind: np.ndarray,
     nc_year: np.ndarray,
     offered: np.ndarray,
-    mix_table: np.ndarray | None,
+    mix: np.ndarray | None,
     u: np.ndarray,
 ) -> np.ndarray:
     """Re-draw the kind of pupils whose kind no setting offers at their new NC year.
@@ -201,7 +201,7 @@ def unoffered_kinds(
         Kind index and the NC year each pupil moves into.
     offered
         From :func:`offered_by_nc_year`.
-    mix_table
+    mix
         ``NC_SLOTS x len(KINDS)`` published mix weights, already zero where not offered (None: no
         mix).
     u
@@ -212,13 +212,13 @@ def unoffered_kinds(
     kind
         The kind per pupil, changed only where it was not offered.
     """
-    if mix_table is None or kind.size == 0:
+    if mix is None or kind.size == 0:
         return kind
     lost = ~offered[kind, _nc_index(nc_year)]
     if not lost.any():
         return kind
     out = kind.copy()
-    out[lost] = draw_from_mix(mix_table, nc_year[lost], kind[lost], u[lost])
+    out[lost] = draw_from_mix(mix, nc_year[lost], kind[lost], u[lost])
     return out
 
 

@@ -817,6 +817,47 @@ def score_sites(
 SENSITIVITY_PERTURBATION: float = 0.5
 
 
+def rank_ranges(
+    scores_for: Callable[[dict[str, float]], np.ndarray],
+    weights: Mapping[str, float],
+    perturbation: float = SENSITIVITY_PERTURBATION,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ranks under the weights, and their range when each weight in turn moves by ±perturbation.
+
+    Parameters
+    ----------
+    scores_for
+        The sites' scores for a set of weights (summing to one).
+    weights
+        The base weights by criterion key.
+    perturbation
+        Relative change, in (0, 1].
+
+    Returns
+    -------
+    base_rank, min_rank, max_rank, most_sensitive_to
+        Per site (rank 1 = highest score, ties share the best rank); ``most_sensitive_to`` is the
+        criterion whose change moved the site most (empty when none moves it).
+    """
+    base_rank = _rank(scores_for(dict(weights)))
+    lo, hi = base_rank.copy(), base_rank.copy()
+    move = np.zeros(len(base_rank))
+    culprit = np.full(len(base_rank), "", dtype=object)
+    for key in weights:
+        for factor in (1 - perturbation, 1 + perturbation):
+            w = dict(weights)
+            w[key] *= factor
+            if sum(w.values()) <= 0:
+                continue
+            total = sum(w.values())
+            rank = _rank(scores_for({k: v / total for k, v in w.items()}))
+            lo, hi = np.minimum(lo, rank), np.maximum(hi, rank)
+            delta = np.abs(rank - base_rank)
+            better = delta > move
+            move[better], culprit[better] = delta[better], key
+    return base_rank, lo, hi, culprit
+
+
 def weight_sensitivity(
     df_sites: pd.DataFrame,
     df_demand: pd.DataFrame,
@@ -863,22 +904,7 @@ def weight_sensitivity(
         df_sites, df_demand, df_matrix, max_travel_time_min=max_travel_time_min, decay=decay
     )
     base_w = _resolve_weights(weights, available)
-    base_rank = _rank(_totals(raw, base_w))
-    lo, hi = base_rank.copy(), base_rank.copy()
-    move = np.zeros(len(raw))
-    culprit = np.full(len(raw), "", dtype=object)
-    for key in base_w:
-        for factor in (1 - perturbation, 1 + perturbation):
-            w = dict(base_w)
-            w[key] *= factor
-            if sum(w.values()) <= 0:
-                continue
-            total = sum(w.values())
-            rank = _rank(_totals(raw, {k: v / total for k, v in w.items()}))
-            lo, hi = np.minimum(lo, rank), np.maximum(hi, rank)
-            delta = np.abs(rank - base_rank)
-            better = delta > move
-            move[better], culprit[better] = delta[better], key
+    base_rank, lo, hi, culprit = rank_ranges(lambda w: _totals(raw, w), base_w, perturbation)
     out = pd.DataFrame(
         {
             "site_id": raw["site_id"],

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from placeplan.compute.scoring import CRITERIA, SENSITIVITY_PERTURBATION
+from placeplan.compute.scoring import CRITERIA, SENSITIVITY_PERTURBATION, rank_ranges
 from placeplan.publish.disclosure import (
     Published,
     mask_columns,
@@ -397,29 +397,15 @@ def _published_sensitivity(shown: pd.DataFrame) -> pd.DataFrame | None:
     if norm.isna().any().any() or contrib.isna().any().any():
         return None
     n, c = norm.to_numpy(dtype=float), contrib.to_numpy(dtype=float)
-    weights = np.array(
-        [float(np.median(c[n[:, j] > 0, j] / n[n[:, j] > 0, j])) if (n[:, j] > 0).any() else 0.0
-         for j in range(len(keys))]
-    )  # fmt: skip
-    if weights.sum() <= 0:
+    weights = {
+        k: float(np.median(c[n[:, j] > 0, j] / n[n[:, j] > 0, j])) if (n[:, j] > 0).any() else 0.0
+        for j, k in enumerate(keys)
+    }
+    if sum(weights.values()) <= 0:
         return None
-
-    def ranks(w: np.ndarray) -> np.ndarray:
-        return pd.Series(n @ (w / w.sum())).rank(method="min", ascending=False).to_numpy()
-
-    base = ranks(weights)
-    lo, hi, move = base.copy(), base.copy(), np.zeros(len(base))
-    culprit = np.full(len(base), "", dtype=object)
-    for j, key in enumerate(keys):
-        for factor in (1 - SENSITIVITY_PERTURBATION, 1 + SENSITIVITY_PERTURBATION):
-            w = weights.copy()
-            w[j] *= factor
-            if w.sum() <= 0:
-                continue
-            r = ranks(w)
-            lo, hi = np.minimum(lo, r), np.maximum(hi, r)
-            better = np.abs(r - base) > move
-            move[better], culprit[better] = np.abs(r - base)[better], key
+    _, lo, hi, culprit = rank_ranges(
+        lambda w: n @ np.array([w[k] for k in keys]), weights, SENSITIVITY_PERTURBATION
+    )
     return pd.DataFrame(
         {"min_rank": lo, "max_rank": hi, "most_sensitive_to": culprit}, index=shown.index
     )
