@@ -51,6 +51,7 @@ from placeplan.compute.programme_study import (
     StudyParts,
     alternatives,
     budget_curve,
+    curve_point,
     greedy_programme,
     site_contributions,
 )
@@ -96,16 +97,9 @@ def _curve_on_full(
     """The reduced model's curve with each programme's flows re-solved on every assignment;
     the last step is ``best``; a step below the one before takes that programme (it fits)."""
     out: list[CurvePoint] = []
-    prev: ProgrammeSolution | None = None
-    prev_budget = 0.0
     for i, p in enumerate(curve):
         sol = best if i == len(curve) - 1 else _on_full(full, p.solution)
-        if prev is not None and sol.objective < prev.objective:
-            sol = prev
-        rise = sol.objective - (prev.objective if prev is not None else 0.0)
-        marginal = rise / max(p.budget_gbp - prev_budget, 1e-9)
-        out.append(CurvePoint(p.budget_gbp, p.budget_scale, sol, marginal))
-        prev, prev_budget = sol, p.budget_gbp
+        out.append(curve_point(p.budget_gbp, p.budget_scale, sol, out))
     return tuple(out)
 
 

@@ -21,6 +21,7 @@ import heapq
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "StudyParts",
     "alternatives",
     "budget_curve",
+    "curve_point",
     "greedy_programme",
     "site_contributions",
 ]
@@ -117,7 +119,6 @@ def budget_curve(
         raise ConfigError(msg)
     points: list[CurvePoint] = []
     prev: ProgrammeSolution | None = None
-    prev_budget = 0.0
     for k in range(1, int(steps) + 1):
         scale = k / steps
         floor = None if prev is None else prev.objective - 1e-9 * max(1.0, abs(prev.objective))
@@ -134,13 +135,23 @@ def budget_curve(
             if prev is None:
                 raise
             sol = prev
-        if prev is not None and sol.objective < prev.objective:  # numerical noise only
-            sol = prev
-        budget = inst.total_budget_gbp * scale
-        rise = sol.objective - (prev.objective if prev is not None else 0.0)
-        points.append(CurvePoint(budget, scale, sol, rise / max(budget - prev_budget, 1e-9)))
-        prev, prev_budget = sol, budget
+        points.append(curve_point(inst.total_budget_gbp * scale, scale, sol, points))
+        prev = points[-1].solution
     return tuple(points)
+
+
+def curve_point(
+    budget_gbp: float, scale: float, sol: ProgrammeSolution, before: Sequence[CurvePoint]
+) -> CurvePoint:
+    """The next step of a budget curve after ``before``: ``sol``, or the previous step's
+    programme where ``sol`` saves less (it fits the larger budget, so the curve never falls),
+    with the rise in savings per extra £."""
+    prev = before[-1] if before else None
+    if prev is not None and sol.objective < prev.solution.objective:
+        sol = prev.solution
+    rise = sol.objective - (prev.solution.objective if prev is not None else 0.0)
+    extra = budget_gbp - (prev.budget_gbp if prev is not None else 0.0)
+    return CurvePoint(budget_gbp, scale, sol, rise / max(extra, 1e-9))
 
 
 def site_contributions(inst: ProgrammeInstance, sol: ProgrammeSolution) -> dict[int, float]:
