@@ -297,3 +297,16 @@ def test_run_models_the_programme_optimise_wrote(sample_copy):
     own = info[info["scenario"] == "Four inclusion bases"].set_index("proposal")
     assert own["places"].to_dict() == sites.set_index("site_id")["places"][own.index].to_dict()
     assert own.loc["135552-IB-SEMH", "opening_year"] == 2028
+
+
+@pytest.mark.parametrize(
+    "text", ["line\nbreak = 1", 'quote"and\\slash', "tab\tdel\x7fnul\x00", "${x}`=1+1<img>", "é"]
+)
+def test_programme_toml_strings_read_back_exactly(text: str) -> None:
+    """Any name or site id the programme file quotes reads back unchanged (a newline in a
+    scenario name used to make the whole file unreadable)."""
+    import tomllib
+
+    from placeplan.publish.programme import _toml_str
+
+    assert tomllib.loads(f"k = {_toml_str(text)}")["k"] == text

@@ -19,6 +19,7 @@ savings of a row whose count is suppressed are suppressed with it.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -269,7 +270,9 @@ def programme_toml(study: ProgrammeStudy, *, name: str = "Optimised programme") 
 
 
 def _toml_str(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string for any text: JSON's escapes (quotes, backslashes, newlines and every
+    other control character) are TOML's too; DEL, which JSON leaves as is, is escaped."""
+    return json.dumps(str(text), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _pct(gap: float) -> str:
