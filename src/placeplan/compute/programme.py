@@ -62,6 +62,7 @@ __all__ = [
     "ProgrammeSolution",
     "Relaxation",
     "evaluate_programme",
+    "options_within_budget",
     "presolved",
     "relaxation",
     "solve_programme",
@@ -396,9 +397,10 @@ def _solution(
     ub = objective if bound is None else max(float(bound), objective)
     if status == "optimal":
         ub = objective if bound is None else max(min(float(bound), ub), objective)
-    gap = 0.0 if ub - objective <= _TOL * max(1.0, abs(ub)) else (ub - objective) / abs(objective)
-    if objective == 0.0 and ub > _TOL:
-        gap = math.inf
+    if ub - objective <= _TOL * max(1.0, abs(ub)):
+        gap = 0.0
+    else:  # savings 0 with a positive bound: no finite relative gap
+        gap = math.inf if objective == 0.0 else (ub - objective) / abs(objective)
     cap = np.zeros(len(inst.fy_labels))
     np.add.at(cap, inst.opt_fy[y], inst.opt_capital_gbp[y])
     return ProgrammeSolution(
@@ -494,12 +496,17 @@ def _y_upper(
     inst: ProgrammeInstance, budget_scale: float, fixed_off_sites: Sequence[int]
 ) -> np.ndarray:
     """``(O,)`` 1 for options that may open: site not fixed off, capital within its year."""
-    y_hi = np.ones(len(inst.opt_site))
+    y_hi = options_within_budget(inst, budget_scale)
     y_hi[np.isin(inst.opt_site, list(fixed_off_sites))] = 0.0
+    return y_hi
+
+
+def options_within_budget(inst: ProgrammeInstance, budget_scale: float = 1.0) -> np.ndarray:
+    """``(O,)`` 1.0 for each option whose capital fits its financial year's (scaled) budget
+    (cumulative with ``carry_forward``), else 0.0."""
     budget = np.asarray(inst.budget_by_fy_gbp, dtype=float) * budget_scale
     limit = np.cumsum(budget)[inst.opt_fy] if inst.carry_forward else budget[inst.opt_fy]
-    y_hi[inst.opt_capital_gbp > limit * (1 + 1e-12) + 1e-9] = 0.0
-    return y_hi
+    return np.where(inst.opt_capital_gbp > limit * (1 + 1e-12) + 1e-9, 0.0, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -578,15 +585,7 @@ def _solve_model(
     t0 = time.perf_counter()
     original = inst
     merged = _merge(inst) if presolve else _identity_merge(inst)
-    inst = replace(
-        inst,
-        row_count=merged.count,
-        row_entry=merged.entry,
-        row_present=merged.present,
-        arc_row=merged.arc_row,
-        arc_site=merged.arc_site,
-        arc_value=merged.arc_value,
-    )
+    inst = _with_rows(inst, merged)
     if strong is None:
         possible = np.zeros(len(inst.site_ids), dtype=bool)
         possible[inst.opt_site[y_hi > 0]] = True
@@ -674,14 +673,10 @@ def _identity_merge(inst: ProgrammeInstance) -> MergedRows:
 def presolved(inst: ProgrammeInstance) -> ProgrammeInstance:
     """Return the instance with interchangeable demand rows merged (exact; see
     :mod:`placeplan.compute.programme_presolve`): same savings for every programme."""
-    m = merge_rows(
-        inst.row_count,
-        inst.row_entry,
-        inst.row_present,
-        inst.arc_row,
-        inst.arc_site,
-        inst.arc_value,
-    )
+    return _with_rows(inst, _merge(inst))
+
+
+def _with_rows(inst: ProgrammeInstance, m: MergedRows) -> ProgrammeInstance:
     return replace(
         inst,
         row_count=m.count,
