@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 #: Deflection factor of the subgradient steps (1.5 as Camerini, Fratta and Maffioli advise).
 DEFLECTION = 1.5
+AIM = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +300,7 @@ def lagrangian_bound(
         norm = float(g_u @ d_u + np.sum(g_pi * d_pi))
         if norm <= 1e-12:
             break  # the master's programme uses every price exactly: L is the optimum
-        aim = incumbent if incumbent > 0 else 0.5 * value
+        aim = incumbent if incumbent > 0 else AIM * min(best, value)
         step = theta * max(value - aim, 1e-9 * abs(value)) / norm
         u = np.maximum(u - step * d_u, 0.0)
         pi = np.maximum(pi - step * d_pi, 0.0)

@@ -11,11 +11,12 @@ open near home. :func:`solve_programme_priced` therefore
    row's ``per_round`` arcs of largest ``d_a > 0``, and repeat until none is left or the
    bound below is within 1e-6 (relative) of the kept arcs' relaxation (the relaxation of the
    full model is then solved, to that tolerance), ``max_rounds``, or a fifth of the time limit;
-3. from the last round's prices, lowers the bound by the Lagrangian relaxation that keeps the
-   site choice (:mod:`placeplan.compute.programme_lagrange`; on every arc), and takes its
-   master's programme as a candidate, until 55 % of the time limit;
-4. solves the MILP on the arcs kept (a programme feasible in the full model), started from the
-   best candidate, and evaluates the better programme's flows on every arc;
+3. solves the MILP on the arcs kept (a programme feasible in the full model; until 45 % of the
+   time limit) and evaluates its flows on every arc;
+4. if the gap is still above ``mip_rel_gap``: from the last round's prices, lowers the bound by
+   the Lagrangian relaxation that keeps the site choice
+   (:mod:`placeplan.compute.programme_lagrange`; on every arc; until 85 % of the time limit)
+   and takes its master's programme when it saves more;
 5. reports the bound of the *full* model: each round's bound ``LP_kept + Σ_a max(d_a, 0) n_r``
    and the Lagrangian bound are upper bounds on every programme's savings over all arcs (weak
    duality with the row and capacity prices), and the least of them is kept.
@@ -154,30 +155,26 @@ def solve_programme_priced(
         if _left(t0, limit, _TIME_SHARES[0]) < 0:
             break  # leave the other stages their time (the bound stays valid)
         keep |= new
-    best = None if fallback is None else evaluate_programme(work, fallback.options, presolve=False)
-    lag = None
-    if lagrangian and lp is not None:
+    sub = _with_arcs(work, keep)
+    sol = solve_programme(
+        sub,
+        time_limit_s=None if math.isinf(limit) else max(1.0, _left(t0, limit, _TIME_SHARES[1])),
+        mip_rel_gap=mip_rel_gap,
+        fallback=None if fallback is None else evaluate_programme(sub, fallback.options),
+    )
+    best = evaluate_programme(work, sol.options, presolve=False)
+    if lagrangian and lp is not None and not _within(bound, best.objective, mip_rel_gap):
         lag = lagrangian_bound(
             work,
             row_price=lp.row_price,
             capacity_price=lp.capacity_price,
-            incumbent=0.0 if best is None else best.objective,
+            incumbent=best.objective,
             target_gap=mip_rel_gap,
-            time_limit_s=_left(t0, limit, _TIME_SHARES[1]),
+            time_limit_s=_left(t0, limit, _TIME_SHARES[2]),
         )
         bound = min(bound, lag.bound)
         best = _better(best, evaluate_programme(work, lag.options, presolve=False))
-    sol = solve_programme(
-        _with_arcs(work, keep),
-        time_limit_s=None if math.isinf(limit) else max(1.0, _left(t0, limit, _TIME_SHARES[2])),
-        mip_rel_gap=mip_rel_gap,
-        fallback=None
-        if best is None
-        else evaluate_programme(_with_arcs(work, keep), best.options, presolve=False),
-    )
-    full = _better(best, evaluate_programme(inst, sol.options))
-    if best is not None and full is best:
-        full = evaluate_programme(inst, best.options)  # flows on the caller's arcs
+    full = evaluate_programme(inst, best.options)  # flows on the caller's arcs
     bound = max(bound, full.objective)
     gap = (bound - full.objective) / full.objective if full.objective > 0 else math.inf
     if bound - full.objective <= 1e-7 * max(1.0, bound):
@@ -187,16 +184,20 @@ def solve_programme_priced(
     return replace(full, bound=bound, gap=gap, status=status, solve_time_s=time.perf_counter() - t0)
 
 
-#: Shares of ``time_limit_s`` by which pricing, the Lagrangian bound and the MILP must end.
-_TIME_SHARES = (0.2, 0.55, 0.93)
+def _within(bound: float, savings: float, gap: float) -> bool:
+    return savings > 0 and bound - savings <= gap * savings + 1e-7 * max(1.0, bound)
+
+
+#: Shares of ``time_limit_s`` by which pricing, the MILP and the Lagrangian bound must end.
+_TIME_SHARES = (0.2, 0.45, 0.85)
 
 
 def _left(t0: float, time_limit_s: float, share: float) -> float:
     return share * time_limit_s - (time.perf_counter() - t0)
 
 
-def _better(a: ProgrammeSolution | None, b: ProgrammeSolution) -> ProgrammeSolution:
-    return b if a is None or b.objective > a.objective else a
+def _better(a: ProgrammeSolution, b: ProgrammeSolution) -> ProgrammeSolution:
+    return b if b.objective > a.objective else a
 
 
 def _start_mask(
