@@ -1,0 +1,505 @@
+"""A primal heuristic for large programme models: a good programme fast, no bound.
+
+At county scale (tens of thousands of demand rows, millions of arcs) the MILP of
+:mod:`placeplan.compute.programme` is too big for HiGHS to find good programmes in minutes, and
+each exact evaluation of a programme is an LP over every arc. :func:`improve_programme` works on
+a smaller model instead and checks every programme it keeps on the full one:
+
+1. *Candidate sites*: sites whose options the LP relaxation opens at all (``relaxed_y`` summed
+   over the site's options above ``site_threshold``), plus the sites of ``start``.
+2. *Aggregated rows* (:func:`aggregate_rows`): rows entering in the same year with the same
+   presence shares, the same set of ``signature_arcs`` best candidate sites and a similar best
+   value per pupil are merged into one row, which may go to the sites every member reaches at
+   the members' count-weighted mean value. A flow of the merged row splits back over its members
+   in proportion to their counts with the same occupancy and value, so the aggregated model's
+   savings for a programme never exceed the programme's exact savings.
+3. *Restricted MILP* (RINS-like): the aggregated model over the candidate sites, with per-arc
+   linking rows, solved by :func:`~placeplan.compute.programme.solve_programme` within part of
+   the time limit, ``start`` its first incumbent.
+4. *Local search* on the exact model: drop a site, change a site's size or opening year, add a
+   site or swap one site for another; moves are screened on the aggregated model's flows (an LP
+   over the programme's sites' arcs only) and accepted only when the exact savings rise.
+
+Exact savings of a programme are an LP over the arcs of its own sites only: arcs to closed sites
+carry no flow, so this is the full model's value (:func:`~placeplan.compute.programme.
+evaluate_programme` on those arcs). Everything is deterministic (no randomness; ties broken by
+index).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from placeplan._errors import ConfigError, InfeasibleModelError
+from placeplan.compute._solver import solve
+from placeplan.compute.programme import (
+    ProgrammeInstance,
+    ProgrammeSolution,
+    evaluate_programme,
+    solve_programme,
+)
+
+__all__ = ["aggregate_rows", "improve_programme", "programme_fits"]
+
+logger = logging.getLogger(__name__)
+
+_REL = 1e-9
+
+
+def programme_fits(inst: ProgrammeInstance, options: Sequence[int]) -> bool:
+    """True when ``options`` open each site at most once and fit every financial year's budget.
+
+    Parameters
+    ----------
+    inst
+        The model's arrays.
+    options
+        Option indices.
+
+    Returns
+    -------
+    bool
+        Feasible in the full model (with ``inst.carry_forward``: cumulative budgets).
+    """
+    opts = np.asarray(list(options), dtype=int)
+    if len(set(inst.opt_site[opts].tolist())) != opts.size:
+        return False
+    spent = np.zeros(len(inst.fy_labels))
+    np.add.at(spent, inst.opt_fy[opts], inst.opt_capital_gbp[opts])
+    budget = np.asarray(inst.budget_by_fy_gbp, dtype=float)
+    if inst.carry_forward:
+        spent, budget = np.cumsum(spent), np.cumsum(budget)
+    return bool((spent <= budget * (1 + 1e-12) + 1e-6).all())
+
+
+def aggregate_rows(
+    inst: ProgrammeInstance,
+    *,
+    signature_arcs: int = 2,
+    value_buckets: int = 3,
+    arcs_per_row: int = 5,
+) -> tuple[ProgrammeInstance, np.ndarray]:
+    """Merge similar demand rows into one (a restriction: savings never above the exact ones).
+
+    Parameters
+    ----------
+    inst
+        The model (usually restricted to the candidate sites' arcs of positive value).
+    signature_arcs
+        Rows are alike when their this many most valuable sites are the same set, ...
+    value_buckets
+        ... their best value per pupil falls in the same of this many equal bands, and they enter
+        in the same year with the same presence shares.
+    arcs_per_row
+        Arcs kept per merged row: its most valuable sites among those every member reaches.
+
+    Returns
+    -------
+    tuple of (ProgrammeInstance, numpy.ndarray)
+        The aggregated instance (same sites and options) and ``(R,)`` each row's merged row.
+    """
+    n_r = len(inst.row_count)
+    ar, asite, av = inst.arc_row, inst.arc_site, inst.arc_value
+    order = np.lexsort((asite, -av, ar))
+    ar, asite, av = ar[order], asite[order], av[order]
+    rank = np.arange(len(ar)) - np.searchsorted(ar, ar, side="left")
+    k = max(1, int(signature_arcs))
+    top = np.full((n_r, k), -1)
+    top[ar[rank < k], rank[rank < k]] = asite[rank < k]
+    best = np.zeros(n_r)
+    best[ar[rank == 0]] = av[rank == 0]
+    band = np.floor(best / max(float(best.max(initial=0.0)), 1e-300) * max(1, value_buckets))
+    share = inst.row_present / np.maximum(inst.row_count, 1e-300)[:, None]
+    _, profile = np.unique(np.round(share, 9), axis=0, return_inverse=True)
+    key = np.column_stack([inst.row_entry, profile.ravel(), np.sort(top, axis=1), band])
+    _, group = np.unique(key, axis=0, return_inverse=True)
+    group = group.ravel()
+    n_g = int(group.max(initial=-1)) + 1
+    count = np.bincount(group, weights=inst.row_count, minlength=n_g)
+    members = np.bincount(group, minlength=n_g)
+    present = np.zeros((n_g, len(inst.years)))
+    np.add.at(present, group, inst.row_present)
+    entry = np.zeros(n_g, dtype=int)
+    entry[group] = inst.row_entry
+    # arcs every member reaches, at the count-weighted mean value
+    n_s = len(inst.site_ids)
+    pair = group[inst.arc_row] * n_s + inst.arc_site
+    uniq, inv = np.unique(pair, return_inverse=True)
+    reach = np.bincount(inv, minlength=len(uniq))
+    total = np.bincount(inv, weights=inst.row_count[inst.arc_row] * inst.arc_value)
+    g_of, s_of = uniq // n_s, uniq % n_s
+    ok = reach == members[g_of]
+    g_of, s_of, val = g_of[ok], s_of[ok], total[ok] / np.maximum(count[g_of[ok]], 1e-300)
+    order = np.lexsort((s_of, -val, g_of))
+    g_of, s_of, val = g_of[order], s_of[order], val[order]
+    rank = np.arange(len(g_of)) - np.searchsorted(g_of, g_of, side="left")
+    keep = rank < max(1, int(arcs_per_row))
+    agg = replace(
+        inst,
+        row_count=count,
+        row_entry=entry,
+        row_present=present,
+        arc_row=g_of[keep],
+        arc_site=s_of[keep],
+        arc_value=val[keep],
+    )
+    return agg, group
+
+
+def _sites_mask(inst: ProgrammeInstance, options: Sequence[int]) -> np.ndarray:
+    mask = np.zeros(len(inst.site_ids), dtype=bool)
+    mask[inst.opt_site[np.asarray(list(options), dtype=int)]] = True
+    return mask
+
+
+def _candidates(
+    inst: ProgrammeInstance,
+    relaxed_y: np.ndarray | None,
+    start: ProgrammeSolution | None,
+    threshold: float,
+) -> np.ndarray:
+    """``(J,)`` sites the heuristic may open."""
+    n_s = len(inst.site_ids)
+    if relaxed_y is None:
+        cand = np.ones(n_s, dtype=bool)
+    else:
+        y = np.asarray(relaxed_y, dtype=float)
+        if y.shape != inst.opt_site.shape:
+            msg = (
+                f"`relaxed_y` must have one value per option ({len(inst.opt_site)}); got shape "
+                f"{y.shape}: pass the relaxation's option columns x[:n_options]"
+            )
+            raise ConfigError(msg)
+        cand = np.bincount(inst.opt_site, weights=y, minlength=n_s) > threshold
+    if start is not None:
+        cand |= _sites_mask(inst, start.options)
+    return cand
+
+
+def _restricted_milp(
+    agg: ProgrammeInstance,
+    cand: np.ndarray,
+    start: Sequence[int],
+    time_limit_s: float,
+) -> tuple[int, ...]:
+    """Best programme of the aggregated model over the candidate sites within the time."""
+    fallback = evaluate_programme(agg, start, presolve=False) if len(start) else None
+    sol = solve_programme(
+        agg,
+        fixed_off_sites=np.flatnonzero(~cand).tolist(),
+        strong_linking=True,
+        time_limit_s=max(1.0, time_limit_s),
+        fallback=fallback,
+    )
+    logger.info(
+        "restricted MILP: %d rows, %d arcs, %d sites -> %s %.6g (bound %.6g)",
+        len(agg.row_count),
+        len(agg.arc_row),
+        int(cand.sum()),
+        sol.status,
+        sol.objective,
+        sol.bound,
+    )
+    return sol.options
+
+
+@dataclass(frozen=True, slots=True)
+class _Flows:
+    """One flow LP's optimum: savings, the arcs it used (positions in the instance) and flows,
+    and its prices on the rows and (site, year) capacities it had."""
+
+    value: float
+    arcs: np.ndarray
+    x: np.ndarray
+    rows: np.ndarray
+    row_price: np.ndarray
+    sites: np.ndarray
+    capacity_price: np.ndarray
+
+
+def _flow_lp(inst: ProgrammeInstance, opts: np.ndarray, by_site: list[np.ndarray]) -> _Flows:
+    """The flow LP of options ``opts`` over their sites' arcs (``by_site[j]``: site j's arcs of
+    positive value): exact savings and prices."""
+    n_y = len(inst.years)
+    places = np.zeros((len(opts), n_y))
+    for i, o in enumerate(opts):
+        places[i, inst.opt_open[o] :] = inst.opt_places[o]
+    sites = inst.opt_site[opts]
+    arcs = np.concatenate([by_site[j] for j in sites] + [np.zeros(0, dtype=int)])
+    empty = np.zeros(0)
+    if not arcs.size:
+        return _Flows(
+            float(inst.opt_value[opts].sum()), arcs, empty, arcs, empty, sites, 0 * places
+        )
+    a_row = inst.arc_row[arcs]
+    rows, r_of = np.unique(a_row, return_inverse=True)
+    by = np.argsort(sites)
+    s_of = by[np.searchsorted(sites, inst.arc_site[arcs], sorter=by)]
+    share = inst.row_present[a_row] / np.maximum(inst.row_count[a_row], 1e-300)[:, None]
+    k, y = np.nonzero(share > 0)
+    n_a, n_rows = len(arcs), len(rows)
+    a = sp.csc_matrix(
+        (
+            np.concatenate([np.ones(n_a), share[k, y]]),
+            (
+                np.concatenate([r_of, n_rows + s_of[k] * n_y + y]),
+                np.concatenate([np.arange(n_a), k]),
+            ),
+        ),
+        shape=(n_rows + len(sites) * n_y, n_a),
+    )
+    hi = np.concatenate([inst.row_count[rows], places.ravel()])
+    res = solve(inst.arc_value[arcs], a, -np.inf, hi, 0.0, inst.row_count[a_row], sense="max")
+    if res.status != "optimal" or res.x is None or res.row_dual is None:
+        msg = f"programme heuristic: the flow LP ended with {res.status!r} ({res.message})"
+        raise InfeasibleModelError(msg)
+    x = np.maximum(res.x, 0.0)
+    duals = np.abs(res.row_dual)
+    value = float(inst.arc_value[arcs] @ x + inst.opt_value[opts].sum())
+    pi = duals[n_rows:].reshape(len(sites), n_y)
+    return _Flows(value, arcs, x, rows, duals[:n_rows], sites, pi)
+
+
+class _Exact:
+    """Exact savings of programmes, one flow LP per connected part (rows and sites linked by
+    arcs), each part's LP cached: a move re-solves only the parts it changes."""
+
+    def __init__(self, inst: ProgrammeInstance) -> None:
+        self.inst = inst
+        good = np.flatnonzero(inst.arc_value > 0)
+        order = good[np.argsort(inst.arc_site[good], kind="stable")]
+        bounds = np.searchsorted(inst.arc_site[order], np.arange(len(inst.site_ids) + 1))
+        self.by_site = [order[bounds[j] : bounds[j + 1]] for j in range(len(inst.site_ids))]
+        self.cache: dict[tuple[int, ...], _Flows] = {}
+        self.solves = 0
+
+    def parts(self, options: Sequence[int]) -> list[tuple[int, ...]]:
+        """The programme's options grouped by connected part."""
+        opts = np.asarray(sorted(int(o) for o in options), dtype=int)
+        if not opts.size:
+            return []
+        n_r, n_o = len(self.inst.row_count), len(opts)
+        arcs = [self.by_site[self.inst.opt_site[o]] for o in opts]
+        col = np.repeat(np.arange(n_o), [len(a) for a in arcs])
+        row = self.inst.arc_row[np.concatenate([*arcs, np.zeros(0, dtype=int)])]
+        g = sp.coo_matrix((np.ones(len(row)), (row, n_r + col)), shape=(n_r + n_o, n_r + n_o))
+        _, label = connected_components(g, directed=False)
+        lab = label[n_r:]
+        return [tuple(int(o) for o in opts[lab == k]) for k in np.unique(lab)]
+
+    def part(self, opts: tuple[int, ...]) -> _Flows:
+        if opts not in self.cache:
+            self.cache[opts] = _flow_lp(self.inst, np.asarray(opts, dtype=int), self.by_site)
+            self.solves += 1
+        return self.cache[opts]
+
+    def value(self, options: Sequence[int]) -> float:
+        return sum(self.part(p).value for p in self.parts(options))
+
+    def prices(self, options: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(R,)`` row prices and ``(J, Y)`` capacity prices of the programme's flow LP."""
+        u = np.zeros(len(self.inst.row_count))
+        pi = np.zeros((len(self.inst.site_ids), len(self.inst.years)))
+        for p in self.parts(options):
+            f = self.part(p)
+            u[f.rows] = f.row_price
+            pi[f.sites] = f.capacity_price
+        return u, pi
+
+    def flows(self, options: Sequence[int]) -> np.ndarray:
+        out = np.zeros(len(self.inst.arc_row))
+        for p in self.parts(options):
+            f = self.part(p)
+            out[f.arcs] = f.x
+        return out
+
+
+def _add_gains(inst: ProgrammeInstance, by_site: list[np.ndarray], u: np.ndarray) -> np.ndarray:
+    """``(O,)`` estimated gain of opening each option on top of a programme with row prices
+    ``u``: pupils with positive reduced value ``v - u`` fill its place-years, best value per
+    place-year first."""
+    n_y = len(inst.years)
+    share = inst.row_present / np.maximum(inst.row_count, 1e-300)[:, None]
+    per_pupil = share.sum(axis=1)  # place-years a pupil takes up
+    gains = np.zeros(len(inst.opt_site))
+    order = np.argsort(inst.opt_site, kind="stable")
+    bounds = np.searchsorted(inst.opt_site[order], np.arange(len(inst.site_ids) + 1))
+    for j, arcs in enumerate(by_site):
+        opts = order[bounds[j] : bounds[j + 1]]
+        if not arcs.size or not opts.size:
+            continue
+        r = inst.arc_row[arcs]
+        d = inst.arc_value[arcs] - u[r]
+        for open_y in np.unique(inst.opt_open[opts]):
+            ok = (d > 0) & (inst.row_entry[r] >= open_y) & (per_pupil[r] > 0)
+            rr, dd = r[ok], d[ok]
+            rank = np.argsort(-dd / per_pupil[rr], kind="stable")
+            room = np.cumsum((inst.row_count[rr] * per_pupil[rr])[rank])
+            worth = np.concatenate([[0.0], np.cumsum((inst.row_count[rr] * dd)[rank])])
+            for o in opts[inst.opt_open[opts] == open_y]:
+                cap = inst.opt_places[o] * (n_y - open_y)
+                gains[o] = np.interp(cap, np.concatenate([[0.0], room]), worth)
+    return gains + inst.opt_value
+
+
+def _local_search(
+    exact: _Exact,
+    cand: np.ndarray,
+    options: tuple[int, ...],
+    deadline: float,
+    tries: int = 6,
+) -> tuple[int, ...]:
+    """Improve ``options`` by single moves (drop + add, resize, retime, add) screened on the
+    flow LP's prices and accepted on exact savings, until no screened move improves."""
+    inst = exact.inst
+    cur, cur_val = tuple(sorted(options)), exact.value(options)
+    cand_opt = cand[inst.opt_site]
+    n_y = len(inst.years)
+    places = np.zeros((len(inst.opt_site), n_y))
+    for y in range(n_y):
+        places[:, y] = np.where(inst.opt_open <= y, inst.opt_places, 0.0)
+    seen = {cur}
+    moves_done = 0
+    while time.perf_counter() < deadline:
+        u, pi = exact.prices(cur)
+        gain = _add_gains(inst, exact.by_site, u)
+        open_site = _sites_mask(inst, cur)
+        keep_val = {o: float(pi[inst.opt_site[o]] @ places[o]) for o in cur}
+        moves: list[tuple[float, int, int]] = []
+        for o in cur:  # resize / retime at the same site
+            alt = np.flatnonzero(inst.opt_site == inst.opt_site[o])
+            est = places[alt] @ pi[inst.opt_site[o]] - keep_val[o] + inst.opt_value[alt]
+            moves += [(float(e), o, int(a)) for e, a in zip(est, alt, strict=True) if a != o]
+        new = np.flatnonzero(cand_opt & ~open_site[inst.opt_site] & (gain > 0))
+        moves += [(float(gain[a]), -1, int(a)) for a in new]
+        for o in cur:  # swap a site for another
+            loss = keep_val[o] + float(inst.opt_value[o])
+            moves += [(float(gain[a]) - loss, o, int(a)) for a in new]
+        moves.sort(key=lambda m: (-m[0], m[1], m[2]))
+        improved, tried = False, 0
+        for est, drop, add in moves:
+            if est <= 0 or tried >= tries or time.perf_counter() >= deadline:
+                break
+            trial = tuple(sorted({*cur, add} - {drop}))
+            if trial in seen or not programme_fits(inst, trial):
+                continue
+            seen.add(trial)
+            tried += 1
+            val = exact.value(trial)
+            if val > cur_val + _REL * max(1.0, abs(cur_val)):
+                cur, cur_val, improved = trial, val, True
+                moves_done += 1
+                break
+        if not improved:
+            break
+    logger.info(
+        "local search: %d moves, %d flow LPs, savings %.6g", moves_done, exact.solves, cur_val
+    )
+    return cur
+
+
+def improve_programme(
+    inst: ProgrammeInstance,
+    *,
+    relaxed_y: np.ndarray | None = None,
+    start: ProgrammeSolution | None = None,
+    time_limit_s: float = 90.0,
+    arc_mask: np.ndarray | None = None,
+    site_threshold: float = 0.01,
+    milp_share: float = 0.5,
+    max_exact_arcs: int = 20_000,
+) -> ProgrammeSolution:
+    """A good programme for a large model within ``time_limit_s`` (see the module docstring).
+
+    Parameters
+    ----------
+    inst
+        The full model.
+    relaxed_y
+        ``(O,)`` the LP relaxation's option values, if known: sites whose options sum to at
+        most ``site_threshold`` are left closed. Default: every site is a candidate.
+    start
+        A programme feasible in ``inst`` (e.g. from pricing): the MILP's first incumbent, and
+        the result is never worse.
+    time_limit_s
+        Wall-clock seconds for the whole call, roughly (the last exact LP may overrun it).
+    arc_mask
+        ``(A,)`` arcs the aggregated MILP may use (e.g. each row's nearest sites'); exact
+        savings always use every arc.
+    site_threshold
+        Least summed ``relaxed_y`` of a candidate site.
+    milp_share
+        Share of ``time_limit_s`` for the restricted MILP; local search gets the rest.
+    max_exact_arcs
+        The restricted MILP keeps every demand row when it has at most this many arcs, else
+        it works on :func:`aggregate_rows`.
+
+    Returns
+    -------
+    ProgrammeSolution
+        ``status="heuristic"``: a programme feasible in ``inst`` (one option per site, every
+        financial year's budget) with its exact savings and flows on every arc; ``bound`` and
+        ``gap`` are not known (``nan``).
+
+    Raises
+    ------
+    ConfigError
+        ``relaxed_y`` or ``arc_mask`` of the wrong shape, or ``start`` not feasible.
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + float(time_limit_s)
+    first: tuple[int, ...] = () if start is None else tuple(sorted(start.options))
+    if not programme_fits(inst, first):
+        msg = "`start` opens a site twice or overspends a financial year; pass a feasible one"
+        raise ConfigError(msg)
+    cand = _candidates(inst, relaxed_y, start, site_threshold)
+    use = cand[inst.arc_site] & (inst.arc_value > 0)
+    if arc_mask is not None:
+        mask = np.asarray(arc_mask, dtype=bool)
+        if mask.shape != inst.arc_row.shape:
+            msg = f"`arc_mask` must have one entry per arc ({len(inst.arc_row)}); got {mask.shape}"
+            raise ConfigError(msg)
+        use &= mask
+    exact = _Exact(inst)
+    best, best_val = first, exact.value(first)
+    agg = _arcs_kept(inst, use)
+    if len(agg.arc_row) > max_exact_arcs:
+        agg, _ = aggregate_rows(agg, signature_arcs=1, value_buckets=3, arcs_per_row=4)
+    left = deadline - time.perf_counter()
+    milp = _restricted_milp(agg, cand, first, max(1.0, milp_share * left))
+    milp_val = exact.value(milp)
+    logger.info("restricted MILP programme: %d options, exact savings %.6g", len(milp), milp_val)
+    if milp_val > best_val:
+        best, best_val = milp, milp_val
+    best = _local_search(exact, cand, best, deadline)
+    flows = exact.flows(best)
+    cap = np.zeros(len(inst.fy_labels))
+    np.add.at(cap, inst.opt_fy[list(best)], inst.opt_capital_gbp[list(best)])
+    value = float(inst.arc_value @ flows + inst.opt_value[list(best)].sum())
+    return ProgrammeSolution(
+        options=best,
+        objective=value,
+        bound=math.nan,
+        gap=math.nan,
+        status="heuristic",
+        capital_by_fy_gbp=cap,
+        flows=flows,
+        solve_time_s=time.perf_counter() - t0,
+    )
+
+
+def _arcs_kept(inst: ProgrammeInstance, keep: np.ndarray) -> ProgrammeInstance:
+    return replace(
+        inst,
+        arc_row=inst.arc_row[keep],
+        arc_site=inst.arc_site[keep],
+        arc_value=inst.arc_value[keep],
+    )
