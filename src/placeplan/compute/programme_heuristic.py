@@ -350,58 +350,73 @@ def _add_gains(inst: ProgrammeInstance, by_site: list[np.ndarray], u: np.ndarray
     return gains + inst.opt_value
 
 
+def _moves(
+    screen: _Exact, cur: tuple[int, ...], cand_opt: np.ndarray, places: np.ndarray
+) -> list[tuple[int, int]]:
+    """Single moves from ``cur`` as (option dropped or -1, option added), best estimate first:
+    resize or retime a site, add a site, swap a site for another, valued at the screening
+    model's prices (a site's places at its capacity prices; a new site by :func:`_add_gains`)."""
+    inst = screen.inst
+    u, pi = screen.prices(cur)
+    gain = _add_gains(inst, screen.by_site, u)
+    keep = {o: float(pi[inst.opt_site[o]] @ places[o]) + float(inst.opt_value[o]) for o in cur}
+    moves: list[tuple[float, int, int]] = []
+    for o in cur:  # resize / retime at the same site
+        alt = np.flatnonzero(inst.opt_site == inst.opt_site[o])
+        est = places[alt] @ pi[inst.opt_site[o]] + inst.opt_value[alt] - keep[o]
+        moves += [(float(e), o, int(a)) for e, a in zip(est, alt, strict=True) if a != o]
+    new = np.flatnonzero(cand_opt & ~_sites_mask(inst, cur)[inst.opt_site] & (gain > 0))
+    moves += [(float(gain[a]), -1, int(a)) for a in new]
+    for o in cur:  # swap a site for another
+        moves += [(float(gain[a]) - keep[o], o, int(a)) for a in new]
+    moves.sort(key=lambda m: (-m[0], m[1], m[2]))
+    return [(d, a) for _, d, a in moves]
+
+
 def _local_search(
     exact: _Exact,
+    screen: _Exact,
     cand: np.ndarray,
     options: tuple[int, ...],
     deadline: float,
-    tries: int = 6,
+    batch: int = 40,
+    tries: int = 3,
 ) -> tuple[int, ...]:
-    """Improve ``options`` by single moves (drop + add, resize, retime, add) screened on the
-    flow LP's prices and accepted on exact savings, until no screened move improves."""
+    """Hill-climb from ``options``: each round screens ``batch`` moves (best estimates first)
+    on the screening model's flow LPs and tries the ``tries`` best of them on exact savings,
+    taking the first that raises them; stops at the deadline or when no move is left."""
     inst = exact.inst
     cur, cur_val = tuple(sorted(options)), exact.value(options)
     cand_opt = cand[inst.opt_site]
     n_y = len(inst.years)
-    places = np.zeros((len(inst.opt_site), n_y))
-    for y in range(n_y):
-        places[:, y] = np.where(inst.opt_open <= y, inst.opt_places, 0.0)
-    seen = {cur}
-    moves_done = 0
-    while time.perf_counter() < deadline:
-        u, pi = exact.prices(cur)
-        gain = _add_gains(inst, exact.by_site, u)
-        open_site = _sites_mask(inst, cur)
-        keep_val = {o: float(pi[inst.opt_site[o]] @ places[o]) for o in cur}
-        moves: list[tuple[float, int, int]] = []
-        for o in cur:  # resize / retime at the same site
-            alt = np.flatnonzero(inst.opt_site == inst.opt_site[o])
-            est = places[alt] @ pi[inst.opt_site[o]] - keep_val[o] + inst.opt_value[alt]
-            moves += [(float(e), o, int(a)) for e, a in zip(est, alt, strict=True) if a != o]
-        new = np.flatnonzero(cand_opt & ~open_site[inst.opt_site] & (gain > 0))
-        moves += [(float(gain[a]), -1, int(a)) for a in new]
-        for o in cur:  # swap a site for another
-            loss = keep_val[o] + float(inst.opt_value[o])
-            moves += [(float(gain[a]) - loss, o, int(a)) for a in new]
-        moves.sort(key=lambda m: (-m[0], m[1], m[2]))
-        improved, tried = False, 0
-        for est, drop, add in moves:
-            if est <= 0 or tried >= tries or time.perf_counter() >= deadline:
-                break
+    places = np.where(
+        inst.opt_open[:, None] <= np.arange(n_y)[None, :], inst.opt_places[:, None], 0.0
+    )
+    seen, done, moves = {cur}, 0, _moves(screen, cur, cand_opt, places)
+    while moves and time.perf_counter() < deadline:
+        base = screen.value(cur)
+        scored: list[tuple[float, tuple[int, ...]]] = []
+        while moves and len(scored) < batch and time.perf_counter() < deadline:
+            drop, add = moves.pop(0)
             trial = tuple(sorted({*cur, add} - {drop}))
-            if trial in seen or not programme_fits(inst, trial):
-                continue
-            seen.add(trial)
-            tried += 1
+            if trial not in seen and programme_fits(inst, trial):
+                seen.add(trial)
+                scored.append((screen.value(trial) - base, trial))
+        scored.sort(key=lambda m: -m[0])
+        for delta, trial in scored[:tries]:
+            if delta <= 0 or time.perf_counter() >= deadline:
+                break
             val = exact.value(trial)
             if val > cur_val + _REL * max(1.0, abs(cur_val)):
-                cur, cur_val, improved = trial, val, True
-                moves_done += 1
+                cur, cur_val, done = trial, val, done + 1
+                moves = _moves(screen, cur, cand_opt, places)
                 break
-        if not improved:
-            break
     logger.info(
-        "local search: %d moves, %d flow LPs, savings %.6g", moves_done, exact.solves, cur_val
+        "local search: %d moves, %d exact and %d screening flow LPs, savings %.6g",
+        done,
+        exact.solves,
+        screen.solves,
+        cur_val,
     )
     return cur
 
@@ -479,7 +494,10 @@ def improve_programme(
     logger.info("restricted MILP programme: %d options, exact savings %.6g", len(milp), milp_val)
     if milp_val > best_val:
         best, best_val = milp, milp_val
-    best = _local_search(exact, cand, best, deadline)
+    work = _arcs_kept(inst, cand[inst.arc_site] & (inst.arc_value > 0))
+    if len(work.arc_row) > max_exact_arcs:
+        work, _ = aggregate_rows(work, signature_arcs=2, value_buckets=6, arcs_per_row=8)
+    best = _local_search(exact, _Exact(work), cand, best, deadline)
     flows = exact.flows(best)
     cap = np.zeros(len(inst.fy_labels))
     np.add.at(cap, inst.opt_fy[list(best)], inst.opt_capital_gbp[list(best)])
