@@ -353,24 +353,42 @@ def _add_gains(inst: ProgrammeInstance, by_site: list[np.ndarray], u: np.ndarray
 def _moves(
     screen: _Exact, cur: tuple[int, ...], cand_opt: np.ndarray, places: np.ndarray
 ) -> list[tuple[int, int]]:
-    """Single moves from ``cur`` as (option dropped or -1, option added), best estimate first:
-    resize or retime a site, add a site, swap a site for another, valued at the screening
-    model's prices (a site's places at its capacity prices; a new site by :func:`_add_gains`)."""
+    """Single moves from ``cur`` that fit the budgets, as (option dropped or -1, option added),
+    best estimate first: resize or retime a site, add a site, swap a site for another, valued
+    at the screening model's prices (a site's places at its capacity prices, a new site by
+    :func:`_add_gains`)."""
     inst = screen.inst
     u, pi = screen.prices(cur)
     gain = _add_gains(inst, screen.by_site, u)
-    keep = {o: float(pi[inst.opt_site[o]] @ places[o]) + float(inst.opt_value[o]) for o in cur}
-    moves: list[tuple[float, int, int]] = []
-    for o in cur:  # resize / retime at the same site
-        alt = np.flatnonzero(inst.opt_site == inst.opt_site[o])
-        est = places[alt] @ pi[inst.opt_site[o]] + inst.opt_value[alt] - keep[o]
-        moves += [(float(e), o, int(a)) for e, a in zip(est, alt, strict=True) if a != o]
+    c = np.asarray(cur, dtype=int)
+    keep = np.einsum("oy,oy->o", pi[inst.opt_site[c]], places[c]) + inst.opt_value[c]
     new = np.flatnonzero(cand_opt & ~_sites_mask(inst, cur)[inst.opt_site] & (gain > 0))
-    moves += [(float(gain[a]), -1, int(a)) for a in new]
-    for o in cur:  # swap a site for another
-        moves += [(float(gain[a]) - keep[o], o, int(a)) for a in new]
-    moves.sort(key=lambda m: (-m[0], m[1], m[2]))
-    return [(d, a) for _, d, a in moves]
+    same = inst.opt_site[c][:, None] == inst.opt_site[None, :]  # resize / retime
+    di, add_same = np.nonzero(same & (np.arange(len(inst.opt_site)) != c[:, None]))
+    est_same = np.einsum("ay,ay->a", places[add_same], pi[inst.opt_site[add_same]])
+    drop = np.concatenate([c[di], np.full(new.size, -1), np.repeat(c, new.size)])
+    add = np.concatenate([add_same, new, np.tile(new, c.size)])
+    est = np.concatenate(
+        [est_same + inst.opt_value[add_same] - keep[di], gain[new], np.tile(gain[new], c.size)]
+    )
+    est[drop.size - c.size * new.size :] -= np.repeat(keep, new.size)
+    n_f = len(inst.fy_labels)
+    spent = np.bincount(inst.opt_fy[c], weights=inst.opt_capital_gbp[c], minlength=n_f)
+    delta = np.zeros((drop.size, n_f))
+    np.add.at(delta, (np.arange(drop.size), inst.opt_fy[add]), inst.opt_capital_gbp[add])
+    dropped = drop >= 0
+    np.add.at(
+        delta,
+        (np.flatnonzero(dropped), inst.opt_fy[drop[dropped]]),
+        -inst.opt_capital_gbp[drop[dropped]],
+    )
+    after, budget = spent[None, :] + delta, np.asarray(inst.budget_by_fy_gbp, dtype=float)
+    if inst.carry_forward:
+        after, budget = np.cumsum(after, axis=1), np.cumsum(budget)
+    ok = np.asarray(after <= budget * (1 + 1e-12) + 1e-6).all(axis=1)
+    order = np.lexsort((add, drop, -est))
+    order = order[np.asarray(ok)[order]]
+    return list(zip(drop[order].tolist(), add[order].tolist(), strict=True))[::-1]
 
 
 def _local_search(
@@ -379,46 +397,55 @@ def _local_search(
     cand: np.ndarray,
     options: tuple[int, ...],
     deadline: float,
-    batch: int = 40,
-    tries: int = 3,
+    batch: int = 30,
+    chain: int = 4,
 ) -> tuple[int, ...]:
     """Hill-climb from ``options``: each round screens ``batch`` moves (best estimates first)
-    on the screening model's flow LPs and tries the ``tries`` best of them on exact savings,
-    taking the first that raises them; stops at the deadline or when no move is left."""
+    on the screening model and takes the best that raises its savings; after ``chain`` moves
+    (or none left) the exact savings must have risen, else the climb goes back to the last
+    checked programme and checks every move from then on. Stops at the deadline or when no
+    screened move helps."""
     inst = exact.inst
-    cur, cur_val = tuple(sorted(options)), exact.value(options)
+    cur = good = tuple(sorted(options))
+    good_val = exact.value(good)
     cand_opt = cand[inst.opt_site]
     n_y = len(inst.years)
-    places = np.where(
-        inst.opt_open[:, None] <= np.arange(n_y)[None, :], inst.opt_places[:, None], 0.0
-    )
-    seen, done, moves = {cur}, 0, _moves(screen, cur, cand_opt, places)
-    while moves and time.perf_counter() < deadline:
-        base = screen.value(cur)
-        scored: list[tuple[float, tuple[int, ...]]] = []
-        while moves and len(scored) < batch and time.perf_counter() < deadline:
-            drop, add = moves.pop(0)
-            trial = tuple(sorted({*cur, add} - {drop}))
-            if trial not in seen and programme_fits(inst, trial):
-                seen.add(trial)
-                scored.append((screen.value(trial) - base, trial))
-        scored.sort(key=lambda m: -m[0])
-        for delta, trial in scored[:tries]:
-            if delta <= 0 or time.perf_counter() >= deadline:
-                break
-            val = exact.value(trial)
-            if val > cur_val + _REL * max(1.0, abs(cur_val)):
-                cur, cur_val, done = trial, val, done + 1
-                moves = _moves(screen, cur, cand_opt, places)
-                break
+    places = np.where(inst.opt_open[:, None] <= np.arange(n_y), inst.opt_places[:, None], 0.0)
+    seen, done, pending, moves = {cur}, 0, 0, _moves(screen, cur, cand_opt, places)
+    while time.perf_counter() < deadline:
+        base, step = screen.value(cur), None
+        while moves and step is None and time.perf_counter() < deadline:
+            scored: list[tuple[float, tuple[int, ...]]] = []
+            while moves and len(scored) < batch:
+                drop, add = moves.pop()  # best estimate last
+                trial = tuple(sorted({*cur, add} - {drop}))
+                if trial not in seen:
+                    seen.add(trial)
+                    scored.append((screen.value(trial) - base, trial))
+            best = max(scored, default=(0.0, cur), key=lambda m: m[0])
+            step = best[1] if best[0] > _REL * max(1.0, abs(base)) else None
+        if step is not None:
+            cur, pending = step, pending + 1
+            moves = _moves(screen, cur, cand_opt, places)
+            if pending < chain:
+                continue
+        if not pending:
+            break  # no screened move helps
+        val = exact.value(cur)
+        if val > good_val + _REL * max(1.0, abs(good_val)):
+            good, good_val, done = cur, val, done + pending
+        else:
+            cur, chain = good, 1
+            moves = _moves(screen, cur, cand_opt, places)
+        pending = 0
     logger.info(
         "local search: %d moves, %d exact and %d screening flow LPs, savings %.6g",
         done,
         exact.solves,
         screen.solves,
-        cur_val,
+        good_val,
     )
-    return cur
+    return good
 
 
 def improve_programme(
