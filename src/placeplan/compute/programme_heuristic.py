@@ -1,29 +1,23 @@
-"""A primal heuristic for large programme models: a good programme fast, no bound.
+"""A primal heuristic for large programme models: a good programme fast (no bound).
 
-At county scale (tens of thousands of demand rows, millions of arcs) the MILP of
-:mod:`placeplan.compute.programme` is too big for HiGHS to find good programmes in minutes, and
-each exact evaluation of a programme is an LP over every arc. :func:`improve_programme` works on
-a smaller model instead and checks every programme it keeps on the full one:
+At county scale HiGHS finds poor programmes in minutes on the full MILP, and each exact
+evaluation is an LP over every arc. :func:`improve_programme` searches smaller models and keeps
+only what the full model confirms:
 
-1. *Candidate sites*: sites whose options the LP relaxation opens at all (``relaxed_y`` summed
-   over the site's options above ``site_threshold``), plus the sites of ``start``.
-2. *Aggregated rows* (:func:`aggregate_rows`): rows entering in the same year with the same
-   presence shares, the same set of ``signature_arcs`` best candidate sites and a similar best
-   value per pupil are merged into one row, which may go to the sites every member reaches at
-   the members' count-weighted mean value. A flow of the merged row splits back over its members
-   in proportion to their counts with the same occupancy and value, so the aggregated model's
-   savings for a programme never exceed the programme's exact savings.
-3. *Restricted MILP* (RINS-like): the aggregated model over the candidate sites, with per-arc
-   linking rows, solved by :func:`~placeplan.compute.programme.solve_programme` within part of
-   the time limit, ``start`` its first incumbent.
-4. *Local search* on the exact model: drop a site, change a site's size or opening year, add a
-   site or swap one site for another; moves are screened on the aggregated model's flows (an LP
-   over the programme's sites' arcs only) and accepted only when the exact savings rise.
+1. *Candidate sites*: those whose options the LP relaxation opens at all (``relaxed_y`` summed
+   over a site above ``site_threshold``), plus the sites of ``start``.
+2. *Restricted MILP* (RINS-like) over the candidates, on :func:`aggregate_rows`: rows entering
+   in the same year with the same presence shares, the same best candidate site(s) and a
+   similar best value merge into one row going, at the members' count-weighted mean value, to
+   sites every member reaches. Its flows split back over the members in proportion to their
+   counts, so its savings never exceed the exact ones.
+3. *Local search*: resize, retime, add or swap a site. Moves are ranked by the prices of the
+   programme's flow LP, screened on a finer aggregation's flow LPs (milliseconds each), and
+   kept only when the exact savings rise.
 
-Exact savings of a programme are an LP over the arcs of its own sites only: arcs to closed sites
-carry no flow, so this is the full model's value (:func:`~placeplan.compute.programme.
-evaluate_programme` on those arcs). Everything is deterministic (no randomness; ties broken by
-index).
+A programme's exact savings are the LP of flows over its own sites' arcs (arcs to closed sites
+carry none), solved per connected part of rows and sites (a need, at county scale) and cached,
+so a move re-solves only the part it changes. No randomness: ties go to the lowest index.
 """
 
 from __future__ import annotations
@@ -52,32 +46,26 @@ __all__ = ["aggregate_rows", "improve_programme", "programme_fits"]
 logger = logging.getLogger(__name__)
 
 _REL = 1e-9
+_BATCH = 30  # moves screened per round of the local search
+_CHAIN = 4  # screened moves taken before the exact savings are checked
 
 
 def programme_fits(inst: ProgrammeInstance, options: Sequence[int]) -> bool:
-    """True when ``options`` open each site at most once and fit every financial year's budget.
-
-    Parameters
-    ----------
-    inst
-        The model's arrays.
-    options
-        Option indices.
-
-    Returns
-    -------
-    bool
-        Feasible in the full model (with ``inst.carry_forward``: cumulative budgets).
-    """
+    """True when ``options`` (option indices) open each site at most once and fit every
+    financial year's budget of ``inst`` (cumulative with ``inst.carry_forward``)."""
     opts = np.asarray(list(options), dtype=int)
     if len(set(inst.opt_site[opts].tolist())) != opts.size:
         return False
-    spent = np.zeros(len(inst.fy_labels))
-    np.add.at(spent, inst.opt_fy[opts], inst.opt_capital_gbp[opts])
+    spent = np.bincount(inst.opt_fy[opts], inst.opt_capital_gbp[opts], len(inst.fy_labels))
+    return bool(_within_budget(inst, spent[None, :])[0])
+
+
+def _within_budget(inst: ProgrammeInstance, spent: np.ndarray) -> np.ndarray:
+    """``(M,)`` True where the ``(M, F)`` capital by financial year fits the budgets."""
     budget = np.asarray(inst.budget_by_fy_gbp, dtype=float)
     if inst.carry_forward:
-        spent, budget = np.cumsum(spent), np.cumsum(budget)
-    return bool((spent <= budget * (1 + 1e-12) + 1e-6).all())
+        spent, budget = np.cumsum(spent, axis=1), np.cumsum(budget)
+    return np.asarray(np.all(spent <= budget * (1 + 1e-12) + 1e-6, axis=1))
 
 
 def aggregate_rows(
@@ -87,19 +75,18 @@ def aggregate_rows(
     value_buckets: int = 3,
     arcs_per_row: int = 5,
 ) -> tuple[ProgrammeInstance, np.ndarray]:
-    """Merge similar demand rows into one (a restriction: savings never above the exact ones).
+    """Merge alike demand rows (a restriction: savings never above the exact ones).
 
     Parameters
     ----------
     inst
-        The model (usually restricted to the candidate sites' arcs of positive value).
-    signature_arcs
-        Rows are alike when their this many most valuable sites are the same set, ...
-    value_buckets
-        ... their best value per pupil falls in the same of this many equal bands, and they enter
-        in the same year with the same presence shares.
+        The model (usually its candidate sites' arcs of positive value).
+    signature_arcs, value_buckets
+        Rows are alike when they enter in the same year with the same presence shares, their
+        ``signature_arcs`` most valuable sites are the same set and their best values per pupil
+        fall in the same of ``value_buckets`` equal bands.
     arcs_per_row
-        Arcs kept per merged row: its most valuable sites among those every member reaches.
+        Arcs kept per merged row: its most valuable of the sites every member reaches.
 
     Returns
     -------
@@ -142,16 +129,8 @@ def aggregate_rows(
     g_of, s_of, val = g_of[order], s_of[order], val[order]
     rank = np.arange(len(g_of)) - np.searchsorted(g_of, g_of, side="left")
     keep = rank < max(1, int(arcs_per_row))
-    agg = replace(
-        inst,
-        row_count=count,
-        row_entry=entry,
-        row_present=present,
-        arc_row=g_of[keep],
-        arc_site=s_of[keep],
-        arc_value=val[keep],
-    )
-    return agg, group
+    agg = replace(inst, row_count=count, row_entry=entry, row_present=present)
+    return replace(agg, arc_row=g_of[keep], arc_site=s_of[keep], arc_value=val[keep]), group
 
 
 def _sites_mask(inst: ProgrammeInstance, options: Sequence[int]) -> np.ndarray:
@@ -161,10 +140,7 @@ def _sites_mask(inst: ProgrammeInstance, options: Sequence[int]) -> np.ndarray:
 
 
 def _candidates(
-    inst: ProgrammeInstance,
-    relaxed_y: np.ndarray | None,
-    start: ProgrammeSolution | None,
-    threshold: float,
+    inst: ProgrammeInstance, relaxed_y: np.ndarray | None, start: Sequence[int], threshold: float
 ) -> np.ndarray:
     """``(J,)`` sites the heuristic may open."""
     n_s = len(inst.site_ids)
@@ -173,41 +149,26 @@ def _candidates(
     else:
         y = np.asarray(relaxed_y, dtype=float)
         if y.shape != inst.opt_site.shape:
-            msg = (
-                f"`relaxed_y` must have one value per option ({len(inst.opt_site)}); got shape "
-                f"{y.shape}: pass the relaxation's option columns x[:n_options]"
+            msg = f"`relaxed_y` must have one value per option ({len(inst.opt_site)}); got shape "
+            raise ConfigError(
+                msg + f"{y.shape}: pass the relaxation's option columns x[:n_options]"
             )
-            raise ConfigError(msg)
         cand = np.bincount(inst.opt_site, weights=y, minlength=n_s) > threshold
-    if start is not None:
-        cand |= _sites_mask(inst, start.options)
-    return cand
+    return cand | _sites_mask(inst, start)
 
 
 def _restricted_milp(
-    agg: ProgrammeInstance,
-    cand: np.ndarray,
-    start: Sequence[int],
-    time_limit_s: float,
+    agg: ProgrammeInstance, cand: np.ndarray, start: Sequence[int], time_limit_s: float
 ) -> tuple[int, ...]:
     """Best programme of the aggregated model over the candidate sites within the time."""
     fallback = evaluate_programme(agg, start, presolve=False) if len(start) else None
+    off = np.flatnonzero(~cand).tolist()
+    limit_s = max(1.0, time_limit_s)
     sol = solve_programme(
-        agg,
-        fixed_off_sites=np.flatnonzero(~cand).tolist(),
-        strong_linking=True,
-        time_limit_s=max(1.0, time_limit_s),
-        fallback=fallback,
+        agg, fixed_off_sites=off, strong_linking=True, time_limit_s=limit_s, fallback=fallback
     )
-    logger.info(
-        "restricted MILP: %d rows, %d arcs, %d sites -> %s %.6g (bound %.6g)",
-        len(agg.row_count),
-        len(agg.arc_row),
-        int(cand.sum()),
-        sol.status,
-        sol.objective,
-        sol.bound,
-    )
+    msg = "restricted MILP: %d rows, %d arcs -> %s %.6g (bound %.6g)"
+    logger.info(msg, len(agg.row_count), len(agg.arc_row), sol.status, sol.objective, sol.bound)
     return sol.options
 
 
@@ -234,11 +195,6 @@ def _flow_lp(inst: ProgrammeInstance, opts: np.ndarray, by_site: list[np.ndarray
         places[i, inst.opt_open[o] :] = inst.opt_places[o]
     sites = inst.opt_site[opts]
     arcs = np.concatenate([by_site[j] for j in sites] + [np.zeros(0, dtype=int)])
-    empty = np.zeros(0)
-    if not arcs.size:
-        return _Flows(
-            float(inst.opt_value[opts].sum()), arcs, empty, arcs, empty, sites, 0 * places
-        )
     a_row = inst.arc_row[arcs]
     rows, r_of = np.unique(a_row, return_inverse=True)
     by = np.argsort(sites)
@@ -246,23 +202,16 @@ def _flow_lp(inst: ProgrammeInstance, opts: np.ndarray, by_site: list[np.ndarray
     share = inst.row_present[a_row] / np.maximum(inst.row_count[a_row], 1e-300)[:, None]
     k, y = np.nonzero(share > 0)
     n_a, n_rows = len(arcs), len(rows)
-    a = sp.csc_matrix(
-        (
-            np.concatenate([np.ones(n_a), share[k, y]]),
-            (
-                np.concatenate([r_of, n_rows + s_of[k] * n_y + y]),
-                np.concatenate([np.arange(n_a), k]),
-            ),
-        ),
-        shape=(n_rows + len(sites) * n_y, n_a),
-    )
+    rr = np.concatenate([r_of, n_rows + s_of[k] * n_y + y])
+    vv, cc = np.concatenate([np.ones(n_a), share[k, y]]), np.concatenate([np.arange(n_a), k])
+    a = sp.csc_matrix((vv, (rr, cc)), shape=(n_rows + len(sites) * n_y, n_a))
     hi = np.concatenate([inst.row_count[rows], places.ravel()])
     res = solve(inst.arc_value[arcs], a, -np.inf, hi, 0.0, inst.row_count[a_row], sense="max")
-    if res.status != "optimal" or res.x is None or res.row_dual is None:
+    if n_a and (res.status != "optimal" or res.x is None or res.row_dual is None):
         msg = f"programme heuristic: the flow LP ended with {res.status!r} ({res.message})"
         raise InfeasibleModelError(msg)
-    x = np.maximum(res.x, 0.0)
-    duals = np.abs(res.row_dual)
+    x = np.maximum(res.x if res.x is not None else np.zeros(0), 0.0)
+    duals = np.abs(res.row_dual if res.row_dual is not None else np.zeros(hi.size))
     value = float(inst.arc_value[arcs] @ x + inst.opt_value[opts].sum())
     pi = duals[n_rows:].reshape(len(sites), n_y)
     return _Flows(value, arcs, x, rows, duals[:n_rows], sites, pi)
@@ -304,22 +253,13 @@ class _Exact:
     def value(self, options: Sequence[int]) -> float:
         return sum(self.part(p).value for p in self.parts(options))
 
-    def prices(self, options: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """``(R,)`` row prices and ``(J, Y)`` capacity prices of the programme's flow LP."""
-        u = np.zeros(len(self.inst.row_count))
+    def prices(self, options: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(R,)`` row prices, ``(J, Y)`` capacity prices and ``(A,)`` flows."""
+        u, x = np.zeros(len(self.inst.row_count)), np.zeros(len(self.inst.arc_row))
         pi = np.zeros((len(self.inst.site_ids), len(self.inst.years)))
-        for p in self.parts(options):
-            f = self.part(p)
-            u[f.rows] = f.row_price
-            pi[f.sites] = f.capacity_price
-        return u, pi
-
-    def flows(self, options: Sequence[int]) -> np.ndarray:
-        out = np.zeros(len(self.inst.arc_row))
-        for p in self.parts(options):
-            f = self.part(p)
-            out[f.arcs] = f.x
-        return out
+        for f in (self.part(p) for p in self.parts(options)):
+            u[f.rows], pi[f.sites], x[f.arcs] = f.row_price, f.capacity_price, f.x
+        return u, pi, x
 
 
 def _add_gains(inst: ProgrammeInstance, by_site: list[np.ndarray], u: np.ndarray) -> np.ndarray:
@@ -358,7 +298,7 @@ def _moves(
     at the screening model's prices (a site's places at its capacity prices, a new site by
     :func:`_add_gains`)."""
     inst = screen.inst
-    u, pi = screen.prices(cur)
+    u, pi, _ = screen.prices(cur)
     gain = _add_gains(inst, screen.by_site, u)
     c = np.asarray(cur, dtype=int)
     keep = np.einsum("oy,oy->o", pi[inst.opt_site[c]], places[c]) + inst.opt_value[c]
@@ -372,40 +312,23 @@ def _moves(
         [est_same + inst.opt_value[add_same] - keep[di], gain[new], np.tile(gain[new], c.size)]
     )
     est[drop.size - c.size * new.size :] -= np.repeat(keep, new.size)
-    n_f = len(inst.fy_labels)
-    spent = np.bincount(inst.opt_fy[c], weights=inst.opt_capital_gbp[c], minlength=n_f)
-    delta = np.zeros((drop.size, n_f))
-    np.add.at(delta, (np.arange(drop.size), inst.opt_fy[add]), inst.opt_capital_gbp[add])
-    dropped = drop >= 0
-    np.add.at(
-        delta,
-        (np.flatnonzero(dropped), inst.opt_fy[drop[dropped]]),
-        -inst.opt_capital_gbp[drop[dropped]],
-    )
-    after, budget = spent[None, :] + delta, np.asarray(inst.budget_by_fy_gbp, dtype=float)
-    if inst.carry_forward:
-        after, budget = np.cumsum(after, axis=1), np.cumsum(budget)
-    ok = np.asarray(after <= budget * (1 + 1e-12) + 1e-6).all(axis=1)
+    by_fy = np.eye(len(inst.fy_labels))[inst.opt_fy] * inst.opt_capital_gbp[:, None]  # (O, F)
+    after = by_fy[c].sum(axis=0) + by_fy[add] - np.where(drop[:, None] >= 0, by_fy[drop], 0.0)
+    ok = _within_budget(inst, after)
     order = np.lexsort((add, drop, -est))
-    order = order[np.asarray(ok)[order]]
+    order = order[ok[order]]
     return list(zip(drop[order].tolist(), add[order].tolist(), strict=True))[::-1]
 
 
 def _local_search(
-    exact: _Exact,
-    screen: _Exact,
-    cand: np.ndarray,
-    options: tuple[int, ...],
-    deadline: float,
-    batch: int = 30,
-    chain: int = 4,
+    exact: _Exact, screen: _Exact, cand: np.ndarray, options: tuple[int, ...], deadline: float
 ) -> tuple[int, ...]:
-    """Hill-climb from ``options``: each round screens ``batch`` moves (best estimates first)
-    on the screening model and takes the best that raises its savings; after ``chain`` moves
+    """Hill-climb from ``options``: each round screens ``_BATCH`` moves (best estimates first)
+    on the screening model and takes the best that raises its savings; after ``_CHAIN`` moves
     (or none left) the exact savings must have risen, else the climb goes back to the last
     checked programme and checks every move from then on. Stops at the deadline or when no
     screened move helps."""
-    inst = exact.inst
+    inst, batch, chain = exact.inst, _BATCH, _CHAIN
     cur = good = tuple(sorted(options))
     good_val = exact.value(good)
     cand_opt = cand[inst.opt_site]
@@ -438,13 +361,8 @@ def _local_search(
             cur, chain = good, 1
             moves = _moves(screen, cur, cand_opt, places)
         pending = 0
-    logger.info(
-        "local search: %d moves, %d exact and %d screening flow LPs, savings %.6g",
-        done,
-        exact.solves,
-        screen.solves,
-        good_val,
-    )
+    msg = "local search: %d moves, %d exact and %d screening flow LPs, savings %.6g"
+    logger.info(msg, done, exact.solves, screen.solves, good_val)
     return good
 
 
@@ -456,7 +374,7 @@ def improve_programme(
     time_limit_s: float = 90.0,
     arc_mask: np.ndarray | None = None,
     site_threshold: float = 0.01,
-    milp_share: float = 0.5,
+    milp_share: float = 0.4,
     max_exact_arcs: int = 20_000,
 ) -> ProgrammeSolution:
     """A good programme for a large model within ``time_limit_s`` (see the module docstring).
@@ -472,17 +390,16 @@ def improve_programme(
         A programme feasible in ``inst`` (e.g. from pricing): the MILP's first incumbent, and
         the result is never worse.
     time_limit_s
-        Wall-clock seconds for the whole call, roughly (the last exact LP may overrun it).
+        Wall-clock seconds for the whole call (the last exact LP may overrun it a little).
     arc_mask
         ``(A,)`` arcs the aggregated MILP may use (e.g. each row's nearest sites'); exact
         savings always use every arc.
     site_threshold
         Least summed ``relaxed_y`` of a candidate site.
     milp_share
-        Share of ``time_limit_s`` for the restricted MILP; local search gets the rest.
+        Share of the time for the restricted MILP; local search gets the rest.
     max_exact_arcs
-        The restricted MILP keeps every demand row when it has at most this many arcs, else
-        it works on :func:`aggregate_rows`.
+        Up to this many candidate arcs, the MILP and the screening keep every row unmerged.
 
     Returns
     -------
@@ -502,7 +419,7 @@ def improve_programme(
     if not programme_fits(inst, first):
         msg = "`start` opens a site twice or overspends a financial year; pass a feasible one"
         raise ConfigError(msg)
-    cand = _candidates(inst, relaxed_y, start, site_threshold)
+    cand = _candidates(inst, relaxed_y, first, site_threshold)
     use = cand[inst.arc_site] & (inst.arc_value > 0)
     if arc_mask is not None:
         mask = np.asarray(arc_mask, dtype=bool)
@@ -525,26 +442,13 @@ def improve_programme(
     if len(work.arc_row) > max_exact_arcs:
         work, _ = aggregate_rows(work, signature_arcs=2, value_buckets=6, arcs_per_row=8)
     best = _local_search(exact, _Exact(work), cand, best, deadline)
-    flows = exact.flows(best)
-    cap = np.zeros(len(inst.fy_labels))
-    np.add.at(cap, inst.opt_fy[list(best)], inst.opt_capital_gbp[list(best)])
-    value = float(inst.arc_value @ flows + inst.opt_value[list(best)].sum())
-    return ProgrammeSolution(
-        options=best,
-        objective=value,
-        bound=math.nan,
-        gap=math.nan,
-        status="heuristic",
-        capital_by_fy_gbp=cap,
-        flows=flows,
-        solve_time_s=time.perf_counter() - t0,
-    )
+    flows, opts = exact.prices(best)[2], list(best)
+    cap = np.bincount(inst.opt_fy[opts], inst.opt_capital_gbp[opts], len(inst.fy_labels))
+    value = float(inst.arc_value @ flows + inst.opt_value[opts].sum())
+    took_s = time.perf_counter() - t0
+    return ProgrammeSolution(best, value, math.nan, math.nan, "heuristic", cap, flows, took_s)
 
 
 def _arcs_kept(inst: ProgrammeInstance, keep: np.ndarray) -> ProgrammeInstance:
-    return replace(
-        inst,
-        arc_row=inst.arc_row[keep],
-        arc_site=inst.arc_site[keep],
-        arc_value=inst.arc_value[keep],
-    )
+    row, site, value = inst.arc_row[keep], inst.arc_site[keep], inst.arc_value[keep]
+    return replace(inst, arc_row=row, arc_site=site, arc_value=value)
