@@ -10,6 +10,7 @@ import pytest
 
 from placeplan._errors import ConfigError
 from placeplan.compute.programme import evaluate_programme, solve_programme
+from placeplan.compute.programme_flows import ProgrammeFlows
 from placeplan.compute.programme_heuristic import (
     aggregate_rows,
     improve_programme,
@@ -133,3 +134,20 @@ def test_bad_inputs_say_how_to_fix():
     assert inst.opt_site[0] == inst.opt_site[1]
     with pytest.raises(ConfigError, match="start"):
         improve_programme(inst, start=replace(evaluate_programme(inst, [0]), options=tuple(twice)))
+
+
+def test_programme_flows_are_exact_per_part():
+    inst = synthetic_programme(n_rows=60, n_sites=8, n_needs=2, seed=4, objective="pupil_minutes")
+    flows = ProgrammeFlows(inst)
+    assert flows.value([]) == 0.0
+    for opts in ([0], [0, 6, 12], [3, 9, 18, 30]):
+        opts = [o for o in opts if o < len(inst.opt_site)]
+        parts = flows.parts(opts)
+        # sites of different needs never share a part
+        for part in parts:
+            assert len({int(inst.opt_site[o]) % 2 for o in part}) == 1
+        assert sorted(o for p in parts for o in p) == sorted(opts)
+        want = evaluate_programme(inst, opts).objective
+        assert flows.value(opts) == pytest.approx(want, rel=1e-7, abs=1e-9)
+        _, _, x = flows.prices(opts)
+        assert float(inst.arc_value @ x) == pytest.approx(want, rel=1e-7, abs=1e-9)

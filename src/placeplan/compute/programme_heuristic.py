@@ -15,9 +15,10 @@ only what the full model confirms:
    programme's flow LP, screened on a finer aggregation's flow LPs (milliseconds each), and
    kept only when the exact savings rise.
 
-A programme's exact savings are the LP of flows over its own sites' arcs (arcs to closed sites
-carry none), solved per connected part of rows and sites (a need, at county scale) and cached,
-so a move re-solves only the part it changes. No randomness: ties go to the lowest index.
+Exact savings come from :class:`~placeplan.compute.programme_flows.ProgrammeFlows` (the flow LP
+over the programme's own sites' arcs, per connected part, cached). No randomness: ties go to
+the lowest index (HiGHS runs with a fixed seed, but what it finds within a time limit depends
+on the machine's speed).
 """
 
 from __future__ import annotations
@@ -26,20 +27,18 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
-from placeplan._errors import ConfigError, InfeasibleModelError
-from placeplan.compute._solver import solve
+from placeplan._errors import ConfigError
 from placeplan.compute.programme import (
     ProgrammeInstance,
     ProgrammeSolution,
     evaluate_programme,
     solve_programme,
 )
+from placeplan.compute.programme_flows import ProgrammeFlows, add_gains
 
 __all__ = ["aggregate_rows", "improve_programme", "programme_fits"]
 
@@ -172,134 +171,16 @@ def _restricted_milp(
     return sol.options
 
 
-@dataclass(frozen=True, slots=True)
-class _Flows:
-    """One flow LP's optimum: savings, the arcs it used (positions in the instance) and flows,
-    and its prices on the rows and (site, year) capacities it had."""
-
-    value: float
-    arcs: np.ndarray
-    x: np.ndarray
-    rows: np.ndarray
-    row_price: np.ndarray
-    sites: np.ndarray
-    capacity_price: np.ndarray
-
-
-def _flow_lp(inst: ProgrammeInstance, opts: np.ndarray, by_site: list[np.ndarray]) -> _Flows:
-    """The flow LP of options ``opts`` over their sites' arcs (``by_site[j]``: site j's arcs of
-    positive value): exact savings and prices."""
-    n_y = len(inst.years)
-    places = np.zeros((len(opts), n_y))
-    for i, o in enumerate(opts):
-        places[i, inst.opt_open[o] :] = inst.opt_places[o]
-    sites = inst.opt_site[opts]
-    arcs = np.concatenate([by_site[j] for j in sites] + [np.zeros(0, dtype=int)])
-    a_row = inst.arc_row[arcs]
-    rows, r_of = np.unique(a_row, return_inverse=True)
-    by = np.argsort(sites)
-    s_of = by[np.searchsorted(sites, inst.arc_site[arcs], sorter=by)]
-    share = inst.row_present[a_row] / np.maximum(inst.row_count[a_row], 1e-300)[:, None]
-    k, y = np.nonzero(share > 0)
-    n_a, n_rows = len(arcs), len(rows)
-    rr = np.concatenate([r_of, n_rows + s_of[k] * n_y + y])
-    vv, cc = np.concatenate([np.ones(n_a), share[k, y]]), np.concatenate([np.arange(n_a), k])
-    a = sp.csc_matrix((vv, (rr, cc)), shape=(n_rows + len(sites) * n_y, n_a))
-    hi = np.concatenate([inst.row_count[rows], places.ravel()])
-    res = solve(inst.arc_value[arcs], a, -np.inf, hi, 0.0, inst.row_count[a_row], sense="max")
-    if n_a and (res.status != "optimal" or res.x is None or res.row_dual is None):
-        msg = f"programme heuristic: the flow LP ended with {res.status!r} ({res.message})"
-        raise InfeasibleModelError(msg)
-    x = np.maximum(res.x if res.x is not None else np.zeros(0), 0.0)
-    duals = np.abs(res.row_dual if res.row_dual is not None else np.zeros(hi.size))
-    value = float(inst.arc_value[arcs] @ x + inst.opt_value[opts].sum())
-    pi = duals[n_rows:].reshape(len(sites), n_y)
-    return _Flows(value, arcs, x, rows, duals[:n_rows], sites, pi)
-
-
-class _Exact:
-    """Exact savings of programmes, one flow LP per connected part (rows and sites linked by
-    arcs), each part's LP cached: a move re-solves only the parts it changes."""
-
-    def __init__(self, inst: ProgrammeInstance) -> None:
-        self.inst = inst
-        good = np.flatnonzero(inst.arc_value > 0)
-        order = good[np.argsort(inst.arc_site[good], kind="stable")]
-        bounds = np.searchsorted(inst.arc_site[order], np.arange(len(inst.site_ids) + 1))
-        self.by_site = [order[bounds[j] : bounds[j + 1]] for j in range(len(inst.site_ids))]
-        self.cache: dict[tuple[int, ...], _Flows] = {}
-        self.solves = 0
-
-    def parts(self, options: Sequence[int]) -> list[tuple[int, ...]]:
-        """The programme's options grouped by connected part."""
-        opts = np.asarray(sorted(int(o) for o in options), dtype=int)
-        if not opts.size:
-            return []
-        n_r, n_o = len(self.inst.row_count), len(opts)
-        arcs = [self.by_site[self.inst.opt_site[o]] for o in opts]
-        col = np.repeat(np.arange(n_o), [len(a) for a in arcs])
-        row = self.inst.arc_row[np.concatenate([*arcs, np.zeros(0, dtype=int)])]
-        g = sp.coo_matrix((np.ones(len(row)), (row, n_r + col)), shape=(n_r + n_o, n_r + n_o))
-        _, label = connected_components(g, directed=False)
-        lab = label[n_r:]
-        return [tuple(int(o) for o in opts[lab == k]) for k in np.unique(lab)]
-
-    def part(self, opts: tuple[int, ...]) -> _Flows:
-        if opts not in self.cache:
-            self.cache[opts] = _flow_lp(self.inst, np.asarray(opts, dtype=int), self.by_site)
-            self.solves += 1
-        return self.cache[opts]
-
-    def value(self, options: Sequence[int]) -> float:
-        return sum(self.part(p).value for p in self.parts(options))
-
-    def prices(self, options: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(R,)`` row prices, ``(J, Y)`` capacity prices and ``(A,)`` flows."""
-        u, x = np.zeros(len(self.inst.row_count)), np.zeros(len(self.inst.arc_row))
-        pi = np.zeros((len(self.inst.site_ids), len(self.inst.years)))
-        for f in (self.part(p) for p in self.parts(options)):
-            u[f.rows], pi[f.sites], x[f.arcs] = f.row_price, f.capacity_price, f.x
-        return u, pi, x
-
-
-def _add_gains(inst: ProgrammeInstance, by_site: list[np.ndarray], u: np.ndarray) -> np.ndarray:
-    """``(O,)`` estimated gain of opening each option on top of a programme with row prices
-    ``u``: pupils with positive reduced value ``v - u`` fill its place-years, best value per
-    place-year first."""
-    n_y = len(inst.years)
-    share = inst.row_present / np.maximum(inst.row_count, 1e-300)[:, None]
-    per_pupil = share.sum(axis=1)  # place-years a pupil takes up
-    gains = np.zeros(len(inst.opt_site))
-    order = np.argsort(inst.opt_site, kind="stable")
-    bounds = np.searchsorted(inst.opt_site[order], np.arange(len(inst.site_ids) + 1))
-    for j, arcs in enumerate(by_site):
-        opts = order[bounds[j] : bounds[j + 1]]
-        if not arcs.size or not opts.size:
-            continue
-        r = inst.arc_row[arcs]
-        d = inst.arc_value[arcs] - u[r]
-        for open_y in np.unique(inst.opt_open[opts]):
-            ok = (d > 0) & (inst.row_entry[r] >= open_y) & (per_pupil[r] > 0)
-            rr, dd = r[ok], d[ok]
-            rank = np.argsort(-dd / per_pupil[rr], kind="stable")
-            room = np.cumsum((inst.row_count[rr] * per_pupil[rr])[rank])
-            worth = np.concatenate([[0.0], np.cumsum((inst.row_count[rr] * dd)[rank])])
-            for o in opts[inst.opt_open[opts] == open_y]:
-                cap = inst.opt_places[o] * (n_y - open_y)
-                gains[o] = np.interp(cap, np.concatenate([[0.0], room]), worth)
-    return gains + inst.opt_value
-
-
 def _moves(
-    screen: _Exact, cur: tuple[int, ...], cand_opt: np.ndarray, places: np.ndarray
+    screen: ProgrammeFlows, cur: tuple[int, ...], cand_opt: np.ndarray, places: np.ndarray
 ) -> list[tuple[int, int]]:
     """Single moves from ``cur`` that fit the budgets, as (option dropped or -1, option added),
     best estimate first: resize or retime a site, add a site, swap a site for another, valued
     at the screening model's prices (a site's places at its capacity prices, a new site by
-    :func:`_add_gains`)."""
+    :func:`~placeplan.compute.programme_flows.add_gains`)."""
     inst = screen.inst
     u, pi, _ = screen.prices(cur)
-    gain = _add_gains(inst, screen.by_site, u)
+    gain = add_gains(inst, screen.by_site, u)
     c = np.asarray(cur, dtype=int)
     keep = np.einsum("oy,oy->o", pi[inst.opt_site[c]], places[c]) + inst.opt_value[c]
     new = np.flatnonzero(cand_opt & ~_sites_mask(inst, cur)[inst.opt_site] & (gain > 0))
@@ -321,7 +202,11 @@ def _moves(
 
 
 def _local_search(
-    exact: _Exact, screen: _Exact, cand: np.ndarray, options: tuple[int, ...], deadline: float
+    exact: ProgrammeFlows,
+    screen: ProgrammeFlows,
+    cand: np.ndarray,
+    options: tuple[int, ...],
+    deadline: float,
 ) -> tuple[int, ...]:
     """Hill-climb from ``options``: each round screens ``_BATCH`` moves (best estimates first)
     on the screening model and takes the best that raises its savings; after ``_CHAIN`` moves
@@ -427,7 +312,7 @@ def improve_programme(
             msg = f"`arc_mask` must have one entry per arc ({len(inst.arc_row)}); got {mask.shape}"
             raise ConfigError(msg)
         use &= mask
-    exact = _Exact(inst)
+    exact = ProgrammeFlows(inst)
     best, best_val = first, exact.value(first)
     agg = _arcs_kept(inst, use)
     if len(agg.arc_row) > max_exact_arcs:
@@ -441,7 +326,7 @@ def improve_programme(
     work = _arcs_kept(inst, cand[inst.arc_site] & (inst.arc_value > 0))
     if len(work.arc_row) > max_exact_arcs:
         work, _ = aggregate_rows(work, signature_arcs=2, value_buckets=6, arcs_per_row=8)
-    best = _local_search(exact, _Exact(work), cand, best, deadline)
+    best = _local_search(exact, ProgrammeFlows(work), cand, best, deadline)
     flows, opts = exact.prices(best)[2], list(best)
     cap = np.bincount(inst.opt_fy[opts], inst.opt_capital_gbp[opts], len(inst.fy_labels))
     value = float(inst.arc_value @ flows + inst.opt_value[opts].sum())
