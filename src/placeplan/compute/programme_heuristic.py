@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 _REL = 1e-9
 _BATCH = 30  # moves screened per round of the local search
-_CHAIN = 4  # screened moves taken before the exact savings are checked
+_CHAIN = 8  # screened moves taken before the exact savings are checked (halved on a miss)
 
 
 def programme_fits(inst: ProgrammeInstance, options: Sequence[int]) -> bool:
@@ -211,7 +211,7 @@ def _local_search(
     """Hill-climb from ``options``: each round screens ``_BATCH`` moves (best estimates first)
     on the screening model and takes the best that raises its savings; after ``_CHAIN`` moves
     (or none left) the exact savings must have risen, else the climb goes back to the last
-    checked programme and checks every move from then on. Stops at the deadline or when no
+    checked programme and halves ``_CHAIN``. Stops at the deadline or when no
     screened move helps."""
     inst, batch, chain = exact.inst, _BATCH, _CHAIN
     cur = good = tuple(sorted(options))
@@ -243,7 +243,7 @@ def _local_search(
         if val > good_val + _REL * max(1.0, abs(good_val)):
             good, good_val, done = cur, val, done + pending
         else:
-            cur, chain = good, 1
+            cur, chain = good, max(1, chain // 2)
             moves = _moves(screen, cur, cand_opt, places)
         pending = 0
     msg = "local search: %d moves, %d exact and %d screening flow LPs, savings %.6g"
