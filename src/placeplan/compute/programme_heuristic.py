@@ -323,10 +323,11 @@ def improve_programme(
     logger.info("restricted MILP programme: %d options, exact savings %.6g", len(milp), milp_val)
     if milp_val > best_val:
         best, best_val = milp, milp_val
-    work = _arcs_kept(inst, cand[inst.arc_site] & (inst.arc_value > 0))
-    if len(work.arc_row) > max_exact_arcs:
+    work, screen = _arcs_kept(inst, cand[inst.arc_site] & (inst.arc_value > 0)), exact
+    if len(work.arc_row) > max_exact_arcs:  # else screen on the exact flow LPs
         work, _ = aggregate_rows(work, signature_arcs=2, value_buckets=6, arcs_per_row=8)
-    best = _local_search(exact, ProgrammeFlows(work), cand, best, deadline)
+        screen = ProgrammeFlows(work)
+    best = _local_search(exact, screen, cand, best, deadline)
     flows, opts = exact.prices(best)[2], list(best)
     cap = np.bincount(inst.opt_fy[opts], inst.opt_capital_gbp[opts], len(inst.fy_labels))
     value = float(inst.arc_value @ flows + inst.opt_value[opts].sum())
