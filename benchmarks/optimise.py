@@ -215,27 +215,30 @@ def _geo_note(geo: dict[str, object], target: float) -> str:
     )
     return (
         f"{verdict}: savings {float(geo['savings']):,.0f} pupil-minutes against a proven bound of "  # type: ignore[arg-type]
-        f"{float(geo['bound']):,.0f} (gap {_gap(g)}). The bound is the relaxation's (a "  # type: ignore[arg-type]
-        "Lagrangian bound over every assignment, after column generation), not a "
-        "branch-and-bound bound: where value varies by journey and demand is scarce, the "
-        "relaxation opens fractions of many sites near every cluster, so part of the gap is "
-        "the bound's and part the incumbent's (the MILP on the ~313,000 assignments kept gets "
-        "what the pricing rounds leave of the limit, each round ~30 s on this machine). Greedy "
-        "is capped at the same limit"
+        f"{float(geo['bound']):,.0f} (gap {_gap(g)}). Before the heuristic and the Lagrangian "  # type: ignore[arg-type]
+        "stage (2026-11-24, same limit) the same instance gave savings 27,072 against a bound "
+        "of 57,817 (gap 113.6 %): the relaxation opens fractions of many sites round every "
+        "cluster and pays only for the places it fills, and HiGHS's MILP on ~313,000 "
+        "assignments found poor programmes. Now `solve_programme_priced` runs, after pricing "
+        "and a short MILP: `improve_programme` (`compute/programme_heuristic.py`: a MILP on "
+        "merged rows over the sites the relaxation opens at all, then a local search of "
+        "resize / retime / add / swap moves screened on merged rows and confirmed by the exact "
+        "flow LPs; alone, 46,313 in 101 s) and `lagrangian_bound` "
+        "(`compute/programme_lagrange.py`: demand and capacity priced, the site choice kept, "
+        "subgradient steps; ~300 iterations in the time left, bound 57,817 -> ~50,100). "
+        "**What remains is the bound's**: cut down to 20 demand points (7,460 assignments), "
+        "HiGHS with the per-assignment linking rows ran 600 s to savings 46,357 with a "
+        "branch-and-bound bound of 47,036 (1.5 %), while the Lagrangian bound alone stops at "
+        "48,256 (4 % above the best known): the linking rows' bound itself is a few per cent "
+        "loose here, so 1 % needs branching on top of it (not built). Greedy is capped at the "
+        "same limit"
         + (
             f" and chose {geo['greedy_sites']} options within it: its lazy evaluation re-solves "
-            "the flows LP on every assignment for each candidate before it commits to one, and "
-            "its first bounds on gains (place-years × the best value per place-year anywhere) "
-            "are loose when value varies by journey (uncapped, one run went past 13 minutes "
-            "and was stopped)"
+            "the flows LP on every assignment for each candidate before it commits to one"
             if geo.get("greedy_capped")
             else ""
         )
-        + ". Cut down to 20, 100 and 300 demand points (7,460, 35,364 "
-        "and 108,164 assignments), the direct solve of the full model reached 5.2 %, 3,934 % "
-        "and 4,059 % and the priced one 18.6 %, 24.9 % and 45.5 % (30, 60 and 120 s limits; "
-        "one run each, 2026-11-24): hence `placeplan optimise` prices models of 20,000 "
-        "assignments and more (`compute/programme_scale.py`)."
+        + "."
     )
 
 
@@ -298,11 +301,11 @@ def render(
         "(the routing benchmarks above cover the matrix at this scale). **The full model** "
         "(every assignment within reach) is solved by `solve_programme_priced`: column "
         f"generation on the LP relaxation from each row's {COUNTY['nearest']} nearest sites "
-        f"({county['start_arcs']:,} assignments), the MILP on the assignments kept, the "
-        "programme's flows re-solved on every assignment. The bound is the full model's "
-        "(a Lagrangian bound from the relaxation's prices over every assignment), so the gap "
-        "is on the full model's savings. Solve s includes all of it; build s is the synthetic "
-        "instance.",
+        f"({county['start_arcs']:,} assignments), the MILP on the assignments kept, then, "
+        "only while the gap is above the target, the heuristic and the Lagrangian bound (see "
+        "below); the programme's flows re-solved on every assignment. The bound is the full "
+        "model's (Lagrangian bounds from prices over every assignment), so the gap is on the "
+        "full model's savings. Solve s includes all of it; build s is the synthetic instance.",
         "",
         "What closed the gap (measured 2026-11-24, see the commit log): the optimum was found "
         "all along; the 2 % was the *bound*. The relaxation buys fractions of a size (939.6 "

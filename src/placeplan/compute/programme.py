@@ -523,12 +523,15 @@ class Relaxation:
         ``(J, Y)`` value of one more place at each site in each year (dual, >= 0).
     site_can_open
         ``(J,)`` False for sites none of whose options fits the budget (no pupil can go there).
+    option_value
+        ``(O,)`` how much of each option the relaxation opens (a guide for heuristics).
     """
 
     value: float
     row_price: np.ndarray
     capacity_price: np.ndarray
     site_can_open: np.ndarray
+    option_value: np.ndarray
 
 
 def relaxation(inst: ProgrammeInstance, *, budget_scale: float = 1.0) -> Relaxation:
@@ -565,7 +568,8 @@ def relaxation(inst: ProgrammeInstance, *, budget_scale: float = 1.0) -> Relaxat
     cap[sites] = res.row_dual[first : first + len(sites) * n_y].reshape(len(sites), n_y)
     can_open = np.zeros(n_s, dtype=bool)
     can_open[inst.opt_site[y_hi > 0]] = True
-    return Relaxation(float(res.objective), res.row_dual[n_s : n_s + n_r], cap, can_open)
+    y = np.zeros(n_o) if res.x is None else np.clip(res.x[:n_o], 0.0, 1.0)
+    return Relaxation(float(res.objective), res.row_dual[n_s : n_s + n_r], cap, can_open, y)
 
 
 def _solve_model(

@@ -57,7 +57,10 @@ logger = logging.getLogger(__name__)
 
 #: Deflection factor of the subgradient steps (1.5 as Camerini, Fratta and Maffioli advise).
 DEFLECTION = 1.5
+#: Without a known programme, the steps aim this far below the bound.
 AIM = 0.9
+#: Stop when the bound fell by less than 0.05 % over this many iterations.
+_STALL_WINDOW = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +136,12 @@ def _option_gains(
 
 
 def _master(
-    inst: ProgrammeInstance, gain: np.ndarray, may_open: np.ndarray, *, integer: bool
+    inst: ProgrammeInstance,
+    gain: np.ndarray,
+    may_open: np.ndarray,
+    *,
+    integer: bool,
+    time_limit_s: float = 30.0,
 ) -> tuple[np.ndarray, float]:
     """``max Σ G_o y_o`` over programmes (LP or whole): ``(y, proven upper bound)``."""
     y = np.zeros(len(gain))
@@ -184,7 +192,7 @@ def _master(
         np.full(cand.size, integer),
         sense="max",
         mip_rel_gap=1e-4,
-        time_limit_s=30.0 if integer else None,
+        time_limit_s=max(1.0, time_limit_s) if integer else None,
     )
     if res.x is None or res.bound is None:
         # no answer: the master's LP bound without any row (every positive gain) is still valid
@@ -268,6 +276,7 @@ def lagrangian_bound(
     best, best_u, best_pi = math.inf, u.copy(), pi.copy()
     weight, theta, stall, it = np.zeros(len(inst.opt_site)), 1.0, 0, 0
     prev: tuple[np.ndarray, np.ndarray] | None = None
+    history: list[float] = []
     for it in range(1, max(1, int(max_iterations)) + 1):
         gain, c, free = _option_gains(inst, arcs, u, pi)
         y, master = _master(inst, gain, arcs.may_open, integer=False)
@@ -280,7 +289,9 @@ def lagrangian_bound(
             if stall >= patience:
                 theta, stall = theta / 2.0, 0
         done = incumbent > 0 and best - incumbent <= target_gap * incumbent
-        if done or theta < 1e-6 or time.perf_counter() - t0 > time_limit_s:
+        history.append(best)
+        stalled = it > _STALL_WINDOW and history[-_STALL_WINDOW - 1] - best <= 5e-4 * abs(best)
+        if done or stalled or theta < 1e-6 or time.perf_counter() - t0 > time_limit_s:
             break
         g_u, g_pi = _subgradient(inst, arcs, y, c)
         g_u[(u <= 0) & (g_u > 0)] = 0.0  # a step could not lower these prices below 0
@@ -307,7 +318,8 @@ def lagrangian_bound(
         if it % 50 == 0:
             logger.info("lagrangian iteration %d: bound %.6g, step scale %.3g", it, best, theta)
     gain, _, free = _option_gains(inst, arcs, best_u, best_pi)
-    y_int, master_int = _master(inst, gain, arcs.may_open, integer=True)
+    left = min(30.0, time_limit_s - (time.perf_counter() - t0))
+    y_int, master_int = _master(inst, gain, arcs.may_open, integer=True, time_limit_s=left)
     best = min(best, float(inst.row_count @ best_u) + free + master_int)
     return LagrangianBound(
         bound=best,

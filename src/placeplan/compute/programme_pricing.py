@@ -11,12 +11,14 @@ open near home. :func:`solve_programme_priced` therefore
    row's ``per_round`` arcs of largest ``d_a > 0``, and repeat until none is left or the
    bound below is within 1e-6 (relative) of the kept arcs' relaxation (the relaxation of the
    full model is then solved, to that tolerance), ``max_rounds``, or a fifth of the time limit;
-3. solves the MILP on the arcs kept (a programme feasible in the full model; until 45 % of the
+3. solves the MILP on the arcs kept (a programme feasible in the full model; until 30 % of the
    time limit) and evaluates its flows on every arc;
-4. if the gap is still above ``mip_rel_gap``: from the last round's prices, lowers the bound by
-   the Lagrangian relaxation that keeps the site choice
-   (:mod:`placeplan.compute.programme_lagrange`; on every arc; until 85 % of the time limit)
-   and takes its master's programme when it saves more;
+4. while the gap is above ``mip_rel_gap``: lowers the bound by the Lagrangian relaxation that
+   keeps the site choice (:mod:`placeplan.compute.programme_lagrange`; every arc; from the
+   last round's prices; until 55 % of the limit or converged), taking its master's programme
+   when it saves more; then improves the programme by
+   :func:`~placeplan.compute.programme_heuristic.improve_programme` (guided by the
+   relaxation's option values) with the time left (until 92 %);
 5. reports the bound of the *full* model: each round's bound ``LP_kept + Σ_a max(d_a, 0) n_r``
    and the Lagrangian bound are upper bounds on every programme's savings over all arcs (weak
    duality with the row and capacity prices), and the least of them is kept.
@@ -44,7 +46,10 @@ from placeplan.compute.programme import (
     relaxation,
     solve_programme,
 )
+from placeplan.compute.programme_flows import ProgrammeFlows
+from placeplan.compute.programme_heuristic import improve_programme
 from placeplan.compute.programme_lagrange import lagrangian_bound
+from placeplan.compute.programme_presolve import MergedRows, merge_rows
 
 __all__ = ["initial_arc_mask", "solve_programme_priced"]
 
@@ -93,6 +98,7 @@ def solve_programme_priced(
     mip_rel_gap: float = 0.0,
     fallback: ProgrammeSolution | None = None,
     lagrangian: bool = True,
+    heuristic: bool = True,
 ) -> ProgrammeSolution:
     """Best programme of a large model by column generation (see the module docstring).
 
@@ -118,6 +124,10 @@ def solve_programme_priced(
     lagrangian
         Tighten the bound by the Lagrangian relaxation that keeps the site choice
         (:mod:`placeplan.compute.programme_lagrange`) and try its programme as an incumbent.
+    heuristic
+        Improve the MILP's programme by :func:`~placeplan.compute.programme_heuristic.
+        improve_programme` (a restricted MILP on merged rows and a local search) while the gap
+        is above ``mip_rel_gap``.
 
     Returns
     -------
@@ -160,21 +170,37 @@ def solve_programme_priced(
         sub,
         time_limit_s=None if math.isinf(limit) else max(1.0, _left(t0, limit, _TIME_SHARES[1])),
         mip_rel_gap=mip_rel_gap,
-        fallback=None if fallback is None else evaluate_programme(sub, fallback.options),
+        fallback=None
+        if fallback is None
+        else evaluate_programme(sub, fallback.options, presolve=False),
     )
-    best = evaluate_programme(work, sol.options, presolve=False)
-    if lagrangian and lp is not None and not _within(bound, best.objective, mip_rel_gap):
+    exact = ProgrammeFlows(work)  # exact savings on every arc, per connected part, cached
+    best = max(
+        [tuple(sol.options), *([] if fallback is None else [tuple(fallback.options)])],
+        key=exact.value,
+    )
+    if lagrangian and lp is not None and not _within(bound, exact.value(best), mip_rel_gap):
         lag = lagrangian_bound(
             work,
             row_price=lp.row_price,
             capacity_price=lp.capacity_price,
-            incumbent=best.objective,
+            incumbent=exact.value(best),
             target_gap=mip_rel_gap,
             time_limit_s=_left(t0, limit, _TIME_SHARES[2]),
         )
         bound = min(bound, lag.bound)
-        best = _better(best, evaluate_programme(work, lag.options, presolve=False))
-    full = evaluate_programme(inst, best.options)  # flows on the caller's arcs
+        best = max([best, lag.options], key=exact.value)
+    if heuristic and lp is not None and not _within(bound, exact.value(best), mip_rel_gap):
+        found = improve_programme(
+            work,
+            relaxed_y=lp.option_value,
+            start=evaluate_programme(sub, best, presolve=False),
+            time_limit_s=120.0
+            if math.isinf(limit)
+            else max(1.0, _left(t0, limit, _TIME_SHARES[3])),
+        )
+        best = max([best, tuple(found.options)], key=exact.value)
+    full = _on_caller_arcs(inst, work, best, exact)
     bound = max(bound, full.objective)
     gap = (bound - full.objective) / full.objective if full.objective > 0 else math.inf
     if bound - full.objective <= 1e-7 * max(1.0, bound):
@@ -184,12 +210,41 @@ def solve_programme_priced(
     return replace(full, bound=bound, gap=gap, status=status, solve_time_s=time.perf_counter() - t0)
 
 
+def _on_caller_arcs(
+    inst: ProgrammeInstance,
+    work: ProgrammeInstance,
+    options: tuple[int, ...],
+    exact: ProgrammeFlows,
+) -> ProgrammeSolution:
+    """The programme with its flows on ``inst``'s own arcs: each merged row's flow split over
+    its members in proportion to their counts (exact, as in the presolve)."""
+    m = _merge(inst)
+    if len(m.arc_row) != len(work.arc_row):  # pragma: no cover - presolve is deterministic
+        msg = "programme pricing: presolve gave different arcs twice"
+        raise RuntimeError(msg)
+    flows = exact.prices(options)[2]
+    share = inst.row_count[inst.arc_row] / np.maximum(m.count[m.group[inst.arc_row]], 1e-300)
+    opts = np.asarray(options, dtype=int)
+    cap = np.bincount(inst.opt_fy[opts], inst.opt_capital_gbp[opts], len(inst.fy_labels))
+    return ProgrammeSolution(
+        options=tuple(int(o) for o in opts),
+        objective=exact.value(options),
+        bound=math.nan,
+        gap=math.nan,
+        status="evaluated",
+        capital_by_fy_gbp=cap,
+        flows=flows[m.arc_of_original] * share,
+    )
+
+
 def _within(bound: float, savings: float, gap: float) -> bool:
     return savings > 0 and bound - savings <= gap * savings + 1e-7 * max(1.0, bound)
 
 
-#: Shares of ``time_limit_s`` by which pricing, the MILP and the Lagrangian bound must end.
-_TIME_SHARES = (0.2, 0.45, 0.85)
+#: Shares of ``time_limit_s`` by which pricing, the MILP, the Lagrangian bound and the
+#: heuristic must end (the last share leaves time for the final flows). The Lagrangian stage
+#: often converges early; the heuristic then gets what it leaves.
+_TIME_SHARES = (0.2, 0.3, 0.55, 0.92)
 
 
 def _left(t0: float, time_limit_s: float, share: float) -> float:
@@ -207,7 +262,11 @@ def _start_mask(
     if not isinstance(initial_arcs, np.ndarray):
         return initial_arc_mask(work, int(initial_arcs))
     keep = np.zeros(len(work.arc_row), dtype=bool)
-    keep[_merged_arc_of_original(inst, work)[np.asarray(initial_arcs, dtype=bool)]] = True
+    merged = _merge(inst)
+    if len(merged.arc_row) != len(work.arc_row):  # pragma: no cover - presolve is deterministic
+        msg = "programme pricing: presolve gave different arcs twice"
+        raise RuntimeError(msg)
+    keep[merged.arc_of_original[np.asarray(initial_arcs, dtype=bool)]] = True
     return keep
 
 
@@ -230,11 +289,9 @@ def _with_arcs(inst: ProgrammeInstance, keep: np.ndarray) -> ProgrammeInstance:
     )
 
 
-def _merged_arc_of_original(inst: ProgrammeInstance, work: ProgrammeInstance) -> np.ndarray:
-    """``(A,)`` the presolved instance's arc for each of ``inst``'s arcs."""
-    from placeplan.compute.programme_presolve import merge_rows
-
-    m = merge_rows(
+def _merge(inst: ProgrammeInstance) -> MergedRows:
+    """The presolve's merge of ``inst`` (as :func:`~placeplan.compute.programme.presolved`)."""
+    return merge_rows(
         inst.row_count,
         inst.row_entry,
         inst.row_present,
@@ -242,7 +299,3 @@ def _merged_arc_of_original(inst: ProgrammeInstance, work: ProgrammeInstance) ->
         inst.arc_site,
         inst.arc_value,
     )
-    if len(m.arc_row) != len(work.arc_row):  # pragma: no cover - presolve is deterministic
-        msg = "programme pricing: presolve gave different arcs twice"
-        raise RuntimeError(msg)
-    return m.arc_of_original
