@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_programme import SMALL, _brute
 
 from placeplan.compute.programme import relaxation, solve_programme
 from placeplan.compute.programme_lagrange import lagrangian_bound, lagrangian_value
 from placeplan.compute.programme_synthetic import synthetic_programme
+from test_programme import SMALL, _brute
 
 
 @pytest.mark.parametrize("kw", SMALL)

@@ -62,6 +62,7 @@ __all__ = [
     "ProgrammeSolution",
     "Relaxation",
     "evaluate_programme",
+    "merged_rows",
     "options_within_budget",
     "presolved",
     "relaxation",
@@ -175,8 +176,10 @@ class ProgrammeSolution:
         ``(bound - objective) / objective`` (0 when optimal; ``inf`` when the savings are 0 and
         the bound is not).
     status
-        ``"optimal"``, ``"time_limit"`` (best found at the time limit, with its gap) or
-        ``"evaluated"`` (a given programme's flows, solved exactly as an LP).
+        ``"optimal"``, ``"time_limit"`` (best found at the time limit, with its gap),
+        ``"feasible"`` (large models: every stage ended before the limit, gap not closed),
+        ``"evaluated"`` (a given programme's flows, solved exactly as an LP) or
+        ``"heuristic"``/``"greedy"`` (no bound).
     capital_by_fy_gbp
         ``(F,)`` capital spent per financial year.
     flows
@@ -588,7 +591,7 @@ def _solve_model(
 ) -> ProgrammeSolution:
     t0 = time.perf_counter()
     original = inst
-    merged = _merge(inst) if presolve else _identity_merge(inst)
+    merged = merged_rows(inst) if presolve else _identity_merge(inst)
     inst = _with_rows(inst, merged)
     if strong is None:
         possible = np.zeros(len(inst.site_ids), dtype=bool)
@@ -649,7 +652,8 @@ def _start(
     return np.concatenate([y, flows[model.arcs]])
 
 
-def _merge(inst: ProgrammeInstance) -> MergedRows:
+def merged_rows(inst: ProgrammeInstance) -> MergedRows:
+    """The exact presolve's merge of ``inst`` (:func:`presolved`), with the maps back."""
     return merge_rows(
         inst.row_count,
         inst.row_entry,
@@ -677,7 +681,7 @@ def _identity_merge(inst: ProgrammeInstance) -> MergedRows:
 def presolved(inst: ProgrammeInstance) -> ProgrammeInstance:
     """Return the instance with interchangeable demand rows merged (exact; see
     :mod:`placeplan.compute.programme_presolve`): same savings for every programme."""
-    return _with_rows(inst, _merge(inst))
+    return _with_rows(inst, merged_rows(inst))
 
 
 def _with_rows(inst: ProgrammeInstance, m: MergedRows) -> ProgrammeInstance:

@@ -42,6 +42,7 @@ from placeplan.compute.programme import (
     ProgrammeInstance,
     ProgrammeSolution,
     evaluate_programme,
+    merged_rows,
     presolved,
     relaxation,
     solve_programme,
@@ -49,7 +50,6 @@ from placeplan.compute.programme import (
 from placeplan.compute.programme_flows import ProgrammeFlows
 from placeplan.compute.programme_heuristic import improve_programme
 from placeplan.compute.programme_lagrange import lagrangian_bound
-from placeplan.compute.programme_presolve import MergedRows, merge_rows
 
 __all__ = ["initial_arc_mask", "solve_programme_priced"]
 
@@ -218,7 +218,7 @@ def _on_caller_arcs(
 ) -> ProgrammeSolution:
     """The programme with its flows on ``inst``'s own arcs: each merged row's flow split over
     its members in proportion to their counts (exact, as in the presolve)."""
-    m = _merge(inst)
+    m = merged_rows(inst)
     if len(m.arc_row) != len(work.arc_row):  # pragma: no cover - presolve is deterministic
         msg = "programme pricing: presolve gave different arcs twice"
         raise RuntimeError(msg)
@@ -262,7 +262,7 @@ def _start_mask(
     if not isinstance(initial_arcs, np.ndarray):
         return initial_arc_mask(work, int(initial_arcs))
     keep = np.zeros(len(work.arc_row), dtype=bool)
-    merged = _merge(inst)
+    merged = merged_rows(inst)
     if len(merged.arc_row) != len(work.arc_row):  # pragma: no cover - presolve is deterministic
         msg = "programme pricing: presolve gave different arcs twice"
         raise RuntimeError(msg)
@@ -286,16 +286,4 @@ def _with_arcs(inst: ProgrammeInstance, keep: np.ndarray) -> ProgrammeInstance:
         arc_row=inst.arc_row[keep],
         arc_site=inst.arc_site[keep],
         arc_value=inst.arc_value[keep],
-    )
-
-
-def _merge(inst: ProgrammeInstance) -> MergedRows:
-    """The presolve's merge of ``inst`` (as :func:`~placeplan.compute.programme.presolved`)."""
-    return merge_rows(
-        inst.row_count,
-        inst.row_entry,
-        inst.row_present,
-        inst.arc_row,
-        inst.arc_site,
-        inst.arc_value,
     )
