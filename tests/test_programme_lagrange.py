@@ -17,6 +17,19 @@ from placeplan.compute.programme_synthetic import synthetic_programme
 from test_programme import SMALL, _brute
 
 
+def scarce_programme():
+    """Few pupils round each of 6 sites, whole bases of 8 or 12 places, £0.8m a year: the
+    relaxation buys only the places it fills, so its bound is loose."""
+    return synthetic_programme(
+        n_rows=30,
+        n_sites=6,
+        seed=4,
+        objective="pupil_minutes",
+        sizes=((8, 400_000.0), (12, 600_000.0)),
+        budget_by_fy_gbp=[800_000.0, 800_000.0],
+    )
+
+
 @pytest.mark.parametrize("kw", SMALL)
 @pytest.mark.parametrize("integer", [False, True])
 def test_any_non_negative_prices_bound_the_optimum(kw, integer):
@@ -72,14 +85,7 @@ def test_zero_prices_give_the_best_programme_with_every_pupil_free():
 def test_scarce_demand_bound_is_tighter_than_the_relaxation():
     """Few pupils round each site and whole bases to buy: the relaxation buys the places it
     fills; the Lagrangian bound pays for whole bases and comes down towards the optimum."""
-    inst = synthetic_programme(
-        n_rows=30,
-        n_sites=6,
-        seed=4,
-        objective="pupil_minutes",
-        sizes=((8, 400_000.0), (12, 600_000.0)),
-        budget_by_fy_gbp=[800_000.0, 800_000.0],
-    )
+    inst = scarce_programme()
     opt = solve_programme(inst, strong_linking=True)
     assert opt.status == "optimal"
     lp = relaxation(inst)

@@ -18,6 +18,7 @@ from placeplan.compute.programme_pricing import initial_arc_mask, solve_programm
 from placeplan.compute.programme_study import budget_curve, greedy_programme
 from placeplan.compute.programme_synthetic import synthetic_programme
 from test_programme import SMALL, _brute, _fits
+from test_programme_lagrange import scarce_programme
 
 
 def test_max_places_within_matches_enumeration():
@@ -114,14 +115,7 @@ def test_places_cut_leaves_fractional_sizes_alone():
 def test_lagrangian_stage_tightens_the_priced_bound_and_stays_valid():
     """Scarce demand, whole bases: the relaxation's bound is loose; the Lagrangian stage lowers
     it, never below the optimum, and a solve that ends early with a gap says "feasible"."""
-    inst = synthetic_programme(
-        n_rows=30,
-        n_sites=6,
-        seed=4,
-        objective="pupil_minutes",
-        sizes=((8, 400_000.0), (12, 600_000.0)),
-        budget_by_fy_gbp=[800_000.0, 800_000.0],
-    )
+    inst = scarce_programme()
     opt = solve_programme(inst, strong_linking=True)
     weak = solve_programme_priced(inst, initial_arcs=1, lagrangian=False)
     strong = solve_programme_priced(inst, initial_arcs=1)
