@@ -14,6 +14,13 @@ alone. From :data:`PRICED_MIN_ARCS` assignments up, :func:`study_programme_price
 - measures the site contributions and the greedy heuristic on the full model (greedy first:
   the better of its programme and the curve's last is the priced MILP's starting incumbent).
 
+Known weakness, measured 2026-11-24 on the geographic county benchmark (10 curve steps, 5
+alternatives, 60 s per solve, 1,433 s in all): the best programme goes through the heuristic
+and the Lagrangian bound, but the curve and the alternatives are still direct MILPs on the
+reduced model, and at this scale they are poor (the curve's step at 90 % of the budget saved
+18,043 pupil-minutes against 41,229 at 100 %; one alternative came back empty). Solving each
+step and alternative like the best programme is the next piece of work.
+
 Below the threshold the full model is solved directly and exactly
 (:func:`~placeplan.compute.programme_plan.study_programme`).
 
