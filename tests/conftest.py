@@ -1,4 +1,4 @@
-"""Shared test set-up: an isolated cache and no progress bars.
+"""Shared test set-up: an isolated cache, no progress bars, and a breakable copy of the sample.
 
 The suite never touches the user's cache (``platformdirs.user_cache_dir("placeplan")``): every
 session gets a fresh cache folder, so the first pipeline run in a session also exercises the
@@ -6,6 +6,9 @@ cold (cache-miss) path.
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -19,3 +22,17 @@ def _isolated_cache(tmp_path_factory):
     placeplan.settings.progress = False
     yield
     placeplan.settings.cache_folder, placeplan.settings.progress = old
+
+
+SAMPLE_PLAN_DIR = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
+
+
+@pytest.fixture
+def sample_copy(tmp_path):
+    """A copy of the sample plan folder writing to ``out/`` inside it, so tests can break it."""
+    dst = tmp_path / "plan"
+    shutil.copytree(SAMPLE_PLAN_DIR, dst)
+    text = (dst / "plan.toml").read_text(encoding="utf-8")
+    text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
+    (dst / "plan.toml").write_text(text, encoding="utf-8")
+    return dst

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,6 @@ import pytest
 from placeplan import cli
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
-
-
-@pytest.fixture
-def sample_copy(tmp_path):
-    """A copy of the sample plan folder, so tests can break it."""
-    dst = tmp_path / "plan"
-    shutil.copytree(SAMPLE, dst)
-    text = (dst / "plan.toml").read_text(encoding="utf-8")
-    text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
-    (dst / "plan.toml").write_text(text, encoding="utf-8")
-    return dst
 
 
 def _one_line_error(capsys) -> str:

@@ -15,18 +15,12 @@ import pytest
 
 from placeplan import cli
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
 TINY = Path(__file__).parent / "data" / "tiny_town.osm"
 
 
 @pytest.fixture
-def plan_dir(tmp_path):
-    dst = tmp_path / "plan"
-    shutil.copytree(SAMPLE, dst)
-    text = (dst / "plan.toml").read_text(encoding="utf-8")
-    text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
-    (dst / "plan.toml").write_text(text, encoding="utf-8")
-    return dst
+def plan_dir(sample_copy):
+    return sample_copy
 
 
 def _edit(plan_dir: Path, old: str, new: str) -> Path:

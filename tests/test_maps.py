@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import folium
@@ -175,16 +174,6 @@ def test_band_index():
 
 # --------------------------------------------------------------------------- region outline input
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
-
-
-@pytest.fixture
-def sample_copy(tmp_path):
-    dst = tmp_path / "plan"
-    shutil.copytree(SAMPLE, dst)
-    text = (dst / "plan.toml").read_text(encoding="utf-8")
-    text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
-    (dst / "plan.toml").write_text(text, encoding="utf-8")
-    return dst
 
 
 def _set_region(plan_dir: Path, value: str) -> Path:

@@ -393,7 +393,6 @@ def test_financial_year_labels(label):
 # --------------------------------------------------------------------------------------------
 # config, publishing, CLI
 # --------------------------------------------------------------------------------------------
-import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from placeplan import cli  # noqa: E402
@@ -485,16 +484,6 @@ def test_optimise_config_rejects_bad_financial_years(tmp_path):
     with pytest.raises(ConfigError, match=r"optimise\.budget_by_fy_gbp"):
         load_plan(tmp_path / "plan.toml")
     assert load_plan(SAMPLE / "plan.toml").optimise.budget_by_fy_gbp["2026-27"] == 800_000
-
-
-@pytest.fixture
-def sample_copy(tmp_path):
-    dst = tmp_path / "plan"
-    shutil.copytree(SAMPLE, dst)
-    text = (dst / "plan.toml").read_text(encoding="utf-8")
-    text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
-    (dst / "plan.toml").write_text(text, encoding="utf-8")
-    return dst
 
 
 def test_cli_optimise_on_the_sample_writes_curve_and_alternatives(sample_copy, capsys):

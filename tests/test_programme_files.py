@@ -9,7 +9,6 @@ report alike.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +25,6 @@ from placeplan.compute.proposals import SNAPSHOT, assess_proposals
 from placeplan.compute.scenario import Scenario, SiteSize, apply_scenario
 from placeplan.config import OptimiseConfig, PlanConfig, load_plan
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
 LIMITS = {"primary": 45.0, "secondary": 75.0, "post16": 75.0}
 COSTS = CostModel(transport_cost_per_mile_gbp=2.0, school_days=190)
 
@@ -251,16 +249,6 @@ def test_snapshot_proposals_and_site_table_use_the_scenarios_places():
 
 
 # -- end to end on the sample ---------------------------------------------------------------------
-@pytest.fixture
-def sample_copy(tmp_path):
-    dst = tmp_path / "plan"
-    shutil.copytree(SAMPLE, dst)
-    text = (dst / "plan.toml").read_text(encoding="utf-8")
-    text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
-    (dst / "plan.toml").write_text(text, encoding="utf-8")
-    return dst
-
-
 def test_run_models_the_programme_optimise_wrote(sample_copy):
     from placeplan.pipeline import run
 
