@@ -7,19 +7,29 @@ alone. From :data:`PRICED_MIN_ARCS` assignments up, :func:`study_programme_price
 - solves the **best programme** on the *full* model by column generation
   (:func:`~placeplan.compute.programme_pricing.solve_programme_priced`), starting from each
   demand row's nearest sites' assignments (``start``): its bound and gap are the full model's;
-- draws the **budget curve** and the **alternatives** on the nearest sites' assignments only (a
-  reduced model, one MILP per step or alternative), then re-solves each programme's flows on
-  every assignment: those programmes' savings are the full model's, but their gaps are unknown
-  (``nan``, status ``"evaluated"``) — they were optimised on the reduced model;
-- measures the site contributions and the greedy heuristic on the full model (greedy first:
-  the better of its programme and the curve's last is the priced MILP's starting incumbent).
+- draws the **budget curve** on the full model by the primal heuristic
+  (:func:`~placeplan.compute.programme_scale_study.heuristic_curve_steps`: each step
+  :func:`~placeplan.compute.programme_heuristic.improve_programme` on the budget-scaled model,
+  started from the step below's programme; the last step is the best programme) and proves a
+  bound per step (:func:`~placeplan.compute.programme_scale_study.bound_curve`: the Lagrangian
+  bound on the scaled model, capped by the step above's, so status and gap per step are honest);
+- finds the **alternatives** by the heuristic with one chosen site ruled out at a time
+  (:func:`~placeplan.compute.programme_scale_study.heuristic_alternatives`; not a proven k-best:
+  the best found without that site, gap against the best programme's bound);
+- measures the site contributions and the greedy heuristic on the full model (greedy first: the
+  better of its programme and the curve's step below the full budget is the priced MILP's
+  starting incumbent). Every stage shares one
+  :class:`~placeplan.compute.programme_flows.ProgrammeFlows` (exact savings, flow LPs per
+  connected part, cached).
 
-Known weakness, measured 2026-11-24 on the geographic county benchmark (10 curve steps, 5
-alternatives, 60 s per solve, 1,433 s in all): the best programme goes through the heuristic
-and the Lagrangian bound, but the curve and the alternatives are still direct MILPs on the
-reduced model, and at this scale they are poor (the curve's step at 90 % of the budget saved
-18,043 pupil-minutes against 41,229 at 100 %; one alternative came back empty). Solving each
-step and alternative like the best programme is the next piece of work.
+Before this (measured 2026-11-24 on the geographic county benchmark, ``benchmarks/
+_county_geo.py``: 60,000 rows, 3,600 options, 1.64 m assignments; 10 curve steps, 5
+alternatives, 60 s per solve, 1 % gap asked; 2-core machine shared with other work), the curve
+and the alternatives were direct MILPs on the nearest sites' assignments, and poor: 1,433 s in
+all, curve 0, 0, 2,152, 4,181, 13,134, 16,302, 18,043, 18,043, 18,043, 41,229 pupil-minutes
+(£1.6 m bought nothing), alternatives 30,578, 24,713, 24,582, 25,594 and one empty, greedy
+0 options after 60 s (82 evaluations, each a full LP over every assignment), contributions
+362 s.
 
 Below the threshold the full model is solved directly and exactly
 (:func:`~placeplan.compute.programme_plan.study_programme`).
@@ -48,23 +58,19 @@ is honest.
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import replace
 
 import numpy as np
 
-from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, evaluate_programme
+from placeplan.compute.programme import ProgrammeInstance
+from placeplan.compute.programme_flows import ProgrammeFlows
 from placeplan.compute.programme_pricing import solve_programme_priced
-from placeplan.compute.programme_study import (
-    CurvePoint,
-    StudyParts,
-    alternatives,
-    budget_curve,
-    curve_point,
-    greedy_programme,
-    site_contributions,
+from placeplan.compute.programme_scale_study import (
+    bound_curve,
+    heuristic_alternatives,
+    heuristic_curve_steps,
 )
+from placeplan.compute.programme_study import StudyParts, greedy_programme, site_contributions
 
 __all__ = [
     "PRICED_MIN_ARCS",
@@ -94,23 +100,6 @@ def arcs_within(full: ProgrammeInstance, part: ProgrammeInstance) -> np.ndarray:
         full.arc_row.astype(np.int64) * n_s + full.arc_site,
         part.arc_row.astype(np.int64) * n_s + part.arc_site,
     )
-
-
-def _on_full(full: ProgrammeInstance, sol: ProgrammeSolution) -> ProgrammeSolution:
-    ev = evaluate_programme(full, sol.options)
-    return replace(ev, bound=math.nan, gap=math.nan, solve_time_s=sol.solve_time_s)
-
-
-def _curve_on_full(
-    full: ProgrammeInstance, curve: tuple[CurvePoint, ...], best: ProgrammeSolution
-) -> tuple[CurvePoint, ...]:
-    """The reduced model's curve with each programme's flows re-solved on every assignment;
-    the last step is ``best``; a step below the one before takes that programme (it fits)."""
-    out: list[CurvePoint] = []
-    for i, p in enumerate(curve):
-        sol = best if i == len(curve) - 1 else _on_full(full, p.solution)
-        out.append(curve_point(p.budget_gbp, p.budget_scale, sol, out))
-    return tuple(out)
 
 
 def study_programme_priced(
@@ -143,20 +132,17 @@ def study_programme_priced(
         assignments.
     """
     timings: dict[str, float] = {}
-    reduced = replace(
-        full,
-        arc_row=full.arc_row[start],
-        arc_site=full.arc_site[start],
-        arc_value=full.arc_value[start],
-    )
     t0 = time.perf_counter()
-    curve = budget_curve(reduced, steps=steps, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-    timings["curve"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    greedy = greedy_programme(full, time_limit_s=time_limit_s)
+    flows = ProgrammeFlows(full)  # exact savings per connected part, shared by every stage
+    greedy = greedy_programme(full, time_limit_s=time_limit_s, flows=flows)
     timings["greedy"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    start_sol = max(_on_full(full, curve[-1].solution), greedy, key=lambda s: s.objective)
+    below = heuristic_curve_steps(
+        full, flows, steps=steps, time_limit_s=time_limit_s, arc_mask=start
+    )
+    timings["curve"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    start_sol = max([*below[-1:], greedy], key=lambda s: s.objective)
     best = solve_programme_priced(
         full,
         initial_arcs=start,
@@ -165,12 +151,24 @@ def study_programme_priced(
         fallback=start_sol,
     )
     timings["best"] = time.perf_counter() - t0
-    curve = _curve_on_full(full, curve, best)
     t0 = time.perf_counter()
-    contributions = site_contributions(full, best)
+    curve = bound_curve(
+        full, flows, below, best, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
+    )
+    timings["curve"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    contributions = site_contributions(full, best, flows=flows)
     timings["contributions"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    alts = alternatives(reduced, best, k=k, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-    alts = tuple(_on_full(full, a) for a in alts)
+    alts = heuristic_alternatives(
+        full,
+        flows,
+        best,
+        contributions,
+        k=k,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        arc_mask=start,
+    )
     timings["alternatives"] = time.perf_counter() - t0
     return best, contributions, curve, alts, greedy, timings
