@@ -4,21 +4,22 @@ A county's full model (every compatible site within reach of every demand row) h
 assignments; :func:`~placeplan.compute.programme.solve_programme` spends minutes on its first LP
 alone. From :data:`PRICED_MIN_ARCS` assignments up, :func:`study_programme_priced` therefore
 
-- solves the **best programme** on the *full* model by column generation
-  (:func:`~placeplan.compute.programme_pricing.solve_programme_priced`), starting from each
-  demand row's nearest sites' assignments (``start``): its bound and gap are the full model's;
 - draws the **budget curve** on the full model by the primal heuristic
   (:func:`~placeplan.compute.programme_scale_study.heuristic_curve_steps`: each step
   :func:`~placeplan.compute.programme_heuristic.improve_programme` on the budget-scaled model,
-  started from the step below's programme; the last step is the best programme) and proves a
-  bound per step (:func:`~placeplan.compute.programme_scale_study.bound_curve`: the Lagrangian
-  bound on the scaled model, capped by the step above's, so status and gap per step are honest);
+  started from the step below's programme);
+- solves the **best programme** on the *full* model by column generation
+  (:func:`~placeplan.compute.programme_pricing.solve_programme_priced`), starting from each
+  demand row's nearest sites' assignments (``start``) and from the better of the curve's full
+  budget step and greedy: its bound and gap are the full model's. It is the curve's last step;
+- proves a bound per step (:func:`~placeplan.compute.programme_scale_study.bound_curve`: the
+  Lagrangian bound on the scaled model, capped by the step above's, so status and gap per step
+  are honest; at the full budget it can only lower the best programme's bound);
 - finds the **alternatives** by the heuristic with one chosen site ruled out at a time
   (:func:`~placeplan.compute.programme_scale_study.heuristic_alternatives`; not a proven k-best:
   the best found without that site, gap against the best programme's bound);
-- measures the site contributions and the greedy heuristic on the full model (greedy first: the
-  better of its programme and the curve's step below the full budget is the priced MILP's
-  starting incumbent). Every stage shares one
+- measures the site contributions and the greedy heuristic on the full model (greedy first).
+  Every stage shares one
   :class:`~placeplan.compute.programme_flows.ProgrammeFlows` (exact savings, flow LPs per
   connected part, cached).
 
@@ -153,8 +154,9 @@ def study_programme_priced(
     timings["best"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     curve = bound_curve(
-        full, flows, below, best, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
+        full, flows, below[:-1], best, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
     )
+    best = curve[-1].solution  # its bound lowered by the full budget's Lagrangian step
     timings["curve"] += time.perf_counter() - t0
     t0 = time.perf_counter()
     contributions = site_contributions(full, best, flows=flows)

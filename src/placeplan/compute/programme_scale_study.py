@@ -112,7 +112,8 @@ def heuristic_curve_steps(
     time_limit_s: float | None,
     arc_mask: np.ndarray | None = None,
 ) -> list[ProgrammeSolution]:
-    """Programmes at budget shares ``1/steps .. (steps-1)/steps`` (not the full budget).
+    """Programmes at budget shares ``1/steps, 2/steps, ..., 1`` (the last, at the full budget,
+    is a starting incumbent for the best programme's solve).
 
     Parameters
     ----------
@@ -121,7 +122,7 @@ def heuristic_curve_steps(
     flows
         Exact savings cache built on ``full``.
     steps
-        Budget-curve steps (>= 1); the last, the full budget, is the caller's.
+        Budget-curve steps (>= 1).
     time_limit_s
         Per step (the heuristic gets :data:`HEURISTIC_SHARE` of it).
     arc_mask
@@ -130,7 +131,7 @@ def heuristic_curve_steps(
     Returns
     -------
     list of ProgrammeSolution
-        ``steps - 1`` programmes (``status="heuristic"``, no bound yet), each feasible at its
+        ``steps`` programmes (``status="heuristic"``, no bound yet), each feasible at its
         budget and saving at least as much as the one before.
 
     Raises
@@ -143,7 +144,7 @@ def heuristic_curve_steps(
         raise ConfigError(msg)
     out: list[ProgrammeSolution] = []
     prev: tuple[int, ...] = ()
-    for k in range(1, int(steps)):
+    for k in range(1, int(steps) + 1):
         sol = improve_programme(
             scaled_budget(full, k / steps),
             start=prev,
@@ -167,9 +168,10 @@ def _step_bound(
     *,
     time_limit_s: float,
     mip_rel_gap: float,
+    status: str = "heuristic",
 ) -> tuple[ProgrammeSolution, tuple[float, np.ndarray | None, np.ndarray | None]]:
     """One step's bound (and its master's programme when that saves more), given the step
-    above's ``(bound, row prices, capacity prices)``."""
+    above's ``(bound, row prices, capacity prices)``; ``status`` when the gap stays open."""
     cap = above[0]
     if with_bound(sol, cap, mip_rel_gap).status == "optimal":
         return with_bound(sol, cap, mip_rel_gap), above
@@ -198,7 +200,8 @@ def _step_bound(
         bound,
         lag.iterations,
     )
-    return with_bound(sol, bound, mip_rel_gap), (bound, lag.row_price, lag.capacity_price)
+    out = with_bound(sol, bound, mip_rel_gap, status)
+    return out, (bound, lag.row_price, lag.capacity_price)
 
 
 def _evaluated(
@@ -232,27 +235,31 @@ def bound_curve(
     flows
         Exact savings cache built on ``full``.
     below
-        :func:`heuristic_curve_steps`'s programmes.
+        :func:`heuristic_curve_steps`'s programmes below the full budget.
     best
-        The best programme at the full budget (the last step as given); its bound caps every
-        step's when its status is one with a proven bound (``"optimal"``, ``"time_limit"``,
-        ``"feasible"``).
+        The best programme at the full budget; its bound caps every step's when its status is
+        one with a proven bound (``"optimal"``, ``"time_limit"``, ``"feasible"``, else none).
     time_limit_s
-        Per step (the bound gets :data:`BOUND_SHARE` of it).
+        Per step (the bound gets :data:`BOUND_SHARE` of it; the full budget's step too).
     mip_rel_gap
         A step within this gap on savings is ``"optimal"``.
 
     Returns
     -------
     tuple of CurvePoint
-        Budgets ascending; savings never fall; every bound holds for its budget.
+        Budgets ascending; savings never fall; every bound holds for its budget. The last
+        step's programme is ``best`` with the least bound found (its status kept while the gap
+        is open), or the Lagrangian master's programme where that saves more.
     """
     steps = len(below) + 1
-    sols: list[ProgrammeSolution] = list(below)
     proven = best.status in _PROVEN and not math.isnan(best.bound)  # not "evaluated" etc.
-    top = best.bound if proven else math.inf
-    above: tuple[float, np.ndarray | None, np.ndarray | None] = (top, None, None)
-    for k in range(steps - 1, 0, -1):  # from the top down: a larger budget's bound holds
+    sols: list[ProgrammeSolution] = [*below, best]
+    above: tuple[float, np.ndarray | None, np.ndarray | None] = (
+        best.bound if proven else math.inf,
+        None,
+        None,
+    )
+    for k in range(steps, 0, -1):  # from the top down: a larger budget's bound holds
         sols[k - 1], above = _step_bound(
             scaled_budget(full, k / steps),
             flows,
@@ -260,13 +267,13 @@ def bound_curve(
             above,
             time_limit_s=BOUND_SHARE * _limit(time_limit_s),
             mip_rel_gap=mip_rel_gap,
+            status=best.status if k == steps and proven else "heuristic",
         )
     points: list[CurvePoint] = []
-    for k, sol in enumerate([*sols, best], start=1):
+    for k, sol in enumerate(sols, start=1):
         point = curve_point(full.total_budget_gbp * k / steps, k / steps, sol, points)
         if point.solution is not sol:  # the step below's programme, with this step's bound
-            bound = top if k == steps else sol.bound
-            point = replace(point, solution=with_bound(point.solution, bound, mip_rel_gap))
+            point = replace(point, solution=with_bound(point.solution, sol.bound, mip_rel_gap))
         points.append(point)
     return tuple(points)
 
