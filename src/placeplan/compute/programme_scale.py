@@ -119,17 +119,20 @@ def study_programme_priced(
     full
         The full model.
     start
-        ``(A,)`` mask of ``full``'s assignments to start pricing from and to draw the curve and
-        alternatives on (each row's nearest sites).
+        ``(A,)`` mask of ``full``'s assignments to start pricing from, and the arcs the
+        heuristic's restricted MILP uses for the curve and the alternatives (each row's
+        nearest sites; their savings are always on every arc).
     steps, k, time_limit_s, mip_rel_gap
         Budget-curve steps, alternatives, time limit per solve (the priced solve's whole
-        limit), relative gap.
+        limit; a curve step's heuristic and bound together; one alternative), relative gap.
 
     Returns
     -------
     tuple
-        Best programme (bound and gap on the full model), site contributions, budget curve,
-        alternatives, greedy programme, timings; every programme's flows are on ``full``'s
+        Best programme (bound and gap on the full model), site contributions, budget curve
+        (bound, gap and status per step), alternatives
+        (:class:`~placeplan.compute.programme_scale_study.AlternativeProgramme`: the site
+        ruled out), greedy programme, timings; every programme's flows are on ``full``'s
         assignments.
     """
     timings: dict[str, float] = {}

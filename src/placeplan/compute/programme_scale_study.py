@@ -7,19 +7,26 @@ per connected part, cached) so a step or an alternative re-solves only the parts
 - :func:`heuristic_curve_steps`: step ``k`` of ``steps`` is
   :func:`~placeplan.compute.programme_heuristic.improve_programme` on the model with every
   financial year's budget scaled by ``k / steps``, started from step ``k - 1``'s programme
-  (it fits the larger budget, so the curve never falls). The last step is the best programme,
-  which the caller solves at the full budget.
+  (it fits the larger budget, so the curve never falls). The full budget's step is the best
+  programme's starting incumbent; the caller's best programme is the curve's last step.
 - :func:`bound_curve`: each step's proven bound, from the top down: the Lagrangian bound
   (:func:`~placeplan.compute.programme_lagrange.lagrangian_bound`) on the scaled model, warm
   started from the lower of ``L`` at the step's own flow prices and at the step above's
   Lagrangian prices, capped by the step above's bound (a larger budget's bound holds for every
-  smaller budget). A step's status is ``"optimal"`` when its gap on savings is within the
-  asked gap, else ``"heuristic"``.
+  smaller budget); the full budget's step starts from the best programme's bound, so its
+  bound can only fall. When the Lagrangian master's whole programme saves more than a step's
+  (it fits that step's budget), it replaces it. A step's status is ``"optimal"`` when its gap
+  on savings ``(bound - savings) / savings`` is within the asked gap, else ``"heuristic"``
+  (the best programme keeps its own status).
+- Time per step: :data:`HEURISTIC_SHARE` of ``time_limit_s`` for the heuristic,
+  :data:`BOUND_SHARE` for the bound (the Lagrangian's last master may overrun by a second).
 - :func:`heuristic_alternatives`: *not* a proven k-best list. For the best programme's sites,
   smallest contribution first, the best programme found with that one site ruled out
-  (:class:`AlternativeProgramme`); distinct site sets, most savings first. Their bound is the
-  best programme's (valid: it bounds every programme of the model), so their gap says how far
-  they may be from the best possible, not from the best without that site.
+  (:class:`AlternativeProgramme`, ``ruled_out_site``; ``alternatives.csv`` names it), each
+  within ``time_limit_s``; distinct site sets, none the best's, most savings first. Their bound
+  is the best programme's (valid: it bounds every programme of the model), so their gap says
+  how far they may be from the best possible, not from the best without that site. A heuristic
+  alternative can save more than the heuristic best programme when both are far from proven.
 """
 
 from __future__ import annotations
