@@ -151,3 +151,55 @@ def test_programme_flows_are_exact_per_part():
         assert flows.value(opts) == pytest.approx(want, rel=1e-7, abs=1e-9)
         _, _, x = flows.prices(opts)
         assert float(inst.arc_value @ x) == pytest.approx(want, rel=1e-7, abs=1e-9)
+
+
+def test_start_as_indices_forbidden_sites_and_a_shared_cache():
+    inst = synthetic_programme(n_rows=60, n_sites=8, n_needs=2, seed=5)
+    start = evaluate_programme(inst, [0])
+    by_sol = improve_programme(inst, start=start, time_limit_s=10.0)
+    by_idx = improve_programme(inst, start=[0], time_limit_s=10.0)
+    assert by_idx.options == by_sol.options
+    assert by_idx.objective == pytest.approx(by_sol.objective, rel=1e-9)
+    best_sites = {int(inst.opt_site[o]) for o in by_sol.options}
+    assert best_sites  # something to forbid
+    forbid = sorted(best_sites)[:1]
+    cache = ProgrammeFlows(inst)
+    sol = improve_programme(inst, forbid_sites=forbid, flows=cache, time_limit_s=10.0)
+    _check_feasible(inst, sol)
+    assert not {int(inst.opt_site[o]) for o in sol.options} & set(forbid)
+    assert sol.objective <= by_sol.objective + 1e-7
+    assert sol.objective == pytest.approx(evaluate_programme(inst, sol.options).objective, rel=1e-7)
+    assert cache.solves > 0  # the caller's cache did the work
+
+
+def test_shared_cache_of_a_larger_budget_keeps_to_the_instance_budget():
+    """The cache may be built on the full budget; the moves must fit the instance's own."""
+    full = synthetic_programme(
+        n_rows=60, n_sites=8, n_needs=2, seed=4, objective="pupil_minutes", carry_forward=True
+    )
+    cache = ProgrammeFlows(full)
+    for scale in (0.25, 0.5):
+        small = replace(full, budget_by_fy_gbp=np.asarray(full.budget_by_fy_gbp) * scale)
+        sol = improve_programme(small, flows=cache, time_limit_s=10.0)
+        _check_feasible(small, sol)
+        assert sol.objective == pytest.approx(_brute_force(small), rel=1e-6)
+
+
+def test_start_forbid_and_flows_errors_say_how_to_fix():
+    inst = synthetic_programme(n_rows=10, n_sites=3, seed=1, budget_by_fy_gbp=[1e6, 1e6])
+    o = next(o for o in range(len(inst.opt_site)) if programme_fits(inst, [o]))
+    with pytest.raises(ConfigError, match="forbid_sites"):
+        improve_programme(inst, start=[o], forbid_sites=[int(inst.opt_site[o])])
+    with pytest.raises(ConfigError, match="forbid_sites"):
+        improve_programme(inst, forbid_sites=[len(inst.site_ids)])
+    with pytest.raises(ConfigError, match="start"):
+        improve_programme(inst, start=[len(inst.opt_site)])
+    keep = np.arange(len(inst.arc_row)) % 2 == 0
+    other = replace(
+        inst,
+        arc_row=inst.arc_row[keep],
+        arc_site=inst.arc_site[keep],
+        arc_value=inst.arc_value[keep],
+    )
+    with pytest.raises(ConfigError, match="flows"):
+        improve_programme(inst, flows=ProgrammeFlows(other))

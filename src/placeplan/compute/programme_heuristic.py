@@ -172,12 +172,16 @@ def _restricted_milp(
 
 
 def _moves(
-    screen: ProgrammeFlows, cur: tuple[int, ...], cand_opt: np.ndarray, places: np.ndarray
+    screen: ProgrammeFlows,
+    cur: tuple[int, ...],
+    cand_opt: np.ndarray,
+    places: np.ndarray,
+    budget: ProgrammeInstance,
 ) -> list[tuple[int, int]]:
-    """Single moves from ``cur`` that fit the budgets, as (option dropped or -1, option added),
-    best estimate first: resize or retime a site, add a site, swap a site for another, valued
-    at the screening model's prices (a site's places at its capacity prices, a new site by
-    :func:`~placeplan.compute.programme_flows.add_gains`)."""
+    """Single moves from ``cur`` that fit ``budget``'s budgets, as (option dropped or -1, option
+    added), best estimate first: resize or retime a site, add a site, swap a site for another,
+    valued at the screening model's prices (a site's places at its capacity prices, a new site
+    by :func:`~placeplan.compute.programme_flows.add_gains`)."""
     inst = screen.inst
     u, pi, _ = screen.prices(cur)
     gain = add_gains(inst, screen.by_site, u)
@@ -195,31 +199,32 @@ def _moves(
     est[drop.size - c.size * new.size :] -= np.repeat(keep, new.size)
     by_fy = np.eye(len(inst.fy_labels))[inst.opt_fy] * inst.opt_capital_gbp[:, None]  # (O, F)
     after = by_fy[c].sum(axis=0) + by_fy[add] - np.where(drop[:, None] >= 0, by_fy[drop], 0.0)
-    ok = _within_budget(inst, after)
+    ok = _within_budget(budget, after)
     order = np.lexsort((add, drop, -est))
     order = order[ok[order]]
     return list(zip(drop[order].tolist(), add[order].tolist(), strict=True))[::-1]
 
 
 def _local_search(
+    budget: ProgrammeInstance,
     exact: ProgrammeFlows,
     screen: ProgrammeFlows,
     cand: np.ndarray,
     options: tuple[int, ...],
     deadline: float,
 ) -> tuple[int, ...]:
-    """Hill-climb from ``options``: each round screens ``_BATCH`` moves (best estimates first)
-    on the screening model and takes the best that raises its savings; after ``_CHAIN`` moves
-    (or none left) the exact savings must have risen, else the climb goes back to the last
-    checked programme and halves ``_CHAIN``. Stops at the deadline or when no
-    screened move helps."""
+    """Hill-climb from ``options`` within ``budget``'s budgets: each round screens ``_BATCH``
+    moves (best estimates first) on the screening model and takes the best that raises its
+    savings; after ``_CHAIN`` moves (or none left) the exact savings must have risen, else the
+    climb goes back to the last checked programme and halves ``_CHAIN``. Stops at the deadline
+    or when no screened move helps."""
     inst, batch, chain = exact.inst, _BATCH, _CHAIN
     cur = good = tuple(sorted(options))
     good_val = exact.value(good)
     cand_opt = cand[inst.opt_site]
     n_y = len(inst.years)
     places = np.where(inst.opt_open[:, None] <= np.arange(n_y), inst.opt_places[:, None], 0.0)
-    seen, done, pending, moves = {cur}, 0, 0, _moves(screen, cur, cand_opt, places)
+    seen, done, pending, moves = {cur}, 0, 0, _moves(screen, cur, cand_opt, places, budget)
     while time.perf_counter() < deadline:
         base, step = screen.value(cur), None
         while moves and step is None and time.perf_counter() < deadline:
@@ -234,7 +239,7 @@ def _local_search(
             step = best[1] if best[0] > _REL * max(1.0, abs(base)) else None
         if step is not None:
             cur, pending = step, pending + 1
-            moves = _moves(screen, cur, cand_opt, places)
+            moves = _moves(screen, cur, cand_opt, places, budget)
             if pending < chain:
                 continue
         if not pending:
@@ -244,7 +249,7 @@ def _local_search(
             good, good_val, done = cur, val, done + pending
         else:
             cur, chain = good, max(1, chain // 2)
-            moves = _moves(screen, cur, cand_opt, places)
+            moves = _moves(screen, cur, cand_opt, places, budget)
         pending = 0
     msg = "local search: %d moves, %d exact and %d screening flow LPs, savings %.6g"
     logger.info(msg, done, exact.solves, screen.solves, good_val)
@@ -255,12 +260,14 @@ def improve_programme(
     inst: ProgrammeInstance,
     *,
     relaxed_y: np.ndarray | None = None,
-    start: ProgrammeSolution | None = None,
+    start: ProgrammeSolution | Sequence[int] | None = None,
     time_limit_s: float = 90.0,
     arc_mask: np.ndarray | None = None,
     site_threshold: float = 0.01,
     milp_share: float = 0.4,
     max_exact_arcs: int = 20_000,
+    forbid_sites: Sequence[int] = (),
+    flows: ProgrammeFlows | None = None,
 ) -> ProgrammeSolution:
     """A good programme for a large model within ``time_limit_s`` (see the module docstring).
 
@@ -272,8 +279,8 @@ def improve_programme(
         ``(O,)`` the LP relaxation's option values, if known: sites whose options sum to at
         most ``site_threshold`` are left closed. Default: every site is a candidate.
     start
-        A programme feasible in ``inst`` (e.g. from pricing): the MILP's first incumbent, and
-        the result is never worse.
+        A programme feasible in ``inst`` (e.g. from pricing), as a solution or its option
+        indices: the MILP's first incumbent, and the result is never worse.
     time_limit_s
         Wall-clock seconds for the whole call (the last exact LP may overrun it a little).
     arc_mask
@@ -285,6 +292,12 @@ def improve_programme(
         Share of the time for the restricted MILP; local search gets the rest.
     max_exact_arcs
         Up to this many candidate arcs, the MILP and the screening keep every row unmerged.
+    forbid_sites
+        Site indices that stay closed (``start`` must not open any of them).
+    flows
+        A cache of exact savings to reuse (e.g. shared by the steps of a budget curve): built
+        on ``inst`` or on an instance with the same arcs, rows and options (budgets may differ;
+        the budgets used are ``inst``'s). Default: a new one.
 
     Returns
     -------
@@ -296,15 +309,14 @@ def improve_programme(
     Raises
     ------
     ConfigError
-        ``relaxed_y`` or ``arc_mask`` of the wrong shape, or ``start`` not feasible.
+        ``relaxed_y``, ``arc_mask`` or ``flows`` not matching ``inst``, ``start`` not feasible
+        or opening a forbidden site, or a forbidden site out of range.
     """
     t0 = time.perf_counter()
     deadline = t0 + float(time_limit_s)
-    first: tuple[int, ...] = () if start is None else tuple(sorted(start.options))
-    if not programme_fits(inst, first):
-        msg = "`start` opens a site twice or overspends a financial year; pass a feasible one"
-        raise ConfigError(msg)
+    first = _checked_start(inst, start, forbid_sites)
     cand = _candidates(inst, relaxed_y, first, site_threshold)
+    cand[np.asarray(list(forbid_sites), dtype=int)] = False
     use = cand[inst.arc_site] & (inst.arc_value > 0)
     if arc_mask is not None:
         mask = np.asarray(arc_mask, dtype=bool)
@@ -312,7 +324,7 @@ def improve_programme(
             msg = f"`arc_mask` must have one entry per arc ({len(inst.arc_row)}); got {mask.shape}"
             raise ConfigError(msg)
         use &= mask
-    exact = ProgrammeFlows(inst)
+    exact = ProgrammeFlows(inst) if flows is None else _checked_flows(inst, flows)
     best, best_val = first, exact.value(first)
     agg = _arcs_kept(inst, use)
     if len(agg.arc_row) > max_exact_arcs:
@@ -327,12 +339,59 @@ def improve_programme(
     if len(work.arc_row) > max_exact_arcs:  # else screen on the exact flow LPs
         work, _ = aggregate_rows(work, signature_arcs=2, value_buckets=6, arcs_per_row=8)
         screen = ProgrammeFlows(work)
-    best = _local_search(exact, screen, cand, best, deadline)
-    flows, opts = exact.prices(best)[2], list(best)
+    best = _local_search(inst, exact, screen, cand, best, deadline)
+    x, opts = exact.prices(best)[2], list(best)
     cap = np.bincount(inst.opt_fy[opts], inst.opt_capital_gbp[opts], len(inst.fy_labels))
-    value = float(inst.arc_value @ flows + inst.opt_value[opts].sum())
+    value = float(inst.arc_value @ x + inst.opt_value[opts].sum())
     took_s = time.perf_counter() - t0
-    return ProgrammeSolution(best, value, math.nan, math.nan, "heuristic", cap, flows, took_s)
+    return ProgrammeSolution(best, value, math.nan, math.nan, "heuristic", cap, x, took_s)
+
+
+def _checked_start(
+    inst: ProgrammeInstance,
+    start: ProgrammeSolution | Sequence[int] | None,
+    forbid_sites: Sequence[int],
+) -> tuple[int, ...]:
+    """``start``'s option indices, ascending, once it fits and opens no forbidden site."""
+    opts = () if start is None else start.options if isinstance(start, ProgrammeSolution) else start
+    first = tuple(sorted(int(o) for o in opts))
+    n_o, n_s = len(inst.opt_site), len(inst.site_ids)
+    if any(o < 0 or o >= n_o for o in first):
+        msg = f"`start` must hold option indices in 0..{n_o - 1}; got {list(first)}"
+        raise ConfigError(msg)
+    if not programme_fits(inst, first):
+        msg = "`start` opens a site twice or overspends a financial year; pass a feasible one"
+        raise ConfigError(msg)
+    forbidden = {int(j) for j in forbid_sites}
+    if any(j < 0 or j >= n_s for j in forbidden):
+        msg = f"`forbid_sites` must hold site indices in 0..{n_s - 1}; got {sorted(forbidden)}"
+        raise ConfigError(msg)
+    clash = sorted(forbidden & {int(inst.opt_site[o]) for o in first})
+    if clash:
+        names = ", ".join(inst.site_ids[j] for j in clash)
+        msg = f"`start` opens site(s) {names} that `forbid_sites` keeps closed; drop them from it"
+        raise ConfigError(msg)
+    return first
+
+
+def _checked_flows(inst: ProgrammeInstance, flows: ProgrammeFlows) -> ProgrammeFlows:
+    """``flows`` once it was built on ``inst``'s arcs, rows and options."""
+    other = flows.inst
+    same = (
+        len(other.arc_row) == len(inst.arc_row)
+        and len(other.row_count) == len(inst.row_count)
+        and len(other.opt_site) == len(inst.opt_site)
+        and len(other.years) == len(inst.years)
+    )
+    if not same:
+        msg = (
+            f"`flows` was built on another model ({len(other.arc_row)} arcs, "
+            f"{len(other.row_count)} rows, {len(other.opt_site)} options; this one has "
+            f"{len(inst.arc_row)}, {len(inst.row_count)}, {len(inst.opt_site)}): build it with "
+            "ProgrammeFlows(inst) on the same instance (budgets may differ)"
+        )
+        raise ConfigError(msg)
+    return flows
 
 
 def _arcs_kept(inst: ProgrammeInstance, keep: np.ndarray) -> ProgrammeInstance:

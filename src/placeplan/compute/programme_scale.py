@@ -4,22 +4,52 @@ A county's full model (every compatible site within reach of every demand row) h
 assignments; :func:`~placeplan.compute.programme.solve_programme` spends minutes on its first LP
 alone. From :data:`PRICED_MIN_ARCS` assignments up, :func:`study_programme_priced` therefore
 
+- draws the **budget curve** on the full model by the primal heuristic
+  (:func:`~placeplan.compute.programme_scale_study.heuristic_curve_steps`: each step
+  :func:`~placeplan.compute.programme_heuristic.improve_programme` on the budget-scaled model,
+  started from the step below's programme);
 - solves the **best programme** on the *full* model by column generation
   (:func:`~placeplan.compute.programme_pricing.solve_programme_priced`), starting from each
-  demand row's nearest sites' assignments (``start``): its bound and gap are the full model's;
-- draws the **budget curve** and the **alternatives** on the nearest sites' assignments only (a
-  reduced model, one MILP per step or alternative), then re-solves each programme's flows on
-  every assignment: those programmes' savings are the full model's, but their gaps are unknown
-  (``nan``, status ``"evaluated"``) — they were optimised on the reduced model;
-- measures the site contributions and the greedy heuristic on the full model (greedy first:
-  the better of its programme and the curve's last is the priced MILP's starting incumbent).
+  demand row's nearest sites' assignments (``start``) and from the better of the curve's full
+  budget step and greedy: its bound and gap are the full model's. It is the curve's last step;
+- proves a bound per step (:func:`~placeplan.compute.programme_scale_study.bound_curve`: the
+  Lagrangian bound on the scaled model, capped by the step above's, so status and gap per step
+  are honest; at the full budget it can only lower the best programme's bound);
+- finds the **alternatives** by the heuristic with one chosen site ruled out at a time
+  (:func:`~placeplan.compute.programme_scale_study.heuristic_alternatives`; not a proven k-best:
+  the best found without that site, gap against the best programme's bound);
+- measures the site contributions and the greedy heuristic on the full model (greedy first).
+  Every stage shares one
+  :class:`~placeplan.compute.programme_flows.ProgrammeFlows` (exact savings, flow LPs per
+  connected part, cached).
 
-Known weakness, measured 2026-11-24 on the geographic county benchmark (10 curve steps, 5
-alternatives, 60 s per solve, 1,433 s in all): the best programme goes through the heuristic
-and the Lagrangian bound, but the curve and the alternatives are still direct MILPs on the
-reduced model, and at this scale they are poor (the curve's step at 90 % of the budget saved
-18,043 pupil-minutes against 41,229 at 100 %; one alternative came back empty). Solving each
-step and alternative like the best programme is the next piece of work.
+Measured 2026-11-24/25 on the geographic county benchmark (``benchmarks/_county_geo.py``,
+``county_programme_geo(0)``: 60,000 rows, 3,600 options, 1.64 m assignments; objective
+``pupil_minutes``), a full study with 10 curve steps, 5 alternatives, 60 s per solve and a 1 %
+gap asked, on a 2-core machine shared with another engineer's work (times are upper bounds):
+
+- 1,001 s in all: greedy 66 s, curve 525 s (ten heuristic steps and ten bounds), best 63 s,
+  contributions 39 s, alternatives 308 s;
+- curve 5,379, 10,586, 15,711, 21,435, 25,711, 31,090, 35,511, 39,076, 42,654, 45,014
+  pupil-minutes, proven gaps 3.7, 7.8, 16.5, 11.1, 13.4, 10.4, 10.7, 12.9, 13.9 and 25.2 %
+  (bound 56,344 at the full budget; status ``"heuristic"``, the last ``"time_limit"``);
+- alternatives (site ruled out) S186 45,598, S210 45,590, S78 45,565, S297 45,253, S205
+  45,176, gaps 23.6 to 24.7 % against the best programme's bound;
+- greedy 10 options, 21,044, in its 60 s (186 evaluations).
+
+Before (measured 2026-11-24, same benchmark and settings, same machine) the curve and the
+alternatives were direct MILPs on the nearest sites' assignments: 1,433 s in all, curve 0, 0,
+2,152, 4,181, 13,134, 16,302, 18,043, 18,043, 18,043, 41,229 (£1.6 m bought nothing), no
+gaps; alternatives 30,578, 24,713, 24,582, 25,594 and one empty; greedy 0 options after 60 s (82
+evaluations, each a full LP over every assignment); contributions 362 s.
+
+Known weakness: every alternative above saved a little more (up to 1.3 %) than the best
+programme. Each alternative gets a whole time limit of heuristic from the best programme minus
+one site, while the best programme gets 60 % of one in the curve's last step plus what the
+priced solve leaves its own heuristic (seconds at 60 s). The study logs a warning and does not
+promote the alternative. The full budget's gap (25 %) is mostly the bound's: 21 s of
+Lagrangian steps on 1.64 m assignments ran 67 iterations, where ~450 bring it near 50,100
+(:mod:`~placeplan.compute.programme_lagrange`). A longer ``time_limit_s`` helps both.
 
 Below the threshold the full model is solved directly and exactly
 (:func:`~placeplan.compute.programme_plan.study_programme`).
@@ -48,23 +78,20 @@ is honest.
 
 from __future__ import annotations
 
-import math
+import logging
 import time
-from dataclasses import replace
 
 import numpy as np
 
-from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, evaluate_programme
+from placeplan.compute.programme import ProgrammeInstance
+from placeplan.compute.programme_flows import ProgrammeFlows
 from placeplan.compute.programme_pricing import solve_programme_priced
-from placeplan.compute.programme_study import (
-    CurvePoint,
-    StudyParts,
-    alternatives,
-    budget_curve,
-    curve_point,
-    greedy_programme,
-    site_contributions,
+from placeplan.compute.programme_scale_study import (
+    bound_curve,
+    heuristic_alternatives,
+    heuristic_curve_steps,
 )
+from placeplan.compute.programme_study import StudyParts, greedy_programme, site_contributions
 
 __all__ = [
     "PRICED_MIN_ARCS",
@@ -73,6 +100,8 @@ __all__ = [
     "study_programme_priced",
     "use_pricing",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Full models with at least this many assignments take the priced path.
 PRICED_MIN_ARCS = 20_000
@@ -96,23 +125,6 @@ def arcs_within(full: ProgrammeInstance, part: ProgrammeInstance) -> np.ndarray:
     )
 
 
-def _on_full(full: ProgrammeInstance, sol: ProgrammeSolution) -> ProgrammeSolution:
-    ev = evaluate_programme(full, sol.options)
-    return replace(ev, bound=math.nan, gap=math.nan, solve_time_s=sol.solve_time_s)
-
-
-def _curve_on_full(
-    full: ProgrammeInstance, curve: tuple[CurvePoint, ...], best: ProgrammeSolution
-) -> tuple[CurvePoint, ...]:
-    """The reduced model's curve with each programme's flows re-solved on every assignment;
-    the last step is ``best``; a step below the one before takes that programme (it fits)."""
-    out: list[CurvePoint] = []
-    for i, p in enumerate(curve):
-        sol = best if i == len(curve) - 1 else _on_full(full, p.solution)
-        out.append(curve_point(p.budget_gbp, p.budget_scale, sol, out))
-    return tuple(out)
-
-
 def study_programme_priced(
     full: ProgrammeInstance,
     start: np.ndarray,
@@ -129,34 +141,34 @@ def study_programme_priced(
     full
         The full model.
     start
-        ``(A,)`` mask of ``full``'s assignments to start pricing from and to draw the curve and
-        alternatives on (each row's nearest sites).
+        ``(A,)`` mask of ``full``'s assignments to start pricing from, and the arcs the
+        heuristic's restricted MILP uses for the curve and the alternatives (each row's
+        nearest sites; their savings are always on every arc).
     steps, k, time_limit_s, mip_rel_gap
         Budget-curve steps, alternatives, time limit per solve (the priced solve's whole
-        limit), relative gap.
+        limit; a curve step's heuristic and bound together; one alternative), relative gap.
 
     Returns
     -------
     tuple
-        Best programme (bound and gap on the full model), site contributions, budget curve,
-        alternatives, greedy programme, timings; every programme's flows are on ``full``'s
+        Best programme (bound and gap on the full model), site contributions, budget curve
+        (bound, gap and status per step), alternatives
+        (:class:`~placeplan.compute.programme_scale_study.AlternativeProgramme`: the site
+        ruled out), greedy programme, timings; every programme's flows are on ``full``'s
         assignments.
     """
     timings: dict[str, float] = {}
-    reduced = replace(
-        full,
-        arc_row=full.arc_row[start],
-        arc_site=full.arc_site[start],
-        arc_value=full.arc_value[start],
-    )
     t0 = time.perf_counter()
-    curve = budget_curve(reduced, steps=steps, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-    timings["curve"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    greedy = greedy_programme(full, time_limit_s=time_limit_s)
+    flows = ProgrammeFlows(full)  # exact savings per connected part, shared by every stage
+    greedy = greedy_programme(full, time_limit_s=time_limit_s, flows=flows)
     timings["greedy"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    start_sol = max(_on_full(full, curve[-1].solution), greedy, key=lambda s: s.objective)
+    below = heuristic_curve_steps(
+        full, flows, steps=steps, time_limit_s=time_limit_s, arc_mask=start
+    )
+    timings["curve"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    start_sol = max([*below[-1:], greedy], key=lambda s: s.objective)
     best = solve_programme_priced(
         full,
         initial_arcs=start,
@@ -165,12 +177,30 @@ def study_programme_priced(
         fallback=start_sol,
     )
     timings["best"] = time.perf_counter() - t0
-    curve = _curve_on_full(full, curve, best)
     t0 = time.perf_counter()
-    contributions = site_contributions(full, best)
+    curve = bound_curve(
+        full, flows, below[:-1], best, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
+    )
+    best = curve[-1].solution  # its bound lowered by the full budget's Lagrangian step
+    timings["curve"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    contributions = site_contributions(full, best, flows=flows)
     timings["contributions"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    alts = alternatives(reduced, best, k=k, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-    alts = tuple(_on_full(full, a) for a in alts)
+    alts = heuristic_alternatives(
+        full,
+        flows,
+        best,
+        contributions,
+        k=k,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        arc_mask=start,
+    )
     timings["alternatives"] = time.perf_counter() - t0
+    if alts and alts[0].objective > best.objective:  # both heuristic: say so, change nothing
+        msg = "optimise: the alternative without %s saves %.6g, more than the best found (%.6g)"
+        logger.warning(
+            msg, full.site_ids[alts[0].ruled_out_site], alts[0].objective, best.objective
+        )
     return best, contributions, curve, alts, greedy, timings

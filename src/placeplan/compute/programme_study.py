@@ -22,7 +22,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,6 +34,7 @@ from placeplan.compute.programme import (
     presolved,
     solve_programme,
 )
+from placeplan.compute.programme_flows import ProgrammeFlows, add_gains
 
 __all__ = [
     "CurvePoint",
@@ -154,8 +155,13 @@ def curve_point(
     return CurvePoint(budget_gbp, scale, sol, rise / max(extra, 1e-9))
 
 
-def site_contributions(inst: ProgrammeInstance, sol: ProgrammeSolution) -> dict[int, float]:
+def site_contributions(
+    inst: ProgrammeInstance, sol: ProgrammeSolution, *, flows: ProgrammeFlows | None = None
+) -> dict[int, float]:
     """Return each chosen site's marginal value: savings with the programme minus without it.
+
+    Savings come from :class:`~placeplan.compute.programme_flows.ProgrammeFlows` (the flow LP
+    per connected part, cached), so dropping one site re-solves only its part.
 
     Parameters
     ----------
@@ -163,6 +169,9 @@ def site_contributions(inst: ProgrammeInstance, sol: ProgrammeSolution) -> dict[
         The programme model.
     sol
         A programme.
+    flows
+        A cache of exact savings built on ``inst`` (or on its presolved form) to reuse;
+        default: a new one on ``presolved(inst)``.
 
     Returns
     -------
@@ -170,13 +179,22 @@ def site_contributions(inst: ProgrammeInstance, sol: ProgrammeSolution) -> dict[
         Option index → savings lost if that option alone is dropped (others kept; flows
         re-solved exactly).
     """
-    work = presolved(inst)
-    full = evaluate_programme(work, sol.options, presolve=False).objective
-    return {
-        o: full
-        - evaluate_programme(work, [p for p in sol.options if p != o], presolve=False).objective
-        for o in sol.options
-    }
+    exact = _flows_for(inst, flows)
+    full = exact.value(sol.options)
+    return {o: full - exact.value([p for p in sol.options if p != o]) for o in sol.options}
+
+
+def _flows_for(inst: ProgrammeInstance, flows: ProgrammeFlows | None) -> ProgrammeFlows:
+    """``flows``, or a new cache on the presolved model (exact: merged rows lose nothing)."""
+    if flows is None:
+        return ProgrammeFlows(presolved(inst))
+    if len(flows.inst.opt_site) != len(inst.opt_site) or len(flows.inst.years) != len(inst.years):
+        msg = (
+            f"`flows` was built on a model with {len(flows.inst.opt_site)} options, this one "
+            f"has {len(inst.opt_site)}: build it with ProgrammeFlows(inst)"
+        )
+        raise ConfigError(msg)
+    return flows
 
 
 def alternatives(
@@ -240,16 +258,44 @@ def _place_years_bound(inst: ProgrammeInstance) -> np.ndarray:
     return inst.opt_places * (n_y - inst.opt_open) * rate
 
 
+def _alone_bound(flows: ProgrammeFlows) -> np.ndarray:
+    """``(O,)`` most each option can save on its own, so at most what it adds to any programme
+    (the lazy greedy's premise): the pupils it may take (first year present on or after its
+    opening) fill its place-years best value per place-year first (a fractional knapsack over
+    the year-by-year capacity rows summed), plus every pupil it may take who is never present
+    (they need no place)."""
+    inst = flows.inst
+    present = inst.row_present > 0
+    first = np.where(present.any(axis=1), np.argmax(present, axis=1), len(inst.years))
+    knap = add_gains(replace(inst, row_entry=first), flows.by_site, np.zeros(len(first)))
+    ghost_arcs = np.concatenate(
+        [a[first[inst.arc_row[a]] == len(inst.years)] for a in flows.by_site]
+        + [np.zeros(0, dtype=int)]
+    )
+    ghost = np.bincount(
+        inst.arc_site[ghost_arcs],
+        weights=inst.arc_value[ghost_arcs] * inst.row_count[inst.arc_row[ghost_arcs]],
+        minlength=len(inst.site_ids),
+    )
+    bound = knap + ghost[inst.opt_site]
+    return bound + 1e-9 * np.maximum(1.0, np.abs(bound))
+
+
 def greedy_programme(
-    inst: ProgrammeInstance, *, max_evaluations: int = 2_000, time_limit_s: float | None = None
+    inst: ProgrammeInstance,
+    *,
+    max_evaluations: int = 2_000,
+    time_limit_s: float | None = None,
+    flows: ProgrammeFlows | None = None,
 ) -> ProgrammeSolution:
     """Build a programme greedily: add the option with the most savings per £ while it fits.
 
     Lazy greedy: each option keeps an upper bound on its gain (its last evaluated gain, first
     the lesser of the total value of every pupil it could serve and its place-years times the
-    best value per place-year); the top option is re-evaluated exactly (an
-    LP of the flows) and taken when it still beats every other bound. Options of a site already
-    opened, or that no longer fit a financial year's budget, drop out.
+    best value per place-year); the top option is re-evaluated exactly (the flow LP of the
+    connected part it joins, by :class:`~placeplan.compute.programme_flows.ProgrammeFlows`,
+    cached) and taken when it still beats every other bound. Options of a site already opened,
+    or that no longer fit a financial year's budget, drop out.
 
     Parameters
     ----------
@@ -259,13 +305,17 @@ def greedy_programme(
         Stop after this many exact evaluations (a safety valve at county scale).
     time_limit_s
         Stop after this many seconds (the programme built so far is returned).
+    flows
+        A cache of exact savings built on ``inst`` (or on its presolved form) to reuse;
+        default: a new one on ``presolved(inst)``.
 
     Returns
     -------
     ProgrammeSolution
         ``status="greedy"``; gap and bound are not known (``nan``).
     """
-    original, inst = inst, presolved(inst)
+    original, exact = inst, _flows_for(inst, flows)
+    inst = exact.inst if flows is None else inst
     n_o = len(inst.opt_site)
     # upper bound: every pupil the option could serve, ignoring its places
     n_y = len(inst.years)
@@ -274,7 +324,7 @@ def greedy_programme(
     np.add.at(by_entry, (inst.arc_site, inst.row_entry[inst.arc_row]), arc_total)
     from_year = np.cumsum(by_entry[:, ::-1], axis=1)[:, ::-1]  # Σ over entry >= y
     value = np.minimum(from_year[inst.opt_site, inst.opt_open], _place_years_bound(inst))
-    value = value + inst.opt_value
+    value = np.minimum(value + inst.opt_value, _alone_bound(exact))
     cost = np.maximum(inst.opt_capital_gbp, 1.0)
     heap = [(-value[o] / cost[o], o) for o in range(n_o) if value[o] > 0]
     heapq.heapify(heap)
@@ -296,10 +346,10 @@ def greedy_programme(
                 break
             chosen.append(o)
             spent[inst.opt_fy[o]] += inst.opt_capital_gbp[o]
-            current = evaluate_programme(inst, chosen, presolve=False).objective
+            current = exact.value(chosen)
             fresh.clear()
             continue
-        gain = evaluate_programme(inst, [*chosen, o], presolve=False).objective - current
+        gain = exact.value([*chosen, o]) - current
         evaluations += 1
         fresh.add(o)
         if gain > 1e-9:

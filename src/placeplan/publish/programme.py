@@ -9,7 +9,9 @@
 ``programme.csv``               each chosen site: size, opening year, capital, financial year,
                                 pupils placed, its marginal value (savings with minus without)
 ``budget_curve.csv`` / ``.svg`` the best savings at each budget step and the marginal value of £
-``alternatives.csv``            the best and next-best distinct site sets
+``alternatives.csv``            the best and next-best distinct site sets (large models: the
+                                best found with one chosen site ruled out, named in
+                                ``ruled_out_site``)
 ``optimise_summary.txt``        objective, status, gap on savings, greedy heuristic beside it
 ==============================  ===============================================================
 
@@ -150,10 +152,12 @@ def _alternatives_frame(study: ProgrammeStudy) -> pd.DataFrame:
     sols = [("optimal", study.best), *(("alternative", a) for a in study.alternatives)]
     sols.append(("greedy heuristic", study.greedy))
     for rank, (kind, s) in enumerate(sols, start=1):
+        ruled_out = getattr(s, "ruled_out_site", -1)  # large models' alternatives
         rows.append(
             {
                 "rank": rank if kind != "greedy heuristic" else None,
                 "kind": kind,
+                "ruled_out_site": inst.site_ids[ruled_out] if ruled_out >= 0 else "",
                 "savings": s.objective,
                 "share_of_best": s.objective / best if best > 0 else math.nan,
                 "status": s.status,

@@ -85,21 +85,29 @@ def section(tables: ProgrammeTables, *, number: str = "") -> Section:
                 ),
             ),
         ),
-        Table(
-            "t-alternatives",
-            "The best programme and the next-best distinct sets of sites",
-            ("Rank", "Kind", "Savings", "Share of best", "Capital £", "Programme"),
-            _cells(
-                tables.alternatives,
-                (
-                    ("rank", "text"),
-                    ("kind", "text"),
-                    ("savings", "number"),
-                    ("share_of_best", "score"),
-                    ("capital_gbp", "gbp"),
-                    ("programme", "text"),
-                ),
-            ),
-        ),
+        _alternatives_table(tables.alternatives),
     ]
     return Section("optimise", number, "Capital programme", tuple(blocks))
+
+
+def _alternatives_table(alts: pd.DataFrame) -> Table:
+    """The best, alternative and greedy programmes; with a "Site ruled out" column when the
+    alternatives are large models' (the best found with that chosen site kept closed)."""
+    cols: list[tuple[str, str, str]] = [
+        ("Rank", "rank", "text"),
+        ("Kind", "kind", "text"),
+        ("Site ruled out", "ruled_out_site", "text"),
+        ("Savings", "savings", "number"),
+        ("Share of best", "share_of_best", "score"),
+        ("Capital £", "capital_gbp", "gbp"),
+        ("Programme", "programme", "text"),
+    ]
+    ruled = alts.get("ruled_out_site", pd.Series("", index=alts.index))
+    if not ruled.fillna("").astype(str).str.len().any():
+        cols = [c for c in cols if c[1] != "ruled_out_site"]
+    return Table(
+        "t-alternatives",
+        "The best programme and the next-best distinct sets of sites",
+        tuple(c[0] for c in cols),
+        _cells(alts, tuple((c[1], c[2]) for c in cols)),
+    )
