@@ -105,13 +105,18 @@ def test_large_path_curve_and_alternatives_against_exhaustive_search(kw, caplog)
         if sol.status == "heuristic":
             assert sol.gap > 0
     best_sites = frozenset(int(inst.opt_site[o]) for o in best.options)
+    assert all(a.objective <= best.objective + 1e-9 for a in alts)  # a better one is promoted
+    promoted = any(a.ruled_out_site == -1 for a in alts)  # the former best, no site ruled out
     seen = set()
     for a in alts:
         assert isinstance(a, AlternativeProgramme)
         sites = frozenset(int(inst.opt_site[o]) for o in a.options)
         assert sites and sites != best_sites and sites not in seen
         seen.add(sites)
-        assert a.ruled_out_site in best_sites and a.ruled_out_site not in sites
+        if a.ruled_out_site == -1:
+            continue
+        assert a.ruled_out_site not in sites
+        assert promoted or a.ruled_out_site in best_sites
         assert programme_fits(inst, a.options)
         assert a.objective == pytest.approx(evaluate_programme(inst, a.options).objective)
         assert a.objective <= _optimum(inst, every, 1.0) + 1e-6
@@ -128,6 +133,38 @@ def test_large_path_curve_and_alternatives_against_exhaustive_search(kw, caplog)
     if len(best_sites) >= 2:
         assert alts  # ruling out one of two or more sites leaves a programme
     assert set(contrib) == set(best.options)
+
+
+def test_an_alternative_that_saves_more_becomes_the_best():
+    """Heuristic best and alternatives: one that saves more is promoted with the best's bound
+    and status, becomes the curve's last step, and the former best is an alternative with no
+    site ruled out."""
+    from dataclasses import fields
+
+    from placeplan.compute.programme_scale import _promote
+    from placeplan.compute.programme_study import curve_point
+
+    inst = synthetic_programme(**CASES[1])
+    every = _every_programme(inst)
+    ranked = sorted((o for o in every if o and programme_fits(inst, o)), key=every.get)
+    poor, good = evaluate_programme(inst, ranked[0]), evaluate_programme(inst, ranked[-1])
+    assert good.objective > poor.objective
+    bound = _optimum(inst, every, 1.0) * 1.5
+    best = with_bound(poor, bound, 0.0, "feasible")
+    half = curve_point(inst.total_budget_gbp / 2, 0.5, evaluate_programme(inst, []), [])
+    curve = (half, curve_point(inst.total_budget_gbp, 1.0, best, [half]))
+    plain = {f.name: getattr(good, f.name) for f in fields(good)}
+    alt = AlternativeProgramme(**plain, ruled_out_site=int(inst.opt_site[ranked[0][0]]))
+    new_best, new_curve, new_alts = _promote(inst, best, curve, (alt,), 0.0)
+    assert new_best.options == good.options and new_best.objective == good.objective
+    assert new_best.bound == bound and new_best.status == "feasible"
+    assert new_best.gap == pytest.approx((bound - good.objective) / good.objective)
+    assert new_curve[-1].solution is new_best and new_curve[0] is half
+    assert new_curve[-1].marginal_per_gbp == pytest.approx(
+        good.objective / (inst.total_budget_gbp / 2)
+    )
+    assert [a.options for a in new_alts] == [poor.options]
+    assert new_alts[0].ruled_out_site == -1 and new_alts[0].bound == bound
 
 
 def test_curve_steps_take_the_bound_above_and_the_step_below_when_better():

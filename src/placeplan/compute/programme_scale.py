@@ -80,18 +80,28 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import fields
 
 import numpy as np
 
-from placeplan.compute.programme import ProgrammeInstance
+from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution
 from placeplan.compute.programme_flows import ProgrammeFlows
 from placeplan.compute.programme_pricing import solve_programme_priced
 from placeplan.compute.programme_scale_study import (
+    POLISH_SHARE,
+    AlternativeProgramme,
     bound_curve,
     heuristic_alternatives,
     heuristic_curve_steps,
+    with_bound,
 )
-from placeplan.compute.programme_study import StudyParts, greedy_programme, site_contributions
+from placeplan.compute.programme_study import (
+    CurvePoint,
+    StudyParts,
+    curve_point,
+    greedy_programme,
+    site_contributions,
+)
 
 __all__ = [
     "PRICED_MIN_ARCS",
@@ -179,7 +189,14 @@ def study_programme_priced(
     timings["best"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     curve = bound_curve(
-        full, flows, below[:-1], best, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
+        full,
+        flows,
+        below[:-1],
+        best,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        polish_share=POLISH_SHARE,
+        arc_mask=start,
     )
     best = curve[-1].solution  # its bound lowered by the full budget's Lagrangian step
     timings["curve"] += time.perf_counter() - t0
@@ -198,9 +215,37 @@ def study_programme_priced(
         arc_mask=start,
     )
     timings["alternatives"] = time.perf_counter() - t0
-    if alts and alts[0].objective > best.objective:  # both heuristic: say so, change nothing
-        msg = "optimise: the alternative without %s saves %.6g, more than the best found (%.6g)"
-        logger.warning(
-            msg, full.site_ids[alts[0].ruled_out_site], alts[0].objective, best.objective
-        )
+    if alts and alts[0].objective > best.objective:
+        t0 = time.perf_counter()
+        best, curve, alts = _promote(full, best, curve, alts, mip_rel_gap)
+        contributions = site_contributions(full, best, flows=flows)
+        timings["contributions"] += time.perf_counter() - t0
     return best, contributions, curve, alts, greedy, timings
+
+
+def _promote(
+    full: ProgrammeInstance,
+    best: ProgrammeSolution,
+    curve: tuple[CurvePoint, ...],
+    alts: tuple[AlternativeProgramme, ...],
+    mip_rel_gap: float,
+) -> tuple[ProgrammeSolution, tuple[CurvePoint, ...], tuple[AlternativeProgramme, ...]]:
+    """The first alternative saves more than the best found (both heuristic, the gap open): it
+    becomes the best programme and the curve's last step, keeping the best's bound and status;
+    the former best becomes an alternative with no site ruled out."""
+    top = alts[0]
+    logger.info(
+        "optimise: the alternative without %s saves %.6g, more than the best found (%.6g): "
+        "it is the best programme now",
+        full.site_ids[top.ruled_out_site],
+        top.objective,
+        best.objective,
+    )
+    plain = ProgrammeSolution(**{f.name: getattr(top, f.name) for f in fields(ProgrammeSolution)})
+    new_best = with_bound(plain, best.bound, mip_rel_gap, best.status)
+    last = curve[-1]
+    curve = (*curve[:-1], curve_point(last.budget_gbp, last.budget_scale, new_best, curve[:-1]))
+    values = {f.name: getattr(best, f.name) for f in fields(ProgrammeSolution)}
+    former = AlternativeProgramme(**values, ruled_out_site=-1)
+    rest = sorted([*alts[1:], former], key=lambda a: (-a.objective, len(a.options), a.options))
+    return new_best, curve, tuple(rest)
