@@ -240,8 +240,19 @@ def test_alternatives_csv_and_report_name_the_ruled_out_site(tmp_path):
     written = write_programme(study, tmp_path / "o", mode="internal")
     table = pd.read_csv(written["alternatives"], keep_default_na=False)
     ruled = table.loc[table["kind"] == "alternative", "ruled_out_site"].tolist()
-    assert ruled == [inst.site_ids[a.ruled_out_site] for a in alts]
+    assert ruled == [inst.site_ids[a.ruled_out_site] if a.ruled_out_site >= 0 else "" for a in alts]
     assert table.loc[table["kind"] != "alternative", "ruled_out_site"].eq("").all()
     sec = section(programme_tables(study, mode="internal"))
     headers = [b.header for b in sec.blocks if getattr(b, "id", "") == "t-alternatives"]
     assert headers and "Site ruled out" in headers[0]
+    (alt_table,) = [b for b in sec.blocks if getattr(b, "id", "") == "t-alternatives"]
+    assert "ruled out" in alt_table.caption and "not a proven ranking" in alt_table.caption
+    # the curve table shows each step's gap on savings, as a percentage
+    (curve_table,) = [b for b in sec.blocks if getattr(b, "id", "") == "t-budget-curve"]
+    col = curve_table.header.index("Gap on savings")
+    shown = [row[col].value for row in curve_table.rows]
+    expected = [p.solution.gap * 100 if math.isfinite(p.solution.gap) else None for p in curve]
+    assert len(shown) == len(expected) == len(curve)
+    for got, want in zip(shown, expected, strict=True):
+        assert (got is None) == (want is None)
+        assert got is None or got == pytest.approx(want, abs=0.01)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from placeplan.publish.disclosure import suppression_mask
@@ -72,9 +73,17 @@ def section(tables: ProgrammeTables, *, number: str = "") -> Section:
         Table(
             "t-budget-curve",
             "Budget curve and the marginal value of £100k",
-            ("Budget £", "Savings", "Marginal per £100k", "Capital spent £", "Sites", "Status"),
+            (
+                "Budget £",
+                "Savings",
+                "Marginal per £100k",
+                "Capital spent £",
+                "Sites",
+                "Status",
+                "Gap on savings",
+            ),
             _cells(
-                tables.curve,
+                _gap_as_percent(tables.curve),
                 (
                     ("budget_gbp", "gbp"),
                     ("savings", "number"),
@@ -82,12 +91,24 @@ def section(tables: ProgrammeTables, *, number: str = "") -> Section:
                     ("capital_gbp", "gbp"),
                     ("sites", "count"),
                     ("status", "text"),
+                    ("gap", "percent"),
                 ),
             ),
         ),
         _alternatives_table(tables.alternatives),
     ]
     return Section("optimise", number, "Capital programme", tuple(blocks))
+
+
+def _gap_as_percent(curve: pd.DataFrame) -> pd.DataFrame:
+    """The curve with its ``gap`` (a share; ``inf`` when nothing is saved) on the 0-100 scale,
+    blank where not known; the disclosure mask (``attrs``) is kept."""
+    out = curve.copy()
+    if "gap" in out:
+        gap = pd.to_numeric(out["gap"], errors="coerce") * 100.0
+        out["gap"] = gap.where(np.isfinite(gap))
+    out.attrs = dict(curve.attrs)
+    return out
 
 
 def _alternatives_table(alts: pd.DataFrame) -> Table:
@@ -103,11 +124,18 @@ def _alternatives_table(alts: pd.DataFrame) -> Table:
         ("Programme", "programme", "text"),
     ]
     ruled = alts.get("ruled_out_site", pd.Series("", index=alts.index))
-    if not ruled.fillna("").astype(str).str.len().any():
+    large = bool(ruled.fillna("").astype(str).str.len().any())
+    if not large:
         cols = [c for c in cols if c[1] != "ruled_out_site"]
+    caption = (
+        "The best programme, and the best found with one of its sites ruled out (a large "
+        "model: found by heuristic, not a proven ranking; blank: none ruled out)"
+        if large
+        else "The best programme and the next-best distinct sets of sites"
+    )
     return Table(
         "t-alternatives",
-        "The best programme and the next-best distinct sets of sites",
+        caption,
         tuple(c[0] for c in cols),
         _cells(alts, tuple((c[1], c[2]) for c in cols)),
     )
