@@ -36,3 +36,13 @@ def sample_copy(tmp_path):
     text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
     (dst / "plan.toml").write_text(text, encoding="utf-8")
     return dst
+
+
+#: Small synthetic programme models (``synthetic_programme`` keyword arguments) that the
+#: heuristic and study tests check against exhaustive search or full LPs.
+SMALL_PROGRAMMES = [
+    {"n_rows": 30, "n_sites": 5, "seed": 1},
+    {"n_rows": 40, "n_sites": 6, "seed": 2, "objective": "pupil_minutes"},
+    {"n_rows": 40, "n_sites": 6, "n_needs": 2, "seed": 3, "carry_forward": True},
+    {"n_rows": 60, "n_sites": 8, "n_needs": 2, "seed": 4, "objective": "pupil_minutes"},
+]

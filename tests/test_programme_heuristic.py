@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from conftest import SMALL_PROGRAMMES
 from placeplan._errors import ConfigError
 from placeplan.compute.programme import evaluate_programme, solve_programme
 from placeplan.compute.programme_flows import ProgrammeFlows
@@ -45,12 +46,7 @@ def _brute_force(inst):
     return best
 
 
-CASES = [
-    {"n_rows": 30, "n_sites": 5, "seed": 1},
-    {"n_rows": 40, "n_sites": 6, "seed": 2, "objective": "pupil_minutes"},
-    {"n_rows": 40, "n_sites": 6, "n_needs": 2, "seed": 3, "carry_forward": True},
-    {"n_rows": 60, "n_sites": 8, "n_needs": 2, "seed": 4, "objective": "pupil_minutes"},
-]
+CASES = SMALL_PROGRAMMES
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import SMALL_PROGRAMMES
 from placeplan.compute import programme_plan, programme_scale
 from placeplan.compute.programme_plan import study_programme
 from placeplan.compute.programme_pricing import initial_arc_mask
@@ -126,12 +127,7 @@ def _greedy_by_full_lps(inst):
     return tuple(sorted(chosen))
 
 
-GREEDY_CASES = [
-    {"n_rows": 30, "n_sites": 5, "seed": 1},
-    {"n_rows": 40, "n_sites": 6, "seed": 2, "objective": "pupil_minutes"},
-    {"n_rows": 40, "n_sites": 6, "n_needs": 2, "seed": 3, "carry_forward": True},
-    {"n_rows": 60, "n_sites": 8, "n_needs": 2, "seed": 4, "objective": "pupil_minutes"},
-]
+GREEDY_CASES = SMALL_PROGRAMMES
 
 
 @pytest.mark.parametrize("kw", GREEDY_CASES)
