@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 pandas-stubs==3.1.0.261029 \
 	types-networkx==3.6.1.20261114 types-shapely==2.1.0.20261030
 
-.PHONY: demo test test-all lint bench bench-forecast bench-optimise sample-data sample-sen2 region-outline clean
+.PHONY: demo test test-all lint bench bench-forecast bench-optimise bench-optimise-study sample-data sample-sen2 region-outline clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench-forecast: $(STAMP)
 ## Capital programme optimisation (Isle of Wight + county scale) -> its section of RESULTS.md
 bench-optimise: $(STAMP)
 	$(BIN)/python benchmarks/optimise.py
+
+## A county's whole capital study (curve, alternatives; ~20 min) -> its section of RESULTS.md
+bench-optimise-study: $(STAMP)
+	$(BIN)/python benchmarks/optimise_study.py
 
 ## Rebuild data/sample/ from ../shared/data (maintainers only)
 sample-data: $(STAMP)

@@ -185,7 +185,7 @@ def bench_iow() -> dict[str, object]:
     }
 
 
-def _machine() -> str:
+def machine_description() -> str:
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -373,7 +373,7 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.01)
     parser.add_argument("--skip-county", action="store_true")
     args = parser.parse_args()
-    machine = _machine()
+    machine = machine_description()
     iow = bench_iow()
     print(f"Isle of Wight: {iow['total_s']:.1f} s, {iow['status']}, gap {_gap(iow['gap'])}")
     if args.skip_county:
