@@ -14,42 +14,45 @@ alone. From :data:`PRICED_MIN_ARCS` assignments up, :func:`study_programme_price
   budget step and greedy: its bound and gap are the full model's. It is the curve's last step;
 - proves a bound per step (:func:`~placeplan.compute.programme_scale_study.bound_curve`: the
   Lagrangian bound on the scaled model, capped by the step above's, so status and gap per step
-  are honest; at the full budget it can only lower the best programme's bound);
+  are honest; at the full budget it can only lower the best programme's bound), then runs the
+  heuristic again on the step, guided by the sites that Lagrangian's masters open;
 - finds the **alternatives** by the heuristic with one chosen site ruled out at a time
   (:func:`~placeplan.compute.programme_scale_study.heuristic_alternatives`; not a proven k-best:
-  the best found without that site, gap against the best programme's bound);
+  the best found without that site, gap against the best programme's bound); one that saves
+  more than the best programme found becomes the best (and the curve's last step), the former
+  best an alternative with no site ruled out;
 - measures the site contributions and the greedy heuristic on the full model (greedy first).
   Every stage shares one
   :class:`~placeplan.compute.programme_flows.ProgrammeFlows` (exact savings, flow LPs per
   connected part, cached).
 
-Measured 2026-11-24/25 on the geographic county benchmark (``benchmarks/_county_geo.py``,
+Measured 2026-11-25 on the geographic county benchmark (``benchmarks/_county_geo.py``,
 ``county_programme_geo(0)``: 60,000 rows, 3,600 options, 1.64 m assignments; objective
 ``pupil_minutes``), a full study with 10 curve steps, 5 alternatives, 60 s per solve and a 1 %
-gap asked, on a 2-core machine shared with another engineer's work (times are upper bounds):
+gap asked, on a 2-core machine (``make bench-optimise-study`` writes the same to
+``benchmarks/RESULTS.md``):
 
-- 1,001 s in all: greedy 66 s, curve 525 s (ten heuristic steps and ten bounds), best 63 s,
-  contributions 39 s, alternatives 308 s;
-- curve 5,379, 10,586, 15,711, 21,435, 25,711, 31,090, 35,511, 39,076, 42,654, 45,014
-  pupil-minutes, proven gaps 3.7, 7.8, 16.5, 11.1, 13.4, 10.4, 10.7, 12.9, 13.9 and 25.2 %
-  (bound 56,344 at the full budget; status ``"heuristic"``, the last ``"time_limit"``);
-- alternatives (site ruled out) S186 45,598, S210 45,590, S78 45,565, S297 45,253, S205
-  45,176, gaps 23.6 to 24.7 % against the best programme's bound;
-- greedy 10 options, 21,044, in its 60 s (186 evaluations).
+- 1,031 s in all: greedy 66 s, curve 527 s (per step a heuristic, a bound and a guided
+  heuristic), best 63 s, contributions 73 s, alternatives 302 s;
+- curve 5,389, 10,696, 15,796, 21,923, 26,908, 31,376, 35,663, 39,455, 42,058, 45,613
+  pupil-minutes, proven gaps 3.3, 5.9, 15.2, 8.6, 7.7, 8.9, 9.1, 9.5, 12.1 and 14.8 %;
+- alternatives 45,610, 45,609, 45,587, 45,586 (sites ruled out S186, S297, S132, S150) and
+  the first best found, 45,504: the alternative without S210 saved 45,613, more, so it became
+  the best programme;
+- greedy 10 options, 21,044, in its 60 s.
 
-Before (measured 2026-11-24, same benchmark and settings, same machine) the curve and the
-alternatives were direct MILPs on the nearest sites' assignments: 1,433 s in all, curve 0, 0,
-2,152, 4,181, 13,134, 16,302, 18,043, 18,043, 18,043, 41,229 (£1.6 m bought nothing), no
-gaps; alternatives 30,578, 24,713, 24,582, 25,594 and one empty; greedy 0 options after 60 s (82
-evaluations, each a full LP over every assignment); contributions 362 s.
+The same study with the heuristic only once per step (0.6 of the time) and no guide (same
+day, machine shared with other work): gaps 3.7, 7.8, 16.5, 11.1, 13.4, 10.4, 10.7, 12.9, 13.9,
+25.2 %, best 45,014. And before that (2026-11-24) the curve and the alternatives were direct
+MILPs on the nearest sites' assignments: 1,433 s, curve 0, 0, 2,152, 4,181, 13,134, 16,302,
+18,043, 18,043, 18,043, 41,229 (£1.6 m bought nothing), alternatives 30,578, 24,713, 24,582,
+25,594 and one empty, greedy nothing in 60 s, contributions 362 s.
 
-Known weakness: every alternative above saved a little more (up to 1.3 %) than the best
-programme. Each alternative gets a whole time limit of heuristic from the best programme minus
-one site, while the best programme gets 60 % of one in the curve's last step plus what the
-priced solve leaves its own heuristic (seconds at 60 s). The study logs a warning and does not
-promote the alternative. The full budget's gap (25 %) is mostly the bound's: 21 s of
-Lagrangian steps on 1.64 m assignments ran 67 iterations, where ~450 bring it near 50,100
-(:mod:`~placeplan.compute.programme_lagrange`). A longer ``time_limit_s`` helps both.
+What is left is the bound's: at 60 s per solve the Lagrangian gets ~150 iterations per step
+where ~450 bring it to its limit (:mod:`~placeplan.compute.programme_lagrange`; ~50,080 at the
+full budget, still ~6 % above the best programme known, 47,153), and closing that needs
+branching. A longer ``time_limit_s`` narrows the gaps; the best programme alone, at 270 s, is
+in ``benchmarks/RESULTS.md``.
 
 Below the threshold the full model is solved directly and exactly
 (:func:`~placeplan.compute.programme_plan.study_programme`).
