@@ -200,7 +200,8 @@ def solve_programme_priced(
         found = improve_programme(
             work,
             relaxed_y=guide,
-            start=evaluate_programme(sub, best, presolve=False),
+            start=best,  # option indices: no flow LP on every arc just to hand it over
+            flows=exact,  # the exact savings met so far, cached per part
             time_limit_s=120.0
             if math.isinf(limit)
             else max(1.0, _left(t0, limit, _TIME_SHARES[3])),
