@@ -38,7 +38,10 @@ its shortfall per place; rows hold fractions of a pupil, places tens) and deflec
 Measured 2026-11-24 on the geographic county benchmark (``benchmarks/_county_geo.py``; 60,000
 rows, 3,600 options, 1.64 m assignments; 2-core shared machine): from the relaxation's prices on
 each row's 5 nearest sites, the bound came down from 57,817 pupil-minutes to ~50,100 in ~450
-iterations (~0.15 s each). Cut to 20 demand points, where HiGHS with the linking rows proves
+iterations (~0.15 s each); aimed at a better programme (46,300) and run on, it stalls at
+50,083 after 1,087 iterations (2026-11-25), so ~50,080 is this relaxation's value there, ~6 %
+above the best programme known (47,153). The masters' average programme (``option_weight``)
+is the heuristic's guide. Cut to 20 demand points, where HiGHS with the linking rows proves
 47,036 in 10 minutes, the bound stops at 48,256: it is the linking rows' relaxation (plus whole
 programmes in the master), so it can be a few per cent above the optimum; closing that needs
 branching, which this module does not do.
@@ -84,7 +87,7 @@ class LagrangianBound:
         The master's whole programme at the best prices (a candidate; not evaluated).
     option_weight
         ``(O,)`` average share of each option in the masters of the last iterations (a guide
-        for heuristics, like a relaxation's ``y``).
+        for heuristics, like a relaxation's ``y`` but opening far fewer sites).
     iterations
         Subgradient iterations run.
     time_s
