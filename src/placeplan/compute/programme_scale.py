@@ -32,13 +32,12 @@ Measured 2026-11-25 on the geographic county benchmark (``benchmarks/_county_geo
 gap asked, on a 2-core machine (``make bench-optimise-study`` writes the same to
 ``benchmarks/RESULTS.md``):
 
-- 1,031 s in all: greedy 66 s, curve 527 s (per step a heuristic, a bound and a guided
-  heuristic), best 63 s, contributions 73 s, alternatives 302 s;
-- curve 5,389, 10,696, 15,796, 21,923, 26,908, 31,376, 35,663, 39,455, 42,058, 45,613
-  pupil-minutes, proven gaps 3.3, 5.9, 15.2, 8.6, 7.7, 8.9, 9.1, 9.5, 12.1 and 14.8 %;
-- alternatives 45,610, 45,609, 45,587, 45,586 (sites ruled out S186, S297, S132, S150) and
-  the first best found, 45,504: the alternative without S210 saved 45,613, more, so it became
-  the best programme;
+- 1,028 s in all: greedy 66 s, curve 521 s (per step a heuristic, a bound and a guided
+  heuristic), best 57 s, contributions 76 s, alternatives 308 s;
+- curve 5,437, 10,655, 15,796, 21,992, 26,926, 31,387, 35,605, 39,196, 42,083, 45,843
+  pupil-minutes, proven gaps 2.4, 6.6, 15.2, 8.2, 7.7, 9.0, 9.1, 10.2, 11.8 and 13.6 %;
+- alternatives 45,835, 45,833, 45,785, 45,651 (sites ruled out S150, S210, S297, S132) and
+  the first best found, 45,690: an alternative saved more, so it became the best programme;
 - greedy 10 options, 21,044, in its 60 s.
 
 The same study with the heuristic only once per step (0.6 of the time) and no guide (same
