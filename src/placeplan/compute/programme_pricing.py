@@ -51,6 +51,7 @@ from placeplan.compute.programme import (
 from placeplan.compute.programme_flows import ProgrammeFlows
 from placeplan.compute.programme_heuristic import improve_programme
 from placeplan.compute.programme_lagrange import lagrangian_bound
+from placeplan.compute.programme_presolve import MergedRows
 
 __all__ = ["initial_arc_mask", "solve_programme_priced"]
 
@@ -140,7 +141,8 @@ def solve_programme_priced(
     """
     t0 = time.perf_counter()
     work = presolved(inst)
-    keep = _start_mask(inst, work, initial_arcs)
+    merged = _merged(inst, work)
+    keep = _start_mask(work, merged, initial_arcs)
     limit = math.inf if time_limit_s is None else float(time_limit_s)
     bound = math.inf
     lp = None
@@ -207,7 +209,7 @@ def solve_programme_priced(
             else max(1.0, _left(t0, limit, _TIME_SHARES[3])),
         )
         best = max([best, tuple(found.options)], key=exact.value)
-    full = _on_caller_arcs(inst, work, best, exact)
+    full = _on_caller_arcs(inst, merged, best, exact)
     bound = max(bound, full.objective)
     gap = (bound - full.objective) / full.objective if full.objective > 0 else math.inf
     if bound - full.objective <= 1e-7 * max(1.0, bound):
@@ -217,18 +219,23 @@ def solve_programme_priced(
     return replace(full, bound=bound, gap=gap, status=status, solve_time_s=time.perf_counter() - t0)
 
 
+def _merged(inst: ProgrammeInstance, work: ProgrammeInstance) -> MergedRows:
+    """The presolve's maps from ``inst`` to ``work`` (= ``presolved(inst)``)."""
+    m = merged_rows(inst)
+    if len(m.arc_row) != len(work.arc_row):  # pragma: no cover - presolve is deterministic
+        msg = "programme pricing: presolve gave different arcs twice"
+        raise RuntimeError(msg)
+    return m
+
+
 def _on_caller_arcs(
     inst: ProgrammeInstance,
-    work: ProgrammeInstance,
+    m: MergedRows,
     options: tuple[int, ...],
     exact: ProgrammeFlows,
 ) -> ProgrammeSolution:
     """The programme with its flows on ``inst``'s own arcs: each merged row's flow split over
     its members in proportion to their counts (exact, as in the presolve)."""
-    m = merged_rows(inst)
-    if len(m.arc_row) != len(work.arc_row):  # pragma: no cover - presolve is deterministic
-        msg = "programme pricing: presolve gave different arcs twice"
-        raise RuntimeError(msg)
     flows = exact.prices(options)[2]
     share = inst.row_count[inst.arc_row] / np.maximum(m.count[m.group[inst.arc_row]], 1e-300)
     opts = np.asarray(options, dtype=int)
@@ -258,21 +265,13 @@ def _left(t0: float, time_limit_s: float, share: float) -> float:
     return share * time_limit_s - (time.perf_counter() - t0)
 
 
-def _better(a: ProgrammeSolution, b: ProgrammeSolution) -> ProgrammeSolution:
-    return b if b.objective > a.objective else a
-
-
 def _start_mask(
-    inst: ProgrammeInstance, work: ProgrammeInstance, initial_arcs: int | np.ndarray
+    work: ProgrammeInstance, merged: MergedRows, initial_arcs: int | np.ndarray
 ) -> np.ndarray:
     """The presolved model's starting arcs (a merged arc is kept if any of its originals is)."""
     if not isinstance(initial_arcs, np.ndarray):
         return initial_arc_mask(work, int(initial_arcs))
     keep = np.zeros(len(work.arc_row), dtype=bool)
-    merged = merged_rows(inst)
-    if len(merged.arc_row) != len(work.arc_row):  # pragma: no cover - presolve is deterministic
-        msg = "programme pricing: presolve gave different arcs twice"
-        raise RuntimeError(msg)
     keep[merged.arc_of_original[np.asarray(initial_arcs, dtype=bool)]] = True
     return keep
 
