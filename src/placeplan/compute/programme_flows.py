@@ -10,6 +10,7 @@ move re-solves only the part it changes. The parts' duals price rows and capacit
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from scipy.sparse.csgraph import connected_components
 
 from placeplan._errors import InfeasibleModelError
 from placeplan.compute._solver import solve
-from placeplan.compute.programme import ProgrammeInstance
+from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution
 
 __all__ = ["FlowPart", "ProgrammeFlows", "add_gains", "flow_part_lp"]
 
@@ -150,6 +151,18 @@ class ProgrammeFlows:
         for f in (self.part(p) for p in self.parts(options)):
             u[f.rows], pi[f.sites], x[f.arcs] = f.row_price, f.capacity_price, f.x
         return u, pi, x
+
+    def solution(
+        self, options: Sequence[int], *, status: str = "evaluated", solve_time_s: float = 0.0
+    ) -> ProgrammeSolution:
+        """The programme with its exact savings, capital by financial year and flows on every
+        arc of :attr:`inst` (no bound: ``nan``)."""
+        opts = tuple(int(o) for o in options)
+        x, idx = self.prices(opts)[2], list(opts)
+        inst = self.inst
+        cap = np.bincount(inst.opt_fy[idx], inst.opt_capital_gbp[idx], len(inst.fy_labels))
+        value = float(inst.arc_value @ x + inst.opt_value[idx].sum())
+        return ProgrammeSolution(opts, value, math.nan, math.nan, status, cap, x, solve_time_s)
 
 
 def add_gains(inst: ProgrammeInstance, by_site: list[np.ndarray], u: np.ndarray) -> np.ndarray:

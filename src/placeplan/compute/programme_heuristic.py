@@ -24,7 +24,6 @@ on the machine's speed).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -340,11 +339,7 @@ def improve_programme(
         work, _ = aggregate_rows(work, signature_arcs=2, value_buckets=6, arcs_per_row=8)
         screen = ProgrammeFlows(work)
     best = _local_search(inst, exact, screen, cand, best, deadline)
-    x, opts = exact.prices(best)[2], list(best)
-    cap = np.bincount(inst.opt_fy[opts], inst.opt_capital_gbp[opts], len(inst.fy_labels))
-    value = float(inst.arc_value @ x + inst.opt_value[opts].sum())
-    took_s = time.perf_counter() - t0
-    return ProgrammeSolution(best, value, math.nan, math.nan, "heuristic", cap, x, took_s)
+    return exact.solution(best, status="heuristic", solve_time_s=time.perf_counter() - t0)
 
 
 def _checked_start(

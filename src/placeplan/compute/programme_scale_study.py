@@ -211,7 +211,8 @@ def _step_bound(
     if lag.options and programme_fits(inst, lag.options):
         found = flows.value(lag.options)
         if found > sol.objective + 1e-9 * max(1.0, abs(found)):
-            sol = _evaluated(inst, flows, lag.options, sol.solve_time_s)
+            opts = sorted(lag.options)
+            sol = flows.solution(opts, status="heuristic", solve_time_s=sol.solve_time_s)
     bound = min(cap, lag.bound)
     if polish_s > 0 and with_bound(sol, bound, mip_rel_gap).status != "optimal":
         found_sol = improve_programme(
@@ -232,18 +233,6 @@ def _step_bound(
     )
     out = with_bound(sol, bound, mip_rel_gap, status)
     return out, (bound, lag.row_price, lag.capacity_price)
-
-
-def _evaluated(
-    inst: ProgrammeInstance, flows: ProgrammeFlows, options: Sequence[int], took_s: float
-) -> ProgrammeSolution:
-    """A programme with its exact savings and flows on every arc (``flows`` built on ``inst``'s
-    arcs), no bound yet."""
-    opts = sorted(int(o) for o in options)
-    x = flows.prices(opts)[2]
-    cap = np.bincount(inst.opt_fy[opts], inst.opt_capital_gbp[opts], len(inst.fy_labels))
-    value = float(inst.arc_value @ x + inst.opt_value[opts].sum())
-    return ProgrammeSolution(tuple(opts), value, math.nan, math.nan, "heuristic", cap, x, took_s)
 
 
 def bound_curve(
