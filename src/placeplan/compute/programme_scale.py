@@ -82,7 +82,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import fields
 
 import numpy as np
 
@@ -243,11 +242,9 @@ def _promote(
         top.objective,
         best.objective,
     )
-    plain = ProgrammeSolution(**{f.name: getattr(top, f.name) for f in fields(ProgrammeSolution)})
-    new_best = with_bound(plain, best.bound, mip_rel_gap, best.status)
+    new_best = with_bound(top.as_solution(), best.bound, mip_rel_gap, best.status)
     last = curve[-1]
     curve = (*curve[:-1], curve_point(last.budget_gbp, last.budget_scale, new_best, curve[:-1]))
-    values = {f.name: getattr(best, f.name) for f in fields(ProgrammeSolution)}
-    former = AlternativeProgramme(**values, ruled_out_site=-1)
+    former = AlternativeProgramme.of(best, -1)
     rest = sorted([*alts[1:], former], key=lambda a: (-a.objective, len(a.options), a.options))
     return new_best, curve, tuple(rest)

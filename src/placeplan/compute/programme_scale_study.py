@@ -39,6 +39,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -83,10 +84,24 @@ class AlternativeProgramme(ProgrammeSolution):
     Attributes
     ----------
     ruled_out_site
-        Index of the site kept closed (into the instance's ``site_ids``).
+        Index of the site kept closed (into the instance's ``site_ids``); -1: none (the best
+        programme found first, when an alternative beat it).
     """
 
     ruled_out_site: int = -1
+
+    @classmethod
+    def of(cls, sol: ProgrammeSolution, ruled_out_site: int) -> AlternativeProgramme:
+        """``sol`` as an alternative with ``ruled_out_site`` kept closed."""
+        return cls(**_solution_fields(sol), ruled_out_site=ruled_out_site)
+
+    def as_solution(self) -> ProgrammeSolution:
+        """The same programme as a plain :class:`ProgrammeSolution`."""
+        return ProgrammeSolution(**_solution_fields(self))
+
+
+def _solution_fields(sol: ProgrammeSolution) -> dict[str, Any]:
+    return {f.name: getattr(sol, f.name) for f in fields(ProgrammeSolution)}
 
 
 def scaled_budget(inst: ProgrammeInstance, scale: float) -> ProgrammeInstance:
@@ -369,8 +384,7 @@ def heuristic_alternatives(
             continue
         seen.add(sites)
         sol = with_bound(sol, best.bound if not math.isnan(best.bound) else math.inf, mip_rel_gap)
-        values = {f.name: getattr(sol, f.name) for f in fields(ProgrammeSolution)}
-        found.append(AlternativeProgramme(**values, ruled_out_site=site))
+        found.append(AlternativeProgramme.of(sol, site))
         logger.info("alternative without %s: savings %.6g", full.site_ids[site], sol.objective)
     found.sort(key=lambda a: (-a.objective, len(a.options), a.options))
     return tuple(found[: max(0, int(k))])
