@@ -186,6 +186,28 @@ def test_gap_is_measured_on_savings():
     )
 
 
+def test_bounded_is_the_one_gap_rule():
+    """Every solver path reports its gap through ``ProgrammeSolution.bounded``."""
+    from dataclasses import replace
+
+    inst = synthetic_programme(n_rows=40, n_sites=6, seed=8)
+    sol = evaluate_programme(inst, [0])
+    s = sol.objective
+    assert s > 0
+    assert sol.bounded(1.25 * s, "feasible").gap == pytest.approx(0.25)
+    assert sol.bounded(1.25 * s, "feasible").status == "feasible"
+    assert sol.bounded(1.25 * s, "feasible", mip_rel_gap=0.25).status == "optimal"
+    assert sol.bounded(s * (1 + 1e-9), "time_limit").gap == 0.0
+    low = sol.bounded(0.5 * s, "time_limit")  # below the savings: raised to them
+    assert (low.bound, low.gap) == (s, 0.0)
+    assert math.isinf(sol.bounded(math.inf, "time_limit").gap)
+    nothing = replace(sol, objective=0.0)
+    assert math.isinf(nothing.bounded(1.0, "feasible").gap)
+    assert nothing.bounded(0.0, "feasible").gap == 0.0
+    worse = replace(sol, objective=-2.0)  # an incumbent below doing nothing: no relative gap
+    assert math.isinf(worse.bounded(1.0, "time_limit").gap)
+
+
 def test_greedy_is_feasible_and_never_beats_the_optimum():
     for seed in range(4):
         inst = synthetic_programme(n_rows=15, n_sites=4, seed=seed)

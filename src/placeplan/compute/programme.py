@@ -202,6 +202,27 @@ class ProgrammeSolution:
         """Total capital spent (£)."""
         return float(np.sum(self.capital_by_fy_gbp))
 
+    def bounded(
+        self, bound: float, status: str, *, mip_rel_gap: float | None = None
+    ) -> ProgrammeSolution:
+        """This programme with a proven ``bound`` on its savings: the one rule for the gap.
+
+        ``gap = (bound - objective) / objective``; 0 when the bound is within 1e-7 (relative)
+        of the savings; ``inf`` when the bound is infinite, or above savings that are not
+        positive. A bound below the savings (solver tolerance) is raised to them. With
+        ``mip_rel_gap`` the status is ``"optimal"`` when the gap is within it, else ``status``.
+        """
+        bound = max(float(bound), self.objective)
+        if math.isfinite(bound) and bound - self.objective <= _TOL * max(1.0, abs(bound)):
+            gap = 0.0
+        elif not math.isfinite(bound) or self.objective <= 0:
+            gap = math.inf
+        else:
+            gap = (bound - self.objective) / self.objective
+        if mip_rel_gap is not None and gap <= mip_rel_gap + 1e-9:
+            status = "optimal"
+        return replace(self, bound=bound, gap=gap, status=status)
+
 
 def _site_sets(inst: ProgrammeInstance, options: Sequence[int]) -> frozenset[int]:
     return frozenset(int(inst.opt_site[o]) for o in options)
@@ -397,25 +418,19 @@ def _solution(
     objective = float(inst.opt_value[y].sum() + inst.arc_value @ flows)
     if abs(objective) < _TOL:
         objective = 0.0
-    ub = objective if bound is None else max(float(bound), objective)
-    if status == "optimal":
-        ub = objective if bound is None else max(min(float(bound), ub), objective)
-    if ub - objective <= _TOL * max(1.0, abs(ub)):
-        gap = 0.0
-    else:  # savings 0 with a positive bound: no finite relative gap
-        gap = math.inf if objective == 0.0 else (ub - objective) / abs(objective)
     cap = np.zeros(len(inst.fy_labels))
     np.add.at(cap, inst.opt_fy[y], inst.opt_capital_gbp[y])
-    return ProgrammeSolution(
+    sol = ProgrammeSolution(
         options=tuple(int(o) for o in np.flatnonzero(y)),
         objective=objective,
-        bound=ub,
-        gap=gap,
+        bound=objective,
+        gap=0.0,
         status=status,
         capital_by_fy_gbp=cap,
         flows=flows,
         solve_time_s=t,
     )
+    return sol.bounded(objective if bound is None else bound, status)
 
 
 def solve_programme(
@@ -628,10 +643,10 @@ def _solve_model(
         sol = replace(sol, flows=sol.flows[merged.arc_of_original] * share)
         if fallback is not None and fallback.objective > sol.objective:
             # optimal: the two differ by tolerance only; time limit: keep the better programme
-            return _with_status(fallback, sol.status, max(sol.bound, fallback.objective), elapsed)
+            return replace(fallback.bounded(sol.bound, sol.status), solve_time_s=elapsed)
         return sol
     if res.status == "time_limit" and fallback is not None:
-        return _with_status(fallback, "time_limit", math.inf, elapsed)
+        return replace(fallback.bounded(math.inf, "time_limit"), solve_time_s=elapsed)
     msg = (
         f"programme optimisation: HiGHS ended with status {res.status!r} ({res.message}) and "
         "no programme; raise `optimise.time_limit_s`, or check the budgets and candidate sites"
@@ -693,25 +708,6 @@ def _with_rows(inst: ProgrammeInstance, m: MergedRows) -> ProgrammeInstance:
         arc_row=m.arc_row,
         arc_site=m.arc_site,
         arc_value=m.arc_value,
-    )
-
-
-def _with_status(
-    sol: ProgrammeSolution, status: str, bound: float, elapsed: float
-) -> ProgrammeSolution:
-    if math.isfinite(bound) and bound - sol.objective <= _TOL * max(1.0, abs(bound)):
-        bound, gap = max(bound, sol.objective), 0.0
-    else:
-        gap = math.inf if sol.objective <= 0 else (bound - sol.objective) / sol.objective
-    return ProgrammeSolution(
-        options=sol.options,
-        objective=sol.objective,
-        bound=bound,
-        gap=gap,
-        status=status,
-        capital_by_fy_gbp=sol.capital_by_fy_gbp,
-        flows=sol.flows,
-        solve_time_s=elapsed,
     )
 
 

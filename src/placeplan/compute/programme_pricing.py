@@ -210,13 +210,9 @@ def solve_programme_priced(
         )
         best = max([best, tuple(found.options)], key=exact.value)
     full = _on_caller_arcs(inst, merged, best, exact)
-    bound = max(bound, full.objective)
-    gap = (bound - full.objective) / full.objective if full.objective > 0 else math.inf
-    if bound - full.objective <= 1e-7 * max(1.0, bound):
-        gap = 0.0
     ran_out = time.perf_counter() - t0 >= 0.97 * limit
-    status = "optimal" if gap <= mip_rel_gap + 1e-9 else ("time_limit" if ran_out else "feasible")
-    return replace(full, bound=bound, gap=gap, status=status, solve_time_s=time.perf_counter() - t0)
+    full = full.bounded(bound, "time_limit" if ran_out else "feasible", mip_rel_gap=mip_rel_gap)
+    return replace(full, solve_time_s=time.perf_counter() - t0)
 
 
 def _merged(inst: ProgrammeInstance, work: ProgrammeInstance) -> MergedRows:

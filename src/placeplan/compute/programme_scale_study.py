@@ -119,15 +119,7 @@ def with_bound(
     if float(bound) < sol.objective - 1e-6 * max(1.0, abs(sol.objective)):
         msg = "proven bound %.9g below the savings %.9g: raised to the savings (a bug?)"
         logger.warning(msg, bound, sol.objective)
-    bound = max(float(bound), sol.objective)
-    gap = (bound - sol.objective) / sol.objective if sol.objective > 0 else math.inf
-    if math.isfinite(bound) and bound - sol.objective <= 1e-7 * max(1.0, abs(bound)):
-        gap = 0.0
-    elif not math.isfinite(bound):
-        gap = math.inf
-    return replace(
-        sol, bound=bound, gap=gap, status="optimal" if gap <= mip_rel_gap + 1e-9 else status
-    )
+    return sol.bounded(bound, status, mip_rel_gap=mip_rel_gap)
 
 
 def _limit(time_limit_s: float | None) -> float:
