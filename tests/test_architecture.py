@@ -23,7 +23,7 @@ MAX_MODULE_LINES = 800
 #: made). Split one and take it off the list; the test fails on an entry that is back in budget.
 FUNCTION_ALLOW = {
     "compute/allocation.py::reallocate",  # 138
-    "compute/flows.py::_prepare",  # 137, input checks of the flow model (issue 9, new)
+    "compute/flows_prepare.py::prepare_flow_inputs",  # 137, the flow model's input checks
     "publish/flows.py::_published_flows",  # the flow table's disclosure audit (issue 9, new)
     "compute/impact.py::assess_impact",  # 101 (106 before the mitigation rules moved out, issue 11)
     "compute/journeys.py::journey_matrix",  # 129
@@ -42,7 +42,6 @@ FUNCTION_ALLOW = {
 
 #: Modules over MAX_MODULE_LINES today.
 MODULE_ALLOW = {
-    "compute/flows.py",  # 1,212: the flow model and its documented contract (split next)
     "compute/forecast.py",  # 980: the stock-flow forecast (cohort types now in forecast_cohort)
     "compute/optimise.py",  # 859
     "compute/scoring.py",  # 962

@@ -15,13 +15,13 @@ from placeplan.compute.flows import (
     FlowParams,
     FlowScenario,
     Proposal,
-    _population,
-    _prepare,
     constant_new_plans,
     flow_table,
     placement_group,
     simulate_flows,
 )
+from placeplan.compute.flows_engine import build_population
+from placeplan.compute.flows_prepare import prepare_flow_inputs
 
 NAN = float("nan")
 YEARS = ["2025/26", "2026/27", "2027/28", "2028/29", "2029/30", "2030/31"]
@@ -394,9 +394,9 @@ def test_new_pupils_come_from_origins_of_the_same_need():
     )
     settings = _settings([("S", "special_la_maintained", True, "", 0, 14, NAN, 1.0)])
     journeys = _journeys({("oA", "S"): 1.0, ("oS", "S"): 2.0})
-    inp, coh = _prepare(cohort, settings, journeys, [])
+    inp, coh = prepare_flow_inputs(cohort, settings, journeys, [])
     new = constant_new_plans(cohort, rate=2.0)
-    pop = _population(coh, inp, new, path="upper", seed=7, params=FlowParams())
+    pop = build_population(coh, inp, new, path="upper", seed=7, params=FlowParams())
     origin = inp.origin_ids[pop.origin]
     need = np.array(["ASD", "HI", "MLD", "MSI", "NSA", "OTH", "PD", "PMLD", "SEMH", "SLCN", "SLD",
                      "SPLD", "VI"])[pop.need]  # fmt: skip
@@ -516,8 +516,8 @@ def test_transitions_at_phase_transfer_give_the_hand_computed_counts():
         cohort, settings, journeys, _no_new_plans(), scenarios=[], params=params,
         df_transitions=rates,
     )  # fmt: skip
-    inp, coh = _prepare(cohort, settings, journeys, [])
-    pop = _population(coh, inp, _no_new_plans(), path="central", seed=0, params=params)
+    inp, coh = prepare_flow_inputs(cohort, settings, journeys, [])
+    pop = build_population(coh, inp, _no_new_plans(), path="central", seed=0, params=params)
     u = pop.u_trans[:, 1]
     to_special, to_ap = int((u < 0.25).sum()), int(((u >= 0.25) & (u < 0.30)).sum())
     y1 = res.runs[0].pupils.query("year == '2026/27'")["setting_id"].value_counts()

@@ -14,7 +14,7 @@ import pandas as pd
 from placeplan._errors import ConfigError
 
 if TYPE_CHECKING:
-    from placeplan.compute.flows import FlowResult
+    from placeplan.compute.flows_types import FlowResult
 
 __all__ = ["constant_new_plans", "flow_table"]
 
