@@ -44,7 +44,6 @@ FUNCTION_ALLOW = {
 MODULE_ALLOW = {
     "compute/forecast.py",  # 980: the stock-flow forecast (cohort types now in forecast_cohort)
     "compute/optimise.py",  # 859
-    "compute/scoring.py",  # 962
 }
 
 #: Module-level names ``publish`` may import from ``prepare`` at run time: the io writers.

@@ -41,7 +41,7 @@ import pandas as pd
 from placeplan._errors import ConfigError, SchemaValidationError
 from placeplan.compute.flows import INDEPENDENT_NON_MAINTAINED_TYPES
 from placeplan.compute.programme import ProgrammeInstance
-from placeplan.compute.scoring import dense_travel_times, site_demand_compatibility
+from placeplan.compute.site_inputs import dense_travel_times, site_demand_compatibility
 from placeplan.vocab import KM_PER_MILE
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Transparent, weighted scoring of candidate inclusion-base sites, and 2SFCA accessibility.
+"""Transparent, weighted scoring of candidate inclusion-base sites.
 
 Each candidate site gets one row with, per criterion, the raw value (in its own units), a value
 normalised to 0-1 (1 = best for place planning), the weighted contribution, the total score, a rank
@@ -43,19 +43,22 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from placeplan._errors import ConfigError, SchemaValidationError, UnreachableWarning
-from placeplan.needs import normalise_need, split_codes
-
-if TYPE_CHECKING:
-    from numpy.typing import NDArray
+from placeplan._errors import ConfigError, SchemaValidationError
+from placeplan.compute.accessibility import DecayFunction, decay_weights, two_step_fca
+from placeplan.compute.site_inputs import (
+    dense_travel_times,
+    frozen_codes,
+    numeric_column,
+    site_demand_compatibility,
+    validate_candidate_sites,
+    validate_site_demand,
+)
 
 __all__ = [
     "CRITERIA",
@@ -74,9 +77,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: A distance-decay function: minutes (array) -> weights in [0, 1] (array of the same shape).
-DecayFunction = Callable[["NDArray[np.float64]"], "NDArray[np.float64]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,346 +134,6 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "spare_capacity": 0.05,
     "rurality": 0.05,
 }
-
-_SITE_REQUIRED = ("site_id", "needs", "phases", "places", "capital_cost_gbp")
-_DEMAND_REQUIRED = ("demand_id", "need_type", "phase", "count")
-_MATRIX_REQUIRED = ("origin_id", "destination_id", "travel_time_min")
-
-
-# --------------------------------------------------------------------------------------------
-# shared input helpers (public: the site optimiser, ``optimise.optimise_sites``, uses them too)
-# --------------------------------------------------------------------------------------------
-def _require_columns(df: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        msg = (
-            f"`{name}` is missing column(s) {missing}; expected at least {list(columns)} "
-            "(see docs/ARCHITECTURE.md). Rename or add them."
-        )
-        raise SchemaValidationError(msg)
-
-
-def _frozen_codes(value: object) -> frozenset[str]:
-    """The codes of a ``;``-separated cell as a set; empty / NaN means "any"."""
-    return frozenset(split_codes(value))
-
-
-def _need_codes(values: pd.Series, name: str) -> list[str | None]:
-    out: list[str | None] = []
-    bad: set[str] = set()
-    for value in values:
-        code = normalise_need(value)
-        if code is None:
-            bad.add(str(value))
-        out.append(code)
-    if bad:
-        msg = (
-            f"`{name}` has unknown need type(s) {sorted(bad)[:10]}; use SEN2 codes such as "
-            "ASD, SLCN, SEMH (placeplan.needs.NEED_CODES) or their DfE names."
-        )
-        raise SchemaValidationError(msg)
-    return out
-
-
-def numeric_column(
-    df: pd.DataFrame, col: str, name: str, *, allow_nan: bool = False
-) -> NDArray[np.float64]:
-    """Return a column as a float array, raising if it is not numeric or has gaps.
-
-    Parameters
-    ----------
-    df
-        The table.
-    col
-        Column to read; numbers or numeric strings (``"3"``) are accepted.
-    name
-        The table's argument name, used in error messages (e.g. ``"df_demand"``).
-    allow_nan
-        Let missing values through as NaN (infinite values still raise). Default False.
-
-    Returns
-    -------
-    values
-        ``(len(df),)`` float64 array.
-
-    Raises
-    ------
-    SchemaValidationError
-        Non-numeric values, or missing (unless ``allow_nan``) or infinite values.
-
-    Examples
-    --------
-    >>> numeric_column(pd.DataFrame({"count": ["3", 4]}), "count", "df_demand")
-    array([3., 4.])
-    """
-    try:
-        values = pd.to_numeric(df[col], errors="raise").to_numpy(dtype=float)
-    except (TypeError, ValueError) as err:
-        msg = f"`{name}` column {col!r} must be numeric; convert it before calling."
-        raise SchemaValidationError(msg) from err
-    bad = ~np.isfinite(values) if not allow_nan else np.isinf(values)
-    if bad.any():
-        msg = f"`{name}` column {col!r} has {int(bad.sum())} missing/infinite value(s); fill them."
-        raise SchemaValidationError(msg)
-    return values
-
-
-def site_demand_compatibility(df_demand: pd.DataFrame, df_sites: pd.DataFrame) -> NDArray[np.bool_]:
-    """Return which sites serve which demand rows, by need and phase.
-
-    Parameters
-    ----------
-    df_demand
-        Demand rows with ``need_type`` (SEN2 code or DfE name) and ``phase``.
-    df_sites
-        Sites with ``needs`` and ``phases`` (``;``-separated; empty or NaN = any).
-
-    Returns
-    -------
-    compatible
-        ``(len(df_demand), len(df_sites))`` booleans: True where the site serves the row's need
-        and phase. Phases compare case-insensitively.
-
-    Raises
-    ------
-    SchemaValidationError
-        Unknown need types in either table.
-
-    Examples
-    --------
-    >>> demand = pd.DataFrame({"need_type": ["ASD", "SEMH"], "phase": ["primary", "primary"]})
-    >>> sites = pd.DataFrame({"needs": ["ASD;SLCN", ""], "phases": ["primary", "secondary"]})
-    >>> site_demand_compatibility(demand, sites).tolist()
-    [[True, False], [False, False]]
-    """
-    demand_needs = np.array(_need_codes(df_demand["need_type"], "df_demand"), dtype=object)
-    demand_phase = df_demand["phase"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
-    compat = np.ones((len(df_demand), len(df_sites)), dtype=bool)
-    for j, (needs, phases) in enumerate(zip(df_sites["needs"], df_sites["phases"], strict=True)):
-        need_set = _frozen_codes(needs)
-        if need_set:
-            codes = set(_need_codes(pd.Series(sorted(need_set)), "df_sites"))
-            compat[:, j] &= np.isin(demand_needs, [c for c in codes if c is not None])
-        phase_set = {p.lower() for p in _frozen_codes(phases)}
-        if phase_set:
-            compat[:, j] &= np.isin(demand_phase, list(phase_set))
-    return compat
-
-
-def dense_travel_times(
-    df_demand: pd.DataFrame, df_sites: pd.DataFrame, df_matrix: pd.DataFrame
-) -> NDArray[np.float64]:
-    """Return travel minutes from every demand row to every site as a dense array.
-
-    A site is looked up in the matrix by ``site_id``; when that is not a destination there, by its
-    ``host_setting_id`` (the base sits in the host school).
-
-    Parameters
-    ----------
-    df_demand
-        Demand rows; ``demand_id`` is the matrix ``origin_id``.
-    df_sites
-        Sites: ``site_id`` and optional ``host_setting_id``.
-    df_matrix
-        Long travel matrix: ``origin_id``, ``destination_id``, ``travel_time_min`` (NaN =
-        unreachable), unique on ``(origin_id, destination_id)``.
-
-    Returns
-    -------
-    time_min
-        ``(len(df_demand), len(df_sites))`` minutes; NaN where the matrix has no finite time
-        (pair absent, unreachable, or origin/site not in the matrix).
-
-    Raises
-    ------
-    SchemaValidationError
-        Missing matrix columns, duplicated pairs or negative travel times.
-
-    Warns
-    -----
-    UnreachableWarning
-        Sites that are not matrix destinations by ``site_id`` or ``host_setting_id`` (count only).
-
-    Examples
-    --------
-    >>> m = pd.DataFrame({"origin_id": ["o1", "o1"], "destination_id": ["A", "H"],
-    ...                   "travel_time_min": [12.0, 30.0]})
-    >>> sites = pd.DataFrame({"site_id": ["A", "B"], "host_setting_id": ["HA", "H"]})
-    >>> dense_travel_times(pd.DataFrame({"demand_id": ["o1", "o2"]}), sites, m).tolist()
-    [[12.0, 30.0], [nan, nan]]
-    """
-    _require_columns(df_matrix, _MATRIX_REQUIRED, "df_matrix")
-    if df_matrix.duplicated(["origin_id", "destination_id"]).any():
-        msg = (
-            "`df_matrix` has duplicated (origin_id, destination_id) pairs; keep one travel time "
-            "per pair (e.g. the minimum)."
-        )
-        raise SchemaValidationError(msg)
-    origins = pd.Index(df_matrix["origin_id"].astype(str).unique())
-    destinations = pd.Index(df_matrix["destination_id"].astype(str).unique())
-    site_ids = df_sites["site_id"].astype(str).to_numpy()
-    hosts = (
-        df_sites["host_setting_id"].astype(str).to_numpy()
-        if "host_setting_id" in df_sites.columns
-        else np.full(len(df_sites), "", dtype=object)
-    )
-    dest_of_site = np.where(destinations.get_indexer(site_ids) >= 0, site_ids, hosts)
-    col_of_site = destinations.get_indexer(dest_of_site)
-    missing_sites = int((col_of_site < 0).sum())
-    if missing_sites:
-        warnings.warn(
-            f"{missing_sites} candidate site(s) are not destinations in `df_matrix` (by site_id or "
-            "host_setting_id); they are treated as unreachable. Add them to the travel matrix.",
-            UnreachableWarning,
-            stacklevel=3,
-        )
-    times = np.full((len(origins), len(destinations)), np.nan)
-    oi = origins.get_indexer(df_matrix["origin_id"].astype(str))
-    di = destinations.get_indexer(df_matrix["destination_id"].astype(str))
-    tt = pd.to_numeric(df_matrix["travel_time_min"], errors="coerce").to_numpy(dtype=float)
-    times[oi, di] = tt
-    times[~np.isfinite(times)] = np.nan
-    if (times < 0).any():
-        msg = "`df_matrix` has negative `travel_time_min`; travel times must be >= 0."
-        raise SchemaValidationError(msg)
-    row_of_demand = origins.get_indexer(df_demand["demand_id"].astype(str))
-    out = np.full((len(df_demand), len(df_sites)), np.nan)
-    ok_rows = row_of_demand >= 0
-    ok_cols = col_of_site >= 0
-    out[np.ix_(ok_rows, ok_cols)] = times[np.ix_(row_of_demand[ok_rows], col_of_site[ok_cols])]
-    return out
-
-
-def validate_candidate_sites(df_sites: pd.DataFrame) -> None:
-    """Check a candidate-site table for scoring or optimisation; raise on the first problem.
-
-    Parameters
-    ----------
-    df_sites
-        Candidate sites: ``site_id`` (unique), ``needs``, ``phases``, ``places`` (whole numbers
-        > 0) and ``capital_cost_gbp`` (>= 0).
-
-    Raises
-    ------
-    SchemaValidationError
-        Missing columns, duplicated ``site_id``, or bad ``places`` / ``capital_cost_gbp``.
-    """
-    _require_columns(df_sites, _SITE_REQUIRED, "df_sites")
-    if df_sites["site_id"].astype(str).duplicated().any():
-        msg = "`df_sites` has duplicated `site_id`; every candidate site needs a unique id."
-        raise SchemaValidationError(msg)
-    places = numeric_column(df_sites, "places", "df_sites")
-    if (places <= 0).any() or (places != np.round(places)).any():
-        msg = "`df_sites` column 'places' must be whole numbers > 0 (places the base provides)."
-        raise SchemaValidationError(msg)
-    if (numeric_column(df_sites, "capital_cost_gbp", "df_sites") < 0).any():
-        msg = "`df_sites` column 'capital_cost_gbp' must be >= 0."
-        raise SchemaValidationError(msg)
-
-
-def validate_site_demand(df_demand: pd.DataFrame, *, require_current_time: bool = False) -> None:
-    """Check an aggregated demand table for scoring or optimisation; raise on the first problem.
-
-    Parameters
-    ----------
-    df_demand
-        Demand rows: ``demand_id``, ``need_type``, ``phase``, ``count`` (>= 0), optional
-        ``current_time_min`` (minutes >= 0) and ``ooa_count`` (between 0 and ``count``).
-    require_current_time
-        ``current_time_min`` must be present with no missing values (the optimiser needs every
-        current journey). Default False: it may be absent, and NaN means unknown (scoring).
-
-    Raises
-    ------
-    SchemaValidationError
-        Missing columns, or values out of range.
-    """
-    required = (*_DEMAND_REQUIRED, "current_time_min") if require_current_time else _DEMAND_REQUIRED
-    _require_columns(df_demand, required, "df_demand")
-    if (numeric_column(df_demand, "count", "df_demand") < 0).any():
-        msg = "`df_demand` column 'count' must be >= 0."
-        raise SchemaValidationError(msg)
-    if (
-        "current_time_min" in df_demand.columns
-        # scoring tolerates unknown current journeys (NaN: no saving); the optimiser does not
-        and (
-            numeric_column(
-                df_demand, "current_time_min", "df_demand", allow_nan=not require_current_time
-            )
-            < 0
-        ).any()
-    ):
-        msg = "`df_demand` column 'current_time_min' must be >= 0 (minutes)."
-        raise SchemaValidationError(msg)
-    if "ooa_count" in df_demand.columns:
-        ooa = numeric_column(df_demand, "ooa_count", "df_demand")
-        if (ooa < 0).any() or (ooa > df_demand["count"].to_numpy(dtype=float) + 1e-9).any():
-            msg = "`df_demand` column 'ooa_count' must be between 0 and 'count'."
-            raise SchemaValidationError(msg)
-
-
-# --------------------------------------------------------------------------------------------
-# decay
-# --------------------------------------------------------------------------------------------
-def decay_weights(
-    time_min: NDArray[np.float64],
-    *,
-    max_travel_time_min: float,
-    decay: str | DecayFunction | None = None,
-) -> NDArray[np.float64]:
-    """Return distance-decay weights in [0, 1] for travel times; 0 beyond the threshold.
-
-    Parameters
-    ----------
-    time_min
-        Travel times in minutes (NaN = unreachable, weight 0).
-    max_travel_time_min
-        Catchment threshold in minutes; ``inf`` for an unlimited catchment (only with
-        ``decay=None`` or a callable).
-    decay
-        ``None`` (1 within the threshold), ``"linear"`` (``1 - t / T``), ``"gaussian"`` (the
-        normalised Gaussian of Dai (2010): 1 at 0 min, 0 at ``T``) or a callable mapping minutes to
-        weights in [0, 1].
-
-    Returns
-    -------
-    weights
-        Array of the same shape as ``time_min``.
-
-    Raises
-    ------
-    ConfigError
-        Unknown decay name, a named decay with an infinite threshold, or a callable returning
-        weights outside [0, 1].
-
-    Examples
-    --------
-    >>> decay_weights(np.array([0.0, 15.0, 30.0, 60.0]), max_travel_time_min=30, decay="linear")
-    array([1. , 0.5, 0. , 0. ])
-    """
-    t = np.asarray(time_min, dtype=float)
-    within = np.isfinite(t) & (t <= max_travel_time_min)
-    if decay is None:
-        return within.astype(float)
-    if callable(decay):
-        w = np.asarray(decay(np.where(within, t, 0.0)), dtype=float)
-        if w.shape != t.shape or not np.all((w >= 0) & (w <= 1)):
-            msg = "`decay` callable must return weights in [0, 1] with the shape of its input."
-            raise ConfigError(msg)
-        return np.where(within, w, 0.0)
-    if not math.isfinite(max_travel_time_min):
-        msg = f"`decay={decay!r}` needs a finite `max_travel_time_min`; give one or use decay=None."
-        raise ConfigError(msg)
-    x = np.where(within, t, 0.0) / max_travel_time_min
-    if decay == "linear":
-        w = 1.0 - x
-    elif decay == "gaussian":
-        edge = math.exp(-0.5)
-        w = (np.exp(-0.5 * x**2) - edge) / (1.0 - edge)
-    else:
-        msg = f"`decay` must be None, 'linear', 'gaussian' or a callable; got {decay!r}."
-        raise ConfigError(msg)
-    return np.where(within, np.clip(w, 0.0, 1.0), 0.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -674,8 +334,8 @@ def _fmt_n(value: float) -> str:
 
 
 def _explain(row: pd.Series, *, max_travel_time_min: float, decay: object, used: set[str]) -> str:
-    needs = "/".join(sorted(_frozen_codes(row.get("needs")))) or "any need"
-    phases = "/".join(sorted(_frozen_codes(row.get("phases"))))
+    needs = "/".join(sorted(frozen_codes(row.get("needs")))) or "any need"
+    phases = "/".join(sorted(frozen_codes(row.get("phases"))))
     who = f"{needs} ({phases})" if phases else needs
     reach = f"within {max_travel_time_min:g} min" if math.isfinite(max_travel_time_min) else ""
     parts = [f"Serves {_fmt_n(row['pupils_in_reach'])} pupils with {who} {reach}".rstrip()]
@@ -916,89 +576,3 @@ def weight_sensitivity(
         }
     )
     return out.sort_values(["base_rank", "site_id"], kind="stable").reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------
-# 2SFCA
-# --------------------------------------------------------------------------------------------
-def two_step_fca(
-    supply: pd.Series | Mapping[str, float],
-    demand: pd.Series | Mapping[str, float],
-    matrix: pd.DataFrame,
-    *,
-    max_travel_time_min: float,
-    decay: str | DecayFunction | None = None,
-) -> pd.Series:
-    """Compute two-step floating catchment area (2SFCA) accessibility: places per pupil.
-
-    Step 1: each site's ratio ``R_j = S_j / Σ_i D_i w(t_ij)`` over the demand within its
-    catchment. Step 2: each origin's accessibility ``A_i = Σ_j R_j w(t_ij)``. With ``decay=None``
-    ``w`` is 1 within ``max_travel_time_min`` (classic 2SFCA, Luo & Wang 2003); with a decay it is
-    the enhanced 2SFCA (Luo & Qi 2009; Dai 2010).
-
-    Parameters
-    ----------
-    supply
-        Places per site, indexed by the matrix ``destination_id``.
-    demand
-        Pupils (or population) per origin, indexed by the matrix ``origin_id``.
-    matrix
-        Long travel matrix: ``origin_id``, ``destination_id``, ``travel_time_min`` (NaN =
-        unreachable).
-    max_travel_time_min
-        Catchment size in minutes; ``numpy.inf`` for an unlimited catchment.
-    decay
-        ``None``, ``"linear"``, ``"gaussian"`` or a callable; see :func:`decay_weights`.
-
-    Returns
-    -------
-    accessibility
-        Series named ``accessibility`` indexed like ``demand``: places per pupil within reach
-        (0 where no site is in reach).
-
-    Raises
-    ------
-    SchemaValidationError
-        Missing matrix columns or negative supply / demand.
-    ConfigError
-        Invalid threshold or decay.
-
-    Notes
-    -----
-    Demand-weighted accessibility is conserved: ``Σ_i D_i A_i = Σ_j S_j`` over sites with some
-    demand in their catchment. With an unlimited catchment and a complete matrix every origin
-    gets ``Σ S / Σ D``.
-
-    Examples
-    --------
-    >>> m = pd.DataFrame({"origin_id": ["a", "a", "b", "b"], "destination_id": ["x", "y"] * 2,
-    ...                   "travel_time_min": [5.0, 50.0, 50.0, 5.0]})
-    >>> two_step_fca({"x": 10, "y": 4}, {"a": 20, "b": 2}, m, max_travel_time_min=30).tolist()
-    [0.5, 2.0]
-    """
-    if not (max_travel_time_min > 0):
-        msg = f"`max_travel_time_min` must be > 0 (or numpy.inf); got {max_travel_time_min!r}."
-        raise ConfigError(msg)
-    _require_columns(matrix, _MATRIX_REQUIRED, "matrix")
-    s = pd.Series(supply, dtype=float)
-    d = pd.Series(demand, dtype=float)
-    s.index, d.index = s.index.astype(str), d.index.astype(str)
-    if (s < 0).any() or (d < 0).any() or s.isna().any() or d.isna().any():
-        msg = "`supply` and `demand` must be non-negative numbers (no NaN)."
-        raise SchemaValidationError(msg)
-    o = matrix["origin_id"].astype(str).to_numpy()
-    j = matrix["destination_id"].astype(str).to_numpy()
-    t = pd.to_numeric(matrix["travel_time_min"], errors="coerce").to_numpy(dtype=float)
-    keep = d.index.get_indexer(pd.Index(o)) >= 0
-    keep &= s.index.get_indexer(pd.Index(j)) >= 0
-    o, j, t = o[keep], j[keep], t[keep]
-    w = decay_weights(t, max_travel_time_min=max_travel_time_min, decay=decay)
-    pos = w > 0
-    o, j, w = o[pos], j[pos], w[pos]
-    demand_w = d.reindex(o).to_numpy() * w
-    catch = pd.Series(demand_w).groupby(j).sum()
-    ratio = (s.reindex(catch.index) / catch).where(catch > 0, 0.0)
-    contrib = ratio.reindex(j).to_numpy() * w
-    acc = pd.Series(contrib).groupby(o).sum().reindex(d.index, fill_value=0.0)
-    acc.name = "accessibility"
-    return acc
