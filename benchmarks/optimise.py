@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -34,6 +32,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from _county_geo import GEO, demand_rows, programme_options  # noqa: E402
+from _results import machine_description, write_section  # noqa: E402
 
 from placeplan.compute.programme import ProgrammeInstance  # noqa: E402
 from placeplan.compute.programme_pricing import solve_programme_priced  # noqa: E402
@@ -185,22 +184,6 @@ def bench_iow() -> dict[str, object]:
     }
 
 
-def machine_description() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    return (
-        f"{os.cpu_count()} cores (nproc), {cpu}, {platform.system()} {platform.release()}; "
-        f"load average at start {load} (the machine is shared with other jobs)"
-    )
-
-
 def _gap(v: object) -> str:
     g = float(v)  # type: ignore[arg-type]
     return "unknown" if not np.isfinite(g) else f"{g:.2%}"
@@ -349,17 +332,6 @@ def render(
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else ""
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
-    path.write_text(text)
-
-
 def _say(name: str, c: dict[str, object]) -> None:
     print(
         f"{name}: solve {c['solve_s']:.1f} s, {c['status']}, gap {_gap(c['gap'])}, savings "
@@ -387,7 +359,7 @@ def main() -> None:
     (HERE / "optimise_last.json").write_text(
         json.dumps({"iow": iow, "county": county, "geo": geo}, default=float, indent=1)
     )
-    write_section(args.out, render(iow, county, geo, machine, args))
+    write_section(args.out, render(iow, county, geo, machine, args), START, END)
     print(f"wrote {args.out}")
 
 

@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from _county_geo import county_programme_geo  # noqa: E402
-from optimise import machine_description, write_section  # noqa: E402
+from _results import machine_description, write_section  # noqa: E402
 
 from placeplan.compute.programme_scale import study_programme_priced  # noqa: E402
 
@@ -104,7 +104,7 @@ def main() -> None:
         else "",
         END,
     ]
-    write_section(args.out, "\n".join(lines))
+    write_section(args.out, "\n".join(lines), START, END)
     print("\n".join(lines))
 
 

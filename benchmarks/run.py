@@ -31,8 +31,8 @@ ROOT = HERE.parent
 SAMPLE = ROOT / "data/sample/isle-of-wight"
 SHARED_PBF = ROOT.parent / "shared/data/osm/isle-of-wight-2020-04-22.osm.pbf"
 sys.path.insert(0, str(HERE))
-
 import _kernels  # noqa: E402
+from _results import cpu_model  # noqa: E402
 
 import placeplan  # noqa: E402
 from placeplan.compute import (  # noqa: E402
@@ -43,14 +43,7 @@ from placeplan.compute.network._routing import end_offsets, snap_arrays  # noqa:
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = ""
     try:
         kb = int(Path("/proc/meminfo").read_text().split()[1])
