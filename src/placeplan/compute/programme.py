@@ -749,25 +749,10 @@ def evaluate_programme(
         raise ConfigError(msg)
     y = np.zeros(n_o)
     y[opts] = 1.0
-    big = ProgrammeInstance(
-        site_ids=inst.site_ids,
-        years=inst.years,
-        fy_labels=inst.fy_labels,
+    big = replace(  # budgets not checked: every option affordable in every year
+        inst,
         budget_by_fy_gbp=np.full(len(inst.fy_labels), inst.opt_capital_gbp.sum() + 1.0),
-        opt_site=inst.opt_site,
-        opt_places=inst.opt_places,
-        opt_open=inst.opt_open,
-        opt_fy=inst.opt_fy,
-        opt_capital_gbp=inst.opt_capital_gbp,
-        opt_value=inst.opt_value,
-        row_count=inst.row_count,
-        row_entry=inst.row_entry,
-        row_present=inst.row_present,
-        arc_row=inst.arc_row,
-        arc_site=inst.arc_site,
-        arc_value=inst.arc_value,
         carry_forward=True,
-        objective=inst.objective,
     )
     sol = _solve_model(
         big,
