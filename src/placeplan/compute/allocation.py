@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
@@ -315,11 +315,50 @@ def reallocate(
         _needs=df_new_places["needs"].map(lambda v: set(split_codes(v))),
         _phases=df_new_places["phases"].map(lambda v: set(split_codes(v))),
     ).reset_index(drop=True)
+    moves = _candidate_moves(
+        cand, places, df_journeys, costs, max_journey_min_by_phase, max_extra_journey_min
+    )
+    if not moves.pupil:
+        logger.info("reallocate: no movable pupil is better placed in the new places")
+        return out
+    cap = places["capacity"].to_numpy(dtype=float)
+    chosen = _solve_moves(moves, cap)
+    _apply_moves(out, moves, chosen, places)
+    out["annual_transport_cost_gbp"] = transport_cost_gbp(
+        out["distance_miles"], out["transport_assisted"], costs
+    )
+    logger.info(
+        "reallocate: %s movable pupils, %s feasible moves, %s moved into %s new places",
+        f"{len(cand):,}",
+        f"{len(moves.pupil):,}",
+        f"{len(chosen):,}",
+        f"{int(cap.sum()):,}",
+    )
+    return out
+
+
+@dataclass(slots=True)
+class _Moves:
+    """Feasible (pupil, new place) moves: the pupil's label, the place's row, the move's
+    value (minutes minus the aims' priority; < 0 serves the plan) and its journey and cost."""
+
+    pupil: list[Hashable] = field(default_factory=list)
+    place: list[int] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    info: list[tuple[float, float, bool, float]] = field(default_factory=list)
+
+
+def _candidate_moves(
+    cand: pd.DataFrame,
+    places: pd.DataFrame,
+    df_journeys: pd.DataFrame,
+    costs: CostModel,
+    max_journey_min_by_phase: dict[str, float],
+    max_extra_journey_min: float,
+) -> _Moves:
+    """Every move that serves an aim, within the journey limits (see :func:`reallocate`)."""
+    moves = _Moves()
     j = df_journeys.set_index(["origin_id", "destination_id"])
-    rows: list[Hashable] = []
-    cols: list[int] = []
-    coef: list[float] = []
-    info: list[tuple[float, float, bool, float]] = []
     for s_idx, place in places.iterrows():
         ok_need = (
             cand["need_type"].isin(place["_needs"])
@@ -362,23 +401,27 @@ def reallocate(
             assisted.to_numpy()[keep],
             strict=True,
         ):
-            rows.append(p_label)
-            cols.append(cast("int", s_idx))  # `places` has a RangeIndex
-            coef.append(d)
-            info.append((t, mi, a, float(place["annual_cost_per_place_gbp"])))
-    if not rows:
-        logger.info("reallocate: no movable pupil is better placed in the new places")
-        return out
-    p_labels = pd.Index(pd.unique(np.asarray(rows, dtype=object)))
-    p_pos = p_labels.get_indexer(rows)
-    n_var = len(rows)
+            moves.pupil.append(p_label)
+            moves.place.append(cast("int", s_idx))  # `places` has a RangeIndex
+            moves.value.append(d)
+            moves.info.append((t, mi, a, float(place["annual_cost_per_place_gbp"])))
+    return moves
+
+
+def _solve_moves(moves: _Moves, cap: np.ndarray) -> np.ndarray:
+    """The moves chosen (indices into ``moves``): each pupil at most once, places within
+    ``cap``, the aims' total served best (a transportation problem, solved by HiGHS)."""
+    p_labels = pd.Index(pd.unique(np.asarray(moves.pupil, dtype=object)))
+    p_pos = p_labels.get_indexer(moves.pupil)
+    n_var = len(moves.pupil)
     var = np.arange(n_var)
     a_pupil = sp.coo_matrix((np.ones(n_var), (p_pos, var)), shape=(len(p_labels), n_var))
-    a_site = sp.coo_matrix((np.ones(n_var), (np.asarray(cols), var)), shape=(len(places), n_var))
-    cap = places["capacity"].to_numpy(dtype=float)
+    a_site = sp.coo_matrix(
+        (np.ones(n_var), (np.asarray(moves.place), var)), shape=(len(cap), n_var)
+    )
     # rows: one per pupil (placed at most once), then one per new setting (capacity)
     res = solve(
-        np.asarray(coef),
+        np.asarray(moves.value),
         sp.vstack([a_pupil, a_site], format="csc"),
         -np.inf,
         np.concatenate([np.ones(len(p_labels)), cap]),
@@ -392,13 +435,20 @@ def reallocate(
             f"{res.message}). Check the new places' `capacity` values (whole numbers >= 0)."
         )
         raise InfeasibleModelError(msg)
-    chosen = np.flatnonzero(res.x > 0.5)
+    return np.flatnonzero(res.x > 0.5)
+
+
+def _apply_moves(
+    out: pd.DataFrame, moves: _Moves, chosen: np.ndarray, places: pd.DataFrame
+) -> None:
+    """Write the chosen moves into ``out`` (the function's own copy of the baseline)."""
     for k in chosen:
-        label = rows[k]
-        t, mi, a, place_cost = info[k]
-        out.loc[label, "setting_id"] = str(places.loc[cols[k], "setting_id"])
-        out.loc[label, "category"] = str(places.loc[cols[k], "provision_type"])
-        out.loc[label, "provision_type"] = str(places.loc[cols[k], "provision_type"])
+        label = moves.pupil[k]
+        t, mi, a, place_cost = moves.info[k]
+        place = places.loc[moves.place[k]]
+        out.loc[label, "setting_id"] = str(place["setting_id"])
+        out.loc[label, "category"] = str(place["provision_type"])
+        out.loc[label, "provision_type"] = str(place["provision_type"])
         out.loc[label, "travel_time_min"] = t
         out.loc[label, "distance_miles"] = mi
         out.loc[label, "distance_km"] = mi * KM_PER_MILE
@@ -406,14 +456,3 @@ def reallocate(
         out.loc[label, "transport_assisted"] = bool(a)
         out.loc[label, "annual_placement_cost_gbp"] = place_cost
         out.loc[label, "moved"] = True
-    out["annual_transport_cost_gbp"] = transport_cost_gbp(
-        out["distance_miles"], out["transport_assisted"], costs
-    )
-    logger.info(
-        "reallocate: %s movable pupils, %s feasible moves, %s moved into %s new places",
-        f"{len(cand):,}",
-        f"{n_var:,}",
-        f"{len(chosen):,}",
-        f"{int(cap.sum()):,}",
-    )
-    return out
