@@ -24,7 +24,6 @@ MAX_MODULE_LINES = 800
 FUNCTION_ALLOW = {
     "compute/flows_prepare.py::prepare_flow_inputs",  # 137, the flow model's input checks
     "publish/flows.py::_published_flows",  # the flow table's disclosure audit (issue 9, new)
-    "compute/impact.py::assess_impact",  # 101 (106 before the mitigation rules moved out, issue 11)
     "compute/journeys.py::journey_matrix",  # 129
     "compute/matrix.py::travel_matrix",  # 114
     "compute/network/_osm.py::build_network",  # 108

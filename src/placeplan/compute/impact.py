@@ -241,6 +241,25 @@ def _metrics(df: pd.DataFrame, prefix: str) -> dict[str, float]:
     }
 
 
+def _group_table(pp: pd.DataFrame) -> pd.DataFrame:
+    """Every metric per group of every :data:`GROUP_TYPES`, baseline, scenario and change."""
+    rows = []
+    for group_type in GROUP_TYPES:
+        for group, sub in pp.groupby(group_type, sort=True, observed=True):
+            base = _metrics(sub, "baseline")
+            scen = _metrics(sub, "scenario")
+            base["worse_off_n"] = 0.0
+            scen["worse_off_n"] = float(sub["worse_off"].sum())
+            base["moved_n"] = 0.0
+            scen["moved_n"] = float(sub["moved"].sum())
+            for metric, b in base.items():
+                s = scen[metric]
+                rows.append((group_type, str(group), metric, b, s, s - b))
+    return pd.DataFrame(
+        rows, columns=["group_type", "group", "metric", "baseline", "scenario", "change"]
+    )
+
+
 def assess_impact(
     df_pupils: pd.DataFrame,
     df_baseline: pd.DataFrame,
@@ -343,22 +362,7 @@ def assess_impact(
     rules = DEFAULT_RULES if mitigation_rules is None else tuple(mitigation_rules)
     pp["mitigation_key"] = match_rules(mitigation_inputs(pp), rules)
 
-    rows = []
-    for group_type in GROUP_TYPES:
-        for group, sub in pp.groupby(group_type, sort=True, observed=True):
-            base = _metrics(sub, "baseline")
-            scen = _metrics(sub, "scenario")
-            base["worse_off_n"] = 0.0
-            scen["worse_off_n"] = float(sub["worse_off"].sum())
-            base["moved_n"] = 0.0
-            scen["moved_n"] = float(sub["moved"].sum())
-            for metric, b in base.items():
-                s = scen[metric]
-                rows.append((group_type, str(group), metric, b, s, s - b))
-    table = pd.DataFrame(
-        rows, columns=["group_type", "group", "metric", "baseline", "scenario", "change"]
-    )
-
+    table = _group_table(pp)
     mit = mitigation_table(pp["mitigation_key"], rules)
     by_area = (
         pp.groupby("lsoa11cd", sort=True)
