@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import math
 import tomllib
 import warnings
 from pathlib import Path
@@ -439,9 +440,12 @@ class OptimiseConfig(_Strict):
         if wrong:
             msg = f'financial year {wrong[0]!r} must span one year, e.g. "2026-27"'
             raise ValueError(msg)
-        negative = [k for k, v in value.items() if not v >= 0]
+        negative = [k for k, v in value.items() if not (v >= 0 and math.isfinite(v))]
         if negative:
-            msg = f"budget for {negative[0]!r} must be 0 or more (£)"
+            msg = (
+                f"budget for {negative[0]!r} must be a finite amount of 0 or more (£), e.g. "
+                f"{negative[0]!r} = 1000000; got {value[negative[0]]!r}"
+            )
             raise ValueError(msg)
         return value
 
