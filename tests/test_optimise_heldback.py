@@ -348,6 +348,13 @@ def test_cli_few_sites_matches_exhaustive_search(tmp_path, cached_flows, capsys)
         for s in (0.25, 0.5, 0.75, 1.0)
     ]
     assert curve["savings"].tolist() == want == [0.0, 18.33, 18.33, 35.33]
+    # the marginal value of £100k: the rise in savings over the extra budget, not whole numbers
+    exact = [max(v for p, v in values.items() if _fits(inst, p, s)) for s in (0.25, 0.5, 0.75, 1)]
+    rise = np.diff([0.0, *exact]) / 200_000 * 100_000
+    assert curve["marginal_per_100k_gbp"].tolist() == [round(r, 2) for r in rise]
+    assert curve["marginal_per_100k_gbp"].tolist() == [0.0, 9.17, 0.0, 8.5]
+    svg = (folder / "budget_curve.svg").read_text(encoding="utf-8")
+    assert all(f"£{k}k" in svg for k in (200, 400, 600, 800))
     alts = pd.read_csv(folder / "alternatives.csv")
     top = alts[alts["kind"] != "greedy heuristic"]
     assert top["savings"].tolist() == [round(v, 2) for v in ranked]

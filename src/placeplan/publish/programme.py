@@ -370,6 +370,15 @@ def _budget_note(inst: ProgrammeInstance) -> list[str]:
     ]
 
 
+def _money(gbp: float) -> str:
+    """A budget as a short axis label: £2.40m, £400k, £1 (a £1 budget is not "£0.00m")."""
+    if abs(gbp) >= 1e6:
+        return f"£{gbp / 1e6:.2f}m"
+    if abs(gbp) >= 1e3:
+        return f"£{gbp / 1e3:,.0f}k"
+    return f"£{gbp:,.0f}"
+
+
 def curve_svg(tables: ProgrammeTables) -> str:
     """Return the budget curve as an SVG bar chart (savings at each budget step)."""
     from placeplan.publish.report.charts import bar_chart
@@ -385,7 +394,7 @@ def curve_svg(tables: ProgrammeTables) -> str:
         )
         for i, v in enumerate(c["savings"])
     ]
-    labels = [f"£{b / 1e6:.2f}m" for b in c["budget_gbp"]]
+    labels = [_money(b) for b in c["budget_gbp"]]
     return bar_chart(
         labels,
         [("Best programme", "#1d70b8", cells)],
@@ -440,12 +449,14 @@ def write_programme(
 
 
 def _rounded(df: pd.DataFrame) -> pd.DataFrame:
-    """Pounds to whole pounds, shares and gaps to 4 decimals, other figures to 2 (mask kept)."""
+    """Pounds to whole pounds, shares and gaps to 4 decimals, other figures (a rate per £, such
+    as ``marginal_per_100k_gbp``, included) to 2 (mask kept)."""
     out = df.copy()
     for col in out.columns:
         if not pd.api.types.is_float_dtype(out[col]):
             continue
-        digits = 0 if col.endswith("_gbp") else 4 if col in ("gap", "share_of_best") else 2
+        pounds = col.endswith("_gbp") and "_per_" not in col
+        digits = 0 if pounds else 4 if col in ("gap", "share_of_best") else 2
         out[col] = out[col].round(digits) + 0.0  # + 0.0: no "-0.0" from a solver's -0
     out.attrs = dict(df.attrs)
     return out
