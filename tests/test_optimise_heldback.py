@@ -201,6 +201,9 @@ def test_study_matches_exhaustive_search(baseline, name):
     assert best.bound == pytest.approx(best.objective, rel=1e-7, abs=1e-7)
     assert _fits(inst, best.options, 1.0)
     assert _savings(inst, best.options) == pytest.approx(best.objective, rel=1e-7, abs=1e-7)
+    for o in best.options:  # a financial year's capital opens places the next September
+        fy = inst.fy_labels[inst.opt_fy[o]]
+        assert inst.years[inst.opt_open[o]] == int(fy[:4]) + 1
     # the curve: the best within each step's budget, never falling, ending at the best
     assert [p.budget_scale for p in curve] == [0.25, 0.5, 0.75, 1.0]
     for p in curve:
@@ -217,6 +220,39 @@ def test_study_matches_exhaustive_search(baseline, name):
     assert all(a.objective <= best.objective + 1e-9 for a in alts)
     assert all(_fits(inst, a.options, 1.0) for a in alts)
     assert greedy.objective <= best.objective + 1e-9
+
+
+@pytest.mark.parametrize("limit", [None, 10.0])
+def test_assignments_are_the_compatible_sites_within_the_journey_limit(baseline, limit):
+    """Every (demand row, site) pair the model may use, rebuilt here from the demand, the
+    sites' needs and phases (one site widened to two needs and both phases) and the journeys;
+    and each pair's value for two objectives."""
+    plan, inputs, journeys, (result, _) = baseline
+    demand = demand_from_flows(result, flow_settings(inputs, plan))
+    sites = pd.DataFrame(inputs.sites.drop(columns="geometry")).reset_index(drop=True)
+    sites.loc[0, ["needs", "phases"]] = ["ASD;SEMH", "primary;secondary"]
+    limits = LIMITS if limit is None else dict.fromkeys(LIMITS, limit)
+    kw = {"budget_by_fy_gbp": TWO_YEARS, "max_journey_min_by_phase": limits, "carry_forward": True}
+    inst = programme_instance(demand, sites, journeys, objective="ooa_avoided", **kw)
+    pairs = zip(
+        journeys["origin_id"].astype(str), journeys["destination_id"].astype(str), strict=True
+    )
+    minutes = dict(zip(pairs, journeys["travel_time_min"], strict=True))
+    want = set()
+    for r, row in enumerate(demand.itertuples()):
+        for j, site in enumerate(sites.itertuples()):
+            needs, phases = str(site.needs).split(";"), str(site.phases).split(";")
+            t = minutes.get((str(row.origin_id), str(site.site_id)), math.inf)
+            if row.need_type in needs and row.phase in phases and t <= limits[row.phase]:
+                want.add((r, j))
+    got = set(zip(inst.arc_row.tolist(), inst.arc_site.tolist(), strict=True))
+    assert got == want and len(want) > (0 if limit else 300)
+    present = demand[[c for c in demand if c.startswith("present_")]].sum(axis=1)
+    pupil_years = (present / demand["count"]).to_numpy()
+    assert inst.arc_value == pytest.approx(pupil_years[inst.arc_row])
+    within = programme_instance(demand, sites, journeys, objective="within_max_journey", **kw)
+    over = demand["current_time_min"].to_numpy() > demand["phase"].map(limits).to_numpy()
+    assert within.arc_value == pytest.approx((pupil_years * over)[within.arc_row])
 
 
 def test_alternatives_count_as_asked(baseline):
