@@ -547,3 +547,32 @@ def test_written_curve_toml_reads_back(tmp_path, cached_flows, capsys):
     study = cached_flows[-1]
     sites = [study.instance.site_ids[int(study.instance.opt_site[o])] for o in study.best.options]
     assert data["scenario"][0]["open_sites"] == sites and len(sites) == 1
+
+
+def test_time_limit_with_nothing_found_keeps_the_greedy_programme(baseline, monkeypatch):
+    """Every solve stops at its time limit with no programme of its own (HiGHS hands back
+    only the fallback it was given): the curve starts from doing nothing instead of failing,
+    the best programme is the greedy one (it fits the budget) and ends the curve, and the
+    alternatives say they stopped at the time limit."""
+    from dataclasses import replace
+
+    from placeplan._errors import PlaceplanWarning
+
+    inst = _instance(baseline, sites=[*FEW, "136013-IB-SEMH"])
+
+    def timed_out(*a, **kw):
+        if kw.get("fallback") is None:
+            raise InfeasibleModelError("HiGHS ended with status 'time_limit' and no programme")
+        return replace(kw["fallback"], status="time_limit", bound=math.inf, gap=math.inf)
+
+    monkeypatch.setattr(programme_study, "solve_programme", timed_out)
+    monkeypatch.setattr(programme_plan, "solve_programme", timed_out)
+    notes: dict[str, str] = {}
+    with pytest.warns(PlaceplanWarning, match="stopped at its time limit"):
+        best, _, curve, alts, greedy, _ = study_programme(
+            inst, steps=2, k=3, time_limit_s=1.0, mip_rel_gap=0.0, notes=notes
+        )
+    assert greedy.objective > 0 and best.objective == greedy.objective
+    assert best.options == greedy.options and best.status == "time_limit"
+    assert [p.solution.objective for p in curve] == [0.0, greedy.objective]
+    assert alts == () and notes == {"alternatives": "time_limit"}

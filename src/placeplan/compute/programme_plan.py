@@ -272,25 +272,34 @@ def study_programme(
     """Best programme, site contributions, budget curve, alternatives and greedy, timed.
 
     The curve's last step is the full budget; the best programme is taken from it (so the curve
-    and the programme agree) unless a separate solve at the full budget does better (it keeps
-    the lower of the two bounds), or an alternative does (it is promoted). ``notes``, when
-    given, gets ``"alternatives"``: why the alternatives search stopped
+    and the programme agree) unless a separate solve at the full budget, started from the
+    better of that step and the greedy programme, does better (it keeps the lower of the two
+    bounds and becomes the curve's last step), or an alternative does (it is promoted).
+    ``notes``, when given, gets ``"alternatives"``: why the alternatives search stopped
     (:func:`~placeplan.compute.programme_study.alternatives_and_why`).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     curve = budget_curve(inst, steps=steps, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     timings["curve"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    greedy = greedy_programme(inst)
+    timings["greedy"] = time.perf_counter() - t0
     best = curve[-1].solution
-    if best.status != "optimal":  # one more try at the full budget, from the curve's best
+    if best.status != "optimal":  # one more try at the full budget, from the best known
+        start = greedy if greedy.objective > best.objective else best
         again = solve_programme(
             inst,
             min_objective=best.objective,
             time_limit_s=time_limit_s,
             mip_rel_gap=mip_rel_gap,
-            fallback=best,
+            fallback=start,
         )
         best = _better_of(best, again, mip_rel_gap)
+        if best.objective > curve[-1].solution.objective:
+            last = curve[-1]
+            point = curve_point(last.budget_gbp, last.budget_scale, best, curve[:-1])
+            curve = (*curve[:-1], point)
     t0 = time.perf_counter()
     contributions = site_contributions(inst, best)
     timings["contributions"] = time.perf_counter() - t0
@@ -301,9 +310,6 @@ def study_programme(
     if notes is not None:
         notes["alternatives"] = why
     timings["alternatives"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    greedy = greedy_programme(inst)
-    timings["greedy"] = time.perf_counter() - t0
     return _promoted(inst, (best, contributions, curve, alts, greedy, timings), mip_rel_gap)
 
 

@@ -109,7 +109,9 @@ def budget_curve(
     Returns
     -------
     tuple of CurvePoint
-        One per step, budgets ascending; savings never decrease from one step to the next.
+        One per step, budgets ascending; savings never decrease from one step to the next. A
+        step stopped at the time limit with nothing found keeps the step before's programme
+        (the first step: doing nothing, which fits every budget).
 
     Raises
     ------
@@ -122,6 +124,7 @@ def budget_curve(
         raise ConfigError(msg)
     points: list[CurvePoint] = []
     prev: ProgrammeSolution | None = None
+    nothing = evaluate_programme(inst, ())  # fits every budget: the first step's fallback
     for k in range(1, int(steps) + 1):
         scale = k / steps
         floor = None if prev is None else prev.objective - 1e-9 * max(1.0, abs(prev.objective))
@@ -132,7 +135,7 @@ def budget_curve(
                 min_objective=floor,
                 time_limit_s=time_limit_s,
                 mip_rel_gap=mip_rel_gap,
-                fallback=prev,
+                fallback=prev if prev is not None else nothing,
             )
         except InfeasibleModelError:  # pragma: no cover - prev is feasible by construction
             if prev is None:
