@@ -452,6 +452,17 @@ def test_cli_bad_budgets_exit_2_before_the_pipeline(tmp_path, monkeypatch, capsy
     assert expect in lines[0]
 
 
+def test_budget_years_outside_the_flows_are_refused_by_every_command(tmp_path):
+    """`run` and `validate` load the same plan: a budget year that could buy nothing is refused
+    when the plan is read, not after the pipeline (`run` studies [optimise] too)."""
+    plan = _plan(tmp_path, 'budget_by_fy_gbp = { "2029-30" = 1, "2030-31" = 1 }')
+    with pytest.raises(ConfigError, match=r"'2030-31' pays for places opening in September 2031"):
+        load_plan(plan)
+    text = plan.read_text(encoding="utf-8").replace("horizon_year = 2030", "horizon_year = 2031")
+    plan.write_text(text, encoding="utf-8")
+    assert load_plan(plan).optimise.budget_by_fy_gbp == {"2029-30": 1.0, "2030-31": 1.0}
+
+
 def test_sizes_no_site_can_take_are_named(baseline, tmp_path):
     sites = pd.DataFrame(baseline[1].sites.drop(columns="geometry"))
     plan = load_plan(

@@ -35,6 +35,7 @@ __all__ = [
     "ScenarioConfig",
     "SelectionConfig",
     "ThresholdsConfig",
+    "budget_years_problem",
     "load_plan",
 ]
 
@@ -387,6 +388,52 @@ class SizeOption(_Strict):
     capital_gbp: float = Field(ge=0)
 
 
+def budget_years_problem(
+    budget_by_fy_gbp: dict[str, float], base_year: int, horizon_year: int
+) -> str | None:
+    """Return why a financial year of ``[optimise] budget_by_fy_gbp`` could buy nothing, or None.
+
+    A financial year's capital opens places the following September (``"2026-27"`` → 2027);
+    the programme models the academic years ``base_year + 1`` to ``horizon_year`` (``[flows]``),
+    so a financial year opening outside them would count in the budget and the budget curve but
+    could never be spent.
+
+    Parameters
+    ----------
+    budget_by_fy_gbp
+        Capital by financial year (labels already checked to look like ``"2026-27"``).
+    base_year, horizon_year
+        ``flows.base_year`` and ``flows.horizon_year``.
+
+    Returns
+    -------
+    str or None
+        The message naming the key, the financial year, the modelled years and the financial
+        years that would count; None when every financial year opens within them.
+
+    Examples
+    --------
+    >>> budget_years_problem({"2026-27": 1.0}, 2025, 2030) is None
+    True
+    """
+    first, last = base_year + 1, horizon_year
+    outside = sorted(fy for fy in budget_by_fy_gbp if not first <= int(fy[:4]) + 1 <= last)
+    if not outside:
+        return None
+    fy = outside[0]
+
+    def label(opening: int) -> str:
+        return f"{opening - 1}-{opening % 100:02d}"
+
+    return (
+        f"`optimise.budget_by_fy_gbp` {fy!r} pays for places opening in September "
+        f"{int(fy[:4]) + 1}, outside the modelled years {first}/{(first + 1) % 100:02d} to "
+        f"{last}/{(last + 1) % 100:02d} (`flows.base_year` + 1 to `flows.horizon_year`), so it "
+        f"could buy nothing; use financial years {label(first)} to {label(last)}, or change "
+        "`flows.horizon_year`"
+    )
+
+
 class OptimiseConfig(_Strict):
     """The ``[optimise]`` table: the capital programme ``placeplan optimise`` chooses.
 
@@ -576,6 +623,15 @@ class PlanConfig(_Strict):
         if twice:
             msg = f"`mitigation` rule names must be unique; {twice[0]!r} appears more than once"
             raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _budget_years_modelled(self) -> PlanConfig:
+        problem = budget_years_problem(
+            self.optimise.budget_by_fy_gbp, self.flows.base_year, self.flows.horizon_year
+        )
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @overload

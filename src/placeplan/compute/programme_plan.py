@@ -28,7 +28,6 @@ from placeplan.compute.flow_inputs import flow_settings, run_flow_model
 from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, solve_programme
 from placeplan.compute.programme_demand import (
     demand_from_flows,
-    fy_opening_year,
     programme_instance,
 )
 from placeplan.compute.programme_scale import (
@@ -48,6 +47,7 @@ from placeplan.compute.programme_study import (
     site_contributions,
 )
 from placeplan.compute.run import journey_limits, journeys_for_plan, load_plan_network
+from placeplan.config import budget_years_problem
 
 if TYPE_CHECKING:
     from placeplan.config import PlanConfig
@@ -113,18 +113,14 @@ class ProgrammeStudy:
     alternatives_stop: str = ""
 
 
-def _fy_label(opening_year: int) -> str:
-    """The financial year whose capital opens places in September ``opening_year``."""
-    return f"{opening_year - 1}-{opening_year % 100:02d}"
-
-
 def check_budget_years(plan: PlanConfig) -> None:
     """Raise :class:`~placeplan.ConfigError` when a financial year's budget can open nothing.
 
     A financial year's capital opens places the following September (``2026-27`` → 2027); the
     programme models the academic years ``flows.base_year + 1`` to ``flows.horizon_year``, so a
     budget year opening outside them would be counted in the budget (and the curve) but could
-    never be spent. Checked from the plan alone, before the pipeline runs.
+    never be spent (:func:`placeplan.config.budget_years_problem`; :func:`~placeplan.load_plan`
+    checks it too). Checked from the plan alone, before the pipeline runs.
 
     Parameters
     ----------
@@ -147,18 +143,9 @@ def check_budget_years(plan: PlanConfig) -> None:
             '{ "2026-27" = 1000000, "2027-28" = 1000000 }'
         )
         raise ConfigError(msg)
-    first, last = plan.flows.base_year + 1, plan.flows.horizon_year
-    outside = sorted(fy for fy in budget if not first <= fy_opening_year(fy) <= last)
-    if outside:
-        fy = outside[0]
-        msg = (
-            f"{where}`optimise.budget_by_fy_gbp` {fy!r} pays for places opening in September "
-            f"{fy_opening_year(fy)}, outside the modelled years {first}/{(first + 1) % 100:02d} "
-            f"to {last}/{(last + 1) % 100:02d} (`flows.base_year` + 1 to `flows.horizon_year`), "
-            f"so it could buy nothing; use financial years {_fy_label(first)} to "
-            f"{_fy_label(last)}, or change `flows.horizon_year`"
-        )
-        raise ConfigError(msg)
+    problem = budget_years_problem(budget, plan.flows.base_year, plan.flows.horizon_year)
+    if problem is not None:
+        raise ConfigError(where + problem)
 
 
 def check_sizes(plan: PlanConfig, sites: pd.DataFrame) -> None:
