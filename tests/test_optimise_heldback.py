@@ -162,6 +162,10 @@ VARIANTS = {
     "zero budget": {"budget_by_fy_gbp": {"2026-27": 0.0, "2027-28": 0.0}},
     "£1 budget": {"budget_by_fy_gbp": {"2026-27": 1.0, "2027-28": 1.0}},
     "exactly one option's cost": {"budget_by_fy_gbp": {"2026-27": 400_000.0, "2027-28": 0.0}},
+    "exactly one option's cost, no carry-forward": {
+        "budget_by_fy_gbp": {"2026-27": 0.0, "2027-28": 400_000.0},
+        "carry_forward": False,
+    },
     "huge budget": {"budget_by_fy_gbp": {"2026-27": 1e12, "2027-28": 1e12}},
     "three sizes from 4 places": {
         "sizes": [(4, 150_000.0), (8, 400_000.0), (12, 450_000.0)],
