@@ -196,7 +196,7 @@ def test_study_matches_exhaustive_search(baseline, name):
     inst = _instance(baseline, **VARIANTS[name])
     values = _exhaustive(inst)
     ranked = _by_site_set(inst, values)
-    best, _, curve, alts, greedy, _ = study_programme(
+    best, contributions, curve, alts, greedy, _ = study_programme(
         inst, steps=4, k=50, time_limit_s=None, mip_rel_gap=0.0
     )
     # the best programme is the best of every programme, proven (gap on savings 0)
@@ -205,6 +205,10 @@ def test_study_matches_exhaustive_search(baseline, name):
     assert best.bound == pytest.approx(best.objective, rel=1e-7, abs=1e-7)
     assert _fits(inst, best.options, 1.0)
     assert _savings(inst, best.options) == pytest.approx(best.objective, rel=1e-7, abs=1e-7)
+    assert set(contributions) == set(best.options)  # each site's value: with minus without
+    for o, v in contributions.items():
+        rest = tuple(p for p in best.options if p != o)
+        assert v == pytest.approx(best.objective - _savings(inst, rest), rel=1e-7, abs=1e-7)
     for o in best.options:  # a financial year's capital opens places the next September
         fy = inst.fy_labels[inst.opt_fy[o]]
         assert inst.years[inst.opt_open[o]] == int(fy[:4]) + 1
