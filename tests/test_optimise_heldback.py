@@ -67,27 +67,23 @@ def _savings(inst: ProgrammeInstance, opts: tuple[int, ...]) -> float:
     """The programme's savings: its options' own value plus the best flows (an LP)."""
     own = float(sum(inst.opt_value[o] for o in opts))
     opened = {int(inst.opt_site[o]): o for o in opts}
-    arcs = [a for a in range(len(inst.arc_row)) if int(inst.arc_site[a]) in opened]
-    if not arcs:
+    arcs = np.flatnonzero(np.isin(inst.arc_site, list(opened)))
+    if not arcs.size:
         return own
-    rows = sorted({int(inst.arc_row[a]) for a in arcs})
-    a_ub, b_ub = [], []
-    for r in rows:  # each demand row placed at most once
-        a_ub.append([1.0 if inst.arc_row[a] == r else 0.0 for a in arcs])
-        b_ub.append(float(inst.row_count[r]))
+    rows, of_arc = np.unique(inst.arc_row[arcs], return_inverse=True)
+    once = np.zeros((len(rows), arcs.size))  # each demand row placed at most once
+    once[of_arc, np.arange(arcs.size)] = 1.0
+    a_ub, b_ub = [once], [inst.row_count[rows]]
+    share = inst.row_present[inst.arc_row[arcs]] / inst.row_count[inst.arc_row[arcs], None]
     for j, o in opened.items():  # the site's places in each year, none before it opens
-        for y in range(len(inst.years)):
-            line = [
-                inst.row_present[inst.arc_row[a], y] / inst.row_count[inst.arc_row[a]]
-                if inst.arc_site[a] == j
-                else 0.0
-                for a in arcs
-            ]
-            if any(line):
-                a_ub.append(line)
-                b_ub.append(float(inst.opt_places[o]) if inst.opt_open[o] <= y else 0.0)
-    value = np.array([inst.arc_value[a] for a in arcs])
-    res = linprog(-value, A_ub=np.array(a_ub), b_ub=np.array(b_ub), bounds=(0, None))
+        lines = np.where((inst.arc_site[arcs] == j)[:, None], share, 0.0).T
+        used = lines.any(axis=1)
+        a_ub.append(lines[used])
+        places = np.where(np.arange(len(inst.years)) >= inst.opt_open[o], inst.opt_places[o], 0)
+        b_ub.append(places[used])
+    res = linprog(
+        -inst.arc_value[arcs], A_ub=np.vstack(a_ub), b_ub=np.concatenate(b_ub), bounds=(0, None)
+    )
     assert res.status == 0, res.message
     return own - float(res.fun)
 
