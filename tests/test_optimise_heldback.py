@@ -465,6 +465,10 @@ def test_budget_years_outside_the_flows_are_refused_by_every_command(tmp_path):
     text = plan.read_text(encoding="utf-8").replace("horizon_year = 2030", "horizon_year = 2031")
     plan.write_text(text, encoding="utf-8")
     assert load_plan(plan).optimise.budget_by_fy_gbp == {"2029-30": 1.0, "2030-31": 1.0}
+    text = plan.read_text(encoding="utf-8").replace("horizon_year = 2031", "horizon_year = 2025")
+    plan.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"`flows\.horizon_year` \(2025\) is not after"):
+        load_plan(plan)
 
 
 def test_sizes_no_site_can_take_are_named(baseline, tmp_path):

@@ -55,6 +55,12 @@ def budget_years_problem(
     True
     """
     first, last = base_year + 1, horizon_year
+    if budget_by_fy_gbp and first > last:
+        return (
+            f"`optimise.budget_by_fy_gbp` needs modelled years to open places in, but "
+            f"`flows.horizon_year` ({horizon_year}) is not after `flows.base_year` ({base_year}); "
+            f"set `flows.horizon_year` to {base_year + 1} or later (e.g. {base_year + 5})"
+        )
     outside = sorted(fy for fy in budget_by_fy_gbp if not first <= int(fy[:4]) + 1 <= last)
     if not outside:
         return None
