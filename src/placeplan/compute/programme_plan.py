@@ -26,10 +26,7 @@ import pandas as pd
 
 from placeplan.compute.flow_inputs import flow_settings, run_flow_model
 from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, solve_programme
-from placeplan.compute.programme_demand import (
-    demand_from_flows,
-    programme_instance,
-)
+from placeplan.compute.programme_demand import demand_from_flows, programme_instance
 from placeplan.compute.programme_scale import (
     PRICING_START_NEAREST,
     arcs_within,
