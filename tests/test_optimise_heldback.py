@@ -595,3 +595,25 @@ def test_time_limit_with_nothing_found_keeps_the_greedy_programme(baseline, monk
     assert best.options == greedy.options and best.status == "time_limit"
     assert [p.solution.objective for p in curve] == [0.0, greedy.objective]
     assert alts == () and notes == {"alternatives": "time_limit"}
+
+
+def test_cli_nearest_sites_says_the_gap_is_on_the_reduced_model(
+    baseline, tmp_path, cached_flows, capsys
+):
+    """Offered only its nearest site, the model's proven optimum saves less than the best
+    programme over every site within reach: the summary must say the gap is the reduced
+    model's."""
+    plan = _plan(
+        tmp_path,
+        'budget_by_fy_gbp = { "2026-27" = 400000, "2027-28" = 400000 }\nsteps = 1\n'
+        "alternatives = 0\nnearest_sites = 1\nsizes = [{ places = 8, capital_gbp = 400000 }]",
+        sites=FEW,
+    )
+    assert _optimise(plan, capsys)[0] == 0
+    study = cached_flows[-1]
+    summary = (plan.parent / "out-optimise" / "optimise_summary.txt").read_text(encoding="utf-8")
+    assert "status: optimal" in summary and "gap on savings: 0.00%" in summary
+    assert "reduced model: each demand row offered only its 1 nearest site(s)" in summary
+    assert study.nearest_sites == 1 and study.best.objective == pytest.approx(97 / 3)
+    every_site = _instance(baseline, sizes=[(8, 400_000.0)])
+    assert max(_exhaustive(every_site).values()) == pytest.approx(106 / 3)

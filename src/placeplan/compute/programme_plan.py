@@ -95,6 +95,10 @@ class ProgrammeStudy:
         limit with no programme), ``"heuristic"`` (a large model, solved by pricing: the best
         programme found with one chosen site ruled out, not a proven k-best list) or ``""``
         (not known).
+    nearest_sites
+        Each demand row was offered only its this many nearest sites (``optimise.nearest_sites``
+        on a model small enough to solve directly): status, bound and gap are then the reduced
+        model's, not the full model's. ``None``: every compatible site within reach.
     """
 
     instance: ProgrammeInstance
@@ -108,6 +112,7 @@ class ProgrammeStudy:
     timings_s: dict[str, float]
     alternatives_asked: int | None = None
     alternatives_stop: str = ""
+    nearest_sites: int | None = None
 
 
 def check_budget_years(plan: PlanConfig) -> None:
@@ -354,6 +359,7 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
 
     inst = build(None)
     notes = {"alternatives": "heuristic"}
+    nearest = None
     if use_pricing(inst):  # large: the full model by pricing from the nearest sites
         start = arcs_within(inst, build(o.nearest_sites or PRICING_START_NEAREST))
         logger.info("optimise: %d assignments, priced from %d", len(inst.arc_row), start.sum())
@@ -367,7 +373,9 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
         )
     else:  # small: exact and direct (on the nearest sites only if the plan asks)
         if o.nearest_sites is not None:
-            inst = build(o.nearest_sites)
+            reduced = build(o.nearest_sites)
+            if len(reduced.arc_row) < len(inst.arc_row):
+                inst, nearest = reduced, o.nearest_sites
         best, contrib, curve, alts, greedy, more = study_programme(
             inst,
             steps=o.steps,
@@ -399,4 +407,5 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
         timings_s=timings,
         alternatives_asked=o.alternatives,
         alternatives_stop=notes["alternatives"],
+        nearest_sites=nearest,
     )
