@@ -47,20 +47,14 @@ def add_optimise_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def optimise_command(args: argparse.Namespace) -> int:
     """Run ``placeplan optimise``; returns 0 (errors propagate as ``PlaceplanError``)."""
-    from placeplan._errors import ConfigError
-    from placeplan.compute.programme_plan import optimise_plan
+    from placeplan.compute.programme_plan import check_budget_years, optimise_plan
     from placeplan.config import load_plan
     from placeplan.prepare.inputs import prepare
     from placeplan.prepare.validate import check_output_dir
-    from placeplan.publish.programme import write_programme
+    from placeplan.publish.programme import alternatives_note, write_programme
 
     plan = load_plan(args.plan)
-    if not plan.optimise.budget_by_fy_gbp:
-        msg = (
-            f"{args.plan}: set `optimise.budget_by_fy_gbp`, e.g. [optimise] budget_by_fy_gbp = "
-            '{ "2026-27" = 1000000, "2027-28" = 1000000 }'
-        )
-        raise ConfigError(msg)
+    check_budget_years(plan)  # before the pipeline: the plan alone shows it
     # beside the run's output folder, not in it: `run` owns that folder and replaces it whole
     default = plan.output_dir.parent / f"{plan.output_dir.name}-optimise"
     out = args.out.resolve() if args.out is not None else default
@@ -76,6 +70,7 @@ def optimise_command(args: argparse.Namespace) -> int:
         f"£{study.instance.total_budget_gbp:,.0f}; greedy {study.greedy.objective:,.2f} "
         "(unrounded, internal figures)"
     )
+    print(f"alternatives: {alternatives_note(study)}")
     for name in ("programme_toml", "budget_curve", "budget_curve_svg", "alternatives"):
         print(f"wrote {written[name]}")
     return 0

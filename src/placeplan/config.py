@@ -19,6 +19,7 @@ from typing import Literal, overload
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from placeplan._errors import ConfigError, PlaceplanWarning
+from placeplan.config_optimise import OptimiseConfig, budget_years_problem
 
 __all__ = [
     "CostsConfig",
@@ -34,6 +35,7 @@ __all__ = [
     "ScenarioConfig",
     "SelectionConfig",
     "ThresholdsConfig",
+    "budget_years_problem",
     "load_plan",
 ]
 
@@ -379,73 +381,6 @@ class FlowsConfig(_Strict):
     )
 
 
-class SizeOption(_Strict):
-    """One size a new base can be built at: places and its capital cost."""
-
-    places: int = Field(gt=0)
-    capital_gbp: float = Field(ge=0)
-
-
-class OptimiseConfig(_Strict):
-    """The ``[optimise]`` table: the capital programme ``placeplan optimise`` chooses.
-
-    Sites, sizes and opening years within a capital budget per financial year, for one
-    objective, using future demand from the baseline placement-flow run (``[flows]``).
-    """
-
-    objective: Literal["ooa_avoided", "net_saving_gbp", "pupil_minutes", "within_max_journey"] = (
-        Field(default="ooa_avoided", description="what the programme maximises")
-    )
-    sizes: tuple[SizeOption, ...] = Field(
-        default=(),
-        description="sizes offered at every site (up to its `places`); "
-        "default: each site's own places and capital_cost_gbp",
-    )
-    min_size: int = Field(default=0, ge=0, description="smallest viable base (places)")
-    budget_by_fy_gbp: dict[str, float] = Field(
-        default_factory=dict,
-        description='capital by financial year, e.g. {"2026-27" = 1000000}; a year\'s capital '
-        "opens places the following September",
-    )
-    carry_forward: bool = Field(
-        default=False, description="capital unspent in a year may be spent in a later one"
-    )
-    targets: tuple[Literal["out_of_area", "independent"], ...] = Field(
-        default=("out_of_area", "independent"),
-        min_length=1,
-        description="placements a new base would replace",
-    )
-    nearest_sites: int | None = Field(
-        default=None,
-        ge=1,
-        description="offer each demand row only its this many nearest sites (county scale; "
-        "default every site within reach, exact)",
-    )
-    steps: int = Field(default=10, ge=1, description="budget-curve steps")
-    alternatives: int = Field(default=5, ge=0, description="next-best distinct site sets shown")
-    time_limit_s: float = Field(default=60.0, gt=0, description="per solve")
-    gap: float = Field(default=0.0, ge=0, lt=1, description="relative gap on savings per solve")
-
-    @field_validator("budget_by_fy_gbp")
-    @classmethod
-    def _fy_labels(cls, value: dict[str, float]) -> dict[str, float]:
-        import re
-
-        bad = [k for k in value if not re.fullmatch(r"\d{4}-\d{2}", k)]
-        if bad:
-            msg = f'financial year {bad[0]!r} must look like "2026-27"'
-            raise ValueError(msg)
-        wrong = [k for k in value if int(k[5:]) != (int(k[:4]) + 1) % 100]
-        if wrong:
-            msg = f'financial year {wrong[0]!r} must span one year, e.g. "2026-27"'
-            raise ValueError(msg)
-        negative = [k for k, v in value.items() if not v >= 0]
-        if negative:
-            msg = f"budget for {negative[0]!r} must be 0 or more (£)"
-            raise ValueError(msg)
-        return value
-
-
 MitigationWhat = Literal[
     "stay_in_current_placement",
     "route_change",
@@ -572,6 +507,15 @@ class PlanConfig(_Strict):
         if twice:
             msg = f"`mitigation` rule names must be unique; {twice[0]!r} appears more than once"
             raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _budget_years_modelled(self) -> PlanConfig:
+        problem = budget_years_problem(
+            self.optimise.budget_by_fy_gbp, self.flows.base_year, self.flows.horizon_year
+        )
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @overload

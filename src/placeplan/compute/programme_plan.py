@@ -17,6 +17,7 @@ so the best programme's bound and gap are the full model's whatever ``nearest_si
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -32,21 +33,31 @@ from placeplan.compute.programme_scale import (
     study_programme_priced,
     use_pricing,
 )
+from placeplan.compute.programme_scale_study import with_bound
 from placeplan.compute.programme_study import (
     CurvePoint,
     StudyParts,
-    alternatives,
+    alternatives_and_why,
     budget_curve,
+    curve_point,
     greedy_programme,
     site_contributions,
 )
 from placeplan.compute.run import journey_limits, journeys_for_plan, load_plan_network
+from placeplan.config import budget_years_problem
 
 if TYPE_CHECKING:
     from placeplan.config import PlanConfig
     from placeplan.prepare.inputs import Inputs
 
-__all__ = ["ProgrammeStudy", "optimise_plan", "plan_journeys", "study_programme"]
+__all__ = [
+    "ProgrammeStudy",
+    "check_budget_years",
+    "check_sizes",
+    "optimise_plan",
+    "plan_journeys",
+    "study_programme",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +86,19 @@ class ProgrammeStudy:
         The greedy heuristic's programme at the full budget.
     timings_s
         Seconds per step.
+    alternatives_asked
+        How many alternatives the plan asked for (``optimise.alternatives``; ``None``: not
+        known), so a shorter list can be explained.
+    alternatives_stop
+        Why the alternatives search stopped: ``"asked"`` (as many as asked), ``"exhausted"``
+        (no other site set fits the budget), ``"time_limit"`` (a solve stopped at its time
+        limit with no programme), ``"heuristic"`` (a large model, solved by pricing: the best
+        programme found with one chosen site ruled out, not a proven k-best list) or ``""``
+        (not known).
+    nearest_sites
+        Each demand row was offered only its this many nearest sites (``optimise.nearest_sites``
+        on a model small enough to solve directly): status, bound and gap are then the reduced
+        model's, not the full model's. ``None``: every compatible site within reach.
     """
 
     instance: ProgrammeInstance
@@ -86,6 +110,89 @@ class ProgrammeStudy:
     alternatives: tuple[ProgrammeSolution, ...]
     greedy: ProgrammeSolution
     timings_s: dict[str, float]
+    alternatives_asked: int | None = None
+    alternatives_stop: str = ""
+    nearest_sites: int | None = None
+
+
+def check_budget_years(plan: PlanConfig) -> None:
+    """Raise :class:`~placeplan.ConfigError` when a financial year's budget can open nothing.
+
+    A financial year's capital opens places the following September (``2026-27`` → 2027); the
+    programme models the academic years ``flows.base_year + 1`` to ``flows.horizon_year``, so a
+    budget year opening outside them would be counted in the budget (and the curve) but could
+    never be spent (:func:`placeplan.config.budget_years_problem`; :func:`~placeplan.load_plan`
+    checks it too). Checked from the plan alone, before the pipeline runs.
+
+    Parameters
+    ----------
+    plan
+        A loaded plan.
+
+    Raises
+    ------
+    ConfigError
+        No budget, or a financial year opening outside the modelled years (the message names
+        the plan file, the key and the financial years that would count).
+    """
+    from placeplan._errors import ConfigError
+
+    where = f"{plan.source_file}: " if plan.source_file is not None else ""
+    budget = plan.optimise.budget_by_fy_gbp
+    if not budget:
+        msg = (
+            f"{where}set `optimise.budget_by_fy_gbp`, e.g. [optimise] budget_by_fy_gbp = "
+            '{ "2026-27" = 1000000, "2027-28" = 1000000 }'
+        )
+        raise ConfigError(msg)
+    problem = budget_years_problem(budget, plan.flows.base_year, plan.flows.horizon_year)
+    if problem is not None:
+        raise ConfigError(where + problem)
+
+
+def check_sizes(plan: PlanConfig, sites: pd.DataFrame) -> None:
+    """Raise :class:`~placeplan.ConfigError` when no site can be offered any size.
+
+    Sizes are ``optimise.sizes`` (default: each site's own ``places``), offered at a site up to
+    its ``places`` and from ``optimise.min_size`` up.
+
+    Parameters
+    ----------
+    plan
+        A loaded plan.
+    sites
+        Its candidate sites (``places`` column).
+
+    Raises
+    ------
+    ConfigError
+        Every size is below ``optimise.min_size`` or above every site's ``places`` (the message
+        names the plan file, the key and the sizes and places that clash).
+    """
+    from placeplan._errors import ConfigError
+
+    o = plan.optimise
+    where = f"{plan.source_file}: " if plan.source_file is not None else ""
+    places = pd.to_numeric(sites["places"], errors="coerce").dropna()
+    most = int(places.max()) if len(places) else 0
+    offered = [s.places for s in o.sizes] if o.sizes else [int(p) for p in places]
+    key = "`optimise.sizes`" if o.sizes else "the candidate sites' `places`"
+    viable = [p for p in offered if p >= o.min_size]
+    if not viable:
+        msg = (
+            f"{where}`optimise.min_size` = {o.min_size} is above every size offered ({key}: "
+            f"largest {max(offered, default=0)} places); lower `optimise.min_size` or offer "
+            "larger sizes"
+        )
+        raise ConfigError(msg)
+    if o.sizes and min(viable) > most:
+        msg = (
+            f"{where}every size in `optimise.sizes` of at least `optimise.min_size` (smallest "
+            f"{min(viable)} places) is larger than every candidate site's `places` in "
+            f"`inputs.candidate_sites` (largest {most}); a site is offered sizes up to its "
+            "`places`: add smaller sizes or raise the sites' places"
+        )
+        raise ConfigError(msg)
 
 
 def plan_journeys(plan: PlanConfig, inputs: Inputs) -> pd.DataFrame:
@@ -101,6 +208,47 @@ def _baseline_flows(plan: PlanConfig, inputs: Inputs, journeys: pd.DataFrame) ->
     return demand_from_flows(result, flow_settings(inputs, plan), targets=plan.optimise.targets)
 
 
+def _better_of(
+    first: ProgrammeSolution, second: ProgrammeSolution, mip_rel_gap: float
+) -> ProgrammeSolution:
+    """The programme saving more (ties: ``first``) of two solves of one model at one budget,
+    with the lower of their bounds (each bounds every programme of the model, so the lower
+    holds too) and its gap on savings: a second solve that stops at its time limit with no
+    bound keeps the first solve's bound, and the gap never gets worse."""
+    keep = second if second.objective > first.objective else first
+    known = [b for b in (first.bound, second.bound) if not math.isnan(b)]
+    bound = min(known, default=math.inf)
+    if not bound < keep.bound:
+        return keep
+    return with_bound(keep, bound, mip_rel_gap, keep.status)
+
+
+def _promoted(
+    inst: ProgrammeInstance,
+    parts: StudyParts,
+    mip_rel_gap: float,
+) -> StudyParts:
+    """``parts`` with the first alternative as the best programme when it saves more (a best
+    solved with a gap or stopped at the time limit can be beaten by a later solve): it keeps
+    the best's bound (the alternatives' bounds hold only with the site sets before them ruled
+    out), becomes the curve's last step, and the former best becomes an alternative."""
+    best, _, curve, alts, greedy, timings = parts
+    if not alts or alts[0].objective <= best.objective:
+        return parts
+    top = alts[0]
+    logger.info(
+        "optimise: an alternative saves %.6g, more than the best found (%.6g): it is the best "
+        "programme now",
+        top.objective,
+        best.objective,
+    )
+    new_best = with_bound(top, best.bound, mip_rel_gap, best.status)
+    last = curve[-1]
+    curve = (*curve[:-1], curve_point(last.budget_gbp, last.budget_scale, new_best, curve[:-1]))
+    rest = tuple(sorted([*alts[1:], best], key=lambda a: -a.objective))
+    return new_best, site_contributions(inst, new_best), curve, rest, greedy, timings
+
+
 def study_programme(
     inst: ProgrammeInstance,
     *,
@@ -108,35 +256,50 @@ def study_programme(
     k: int,
     time_limit_s: float | None,
     mip_rel_gap: float,
+    notes: dict[str, str] | None = None,
 ) -> StudyParts:
     """Best programme, site contributions, budget curve, alternatives and greedy, timed.
 
     The curve's last step is the full budget; the best programme is taken from it (so the curve
-    and the programme agree) unless a separate solve at the full budget does better.
+    and the programme agree) unless a separate solve at the full budget, started from the
+    better of that step and the greedy programme, does better (it keeps the lower of the two
+    bounds and becomes the curve's last step), or an alternative does (it is promoted).
+    ``notes``, when given, gets ``"alternatives"``: why the alternatives search stopped
+    (:func:`~placeplan.compute.programme_study.alternatives_and_why`).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     curve = budget_curve(inst, steps=steps, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     timings["curve"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    greedy = greedy_programme(inst)
+    timings["greedy"] = time.perf_counter() - t0
     best = curve[-1].solution
-    if best.status != "optimal":  # one more try at the full budget, from the curve's best
-        best = solve_programme(
+    if best.status != "optimal":  # one more try at the full budget, from the best known
+        start = greedy if greedy.objective > best.objective else best
+        again = solve_programme(
             inst,
             min_objective=best.objective,
             time_limit_s=time_limit_s,
             mip_rel_gap=mip_rel_gap,
-            fallback=best,
+            fallback=start,
         )
+        best = _better_of(best, again, mip_rel_gap)
+        if best.objective > curve[-1].solution.objective:
+            last = curve[-1]
+            point = curve_point(last.budget_gbp, last.budget_scale, best, curve[:-1])
+            curve = (*curve[:-1], point)
     t0 = time.perf_counter()
     contributions = site_contributions(inst, best)
     timings["contributions"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    alts = alternatives(inst, best, k=k, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    alts, why = alternatives_and_why(
+        inst, best, k=k, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
+    )
+    if notes is not None:
+        notes["alternatives"] = why
     timings["alternatives"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    greedy = greedy_programme(inst)
-    timings["greedy"] = time.perf_counter() - t0
-    return best, contributions, curve, alts, greedy, timings
+    return _promoted(inst, (best, contributions, curve, alts, greedy, timings), mip_rel_gap)
 
 
 def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
@@ -166,12 +329,8 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
             "`inputs.candidate_sites` is empty or not set; `placeplan optimise` chooses among them"
         )
         raise ConfigError(msg)
-    if not plan.optimise.budget_by_fy_gbp:
-        msg = (
-            "set `optimise.budget_by_fy_gbp` in the plan, e.g. [optimise] budget_by_fy_gbp = "
-            '{ "2026-27" = 1000000, "2027-28" = 1000000 }'
-        )
-        raise ConfigError(msg)
+    check_budget_years(plan)
+    check_sizes(plan, inputs.sites)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     journeys = plan_journeys(plan, inputs)
@@ -199,6 +358,8 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
         )
 
     inst = build(None)
+    notes = {"alternatives": "heuristic"}
+    nearest = None
     if use_pricing(inst):  # large: the full model by pricing from the nearest sites
         start = arcs_within(inst, build(o.nearest_sites or PRICING_START_NEAREST))
         logger.info("optimise: %d assignments, priced from %d", len(inst.arc_row), start.sum())
@@ -212,9 +373,16 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
         )
     else:  # small: exact and direct (on the nearest sites only if the plan asks)
         if o.nearest_sites is not None:
-            inst = build(o.nearest_sites)
+            reduced = build(o.nearest_sites)
+            if len(reduced.arc_row) < len(inst.arc_row):
+                inst, nearest = reduced, o.nearest_sites
         best, contrib, curve, alts, greedy, more = study_programme(
-            inst, steps=o.steps, k=o.alternatives, time_limit_s=o.time_limit_s, mip_rel_gap=o.gap
+            inst,
+            steps=o.steps,
+            k=o.alternatives,
+            time_limit_s=o.time_limit_s,
+            mip_rel_gap=o.gap,
+            notes=notes,
         )
     timings |= more
     logger.info(
@@ -237,4 +405,7 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
         alternatives=alts,
         greedy=greedy,
         timings_s=timings,
+        alternatives_asked=o.alternatives,
+        alternatives_stop=notes["alternatives"],
+        nearest_sites=nearest,
     )

@@ -21,12 +21,13 @@ import heapq
 import logging
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from placeplan._errors import ConfigError, InfeasibleModelError
+from placeplan._errors import ConfigError, InfeasibleModelError, PlaceplanWarning
 from placeplan.compute.programme import (
     ProgrammeInstance,
     ProgrammeSolution,
@@ -40,6 +41,7 @@ __all__ = [
     "CurvePoint",
     "StudyParts",
     "alternatives",
+    "alternatives_and_why",
     "budget_curve",
     "curve_point",
     "greedy_programme",
@@ -107,7 +109,9 @@ def budget_curve(
     Returns
     -------
     tuple of CurvePoint
-        One per step, budgets ascending; savings never decrease from one step to the next.
+        One per step, budgets ascending; savings never decrease from one step to the next. A
+        step stopped at the time limit with nothing found keeps the step before's programme
+        (the first step: doing nothing, which fits every budget).
 
     Raises
     ------
@@ -120,6 +124,7 @@ def budget_curve(
         raise ConfigError(msg)
     points: list[CurvePoint] = []
     prev: ProgrammeSolution | None = None
+    nothing = evaluate_programme(inst, ())  # fits every budget: the first step's fallback
     for k in range(1, int(steps) + 1):
         scale = k / steps
         floor = None if prev is None else prev.objective - 1e-9 * max(1.0, abs(prev.objective))
@@ -130,7 +135,7 @@ def budget_curve(
                 min_objective=floor,
                 time_limit_s=time_limit_s,
                 mip_rel_gap=mip_rel_gap,
-                fallback=prev,
+                fallback=prev if prev is not None else nothing,
             )
         except InfeasibleModelError:  # pragma: no cover - prev is feasible by construction
             if prev is None:
@@ -221,21 +226,59 @@ def alternatives(
     Returns
     -------
     tuple of ProgrammeSolution
-        In order found (savings non-increasing when each is solved to optimality); fewer than
-        ``k`` when no other site set fits the budget.
+        Most savings first (ties: in order found; solved to optimality they are found in that
+        order, but with a gap or at a time limit a later one can save more); fewer than ``k``
+        when no other site set fits the budget (doing nothing, the empty set, is one of them)
+        or a solve stops at its time limit with no programme (:func:`alternatives_and_why`).
+    """
+    return alternatives_and_why(
+        inst, best, k=k, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
+    )[0]
+
+
+def alternatives_and_why(
+    inst: ProgrammeInstance,
+    best: ProgrammeSolution,
+    *,
+    k: int = 5,
+    time_limit_s: float | None = None,
+    mip_rel_gap: float = 0.0,
+) -> tuple[tuple[ProgrammeSolution, ...], str]:
+    """:func:`alternatives`, and why the search stopped.
+
+    Parameters
+    ----------
+    inst, best, k, time_limit_s, mip_rel_gap
+        As for :func:`alternatives`.
+
+    Returns
+    -------
+    alternatives : tuple of ProgrammeSolution
+        As :func:`alternatives` returns them.
+    why : str
+        ``"asked"`` (``k`` found), ``"exhausted"`` (no other site set fits the budget) or
+        ``"time_limit"`` (a solve stopped at its time limit with no programme; also warned).
     """
     seen = [frozenset(int(inst.opt_site[o]) for o in best.options)]
     out: list[ProgrammeSolution] = []
+    why = "asked"
     for _ in range(max(0, int(k))):
         try:
             sol = solve_programme(
                 inst, exclude_site_sets=seen, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
             )
-        except InfeasibleModelError:
+        except InfeasibleModelError as err:
+            why = "time_limit" if "status 'time_limit'" in str(err) else "exhausted"
+            if why == "time_limit":  # not "no other set fits": the solve ran out of time
+                msg = (
+                    f"alternatives: {len(out)} of {k} found; the next solve stopped at its time "
+                    f"limit ({time_limit_s} s) with no programme: raise `optimise.time_limit_s`"
+                )
+                warnings.warn(msg, PlaceplanWarning, stacklevel=2)
             break
         out.append(sol)
         seen.append(frozenset(int(inst.opt_site[o]) for o in sol.options))
-    return tuple(out)
+    return tuple(sorted(out, key=lambda s: -s.objective)), why
 
 
 def _fits(inst: ProgrammeInstance, spent: np.ndarray, o: int) -> bool:

@@ -26,8 +26,10 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
 
+from placeplan.compute.programme import options_within_budget
 from placeplan.compute.programme_demand import OBJECTIVES
 from placeplan.publish.disclosure import apply_marker, suppress, suppression_mask
 from placeplan.publish.tables import write_csv
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ProgrammeTables",
+    "alternatives_note",
     "programme_tables",
     "programme_toml",
     "summary_text",
@@ -290,8 +293,8 @@ def summary_text(tables: ProgrammeTables, study: ProgrammeStudy) -> str:
         f"{fy} £{b:,.0f}" for fy, b in zip(inst.fy_labels, inst.budget_by_fy_gbp, strict=True)
     )
 
-    def val(v: float) -> str:
-        return "c (suppressed)" if math.isnan(v) else f"{v:,.2f}"
+    def val(v: float) -> str:  # + 0.0: a solver's -0.0 prints as 0.00
+        return "c (suppressed)" if math.isnan(v) else f"{v + 0.0:,.2f}"
 
     lines = [
         f"objective: {tables.objective} — {tables.unit} (doing nothing = 0)",
@@ -302,11 +305,90 @@ def summary_text(tables: ProgrammeTables, study: ProgrammeStudy) -> str:
         f"gap on savings: {_pct(tables.gap)} ((bound - savings) / savings)",
         f"capital spent: £{study.best.capital_gbp:,.0f} of £{inst.total_budget_gbp:,.0f}",
         f"greedy heuristic: {val(tables.greedy_savings)}",
+        f"alternatives: {alternatives_note(study)}",
+        *_budget_note(inst),
         f"model: {len(inst.row_count)} demand rows, {len(inst.opt_site)} options "
         f"(site x size x opening year), {len(inst.arc_row)} assignments",
+        *_reduction_note(study),
         "times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in study.timings_s.items()),
     ]
     return "\n".join(lines) + "\n"
+
+
+def alternatives_note(study: ProgrammeStudy) -> str:
+    """Return how many alternatives were found against how many were asked, and why fewer.
+
+    Parameters
+    ----------
+    study
+        The computed study.
+
+    Returns
+    -------
+    str
+        E.g. ``"5 of 5 asked (`optimise.alternatives`)"``, or the count with the reason the
+        list is shorter than asked.
+    """
+    n, asked = len(study.alternatives), study.alternatives_asked
+    if asked is None:
+        return f"{n} found"
+    head = f"{n} of {asked} asked (`optimise.alternatives`)"
+    if n >= asked:
+        return head
+    stop = study.alternatives_stop
+    if stop == "heuristic":
+        why = (
+            "at this model's size each alternative is the best programme found with one chosen "
+            "site ruled out, and no further distinct site set turned up"
+        )
+    elif stop == "time_limit":
+        why = (
+            "the next solve stopped at its time limit with no programme: raise "
+            "`optimise.time_limit_s`"
+        )
+    elif stop == "exhausted" and n == 0 and not study.best.options:
+        why = "only doing nothing fits the budget"
+    elif stop == "exhausted":
+        why = (
+            f"no further distinct site set fits the budget: these are all {n + 1} that do "
+            "(the best included, doing nothing counts as one)"
+        )
+    else:
+        return head
+    return f"{head}; fewer because {why}"
+
+
+def _reduction_note(study: ProgrammeStudy) -> list[str]:
+    """A line saying so when the model offered each demand row only its nearest sites."""
+    if study.nearest_sites is None:
+        return []
+    return [
+        f"reduced model: each demand row offered only its {study.nearest_sites} nearest "
+        "site(s) (`optimise.nearest_sites`); status, bound and gap are on this reduced model, "
+        "so a programme using farther sites may save more (unset it for the exact model)"
+    ]
+
+
+def _budget_note(inst: ProgrammeInstance) -> list[str]:
+    """A line saying so when no option fits the budget (the programme can only be empty)."""
+    if not len(inst.opt_site) or options_within_budget(inst).any():
+        return []
+    o = int(np.argmin(inst.opt_capital_gbp))
+    return [
+        f"note: no site, size and opening year fits the budget (`optimise.budget_by_fy_gbp`): "
+        f"the cheapest costs £{inst.opt_capital_gbp[o]:,.0f} in "
+        f"{inst.fy_labels[int(inst.opt_fy[o])]}; raise the budget or offer cheaper sizes "
+        "(`optimise.sizes`)"
+    ]
+
+
+def _money(gbp: float) -> str:
+    """A budget as a short axis label: £2.40m, £400k, £1 (a £1 budget is not "£0.00m")."""
+    if abs(gbp) >= 1e6:
+        return f"£{gbp / 1e6:.2f}m"
+    if abs(gbp) >= 1e3:
+        return f"£{gbp / 1e3:,.0f}k"
+    return f"£{gbp:,.0f}"
 
 
 def curve_svg(tables: ProgrammeTables) -> str:
@@ -324,7 +406,7 @@ def curve_svg(tables: ProgrammeTables) -> str:
         )
         for i, v in enumerate(c["savings"])
     ]
-    labels = [f"£{b / 1e6:.2f}m" for b in c["budget_gbp"]]
+    labels = [_money(b) for b in c["budget_gbp"]]
     return bar_chart(
         labels,
         [("Best programme", "#1d70b8", cells)],
@@ -379,13 +461,15 @@ def write_programme(
 
 
 def _rounded(df: pd.DataFrame) -> pd.DataFrame:
-    """Pounds to whole pounds, shares and gaps to 4 decimals, other figures to 2 (mask kept)."""
+    """Pounds to whole pounds, shares and gaps to 4 decimals, other figures (a rate per £, such
+    as ``marginal_per_100k_gbp``, included) to 2 (mask kept)."""
     out = df.copy()
     for col in out.columns:
         if not pd.api.types.is_float_dtype(out[col]):
             continue
-        digits = 0 if col.endswith("_gbp") else 4 if col in ("gap", "share_of_best") else 2
-        out[col] = out[col].round(digits)
+        pounds = col.endswith("_gbp") and "_per_" not in col
+        digits = 0 if pounds else 4 if col in ("gap", "share_of_best") else 2
+        out[col] = out[col].round(digits) + 0.0  # + 0.0: no "-0.0" from a solver's -0
     out.attrs = dict(df.attrs)
     return out
 
