@@ -261,6 +261,29 @@ def test_a_never_published_measure_is_left_out_not_zero(tmp_path: Path) -> None:
     assert {"ehcplans", "special_independent", "special_la_maintained"} <= measures
 
 
+@pytest.mark.parametrize("columns", ["all", "ehcplans"])
+def test_suppressed_ages_at_the_base_year_are_not_zero(
+    tmp_path: Path, reference: dict[str, pd.DataFrame], columns: str
+) -> None:
+    # every by-age cell of the latest census suppressed: the model must use the census before,
+    # not an age profile of zeros (needs were off by 64 %, types by 97 %)
+    frames = _frames()
+    case = frames["caseload"]
+    rows = (case["breakdown_topic"] == "Child or young persons age") & (
+        case["time_period"] == "202425"
+    )
+    cols = list(case.columns[_IDS:]) if columns == "all" else ["ehcplans"]
+    case.loc[rows, cols] = "x"
+    folder = _write(tmp_path / "sen2", frames)
+    code, df = _run(folder, "921", tmp_path / "f.csv")
+    assert code == 0 and df is not None
+    _assert_sane(df)
+    mine = df.set_index(["year", "measure"])["central"]
+    ref = reference["latest"].set_index(["year", "measure"])["central"]
+    big = ref[ref > 100]
+    assert np.allclose(mine.reindex(big.index), big, rtol=0.2)
+
+
 def test_small_authority_with_many_suppressed_cells(tmp_path: Path) -> None:
     # a thirtieth of the island, every count under 5 suppressed with the markers the DfE uses
     markers = ["x", "c", "z", "u", "low", ""]

@@ -65,6 +65,7 @@ import pandas as pd
 from placeplan._errors import ConfigError, InputFileError
 from placeplan.compute.forecast_cohort import (
     fit_cohort_types,
+    latest_age_year,
     latest_by_age,
     project_cohort,
     type_share_path,
@@ -583,15 +584,13 @@ def fit_forecast(
     measures = [TOTAL_MEASURE, *PLACEMENT_MEASURES, *DERIVED_MEASURES, _NEW_TOTAL]
     sigma = floor_sigma(sigma_table(residuals, measures, years))
     caseload = release.caseload
-    age_rows = caseload[(caseload["year"] <= base) & caseload["age"].notna()]
-    age_rows = age_rows[age_rows["measure"] == TOTAL_MEASURE]
-    age_year = str(age_rows["year"].max()) if not age_rows.empty else None
+    age_year = latest_age_year(caseload, base, TOTAL_MEASURE)
     age_stock = (
         latest_by_age(caseload, age_year, TOTAL_MEASURE) if age_year else pd.Series(dtype=float)
     )
     newp = release.new_plans
     if not newp.empty:
-        nrows = newp[(newp["census_year"] <= base) & newp["age"].notna()]
+        nrows = newp[(newp["census_year"] <= base) & newp["age"].notna() & newp["value"].notna()]
         nrows = nrows[nrows["measure"] == _NEW_TOTAL]
         keep = sorted(nrows["census_year"].unique())[-window:]
         pooled = (
