@@ -435,3 +435,25 @@ def test_base_year_reads_nothing_later_in_any_file(
     code, df = _run(folder, "921", tmp_path / "f.csv", "--base-year", "2021/22")
     assert code == 0 and df is not None
     pd.testing.assert_frame_equal(df, reference["2021/22"])
+
+
+def test_sen2_check_reads_quoted_thousands_and_every_marker() -> None:
+    from placeplan.prepare.sen2_check import compare_baseline_to_sen2
+
+    prov = pd.DataFrame({"setting_id": ["1"], "provision_type": ["special"], "in_area": [True]})
+    pupils = pd.DataFrame({"current_setting_id": ["1"]})
+    sen2 = pd.DataFrame(
+        {
+            "new_la_code": [IOW],
+            "time_period": ["202425"],
+            "breakdown_topic": ["All EHC plans"],
+            "special_la_maintained": ["1,234"],
+            "special_academy_free": ["low"],
+            "special_independent": ["[c]"],
+        }
+    )
+    t = compare_baseline_to_sen2(pupils, prov, {"placement": sen2}, la_code=IOW).set_index(
+        "measure"
+    )
+    assert t.loc["Special - LA maintained and academy/free", "published"] == 1234.0
+    assert np.isnan(t.loc["Special - independent", "published"])
