@@ -284,6 +284,31 @@ def test_suppressed_ages_at_the_base_year_are_not_zero(
     assert np.allclose(mine.reindex(big.index), big, rtol=0.2)
 
 
+def test_one_type_suppressed_at_the_base_year_leaves_the_others_alone(
+    tmp_path: Path, reference: dict[str, pd.DataFrame]
+) -> None:
+    # one cell: the remainder took the suppressed type's plans, every other type fell by 2/3
+    frames = _frames()
+    case = frames["caseload"]
+    rows = (case["time_period"] == "202425") & (case["breakdown_topic"] == "All EHC plans")
+    case.loc[rows & (case["new_la_code"] == IOW), "mainstream_total"] = "c"
+    folder = _write(tmp_path / "sen2", frames)
+    code, df = _run(folder, "921", tmp_path / "f.csv")
+    assert code == 0 and df is not None
+    _assert_sane(df)
+    mine = df.set_index(["year", "measure"])["central"]
+    ref = reference["latest"].set_index(["year", "measure"])["central"]
+    others = ["special_la_maintained", "special_total", "ed_elsewhere", "nm_early_years", "SEMH"]
+    keys = [k for k in ref.index if k[1] in others]
+    assert np.allclose(mine.reindex(keys), ref.reindex(keys), rtol=0.05)
+    types = [*others[:1], "mainstream_total", "special_academy_free", "special_independent"]
+    types += ["special_non_maintained", "ap_pru_total", "fe_total", "ed_elsewhere"]
+    types += ["nm_early_years"]
+    last = df[df["year"] == "2027/28"].set_index("measure")["central"]
+    assert last[types].sum() <= last["ehcplans"] + 1e-6
+    assert last[types].sum() > 0.9 * last["ehcplans"]
+
+
 def test_small_authority_with_many_suppressed_cells(tmp_path: Path) -> None:
     # a thirtieth of the island, every count under 5 suppressed with the markers the DfE uses
     markers = ["x", "c", "z", "u", "low", ""]

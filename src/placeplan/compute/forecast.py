@@ -226,12 +226,14 @@ def _history(release: Sen2Release, base_year: str) -> tuple[pd.DataFrame, pd.Dat
     cols = [TOTAL_MEASURE, *PLACEMENT_MEASURES]
     stock = head.reindex(columns=cols)
     stock = stock[stock[TOTAL_MEASURE].notna()]
-    stock[_OTHER] = (
-        stock[TOTAL_MEASURE] - stock[list(PLACEMENT_MEASURES)].fillna(0).sum(axis=1)
-    ).clip(lower=0)
+    # a type suppressed in a year holds its last published figure in the remainder, not zero
+    # (the remainder would take all its plans); its own retention skips the year
+    held = stock[list(PLACEMENT_MEASURES)].ffill().fillna(0)
+    stock[_OTHER] = (stock[TOTAL_MEASURE] - held.sum(axis=1)).clip(lower=0)
     new = release.headline("new_plans")
     new = new[new.index <= base_year].reindex(columns=[_NEW_TOTAL, *PLACEMENT_MEASURES])
     new = new[new[_NEW_TOTAL].notna()]
+    new[list(PLACEMENT_MEASURES)] = new[list(PLACEMENT_MEASURES)].ffill()
     new[_OTHER] = (new[_NEW_TOTAL] - new[list(PLACEMENT_MEASURES)].fillna(0).sum(axis=1)).clip(
         lower=0
     )
