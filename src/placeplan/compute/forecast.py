@@ -173,7 +173,10 @@ def _normalise_base_year(base_year: str | int | None, release: Sen2Release) -> s
     head = release.headline("caseload")
     file = release.files.get("caseload", "the caseload file")
     if TOTAL_MEASURE not in head.columns or head[TOTAL_MEASURE].isna().all():
-        msg = f"no published `{TOTAL_MEASURE}` figure for {release.la_name}; nothing to fit"
+        msg = (
+            f"no published `{TOTAL_MEASURE}` figure for {release.la_name} on the all-plans rows "
+            "(breakdown_topic 'All EHC plans'); nothing to fit: give the release's caseload file"
+        )
         raise _BaseYearError(msg, file=file, column=TOTAL_MEASURE)
     years = sorted(head.dropna(subset=[TOTAL_MEASURE]).index)
     text = years[-1] if base_year is None else str(base_year).strip().replace("-", "/")

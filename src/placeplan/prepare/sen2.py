@@ -281,15 +281,16 @@ def _authority_rows(
     if not hit.any():
         raise _not_found(las, code, path)
     olds = set(old[hit]) - {""}
-    rows = las[(new.isin(set(new[hit])) | old.isin(olds))]
+    rows = las[(new.isin(set(new[hit]) - {""}) | old.isin(olds) | hit)]
     codes = rows["new_la_code"].str.strip()
     if codes.nunique() > 1:
         clash = rows.groupby("time_period")["new_la_code"].nunique()
         if (clash > 1).any():
             year = clash[clash > 1].index[0]
             names = rows[rows["time_period"] == year].drop_duplicates("new_la_code")
+            labels = names["la_name"] if "la_name" in names else names["old_la_code"]
             listed = ", ".join(
-                f"{c} ({n})" for c, n in zip(names["new_la_code"], names["la_name"], strict=True)
+                f"{c} ({n})" for c, n in zip(names["new_la_code"], labels, strict=True)
             )
             msg = (
                 f"code {code!r} matches several authorities in {academic_year_label(year)}: "
