@@ -387,6 +387,15 @@ def test_release_folder_as_downloaded_with_data_subfolder(
     pd.testing.assert_frame_equal(df, reference["latest"])
 
 
+def test_release_zip_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _write(tmp_path / "release", _frames())
+    archive = shutil.make_archive(str(tmp_path / "ehcp-2025"), "zip", folder)
+    code, _ = _run(Path(archive), "921", tmp_path / "f.csv")
+    assert code == 2
+    err = _error(capsys)
+    assert "ehcp-2025.zip" in err and "unzip" in err
+
+
 def test_renamed_new_plans_file_is_still_read(
     tmp_path: Path, reference: dict[str, pd.DataFrame]
 ) -> None:

@@ -207,6 +207,12 @@ def _find_files(directory_or_files: str | Path | Iterable[str | Path]) -> dict[s
         root = Path(directory_or_files)
         if root.is_dir():
             paths = _csv_files(root)
+        elif root.is_file() and root.suffix.lower() == ".zip":
+            msg = (
+                "this is a zip archive; unzip the release and give its folder (the CSVs are in "
+                "its data/ folder, which is searched)"
+            )
+            raise InputFileError(msg, file=str(root))
         elif root.is_file():
             paths = [root]
         else:
