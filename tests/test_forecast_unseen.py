@@ -387,6 +387,22 @@ def test_release_folder_as_downloaded_with_data_subfolder(
     pd.testing.assert_frame_equal(df, reference["latest"])
 
 
+def test_a_second_age_breakdown_of_needs_is_not_added_in(
+    tmp_path: Path, reference: dict[str, pd.DataFrame]
+) -> None:
+    # a release adding needs by "Age when plan started" next to the child's age
+    frames = _frames()
+    needs = frames["sen_needs_all_plans"]
+    extra = needs[needs["breakdown_topic"] == "Child or young persons age"].copy()
+    extra["breakdown_topic"] = "Age when plan started"
+    extra[["number_asd", "number_slcn"]] = extra[["number_slcn", "number_asd"]].to_numpy()
+    frames["sen_needs_all_plans"] = pd.concat([needs, extra], ignore_index=True)
+    folder = _write(tmp_path / "sen2", frames)
+    code, df = _run(folder, "921", tmp_path / "f.csv")
+    assert code == 0 and df is not None
+    pd.testing.assert_frame_equal(df, reference["latest"])
+
+
 def test_release_zip_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = _write(tmp_path / "release", _frames())
     archive = shutil.make_archive(str(tmp_path / "ehcp-2025"), "zip", folder)

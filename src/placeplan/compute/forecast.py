@@ -64,6 +64,7 @@ import pandas as pd
 
 from placeplan._errors import ConfigError, InputFileError
 from placeplan.compute.forecast_cohort import (
+    AGE_TOPIC,
     fit_cohort_types,
     latest_age_year,
     latest_by_age,
@@ -465,6 +466,8 @@ def _need_mix(needs: pd.DataFrame, base_year: str, key: str = "year") -> pd.Data
         return pd.DataFrame()
     rows = rows[rows[key] == rows[key].max()]
     by_age = rows[rows["age"].notna()]
+    if (by_age["breakdown_topic"] == AGE_TOPIC).any():  # never add two age breakdowns up
+        by_age = by_age[by_age["breakdown_topic"] == AGE_TOPIC]
     allrows = rows[rows["breakdown_topic"].str.lower().str.startswith("all")]
     overall = allrows.groupby("need")["value"].sum()
     if by_age.empty:
