@@ -99,7 +99,8 @@ def forecast_command(args: argparse.Namespace) -> int:
     last = total.iloc[-1]
     print(
         f"{release.la_name} ({release.la_code}): EHC plans {last['year']} "
-        f"{last['central']:,.0f} (80 % range {last['lower']:,.0f} to {last['upper']:,.0f}); "
+        f"{last['central']:,.0f} ({args.interval:.0%} range {last['lower']:,.0f} to "
+        f"{last['upper']:,.0f}); "
         f"{table['measure'].nunique()} measures x {total.shape[0]} years written to {args.out}"
     )
     return 0

@@ -41,8 +41,9 @@ The model, fitted on one authority's published SEN2 series (``prepare.sen2.Sen2R
   before it, every horizon it can reach): the log error ``log(actual / forecast)`` per measure
   and horizon, root mean square, shrunk towards the median over all measures (the series are
   short: 4-6 origins), floored at ``0.05 * h`` and at Poisson noise, extended beyond the
-  longest backtested horizon in proportion to ``h`` (the error of a misjudged trend grows with
-  the horizon, not its square root) and non-decreasing in the horizon;
+  longest backtested horizon (and to a horizon a missing year left without residuals) in
+  proportion to ``h`` (the error of a misjudged trend grows with the horizon, not its square
+  root) and non-decreasing in the horizon (:mod:`~placeplan.compute.forecast_ranges`);
   ``lower, upper = central * exp(-/+ z * sd)``. Residuals rather than a bootstrap because the
   series are too short to resample, and because backtest residuals include model error (a
   trend break), which a bootstrap of the fitted flows would not.
@@ -56,18 +57,26 @@ import itertools
 import logging
 import math
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from placeplan._errors import ConfigError
+from placeplan._errors import ConfigError, InputFileError
 from placeplan.compute.forecast_cohort import (
+    AGE_TOPIC,
     fit_cohort_types,
+    latest_age_year,
     latest_by_age,
     project_cohort,
     type_share_path,
+)
+from placeplan.compute.forecast_ranges import (
+    check_ranges,
+    floor_sigma,
+    interval_bounds,
+    sigma_table,
+    z_value,
 )
 
 if TYPE_CHECKING:
@@ -132,12 +141,8 @@ _RHO_SHRINK_K = 1000.0
 #: Transitions the type retentions are fitted on (None: all up to the base year; they are
 #: noisy and the backtest favours the longer window).
 _TYPE_WINDOW: int | None = None
-#: Smallest log-scale error sd at horizon 1 (times h beyond): short histories have few or
-#: no residuals, and a zero-residual synthetic series must not give a zero-width range.
-_SIGMA_FLOOR = 0.05
 #: Share of the fitted new-plan slope kept each year ahead (a damped trend).
 _NEW_DAMP = 0.5
-_SHRINK_N0 = 2.0  # pseudo-observations of the all-measure mean error in each measure's own
 
 
 def _num(df: pd.DataFrame, row: object, col: str) -> float:
@@ -160,20 +165,46 @@ def _label(start: int) -> str:
     return f"{start}/{(start + 1) % 100:02d}"
 
 
-def _normalise_base_year(base_year: str | int | None, years: list[str]) -> str:
-    if base_year is None:
-        return years[-1]
-    text = str(base_year).strip().replace("-", "/")
+class _BaseYearError(ConfigError, InputFileError):
+    """A base year the caseload file cannot support (names the file and column)."""
+
+
+def _normalise_base_year(base_year: str | int | None, release: Sen2Release) -> str:
+    """The base year as ``"2021/22"``, checked against the published ``ehcplans`` figures."""
+    head = release.headline("caseload")
+    file = release.files.get("caseload", "the caseload file")
+    if TOTAL_MEASURE not in head.columns or head[TOTAL_MEASURE].isna().all():
+        msg = (
+            f"no published `{TOTAL_MEASURE}` figure for {release.la_name} on the all-plans rows "
+            "(breakdown_topic 'All EHC plans'); nothing to fit: give the release's caseload file"
+        )
+        raise _BaseYearError(msg, file=file, column=TOTAL_MEASURE)
+    years = sorted(head.dropna(subset=[TOTAL_MEASURE]).index)
+    text = years[-1] if base_year is None else str(base_year).strip().replace("-", "/")
     if text.isdigit() and len(text) == 6:
         text = f"{text[:4]}/{text[4:]}"
     if text.isdigit() and len(text) == 4:
         text = _label(int(text) - 1)  # 2022 -> the January 2022 census, 2021/22
+    if text in head.index and text not in years:
+        msg = (
+            f"`base_year` {text}: {release.la_name}'s all-plans `{TOTAL_MEASURE}` is suppressed or "
+            f"not published for {text}; choose a base year with a figure: {', '.join(years)}"
+        )
+        raise _BaseYearError(msg, file=file, column=TOTAL_MEASURE)
     if text not in years:
         msg = (
-            f"`base_year` {base_year!r} is not a caseload year of this release; give an academic "
-            f"year like 2021/22 between {years[0]} and {years[-1]}"
+            f"`base_year` {base_year!r} is not a caseload year of {release.la_name} in this "
+            f"release; give an academic year like 2021/22 among {', '.join(years)}"
         )
-        raise ConfigError(msg)
+        raise _BaseYearError(msg, file=file, column="time_period")
+    stock = [y for y in years if y <= text]
+    if not any(_year_start(b) == _year_start(a) + 1 for a, b in itertools.pairwise(stock)):
+        msg = (
+            f"`base_year` {text}: {release.la_name}'s `{TOTAL_MEASURE}` is published for "
+            f"{', '.join(stock)} up to it; the model needs at least two consecutive census years; "
+            "choose a later base year"
+        )
+        raise _BaseYearError(msg, file=file, column=TOTAL_MEASURE)
     return text
 
 
@@ -199,12 +230,14 @@ def _history(release: Sen2Release, base_year: str) -> tuple[pd.DataFrame, pd.Dat
     cols = [TOTAL_MEASURE, *PLACEMENT_MEASURES]
     stock = head.reindex(columns=cols)
     stock = stock[stock[TOTAL_MEASURE].notna()]
-    stock[_OTHER] = (
-        stock[TOTAL_MEASURE] - stock[list(PLACEMENT_MEASURES)].fillna(0).sum(axis=1)
-    ).clip(lower=0)
+    # a type suppressed in a year holds its last published figure in the remainder, not zero
+    # (the remainder would take all its plans); its own retention skips the year
+    held = stock[list(PLACEMENT_MEASURES)].ffill().fillna(0)
+    stock[_OTHER] = (stock[TOTAL_MEASURE] - held.sum(axis=1)).clip(lower=0)
     new = release.headline("new_plans")
     new = new[new.index <= base_year].reindex(columns=[_NEW_TOTAL, *PLACEMENT_MEASURES])
     new = new[new[_NEW_TOTAL].notna()]
+    new[list(PLACEMENT_MEASURES)] = new[list(PLACEMENT_MEASURES)].ffill()
     new[_OTHER] = (new[_NEW_TOTAL] - new[list(PLACEMENT_MEASURES)].fillna(0).sum(axis=1)).clip(
         lower=0
     )
@@ -352,39 +385,6 @@ def _residuals(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> pd.DataFr
     return pd.DataFrame(records, columns=["origin", "horizon", "measure", "error"])
 
 
-def _sigma_table(residuals: pd.DataFrame, measures: list[str], years: int) -> pd.DataFrame:
-    """Log-scale error sd by horizon (rows 1..years) and measure (columns), before Poisson floor."""
-    out = pd.DataFrame(
-        index=pd.RangeIndex(1, years + 1, name="horizon"), columns=measures, dtype=float
-    )
-    if residuals.empty:
-        return _floor_sigma(out.fillna(0.0))
-    res = residuals[residuals["measure"].isin(measures)]
-    hmax = int(res["horizon"].max())
-    sq = res.assign(sq=np.square(res["error"]))
-    stats = sq.groupby(["horizon", "measure"])["sq"].agg(["sum", "count", "mean"])
-    for h in range(1, min(hmax, years) + 1):
-        if h not in stats.index.get_level_values(0):
-            continue
-        rh = stats.loc[h]
-        pooled = float(np.median(rh["mean"]))
-        total = rh["sum"].reindex(measures).fillna(0.0)
-        n = rh["count"].reindex(measures).fillna(0.0)
-        var = (total.to_numpy(dtype=float) + _SHRINK_N0 * pooled) / (
-            n.to_numpy(dtype=float) + _SHRINK_N0
-        )
-        out.loc[h] = np.sqrt(var)
-    for h in range(hmax + 1, years + 1):
-        out.loc[h] = out.loc[hmax] * h / hmax  # a misjudged trend's error grows with h
-    return out.cummax()
-
-
-def _floor_sigma(sigma: pd.DataFrame) -> pd.DataFrame:
-    """Never below ``_SIGMA_FLOOR * h``: short histories have few or no residuals."""
-    floor = _SIGMA_FLOOR * sigma.index.to_numpy(dtype=float)
-    return sigma.clip(lower=pd.Series(floor, index=sigma.index), axis=0)
-
-
 # --------------------------------------------------------------------------------------------
 # the fitted model
 
@@ -466,6 +466,8 @@ def _need_mix(needs: pd.DataFrame, base_year: str, key: str = "year") -> pd.Data
         return pd.DataFrame()
     rows = rows[rows[key] == rows[key].max()]
     by_age = rows[rows["age"].notna()]
+    if (by_age["breakdown_topic"] == AGE_TOPIC).any():  # never add two age breakdowns up
+        by_age = by_age[by_age["breakdown_topic"] == AGE_TOPIC]
     allrows = rows[rows["breakdown_topic"].str.lower().str.startswith("all")]
     overall = allrows.groupby("need")["value"].sum()
     if by_age.empty:
@@ -583,32 +585,20 @@ def fit_forecast(
     if window < 1:
         msg = f"`window` must be at least 1 year, got {window}"
         raise ConfigError(msg)
-    all_years = sorted(release.headline("caseload").dropna(subset=[TOTAL_MEASURE]).index)
-    if not all_years:
-        msg = f"the caseload file has no `ehcplans` figures for {release.la_name}; nothing to fit"
-        raise ConfigError(msg)
-    base = _normalise_base_year(base_year, all_years)
+    base = _normalise_base_year(base_year, release)
     stock, new = _history(release, base)
-    if len(stock) < 2:
-        msg = (
-            f"`base_year` {base}: {release.la_name} has {len(stock)} census year(s) of `ehcplans` "
-            "up to it; the model needs at least two consecutive years; choose a later base year"
-        )
-        raise ConfigError(msg)
     core = _fit_core(stock, new, window)
     residuals = _residuals(stock, new, window)
     measures = [TOTAL_MEASURE, *PLACEMENT_MEASURES, *DERIVED_MEASURES, _NEW_TOTAL]
-    sigma = _floor_sigma(_sigma_table(residuals, measures, years))
+    sigma = floor_sigma(sigma_table(residuals, measures, years))
     caseload = release.caseload
-    age_rows = caseload[(caseload["year"] <= base) & caseload["age"].notna()]
-    age_rows = age_rows[age_rows["measure"] == TOTAL_MEASURE]
-    age_year = str(age_rows["year"].max()) if not age_rows.empty else None
+    age_year = latest_age_year(caseload, base, TOTAL_MEASURE)
     age_stock = (
         latest_by_age(caseload, age_year, TOTAL_MEASURE) if age_year else pd.Series(dtype=float)
     )
     newp = release.new_plans
     if not newp.empty:
-        nrows = newp[(newp["census_year"] <= base) & newp["age"].notna()]
+        nrows = newp[(newp["census_year"] <= base) & newp["age"].notna() & newp["value"].notna()]
         nrows = nrows[nrows["measure"] == _NEW_TOTAL]
         keep = sorted(nrows["census_year"].unique())[-window:]
         pooled = (
@@ -660,21 +650,6 @@ def fit_forecast(
         len(residuals),
     )
     return model
-
-
-def _interval(central: pd.Series, sigma: pd.Series, z: float) -> tuple[pd.Series, pd.Series]:
-    # Poisson floor on the log scale: a count of c has relative sd about 1/sqrt(c)
-    floor = 1.0 / np.sqrt(central.clip(lower=1.0))
-    s = np.maximum(sigma.to_numpy(dtype=float), floor.to_numpy(dtype=float))
-    s = np.maximum.accumulate(s)  # never narrower further ahead (central is in year order)
-    return central * np.exp(-z * s), central * np.exp(z * s)
-
-
-def _z(interval: float) -> float:
-    if not 0.0 < interval < 1.0:
-        msg = f"`interval` must be a probability between 0 and 1 (e.g. 0.8), got {interval}"
-        raise ConfigError(msg)
-    return NormalDist().inv_cdf(0.5 + interval / 2.0)
 
 
 def _by_age_paths(model: ForecastModel, central: pd.DataFrame) -> pd.DataFrame:
@@ -782,7 +757,8 @@ def forecast(
         January census (``"2025/26"``); ``measure`` ``ehcplans``, each placement type by the
         release's column name, ``special_total``, ``special_independent_non_maintained`` and
         the need codes (``ASD``, ``SEMH``, …, ``UNKNOWN``) when a need table is published at or
-        before ``base_year``. Counts of plans (floats; round for publication).
+        before ``base_year``. Counts of plans (floats; round for publication). A placement
+        type with no published figure up to ``base_year`` (suppressed) is left out, not zero.
 
     Raises
     ------
@@ -804,15 +780,15 @@ def forecast(
     if years < 1:
         msg = f"`years` must be at least 1, got {years}"
         raise ConfigError(msg)
-    z = _z(interval)
+    z = z_value(interval)
     model = fit_forecast(release, base_year, window=window, years=years)
     central = _project_core(model._core, years)
     central = _project_core(model._core, years, _cohort_shares(model, central))
     frames = []
-    for m in [TOTAL_MEASURE, *PLACEMENT_MEASURES, *DERIVED_MEASURES]:
+    for m in _published_measures(model):
         c = central[m]
         sigma = pd.Series(model.sigma[m].iloc[: len(c)].to_numpy(), index=c.index)
-        lo, hi = _interval(c, sigma, z)
+        lo, hi = interval_bounds(c, sigma, z)
         frames.append(
             pd.DataFrame({"year": c.index, "measure": m, "central": c, "lower": lo, "upper": hi})
         )
@@ -820,7 +796,28 @@ def forecast(
     out = pd.concat(frames, ignore_index=True)
     if override is not None and not override.empty:
         out = _apply_override(out, override)
-    return out[["year", "measure", "central", "lower", "upper"]].reset_index(drop=True)
+    return check_ranges(
+        out[["year", "measure", "central", "lower", "upper"]].reset_index(drop=True)
+    )
+
+
+def _published_measures(model: ForecastModel) -> list[str]:
+    """The measures with a published figure up to the base year (never-published ones left out).
+
+    A placement type suppressed (or not collected) in every year has no figure to start from:
+    writing 0 would read the suppression as zero; its plans stay in the total.
+    """
+    measures = [TOTAL_MEASURE, *PLACEMENT_MEASURES, *DERIVED_MEASURES]
+    kept = [m for m in measures if model._actual[m].notna().any()]
+    if len(kept) < len(measures):
+        logger.warning(
+            "forecast: %s: %s not published (suppressed or not collected) in any year up to %s; "
+            "not forecast (the plans are in ehcplans)",
+            model.la_name,
+            ", ".join(m for m in measures if m not in kept),
+            model.base_year,
+        )
+    return kept
 
 
 def _need_rows(model: ForecastModel, central: pd.DataFrame, z: float) -> list[pd.DataFrame]:
@@ -843,7 +840,7 @@ def _need_rows(model: ForecastModel, central: pd.DataFrame, z: float) -> list[pd
     frames = []
     for need in by_need.columns:
         c = by_need[need]
-        lo, hi = _interval(c, sigma, z)
+        lo, hi = interval_bounds(c, sigma, z)
         frames.append(
             pd.DataFrame({"year": c.index, "measure": need, "central": c, "lower": lo, "upper": hi})
         )
@@ -887,12 +884,12 @@ def new_plans_by_age(
     >>> sorted(df.columns)
     ['central', 'lower', 'nc_year', 'need', 'upper', 'year']
     """
-    z = _z(interval)
+    z = z_value(interval)
     model = fit_forecast(release, base_year, window=window, years=years)
     central = _project_core(model._core, years)
     total = central[_NEW_TOTAL]
     sigma = pd.Series(model.sigma[_NEW_TOTAL].iloc[:years].to_numpy(), index=total.index)
-    lo, hi = _interval(total, sigma, z)
+    lo, hi = interval_bounds(total, sigma, z)
     age_mix = model.new_age_mix
     if age_mix.empty:
         age_mix = model.age_stock / model.age_stock.sum() if not model.age_stock.empty else age_mix

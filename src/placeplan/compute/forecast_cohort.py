@@ -39,6 +39,7 @@ __all__ = [
     "PHASE_TRANSFER_AGES",
     "fit_cohort_types",
     "fit_type_transitions",
+    "latest_age_year",
     "latest_by_age",
     "minimum_flow_transitions",
     "project_cohort",
@@ -138,15 +139,38 @@ def latest_by_age(df: pd.DataFrame, base_year: str, measure: str, key: str = "ye
     values
         Index age (int), sorted; empty when there is no age breakdown.
     """
-    if df.empty:
+    year = latest_age_year(df, base_year, measure, key)
+    if year is None:
         return pd.Series(dtype=float)
+    rows = _by_child_age(df[(df[key] == year) & df["age"].notna() & (df["measure"] == measure)])
+    return rows.groupby(rows["age"].astype(int))["value"].sum(min_count=1).sort_index()
+
+
+def latest_age_year(
+    df: pd.DataFrame, base_year: str, measure: str, key: str = "year"
+) -> str | None:
+    """The latest ``key`` year at or before ``base_year`` with a published age breakdown.
+
+    A year whose cells by age are all suppressed has no breakdown: reading it would take the
+    suppressed ages as zero.
+
+    Parameters
+    ----------
+    df, base_year, measure, key
+        As :func:`latest_by_age`.
+
+    Returns
+    -------
+    year
+        The year, or None when no year up to ``base_year`` publishes ``measure`` by age.
+    """
+    if df.empty:
+        return None
     rows = _by_child_age(
         df[(df[key] <= base_year) & df["age"].notna() & (df["measure"] == measure)]
     )
-    if rows.empty:
-        return pd.Series(dtype=float)
-    latest = rows[rows[key] == rows[key].max()]
-    return latest.groupby(latest["age"].astype(int))["value"].sum(min_count=1).sort_index()
+    rows = rows[rows["value"].notna()]
+    return None if rows.empty else str(rows[key].max())
 
 
 def minimum_flow_transitions(before: pd.Series, after: pd.Series) -> pd.DataFrame:
@@ -329,12 +353,12 @@ def stock_by_age_and_type(
     -------
     stock
         Index age (int), columns ``types`` and ``remainder``; empty when the census has no
-        breakdown of ``total`` by age, or none of the types by age.
+        published breakdown of ``total`` by age, or none of the types by age.
     """
     rows = _by_child_age(caseload[(caseload["year"] == year) & caseload["age"].notna()])
-    rows = rows[rows["measure"].isin([total, *types])]
+    rows = rows[rows["measure"].isin([total, *types]) & rows["value"].notna()]
     if rows.empty or not (rows["measure"] == total).any() or not rows["measure"].isin(types).any():
-        return pd.DataFrame()
+        return pd.DataFrame()  # not published by age (or every cell suppressed)
     table = rows.pivot_table(index="age", columns="measure", values="value", aggfunc="sum")
     table.index = table.index.astype(int)
     table = table.reindex(columns=[total, *types]).astype(float)

@@ -62,14 +62,21 @@ _ID_COLUMNS = (
 )
 _REQUIRED = ("time_period", "geographic_level", "new_la_code", "old_la_code", "breakdown_topic")
 
-# file role -> (filename pattern, required?)
+# file role -> (filename pattern, required?); tolerant of a release renaming ``newplans`` to
+# ``new_plans`` or ``sen_need`` to ``sen_needs``
 _ROLES: dict[str, tuple[str, bool]] = {
     "caseload": (r"caseload", True),
-    "needs": (r"sen_needs_all_plans", False),
-    "new_plans_needs": (r"sen_need_newplans", False),
-    "new_plans": (r"(?<!sen_need_)newplans", False),
-    "ceased": (r"ceased_plans", False),
+    "needs": (r"needs?_all_plans", False),
+    "new_plans_needs": (r"needs?_new_?plans", False),
+    "new_plans": (r"(?<!need_)(?<!needs_)new_?plans", False),
+    "ceased": (r"ceased", False),
 }
+#: Other names a release may give the all-plans column of a table (the need tables' own name).
+_TOTAL_ALIASES: dict[str, tuple[str, ...]] = {
+    "caseload": ("ehc_plans", "ehcp", "total_ehc_plans"),
+    "new_plans": ("newplans", "new_ehcplans", "ehc_plans"),
+}
+_TOTALS = {"caseload": "ehcplans", "new_plans": "new_ehc_plans"}
 
 _AGE_TOPIC = "Child or young persons age"
 _LONG_COLUMNS = ["year", "breakdown_topic", "breakdown", "age", "measure", "value"]
@@ -186,11 +193,26 @@ def _to_number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(cleaned, errors="coerce").astype(float)
 
 
+def _csv_files(root: Path) -> list[Path]:
+    """The release's data CSVs in a folder: its own, else those of its subfolders (``data/``)."""
+
+    def data(paths: Iterable[Path]) -> list[Path]:
+        return sorted(p for p in paths if not p.name.lower().endswith(".meta.csv"))
+
+    return data(root.glob("*.csv")) or data(root.rglob("*.csv"))
+
+
 def _find_files(directory_or_files: str | Path | Iterable[str | Path]) -> dict[str, Path]:
     if isinstance(directory_or_files, str | Path):
         root = Path(directory_or_files)
         if root.is_dir():
-            paths = sorted(root.glob("*.csv"))
+            paths = _csv_files(root)
+        elif root.is_file() and root.suffix.lower() == ".zip":
+            msg = (
+                "this is a zip archive; unzip the release and give its folder (the CSVs are in "
+                "its data/ folder, which is searched)"
+            )
+            raise InputFileError(msg, file=str(root))
         elif root.is_file():
             paths = [root]
         else:
@@ -198,13 +220,22 @@ def _find_files(directory_or_files: str | Path | Iterable[str | Path]) -> dict[s
             raise InputFileError(msg, file=str(root))
     else:
         paths = [Path(p) for p in directory_or_files]
-    found: dict[str, Path] = {}
+    by_role: dict[str, list[Path]] = {}
     for path in paths:
         name = path.name.lower()
         for role, (pattern, _) in _ROLES.items():
-            if re.search(pattern, name) and role not in found:
-                found[role] = path
+            if re.search(pattern, name):
+                by_role.setdefault(role, []).append(path)
                 break
+    for role, found_paths in by_role.items():
+        if len(found_paths) > 1:
+            names = " and ".join(p.name for p in found_paths)
+            msg = (
+                f"two {role.replace('_', ' ')} files ({names}); keep one release's files in the "
+                "folder (move the other release's files elsewhere)"
+            )
+            raise InputFileError(msg, file=str(found_paths[0].parent))
+    found = {role: by_role[role][0] for role in _ROLES if role in by_role}
     if "caseload" not in found:
         names = ", ".join(p.name for p in paths[:6]) or "no CSV files"
         msg = (
@@ -216,7 +247,75 @@ def _find_files(directory_or_files: str | Path | Iterable[str | Path]) -> dict[s
     return found
 
 
-def _read_one(path: Path, la: str) -> tuple[pd.DataFrame, dict[str, str]]:
+class _AuthorityMissing(InputFileError):
+    """The authority has no rows in a file (an optional table is then left empty)."""
+
+
+def _not_found(las: pd.DataFrame, code: str, path: Path) -> InputFileError:
+    present = las.drop_duplicates("new_la_code")
+    names = present["la_name"] if "la_name" in present else present["old_la_code"]
+    examples = ", ".join(
+        f"{new} ({old}, {name})"
+        for new, old, name in zip(
+            present["new_la_code"].head(5),
+            present["old_la_code"].head(5),
+            names.head(5),
+            strict=True,
+        )
+    )
+    more = f" and {len(present) - 5} more" if len(present) > 5 else ""
+    msg = (
+        f"authority `--la {code}` is not in this file; give a new code (E06000046) or an old "
+        f"three-digit code (921) that it holds: {examples or 'none'}{more}"
+    )
+    return _AuthorityMissing(msg, file=str(path), column="new_la_code")
+
+
+def _authority_rows(
+    las: pd.DataFrame, code: str, path: Path, also: frozenset[str] = frozenset()
+) -> pd.DataFrame:
+    """The Local-authority rows of one authority, by new or old code, across a recoding.
+
+    An authority recoded without a change of area keeps its old code (North Yorkshire
+    E10000023 -> E06000065, both 815): rows under either new code that share the old code are one
+    series. Two new codes in the same year are two authorities: an error. ``also``: the new and
+    old codes the authority has in the caseload file (for the other tables).
+    """
+    new = las["new_la_code"].str.strip().str.upper()
+    old = las["old_la_code"].str.strip()
+    hit = (new == code.upper()) | (old == code) | new.isin(also) | old.isin(also)
+    if not hit.any():
+        raise _not_found(las, code, path)
+    olds = set(old[hit]) - {""}
+    rows = las[(new.isin(set(new[hit]) - {""}) | old.isin(olds) | hit)]
+    codes = rows["new_la_code"].str.strip()
+    if codes.nunique() > 1:
+        clash = rows.groupby("time_period")["new_la_code"].nunique()
+        if (clash > 1).any():
+            year = clash[clash > 1].index[0]
+            names = rows[rows["time_period"] == year].drop_duplicates("new_la_code")
+            labels = names["la_name"] if "la_name" in names else names["old_la_code"]
+            listed = ", ".join(
+                f"{c} ({n})" for c, n in zip(names["new_la_code"], labels, strict=True)
+            )
+            msg = (
+                f"code {code!r} matches several authorities in {academic_year_label(year)}: "
+                f"{listed}; give one of these new 9-character codes"
+            )
+            raise InputFileError(msg, file=str(path), column="new_la_code")
+        logger.info(
+            "read_sen2_release: %s is published under codes %s over the years; read as one "
+            "series (same old code %s)",
+            path.name,
+            ", ".join(sorted(set(codes))),
+            ", ".join(sorted(olds)),
+        )
+    return rows
+
+
+def _read_one(
+    path: Path, la: str, also: frozenset[str] = frozenset()
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Read one release CSV, keep the authority's Local-authority rows; numbers as float."""
     # the one table reader: encodings, BOM, delimiter, blank rows; every cell as text
     raw = read_table(path).reset_index(drop=True)
@@ -228,38 +327,16 @@ def _read_one(path: Path, la: str) -> tuple[pd.DataFrame, dict[str, str]]:
             "published (time_period, geographic_level, new_la_code, old_la_code, breakdown_topic, "
             "breakdown, then one column per measure)"
         )
-        raise InputFileError(msg, file=str(path))
+        raise InputFileError(msg, file=str(path), column=missing[0])
     level = raw["geographic_level"].str.strip().str.lower()
-    las = raw[level == "local authority"]
-    code = la.strip()
-    mask = (las["new_la_code"].str.strip().str.upper() == code.upper()) | (
-        las["old_la_code"].str.strip() == code
-    )
-    rows = las[mask]
-    if rows.empty:
-        present = las.drop_duplicates("new_la_code")
-        names = present["la_name"] if "la_name" in present else present["old_la_code"]
-        examples = ", ".join(
-            f"{new} ({old}, {name})"
-            for new, old, name in zip(
-                present["new_la_code"].head(5),
-                present["old_la_code"].head(5),
-                names.head(5),
-                strict=True,
-            )
-        )
-        more = f" and {len(present) - 5} more" if len(present) > 5 else ""
-        msg = (
-            f"authority `--la {code}` is not in this file; give a new code (E06000046) or an old "
-            f"three-digit code (921) that it holds: {examples or 'none'}{more}"
-        )
-        raise InputFileError(msg, file=str(path), column="new_la_code")
-    if rows["new_la_code"].nunique() > 1:
-        msg = f"code {code!r} matches several authorities; use the new 9-character code"
-        raise InputFileError(msg, file=str(path), column="new_la_code")
+    rows = _authority_rows(raw[level == "local authority"], la.strip(), path, also)
     if "breakdown" not in rows:
         rows = rows.assign(breakdown=rows["breakdown_topic"])
-    rows = rows.assign(year=rows["time_period"].map(academic_year_label))
+    try:
+        rows = rows.assign(year=rows["time_period"].map(academic_year_label))
+    except ValueError as err:
+        raise InputFileError(f"{err}; give the file as published", file=str(path),
+                             column="time_period") from err  # fmt: skip
     key = ["year", "breakdown_topic", "breakdown"]
     dup = rows.duplicated(key, keep=False)
     if dup.any():
@@ -270,11 +347,14 @@ def _read_one(path: Path, la: str) -> tuple[pd.DataFrame, dict[str, str]]:
             f"{first['breakdown']!r}); the file is not as published or was concatenated twice"
         )
         raise InputFileError(msg, file=str(path))
-    first = rows.iloc[0]
+    latest = rows.iloc[int(np.argmax(rows["year"].str[:4].astype(int).to_numpy()))]
     ident = {
-        "la_code": str(first["new_la_code"]).strip(),
-        "old_la_code": str(first["old_la_code"]).strip(),
-        "la_name": str(first.get("la_name", "")).strip(),
+        "la_code": str(latest["new_la_code"]).strip(),
+        "old_la_code": str(latest["old_la_code"]).strip(),
+        "la_name": str(latest.get("la_name", "")).strip(),
+        "codes": " ".join(
+            sorted(set(rows["new_la_code"].str.strip()) | set(rows["old_la_code"].str.strip()))
+        ),
     }
     measures = [
         c
@@ -286,6 +366,22 @@ def _read_one(path: Path, la: str) -> tuple[pd.DataFrame, dict[str, str]]:
     for col in measures:
         out[col] = _to_number(rows[col])
     return out.reset_index(drop=True), ident
+
+
+def _with_total(wide: pd.DataFrame, role: str, path: Path) -> pd.DataFrame:
+    """The table's all-plans column under its usual name (``ehcplans``, ``new_ehc_plans``)."""
+    total = _TOTALS.get(role)
+    if total is None or total in wide.columns:
+        return wide
+    for alias in _TOTAL_ALIASES[role]:
+        if alias in wide.columns:
+            logger.info("read_sen2_release: %s: column %s read as %s", path.name, alias, total)
+            return wide.rename(columns={alias: total})
+    msg = (
+        f"no all-plans column `{total}` (nor {', '.join(_TOTAL_ALIASES[role])}); the release "
+        f"may have renamed it: rename that column to `{total}`"
+    )
+    raise InputFileError(msg, file=str(path), column=total)
 
 
 def _long(wide: pd.DataFrame) -> pd.DataFrame:
@@ -336,11 +432,17 @@ def read_sen2_release(
     directory_or_files
         A folder holding the release CSVs (files are recognised by ``caseload``,
         ``sen_needs_all_plans``, ``newplans``, ``ceased_plans`` and ``sen_need_newplans`` in
-        their names), or an iterable of such files. Only the caseload file is required.
+        their names, ``new_plans`` and ``sen_needs_`` too; ``*.meta.csv`` are not data; a folder
+        with no CSV of its own is searched below, as the release's zip unpacks into ``data/``),
+        or an iterable of such files. Only the caseload file is required; two files of one
+        kind (two releases in one folder) are an error.
     la
         The authority: its new code (``"E06000046"``) or old three-digit code (``"921"``).
         Mandatory: rows of other authorities and of other geographic levels (England, region)
-        are never read.
+        are never read. An authority published under two new codes in different years with the
+        same old code (recoded without a change of area, e.g. North Yorkshire E10000023 ->
+        E06000065, 815) is one series, read by either code; an authority whose area changed
+        (Cumberland, from Cumbria) has its own code and only its own years.
 
     Returns
     -------
@@ -373,16 +475,21 @@ def read_sen2_release(
     ident: dict[str, str] = {}
     for role, path in found.items():
         try:
-            wide, this = _read_one(path, la)
-        except InputFileError as err:
-            if role == "caseload" or err.column != "new_la_code":
+            wide, this = _read_one(path, la, frozenset(ident.get("codes", "").split()))
+        except _AuthorityMissing:
+            if role == "caseload":
                 raise
             logger.warning("read_sen2_release: %s has no rows for %s; table left empty", path, la)
             continue
-        if ident and this["la_code"] != ident["la_code"]:  # pragma: no cover - same code, same LA
-            msg = f"code {la!r} is {this['la_code']} here but {ident['la_code']} in the caseload"
-            raise InputFileError(msg, file=str(path))
+        if ident and not set(this["codes"].split()) & set(ident["codes"].split()):
+            msg = (
+                f"code {la!r} is {this['la_code']} ({this['la_name']}) here but "
+                f"{ident['la_code']} ({ident['la_name']}) in the caseload file; give the new "
+                "9-character code"
+            )
+            raise InputFileError(msg, file=str(path), column="new_la_code")
         ident = ident or this
+        wide = _with_total(wide, role, path)
         if role in ("needs", "new_plans_needs"):
             tables[role] = _needs_long(wide)
         else:

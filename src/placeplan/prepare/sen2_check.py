@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from placeplan._errors import SchemaValidationError
+from placeplan.prepare.sen2 import MISSING_MARKERS
 
 if TYPE_CHECKING:
     from placeplan.config import PlanConfig
@@ -70,8 +71,6 @@ SEN2_MEASURES: dict[str, tuple[tuple[str, ...], str]] = {
 #: Residential placements (38-51 week and 52 week) in the residential settings table.
 RESIDENTIAL_COLUMNS: tuple[str, ...] = ("Res_3851", "Res_52")
 
-_SUPPRESSED = {"x", "c", "z", "u", ":", ""}
-
 
 def _long(df: pd.DataFrame, la_code: str, what: str) -> pd.DataFrame:
     """``time_period, dfe_column, count`` for one authority, "All ..." rows, tidy or DfE wide."""
@@ -102,7 +101,7 @@ def _long(df: pd.DataFrame, la_code: str, what: str) -> pd.DataFrame:
             id_vars=["time_period"], value_vars=wide, var_name="dfe_column", value_name="count"
         )
     v = out["count"].astype("string").str.strip()
-    v = v.mask(v.isna() | v.isin(_SUPPRESSED))
+    v = v.mask(v.isna() | v.str.lower().isin(MISSING_MARKERS)).str.replace(",", "", regex=False)
     return out.assign(
         time_period=out["time_period"].astype(str),
         count=pd.to_numeric(v, errors="coerce"),
