@@ -309,7 +309,7 @@ def _report_inputs(
         provision=inputs.provision[
             ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
         ],
-        areas=lay.areas,
+        areas=_areas_with_movers(lay.areas, run.impacts[name].by_area),
         ooa_flows=lay.ooa_flows,
         flow_origins=inputs.planning_areas,
         isochrones=lay.catchments,
@@ -339,6 +339,24 @@ def _report_inputs(
         region=getattr(inputs, "region", None),
         proposals=_proposal_inputs(run, name),
     )
+
+
+def _areas_with_movers(
+    areas: gpd.GeoDataFrame | None, by_area: pd.DataFrame | None
+) -> gpd.GeoDataFrame | None:
+    """The LSOA layer with each area's count of pupils who move (``moved``).
+
+    Only movers change journey, so an area's change in mean journey time is its movers' total
+    change; the register hides the scenario mean with a small count of movers and never
+    publishes ``moved`` itself (:mod:`placeplan.publish.register`).
+    """
+    if areas is None or "pupils" not in areas.columns:
+        return areas
+    if by_area is None or not {"area_id", "moved"} <= set(by_area.columns):
+        return areas
+    moved = by_area.set_index(by_area["area_id"].astype(str))["moved"]
+    ids = areas["area_id"].astype(str)
+    return areas.assign(moved=ids.map(moved).fillna(0).astype(int).to_numpy())
 
 
 def _area_groups(pupils: pd.DataFrame) -> dict[str, str]:

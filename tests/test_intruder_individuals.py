@@ -1,0 +1,81 @@
+"""An intruder after one child's own values: journey changes, postcodes, names as code.
+
+:mod:`test_intruder` bounds suppressed *counts* from every published number. This file attacks
+what a count's threshold does not protect: a statistic that is one pupil's own value. Only the
+pupils who move change journey, so ``pupils x (scenario mean - baseline mean)`` of an area is its
+movers' total change in journey time: with one mover, that child's own change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from report_fixtures import example_inputs
+
+from placeplan.publish.register import release_run
+
+
+def _with_movers(moved: list[int]):
+    ri = example_inputs()
+    areas = ri.areas.assign(moved=moved)
+    groups = dict.fromkeys(areas["area_id"].astype(str), "Newport and Carisbrooke")
+    return replace(ri, areas=areas, area_groups=groups)
+
+
+def test_an_area_with_one_mover_hides_its_scenario_mean():
+    """One mover in an area: the change in its mean journey times its pupils is that child's."""
+    ri = _with_movers([20, 0, 1, 7, 0, 0])
+    rel = release_run([ri])[ri.scenario_name]
+    assert rel.areas is not None
+    v, m = rel.areas.values, rel.areas.mask
+    # the LSOA with one mover: baseline published, scenario hidden
+    assert bool(m.loc[2, "scenario_mean_time_min"])
+    assert not bool(m.loc[2, "baseline_mean_time_min"])
+    assert np.isnan(v.loc[2, "scenario_mean_time_min"])
+    assert v.loc[2, "baseline_mean_time_min"] == 41.5
+    # the movers add up to the published 28 of the impact table: with one area's hidden, the
+    # smallest other positive one is hidden too (else 28 - 20 - 7 = 1 gives it back)
+    assert bool(m.loc[3, "scenario_mean_time_min"])
+    assert not bool(m.loc[0, "scenario_mean_time_min"])
+    assert v.loc[0, "scenario_mean_time_min"] == 16.5
+    # the count of movers decides; it is never published
+    assert "moved" not in v.columns
+    assert "moved" not in m.columns
+
+
+def test_areas_without_movers_keep_both_means():
+    ri = _with_movers([28, 0, 0, 0, 0, 0])
+    rel = release_run([ri])[ri.scenario_name]
+    assert rel.areas is not None
+    m = rel.areas.mask
+    # no movers hidden: the scenario mean is hidden exactly where the pupils are (3, and 17 to
+    # protect them)
+    assert m["scenario_mean_time_min"].tolist() == m["pupils"].tolist()
+    assert m["pupils"].tolist() == [False, True, False, False, False, True]
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    from test_intruder import run_sample
+
+    return run_sample(tmp_path_factory.mktemp("individuals"))
+
+
+def test_published_area_layer_gives_no_child_its_journey_change(sample_run):
+    """In layers.gpkg, every LSOA whose two means are published has 0 or >= 5 movers."""
+    import geopandas as gpd
+
+    result, out = sample_run
+    layer = gpd.read_file(out / "layers.gpkg", layer="areas_journey_times")
+    assert "moved" not in layer.columns
+    truth = result.impacts[next(iter(result.scenarios))].by_area.set_index("area_id")["moved"]
+    b = pd.to_numeric(layer["baseline_mean_time_min"], errors="coerce")
+    s = pd.to_numeric(layer["scenario_mean_time_min"], errors="coerce")
+    both = b.notna() & s.notna()
+    moved = layer["area_id"].map(truth).fillna(0).to_numpy()
+    exposed = layer.loc[both & (moved > 0) & (moved < 5), "area_id"].tolist()
+    assert exposed == []
+    assert int((moved > 0).sum()) == 12  # the sample moves 12 pupils from 12 areas
