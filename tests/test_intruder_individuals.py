@@ -13,9 +13,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from report_fixtures import example_inputs
 
 from placeplan.publish.register import release_run
+from report_fixtures import example_inputs
 
 
 def _with_movers(moved: list[int]):
