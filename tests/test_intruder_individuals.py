@@ -9,6 +9,7 @@ movers' total change in journey time: with one mover, that child's own change.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -79,3 +80,49 @@ def test_published_area_layer_gives_no_child_its_journey_change(sample_run):
     exposed = layer.loc[both & (moved > 0) & (moved < 5), "area_id"].tolist()
     assert exposed == []
     assert int((moved > 0).sum()) == 12  # the sample moves 12 pupils from 12 areas
+
+
+@pytest.fixture(scope="module")
+def rejected_run(tmp_path_factory):
+    """300 of the sample's pupils, three of them rejected (unknown postcode, need, setting)."""
+    import shutil
+    import warnings
+
+    from placeplan._errors import SnapWarning
+    from placeplan.config import load_plan
+    from placeplan.pipeline import run_and_publish
+
+    root = tmp_path_factory.mktemp("rejected")
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "isle-of-wight"
+    shutil.copytree(sample, root / "plan")
+    pupils = pd.read_csv(sample / "pupils.csv", dtype=str, keep_default_na=False).head(300)
+    pupils.loc[0, "postcode"] = "ZZ99 9ZZ"
+    pupils.loc[1, "need_type"] = "NOT-A-NEED"
+    pupils.loc[2, "current_setting_id"] = "NO-SUCH-SETTING"
+    pupils.to_csv(root / "plan" / "pupils.csv", index=False)
+    plan = load_plan(root / "plan" / "plan.toml")
+    plan = plan.model_copy(
+        update={
+            "plan": plan.plan.model_copy(update={"output_dir": root / "out"}),
+            "scenario": plan.scenario[:1],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SnapWarning)
+        run_and_publish(plan)
+    return root / "out"
+
+
+def test_rows_rejected_from_the_pupils_file_are_not_counted_in_public(rejected_run):
+    """Three rejected pupils: the report's row accounting says ``c``; row_accounting.csv said 3
+    and rejections.csv listed the three rows."""
+    acc = pd.read_csv(rejected_run / "row_accounting.csv", dtype=str, keep_default_na=False)
+    pupils = acc.set_index("file").loc["pupils.csv"]
+    assert pupils["rows_read"] == "300"
+    assert pupils["rows_rejected"] == "c"
+    assert pupils["rows_used"] == "c"  # read - used = rejected
+    rej = pd.read_csv(rejected_run / "rejections.csv", dtype=str, keep_default_na=False)
+    rows = rej[rej["file"].eq("pupils.csv")]
+    assert len(rows) == 1  # one line saying the rows are not listed, not one line per row
+    assert rows["row"].tolist() == [""]
+    assert "placeplan validate" in rows["reason"].iloc[0]

@@ -49,7 +49,7 @@ import pandas as pd
 
 from placeplan._errors import ConfigError
 from placeplan.prepare.io import write_layers
-from placeplan.publish.disclosure import apply_marker
+from placeplan.publish.disclosure import SUPPRESSED_MARKER, Published, apply_marker
 from placeplan.publish.flows import flows_csv_frame
 from placeplan.publish.mitigations import published_mitigations
 from placeplan.publish.programme import ProgrammeTables, programme_tables, write_programme
@@ -264,8 +264,11 @@ def _write_all(
         gpkg.unlink()
     write_layers(gpkg, layers)
     outputs["layers"] = gpkg
-    outputs["rejections"] = write_csv(inputs.rejections, dest("rejections.csv"))
-    outputs["row_accounting"] = write_csv(inputs.row_accounting, dest("row_accounting.csv"))
+    accounting, rejections = _accounting(
+        inputs.row_accounting, inputs.rejections, next(iter(releases.values())).row_accounting
+    )
+    outputs["rejections"] = write_csv(rejections, dest("rejections.csv"))
+    outputs["row_accounting"] = write_csv(accounting, dest("row_accounting.csv"))
     header = (
         f"# plan used for this run: placeplan {version}, {timestamp}, "
         f"config hash {plan.config_hash()}\n"
@@ -286,6 +289,43 @@ def _write_all(
             dest("optimised_sites.csv"),
         )
     return outputs
+
+
+def _accounting(
+    accounting: pd.DataFrame, rejections: pd.DataFrame, pub: Published | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``row_accounting.csv`` and ``rejections.csv`` as the register decided the report's table.
+
+    A file's rows rejected (pupils left out of the run) are hidden where the report hides them,
+    with the rows used (read - used - skipped would give them back); its rejected rows are then
+    not listed one by one either (their number is the count), but one line says where to find
+    them. Internal runs keep both in full.
+    """
+    if pub is None or pub.mode != "published" or "rows_rejected" not in pub.mask.columns:
+        return accounting, rejections
+    mask = pub.mask.reindex(accounting.index).fillna(False).astype(bool)
+    out = accounting.copy()
+    for col in ("rows_used", "rows_rejected"):
+        if col in out.columns and col in mask.columns and mask[col].any():
+            out[col] = out[col].astype(object)
+            out.loc[mask[col], col] = SUPPRESSED_MARKER
+    hidden = set(accounting.loc[mask["rows_rejected"], "file"].astype(str))
+    if not hidden:
+        return out, rejections
+    listed = (
+        rejections["file"].astype(str).isin(hidden)
+        & rejections["row"].notna()
+        & ~rejections["reason"].astype(str).str.startswith("skipped:")
+    )
+    notes = pd.DataFrame(
+        {
+            "file": sorted(hidden),
+            "reason": f"rows rejected: {SUPPRESSED_MARKER} (suppressed: fewer than the disclosure "
+            "threshold); `placeplan validate` lists them",
+        }
+    )
+    kept = pd.concat([rejections.loc[~listed], notes], ignore_index=True)
+    return out, kept[list(rejections.columns)]
 
 
 def _report_inputs(
