@@ -126,3 +126,26 @@ def test_rows_rejected_from_the_pupils_file_are_not_counted_in_public(rejected_r
     assert len(rows) == 1  # one line saying the rows are not listed, not one line per row
     assert rows["row"].tolist() == [""]
     assert "placeplan validate" in rows["reason"].iloc[0]
+
+
+def _optimised(counts: list[int]):
+    from types import SimpleNamespace
+
+    alloc = pd.DataFrame(
+        {"demand_id": range(len(counts)), "site_id": "S1", "count": counts, "travel_time_min": 30.0}
+    )
+    return SimpleNamespace(selected=("S1", "S2"), status="optimal", objective=97.5, allocation=alloc)
+
+
+def test_the_optimised_objective_of_a_few_pupils_is_hidden():
+    """optimised_sites.csv's objective is the total journey minutes of the movable pupils: with
+    three of them, their own minutes."""
+    from placeplan.publish.outputs import _optimised_frame
+
+    few = _optimised_frame(_optimised([1, 2]), threshold=5, round_to=0, mode="published")
+    assert few["objective_pupil_min"].tolist() == ["c", "c"]
+    assert list(few.columns) == ["site_id", "status", "objective_pupil_min"]
+    many = _optimised_frame(_optimised([3, 4]), threshold=5, round_to=0, mode="published")
+    assert many["objective_pupil_min"].tolist() == [97.5, 97.5]
+    internal = _optimised_frame(_optimised([1]), threshold=5, round_to=0, mode="internal")
+    assert internal["objective_pupil_min"].tolist() == [97.5, 97.5]

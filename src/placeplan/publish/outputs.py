@@ -49,7 +49,7 @@ import pandas as pd
 
 from placeplan._errors import ConfigError
 from placeplan.prepare.io import write_layers
-from placeplan.publish.disclosure import SUPPRESSED_MARKER, Published, apply_marker
+from placeplan.publish.disclosure import SUPPRESSED_MARKER, Published, apply_marker, suppress
 from placeplan.publish.flows import flows_csv_frame
 from placeplan.publish.mitigations import published_mitigations
 from placeplan.publish.programme import ProgrammeTables, programme_tables, write_programme
@@ -63,6 +63,7 @@ from placeplan.publish.report.sections.proposals import ProposalInputs
 from placeplan.publish.tables import write_csv
 
 if TYPE_CHECKING:
+    from placeplan.compute.optimise import OptimisationResult
     from placeplan.compute.run import RunResult
     from placeplan.config import PlanConfig
 
@@ -278,17 +279,50 @@ def _write_all(
     used.write_text(header + plan_text, encoding="utf-8")
     outputs["plan"] = used
     if run.optimised is not None:
+        d = plan.disclosure
         outputs["optimisation"] = write_csv(
-            pd.DataFrame(
-                {
-                    "site_id": list(run.optimised.selected),
-                    "status": run.optimised.status,
-                    "objective_pupil_min": run.optimised.objective,
-                }
+            _optimised_frame(
+                run.optimised, threshold=d.threshold, round_to=d.round_to, mode=d.mode
             ),
             dest("optimised_sites.csv"),
         )
     return outputs
+
+
+def _optimised_frame(
+    optimised: OptimisationResult, *, threshold: int, round_to: int, mode: str
+) -> pd.DataFrame:
+    """``optimised_sites.csv``: the chosen sites, the solver's status and its objective.
+
+    The objective is the movable pupils' total journey minutes (:attr:`OptimisationResult
+    .objective`): with fewer of them than the threshold, their own minutes. It is published as a
+    statistic of their count (the allocation's, never itself published).
+    """
+    alloc = optimised.allocation
+    pupils = (
+        float(pd.to_numeric(alloc["count"], errors="coerce").sum())
+        if isinstance(alloc, pd.DataFrame) and "count" in alloc.columns
+        else float("nan")  # unknown: a count that is not a number is never published
+    )
+    frame = pd.DataFrame(
+        {
+            "site_id": list(optimised.selected),
+            "status": optimised.status,
+            "objective_pupil_min": optimised.objective,
+            "pupils": pupils,
+        }
+    )
+    pub = suppress(
+        frame,
+        count_cols=["pupils"],
+        dependent_cols={"objective_pupil_min": ["pupils"]},
+        threshold=threshold,
+        round_to=round_to,
+        mode="internal" if mode == "internal" else "published",
+        secondary=False,
+        force=pd.DataFrame({"pupils": frame["pupils"].isna()}),
+    )
+    return apply_marker(pub).drop(columns="pupils")
 
 
 def _accounting(
