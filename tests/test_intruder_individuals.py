@@ -205,3 +205,41 @@ def test_a_percentage_does_not_undo_rounding():
         p for n in range(3, 8) for p in np.arange(2975, 3025) / 10 if abs(100 * n / p - pct) < 5e-4
     ]
     assert pct == "c" or len({round(p) for p in candidates}) > 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="publish/report/impact.py (not this branch's to edit): a group's scenario means, "
+    "costs and distances are published where its moved_n (1-4) is hidden",
+)
+def test_a_group_with_one_mover_hides_its_changed_statistics():
+    """Sample, 'Four inclusion bases': area 'Isle of Wight 014' (109 pupils, moved_n 'c')
+    published mean journey 13.523 -> 13.508: 109 x -0.015 = -1.6 min, one child's change (its
+    LSOA E01017347 held the one mover, -1.598 min); proposal 118168-IB-SLCN alone (moved_n 'c')
+    published all-pupil changes of -0.005 min x 1,540, -£3,971 transport and -£54,000 placement
+    a year: that child's journey and placement."""
+    from placeplan.publish.report.impact import ImpactTable, impact_long
+
+    rows = []
+    for g, moved, before, after in (("A", 1.0, 12.0, 11.8), ("B", 20.0, 10.0, 9.0)):
+        rows += [
+            ("area", g, "pupils", 100.0, 100.0, 0.0),
+            ("area", g, "moved_n", 0.0, moved, moved),
+            ("area", g, "mean_time_min", before, after, after - before),
+            ("area", g, "annual_transport_cost_gbp", 5e5, 5e5 - 4e3, -4e3),
+        ]
+    rows += [
+        ("all", "all pupils", "pupils", 200.0, 200.0, 0.0),
+        ("all", "all pupils", "moved_n", 0.0, 21.0, 21.0),
+        ("all", "all pupils", "mean_time_min", 11.0, 10.4, -0.6),
+        ("all", "all pupils", "annual_transport_cost_gbp", 1e6, 1e6 - 8e3, -8e3),
+    ]
+    raw = pd.DataFrame(
+        rows, columns=["group_type", "group", "metric", "baseline", "scenario", "change"]
+    )
+    long = impact_long(ImpactTable(raw, threshold=5, round_to=0, mode="published"))
+    a = long[long["group"].eq("A")].set_index("metric")
+    assert a.at["moved_n", "scenario"] == "c"
+    for metric in ("mean_time_min", "annual_transport_cost_gbp"):
+        assert a.at[metric, "change"] == "c", metric
+        assert a.at[metric, "scenario"] == "c", metric
