@@ -243,3 +243,56 @@ def test_a_group_with_one_mover_hides_its_changed_statistics():
     for metric in ("mean_time_min", "annual_transport_cost_gbp"):
         assert a.at[metric, "change"] == "c", metric
         assert a.at[metric, "scenario"] == "c", metric
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="publish/report/sections/{sites,out_of_area}.py (not this branch's to edit) pass "
+    "setting_totals(raw flows), decided apart from the register's ooa_settings: pass "
+    "ctx.ooa_settings as destination_totals instead",
+)
+def test_the_flow_figure_publishes_no_setting_total_the_register_hides():
+    """Settings X (independent, out of area, 10), Y (independent, in area, 2) and Z (special,
+    out of area, 3); the impact table publishes 13 out-of-area and 12 independent placements.
+    The register hides X with Y and Z (13 - X = Z); the figure's own decision publishes X = 10
+    and draws it as one combined flow whose width gives 10 back, so Z = 3."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from placeplan.publish.disclosure import suppression_mask
+    from placeplan.publish.maps.static import setting_totals
+
+    ri = example_inputs()
+    provision = gpd.GeoDataFrame(
+        {
+            "setting_id": ["X", "Y", "Z"],
+            "name": ["X", "Y", "Z"],
+            "provision_type": ["independent", "independent", "special"],
+            "in_area": [False, True, False],
+            "capacity": [50, 50, 50],
+        },
+        geometry=[Point(446000, 100000), Point(447000, 87000), Point(440000, 100000)],
+        crs="EPSG:27700",
+    )
+    flows = pd.DataFrame(
+        {
+            "origin_id": ["E01000000", "E01000001", "E01000002"],
+            "destination_id": ["X", "Y", "Z"],
+            "baseline": [10, 2, 3],
+            "scenario": [10, 2, 3],
+        }
+    )
+    impact = ri.impact.copy()
+    every = impact["group_type"].eq("all")
+    for metric, n in (("ooa_placements", 13.0), ("independent_placements", 12.0)):
+        at = every & impact["metric"].eq(metric)
+        impact.loc[at, ["baseline", "scenario", "change"]] = [n, n, 0.0]
+    ri = replace(ri, provision=provision, ooa_flows=flows, impact=impact)
+    settings = release_run([ri])[ri.scenario_name].ooa_settings
+    assert settings is not None
+    hidden = set(settings.values.loc[settings.mask["baseline"], "destination_id"].astype(str))
+    assert hidden == {"X", "Y", "Z"}
+    figure = setting_totals(flows, threshold=5, round_to=0, mode="published")
+    assert figure is not None
+    shown = set(figure.loc[~suppression_mask(figure)["baseline"], "destination_id"].astype(str))
+    assert not shown & hidden
