@@ -189,3 +189,37 @@ def test_no_pupil_postcode_in_any_cache_file_after_a_run(tmp_path, cache):
             for form in {value, value.replace(" ", ""), value.lower()}:
                 for enc in ("utf-8", "utf-32-le"):
                     assert form.encode(enc) not in raw, f"{value!r} in {path.name}"
+
+
+def test_matrix_entry_is_sealed_against_a_reader_of_the_cache_folder(cache):
+    """The rows of a matrix are its origins' travel times: matched against the times from every
+    public postcode, they name the postcodes the cohort lives in (1,281 of the sample's 1,293
+    rows pinned to one postcode each). The folder alone must not give them back."""
+    net = testing.grid_network(5, spacing_m=100, speed_kph=36, origin=(0.0, 0.0))
+    origins, dests = _points()
+    fresh = travel_matrix(net, origins, dests)
+    (entry,) = _entries(cache / "matrix")
+    raw = entry.read_bytes()
+    times = fresh["travel_time_min"].to_numpy(dtype="float32").reshape(len(origins), -1)
+    for row in times:
+        assert row.tobytes() not in raw  # no origin's row of times, in clear
+    with pytest.raises(Exception):  # noqa: B017 - any failure: not an archive
+        np.load(entry)
+    # the run that knows its origins reads its entry back
+    hit = travel_matrix(net, origins, dests)
+    pd.testing.assert_frame_equal(hit, fresh)
+
+
+def test_a_plain_matrix_entry_is_dropped_not_read(cache):
+    """An entry written in clear by an earlier version is deleted, then rebuilt sealed."""
+    net = testing.grid_network(5, spacing_m=100, speed_kph=36, origin=(0.0, 0.0))
+    origins, dests = _points()
+    fresh = travel_matrix(net, origins, dests)
+    (entry,) = _entries(cache / "matrix")
+    plain = entry.with_name("b" * 64 + ".npz")
+    np.savez(plain, travel_time_min=np.zeros((3, 2), "float32"))
+    (plain.parent / (plain.name + ".sha256")).write_text(_cache.file_digest(plain))
+    _cache.purge_plain("matrix")
+    assert not plain.exists()
+    assert entry.exists()
+    pd.testing.assert_frame_equal(travel_matrix(net, origins, dests), fresh)

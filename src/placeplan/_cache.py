@@ -9,6 +9,16 @@ Never put pupil-level data into this cache (see docs/ARCHITECTURE.md, privacy ru
 hold derived arrays only (a travel matrix is stored without its origin ids, which the caller
 re-attaches by position; the key hashes them).
 
+**Entries are sealed.** A matrix entry holds no ids, but its rows are its origins' travel times,
+and the origins are the cohort's postcodes: matched against the times from every public postcode
+(the network and the settings are open data), the rows named the postcode of 1,281 of the
+sample's 1,293 origins. So every entry whose key :func:`cache_key` made in this process is
+written encrypted (a SHAKE-256 keystream, XOR) under a second key derived from the same inputs
+(``seal``), which only a run that knows those inputs (every origin and its coordinates, in
+order) can derive; the file name gives nothing away. A sealed file starts with
+:data:`SEAL_MAGIC`; an entry of a personal kind (:data:`PERSONAL_KINDS`) in clear, written by an
+earlier version, is deleted (:func:`purge_plain`) and rebuilt, never read.
+
 Every entry is written with a ``<entry>.sha256`` checksum beside it (:func:`write_entry`).
 :func:`read_entry` checks it before reading: a missing, truncated, tampered or unreadable entry is
 deleted with a one-line warning and the caller rebuilds it, so a bad entry never fails a run.
@@ -44,6 +54,8 @@ import numpy as np
 from placeplan._errors import CacheError
 
 __all__ = [
+    "PERSONAL_KINDS",
+    "SEAL_MAGIC",
     "array_digest",
     "atomic_path",
     "cache_key",
@@ -53,6 +65,7 @@ __all__ = [
     "log_hit",
     "log_miss",
     "purge_legacy",
+    "purge_plain",
     "read_entry",
     "resolve_use_cache",
     "write_entry",
@@ -64,6 +77,16 @@ _CHECKSUM_SUFFIX = ".sha256"
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+
+SEAL_MAGIC = b"PPSEAL1\n"
+"""First bytes of a sealed entry."""
+
+#: Entry kinds whose values are derived from pupils' locations: never kept in clear.
+PERSONAL_KINDS: tuple[str, ...] = ("matrix",)
+
+# key -> seal of every key cache_key made in this process (bounded; the oldest go first)
+_SEALS: dict[str, bytes] = {}
+_MAX_SEALS = 4096
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
@@ -154,8 +177,13 @@ def cache_key(*parts: Any) -> str:
         {"version": placeplan.__version__, "parts": [_normalise(p) for p in parts]},
         sort_keys=True,
         separators=(",", ":"),
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    ).encode()
+    key = hashlib.sha256(payload).hexdigest()
+    # the entry's seal: from the same inputs, but not from the key (the file's name)
+    if len(_SEALS) >= _MAX_SEALS:
+        _SEALS.pop(next(iter(_SEALS)))
+    _SEALS[key] = hashlib.sha256(b"placeplan cache seal\x00" + payload).digest()
+    return key
 
 
 def cache_path(kind: str, key: str, suffix: str) -> Path:
@@ -178,7 +206,62 @@ def cache_path(kind: str, key: str, suffix: str) -> Path:
     except OSError as err:
         msg = f"cannot create cache folder `{folder}`: {err}; set `placeplan.settings.cache_folder`"
         raise CacheError(msg) from err
+    if kind in PERSONAL_KINDS and (str(folder), "plain") not in _PURGED:
+        _PURGED.add((str(folder), "plain"))
+        purge_plain(kind)
     return folder / f"{key}{suffix}"
+
+
+def _seal_of(path: Path) -> bytes | None:
+    """The seal of an entry whose key :func:`cache_key` made in this process, else None."""
+    return _SEALS.get(path.name[:64])
+
+
+def _is_sealed(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(len(SEAL_MAGIC)) == SEAL_MAGIC
+
+
+def _xor_stream(src: Path, dst: Path, seal: bytes, *, skip: int, prefix: bytes) -> None:
+    """Write ``prefix`` then ``src`` (from byte ``skip``) XOR a SHAKE-256 keystream of ``seal``."""
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        fin.seek(skip)
+        fout.write(prefix)
+        block = 0
+        while chunk := fin.read(_CHUNK):
+            pad = hashlib.shake_256(seal + block.to_bytes(8, "big")).digest(len(chunk))
+            data = np.frombuffer(chunk, np.uint8) ^ np.frombuffer(pad, np.uint8)
+            fout.write(data.tobytes())
+            block += 1
+
+
+def purge_plain(kind: str) -> int:
+    """Delete the entries of ``kind`` that are not sealed (written in clear by an older version).
+
+    Parameters
+    ----------
+    kind
+        Cache sub-folder (one of :data:`PERSONAL_KINDS`).
+
+    Returns
+    -------
+    int
+        Number of entries deleted (with their checksums).
+    """
+    from placeplan.settings import settings
+
+    folder = Path(settings.cache_folder) / kind
+    n = 0
+    for entry in sorted(folder.glob("*")) if folder.is_dir() else ():
+        if entry.name.endswith(_CHECKSUM_SUFFIX) or entry.name.startswith("."):
+            continue
+        with contextlib.suppress(OSError):
+            if not _is_sealed(entry):
+                drop_entry(entry)
+                n += 1
+    if n:
+        logger.warning("cache: deleted %s %s entries kept in clear by an earlier version", n, kind)
+    return n
 
 
 @contextlib.contextmanager
@@ -260,8 +343,12 @@ def write_entry(path: str | os.PathLike[str], write: Callable[[Path], None]) -> 
     'x'
     """
     path = Path(path)
+    seal = _seal_of(path)
     with atomic_path(path) as tmp:
         write(tmp)
+        if seal is not None:
+            with atomic_path(tmp) as sealed:
+                _xor_stream(tmp, sealed, seal, skip=0, prefix=SEAL_MAGIC)
     digest = file_digest(path)
     checksum = _checksum_path(path)
     with atomic_path(checksum) as tmp:
@@ -309,18 +396,43 @@ def read_entry(path: str | os.PathLike[str], read: Callable[[Path], T], *, kind:
         else:
             if actual != expected:
                 problem = "checksum mismatch: truncated or changed"
-    if problem is None and path.suffix == ".npz":
-        problem = _zip_problem(path)
     if problem is None:
-        try:
-            return read(path)
-        except Exception as err:  # any failure to read means a damaged entry
-            problem = f"unreadable: {type(err).__name__}"
+        with _opened(path, kind) as (plain, problem):
+            if problem is None and path.suffix == ".npz":
+                problem = _zip_problem(plain)
+            if problem is None:
+                try:
+                    return read(plain)
+                except Exception as err:  # any failure to read means a damaged entry
+                    problem = f"unreadable: {type(err).__name__}"
     drop_entry(path)
     logger.warning(
         "cache: dropped a damaged %s entry %s (%s); rebuilding it", kind, path.name[:12], problem
     )
     return None
+
+
+@contextlib.contextmanager
+def _opened(path: Path, kind: str) -> Iterator[tuple[Path, str | None]]:
+    """The entry in clear (a temporary copy when sealed) and what is wrong with it, if anything."""
+    seal = _seal_of(path)
+    sealed = _is_sealed(path)
+    if not sealed:
+        personal = kind in PERSONAL_KINDS and seal is not None
+        yield path, ("kept in clear by an earlier version" if personal else None)
+        return
+    if seal is None:
+        yield path, "sealed under a key this run did not make"
+        return
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    plain = Path(name)
+    try:
+        _xor_stream(path, plain, seal, skip=len(SEAL_MAGIC), prefix=b"")
+        yield plain, None
+    finally:
+        with contextlib.suppress(OSError):
+            plain.unlink()
 
 
 def _zip_problem(path: Path) -> str | None:

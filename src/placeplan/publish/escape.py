@@ -21,6 +21,15 @@ CSV / Excel cell          :func:`csv_cell`, applied to a whole table by :func:`c
 
 Notes
 -----
+**Template delimiters.** folium pages are rendered by Jinja, and branca compiles what a map
+element renders *as a template again* (``MacroElement.render`` wraps each script in
+``Element(...)``): a name that reached a map as ``{{ … }}``, ``{% … %}`` or ``{# … #}`` was
+evaluated on the analyst's machine while ``placeplan run`` built the page (``{{ 7*7 }}``
+printed 49; an expression could reach Python's builtins). So no escaped value ever holds a
+``{``: :func:`html_text` and :func:`html_attr` write it ``&#123;``, :func:`js_string` and the
+strings of :func:`script_json` ``\u007b``, :func:`js_template_literal` ``\x7b``;
+:func:`css_string` already hex-escapes it. Browsers and ``JSON.parse`` read each back as ``{``.
+
 The CSV rule (OWASP "CSV injection"): a text cell whose first character is ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return is a formula to Excel and LibreOffice, so it gets a
 leading apostrophe (``'=1+1``), which both show as text. Two exceptions keep numbers numbers:
@@ -74,6 +83,8 @@ _JS_UNSAFE = {
     "\u2029": "\\u2029",
 }
 _JS_UNSAFE_RE = re.compile("[" + "".join(_JS_UNSAFE) + "]")
+# a JSON string token (script_json escapes the braces inside strings, not the structural ones)
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def html_text(value: object) -> str:
@@ -97,7 +108,7 @@ def html_text(value: object) -> str:
     >>> html_text("<img src=x onerror=alert(1)>")
     '&lt;img src=x onerror=alert(1)&gt;'
     """
-    return "" if value is None else html.escape(str(value), quote=True)
+    return "" if value is None else html.escape(str(value), quote=True).replace("{", "&#123;")
 
 
 def html_attr(value: object) -> str:
@@ -148,11 +159,11 @@ def js_string(value: object) -> str:
     >>> js_string("</script><script>alert(1)</script>")
     '"\\\\u003c/script\\\\u003e\\\\u003cscript\\\\u003ealert(1)\\\\u003c/script\\\\u003e"'
     >>> js_string("${alert(1)}")
-    '"${alert(1)}"'
+    '"$\\\\u007balert(1)}"'
     """
     text = "" if value is None else str(value)
     quoted = json.dumps(text, ensure_ascii=False)
-    return _JS_UNSAFE_RE.sub(lambda m: _JS_UNSAFE[m.group(0)], quoted)
+    return _JS_UNSAFE_RE.sub(lambda m: _JS_UNSAFE[m.group(0)], quoted).replace("{", "\\u007b")
 
 
 def script_json(value: object) -> str:
@@ -189,6 +200,7 @@ def script_json(value: object) -> str:
         return v
 
     text = json.dumps(clean(value), ensure_ascii=False, allow_nan=False)
+    text = _JSON_STRING.sub(lambda m: m.group(0).replace("{", "\\u007b"), text)
     return _JS_UNSAFE_RE.sub(lambda m: _JS_UNSAFE[m.group(0)], text)
 
 
@@ -214,7 +226,7 @@ def js_template_literal(value: object) -> str:
     Examples
     --------
     >>> js_template_literal("`${alert(1)}`")
-    '\\\\`\\\\${alert(1)}\\\\`'
+    '\\\\`\\\\$\\\\x7balert(1)}\\\\`'
     """
     text = "" if value is None else str(value)
     out = []
@@ -227,6 +239,8 @@ def js_template_literal(value: object) -> str:
             out.append("\\x3e")
         elif ch == "&":
             out.append("\\x26")
+        elif ch == "{":
+            out.append("\\x7b")
         elif ch in "\u2028\u2029":
             out.append(f"\\u{ord(ch):04x}")
         else:

@@ -49,7 +49,7 @@ import pandas as pd
 
 from placeplan._errors import ConfigError
 from placeplan.prepare.io import write_layers
-from placeplan.publish.disclosure import apply_marker
+from placeplan.publish.disclosure import SUPPRESSED_MARKER, Published, apply_marker, suppress
 from placeplan.publish.flows import flows_csv_frame
 from placeplan.publish.mitigations import published_mitigations
 from placeplan.publish.programme import ProgrammeTables, programme_tables, write_programme
@@ -63,6 +63,7 @@ from placeplan.publish.report.sections.proposals import ProposalInputs
 from placeplan.publish.tables import write_csv
 
 if TYPE_CHECKING:
+    from placeplan.compute.optimise import OptimisationResult
     from placeplan.compute.run import RunResult
     from placeplan.config import PlanConfig
 
@@ -264,8 +265,11 @@ def _write_all(
         gpkg.unlink()
     write_layers(gpkg, layers)
     outputs["layers"] = gpkg
-    outputs["rejections"] = write_csv(inputs.rejections, dest("rejections.csv"))
-    outputs["row_accounting"] = write_csv(inputs.row_accounting, dest("row_accounting.csv"))
+    accounting, rejections = _accounting(
+        inputs.row_accounting, inputs.rejections, next(iter(releases.values())).row_accounting
+    )
+    outputs["rejections"] = write_csv(rejections, dest("rejections.csv"))
+    outputs["row_accounting"] = write_csv(accounting, dest("row_accounting.csv"))
     header = (
         f"# plan used for this run: placeplan {version}, {timestamp}, "
         f"config hash {plan.config_hash()}\n"
@@ -275,17 +279,87 @@ def _write_all(
     used.write_text(header + plan_text, encoding="utf-8")
     outputs["plan"] = used
     if run.optimised is not None:
+        d = plan.disclosure
         outputs["optimisation"] = write_csv(
-            pd.DataFrame(
-                {
-                    "site_id": list(run.optimised.selected),
-                    "status": run.optimised.status,
-                    "objective_pupil_min": run.optimised.objective,
-                }
+            _optimised_frame(
+                run.optimised, threshold=d.threshold, round_to=d.round_to, mode=d.mode
             ),
             dest("optimised_sites.csv"),
         )
     return outputs
+
+
+def _optimised_frame(
+    optimised: OptimisationResult, *, threshold: int, round_to: int, mode: str
+) -> pd.DataFrame:
+    """``optimised_sites.csv``: the chosen sites, the solver's status and its objective.
+
+    The objective is the movable pupils' total journey minutes (:attr:`OptimisationResult
+    .objective`): with fewer of them than the threshold, their own minutes. It is published as a
+    statistic of their count (the allocation's, never itself published).
+    """
+    alloc = optimised.allocation
+    pupils = (
+        float(pd.to_numeric(alloc["count"], errors="coerce").sum())
+        if isinstance(alloc, pd.DataFrame) and "count" in alloc.columns
+        else float("nan")  # unknown: a count that is not a number is never published
+    )
+    frame = pd.DataFrame(
+        {
+            "site_id": list(optimised.selected),
+            "status": optimised.status,
+            "objective_pupil_min": optimised.objective,
+            "pupils": pupils,
+        }
+    )
+    pub = suppress(
+        frame,
+        count_cols=["pupils"],
+        dependent_cols={"objective_pupil_min": ["pupils"]},
+        threshold=threshold,
+        round_to=round_to,
+        mode="internal" if mode == "internal" else "published",
+        secondary=False,
+        force=pd.DataFrame({"pupils": frame["pupils"].isna()}),
+    )
+    return apply_marker(pub).drop(columns="pupils")
+
+
+def _accounting(
+    accounting: pd.DataFrame, rejections: pd.DataFrame, pub: Published | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``row_accounting.csv`` and ``rejections.csv`` as the register decided the report's table.
+
+    A file's rows rejected (pupils left out of the run) are hidden where the report hides them,
+    with the rows used (read - used - skipped would give them back); its rejected rows are then
+    not listed one by one either (their number is the count), but one line says where to find
+    them. Internal runs keep both in full.
+    """
+    if pub is None or pub.mode != "published" or "rows_rejected" not in pub.mask.columns:
+        return accounting, rejections
+    mask = pub.mask.reindex(accounting.index).fillna(False).astype(bool)
+    out = accounting.copy()
+    for col in ("rows_used", "rows_rejected"):
+        if col in out.columns and col in mask.columns and mask[col].any():
+            out[col] = out[col].astype(object)
+            out.loc[mask[col], col] = SUPPRESSED_MARKER
+    hidden = set(accounting.loc[mask["rows_rejected"], "file"].astype(str))
+    if not hidden:
+        return out, rejections
+    listed = (
+        rejections["file"].astype(str).isin(hidden)
+        & rejections["row"].notna()
+        & ~rejections["reason"].astype(str).str.startswith("skipped:")
+    )
+    notes = pd.DataFrame(
+        {
+            "file": sorted(hidden),
+            "reason": f"rows rejected: {SUPPRESSED_MARKER} (suppressed: fewer than the disclosure "
+            "threshold); `placeplan validate` lists them",
+        }
+    )
+    kept = pd.concat([rejections.loc[~listed], notes], ignore_index=True)
+    return out, kept[list(rejections.columns)]
 
 
 def _report_inputs(
@@ -309,7 +383,7 @@ def _report_inputs(
         provision=inputs.provision[
             ["setting_id", "name", "provision_type", "in_area", "capacity", "geometry"]
         ],
-        areas=lay.areas,
+        areas=_areas_with_movers(lay.areas, run.impacts[name].by_area),
         ooa_flows=lay.ooa_flows,
         flow_origins=inputs.planning_areas,
         isochrones=lay.catchments,
@@ -339,6 +413,24 @@ def _report_inputs(
         region=getattr(inputs, "region", None),
         proposals=_proposal_inputs(run, name),
     )
+
+
+def _areas_with_movers(
+    areas: gpd.GeoDataFrame | None, by_area: pd.DataFrame | None
+) -> gpd.GeoDataFrame | None:
+    """The LSOA layer with each area's count of pupils who move (``moved``).
+
+    Only movers change journey, so an area's change in mean journey time is its movers' total
+    change; the register hides the scenario mean with a small count of movers and never
+    publishes ``moved`` itself (:mod:`placeplan.publish.register`).
+    """
+    if areas is None or "pupils" not in areas.columns:
+        return areas
+    if by_area is None or not {"area_id", "moved"} <= set(by_area.columns):
+        return areas
+    moved = by_area.set_index(by_area["area_id"].astype(str))["moved"]
+    ids = areas["area_id"].astype(str)
+    return areas.assign(moved=ids.map(moved).fillna(0).astype(int).to_numpy())
 
 
 def _area_groups(pupils: pd.DataFrame) -> dict[str, str]:

@@ -17,7 +17,11 @@ Across tables (:func:`release_run`):
   agree: a cell hidden in one is hidden in the other (``hide`` / ``force``), with secondary
   suppression in both;
 * the **LSOA layer** adds up to the impact table's planning areas and to all pupils: those
-  totals join its secondary suppression (hidden where the impact table hides them);
+  totals join its secondary suppression (hidden where the impact table hides them); only movers
+  change journey, so an area's scenario mean less its baseline mean, times its pupils, is its
+  movers' total change (one child's own change where one moved): the scenario mean is hidden
+  with the area's count of movers (``moved``: suppressed like a count, joined by the impact
+  table's ``moved_n`` as its totals, never published);
 * a **site's score** is the sum of its weighted criteria and each normalised criterion is affine
   in its count, so a hidden count hides its normalised value, its contribution and the site's
   score — in ``site_scores.csv``, the candidate-site layer, the report's site table and the map;
@@ -146,14 +150,17 @@ REGISTER: Mapping[str, Declaration] = {
         ),
         Declaration(
             "areas",
-            count_cols=("pupils",),
+            count_cols=("pupils", "moved"),
             dependent_cols={
                 "baseline_mean_time_min": ("pupils",),
-                "scenario_mean_time_min": ("pupils",),
+                "scenario_mean_time_min": ("pupils", "moved"),
             },
             groupings=(("planning_area",), ("layer",)),
             outputs=("layers.gpkg:areas_journey_times", "journey-time map popups"),
-            note="LSOAs add up to the impact table's planning areas and to all pupils",
+            note="LSOAs add up to the impact table's planning areas and to all pupils; only the "
+            "pupils who move change journey, so pupils x (scenario mean - baseline mean) is the "
+            "movers' total change: the scenario mean is hidden with a hidden count of movers "
+            "(``moved``, never published itself)",
         ),
         Declaration(
             "sites",
@@ -494,8 +501,16 @@ def _mitigations(ri: ReportInputs) -> Published | None:
     return Published(frame.drop(columns=mask_columns(frame)), mask)
 
 
+#: The LSOA layer's counts: (column, impact-table metric that totals it, run it is counted in).
+_AREA_COUNTS = (("pupils", "pupils", "baseline"), ("moved", "moved_n", "scenario"))
+
+
 def _areas(ri: ReportInputs, imp: ImpactTable) -> Published | None:
-    """The LSOA layer, with the impact table's planning-area and all-pupil totals as members."""
+    """The LSOA layer, with the impact table's planning-area and all-pupil totals as members.
+
+    ``moved`` (pupils who change setting, per area) decides the scenario mean and is dropped
+    from the published layer.
+    """
     areas = ri.areas
     if areas is None or "pupils" not in areas.columns:
         return None
@@ -504,42 +519,42 @@ def _areas(ri: ReportInputs, imp: ImpactTable) -> Published | None:
     body = pd.DataFrame(areas.drop(columns="geometry", errors="ignore"))
     body["planning_area"] = body["area_id"].astype(str).map(groups)
     body["layer"] = "all"
+    counts = [c for c in _AREA_COUNTS if c[0] in body.columns]
     # the totals the LSOAs add up to, published in the impact table: each planning area's
     # (matched by ``planning_area`` only) and all pupils (matched by ``layer`` only)
+    pas = sorted({g for g in groups.values() if g})
+    keys = [("area", pa, {"planning_area": pa, "layer": "-"}) for pa in pas]
+    keys.append(("all", _all_group(imp), {"planning_area": "-", "layer": "all"}))
     extra = []
-    for pa in sorted({g for g in groups.values() if g}):
-        cell = imp.cell("area", pa, "pupils", "baseline")
-        if cell.value is not None or cell.suppressed:
-            extra.append(
-                {
-                    "planning_area": pa,
-                    "layer": "-",
-                    "pupils": cell.value,
-                    "_hidden": cell.suppressed,
-                }
-            )
-    cell = imp.cell("all", _all_group(imp), "pupils", "baseline")
-    extra.append(
-        {"planning_area": "-", "layer": "all", "pupils": cell.value, "_hidden": cell.suppressed}
-    )
+    for gt, g, where in keys:
+        cells = {col: imp.cell(gt, g, metric, run) for col, metric, run in counts}
+        if gt == "area" and all(c.value is None and not c.suppressed for c in cells.values()):
+            continue
+        row: dict[str, object] = dict(where)
+        for col, cell in cells.items():
+            row[col] = cell.value
+            row[f"_hidden_{col}"] = cell.suppressed
+        extra.append(row)
     tot = pd.DataFrame(extra, index=[f"_total_{i}" for i in range(len(extra))])
-    frame = pd.concat([body.assign(_hidden=False), tot])
-    total_rows = pd.Series(frame.index.isin(tot.index), index=frame.index)
-    force = pd.DataFrame({"pupils": frame["_hidden"].fillna(False).astype(bool)})
+    frame = pd.concat([body, tot])
+    hidden = [f"_hidden_{col}" for col, _, _ in counts]
+    force = frame.reindex(columns=hidden).fillna(False).astype(bool)
+    force.columns = [c.removeprefix("_hidden_") for c in hidden]
     pub = suppress_declared(
         "areas",
-        frame.drop(columns="_hidden"),
+        frame.drop(columns=hidden),
         threshold=th,
         round_to=rnd,
         mode=mode,
-        total_rows=total_rows,
+        total_rows=pd.Series(frame.index.isin(tot.index), index=frame.index),
         force=force,
     )
     keep = body.index
-    values = areas.copy()
-    for col in pub.mask.columns:
+    shown = [c for c in pub.mask.columns if c != "moved"]
+    values = areas.drop(columns="moved", errors="ignore").copy()
+    for col in shown:
         values[col] = pub.values.loc[keep, col].to_numpy()
-    return replace(pub, values=values, mask=pub.mask.loc[keep].set_axis(areas.index))
+    return replace(pub, values=values, mask=pub.mask.loc[keep, shown].set_axis(areas.index))
 
 
 def _raw_all(ri: ReportInputs, metric: str) -> dict[str, float] | None:

@@ -12,12 +12,12 @@ import folium
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure, MacroElement
+from branca.element import Figure, MacroElement
 
 from placeplan._errors import CRSError, SchemaValidationError
 from placeplan.publish.disclosure import SUPPRESSED_MARKER, mask_columns, suppression_mask
 from placeplan.publish.escape import geojson_properties, html_text, js_string
-from placeplan.publish.maps._page import finalise
+from placeplan.publish.maps._page import HtmlData, finalise
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -249,7 +249,7 @@ def _banners(m: folium.Map, *, internal: bool, note: str | None) -> None:
     if note:
         html += f'<div class="pp-banner synthetic">{html_text(note)}</div>'
     if html:
-        cast("Figure", m.get_root()).html.add_child(Element(html), name="placeplan_banners")
+        cast("Figure", m.get_root()).html.add_child(HtmlData(html), name="placeplan_banners")
 
 
 def add_basemap(

@@ -11,8 +11,9 @@ from typing import Any, cast
 
 import folium
 from branca.element import Element, Figure
+from folium.template import Template
 
-__all__ = ["assert_offline", "finalise", "map_html", "save_map", "write_page"]
+__all__ = ["HtmlData", "assert_offline", "finalise", "map_html", "save_map", "write_page"]
 
 _SEA = "#dbe9f4"
 
@@ -20,6 +21,28 @@ _EXTERNAL_ASSET = re.compile(
     r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""",
     re.IGNORECASE,
 )
+
+
+class HtmlData(Element):
+    """Ready-made HTML placed on a page as template *data*, never compiled as a template.
+
+    branca's ``Element(html)`` compiles ``html`` as Jinja source: a name inside it (a print
+    figure's labels, a banner) would be evaluated while the page is rendered — ``{{ 7*7 }}``
+    printed 49, ``{% raw %}`` stopped the run and an expression could reach Python's builtins
+    on the analyst's machine. Here the template is fixed and ``html`` is its one value.
+
+    Parameters
+    ----------
+    html
+        Markup whose every name was escaped by :mod:`placeplan.publish.escape`.
+    """
+
+    _template = Template("{{ this.html_data }}")
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "HtmlData"
+        self.html_data = html
 
 
 # --------------------------------------------------------------------------- offline assets
@@ -78,7 +101,7 @@ def finalise(m: folium.Map) -> folium.Map:
             el.default_js = []
         if hasattr(el, "default_css"):
             el.default_css = []
-    root.header.add_child(Element(_leaflet_assets()), name="placeplan_offline_assets")
+    root.header.add_child(HtmlData(_leaflet_assets()), name="placeplan_offline_assets")
     # deterministic element ids, in tree order
     for i, el in enumerate(_walk(root)):
         el._id = f"pp{i:04d}"

@@ -189,7 +189,7 @@ def map_journey_times(
         "<h4>Mean journey time (each way)</h4>"
         f"{band_rows}"
         f'<i style="background:{SUPPRESSED_FILL}"></i>'
-        f"suppressed (fewer than {threshold} pupils)<br>"
+        f"suppressed (fewer than {threshold} pupils or movers)<br>"
         f'<i style="background:{NODATA_FILL}"></i>no pupils'
     )
     legend += proposals_legend(sites)

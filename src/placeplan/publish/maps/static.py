@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from placeplan.publish.maps._layers import check_frame, suppressed_column
+from placeplan.publish.maps._page import HtmlData
 from placeplan.publish.maps._svg import (
     FLOW_COLOURS,
     PROPOSED_COLOUR,
@@ -150,7 +151,7 @@ def static_journey_times(
     leg.heading("Mean journey time (each way), pupils living in the area")
     for colour, (_, _, label) in zip(BAND_COLOURS, TIME_BANDS, strict=True):
         leg.item(box(colour), label)
-    leg.item(box(SUPPRESSED_FILL), f"suppressed (fewer than {threshold} pupils)")
+    leg.item(box(SUPPRESSED_FILL), f"suppressed (fewer than {threshold} pupils or movers)")
     leg.item(box(NODATA_FILL), "no pupils")
     proposed_legend(leg, key)
     basemap_legend(leg, "".join(x for _, _, layers in panels for x in layers))
@@ -541,11 +542,11 @@ def attach_print_figure(m: folium.Map, svg: str, *, name: str = "figure") -> Non
         A name for the figure on the page (attach several under different names; each prints
         on its own page).
     """
-    from branca.element import Element, Figure
+    from branca.element import Figure
 
     root = m.get_root()
     assert isinstance(root, Figure)  # a folium.Map's root is always its Figure
-    root.header.add_child(Element(_PRINT_CSS), name="placeplan_print_css")
+    root.header.add_child(HtmlData(_PRINT_CSS), name="placeplan_print_css")
     root.html.add_child(
-        Element(f'<div class="pp-print-figure">{svg}</div>'), name=f"placeplan_print_{name}"
+        HtmlData(f'<div class="pp-print-figure">{svg}</div>'), name=f"placeplan_print_{name}"
     )
