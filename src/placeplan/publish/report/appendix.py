@@ -149,6 +149,20 @@ def _opening(inputs: Sequence[ReportInputs]) -> Section:
     )
 
 
+def _without_repeated_charts(section: Section, comparison: Section) -> Section:
+    """``section`` without the year-by-year charts the comparison already draws.
+
+    The comparison opens with one chart per headline measure, baseline and every scenario; the
+    shared year-by-year section drew the first two of them again, identical, a page later.
+    """
+    if not any(isinstance(b, Figure) for b in comparison.blocks):
+        return section
+    blocks = tuple(
+        b for b in section.blocks if not (isinstance(b, Figure) and b.id.startswith("f-yby-"))
+    )
+    return dataclasses.replace(section, blocks=blocks)
+
+
 def build_appendix(
     inputs: Sequence[ReportInputs],
     reports: Sequence[Report],
@@ -211,7 +225,12 @@ def build_appendix(
         for k, report in enumerate(reports, start=1)
     )
     by_id = {s.id: s for s in first.sections}
-    shared = tuple(dataclasses.replace(by_id[i], number="") for i in SHARED_SECTIONS if i in by_id)
+    comparison = compare.section(inputs)
+    shared = tuple(
+        _without_repeated_charts(dataclasses.replace(by_id[i], number=""), comparison)
+        for i in SHARED_SECTIONS
+        if i in by_id
+    )
     return Appendix(
         title=first.title,
         plan_name=first.plan_name,
@@ -224,7 +243,7 @@ def build_appendix(
         disclosure_threshold=first.disclosure_threshold,
         opening=(
             _opening(inputs),
-            compare.section(inputs),
+            comparison,
             *(() if programme is None else (optimise.section(programme),)),
             *shared,
         ),

@@ -42,10 +42,34 @@ _CHANGE = " - baseline"
 
 
 def reliance_definition() -> str:
-    """The definition of reliance on out-of-area placements as plain text (from the model)."""
+    """The definition of reliance on out-of-area placements in plain words (from the model).
+
+    The model's one documented definition (:data:`placeplan.compute.flows.OOA_RELIANCE`) names
+    its code fields (``in_area``, ``out_of_area_pct``); a reader of the appendix gets the same
+    definition without them, and the measure names of ``flows.csv`` once, at the end.
+
+    Returns
+    -------
+    str
+        The definition as one paragraph of plain text.
+
+    Examples
+    --------
+    >>> "``" in reliance_definition() or "in_area is" in reliance_definition()
+    False
+    """
     text = " ".join(OOA_RELIANCE.split())
+    text = text.removeprefix("Reliance on out-of-area placements. ").strip()
+    # code fields in brackets ("(``in_area`` is False)", "(``independent_non_maintained``)")
+    text = re.sub(r"\s*\(``[^`]*``[^)]*\)", "", text)
+    # "Measure ``x``; its share ... is ``y``." -> plain words
+    text = re.sub(
+        r"Measure ``[^`]*``; its share of all placed pupils in the cohort is ``[^`]*``\.",
+        "Its share of all placed pupils in the cohort is published too.",
+        text,
+    )
     text = re.sub(r"``([^`]*)``", r"\1", text)
-    return text.removeprefix("Reliance on out-of-area placements. ").strip()
+    return f"{text} (In flows.csv: out_of_area, out_of_area_pct, independent_non_maintained.)"
 
 
 def year_on_year(
