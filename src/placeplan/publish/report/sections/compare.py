@@ -23,7 +23,11 @@ from placeplan.publish.report.charts import BASELINE_COLOUR, SCENARIO_COLOURS, b
 from placeplan.publish.report.impact import METRIC_LABEL, ImpactTable, all_group
 from placeplan.publish.report.model import Cell, Figure, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
-from placeplan.publish.report.sections.year_by_year import HEADLINE_MEASURES
+from placeplan.publish.report.sections.year_by_year import (
+    HEADLINE_MEASURES,
+    flow_cells,
+    savings_start,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -166,7 +170,8 @@ def _snapshot_table(rows: list[ComparedRow], names: list[str], threshold: int) -
     )
     return Table(
         "t-compare",
-        "Every scenario beside the baseline: all pupils in scope",
+        "Every scenario beside the baseline, now: today's cohort with every proposal open at once "
+        "(a snapshot; all pupils in scope)",
         ("Measure", "Baseline", *(h for _ in names for h in ("With scenario", "Change"))),
         body,
         note=prose("compare", "snapshot_note", threshold=threshold),
@@ -189,20 +194,94 @@ def _series(
     return out
 
 
-def _charts(inputs: ReportInputs, names: list[str]) -> list[Block]:
+def _published_flows(inputs: ReportInputs) -> pd.DataFrame | None:
+    """The run's published flow table (the numbers of ``flows.csv``), None without flows."""
     if inputs.flows is None or inputs.flows.empty:
-        return []
+        return None
     rel = inputs.release
-    pub = (
-        rel.flows
-        if rel is not None and rel.flows is not None
-        else published_flows(
-            inputs.flows,
-            threshold=inputs.disclosure_threshold,
-            round_to=inputs.disclosure_round_to,
-            mode=inputs.mode,
+    if rel is not None and rel.flows is not None:
+        return rel.flows
+    return published_flows(
+        inputs.flows,
+        threshold=inputs.disclosure_threshold,
+        round_to=inputs.disclosure_round_to,
+        mode=inputs.mode,
+    )
+
+
+def _openings(inputs: ReportInputs) -> str:
+    """'8 places 2027/28; 12 places 2028/29' from the scenario's proposals ('' without)."""
+    p = getattr(inputs, "proposals", None)
+    if p is None or p.info is None or p.info.empty or "opening_year" not in p.info:
+        return ""
+    by_year: dict[int, int] = {}
+    places = p.info["places"] if "places" in p.info else pd.Series(0, index=p.info.index)
+    for y, n in zip(p.info["opening_year"], places, strict=True):
+        by_year[int(y)] = by_year.get(int(y), 0) + int(n)
+    return "; ".join(f"{n} places {y}/{(y + 1) % 100:02d}" for y, n in sorted(by_year.items()))
+
+
+def _yearly_table(inputs: Sequence[ReportInputs], names: list[str]) -> list[Block]:
+    """The last year of the flows side by side (level, change with its 80 % range), when each
+    scenario's places open and the first year its costs fall below the baseline."""
+    pub = _published_flows(inputs[0])
+    if pub is None or pub.empty:
+        return []
+    years = sorted(pub["year"].unique())
+    last = years[-1]
+    body: list[tuple[Cell, ...]] = []
+    openings = [_openings(i) for i in inputs]
+    if any(openings):
+        body.append(
+            (
+                Cell("New places open (September of)"),
+                Cell(""),
+                *(c for o in openings for c in (Cell(o or "x"), Cell(""))),
+            )
+        )
+    starts = []
+    for name in names:
+        kind, first, _ = savings_start(pub, name, years)
+        starts.append(
+            years[first] if kind == "from" and first is not None else
+            "c" if kind == "hidden" else "no year to " + last
+        )  # fmt: skip
+    body.append(
+        (
+            Cell("First year placement + transport cost is below the baseline"),
+            Cell(""),
+            *(c for st in starts for c in (Cell(st), Cell(""))),
         )
     )
+    for measure, label, _fmt in HEADLINE_MEASURES:
+        base = flow_cells(pub, "baseline", measure, [last])[0]
+        per = [
+            c
+            for name in names
+            for c in (
+                flow_cells(pub, name, measure, [last])[0],
+                flow_cells(pub, f"{name} - baseline", measure, [last])[0],
+            )
+        ]
+        body.append((Cell(f"{label}, {last}"), base, *per))
+    return [
+        Paragraph(prose("compare", "yearly_intro", first_year=years[0], last_year=last)),
+        Table(
+            "t-compare-yearly",
+            f"Every scenario beside the baseline, year by year: opening years, when savings "
+            f"start, and {last} (central estimate, 80 % range)",
+            ("Measure", "Baseline", *(h for _ in names for h in ("With scenario", "Change"))),
+            tuple(body),
+            note=prose("compare", "yearly_note", first_year=years[0]),
+            groups=(("", 2), *((name, 2) for name in names)),
+        ),
+    ]
+
+
+def _charts(inputs: ReportInputs, names: list[str]) -> list[Block]:
+    pub = _published_flows(inputs)
+    if pub is None:
+        return []
     if pub.empty:
         return []
     years = sorted(pub["year"].unique())
@@ -250,5 +329,6 @@ def section(inputs: Sequence[ReportInputs]) -> Section:
     blocks: list[Block] = [Paragraph(prose("compare", "snapshot_intro"))]
     if rows:
         blocks.append(_snapshot_table(rows, names, inputs[0].disclosure_threshold))
+    blocks += _yearly_table(inputs, names)
     blocks += _charts(inputs[0], names)
     return Section("compare", "", "Scenarios side by side", tuple(blocks))
