@@ -170,6 +170,7 @@ def _programme_tables() -> ProgrammeTables:
             ],
         }
     )
+
     def published(df: pd.DataFrame, deps: list[str]) -> pd.DataFrame:
         return suppress(df, count_cols=["pupils_placed"], dependent_cols=deps, secondary=False)
 
