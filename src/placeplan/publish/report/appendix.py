@@ -137,6 +137,12 @@ def _prefixed(section: Section, prefix: str) -> Section:
 def _opening(inputs: Sequence[ReportInputs]) -> Section:
     first = inputs[0]
     limits = ", ".join(f"{k} {v:g} min" for k, v in sorted(first.reasonable_journey_min.items()))
+    if first.reasonable_journey_min and not any(
+        k.replace("-", "").startswith("post16") for k in first.reasonable_journey_min
+    ):
+        # compute.impact gives a phase without a limit of its own the longest one
+        longest = max(first.reasonable_journey_min.values())
+        limits += f"; post-16, which has no limit of its own, {longest:g} min (the longest)"
     names = "; ".join(f"“{i.scenario_name}”" for i in inputs)
     intro = prose(
         "compare", "intro", authority=first.authority, n=len(inputs), names=names, limits=limits
@@ -161,6 +167,15 @@ def _without_repeated_charts(section: Section, comparison: Section) -> Section:
         b for b in section.blocks if not (isinstance(b, Figure) and b.id.startswith("f-yby-"))
     )
     return dataclasses.replace(section, blocks=blocks)
+
+
+def _shared(by_id: dict[str, Section], comparison: Section) -> tuple[Section, ...]:
+    """The sections shown once after the comparison, unnumbered, without repeated charts."""
+    return tuple(
+        _without_repeated_charts(dataclasses.replace(by_id[i], number=""), comparison)
+        for i in SHARED_SECTIONS
+        if i in by_id
+    )
 
 
 def build_appendix(
@@ -226,11 +241,7 @@ def build_appendix(
     )
     by_id = {s.id: s for s in first.sections}
     comparison = compare.section(inputs)
-    shared = tuple(
-        _without_repeated_charts(dataclasses.replace(by_id[i], number=""), comparison)
-        for i in SHARED_SECTIONS
-        if i in by_id
-    )
+    shared = _shared(by_id, comparison)
     return Appendix(
         title=first.title,
         plan_name=first.plan_name,
