@@ -238,3 +238,31 @@ def test_sen2_complement_is_never_a_count_published_elsewhere():
     # no lone small count: nothing forced
     none = _complement_not_published_elsewhere(df.assign(cohort=df["cohort"] + 10), 5)
     assert not none["cohort"].any()
+
+
+def test_costs_are_charted_as_savings_against_the_baseline(appendix):
+    from placeplan.publish.report.sections.year_by_year import HEADLINE_MEASURES
+
+    compare = next(s for s in appendix.opening if s.id == "compare")
+    figs = {b.id: b for b in compare.blocks if isinstance(b, Figure)}
+    for k, (_, label, fmt) in enumerate(HEADLINE_MEASURES, start=1):
+        fig = figs[f"f-compare-{k}"]
+        saving = "change against the baseline" in fig.caption
+        assert saving == fmt.startswith("gbp"), label
+        if saving:
+            assert "£k a year, change against baseline" in fig.svg
+
+
+def test_band_chart_draws_negative_changes_below_zero():
+    from placeplan.publish.report.charts import band_chart
+
+    svg = band_chart(
+        ["2025/26", "2026/27", "2027/28"],
+        [("Saving", "#2c7fb8", [0.0, -40.0, -90.0], [0.0, -60.0, -120.0], [0.0, -20.0, -50.0])],
+        y_label="£k",
+        title="Saving",
+    )
+    ticks = [float(v.replace(",", "")) for v in re.findall(r">(-?[\d,.]+)</text>", svg)]
+    assert min(ticks) <= -120 and max(ticks) >= 0  # the axis spans the saving and 0
+    ys = [float(v) for v in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', svg)]
+    assert len(ys) == 3 and ys[0] < ys[1] < ys[2]  # lower values further down the page

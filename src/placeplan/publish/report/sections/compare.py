@@ -290,12 +290,13 @@ def _charts(inputs: ReportInputs, names: list[str]) -> list[Block]:
         Paragraph(prose("compare", "charts_intro", first_year=years[0], last_year=years[-1]))
     ]
     for k, (measure, label, fmt) in enumerate(HEADLINE_MEASURES):
-        scale, unit = (1e6, "£ million a year") if fmt.startswith("gbp") else (1.0, "pupils")
-        if fmt == "minutes":
-            unit = "minutes"
+        if fmt.startswith("gbp"):
+            blocks.append(_saving_chart(pub, names, measure, label, years, k))
+            continue
+        unit = "minutes" if fmt == "minutes" else "pupils"
         series = []
         for j, run in enumerate(runs):
-            central, lower, upper = _series(pub, run, measure, years, scale)
+            central, lower, upper = _series(pub, run, measure, years, 1.0)
             colour = BASELINE_COLOUR if j == 0 else SCENARIO_COLOURS[(j - 1) % 5]
             series.append(("Baseline" if j == 0 else run, colour, central, lower, upper))
         blocks.append(
@@ -309,6 +310,34 @@ def _charts(inputs: ReportInputs, names: list[str]) -> list[Block]:
             )
         )
     return blocks
+
+
+def _saving_chart(
+    pub: pd.DataFrame, names: list[str], measure: str, label: str, years: list[str], k: int
+) -> Figure:
+    """A cost as each scenario's change against the baseline (below 0: a saving), in £k.
+
+    Drawn as levels, a saving of £0.1m on £25m was a line on top of the baseline's: the chart
+    could not show when savings start, or how large they are.
+    """
+    zero: list[float | None] = [0.0] * len(years)
+    series = [("Baseline", BASELINE_COLOUR, zero, zero, zero)]  # the baseline is the 0 line
+    for j, name in enumerate(names):
+        central, lower, upper = _series(pub, f"{name} - baseline", measure, years, 1e3)
+        series.append((name, SCENARIO_COLOURS[j % 5], central, lower, upper))
+    return Figure(
+        f"f-compare-{k + 1}",
+        f"{label}: each scenario's change against the baseline, year by year, £ thousand a year "
+        "(below 0: a saving; line: central estimate; band: 80 % range)",
+        band_chart(
+            years,
+            series,
+            y_label="£k a year, change against baseline",
+            title=f"{label}: change against the baseline, year by year",
+        ),
+        alt=f"Line chart of the change in {label.lower()} against the baseline from {years[0]} "
+        f"to {years[-1]} for every scenario, with their 80 % ranges",
+    )
 
 
 def section(inputs: Sequence[ReportInputs]) -> Section:
