@@ -286,11 +286,7 @@ def band_chart(
         for v in seq
         if v is not None and _present(v)
     ]
-    vmax = max([*values, 0.0])
-    vmin = min([*values, 0.0])  # below 0 only for changes (savings)
-    step = _nice_step(vmax - vmin)
-    bottom_v = step * math.floor(vmin / step)
-    top_v = max(step * math.ceil(vmax / step), bottom_v + step)
+    bottom_v, top_v, step = _band_scale(values)
 
     def x(i: int) -> float:
         return left + plot_w * (i + 0.5) / max(n, 1)
@@ -318,6 +314,15 @@ def band_chart(
     )
     parts.append("</g></svg>")
     return "".join(parts)
+
+
+def _band_scale(values: Sequence[float]) -> tuple[float, float, float]:
+    """(bottom, top, step) of a y axis through 0 that holds ``values`` (below 0: changes)."""
+    vmax = max([*values, 0.0])
+    vmin = min([*values, 0.0])
+    step = _nice_step(vmax - vmin)
+    bottom_v = step * math.floor(vmin / step)
+    return bottom_v, max(step * math.ceil(vmax / step), bottom_v + step), step
 
 
 def _band_series(
