@@ -295,3 +295,20 @@ def test_scenario_line_gives_sizes_capital_and_opening_years():
     assert text.startswith("2 new inclusion bases, 20 places, £1.00m capital")
     assert "opening 2027/28 (1 base) and 2028/29 (1 base)" in text
     assert "opening" not in scenario_summary(sites)
+
+
+def test_opening_places_count_a_ramp_up_in_the_years_it_adds_places():
+    from types import SimpleNamespace
+
+    from placeplan.publish.report.sections.compare import _openings
+
+    info = pd.DataFrame(
+        {
+            "proposal": ["a", "b", "c"],
+            "places": [12, 16, 10],
+            "opening_year": [2027, 2027, 2028],
+            "places_by_year": [None, {2027: 8, 2028: 16}, None],
+        }
+    )
+    scenario = SimpleNamespace(proposals=SimpleNamespace(info=info))
+    assert _openings(scenario) == "20 places 2027/28; 18 places 2028/29"  # type: ignore[arg-type]

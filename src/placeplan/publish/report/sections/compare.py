@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -210,15 +211,24 @@ def _published_flows(inputs: ReportInputs) -> pd.DataFrame | None:
 
 
 def _openings(inputs: ReportInputs) -> str:
-    """'8 places 2027/28; 12 places 2028/29' from the scenario's proposals ('' without)."""
+    """'30 places 2027/28; 20 places 2028/29' from the scenario's proposals ('' without): the
+    places each year adds, a ramp-up (``places_by_year``) counted in the years it adds them."""
     p = getattr(inputs, "proposals", None)
     if p is None or p.info is None or p.info.empty or "opening_year" not in p.info:
         return ""
     by_year: dict[int, int] = {}
-    places = p.info["places"] if "places" in p.info else pd.Series(0, index=p.info.index)
-    for y, n in zip(p.info["opening_year"], places, strict=True):
-        by_year[int(y)] = by_year.get(int(y), 0) + int(n)
-    return "; ".join(f"{n} places {y}/{(y + 1) % 100:02d}" for y, n in sorted(by_year.items()))
+    for _, r in p.info.iterrows():
+        ramp = r.get("places_by_year")
+        steps = (
+            {int(y): int(n) for y, n in dict(ramp).items()}
+            if isinstance(ramp, Mapping) and ramp
+            else {int(r["opening_year"]): int(r.get("places", 0) or 0)}
+        )
+        before = 0
+        for y, n in sorted(steps.items()):
+            by_year[y] = by_year.get(y, 0) + n - before
+            before = n
+    return "; ".join(f"{n} places {y}/{(y + 1) % 100:02d}" for y, n in sorted(by_year.items()) if n)
 
 
 def _yearly_table(inputs: Sequence[ReportInputs], names: list[str]) -> list[Block]:
