@@ -312,3 +312,15 @@ def test_opening_places_count_a_ramp_up_in_the_years_it_adds_places():
     )
     scenario = SimpleNamespace(proposals=SimpleNamespace(info=info))
     assert _openings(scenario) == "20 places 2027/28; 18 places 2028/29"  # type: ignore[arg-type]
+
+
+def test_sen2_out_of_area_is_not_hidden_when_the_appendix_publishes_it():
+    from placeplan.publish.report.context import build_context
+    from placeplan.publish.report.sections.method import _published_elsewhere
+
+    ctx = build_context(example_inputs())
+    cell = ctx.impact.cell("all", ctx.all_group, "ooa_placements", "baseline")
+    assert not cell.suppressed and cell.value is not None
+    assert _published_elsewhere(ctx, cell.value)
+    assert not _published_elsewhere(ctx, float(cell.value) + 1)  # another figure: keep it hidden
+    assert not _published_elsewhere(ctx, None)

@@ -130,6 +130,17 @@ def _complement_not_published_elsewhere(df: pd.DataFrame, threshold: int) -> pd.
     return force
 
 
+def _published_elsewhere(ctx: ReportContext, cohort: object) -> bool:
+    """Whether the impact table publishes this out-of-area count already (the baseline's
+    out-of-area placements, unsuppressed and equal): hiding it here would protect nothing and
+    only make the appendix disagree with itself ("c" here, the number everywhere else)."""
+    value = pd.to_numeric(pd.Series([cohort]), errors="coerce").iloc[0]
+    if not ctx.impact.has("ooa_placements") or pd.isna(value):
+        return False
+    cell = ctx.impact.cell("all", ctx.all_group, "ooa_placements", "baseline")
+    return not cell.suppressed and cell.value is not None and float(cell.value) == float(value)
+
+
 def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
     """The cohort's baseline beside the published SEN2 figures, with the difference.
 
@@ -164,7 +175,7 @@ def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
             v = r[col]
             sup = bool(mask.at[idx, col]) if col in mask.columns else False
             if col != "published" and hide_location and kinds.at[idx] == "location":
-                sup = True
+                sup = not _published_elsewhere(ctx, r["cohort"])
             cells.append(
                 Cell(None if pd.isna(v) else float(v), "count", suppressed=sup, signed=signed)
             )
