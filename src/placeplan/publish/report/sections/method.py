@@ -175,7 +175,7 @@ def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
             v = r[col]
             sup = bool(mask.at[idx, col]) if col in mask.columns else False
             if col != "published" and hide_location and kinds.at[idx] == "location":
-                sup = not _published_elsewhere(ctx, r["cohort"])
+                sup = sup or not _published_elsewhere(ctx, r["cohort"])
             cells.append(
                 Cell(None if pd.isna(v) else float(v), "count", suppressed=sup, signed=signed)
             )
