@@ -244,7 +244,7 @@ def _yearly_table(inputs: Sequence[ReportInputs], names: list[str]) -> list[Bloc
     if any(openings):
         body.append(
             (
-                Cell("New places open (September of)"),
+                Cell("New places open (academic year)"),
                 Cell(""),
                 *(c for o in openings for c in (Cell(o or "x"), Cell(""))),
             )
