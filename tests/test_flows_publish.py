@@ -333,7 +333,7 @@ def test_section_tables_figures_and_definition(flow_report):
     text = " ".join(b.text for b in sec.blocks if isinstance(b, Paragraph))
     # the definition of reliance is stated once, in the model's own words
     assert text.count("Definition used everywhere") == 1
-    assert "outside the authority's area (in_area is False)" in text
+    assert "in a setting outside the authority's area, whatever its provision type" in text
     assert text.count("year on year") >= 2
     # a small cohort: many figures are suppressed, and the text says so rather than guess
     assert "first fall below the baseline" in text or "cannot be given from the published" in text

@@ -137,6 +137,12 @@ def _prefixed(section: Section, prefix: str) -> Section:
 def _opening(inputs: Sequence[ReportInputs]) -> Section:
     first = inputs[0]
     limits = ", ".join(f"{k} {v:g} min" for k, v in sorted(first.reasonable_journey_min.items()))
+    if first.reasonable_journey_min and not any(
+        k.replace("-", "").startswith("post16") for k in first.reasonable_journey_min
+    ):
+        # compute.impact gives a phase without a limit of its own the longest one
+        longest = max(first.reasonable_journey_min.values())
+        limits += f"; post-16, which has no limit of its own, {longest:g} min (the longest)"
     names = "; ".join(f"“{i.scenario_name}”" for i in inputs)
     intro = prose(
         "compare", "intro", authority=first.authority, n=len(inputs), names=names, limits=limits
@@ -146,6 +152,29 @@ def _opening(inputs: Sequence[ReportInputs]) -> Section:
         "",
         "What this appendix answers",
         (Quote(DFE_REQUIREMENT, prose("requirement", "quote_source")), Paragraph(intro)),
+    )
+
+
+def _without_repeated_charts(section: Section, comparison: Section) -> Section:
+    """``section`` without the year-by-year charts the comparison already draws.
+
+    The comparison opens with one chart per headline measure, baseline and every scenario; the
+    shared year-by-year section drew the first two of them again, identical, a page later.
+    """
+    if not any(isinstance(b, Figure) for b in comparison.blocks):
+        return section
+    blocks = tuple(
+        b for b in section.blocks if not (isinstance(b, Figure) and b.id.startswith("f-yby-"))
+    )
+    return dataclasses.replace(section, blocks=blocks)
+
+
+def _shared(by_id: dict[str, Section], comparison: Section) -> tuple[Section, ...]:
+    """The sections shown once after the comparison, unnumbered, without repeated charts."""
+    return tuple(
+        _without_repeated_charts(dataclasses.replace(by_id[i], number=""), comparison)
+        for i in SHARED_SECTIONS
+        if i in by_id
     )
 
 
@@ -211,7 +240,8 @@ def build_appendix(
         for k, report in enumerate(reports, start=1)
     )
     by_id = {s.id: s for s in first.sections}
-    shared = tuple(dataclasses.replace(by_id[i], number="") for i in SHARED_SECTIONS if i in by_id)
+    comparison = compare.section(inputs)
+    shared = _shared(by_id, comparison)
     return Appendix(
         title=first.title,
         plan_name=first.plan_name,
@@ -224,7 +254,7 @@ def build_appendix(
         disclosure_threshold=first.disclosure_threshold,
         opening=(
             _opening(inputs),
-            compare.section(inputs),
+            comparison,
             *(() if programme is None else (optimise.section(programme),)),
             *shared,
         ),

@@ -134,7 +134,7 @@ def build_report(inputs: ReportInputs) -> Report:
         disclosure_threshold=inputs.disclosure_threshold,
         dfe_requirement=DFE_REQUIREMENT,
         headlines=summary.headlines(ctx),
-        scenario_summary=summary.scenario_summary(inputs.sites),
+        scenario_summary=summary.scenario_summary(inputs.sites, getattr(inputs, "proposals", None)),
         sections=tuple(
             s
             for built in (section(inputs, ctx) for section in SECTIONS)

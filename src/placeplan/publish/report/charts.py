@@ -127,18 +127,27 @@ def bar_chart(
 
 
 def _y_axis(
-    x0: float, x1: float, top: float, plot_h: float, top_v: float, step: float, label: str
+    x0: float,
+    x1: float,
+    top: float,
+    plot_h: float,
+    top_v: float,
+    step: float,
+    label: str,
+    bottom_v: float = 0.0,
 ) -> list[str]:
-    """Horizontal grid lines with tick labels every ``step`` up to ``top_v``, and the axis label."""
+    """Horizontal grid lines with tick labels every ``step`` from ``bottom_v`` (0, or below 0 for
+    changes) up to ``top_v``, and the axis label."""
     parts = []
-    tick = 0.0
+    tick = bottom_v
+    span = top_v - bottom_v
     while tick <= top_v + 1e-9:
-        y = top + plot_h - tick / top_v * plot_h
+        y = top + plot_h - (tick - bottom_v) / span * plot_h
         parts.append(
             f'<line x1="{x0}" x2="{x1}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd" stroke-width="1"/>'
         )
         parts.append(_svg_text(x0 - 6, y + 4, _fmt_tick(tick), text_anchor="end"))
-        tick += step
+        tick = round(tick + step, 9)
     parts.append(
         f'<text transform="translate(14,{top + plot_h / 2:.1f}) rotate(-90)" '
         f'text-anchor="middle">{escape(label)}</text>'
@@ -234,8 +243,9 @@ def band_chart(
     Each series is a line through its central values with a band from its lower to its upper
     values, in its colour. A value that is None or NaN (suppressed or not published) leaves a gap:
     the line and the band stop and start again; a lone point is drawn as a dot (and its range as
-    a vertical bar). The y axis starts at 0 (the values are counts). The third and later series
-    are dashed, so coinciding lines stay visible. Labels are escaped.
+    a vertical bar). The y axis starts at 0 (counts), or below it when a value is negative (a
+    change, such as a saving), with a dark line at 0. The third and later series are dashed,
+    so coinciding lines stay visible. Labels are escaped.
 
     Parameters
     ----------
@@ -276,26 +286,24 @@ def band_chart(
         for v in seq
         if v is not None and _present(v)
     ]
-    vmax = max([*values, 0.0])
-    step = _nice_step(vmax)
-    top_v = max(step * math.ceil(vmax / step), step)
+    bottom_v, top_v, step = _band_scale(values)
 
     def x(i: int) -> float:
         return left + plot_w * (i + 0.5) / max(n, 1)
 
     def y(v: float | None) -> float:
-        return top + plot_h - max(float(v or 0.0), 0.0) / top_v * plot_h
+        return top + plot_h - (float(v or 0.0) - bottom_v) / (top_v - bottom_v) * plot_h
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{escape(title)}" class="chart">',
         '<g font-family="system-ui, sans-serif" font-size="11" fill="#222">',
     ]
-    parts += _y_axis(left, width - right, top, plot_h, top_v, step, y_label)
+    parts += _y_axis(left, width - right, top, plot_h, top_v, step, y_label, bottom_v)
     for i, label in enumerate(years):
         parts.append(_svg_text(x(i), top + plot_h + 16, label, text_anchor="middle"))
     parts.append(
-        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        f'<line x1="{left}" x2="{width - right}" y1="{y(0.0):.1f}" y2="{y(0.0):.1f}" '
         f'stroke="#333"/>'
     )
     for k, one in enumerate(series):
@@ -306,6 +314,15 @@ def band_chart(
     )
     parts.append("</g></svg>")
     return "".join(parts)
+
+
+def _band_scale(values: Sequence[float]) -> tuple[float, float, float]:
+    """(bottom, top, step) of a y axis through 0 that holds ``values`` (below 0: changes)."""
+    vmax = max([*values, 0.0])
+    vmin = min([*values, 0.0])
+    step = _nice_step(vmax - vmin)
+    bottom_v = step * math.floor(vmin / step)
+    return bottom_v, max(step * math.ceil(vmax / step), bottom_v + step), step
 
 
 def _band_series(

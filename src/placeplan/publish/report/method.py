@@ -53,7 +53,9 @@ def parameters(plan: PlanConfig, speed_rows: list[tuple[str, str]]) -> list[tupl
         (
             "Reasonable maximum journey",
             f"primary {t.max_journey_primary_min:g} min, "
-            f"secondary {t.max_journey_secondary_min:g} min",
+            f"secondary {t.max_journey_secondary_min:g} min; post-16 and any other phase: the "
+            f"longer of the two "
+            f"({max(t.max_journey_primary_min, t.max_journey_secondary_min):g} min)",
             "DfE home-to-school travel and transport guidance (2014) best-practice maxima",
         ),
         (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,11 @@ from placeplan.publish.report.charts import BASELINE_COLOUR, SCENARIO_COLOURS, b
 from placeplan.publish.report.impact import METRIC_LABEL, ImpactTable, all_group
 from placeplan.publish.report.model import Cell, Figure, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
-from placeplan.publish.report.sections.year_by_year import HEADLINE_MEASURES
+from placeplan.publish.report.sections.year_by_year import (
+    HEADLINE_MEASURES,
+    flow_cells,
+    savings_start,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -166,7 +171,8 @@ def _snapshot_table(rows: list[ComparedRow], names: list[str], threshold: int) -
     )
     return Table(
         "t-compare",
-        "Every scenario beside the baseline: all pupils in scope",
+        "Every scenario beside the baseline, now: today's cohort with every proposal open at once "
+        "(a snapshot; all pupils in scope)",
         ("Measure", "Baseline", *(h for _ in names for h in ("With scenario", "Change"))),
         body,
         note=prose("compare", "snapshot_note", threshold=threshold),
@@ -189,20 +195,103 @@ def _series(
     return out
 
 
-def _charts(inputs: ReportInputs, names: list[str]) -> list[Block]:
+def _published_flows(inputs: ReportInputs) -> pd.DataFrame | None:
+    """The run's published flow table (the numbers of ``flows.csv``), None without flows."""
     if inputs.flows is None or inputs.flows.empty:
-        return []
+        return None
     rel = inputs.release
-    pub = (
-        rel.flows
-        if rel is not None and rel.flows is not None
-        else published_flows(
-            inputs.flows,
-            threshold=inputs.disclosure_threshold,
-            round_to=inputs.disclosure_round_to,
-            mode=inputs.mode,
+    if rel is not None and rel.flows is not None:
+        return rel.flows
+    return published_flows(
+        inputs.flows,
+        threshold=inputs.disclosure_threshold,
+        round_to=inputs.disclosure_round_to,
+        mode=inputs.mode,
+    )
+
+
+def _openings(inputs: ReportInputs) -> str:
+    """'30 places 2027/28; 20 places 2028/29' from the scenario's proposals ('' without): the
+    places each year adds, a ramp-up (``places_by_year``) counted in the years it adds them."""
+    p = getattr(inputs, "proposals", None)
+    if p is None or p.info is None or p.info.empty or "opening_year" not in p.info:
+        return ""
+    by_year: dict[int, int] = {}
+    for _, r in p.info.iterrows():
+        ramp = r.get("places_by_year")
+        steps = (
+            {int(y): int(n) for y, n in dict(ramp).items()}
+            if isinstance(ramp, Mapping) and ramp
+            else {int(r["opening_year"]): int(r.get("places", 0) or 0)}
+        )
+        before = 0
+        for y, n in sorted(steps.items()):
+            by_year[y] = by_year.get(y, 0) + n - before
+            before = n
+    return "; ".join(f"{n} places {y}/{(y + 1) % 100:02d}" for y, n in sorted(by_year.items()) if n)
+
+
+def _yearly_table(inputs: Sequence[ReportInputs], names: list[str]) -> list[Block]:
+    """The last year of the flows side by side (level, change with its 80 % range), when each
+    scenario's places open and the first year its costs fall below the baseline."""
+    pub = _published_flows(inputs[0])
+    if pub is None or pub.empty:
+        return []
+    years = sorted(pub["year"].unique())
+    last = years[-1]
+    body: list[tuple[Cell, ...]] = []
+    openings = [_openings(i) for i in inputs]
+    if any(openings):
+        body.append(
+            (
+                Cell("New places open (academic year)"),
+                Cell(""),
+                *(c for o in openings for c in (Cell(o or "x"), Cell(""))),
+            )
+        )
+    starts = []
+    for name in names:
+        kind, first, _ = savings_start(pub, name, years)
+        starts.append(
+            years[first] if kind == "from" and first is not None else
+            "c" if kind == "hidden" else "no year to " + last
+        )  # fmt: skip
+    body.append(
+        (
+            Cell("First year placement + transport cost is below the baseline"),
+            Cell(""),
+            *(c for st in starts for c in (Cell(st), Cell(""))),
         )
     )
+    for measure, label, _fmt in HEADLINE_MEASURES:
+        base = flow_cells(pub, "baseline", measure, [last])[0]
+        per = [
+            c
+            for name in names
+            for c in (
+                flow_cells(pub, name, measure, [last])[0],
+                flow_cells(pub, f"{name} - baseline", measure, [last])[0],
+            )
+        ]
+        body.append((Cell(f"{label}, {last}"), base, *per))
+    return [
+        Paragraph(prose("compare", "yearly_intro", first_year=years[0], last_year=last)),
+        Table(
+            "t-compare-yearly",
+            f"Every scenario beside the baseline, year by year: opening years, when savings "
+            f"start, and {last} (central estimate, 80 % range)",
+            ("Measure", "Baseline", *(h for _ in names for h in ("With scenario", "Change"))),
+            tuple(body),
+            note=prose("compare", "yearly_note", first_year=years[0]),
+            groups=(("", 2), *((name, 2) for name in names)),
+        ),
+    ]
+
+
+def _charts(inputs: ReportInputs, names: list[str]) -> list[Block]:
+    pub = _published_flows(inputs)
+    if pub is None:
+        return []
     if pub.empty:
         return []
     years = sorted(pub["year"].unique())
@@ -211,12 +300,13 @@ def _charts(inputs: ReportInputs, names: list[str]) -> list[Block]:
         Paragraph(prose("compare", "charts_intro", first_year=years[0], last_year=years[-1]))
     ]
     for k, (measure, label, fmt) in enumerate(HEADLINE_MEASURES):
-        scale, unit = (1e6, "£ million a year") if fmt.startswith("gbp") else (1.0, "pupils")
-        if fmt == "minutes":
-            unit = "minutes"
+        if fmt.startswith("gbp"):
+            blocks.append(_saving_chart(pub, names, measure, label, years, k))
+            continue
+        unit = "minutes" if fmt == "minutes" else "pupils"
         series = []
         for j, run in enumerate(runs):
-            central, lower, upper = _series(pub, run, measure, years, scale)
+            central, lower, upper = _series(pub, run, measure, years, 1.0)
             colour = BASELINE_COLOUR if j == 0 else SCENARIO_COLOURS[(j - 1) % 5]
             series.append(("Baseline" if j == 0 else run, colour, central, lower, upper))
         blocks.append(
@@ -230,6 +320,34 @@ def _charts(inputs: ReportInputs, names: list[str]) -> list[Block]:
             )
         )
     return blocks
+
+
+def _saving_chart(
+    pub: pd.DataFrame, names: list[str], measure: str, label: str, years: list[str], k: int
+) -> Figure:
+    """A cost as each scenario's change against the baseline (below 0: a saving), in £k.
+
+    Drawn as levels, a saving of £0.1m on £25m was a line on top of the baseline's: the chart
+    could not show when savings start, or how large they are.
+    """
+    zero: list[float | None] = [0.0] * len(years)
+    series = [("Baseline", BASELINE_COLOUR, zero, zero, zero)]  # the baseline is the 0 line
+    for j, name in enumerate(names):
+        central, lower, upper = _series(pub, f"{name} - baseline", measure, years, 1e3)
+        series.append((name, SCENARIO_COLOURS[j % 5], central, lower, upper))
+    return Figure(
+        f"f-compare-{k + 1}",
+        f"{label}: each scenario's change against the baseline, year by year, £ thousand a year "
+        "(below 0: a saving; line: central estimate; band: 80 % range)",
+        band_chart(
+            years,
+            series,
+            y_label="£k a year, change against baseline",
+            title=f"{label}: change against the baseline, year by year",
+        ),
+        alt=f"Line chart of the change in {label.lower()} against the baseline from {years[0]} "
+        f"to {years[-1]} for every scenario, with their 80 % ranges",
+    )
 
 
 def section(inputs: Sequence[ReportInputs]) -> Section:
@@ -250,5 +368,6 @@ def section(inputs: Sequence[ReportInputs]) -> Section:
     blocks: list[Block] = [Paragraph(prose("compare", "snapshot_intro"))]
     if rows:
         blocks.append(_snapshot_table(rows, names, inputs[0].disclosure_threshold))
+    blocks += _yearly_table(inputs, names)
     blocks += _charts(inputs[0], names)
     return Section("compare", "", "Scenarios side by side", tuple(blocks))

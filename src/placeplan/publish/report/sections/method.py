@@ -7,6 +7,7 @@ The parameter rows and assumption sentences themselves are written from the plan
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -85,6 +86,61 @@ def _row_accounting_table(rows_acc: pd.DataFrame) -> Table:
     )
 
 
+#: SEN2 rows whose cohort count the appendix publishes elsewhere (independent and non-maintained
+#: placements, by setting and in total; the cohort's total): hiding one of them protects nothing.
+_PUBLISHED_ELSEWHERE = re.compile(r"independent|non-maintained|^total", re.IGNORECASE)
+
+
+def _complement_not_published_elsewhere(df: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """The cells to hide with a lone small count of a kind, chosen among rows published nowhere
+    else.
+
+    A kind of row (need, placement) adds up to a published total, so a lone small count needs a
+    second hidden cell. Left to itself the suppressor hides the smallest other count, which for
+    the placement rows was the independent special schools' count: a figure the out-of-area
+    section publishes (by setting, and as independent and non-maintained minus non-maintained),
+    so the hidden small count could be worked out. The complement is forced here onto the
+    smallest positive count of that kind that no other table publishes.
+
+    Parameters
+    ----------
+    df
+        The SEN2 check (``measure, kind, cohort, ...``).
+    threshold
+        Smallest count that may be published.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Boolean ``cohort`` column: the complementary cells to hide.
+    """
+    force = pd.DataFrame({"cohort": False}, index=df.index)
+    if "kind" not in df.columns:
+        return force
+    n = pd.to_numeric(df["cohort"], errors="coerce")
+    elsewhere = df["measure"].astype(str).str.contains(_PUBLISHED_ELSEWHERE)
+    for _, idx in df.groupby("kind", sort=False).groups.items():
+        vals = n.loc[idx]
+        small = (vals > 0) & (vals < threshold)
+        if int(small.sum()) != 1:
+            continue
+        free = vals[~small & (vals > 0) & ~elsewhere.loc[idx]]
+        if not free.empty:
+            force.loc[free.idxmin(), "cohort"] = True
+    return force
+
+
+def _published_elsewhere(ctx: ReportContext, cohort: object) -> bool:
+    """Whether the impact table publishes this out-of-area count already (the baseline's
+    out-of-area placements, unsuppressed and equal): hiding it here would protect nothing and
+    only make the appendix disagree with itself ("c" here, the number everywhere else)."""
+    value = pd.to_numeric(pd.Series([cohort]), errors="coerce").iloc[0]
+    if not ctx.impact.has("ooa_placements") or pd.isna(value):
+        return False
+    cell = ctx.impact.cell("all", ctx.all_group, "ooa_placements", "baseline")
+    return not cell.suppressed and cell.value is not None and float(cell.value) == float(value)
+
+
 def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
     """The cohort's baseline beside the published SEN2 figures, with the difference.
 
@@ -103,6 +159,7 @@ def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
         threshold=ctx.threshold,
         round_to=ctx.round_to,
         mode=ctx.mode,
+        force=_complement_not_published_elsewhere(df, ctx.threshold),
     )
     mask = suppression_mask(pub)
     kinds = pub["kind"].astype(str) if "kind" in pub.columns else pd.Series("", index=pub.index)
@@ -118,7 +175,7 @@ def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
             v = r[col]
             sup = bool(mask.at[idx, col]) if col in mask.columns else False
             if col != "published" and hide_location and kinds.at[idx] == "location":
-                sup = True
+                sup = sup or not _published_elsewhere(ctx, r["cohort"])
             cells.append(
                 Cell(None if pd.isna(v) else float(v), "count", suppressed=sup, signed=signed)
             )

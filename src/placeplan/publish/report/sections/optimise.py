@@ -8,6 +8,7 @@ disclosure control). It reads only those tables.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.programme import curve_svg
 from placeplan.publish.report.model import Cell, Figure, Paragraph, Section, Table
+from placeplan.publish.report.prose import prose
 
 if TYPE_CHECKING:
     from placeplan.publish.programme import ProgrammeTables
@@ -39,8 +41,55 @@ def _cells(df: pd.DataFrame, spec: tuple[tuple[str, str], ...]) -> tuple[tuple[C
     return tuple(rows)
 
 
+#: Short names of the objectives' units, for column headers.
+_SHORT_UNIT = {
+    "ooa_avoided": "pupil-years avoided",
+    "net_saving_gbp": "£ net saving",
+    "pupil_minutes": "pupil-minutes saved",
+    "within_max_journey": "pupil-years within the maximum",
+}
+_YEAR = re.compile(r"(\d+ places), (\d{4})\)")
+
+
+def _academic(text: str) -> str:
+    """'x (8 places, 2027)' -> 'x (8 places, opens 2027/28)': the years the rest of the appendix
+    uses (a base opens in September of its opening year)."""
+    return _YEAR.sub(lambda m: f"{m[1]}, opens {m[2]}/{(int(m[2]) + 1) % 100:02d})", text)
+
+
+def _headline(tables: ProgrammeTables) -> Paragraph:
+    """The chosen programme in plain words: what it scores, what it costs, how sure it is."""
+    from placeplan.publish.report.render import fmt_gbp_short
+
+    prog = tables.programme
+    n = len(prog)
+    places = int(pd.to_numeric(prog.get("places", pd.Series(dtype=float))).sum())
+    capital = float(pd.to_numeric(prog.get("capital_gbp", pd.Series(dtype=float))).sum())
+    budget = float(pd.to_numeric(tables.curve["budget_gbp"]).max()) if len(tables.curve) else 0.0
+    savings = "c" if math.isnan(tables.savings) else f"{tables.savings:,.1f}"
+    greedy = "c" if math.isnan(tables.greedy_savings) else f"{tables.greedy_savings:,.1f}"
+    if not math.isfinite(tables.gap):
+        sure = f"the solver ({tables.status}) could not bound how much better a programme could be"
+    elif tables.gap <= 1e-9:
+        sure = (
+            f"the solver proved no programme within the budget scores more (status {tables.status})"
+        )
+    else:
+        sure = (
+            f"the solver stopped at its time limit (status {tables.status}): the best possible "
+            f"programme could score up to {tables.gap:.1%} more"
+        )
+    return Paragraph(
+        f"What the programme is judged on: {tables.unit} over the forecast years (doing nothing "
+        f"scores 0). The best programme found opens {n} base{'s' if n != 1 else ''} "
+        f"({places} places) for {fmt_gbp_short(capital)} of capital, out of a budget of "
+        f"{fmt_gbp_short(budget)}, and scores {savings}; {sure}. A simple rule of thumb (build "
+        f"the site with the best score per pound first, then the next) scores {greedy}."
+    )
+
+
 def section(tables: ProgrammeTables, *, number: str = "") -> Section:
-    """Build the capital programme section: headline, budget curve and alternatives.
+    """Build the capital programme section: headline, chosen bases, budget curve, alternatives.
 
     Parameters
     ----------
@@ -54,32 +103,32 @@ def section(tables: ProgrammeTables, *, number: str = "") -> Section:
     Section
         ``id="optimise"``.
     """
-    gap = "not known" if not math.isfinite(tables.gap) else f"{tables.gap:.2%}"
-    savings = "c" if math.isnan(tables.savings) else f"{tables.savings:,.1f}"
-    greedy = "c" if math.isnan(tables.greedy_savings) else f"{tables.greedy_savings:,.1f}"
+    short = _SHORT_UNIT.get(tables.objective, "score")
     blocks: list[Block] = [
-        Paragraph(
-            f"Objective: {tables.unit} (doing nothing scores 0). The chosen programme achieves "
-            f"{savings}; solver status {tables.status}, gap on savings {gap} (the proven bound "
-            "minus the savings, over the savings). A greedy heuristic (best savings per pound "
-            f"first) achieves {greedy}."
-        ),
+        _headline(tables),
+        Paragraph(prose("optimise", "scenario_note")),
+    ]
+    if len(tables.programme):
+        blocks.append(_programme_table(tables.programme, short))
+    blocks += [
         Figure(
             "f-budget-curve",
-            "Budget curve: the best programme's savings at each share of the capital budget",
+            f"Budget curve: the best programme's score ({short}, up the side) at each capital "
+            "budget (along the bottom, the total over the financial years); each step is a "
+            "share of every year's budget. Where the bars stop rising, more capital buys little.",
             curve_svg(tables),
-            "Bar chart of the best savings at each budget step.",
+            "Bar chart of the best score at each budget step.",
         ),
         Table(
             "t-budget-curve",
-            "Budget curve and the marginal value of £100k",
+            "Budget curve: the best programme at each budget, and what each extra £100k buys",
             (
                 "Budget £",
-                "Savings",
-                "Marginal per £100k",
+                f"Best score ({short})",
+                "Extra score per £100k more budget",
                 "Capital spent £",
                 "Sites",
-                "Status",
+                "Solver status",
                 "Gap on savings",
             ),
             _cells(
@@ -94,10 +143,52 @@ def section(tables: ProgrammeTables, *, number: str = "") -> Section:
                     ("gap", "percent"),
                 ),
             ),
+            prose("optimise", "curve_note"),
         ),
-        _alternatives_table(tables.alternatives),
+        _alternatives_table(tables.alternatives, short),
     ]
     return Section("optimise", number, "Capital programme", tuple(blocks))
+
+
+def _programme_table(prog: pd.DataFrame, short: str) -> Table:
+    """The chosen programme: each base's size, opening year, capital and marginal value."""
+    df = prog.copy()
+    df["opens"] = [f"{int(y)}/{(int(y) + 1) % 100:02d}" for y in df["opening_year"]]
+    df["site"] = [
+        f"{n} ({sid})" if isinstance(n, str) and n else str(sid)
+        for n, sid in zip(df.get("name", df["site_id"]), df["site_id"], strict=True)
+    ]
+    df.attrs = dict(prog.attrs)
+    return Table(
+        "t-programme",
+        "The chosen programme: each base, its size, opening year and what it adds",
+        (
+            "Base (site reference)",
+            "Need",
+            "Phase",
+            "Places",
+            "Opens (academic year)",
+            "Capital £",
+            "Financial year",
+            "Pupils placed (forecast years)",
+            f"Lost without it ({short})",
+        ),
+        _cells(
+            df,
+            (
+                ("site", "text"),
+                ("needs", "text"),
+                ("phases", "text"),
+                ("places", "places"),
+                ("opens", "text"),
+                ("capital_gbp", "gbp"),
+                ("financial_year", "text"),
+                ("pupils_placed", "number"),
+                ("marginal_value", "number"),
+            ),
+        ),
+        prose("optimise", "programme_note"),
+    )
 
 
 def _gap_as_percent(curve: pd.DataFrame) -> pd.DataFrame:
@@ -111,18 +202,26 @@ def _gap_as_percent(curve: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _alternatives_table(alts: pd.DataFrame) -> Table:
+def _alternatives_table(alts: pd.DataFrame, short: str = "score") -> Table:
     """The best, alternative and greedy programmes; with a "Site ruled out" column when the
     alternatives are large models' (the best found with that chosen site kept closed)."""
     cols: list[tuple[str, str, str]] = [
         ("Rank", "rank", "text"),
-        ("Kind", "kind", "text"),
+        ("Kind", "kind_text", "text"),
         ("Site ruled out", "ruled_out_site", "text"),
-        ("Savings", "savings", "number"),
+        (f"Score ({short})", "savings", "number"),
         ("Share of best", "share_of_best", "score"),
         ("Capital £", "capital_gbp", "gbp"),
         ("Programme", "programme", "text"),
     ]
+    alts = alts.copy()
+    kinds = {
+        "optimal": "best found",
+        "alternative": "next best",
+        "greedy heuristic": "rule of thumb",
+    }
+    alts["kind_text"] = [kinds.get(str(k), str(k)) for k in alts["kind"]]
+    alts["programme"] = [_academic(str(t)) for t in alts["programme"]]
     ruled = alts.get("ruled_out_site", pd.Series("", index=alts.index))
     large = bool(ruled.fillna("").astype(str).str.len().any())
     if not large:
@@ -138,4 +237,5 @@ def _alternatives_table(alts: pd.DataFrame) -> Table:
         caption,
         tuple(c[0] for c in cols),
         _cells(alts, tuple((c[1], c[2]) for c in cols)),
+        prose("optimise", "alternatives_note"),
     )

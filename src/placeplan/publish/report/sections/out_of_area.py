@@ -87,9 +87,9 @@ def _flows_figure(inputs: ReportInputs, ctx: ReportContext) -> Figure:
     )
     return Figure(
         "fs-out-of-area",
-        "Out of area and independent placements by home area and setting, baseline (left or "
-        "top) and with the proposals; ferry journeys drawn via the crossing they use; flows of "
-        f"fewer than {ctx.threshold} pupils not drawn.",
+        "Out-of-area, independent and non-maintained placements by home area and setting, "
+        "baseline (top) and with the proposals (bottom); ferry journeys drawn via the crossing "
+        f"they use; flows of fewer than {ctx.threshold} pupils not drawn.",
         svg,
         "Maps of specialist settings, proposed sites and placement flows, before and after.",
     )
@@ -139,7 +139,8 @@ def _destinations_table(sup: pd.DataFrame, provision: pd.DataFrame | None) -> Ta
         rows.append(tuple(cells))
     return Table(
         "t-ooa-settings",
-        "Out of area and independent placements by setting",
+        "Out-of-area, independent and non-maintained placements by setting (today's cohort; "
+        "scenario: the snapshot with every proposal open)",
         ("Setting", "Type", "Baseline pupils", "Scenario pupils", "Change"),
         tuple(rows),
     )
@@ -169,8 +170,8 @@ def _flows_table(flows: pd.DataFrame, provision: pd.DataFrame | None, th: int) -
     note = prose("out_of_area", "flows_note", threshold=th, left_out=left_out)
     return Table(
         "t-ooa-flows",
-        "Out of area and independent placements by home planning area and setting "
-        "(aggregated flows, as drawn on the site map)",
+        "Out-of-area, independent and non-maintained placements by home planning area and "
+        "setting (aggregated flows, as drawn on the maps)",
         ("From (home area)", "To (setting)", "Baseline pupils", "Scenario pupils"),
         tuple(rows),
         note=note,

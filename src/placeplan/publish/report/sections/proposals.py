@@ -66,7 +66,15 @@ _YBY: tuple[tuple[str, str, str], ...] = (
     ("independent_non_maintained", "Independent / non-maintained", "count"),
     ("journey_time_total_min", "Total one-way journey time", "minutes"),
     ("worse_off", "Pupils whose journey gets longer", "count"),
+    ("distance_total_km", "Total one-way distance", "km"),
 )
+#: The DfE elements, numbered as the summary's first column shows them.
+_ELEMENT: dict[str, str] = {
+    "1": "1 Distance",
+    "2": "2 Journey time",
+    "3": "3 Out-of-area reliance",
+    "4": "4 Mitigations",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -248,18 +256,18 @@ def _summary(pub: _Published, proposal: str, bases: Sequence[str], id_: str) -> 
     last = pub.years[-1] if pub.years else ""
     labels = {"alone": "Alone", "contribution": "Contribution", PROGRAMME: "Programme"}
     header = ["DfE element", "Measure (change)"]
-    header += [f"{labels[b]}, today's pupils" for b in bases]
+    header += [f"{labels[b]}, now (snapshot)" for b in bases]
     if last:
         header += [f"{labels[b]}, {last}" for b in bases]
     rows = []
     for label, element, source, measure, fmt in _ROWS:
-        cells = [Cell(element), Cell(label)]
+        cells = [Cell(_ELEMENT.get(element, element)), Cell(label)]
         cells += [pub.snapshot(proposal, b, source, fmt) for b in bases]
         if last:
             cells += [pub.flow(proposal, b, last, measure, fmt) for b in bases]
         rows.append(tuple(cells))
     for k, name in enumerate(("Pupils covered by a mitigation", "Mitigation cost a year")):
-        cells = [Cell("4"), Cell(name)]
+        cells = [Cell(_ELEMENT["4"]), Cell(name)]
         cells += [pub.mitigation_total(proposal, b)[k] for b in bases]
         if last:
             cells += [Cell(None, "text") for _ in bases]
@@ -389,11 +397,11 @@ def _programme(pub: _Published, p: ProposalInputs) -> Section:
                 "Each proposal's contribution to the programme (programme with and without it)",
                 (
                     "Proposal",
-                    "Out-of-area, today",
-                    "Independent / NM, today",
-                    "Journey time a day, today",
+                    "Out-of-area, now (snapshot)",
+                    "Independent / non-maintained, now (snapshot)",
+                    "Journey time a day, now (snapshot)",
                     f"Out-of-area, {last}" if last else "Out-of-area, year by year",
-                    "Mitigation £ a year",
+                    "Mitigation £ a year, now (snapshot)",
                 ),
                 tuple(rows),
                 prose("proposals", "contributions_note"),

@@ -52,8 +52,23 @@ def headlines(ctx: ReportContext) -> tuple[Headline, ...]:
     return tuple(out)
 
 
-def scenario_summary(sites: pd.DataFrame | None) -> str:
-    """'4 new inclusion bases: 50 places, £2.40m capital' from the selected sites."""
+def _openings(proposals: object) -> str:
+    """'; opening 2027/28 (3 bases) and 2028/29 (1 base)' from the proposals ('' without)."""
+    info = getattr(proposals, "info", None)
+    if info is None or info.empty or "opening_year" not in info.columns:
+        return ""
+    counts = pd.to_numeric(info["opening_year"], errors="coerce").dropna().astype(int)
+    parts = [
+        f"{y}/{(y + 1) % 100:02d} ({n} base{'s' if n != 1 else ''})"
+        for y, n in sorted(counts.value_counts().items())
+    ]
+    return "; opening " + " and ".join(parts) if parts else ""
+
+
+def scenario_summary(sites: pd.DataFrame | None, proposals: object = None) -> str:
+    """'4 new inclusion bases: 50 places, £2.40m capital' from the selected sites (with the
+    opening years of ``proposals``, a :class:`~placeplan.publish.report.sections.proposals.
+    ProposalInputs`, when given)."""
     if sites is None or sites.empty or "selected" not in sites.columns:
         return ""
     sel = sites[sites["selected"].fillna(False).astype(bool)]
@@ -68,6 +83,7 @@ def scenario_summary(sites: pd.DataFrame | None) -> str:
     if "capital_cost_gbp" in sel.columns:
         cap = float(pd.to_numeric(sel["capital_cost_gbp"], errors="coerce").sum())
         text += f", {fmt_gbp_short(cap)} capital"
+    text += _openings(proposals)
     if "name" in sel.columns:
         text += ": " + "; ".join(sorted(str(x) for x in sel["name"]))
     return text + "."

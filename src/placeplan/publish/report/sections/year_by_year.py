@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from placeplan.publish.report.context import ReportContext
     from placeplan.publish.report.model import Block, ReportInputs
 
-__all__ = ["HEADLINE_MEASURES", "reliance_definition", "section", "year_on_year"]
+__all__ = [
+    "HEADLINE_MEASURES",
+    "flow_cells",
+    "reliance_definition",
+    "savings_start",
+    "section",
+    "year_on_year",
+]
 
 #: The measures shown in the section's tables: (measure, label, cell format).
 HEADLINE_MEASURES: tuple[tuple[str, str, str], ...] = (
@@ -42,10 +49,34 @@ _CHANGE = " - baseline"
 
 
 def reliance_definition() -> str:
-    """The definition of reliance on out-of-area placements as plain text (from the model)."""
+    """The definition of reliance on out-of-area placements in plain words (from the model).
+
+    The model's one documented definition (:data:`placeplan.compute.flows.OOA_RELIANCE`) names
+    its code fields (``in_area``, ``out_of_area_pct``); a reader of the appendix gets the same
+    definition without them, and the measure names of ``flows.csv`` once, at the end.
+
+    Returns
+    -------
+    str
+        The definition as one paragraph of plain text.
+
+    Examples
+    --------
+    >>> "``" in reliance_definition() or "in_area is" in reliance_definition()
+    False
+    """
     text = " ".join(OOA_RELIANCE.split())
+    text = text.removeprefix("Reliance on out-of-area placements. ").strip()
+    # code fields in brackets ("(``in_area`` is False)", "(``independent_non_maintained``)")
+    text = re.sub(r"\s*\(``[^`]*``[^)]*\)", "", text)
+    # "Measure ``x``; its share ... is ``y``." -> plain words
+    text = re.sub(
+        r"Measure ``[^`]*``; its share of all placed pupils in the cohort is ``[^`]*``\.",
+        "Its share of all placed pupils in the cohort is published too.",
+        text,
+    )
     text = re.sub(r"``([^`]*)``", r"\1", text)
-    return text.removeprefix("Reliance on out-of-area placements. ").strip()
+    return f"{text} (In flows.csv: out_of_area, out_of_area_pct, independent_non_maintained.)"
 
 
 def year_on_year(
@@ -93,7 +124,26 @@ def year_on_year(
     return kind, years[start], down
 
 
-def _value(pub: pd.DataFrame, run: str, measure: str, years: Sequence[str]) -> list[Cell]:
+def flow_cells(pub: pd.DataFrame, run: str, measure: str, years: Sequence[str]) -> list[Cell]:
+    """One run's published values of ``measure`` in ``years``, as report cells with ranges.
+
+    Parameters
+    ----------
+    pub
+        The published flow table (``year, scenario, measure, central, lower, upper,
+        suppressed``).
+    run
+        ``"baseline"``, a scenario, or ``"<scenario> - baseline"`` (a change: signed cells).
+    measure
+        A flow measure of :data:`HEADLINE_MEASURES` (others are formatted as counts).
+    years
+        Academic years wanted.
+
+    Returns
+    -------
+    list of Cell
+        One per year: suppressed where the table hides it, empty where it has no row.
+    """
     fmt = next((f for m, _, f in HEADLINE_MEASURES if m == measure), "count")
     rows = pub[(pub["scenario"] == run) & (pub["measure"] == measure)].set_index("year")
     cells = []
@@ -164,7 +214,7 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section | None:
                 (("baseline", "Baseline"), (name, name), (f"{name}{_CHANGE}", "Change"))
             ):
                 head = Cell(label if j == 0 else "")
-                rows.append((head, Cell(run_label), *_value(pub, run, measure, years)))
+                rows.append((head, Cell(run_label), *flow_cells(pub, run, measure, years)))
         blocks.append(
             Table(
                 f"t-yby-{k + 1}",
@@ -182,7 +232,7 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section | None:
     ):  # fmt: skip
         series = []
         for k, run in enumerate(["baseline", *scenarios]):
-            cells = _value(pub, run, measure, years)
+            cells = flow_cells(pub, run, measure, years)
             colour = BASELINE_COLOUR if k == 0 else SCENARIO_COLOURS[(k - 1) % 5]
             series.append(
                 (
@@ -206,6 +256,44 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section | None:
     return Section("year-by-year", "3a", title, tuple(blocks))
 
 
+def savings_start(
+    pub: pd.DataFrame, name: str, years: Sequence[str]
+) -> tuple[str, int | None, list[float | None]]:
+    """When a scenario's placement and transport costs first fall below the baseline's.
+
+    Parameters
+    ----------
+    pub
+        The published flow table.
+    name
+        The scenario.
+    years
+        Academic years, in order.
+
+    Returns
+    -------
+    kind, first, totals
+        ``kind`` is ``"from"`` (``years[first]`` is the first year with a saving, every earlier
+        year published), ``"hidden"`` (a cost needed to say so is suppressed) or ``"none"``;
+        ``totals`` the published change in placement + transport cost each year (None where
+        either part is hidden).
+    """
+    change = f"{name}{_CHANGE}"
+    totals: list[float | None] = []
+    for y in years:
+        vals = []
+        for measure in ("placement_cost_gbp", "transport_cost_gbp"):
+            c = flow_cells(pub, change, measure, [y])[0]
+            vals.append(None if c.suppressed or c.value is None else float(c.value))
+        totals.append(None if None in vals else sum(v for v in vals if v is not None))
+    first = next((i for i, v in enumerate(totals) if v is not None and v < 0), None)
+    if first is None:
+        kind = "hidden" if None in totals else "none"
+    else:
+        kind = "hidden" if None in totals[:first] else "from"
+    return kind, first, totals
+
+
 def _verdicts(pub: pd.DataFrame, name: str, years: Sequence[str]) -> list[Block]:
     """Year-on-year and savings sentences for one scenario, from the published values."""
     out: list[Block] = []
@@ -213,8 +301,8 @@ def _verdicts(pub: pd.DataFrame, name: str, years: Sequence[str]) -> list[Block]
         ("out_of_area", "out-of-area placements"),
         ("independent_non_maintained", "independent and non-maintained special placements"),
     ):
-        cells = _value(pub, name, measure, years)
-        base = _value(pub, "baseline", measure, years)
+        cells = flow_cells(pub, name, measure, years)
+        base = flow_cells(pub, "baseline", measure, years)
         kind, from_year, down = year_on_year(years, _central(cells))
         base_kind, base_from, _ = year_on_year(years, _central(base))
         last = None if cells[-1].suppressed or cells[-1].value is None else fmt_cell(cells[-1])
@@ -237,19 +325,7 @@ def _verdicts(pub: pd.DataFrame, name: str, years: Sequence[str]) -> list[Block]
                 )
             )
         )
-    change = f"{name}{_CHANGE}"
-    totals: list[float | None] = []
-    for y in years:
-        vals = []
-        for measure in ("placement_cost_gbp", "transport_cost_gbp"):
-            c = _value(pub, change, measure, [y])[0]
-            vals.append(None if c.suppressed or c.value is None else float(c.value))
-        totals.append(None if None in vals else sum(v for v in vals if v is not None))
-    first = next((i for i, v in enumerate(totals) if v is not None and v < 0), None)
-    if first is None:
-        kind = "hidden" if None in totals else "none"
-    else:
-        kind = "hidden" if None in totals[:first] else "from"
+    kind, first, totals = savings_start(pub, name, years)
     last_saving = ""
     if kind == "from" and totals[-1] is not None and totals[-1] < 0:
         last_saving = fmt_cell(Cell(-totals[-1], "gbp_k"))
