@@ -75,7 +75,6 @@ __all__ = [
     "StaticBasemap",
     "attach_print_figure",
     "flow_paths",
-    "setting_totals",
     "static_basemap",
     "static_journey_times",
     "static_sites_flows",
@@ -447,48 +446,6 @@ def _flows_legend(
     leg.text(
         f"Flows of fewer than {threshold} pupils from one home area are not drawn. Ferry "
         "journeys are drawn via the terminals of the crossing they use."
-    )
-
-
-def setting_totals(
-    raw_flows: pd.DataFrame | None, *, threshold: int, round_to: int, mode: str
-) -> pd.DataFrame | None:
-    """Placements per setting summed over home areas, disclosure-controlled.
-
-    The same suppression as the report's "by setting" table (the settings' counts add up to a
-    published total: one group, secondary suppression), for ``destination_totals`` of
-    :func:`static_sites_flows`.
-
-    Parameters
-    ----------
-    raw_flows
-        Unsuppressed ``origin_id, destination_id, baseline, scenario``.
-    threshold, round_to, mode
-        Disclosure settings (:func:`placeplan.publish.disclosure.suppress`).
-
-    Returns
-    -------
-    pandas.DataFrame or None
-        ``destination_id, baseline, scenario, change``, suppressed; None without flows.
-    """
-    from placeplan.publish.disclosure import suppress
-
-    if raw_flows is None or raw_flows.empty:
-        return None
-    by = (
-        raw_flows.assign(destination_id=raw_flows["destination_id"].astype(str))
-        .groupby("destination_id", sort=True)[["baseline", "scenario"]]
-        .sum()
-        .reset_index()
-    )
-    by["change"] = by["scenario"] - by["baseline"]
-    return suppress(
-        by,
-        count_cols=["baseline", "scenario"],
-        dependent_cols={"change": ["baseline", "scenario"]},
-        threshold=threshold,
-        round_to=round_to,
-        mode="internal" if mode == "internal" else "published",
     )
 
 

@@ -41,6 +41,7 @@ COUNT_METRICS: tuple[str, ...] = (
     "moved_n",
     "ferry_journeys",
     "over_threshold_road_n",
+    "beyond_walking_n",
 )
 #: Derived impact metrics and the count metrics they depend on (others depend on ``pupils``).
 DEPENDENT_METRICS: dict[str, tuple[str, ...]] = {
@@ -64,6 +65,7 @@ METRIC_FMT: dict[str, str] = {
     "moved_n": "count",
     "ferry_journeys": "count",
     "over_threshold_road_n": "count",
+    "beyond_walking_n": "count",
 }
 METRIC_LABEL: dict[str, str] = {
     "pupils": "Pupils in scope",
@@ -83,6 +85,7 @@ METRIC_LABEL: dict[str, str] = {
     "moved_n": "Pupils who change setting",
     "ferry_journeys": "Journeys crossing to the mainland (ferry)",
     "over_threshold_road_n": "Over the reasonable maximum without a ferry",
+    "beyond_walking_n": "Pupils beyond the statutory walking distance",
 }
 GROUP_TYPE_LABEL: dict[str, str] = {
     "need_type": "primary need",
@@ -153,6 +156,12 @@ class ImpactTable:
             for w in ("baseline", "scenario"):
                 deps[f"{m}__{w}"] = [f"{s}__{w}" for s in sources]
             deps[f"{m}__change"] = [f"{s}__{w}" for s in sources for w in ("baseline", "scenario")]
+            if "moved_n" in counts:
+                # a group's statistic moves from baseline to scenario by its movers' journeys
+                # and placements only: with 1-4 movers (moved_n hidden) pupils x the change is
+                # their own, so the scenario side is hidden with the movers' count
+                deps[f"{m}__scenario"].append("moved_n__scenario")
+                deps[f"{m}__change"].append("moved_n__scenario")
         forced = pd.DataFrame(False, index=wide.index, columns=count_cols)
         for gt, g, m, w in force:
             col = f"{m}__{w}"
@@ -172,6 +181,7 @@ class ImpactTable:
         if round_to and mode == "published":
             for m in counts:
                 out[f"{m}__change"] = out[f"{m}__scenario"] - out[f"{m}__baseline"]
+            _percentages_of_rounded(out, metrics)
         self.table = out
         self.mask = suppression_mask(out)
         # lookups read a copy without the packed mask in ``attrs`` (pandas deep-copies attrs on
@@ -212,6 +222,27 @@ class ImpactTable:
         """The baseline, scenario and change cells of one metric for one group."""
         return tuple(  # type: ignore[return-value]
             self.cell(group_type, group, metric, w) for w in ("baseline", "scenario", "change")
+        )
+
+
+def _percentages_of_rounded(out: pd.DataFrame, metrics: Sequence[str]) -> None:
+    """With rounding, a share is recomputed from the published (rounded) counts: one computed
+    from the exact counts, to 3 decimals, gives them back (5 of 302 is 1.656 %, which only
+    302 pupils fit, although 300 is published)."""
+    for m in metrics:
+        num_den = DEPENDENT_METRICS.get(m, ())
+        if METRIC_FMT.get(m) != "percent" or len(num_den) != 2:
+            continue
+        num, den = num_den
+        if f"{num}__baseline" not in out.columns or f"{den}__baseline" not in out.columns:
+            continue
+        for w in ("baseline", "scenario"):
+            d = out[f"{den}__{w}"]
+            out[f"{m}__{w}"] = (100.0 * out[f"{num}__{w}"] / d.where(d > 0)).where(
+                out[f"{m}__{w}"].notna()
+            )
+        out[f"{m}__change"] = (out[f"{m}__scenario"] - out[f"{m}__baseline"]).where(
+            out[f"{m}__change"].notna()
         )
 
 

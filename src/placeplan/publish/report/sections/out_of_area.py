@@ -66,7 +66,6 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
 def _flows_figure(inputs: ReportInputs, ctx: ReportContext) -> Figure:
     """Static before/after map of the out-of-area flows, specialist settings and proposals."""
     from placeplan.publish.maps.static import (
-        setting_totals,
         static_basemap,
         static_sites_flows,
     )
@@ -81,9 +80,7 @@ def _flows_figure(inputs: ReportInputs, ctx: ReportContext) -> Figure:
         scenario_name=inputs.scenario_name,
         threshold=ctx.threshold,
         fig_id="fs-out-of-area",
-        destination_totals=setting_totals(
-            inputs.ooa_flows, threshold=ctx.threshold, round_to=ctx.round_to, mode=ctx.mode
-        ),
+        destination_totals=ctx.ooa_settings,  # the register's one decision per setting
     )
     return Figure(
         "fs-out-of-area",

@@ -96,7 +96,6 @@ def _attach_print(m: Any, inputs: ReportInputs, ctx: ReportContext) -> str:
     returns the sites figure, which the report prints in place of the map."""
     from placeplan.publish.maps.static import (
         attach_print_figure,
-        setting_totals,
         static_basemap,
         static_sites_flows,
     )
@@ -122,9 +121,7 @@ def _attach_print(m: Any, inputs: ReportInputs, ctx: ReportContext) -> str:
             scenario_name=inputs.scenario_name,
             threshold=ctx.threshold,
             fig_id="fs-sites-flows",
-            destination_totals=setting_totals(
-                inputs.ooa_flows, threshold=ctx.threshold, round_to=ctx.round_to, mode=ctx.mode
-            ),
+            destination_totals=ctx.ooa_settings,  # the register's one decision per setting
         ),
         name="flows",
     )
