@@ -22,6 +22,7 @@ from placeplan.compute.programme_scale import study_programme_priced
 from placeplan.compute.programme_scale_study import (
     AlternativeProgramme,
     bound_curve,
+    heuristic_alternatives,
     scaled_budget,
     with_bound,
 )
@@ -256,3 +257,23 @@ def test_alternatives_csv_and_report_name_the_ruled_out_site(tmp_path):
     for got, want in zip(shown, expected, strict=True):
         assert (got is None) == (want is None)
         assert got is None or got == pytest.approx(want, abs=0.01)
+
+
+def test_an_alternative_may_be_to_buy_nothing():
+    """A best programme of one site, where no programme without it saves anything: ruling that
+    site out gives one alternative, the empty programme (was: no alternative at all)."""
+    from dataclasses import replace
+
+    base = synthetic_programme(**CASES[0])
+    value = np.where(base.opt_site == 0, 1e6, -1e9)  # only site 0's options are worth buying
+    inst = replace(base, opt_value=value)
+    every = _every_programme(inst)
+    best_set = max(every, key=lambda opts: evaluate_programme(inst, opts).objective)
+    assert {int(inst.opt_site[o]) for o in best_set} == {0}
+    best = with_bound(evaluate_programme(inst, best_set), math.inf, 0.0)
+    flows = ProgrammeFlows(inst)
+    alts = heuristic_alternatives(
+        inst, flows, best, dict.fromkeys(best.options, 1.0), k=3, time_limit_s=5.0, mip_rel_gap=0.0
+    )
+    assert [a.options for a in alts] == [()]
+    assert alts[0].objective == 0.0 and alts[0].ruled_out_site == 0

@@ -330,8 +330,9 @@ def heuristic_alternatives(
     Sites are tried smallest contribution first (ties: lowest option), at most ``2 k`` of them
     and until ``k`` distinct site sets are found; each try is
     :func:`~placeplan.compute.programme_heuristic.improve_programme` from ``best`` without that
-    site, the site forbidden, within ``time_limit_s``. Empty programmes and site sets met before
-    (or ``best``'s) are dropped.
+    site, the site forbidden, within ``time_limit_s``. Site sets met before (or ``best``'s) are
+    dropped; an empty one is kept once (a board learns that without that site nothing else is
+    worth buying).
 
     Parameters
     ----------
@@ -372,7 +373,7 @@ def heuristic_alternatives(
             flows=flows,
         )
         sites = frozenset(int(full.opt_site[p]) for p in sol.options)
-        if not sites or sites in seen:
+        if sites in seen:  # an empty programme is kept: without this site, buy nothing
             continue
         seen.add(sites)
         sol = with_bound(sol, best.bound if not math.isnan(best.bound) else math.inf, mip_rel_gap)
