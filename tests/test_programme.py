@@ -495,8 +495,11 @@ def test_report_section_builds():
     from placeplan.publish.report.sections.optimise import section
 
     sec = section(programme_tables(_study()), number="9")
-    kinds = [b.kind for b in sec.blocks]
-    assert kinds.count("table") == 2 and "figure" in kinds
+    ids = [(b.kind, getattr(b, "id", None)) for b in sec.blocks]
+    # the chosen bases, the curve (chart and table) and the alternatives
+    tables = [i for k, i in ids if k == "table"]
+    assert tables == ["t-programme", "t-budget-curve", "t-alternatives"]
+    assert ("figure", "f-budget-curve") in ids
 
 
 def test_optimise_config_rejects_bad_financial_years(tmp_path):
