@@ -208,6 +208,26 @@ def test_bounded_is_the_one_gap_rule():
     assert math.isinf(worse.bounded(1.0, "time_limit").gap)
 
 
+def test_a_tie_within_tolerance_is_no_better_programme():
+    """The island's alternatives tie with the optimum (59 pupil-years each); float noise in the
+    last digit must not 'promote' one of them over the proven best (it did, and said so)."""
+    from dataclasses import replace
+
+    from placeplan.compute.programme import saves_more
+    from placeplan.compute.programme_plan import _promoted
+    from placeplan.compute.programme_study import alternatives
+
+    assert saves_more(59.0 + 1e-4, 59.0) and not saves_more(59.0 + 1e-9, 59.0)
+    assert not saves_more(59.0, 59.0) and not saves_more(58.0, 59.0)
+    inst = synthetic_programme(n_rows=40, n_sites=6, seed=8)
+    best = solve_programme(inst)
+    alts = alternatives(inst, best, k=2)
+    assert alts
+    tied = (replace(alts[0], objective=best.objective * (1 + 1e-12)), *alts[1:])
+    parts = (best, {}, (), tied, best, {})
+    assert _promoted(inst, parts, 0.0)[0] is best  # type: ignore[arg-type]
+
+
 def test_greedy_is_feasible_and_never_beats_the_optimum():
     for seed in range(4):
         inst = synthetic_programme(n_rows=15, n_sites=4, seed=seed)

@@ -66,6 +66,7 @@ __all__ = [
     "options_within_budget",
     "presolved",
     "relaxation",
+    "saves_more",
     "solve_programme",
 ]
 
@@ -75,6 +76,12 @@ logger = logging.getLogger(__name__)
 CAPITAL_TIEBREAK = 1e-5
 
 _TOL = 1e-7
+
+
+def saves_more(first: float, second: float) -> bool:
+    """True when savings ``first`` exceed ``second`` beyond solver tolerance (1e-7, relative):
+    two programmes that tie within it are equally good, and the one found first stays."""
+    return first > second + _TOL * max(1.0, abs(second))
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from placeplan.compute.flow_inputs import flow_settings, run_flow_model
-from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, solve_programme
+from placeplan.compute.programme import (
+    ProgrammeInstance,
+    ProgrammeSolution,
+    saves_more,
+    solve_programme,
+)
 from placeplan.compute.programme_demand import demand_from_flows, programme_instance
 from placeplan.compute.programme_scale import (
     PRICING_START_NEAREST,
@@ -215,7 +220,7 @@ def _better_of(
     with the lower of their bounds (each bounds every programme of the model, so the lower
     holds too) and its gap on savings: a second solve that stops at its time limit with no
     bound keeps the first solve's bound, and the gap never gets worse."""
-    keep = second if second.objective > first.objective else first
+    keep = second if saves_more(second.objective, first.objective) else first
     known = [b for b in (first.bound, second.bound) if not math.isnan(b)]
     bound = min(known, default=math.inf)
     if not bound < keep.bound:
@@ -233,7 +238,7 @@ def _promoted(
     the best's bound (the alternatives' bounds hold only with the site sets before them ruled
     out), becomes the curve's last step, and the former best becomes an alternative."""
     best, _, curve, alts, greedy, timings = parts
-    if not alts or alts[0].objective <= best.objective:
+    if not alts or not saves_more(alts[0].objective, best.objective):
         return parts
     top = alts[0]
     logger.info(

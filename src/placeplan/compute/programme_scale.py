@@ -85,7 +85,7 @@ import time
 
 import numpy as np
 
-from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution
+from placeplan.compute.programme import ProgrammeInstance, ProgrammeSolution, saves_more
 from placeplan.compute.programme_flows import ProgrammeFlows
 from placeplan.compute.programme_pricing import solve_programme_priced
 from placeplan.compute.programme_scale_study import (
@@ -216,7 +216,7 @@ def study_programme_priced(
         arc_mask=start,
     )
     timings["alternatives"] = time.perf_counter() - t0
-    if alts and alts[0].objective > best.objective:
+    if alts and saves_more(alts[0].objective, best.objective):
         t0 = time.perf_counter()
         best, curve, alts = _promote(full, best, curve, alts, mip_rel_gap)
         contributions = site_contributions(full, best, flows=flows)
