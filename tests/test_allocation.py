@@ -285,3 +285,34 @@ def test_impact_counts_ooa_reduction_and_mitigations():
         (impact.table["group_type"] == "need_type") & (impact.table["metric"] == "pupils")
     ]
     assert by_need["baseline"].sum() == len(pupils)
+
+
+def test_snapshot_charges_transport_as_the_flows_do():
+    """The snapshot's transport £ counts the pupils the year-by-year flows count (assisted, or
+    beyond the walking distance for their age; post-16 only under the authority's policy), so
+    the two sections' baselines agree (they were £4.06m against £4.37m on the sample)."""
+    from placeplan.compute.flows_kinds import transport_eligible
+
+    pupils, journeys, _ = _case(60, 7)
+    pupils["nc_year"] = np.resize(np.array([0, 2, 3, 5, 9, 12, 13]), len(pupils))
+    pupils["phase"] = np.where(pupils["nc_year"] <= 6, "primary", "secondary")
+    for policy in (None, 2.5):
+        costs = CostModel(
+            transport_cost_per_mile_gbp=2.0, school_days=190, post16_walking_distance_miles=policy
+        )
+        base = baseline_allocation(pupils, _provision(), journeys, costs=costs)
+        expected = transport_eligible(
+            pupils["nc_year"].to_numpy(),
+            base["distance_miles"].to_numpy(),
+            pupils["transport_assisted"].to_numpy(),
+            walking_distance_under8_miles=2.0,
+            walking_distance_8plus_miles=3.0,
+            post16_walking_distance_miles=policy,
+        )
+        assert base["transport_assisted"].tolist() == expected.tolist()
+        miles = base["distance_miles"].where(base["transport_assisted"], 0.0)
+        assert base["annual_transport_cost_gbp"].sum() == pytest.approx(
+            float(miles.sum()) * 2 * 190 * 2.0
+        )
+    # an unflagged pupil beyond 3 miles in Year 5 is charged; one in Year 13 only by policy
+    assert not pupils["transport_assisted"].all()

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from placeplan._errors import InfeasibleModelError, SchemaValidationError
 from placeplan.compute._solver import solve
-from placeplan.compute.impact import transport_policy
+from placeplan.compute.flows_kinds import transport_eligible
 from placeplan.needs import split_codes
 from placeplan.vocab import KM_PER_MILE
 
@@ -60,6 +60,9 @@ class CostModel:
         Fallback annual cost per place by ``provision_type`` where a setting has none.
     walking_distance_under8_miles, walking_distance_8plus_miles
         Statutory walking distances: a pupil further than this is eligible for free transport.
+    post16_walking_distance_miles
+        The authority's distance for post-16 and 19-25 learners (``[flows]
+        post16_walking_distance_miles``); None: only pupils already assisted count.
     """
 
     transport_cost_per_mile_gbp: float = 2.5
@@ -67,6 +70,7 @@ class CostModel:
     placement_per_place_gbp: tuple[tuple[str, float], ...] = ()
     walking_distance_under8_miles: float = 2.0
     walking_distance_8plus_miles: float = 3.0
+    post16_walking_distance_miles: float | None = None
 
 
 def placement_category(df_provision: pd.DataFrame) -> pd.Series:
@@ -106,7 +110,12 @@ def transport_cost_gbp(
 def eligible_for_transport(
     distance_miles: pd.Series, nc_year: pd.Series, costs: CostModel
 ) -> pd.Series:
-    """Whether each pupil lives beyond the statutory walking distance for their age.
+    """Whether each pupil lives beyond the walking distance for their age.
+
+    The flow model's rule (:func:`placeplan.compute.flows_kinds.transport_eligible`), so the
+    snapshot and the year-by-year flows count the same pupils' transport: the statutory
+    distances for compulsory school age, the authority's own for post-16 and 19-25 (none by
+    distance when it gives none).
 
     Parameters
     ----------
@@ -116,19 +125,22 @@ def eligible_for_transport(
         NC year, same index; under 8 on 1 September (Reception to Year 3) is the rule of
         :func:`placeplan.compute.impact.transport_policy`.
     costs
-        Supplies the two walking distances (miles).
+        Supplies the walking distances (miles).
 
     Returns
     -------
     Series of bool
         True where the distance exceeds the pupil's walking distance.
     """
-    limit = np.where(
-        transport_policy(nc_year).to_numpy() == "statutory_under8",
-        costs.walking_distance_under8_miles,
-        costs.walking_distance_8plus_miles,
+    eligible = transport_eligible(
+        nc_year.to_numpy(dtype=float),
+        distance_miles.to_numpy(dtype=float),
+        np.zeros(len(distance_miles), dtype=bool),
+        walking_distance_under8_miles=costs.walking_distance_under8_miles,
+        walking_distance_8plus_miles=costs.walking_distance_8plus_miles,
+        post16_walking_distance_miles=costs.post16_walking_distance_miles,
     )
-    return pd.Series(distance_miles.to_numpy() > limit, index=distance_miles.index)
+    return pd.Series(eligible, index=distance_miles.index)
 
 
 def baseline_allocation(
@@ -199,7 +211,10 @@ def baseline_allocation(
         index=df_provision["setting_id"].astype(str),
     )
     out["provision_type"] = out["setting_id"].map(ptype)
-    out["transport_assisted"] = out["transport_assisted"].astype(bool)
+    # assisted already, or beyond the walking distance for their age (the flows' rule)
+    out["transport_assisted"] = out["transport_assisted"].astype(bool) | eligible_for_transport(
+        out["distance_miles"].fillna(0.0), out["nc_year"], costs
+    )
     out["annual_placement_cost_gbp"] = out["setting_id"].map(cost).astype(float).fillna(0.0)
     out["annual_transport_cost_gbp"] = transport_cost_gbp(
         out["distance_miles"], out["transport_assisted"], costs

@@ -171,6 +171,7 @@ def cost_model(plan: PlanConfig) -> CostModel:
         placement_per_place_gbp=tuple(plan.costs.placement_per_place_gbp.items()),
         walking_distance_under8_miles=plan.thresholds.walking_distance_under8_miles,
         walking_distance_8plus_miles=plan.thresholds.walking_distance_8plus_miles,
+        post16_walking_distance_miles=plan.flows.post16_walking_distance_miles,
     )
 
 
@@ -194,13 +195,7 @@ def calibrate_costs(plan: PlanConfig, baseline: pd.DataFrame, costs: CostModel) 
         return costs
     rate = spend / (miles * 2 * costs.school_days)
     logger.info("transport cost calibrated to the stated spend: %.2f GBP per pupil-mile", rate)
-    return CostModel(
-        transport_cost_per_mile_gbp=rate,
-        school_days=costs.school_days,
-        placement_per_place_gbp=costs.placement_per_place_gbp,
-        walking_distance_under8_miles=costs.walking_distance_under8_miles,
-        walking_distance_8plus_miles=costs.walking_distance_8plus_miles,
-    )
+    return replace(costs, transport_cost_per_mile_gbp=rate)
 
 
 def speed_model(plan: PlanConfig) -> SpeedModel:
