@@ -128,6 +128,11 @@ def test_transport_cost_calibrated_to_stated_spend():
     plan = plan.model_copy(update={"costs": costs, "scenario": plan.scenario[:1]})
     res = run(plan)
     assert res.baseline["annual_transport_cost_gbp"].sum() == pytest.approx(4_500_000.0)
+    # the forecast prices transport at the same calibrated rate: its census year is the spend
+    ft = res.flows
+    assert ft is not None
+    base = ft[(ft["scenario"] == "baseline") & (ft["year"] == "2025/26")].set_index("measure")
+    assert base.at["transport_cost_gbp", "central"] == pytest.approx(4_500_000.0, rel=1e-9)
 
 
 def test_flows_year_by_year_from_the_2026_baseline(result):

@@ -398,8 +398,12 @@ def plan_flows(
     return flow_table(result), source
 
 
-def flow_params(plan: PlanConfig) -> FlowParams:
-    """The flow model's parameters from a plan's ``[flows]``, ``[thresholds]`` and ``[costs]``."""
+def flow_params(
+    plan: PlanConfig, *, transport_cost_per_mile_gbp: float | None = None
+) -> FlowParams:
+    """The flow model's parameters from a plan's ``[flows]``, ``[thresholds]`` and ``[costs]``;
+    ``transport_cost_per_mile_gbp`` replaces the plan's rate (the rate calibrated to the
+    authority's stated spend, :func:`placeplan.compute.run.calibrate_costs`)."""
     f = plan.flows
     t = plan.thresholds
     return FlowParams(
@@ -412,7 +416,9 @@ def flow_params(plan: PlanConfig) -> FlowParams:
         policy_order=f.policy_order,
         max_journey_primary_min=t.max_journey_primary_min,
         max_journey_secondary_min=t.max_journey_secondary_min,
-        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
+        transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp
+        if transport_cost_per_mile_gbp is None
+        else transport_cost_per_mile_gbp,
         school_days=t.school_days,
         worse_off_min=t.worse_off_min,
         seeds=f.seeds,
@@ -442,8 +448,13 @@ def run_flow_model(
     inputs: Inputs,
     journeys: pd.DataFrame,
     scenarios: list[FlowScenario],
+    *,
+    transport_cost_per_mile_gbp: float | None = None,
 ) -> tuple[FlowResult, str]:
     """Run the placement-flow model of a plan for any flow scenarios (all runs kept).
+
+    ``transport_cost_per_mile_gbp`` replaces the plan's rate (``run`` passes the calibrated
+    one, so the snapshot and the forecast price transport alike).
 
     The one place the plan's inputs meet :func:`placeplan.compute.flows.simulate_flows`:
     :func:`plan_flows` runs the plan's scenarios through it, and the per-proposal assessment
@@ -460,7 +471,7 @@ def run_flow_model(
         _flow_journeys(journeys),
         plans,
         scenarios=scenarios,
-        params=flow_params(plan),
+        params=flow_params(plan, transport_cost_per_mile_gbp=transport_cost_per_mile_gbp),
         df_new_plan_mix=mix,
         df_transitions=rates,
     )

@@ -443,6 +443,7 @@ def _flows(
     inputs: Inputs,
     journeys: pd.DataFrame,
     scenarios: dict[str, ScenarioResult],
+    costs: CostModel,
 ) -> tuple[pd.DataFrame, str, tuple[FlowResult, list[FlowScenario], dict[str, str]]]:
     """Flows of every programme and of every per-proposal variant, in one run of the model.
 
@@ -459,7 +460,13 @@ def _flows(
         for name, res in scenarios.items()
     ]
     to_run, alias = flow_variants(programmes)
-    result, source = run_flow_model(plan, inputs, journeys, to_run)
+    result, source = run_flow_model(
+        plan,
+        inputs,
+        journeys,
+        to_run,
+        transport_cost_per_mile_gbp=costs.transport_cost_per_mile_gbp,
+    )
     names = {"baseline", *scenarios}
     own = FlowResult(
         runs=tuple(r for r in result.runs if r.scenario in names),
@@ -527,6 +534,7 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
         "worse_off_min": t.worse_off_min,
         "walking_distance_under8_miles": t.walking_distance_under8_miles,
         "walking_distance_8plus_miles": t.walking_distance_8plus_miles,
+        "post16_walking_distance_miles": plan.flows.post16_walking_distance_miles,
         "mitigation_rules": rules,
     }
     with timer.stage("impact"):
@@ -535,7 +543,7 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
             for name, res in scenarios.items()
         }
     with timer.stage("flows"):
-        flows, flows_source, variants = _flows(plan, inputs, journeys, scenarios)
+        flows, flows_source, variants = _flows(plan, inputs, journeys, scenarios, costs)
     with timer.stage("proposals"):
         proposals = assess_proposals(
             inputs.pupils,
