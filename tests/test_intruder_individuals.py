@@ -280,3 +280,24 @@ def test_the_flow_figure_publishes_no_setting_total_the_register_hides():
     # (dashed) flow of its total, whose width would give X = 10 back (settings' own outline
     # dashes are "2 1.5"; a combined flow's and its legend's are whole numbers)
     assert re.findall(r'stroke-dasharray="\d+ \d+"', svg) == []
+
+
+def test_the_longest_journey_is_one_childs_and_is_not_published():
+    """``max_time_min`` is by definition one pupil's own journey (the sample's all-pupils 120.7
+    min): ``c`` in every published cell, its value in internal mode only."""
+    from placeplan.publish.report.impact import ImpactTable, impact_long
+
+    rows = [
+        ("all", "all pupils", "pupils", 40.0, 40.0, 0.0),
+        ("all", "all pupils", "max_time_min", 120.7, 118.0, -2.7),
+        ("all", "all pupils", "mean_time_min", 20.0, 19.0, -1.0),
+    ]
+    raw = pd.DataFrame(
+        rows, columns=["group_type", "group", "metric", "baseline", "scenario", "change"]
+    )
+    pub = impact_long(ImpactTable(raw, threshold=5, round_to=0, mode="published"))
+    row = pub.set_index("metric").loc["max_time_min"]
+    assert row[["baseline", "scenario", "change"]].tolist() == ["c", "c", "c"]
+    assert pub.set_index("metric").at["mean_time_min", "baseline"] == 20.0
+    internal = impact_long(ImpactTable(raw, threshold=5, round_to=0, mode="internal"))
+    assert internal.set_index("metric").at["max_time_min", "baseline"] == 120.7

@@ -20,6 +20,7 @@ __all__ = [
     "COUNT_METRICS",
     "DEPENDENT_METRICS",
     "GROUP_TYPE_LABEL",
+    "INDIVIDUAL_METRICS",
     "METRIC_FMT",
     "METRIC_LABEL",
     "ImpactTable",
@@ -43,6 +44,9 @@ COUNT_METRICS: tuple[str, ...] = (
     "over_threshold_road_n",
     "beyond_walking_n",
 )
+#: Impact metrics whose value is one pupil's own (the longest journey is one child's journey):
+#: never published (``c`` in published mode), shown to the planning team in internal mode.
+INDIVIDUAL_METRICS: tuple[str, ...] = ("max_time_min",)
 #: Derived impact metrics and the count metrics they depend on (others depend on ``pupils``).
 DEPENDENT_METRICS: dict[str, tuple[str, ...]] = {
     "over_threshold_pct": ("over_threshold_n", "pupils"),
@@ -163,6 +167,11 @@ class ImpactTable:
                 deps[f"{m}__scenario"].append("moved_n__scenario")
                 deps[f"{m}__change"].append("moved_n__scenario")
         forced = pd.DataFrame(False, index=wide.index, columns=count_cols)
+        if mode == "published":
+            for m in INDIVIDUAL_METRICS:
+                if m in metrics:
+                    for w in ("baseline", "scenario", "change"):
+                        forced[f"{m}__{w}"] = True
         for gt, g, m, w in force:
             col = f"{m}__{w}"
             if col in forced.columns:

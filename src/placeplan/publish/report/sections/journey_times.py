@@ -9,7 +9,7 @@ import pandas as pd
 from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.report.charts import BASELINE_COLOUR, SCENARIO_COLOUR, bar_chart
 from placeplan.publish.report.context import published_provision
-from placeplan.publish.report.impact import group_table, metric_table
+from placeplan.publish.report.impact import INDIVIDUAL_METRICS, group_table, metric_table
 from placeplan.publish.report.model import (
     DFE_ELEMENTS,
     TIME_BAND_LABELS,
@@ -48,7 +48,7 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
             imp,
             "t-time-all",
             "Journey times, all pupils",
-            _TIME_METRICS,
+            [m for m in _TIME_METRICS if ctx.internal or m not in INDIVIDUAL_METRICS],
             note=prose("journey_times", "times_note"),
         ),
     ]
