@@ -153,3 +153,29 @@ def test_greedy_and_contributions_by_flow_parts_equal_full_lps(kw):
         rest = [p for p in greedy.options if p != o]
         assert v == pytest.approx(full - evaluate_programme(inst, rest).objective, abs=1e-7)
     assert site_contributions(inst, greedy, flows=ProgrammeFlows(inst)) == pytest.approx(contrib)
+
+
+def test_optimise_prices_transport_as_run_does(monkeypatch):
+    """With `[costs] annual_send_transport_spend_gbp` stated, `run` prices transport at the
+    calibrated rate; `optimise` used the plan's uncalibrated rate for its net-saving model."""
+    from placeplan.compute.run import baseline_and_costs
+    from placeplan.config import load_plan
+    from placeplan.prepare.inputs import prepare
+
+    plan = load_plan(SAMPLE / "plan.toml")
+    costs = plan.costs.model_copy(update={"annual_send_transport_spend_gbp": 9_000_000.0})
+    plan = plan.model_copy(update={"costs": costs})
+    inputs = prepare(plan)
+    rates = []
+    real = programme_plan.programme_instance
+
+    def spy(*a, **kw):
+        rates.append(kw["transport_cost_per_mile_gbp"])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(programme_plan, "programme_instance", spy)
+    programme_plan.optimise_plan(plan, inputs)
+    journeys = programme_plan.plan_journeys(plan, inputs)
+    calibrated = baseline_and_costs(plan, inputs, journeys)[1].transport_cost_per_mile_gbp
+    assert calibrated != pytest.approx(plan.costs.transport_cost_per_mile_gbp)
+    assert rates and all(r == pytest.approx(calibrated) for r in rates)

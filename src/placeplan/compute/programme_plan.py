@@ -48,7 +48,12 @@ from placeplan.compute.programme_study import (
     greedy_programme,
     site_contributions,
 )
-from placeplan.compute.run import journey_limits, journeys_for_plan, load_plan_network
+from placeplan.compute.run import (
+    baseline_and_costs,
+    journey_limits,
+    journeys_for_plan,
+    load_plan_network,
+)
 from placeplan.config import budget_years_problem
 
 if TYPE_CHECKING:
@@ -206,10 +211,14 @@ def plan_journeys(plan: PlanConfig, inputs: Inputs) -> pd.DataFrame:
     return journeys
 
 
-def _baseline_flows(plan: PlanConfig, inputs: Inputs, journeys: pd.DataFrame) -> pd.DataFrame:
+def _baseline_flows(
+    plan: PlanConfig, inputs: Inputs, journeys: pd.DataFrame, rate_per_mile_gbp: float
+) -> pd.DataFrame:
     """Future demand from the plan's baseline placement-flow run (central path, every seed):
     the same flow model, inputs and parameters as ``run`` (:func:`run_flow_model`)."""
-    result, _ = run_flow_model(plan, inputs, journeys, [])
+    result, _ = run_flow_model(
+        plan, inputs, journeys, [], transport_cost_per_mile_gbp=rate_per_mile_gbp
+    )
     return demand_from_flows(result, flow_settings(inputs, plan), targets=plan.optimise.targets)
 
 
@@ -341,7 +350,9 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
     journeys = plan_journeys(plan, inputs)
     timings["journeys"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    demand = _baseline_flows(plan, inputs, journeys)
+    # transport priced as `run` prices it (calibrated to the stated spend when given)
+    rate = baseline_and_costs(plan, inputs, journeys)[1].transport_cost_per_mile_gbp
+    demand = _baseline_flows(plan, inputs, journeys, rate)
     timings["demand"] = time.perf_counter() - t0
     o = plan.optimise
     sites = pd.DataFrame(inputs.sites.drop(columns="geometry")).reset_index(drop=True)
@@ -356,7 +367,7 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
             sizes=[(s.places, s.capital_gbp) for s in o.sizes],
             min_size=o.min_size,
             max_journey_min_by_phase=journey_limits(plan),
-            transport_cost_per_mile_gbp=plan.costs.transport_cost_per_mile_gbp,
+            transport_cost_per_mile_gbp=rate,
             school_days=plan.thresholds.school_days,
             carry_forward=o.carry_forward,
             nearest_sites=nearest,

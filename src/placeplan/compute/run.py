@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COMPUTE_STAGES",
     "RunResult",
+    "baseline_and_costs",
     "calibrate_costs",
     "compute",
     "cost_model",
@@ -349,10 +350,15 @@ def journeys_for_plan(
     )
 
 
-def _baseline(
+def baseline_and_costs(
     plan: PlanConfig, inputs: Inputs, journeys: pd.DataFrame
 ) -> tuple[pd.DataFrame, CostModel]:
-    """Current placements and journeys, with transport priced at the calibrated rate if given."""
+    """Current placements and journeys, with transport priced at the calibrated rate if given.
+
+    The cost model returned (the plan's, its per-mile rate calibrated to
+    ``[costs] annual_send_transport_spend_gbp`` when set) is the one every stage prices with:
+    the scenarios, the year-by-year flows and ``placeplan optimise``.
+    """
     costs = cost_model(plan)
     baseline = baseline_allocation(inputs.pupils, inputs.provision, journeys, costs=costs)
     calibrated = calibrate_costs(plan, baseline, costs)
@@ -520,7 +526,7 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
     with timer.stage("journeys"):
         journeys, snaps = journeys_for_plan(plan, inputs, net)
     with timer.stage("baseline"):
-        baseline, costs = _baseline(plan, inputs, journeys)
+        baseline, costs = baseline_and_costs(plan, inputs, journeys)
         # the baseline cohort beside the published SEN2 figures (issue 9 §6)
         sen2_check = plan_sen2_check(plan, inputs.pupils, inputs.provision)
     with timer.stage("selection"):
