@@ -282,7 +282,7 @@ def cached_flows(baseline, monkeypatch):
         studies.append(real(plan, inputs))
         return studies[-1]
 
-    monkeypatch.setattr(programme_plan, "run_flow_model", lambda *a: baseline[3])
+    monkeypatch.setattr(programme_plan, "run_flow_model", lambda *a, **kw: baseline[3])
     monkeypatch.setattr(programme_plan, "optimise_plan", keep)
     return studies
 
