@@ -456,6 +456,24 @@ def test_cli_bad_budgets_exit_2_before_the_pipeline(tmp_path, monkeypatch, capsy
     assert expect in lines[0]
 
 
+@pytest.mark.parametrize(
+    ("line", "expect"),
+    [
+        ('carry_forward = "yes"', "carry_forward"),
+        (
+            "sizes = [{ places = 8, capital_gbp = 1 }, { places = 8, capital_gbp = 2 }]",
+            "sizes lists 8 places twice",
+        ),
+    ],
+)
+def test_lenient_optimise_values_are_refused(tmp_path, line, expect):
+    """A string where TOML has a boolean, and one size given twice (which capital?), were
+    accepted silently."""
+    plan = _plan(tmp_path, f'budget_by_fy_gbp = {{ "2026-27" = 400000 }}\n{line}')
+    with pytest.raises(ConfigError, match=expect):
+        load_plan(plan)
+
+
 def test_budget_years_outside_the_flows_are_refused_by_every_command(tmp_path):
     """`run` and `validate` load the same plan: a budget year that could buy nothing is refused
     when the plan is read, not after the pipeline (`run` studies [optimise] too)."""

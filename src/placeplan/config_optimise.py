@@ -100,7 +100,9 @@ class OptimiseConfig(_Strict):
         "opens places the following September",
     )
     carry_forward: bool = Field(
-        default=False, description="capital unspent in a year may be spent in a later one"
+        default=False,
+        strict=True,  # true or false: "yes" is not a TOML boolean
+        description="capital unspent in a year may be spent in a later one",
     )
     targets: tuple[Literal["out_of_area", "independent"], ...] = Field(
         default=("out_of_area", "independent"),
@@ -117,6 +119,20 @@ class OptimiseConfig(_Strict):
     alternatives: int = Field(default=5, ge=0, description="next-best distinct site sets shown")
     time_limit_s: float = Field(default=60.0, gt=0, description="per solve")
     gap: float = Field(default=0.0, ge=0, lt=1, description="relative gap on savings per solve")
+
+    @field_validator("sizes")
+    @classmethod
+    def _distinct_sizes(cls, value: tuple[SizeOption, ...]) -> tuple[SizeOption, ...]:
+        seen: set[int] = set()
+        for size in value:
+            if size.places in seen:
+                msg = (
+                    f"sizes lists {size.places} places twice; give each size once, with its "
+                    "capital_gbp"
+                )
+                raise ValueError(msg)
+            seen.add(size.places)
+        return value
 
     @field_validator("budget_by_fy_gbp")
     @classmethod
