@@ -35,6 +35,7 @@ from placeplan.compute.programme_demand import demand_from_flows, programme_inst
 from placeplan.compute.programme_scale import (
     PRICING_START_NEAREST,
     arcs_within,
+    promote_alternative,
     study_programme_priced,
     use_pricing,
 )
@@ -237,32 +238,6 @@ def _better_of(
     return with_bound(keep, bound, mip_rel_gap, keep.status)
 
 
-def _promoted(
-    inst: ProgrammeInstance,
-    parts: StudyParts,
-    mip_rel_gap: float,
-) -> StudyParts:
-    """``parts`` with the first alternative as the best programme when it saves more (a best
-    solved with a gap or stopped at the time limit can be beaten by a later solve): it keeps
-    the best's bound (the alternatives' bounds hold only with the site sets before them ruled
-    out), becomes the curve's last step, and the former best becomes an alternative."""
-    best, _, curve, alts, greedy, timings = parts
-    if not alts or not saves_more(alts[0].objective, best.objective):
-        return parts
-    top = alts[0]
-    logger.info(
-        "optimise: an alternative saves %.6g, more than the best found (%.6g): it is the best "
-        "programme now",
-        top.objective,
-        best.objective,
-    )
-    new_best = with_bound(top, best.bound, mip_rel_gap, best.status)
-    last = curve[-1]
-    curve = (*curve[:-1], curve_point(last.budget_gbp, last.budget_scale, new_best, curve[:-1]))
-    rest = tuple(sorted([*alts[1:], best], key=lambda a: -a.objective))
-    return new_best, site_contributions(inst, new_best), curve, rest, greedy, timings
-
-
 def study_programme(
     inst: ProgrammeInstance,
     *,
@@ -313,7 +288,14 @@ def study_programme(
     if notes is not None:
         notes["alternatives"] = why
     timings["alternatives"] = time.perf_counter() - t0
-    return _promoted(inst, (best, contributions, curve, alts, greedy, timings), mip_rel_gap)
+    best, contributions, curve, alts = promote_alternative(
+        inst,
+        (best, contributions, curve, alts),
+        mip_rel_gap,
+        demote=lambda sol: sol,
+        order=lambda a: -a.objective,
+    )
+    return best, contributions, curve, alts, greedy, timings
 
 
 def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
