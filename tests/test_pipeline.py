@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from placeplan.compute import programme_plan
 from placeplan.config import load_plan
 from placeplan.pipeline import run
 
@@ -18,13 +19,29 @@ def _with_scenarios(plan, scenarios):
     return plan.model_copy(update={"scenario": tuple(scenarios)})
 
 
+#: What the programme study computed again inside ``run`` (journeys, rate, baseline flows).
+RECOMPUTED: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def result():
     plan = load_plan(PLAN)
     empty = plan.scenario[0].model_copy(update={"name": "Nothing opens", "open_sites": ()})
     plan = _with_scenarios(plan, [*plan.scenario, empty])
-    # every sample home snaps to the network (warnings are errors: a far snap would fail here)
-    return run(plan)
+    with pytest.MonkeyPatch.context() as mp:  # count what the programme stage computes again
+        for name in ("plan_journeys", "baseline_and_costs", "run_flow_model"):
+            real = getattr(programme_plan, name)
+            mp.setattr(programme_plan, name, _counted(name, real))
+        # every sample home snaps to the network (warnings are errors: a far snap would fail)
+        return run(plan)
+
+
+def _counted(name, real):
+    def spy(*a, **kw):
+        RECOMPUTED.append(name)
+        return real(*a, **kw)
+
+    return spy
 
 
 def test_every_pupil_allocated_exactly_once(result):
@@ -183,3 +200,31 @@ def test_independent_counted_by_provision_type_wherever_it_is(result):
         & (sen2["la_code"] == "E06000046")
     ]
     assert expected == pd.to_numeric(latest["count"]).sum()
+
+
+def _solution(sol):
+    return (sol.options, sol.objective, sol.bound, sol.gap, sol.status, sol.flows.tolist())
+
+
+def test_the_programme_reuses_the_runs_journeys_rate_and_flows(result):
+    """The run's programme stage computes no journeys, costs or baseline flows of its own, and
+    its study equals ``placeplan optimise`` alone on the same plan (which computes them)."""
+    assert result.programme is not None and result.programme_inputs is not None
+    assert RECOMPUTED == []
+    given = result.programme_inputs
+    assert given.journeys is result.journeys
+    assert {r.scenario for r in given.baseline_flows.runs} == {"baseline"}
+    alone = programme_plan.optimise_plan(result.plan, result.inputs)
+    ran = result.programme
+    assert "inputs" in alone.timings_s and "inputs" not in ran.timings_s
+    pd.testing.assert_frame_equal(ran.demand, alone.demand)
+    pd.testing.assert_frame_equal(ran.sites, alone.sites)
+    for f in ("arc_row", "arc_site", "arc_value", "opt_value", "row_count", "row_present"):
+        assert np.array_equal(getattr(ran.instance, f), getattr(alone.instance, f)), f
+    assert _solution(ran.best) == _solution(alone.best)
+    assert _solution(ran.greedy) == _solution(alone.greedy)
+    assert ran.contributions == alone.contributions
+    assert [_solution(a) for a in ran.alternatives] == [_solution(a) for a in alone.alternatives]
+    assert [(p.budget_gbp, p.marginal_per_gbp, _solution(p.solution)) for p in ran.curve] == [
+        (p.budget_gbp, p.marginal_per_gbp, _solution(p.solution)) for p in alone.curve
+    ]

@@ -214,8 +214,8 @@ def test_a_tie_within_tolerance_is_no_better_programme():
     from dataclasses import replace
 
     from placeplan.compute.programme import saves_more
-    from placeplan.compute.programme_plan import _promoted
-    from placeplan.compute.programme_study import alternatives
+    from placeplan.compute.programme_scale import promote_alternative
+    from placeplan.compute.programme_study import alternatives, curve_point, site_contributions
 
     assert saves_more(59.0 + 1e-4, 59.0) and not saves_more(59.0 + 1e-9, 59.0)
     assert not saves_more(59.0, 59.0) and not saves_more(58.0, 59.0)
@@ -224,8 +224,27 @@ def test_a_tie_within_tolerance_is_no_better_programme():
     alts = alternatives(inst, best, k=2)
     assert alts
     tied = (replace(alts[0], objective=best.objective * (1 + 1e-12)), *alts[1:])
-    parts = (best, {}, (), tied, best, {})
-    assert _promoted(inst, parts, 0.0)[0] is best  # type: ignore[arg-type]
+    parts = (best, {}, (), tied)
+    kept = promote_alternative(inst, parts, 0.0, demote=lambda s: s, order=lambda a: -a.objective)
+    assert kept is parts  # nothing promoted, nothing recomputed
+    # strictly better (a made-up saving) than a best stopped with a gap: promoted with the
+    # best's bound and status, contributions measured for it, the former best demoted
+    open_best = best.bounded(best.objective + 2.0, "time_limit")
+    up = replace(alts[0], objective=best.objective + 1.0)
+    top = curve_point(inst.total_budget_gbp, 1.0, open_best, [])
+    new, contrib, curve, rest = promote_alternative(
+        inst,
+        (open_best, {}, (top,), (up, *alts[1:])),
+        0.0,
+        demote=lambda s: s,
+        order=lambda a: -a.objective,
+    )
+    assert new.options == up.options and new.objective == up.objective
+    assert (new.bound, new.status) == (open_best.bound, "time_limit")
+    assert contrib == site_contributions(inst, up) and set(contrib) == set(up.options)
+    assert curve[-1].solution is new
+    assert [a.objective for a in rest] == sorted((a.objective for a in rest), reverse=True)
+    assert len(rest) == len(alts) and any(a is open_best for a in rest)
 
 
 def test_greedy_is_feasible_and_never_beats_the_optimum():

@@ -44,6 +44,30 @@ def test_direct_and_priced_studies_reach_the_brute_force_optimum(kw):
         assert sol.objective <= best + 1e-6
 
 
+def test_both_study_paths_promote_through_one_function(monkeypatch):
+    """The exact and the priced study hand their best, contributions, curve and alternatives
+    to :func:`promote_alternative` once and return what it gives back (one promotion rule)."""
+    seen = []
+    real = programme_scale.promote_alternative
+
+    def spy(inst, parts, mip_rel_gap, **kw):
+        seen.append(parts)
+        out = real(inst, parts, mip_rel_gap, **kw)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(programme_plan, "promote_alternative", spy)
+    monkeypatch.setattr(programme_scale, "promote_alternative", spy)
+    inst = synthetic_programme(**SMALL[0])
+    direct = study_programme(inst, steps=2, k=2, time_limit_s=None, mip_rel_gap=0.0)
+    priced = study_programme_priced(
+        inst, initial_arc_mask(inst, 1), steps=2, k=2, time_limit_s=None, mip_rel_gap=0.0
+    )
+    assert len(seen) == 4  # one call per path
+    for study, given in ((direct, seen[1]), (priced, seen[3])):
+        assert all(a is b for a, b in zip(study[:4], given, strict=True))
+
+
 def test_threshold_and_arcs_within():
     inst = synthetic_programme(n_rows=12, n_sites=3, seed=0)
     n = len(inst.arc_row)

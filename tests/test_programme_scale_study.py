@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from placeplan.compute.programme import evaluate_programme
+from placeplan.compute.programme import ProgrammeSolution, evaluate_programme
 from placeplan.compute.programme_flows import ProgrammeFlows
 from placeplan.compute.programme_heuristic import programme_fits
 from placeplan.compute.programme_pricing import initial_arc_mask
@@ -142,8 +142,8 @@ def test_an_alternative_that_saves_more_becomes_the_best():
     site ruled out."""
     from dataclasses import fields
 
-    from placeplan.compute.programme_scale import _promote
-    from placeplan.compute.programme_study import curve_point
+    from placeplan.compute.programme_scale import promote_alternative
+    from placeplan.compute.programme_study import curve_point, site_contributions
 
     inst = synthetic_programme(**CASES[1])
     every = _every_programme(inst)
@@ -156,7 +156,15 @@ def test_an_alternative_that_saves_more_becomes_the_best():
     curve = (half, curve_point(inst.total_budget_gbp, 1.0, best, [half]))
     plain = {f.name: getattr(good, f.name) for f in fields(good)}
     alt = AlternativeProgramme(**plain, ruled_out_site=int(inst.opt_site[ranked[0][0]]))
-    new_best, new_curve, new_alts = _promote(inst, best, curve, (alt,), 0.0)
+    new_best, contrib, new_curve, new_alts = promote_alternative(
+        inst,
+        (best, {-1: 0.0}, curve, (alt,)),
+        0.0,
+        demote=lambda s: AlternativeProgramme.of(s, -1),
+        order=lambda a: -a.objective,
+    )
+    assert type(new_best) is ProgrammeSolution  # a plain programme, no site ruled out
+    assert contrib == site_contributions(inst, good) and set(contrib) == set(good.options)
     assert new_best.options == good.options and new_best.objective == good.objective
     assert new_best.bound == bound and new_best.status == "feasible"
     assert new_best.gap == pytest.approx((bound - good.objective) / good.objective)

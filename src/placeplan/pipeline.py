@@ -65,9 +65,11 @@ def _run(plan: PlanConfig, stages: _Stages) -> RunResult:
         inputs = prepare(plan)
     result = compute(plan, inputs, timer=stages)
     with stages.stage("programme"):
-        # the capital programme a board would choose ([optimise]; `placeplan optimise` alone)
+        # the capital programme a board would choose ([optimise]; `placeplan optimise` alone),
+        # from the journeys, transport rate and baseline flows this run has computed
         if plan.optimise.budget_by_fy_gbp:
-            result = replace(result, programme=optimise_plan(plan, inputs))
+            study = optimise_plan(plan, inputs, result.programme_inputs)
+            result = replace(result, programme=study)
     return result
 
 

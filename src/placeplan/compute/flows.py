@@ -77,6 +77,7 @@ from placeplan.compute.flows_types import (
     OOA_RELIANCE,
     PATHS,
     POLICY,
+    RELIANCE,
     FlowParams,
     FlowResult,
     FlowRun,
@@ -93,6 +94,7 @@ __all__ = [
     "OOA_RELIANCE",
     "PATHS",
     "POLICY",
+    "RELIANCE",
     "FlowParams",
     "FlowResult",
     "FlowRun",
@@ -170,7 +172,7 @@ def simulate_flows(
 
     Notes
     -----
-    See :data:`POLICY` for the placement policy and :data:`OOA_RELIANCE` for the one definition of
+    See :data:`POLICY` for the placement policy and :data:`RELIANCE` for the one definition of
     reliance on out-of-area placements. Baseline and scenario runs share pupils and random draws.
 
     Examples

@@ -1,6 +1,6 @@
 """The placement-flow model's vocabulary and contract types.
 
-The definitions every stage shares (:data:`OOA_RELIANCE`, :data:`POLICY`, :data:`MEASURES`, the
+The definitions every stage shares (:data:`RELIANCE`, :data:`POLICY`, :data:`MEASURES`, the
 SEN2 type sets, :func:`placement_group`) and the model's inputs and outputs (:class:`Proposal`,
 :class:`FlowScenario`, :class:`FlowParams`, :class:`FlowRun`, :class:`FlowResult`). The model
 itself is :func:`placeplan.compute.flows.simulate_flows`; import these names from there.
@@ -23,6 +23,8 @@ __all__ = [
     "OOA_RELIANCE",
     "PATHS",
     "POLICY",
+    "RELIANCE",
+    "Definition",
     "FlowParams",
     "FlowResult",
     "FlowRun",
@@ -35,14 +37,58 @@ __all__ = [
 ]
 
 
-OOA_RELIANCE = """Reliance on out-of-area placements.
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A term the model defines once: its plain sentence for readers, its measures for code.
 
-The number of pupils in the cohort placed, at the January census of the academic year, in a setting
-outside the authority's area (``in_area`` is False), whatever its provision type (maintained,
-academy, independent, non-maintained, college, ...). Measure ``out_of_area``; its share of all
-placed pupils in the cohort is ``out_of_area_pct``. Independent and non-maintained special
-placements are a separate measure (``independent_non_maintained``), in or out of area, as in SEN2.
-"""
+    Attributes
+    ----------
+    term
+        The term defined, e.g. ``"Reliance on out-of-area placements"``.
+    sentence
+        The definition in plain words, no code names: what every published output prints.
+    measures
+        The ``flows.csv`` measures that count it (:data:`MEASURES`), the headline one first.
+    rule
+        How the model decides it, in code terms (for developers).
+    """
+
+    term: str
+    sentence: str
+    measures: tuple[str, ...]
+    rule: str
+
+    @property
+    def plain(self) -> str:
+        """The sentence with the measures' names once, at the end (what reports print)."""
+        return f"{self.sentence} (In flows.csv: {', '.join(self.measures)}.)"
+
+    @property
+    def documented(self) -> str:
+        """The term, the sentence and the rule: the definition as the code documents it."""
+        return f"{self.term}.\n\n{self.sentence}\n\n{self.rule}\n"
+
+
+#: The one definition of reliance on out-of-area placements (every stage and output uses it).
+RELIANCE = Definition(
+    term="Reliance on out-of-area placements",
+    sentence=(
+        "The number of pupils in the cohort placed, at the January census of the academic year, "
+        "in a setting outside the authority's area, whatever its provision type (maintained, "
+        "academy, independent, non-maintained, college, ...). Its share of all placed pupils in "
+        "the cohort is published too. Independent and non-maintained special placements are a "
+        "separate measure, in or out of area, as in SEN2."
+    ),
+    measures=("out_of_area", "out_of_area_pct", "independent_non_maintained"),
+    rule=(
+        "A placement is out of area where its setting's ``in_area`` is False. Measure "
+        "``out_of_area``; its share of all placed pupils in the cohort is ``out_of_area_pct``; "
+        "independent and non-maintained special placements are ``independent_non_maintained``."
+    ),
+)
+
+#: :data:`RELIANCE` as one documented text (term, plain sentence, rule in code terms).
+OOA_RELIANCE = RELIANCE.documented
 
 POLICY = """Placement policy (default order).
 
@@ -83,7 +129,7 @@ MEASURES: dict[str, str] = {
     "'any_year', a move between kinds of place) this year",
     "leavers": "pupils leaving this year at the leaving age",
     "ceased": "plans ceased this year (other than at the leaving age)",
-    "out_of_area": "placements outside the authority (see OOA_RELIANCE)",
+    "out_of_area": "placements outside the authority (see RELIANCE)",
     "out_of_area_pct": "out_of_area as a percentage of placed pupils",
     "independent_non_maintained": "placements in special_independent or special_non_maintained",
     "journey_time_total_min": "sum of one-way journey times, minutes",

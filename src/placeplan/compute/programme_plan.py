@@ -1,11 +1,13 @@
 """``placeplan optimise``'s compute stage: a plan's capital programme study, end to end.
 
-:func:`optimise_plan` runs the inputs through the network, the journey matrix and the baseline
-placement-flow run, derives future demand (:func:`placeplan.compute.programme_demand.
-future_demand`), builds the programme model from ``[optimise]`` and answers a capital board's
-questions: the best programme with its status and gap on savings, the budget curve with the
-marginal value of each pound, each chosen site's marginal value, the next-best distinct site sets
-and a greedy heuristic's programme beside the optimum. It writes nothing.
+:func:`optimise_plan` takes the journey matrix, the transport rate and the baseline placement-flow
+run from the run it follows (:class:`~placeplan.compute.run.ProgrammeInputs`), or computes them
+itself when it runs alone (:func:`programme_inputs`), derives future demand
+(:func:`placeplan.compute.programme_demand.future_demand`), builds the programme model from
+``[optimise]`` and answers a capital board's questions: the best programme with its status and
+gap on savings, the budget curve with the marginal value of each pound, each chosen site's
+marginal value, the next-best distinct site sets and a greedy heuristic's programme beside the
+optimum. It writes nothing.
 
 Two paths by the full model's size (:data:`placeplan.compute.programme_scale.PRICED_MIN_ARCS`
 assignments): small models are solved directly and exactly (:func:`study_programme`, on the
@@ -35,6 +37,7 @@ from placeplan.compute.programme_demand import demand_from_flows, programme_inst
 from placeplan.compute.programme_scale import (
     PRICING_START_NEAREST,
     arcs_within,
+    promote_alternative,
     study_programme_priced,
     use_pricing,
 )
@@ -49,6 +52,7 @@ from placeplan.compute.programme_study import (
     site_contributions,
 )
 from placeplan.compute.run import (
+    ProgrammeInputs,
     baseline_and_costs,
     journey_limits,
     journeys_for_plan,
@@ -66,6 +70,7 @@ __all__ = [
     "check_sizes",
     "optimise_plan",
     "plan_journeys",
+    "programme_inputs",
     "study_programme",
 ]
 
@@ -211,15 +216,15 @@ def plan_journeys(plan: PlanConfig, inputs: Inputs) -> pd.DataFrame:
     return journeys
 
 
-def _baseline_flows(
-    plan: PlanConfig, inputs: Inputs, journeys: pd.DataFrame, rate_per_mile_gbp: float
-) -> pd.DataFrame:
-    """Future demand from the plan's baseline placement-flow run (central path, every seed):
-    the same flow model, inputs and parameters as ``run`` (:func:`run_flow_model`)."""
-    result, _ = run_flow_model(
-        plan, inputs, journeys, [], transport_cost_per_mile_gbp=rate_per_mile_gbp
-    )
-    return demand_from_flows(result, flow_settings(inputs, plan), targets=plan.optimise.targets)
+def programme_inputs(plan: PlanConfig, inputs: Inputs) -> ProgrammeInputs:
+    """What the study takes from a run, computed as ``run`` computes it (``placeplan optimise``
+    alone): the journeys, transport priced at the run's (calibrated) rate, and the baseline
+    placement-flow run (central path and every other, every seed) with the same flow model,
+    inputs and parameters (:func:`run_flow_model`)."""
+    journeys = plan_journeys(plan, inputs)
+    rate = baseline_and_costs(plan, inputs, journeys)[1].transport_cost_per_mile_gbp
+    flows, _ = run_flow_model(plan, inputs, journeys, [], transport_cost_per_mile_gbp=rate)
+    return ProgrammeInputs(journeys, rate, flows)
 
 
 def _better_of(
@@ -235,32 +240,6 @@ def _better_of(
     if not bound < keep.bound:
         return keep
     return with_bound(keep, bound, mip_rel_gap, keep.status)
-
-
-def _promoted(
-    inst: ProgrammeInstance,
-    parts: StudyParts,
-    mip_rel_gap: float,
-) -> StudyParts:
-    """``parts`` with the first alternative as the best programme when it saves more (a best
-    solved with a gap or stopped at the time limit can be beaten by a later solve): it keeps
-    the best's bound (the alternatives' bounds hold only with the site sets before them ruled
-    out), becomes the curve's last step, and the former best becomes an alternative."""
-    best, _, curve, alts, greedy, timings = parts
-    if not alts or not saves_more(alts[0].objective, best.objective):
-        return parts
-    top = alts[0]
-    logger.info(
-        "optimise: an alternative saves %.6g, more than the best found (%.6g): it is the best "
-        "programme now",
-        top.objective,
-        best.objective,
-    )
-    new_best = with_bound(top, best.bound, mip_rel_gap, best.status)
-    last = curve[-1]
-    curve = (*curve[:-1], curve_point(last.budget_gbp, last.budget_scale, new_best, curve[:-1]))
-    rest = tuple(sorted([*alts[1:], best], key=lambda a: -a.objective))
-    return new_best, site_contributions(inst, new_best), curve, rest, greedy, timings
 
 
 def study_programme(
@@ -313,10 +292,19 @@ def study_programme(
     if notes is not None:
         notes["alternatives"] = why
     timings["alternatives"] = time.perf_counter() - t0
-    return _promoted(inst, (best, contributions, curve, alts, greedy, timings), mip_rel_gap)
+    best, contributions, curve, alts = promote_alternative(
+        inst,
+        (best, contributions, curve, alts),
+        mip_rel_gap,
+        demote=lambda sol: sol,
+        order=lambda a: -a.objective,
+    )
+    return best, contributions, curve, alts, greedy, timings
 
 
-def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
+def optimise_plan(
+    plan: PlanConfig, inputs: Inputs, given: ProgrammeInputs | None = None
+) -> ProgrammeStudy:
     """Run a plan's capital programme study (what ``placeplan optimise`` computes).
 
     Parameters
@@ -325,6 +313,10 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
         A loaded plan with an ``[optimise]`` table (``budget_by_fy_gbp`` set).
     inputs
         Its prepared inputs (:func:`placeplan.prepare.prepare`); candidate sites required.
+    given
+        The journeys, transport rate and baseline flows of the run this study follows
+        (:attr:`placeplan.compute.run.RunResult.programme_inputs`); default: computed here
+        the same way (:func:`programme_inputs`), as ``placeplan optimise`` alone does.
 
     Returns
     -------
@@ -346,13 +338,14 @@ def optimise_plan(plan: PlanConfig, inputs: Inputs) -> ProgrammeStudy:
     check_budget_years(plan)
     check_sizes(plan, inputs.sites)
     timings: dict[str, float] = {}
+    if given is None:  # alone: the journeys, rate and baseline flows `run` would compute
+        t0 = time.perf_counter()
+        given = programme_inputs(plan, inputs)
+        timings["inputs"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    journeys = plan_journeys(plan, inputs)
-    timings["journeys"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    # transport priced as `run` prices it (calibrated to the stated spend when given)
-    rate = baseline_and_costs(plan, inputs, journeys)[1].transport_cost_per_mile_gbp
-    demand = _baseline_flows(plan, inputs, journeys, rate)
+    journeys, rate = given.journeys, given.transport_cost_per_mile_gbp
+    settings = flow_settings(inputs, plan)
+    demand = demand_from_flows(given.baseline_flows, settings, targets=plan.optimise.targets)
     timings["demand"] = time.perf_counter() - t0
     o = plan.optimise
     sites = pd.DataFrame(inputs.sites.drop(columns="geometry")).reset_index(drop=True)

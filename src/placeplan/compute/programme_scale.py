@@ -82,6 +82,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -108,6 +110,7 @@ __all__ = [
     "PRICED_MIN_ARCS",
     "PRICING_START_NEAREST",
     "arcs_within",
+    "promote_alternative",
     "study_programme_priced",
     "use_pricing",
 ]
@@ -118,6 +121,9 @@ logger = logging.getLogger(__name__)
 PRICED_MIN_ARCS = 20_000
 #: Nearest sites per demand row pricing starts from when ``optimise.nearest_sites`` is unset.
 PRICING_START_NEAREST = 5
+
+#: An alternative programme's type (each study path lists its own).
+A = TypeVar("A", bound=ProgrammeSolution)
 
 
 def use_pricing(inst: ProgrammeInstance, min_arcs: int | None = None) -> bool:
@@ -216,35 +222,74 @@ def study_programme_priced(
         arc_mask=start,
     )
     timings["alternatives"] = time.perf_counter() - t0
-    if alts and saves_more(alts[0].objective, best.objective):
-        t0 = time.perf_counter()
-        best, curve, alts = _promote(full, best, curve, alts, mip_rel_gap)
-        contributions = site_contributions(full, best, flows=flows)
-        timings["contributions"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    best, contributions, curve, alts = promote_alternative(
+        full,
+        (best, contributions, curve, alts),
+        mip_rel_gap,
+        demote=lambda sol: AlternativeProgramme.of(sol, -1),  # no site ruled out
+        order=lambda a: (-a.objective, len(a.options), a.options),
+        flows=flows,
+    )
+    timings["contributions"] += time.perf_counter() - t0
     return best, contributions, curve, alts, greedy, timings
 
 
-def _promote(
-    full: ProgrammeInstance,
-    best: ProgrammeSolution,
-    curve: tuple[CurvePoint, ...],
-    alts: tuple[AlternativeProgramme, ...],
+def promote_alternative(
+    inst: ProgrammeInstance,
+    parts: tuple[ProgrammeSolution, dict[int, float], tuple[CurvePoint, ...], tuple[A, ...]],
     mip_rel_gap: float,
-) -> tuple[ProgrammeSolution, tuple[CurvePoint, ...], tuple[AlternativeProgramme, ...]]:
-    """The first alternative saves more than the best found (both heuristic, the gap open): it
-    becomes the best programme and the curve's last step, keeping the best's bound and status;
-    the former best becomes an alternative with no site ruled out."""
+    *,
+    demote: Callable[[ProgrammeSolution], A],
+    order: Callable[[A], Any],
+    flows: ProgrammeFlows | None = None,
+) -> tuple[ProgrammeSolution, dict[int, float], tuple[CurvePoint, ...], tuple[A, ...]]:
+    """The first alternative as the best programme when it saves more than the best found.
+
+    A best found with a gap (stopped at the time limit, or by the heuristic) can be beaten by
+    a later solve. The alternative that saves more (:func:`~placeplan.compute.programme.
+    saves_more`: a tie within solver tolerance is no better, and the best found first stays)
+    becomes the best programme with the best's bound and status (the alternatives' bounds hold
+    only with their sites ruled out) and the curve's last step; its site contributions are
+    measured again; the former best becomes an alternative. Both study paths promote here.
+
+    Parameters
+    ----------
+    inst
+        The programme model.
+    parts
+        The best programme, its site contributions, the budget curve (the best is its last
+        step) and the alternatives, best first.
+    mip_rel_gap
+        Relative gap on savings under which the promoted programme is ``"optimal"``.
+    demote
+        The former best as an alternative (the alternatives' type).
+    order
+        Sort key of the alternatives (the order the study lists them in).
+    flows
+        Exact savings on ``inst`` to reuse for the contributions (default: built afresh).
+
+    Returns
+    -------
+    tuple
+        ``parts`` itself when no alternative saves more; else the new best programme (a plain
+        :class:`~placeplan.compute.programme.ProgrammeSolution`), its contributions, the curve
+        with its last step replaced and the other alternatives with the former best, in
+        ``order``.
+    """
+    best, _, curve, alts = parts
+    if not alts or not saves_more(alts[0].objective, best.objective):
+        return parts
     top = alts[0]
     logger.info(
-        "optimise: the alternative without %s saves %.6g, more than the best found (%.6g): "
-        "it is the best programme now",
-        full.site_ids[top.ruled_out_site],
+        "optimise: an alternative saves %.6g, more than the best found (%.6g): it is the best "
+        "programme now",
         top.objective,
         best.objective,
     )
-    new_best = with_bound(top.as_solution(), best.bound, mip_rel_gap, best.status)
+    plain = top.as_solution() if isinstance(top, AlternativeProgramme) else top
+    new_best = with_bound(plain, best.bound, mip_rel_gap, best.status)
     last = curve[-1]
     curve = (*curve[:-1], curve_point(last.budget_gbp, last.budget_scale, new_best, curve[:-1]))
-    former = AlternativeProgramme.of(best, -1)
-    rest = sorted([*alts[1:], former], key=lambda a: (-a.objective, len(a.options), a.options))
-    return new_best, curve, tuple(rest)
+    rest = tuple(sorted([*alts[1:], demote(best)], key=order))
+    return new_best, site_contributions(inst, new_best, flows=flows), curve, rest

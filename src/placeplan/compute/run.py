@@ -43,8 +43,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPUTE_STAGES",
+    "ProgrammeInputs",
     "RunResult",
     "baseline_and_costs",
+    "baseline_runs",
     "calibrate_costs",
     "compute",
     "cost_model",
@@ -81,6 +83,30 @@ class _NoTimer:
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
         yield
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeInputs:
+    """What the capital programme study takes from a run (computed once, by :func:`compute`).
+
+    :func:`placeplan.compute.programme_plan.optimise_plan` takes these from the run it follows
+    (:func:`placeplan.run`), or computes them itself (``placeplan optimise`` alone) the same way.
+
+    Attributes
+    ----------
+    journeys
+        The journey matrix (:func:`journeys_for_plan`).
+    transport_cost_per_mile_gbp
+        The rate every stage prices transport at (:func:`baseline_and_costs`: calibrated to
+        ``[costs] annual_send_transport_spend_gbp`` when the plan states it).
+    baseline_flows
+        The baseline placement-flow runs, every new-plan path and seed (no scenario runs): the
+        future demand a programme meets.
+    """
+
+    journeys: pd.DataFrame
+    transport_cost_per_mile_gbp: float
+    baseline_flows: FlowResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +156,8 @@ class RunResult:
         opened site alone and as its contribution to the programme, snapshot and year by year.
     mitigation_rules
         The travel mitigation rules applied (the plan's ``[[mitigation]]`` or the defaults).
+    programme_inputs
+        What the capital programme study reuses from this run (set by :func:`compute`).
     programme
         The capital programme study (:func:`placeplan.compute.programme_plan.optimise_plan`:
         the best programme, budget curve, alternatives, greedy) when the plan has an
@@ -156,6 +184,7 @@ class RunResult:
     sen2_check: pd.DataFrame | None = None
     proposals: ProposalAssessment | None = None
     mitigation_rules: tuple[MitigationRule, ...] = ()
+    programme_inputs: ProgrammeInputs | None = None
     programme: ProgrammeStudy | None = None
 
 
@@ -488,6 +517,13 @@ def _flows(
     return flow_table(own), source, (result, programmes, alias)
 
 
+def baseline_runs(result: FlowResult) -> FlowResult:
+    """``result``'s baseline runs alone (every path and seed; they do not depend on the
+    scenarios run beside them, which share their pupils and random draws)."""
+    runs = tuple(r for r in result.runs if r.scenario == "baseline")
+    return FlowResult(runs=runs, params=result.params, scenarios=())
+
+
 def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None) -> RunResult:
     """Run every model of a plan on its prepared inputs.
 
@@ -599,4 +635,7 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
         sen2_check=sen2_check,
         proposals=proposals,
         mitigation_rules=rules,
+        programme_inputs=ProgrammeInputs(
+            journeys, costs.transport_cost_per_mile_gbp, baseline_runs(variants[0])
+        ),
     )

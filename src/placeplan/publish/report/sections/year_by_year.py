@@ -10,12 +10,11 @@ start (both worked out from the published central values), and two charts.
 from __future__ import annotations
 
 import math
-import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from placeplan.compute.flows import OOA_RELIANCE
+from placeplan.compute.flows import RELIANCE
 from placeplan.publish.report.charts import BASELINE_COLOUR, SCENARIO_COLOURS, band_chart
 from placeplan.publish.report.model import Cell, Figure, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
@@ -51,9 +50,8 @@ _CHANGE = " - baseline"
 def reliance_definition() -> str:
     """The definition of reliance on out-of-area placements in plain words (from the model).
 
-    The model's one documented definition (:data:`placeplan.compute.flows.OOA_RELIANCE`) names
-    its code fields (``in_area``, ``out_of_area_pct``); a reader of the appendix gets the same
-    definition without them, and the measure names of ``flows.csv`` once, at the end.
+    The model's one definition (:data:`placeplan.compute.flows.RELIANCE`): its plain sentence,
+    no code fields, and the measure names of ``flows.csv`` once, at the end.
 
     Returns
     -------
@@ -65,18 +63,7 @@ def reliance_definition() -> str:
     >>> "``" in reliance_definition() or "in_area is" in reliance_definition()
     False
     """
-    text = " ".join(OOA_RELIANCE.split())
-    text = text.removeprefix("Reliance on out-of-area placements. ").strip()
-    # code fields in brackets ("(``in_area`` is False)", "(``independent_non_maintained``)")
-    text = re.sub(r"\s*\(``[^`]*``[^)]*\)", "", text)
-    # "Measure ``x``; its share ... is ``y``." -> plain words
-    text = re.sub(
-        r"Measure ``[^`]*``; its share of all placed pupils in the cohort is ``[^`]*``\.",
-        "Its share of all placed pupils in the cohort is published too.",
-        text,
-    )
-    text = re.sub(r"``([^`]*)``", r"\1", text)
-    return f"{text} (In flows.csv: out_of_area, out_of_area_pct, independent_non_maintained.)"
+    return RELIANCE.plain
 
 
 def year_on_year(
