@@ -128,8 +128,8 @@ def test_site_map_layers_flows_and_selection(inputs, areas, sites, flows):
         "Candidate sites (not selected)",
         "Catchment ≤ 15 min drive",
         "Catchment ≤ 30 min drive",
-        "Out-of-area flows, baseline",
-        "Out-of-area flows, scenario",
+        "Out-of-area and independent placements, baseline",
+        "Out-of-area and independent placements, scenario",
         "Existing provision (by type)",
     ):
         assert _has_layer(html, name), name

@@ -23,7 +23,6 @@ __all__ = [
     "KM_PER_MILE",
     "MILES_PER_KM",
     "OOA_CATEGORIES",
-    "OUT_OF_AREA_DEFINITION",
     "TIME_BAND_EDGES_MIN",
     "TIME_BAND_LABELS",
     "time_band",
@@ -40,15 +39,11 @@ BNG_NORTHING_M: Final = (0.0, 1_300_000.0)
 KM_PER_MILE: Final = 1.609344
 MILES_PER_KM: Final = 1 / KM_PER_MILE
 
-#: Placement categories counted as "reliance on out-of-area placements" in the snapshot
-#: comparison: a setting outside the authority, or an independent or non-maintained special
-#: school wherever it is.
+#: Placement categories a snapshot scenario may move by default and the flow maps draw: a setting
+#: outside the authority, or an independent or non-maintained special school wherever it is. Not
+#: the definition of reliance on out-of-area placements (``placeplan.compute.flows.RELIANCE``:
+#: outside the area, whatever the type), which counts independent placements separately.
 OOA_CATEGORIES: Final = frozenset({"out_of_area", "independent", "non_maintained"})
-
-OUT_OF_AREA_DEFINITION: Final = (
-    "Out-of-area and independent placements: settings outside the authority, and independent "
-    "or non-maintained special schools."
-)
 
 #: Journey-time bands (upper edges, minutes; the last band is open).
 TIME_BAND_EDGES_MIN: Final = (15.0, 30.0, 45.0, 60.0, 75.0)

@@ -213,7 +213,7 @@ def _add_flows(
     )
     vmax = vmax if vmax > 0 and not math.isnan(vmax) else 1.0
     for which, colour, show in (("baseline", "#7b3294", False), ("scenario", "#e66101", True)):
-        fg = folium.FeatureGroup(name=f"Out-of-area flows, {which}", show=show)
+        fg = folium.FeatureGroup(name=f"Out-of-area and independent placements, {which}", show=show)
         sup = suppressed_column(flows, which)
         for idx, row in flows.iterrows():
             n = row[which]
@@ -365,7 +365,7 @@ def map_sites(
     legend += proposals_legend(sites)
     if ooa_flows is not None:
         legend += (
-            "<h4 style='margin-top:6px'>Out-of-area flows</h4>"
+            "<h4 style='margin-top:6px'>Out-of-area and independent placements</h4>"
             f"<small>line width ∝ pupils; flows of fewer than {threshold} pupils "
             "are not drawn</small>"
         )

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from placeplan.compute.flows import RELIANCE
 from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.report.impact import group_table, metric_table
 from placeplan.publish.report.model import (
@@ -29,7 +30,7 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     """Build section 3: placements and costs, by need, by setting, by flow and year by year."""
     th, imp = ctx.threshold, ctx.impact
     blocks: list[Block] = [
-        Paragraph(prose("out_of_area", "intro")),
+        Paragraph(prose("out_of_area", "intro", definition=RELIANCE.sentence)),
         metric_table(
             imp,
             "t-ooa-all",
