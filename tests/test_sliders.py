@@ -10,6 +10,7 @@ checks the page's order is the Python order for those weights.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import shutil
@@ -201,7 +202,8 @@ def test_browser_formula_gives_python_intervals_exactly(tmp_path: Path):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
 def test_moving_sliders_reorders_as_python_does(tmp_path: Path):
-    s = _scores(small=30)
+    s = _scores()
+    s["ooa_avoidable"] = [6, 2, 0]  # S2: need and out-of-area both c, so its rank is a range
     inputs = _inputs(s, site_weights=dict.fromkeys(KEYS, 1.0))
     html = render_report(build_report(inputs))
     crit = published_criteria(_published_ranges(s))
@@ -209,11 +211,14 @@ def test_moving_sliders_reorders_as_python_does(tmp_path: Path):
     before = reweighted_ranking(crit, dict.fromkeys(KEYS, 14))["site_id"].tolist()
     # pick weights (slider positions) whose order differs from the starting order
     chosen = None
-    for k in KEYS:
-        w = {j: (100 if j == k else 0) for j in KEYS}
-        order = reweighted_ranking(crit, w)["site_id"].tolist()
-        if order != before:
+    for k, k2 in itertools.product(KEYS, KEYS):  # one that moves S2 into a rank range
+        w = {j: (100 if j == k else 40 if j == k2 else 0) for j in KEYS}
+        ranked = reweighted_ranking(crit, w)
+        order = ranked["site_id"].tolist()
+        if order != before and (ranked["rank_best"] != ranked["rank_worst"]).any():
             chosen, want = w, order
+            pairs = zip(ranked["rank_best"], ranked["rank_worst"], strict=True)
+            ranks = [str(b) if b == w_ else f"{b}\u2013{w_}" for b, w_ in pairs]
             break
     assert chosen is not None
     probe = "".join(
@@ -239,3 +244,5 @@ def test_moving_sliders_reorders_as_python_does(tmp_path: Path):
     assert table
     shown = re.findall(r'<tr data-i="\d+" data-site="([^"]*)"', table.group(0))
     assert shown == want and shown != before
+    texts = re.findall(r'data-site="[^"]*"><td class="rw-rank[^"]*">([^<]*)</td>', table.group(0))
+    assert texts == ranks and any("\u2013" in t for t in texts)
