@@ -26,7 +26,11 @@ Across tables (:func:`release_run`):
   in its count, so a hidden count hides its normalised value, its contribution and the site's
   score — in ``site_scores.csv``, the candidate-site layer, the report's site table and the map;
   published **ranks** count only the sites whose score is published (those listed first), so no
-  gap or position places a hidden score between two published ones;
+  gap or position places a hidden score between two published ones; every site also gets the
+  interval its score and its rank among all candidates lie in (``score_low``, ``score_high``,
+  ``rank_best``, ``rank_worst``), computed from the published cells alone
+  (:mod:`placeplan.publish.site_ranges`); the mean minutes saved is hidden for every site when
+  the largest is hidden (the others' minutes over their normalised values would give it back);
 * the **journey-time bands** add up to all pupils, and where the bands from the shortest
   reasonable maximum up hold exactly the pupils over it, to the impact table's
   ``over_threshold_n``: those totals join their secondary suppression.
@@ -54,6 +58,7 @@ from placeplan.publish.disclosure import (
 from placeplan.publish.flows import published_flows
 from placeplan.publish.mitigations import published_mitigations
 from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable
+from placeplan.publish.site_ranges import largest_time_saved_hidden, site_score_ranges
 from placeplan.vocab import TIME_BAND_EDGES_MIN, TIME_BAND_LABELS
 
 if TYPE_CHECKING:
@@ -64,6 +69,7 @@ __all__ = [
     "SITE_SCORE_COUNTS",
     "Declaration",
     "Release",
+    "published_site_scores",
     "release_run",
     "suppress_declared",
 ]
@@ -175,7 +181,9 @@ REGISTER: Mapping[str, Declaration] = {
             count_cols=SITE_SCORE_COUNTS,
             dependent_cols=_SCORE_DEPS,
             outputs=("site_scores.csv", "report site table and case for each site"),
-            note="no secondary suppression: catchments overlap, the counts add up to nothing",
+            note="no secondary suppression: catchments overlap, the counts add up to nothing; "
+            "score_low/score_high/rank_best/rank_worst are computed from published cells only "
+            "(publish.site_ranges), so they are not declared",
         ),
         Declaration(
             "ooa_flows",
@@ -338,16 +346,53 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
     scores = (
         None
         if first.site_scores is None
-        else _published_ranks(
-            suppress_declared("site_scores", first.site_scores, threshold=th, round_to=rnd,
-                              mode=mode)
+        else published_site_scores(
+            first.site_scores, threshold=th, round_to=rnd, mode=mode, weights=first.site_weights
         )
-    )  # fmt: skip
+    )
     out = {}
     for ri in inputs:
         imp = ImpactTable(ri.impact, threshold=th, round_to=rnd, mode=mode, force=force)
         out[ri.scenario_name] = _scenario_release(ri, imp, flows, scores)
     return out
+
+
+def published_site_scores(
+    scores: pd.DataFrame,
+    *,
+    threshold: int,
+    round_to: int,
+    mode: str,
+    weights: Mapping[str, float] | None = None,
+) -> Published:
+    """The site scores as ``site_scores.csv`` and the report publish them.
+
+    Suppressed as :data:`REGISTER` declares ``site_scores``; ranks among the sites whose score is
+    published (:func:`_published_ranks`); and, for every site, the interval its score and its
+    rank among all candidates are known to lie in, from the published cells alone
+    (:func:`placeplan.publish.site_ranges.site_score_ranges`); the mean minutes saved is hidden
+    for every site when the largest is (``site_ranges.largest_time_saved_hidden``).
+
+    Parameters
+    ----------
+    scores
+        :func:`placeplan.compute.scoring.score_sites` output (plus the sensitivity columns).
+    threshold, round_to, mode
+        The plan's disclosure settings.
+    weights
+        The scoring weights (default: read back from the published contributions).
+
+    Returns
+    -------
+    Published
+        Values and mask, best first.
+    """
+    force = largest_time_saved_hidden(scores, threshold) if mode != "internal" else None
+    sup = suppress_declared(
+        "site_scores", scores, threshold=threshold, round_to=round_to, mode=mode, force=force
+    )
+    ranked = _published_ranks(sup)
+    return site_score_ranges(ranked, threshold=threshold, round_to=round_to, weights=weights)
 
 
 def _published_ranks(scores: Published) -> Published:

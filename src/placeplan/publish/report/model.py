@@ -378,7 +378,8 @@ class Reweight:
     ``criteria`` is ``(key, label, weight)`` per criterion with a slider (weights as given by
     the plan, any scale); ``header`` and ``rows`` the table as first drawn (``rows[i][0]`` is
     the rank cell); ``data`` the JSON (script-safe) the inline script reads: the published
-    normalised criteria per site, null where suppressed.
+    normalised criteria per site as ``low``/``high`` (an interval where a count is suppressed,
+    :mod:`placeplan.publish.site_ranges`).
     """
 
     id: str

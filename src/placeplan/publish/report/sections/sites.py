@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from placeplan.compute.scoring import CRITERIA, DEFAULT_WEIGHTS
-from placeplan.publish.disclosure import suppression_mask
+from placeplan.publish.disclosure import Published, mask_columns, suppression_mask
 from placeplan.publish.escape import script_json
 from placeplan.publish.report.context import basemap_areas, published_provision
 from placeplan.publish.report.model import (
@@ -21,6 +21,12 @@ from placeplan.publish.report.model import (
     Table,
 )
 from placeplan.publish.report.prose import prose
+from placeplan.publish.site_ranges import (
+    RANGE_COLUMNS,
+    criterion_bounds,
+    range_order,
+    score_ranges,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -40,9 +46,6 @@ CRITERION_LABELS: dict[str, str] = {
     "spare_capacity": "Spare capacity",
     "rurality": "Rurality",
 }
-#: Criteria whose normalised value is derived from a pupil count: key -> the published raw
-#: column whose suppression it follows (``time_saved_min`` follows ``pupils_benefiting``).
-_COUNT_CRITERIA = {"need": "need_in_reach", "ooa": "ooa_avoidable", "time_saved": "time_saved_min"}
 
 
 def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
@@ -61,7 +64,7 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
                 reach_min=inputs.site_reach_min,
             )
         )
-        crit = published_criteria(ctx.site_scores)
+        crit = published_criteria(ctx.site_scores, threshold=th, round_to=ctx.round_to)
         if crit is not None:
             blocks.append(Paragraph(prose("sites", "reweight_intro")))
             blocks.append(_reweight_block(crit, sites, inputs.site_weights, threshold=th))
@@ -209,9 +212,18 @@ def _sites_table(
     s = sites.copy()
     s["_sel"] = s.get("selected", False)
     s["_score"] = pd.to_numeric(s.get("score", np.nan), errors="coerce")
+    keys = ["_sel", "_score", "site_id"]
+    if scores is not None and set(RANGE_COLUMNS) <= set(scores.columns):
+        # by the rank interval among all candidates (published cells only), as the sliders
+        by = scores.assign(site_id=scores["site_id"].astype(str)).set_index("site_id")
+        ids = s["site_id"].astype(str)
+        s["_best"] = ids.map(by["rank_best"]).astype(float)
+        s["_worst"] = ids.map(by["rank_worst"]).astype(float)
+        s["_score"] = ids.map(by["score_high"]).astype(float)
+        keys = ["_sel", "_best", "_worst", "_score", "site_id"]
     s = s.sort_values(
-        ["_sel", "_score", "site_id"],
-        ascending=[False, False, True],
+        keys,
+        ascending=[k in ("_best", "_worst", "site_id") for k in keys],
         kind="stable",
         na_position="last",
     )
@@ -233,10 +245,10 @@ def _sites_table(
         notes.append(f"{sid} — {case}" if case else sid)
     return Table(
         "t-sites",
-        "Candidate inclusion-base sites: those selected in this scenario first, then by score "
-        "(rank 1 = highest score, among the candidates whose score is published)",
+        "Candidate inclusion-base sites: those selected in this scenario first, then by rank "
+        "(1 = highest score; a range where a criterion is suppressed)",
         (
-            "Rank (range)",
+            "Rank",
             "Site",
             "Need",
             "Phase",
@@ -262,121 +274,115 @@ def _site_row(r: pd.Series, row_mask: pd.Series | None, crit: pd.Series | None) 
         return Cell(None if pd.isna(v) else float(v), fmt, suppressed=sup)
 
     sid = str(r["site_id"])
-    rank_hidden = row_mask is not None and bool(row_mask.get("rank", False))
-    rank = r.get("rank", np.nan)
-    if (rank is None or pd.isna(rank)) and crit is not None and "rank" in crit.index:
-        rank = crit["rank"]
-    rank_range = ""
-    if crit is not None and {"min_rank", "max_rank"} <= set(crit.index):
-        lo, hi = crit["min_rank"], crit["max_rank"]
-        if not (pd.isna(lo) or pd.isna(hi)) and (int(lo), int(hi)) != (int(rank), int(rank)):
-            rank_range = f" ({int(lo)}–{int(hi)})"
+    ranged = crit is not None and set(RANGE_COLUMNS) <= set(crit.index)
+    if ranged and crit is not None and not pd.isna(crit["score_low"]):
+        # the interval among all candidates, from published cells (exact where nothing is hidden)
+        rank_cell = Cell(_rank_text(crit))
+        score_cell = _interval(float(crit["score_low"]), float(crit["score_high"]))
+    else:
+        rank_hidden = row_mask is not None and bool(row_mask.get("rank", False))
+        rank = r.get("rank", np.nan)
+        if (rank is None or pd.isna(rank)) and crit is not None and "rank" in crit.index:
+            rank = crit["rank"]
+        rank_cell = (
+            Cell(None, "text", suppressed=True)
+            if rank_hidden
+            else Cell("–" if rank is None or pd.isna(rank) else f"{int(rank)}")
+        )
+        score_cell = cnum("score", "score")
     return (
-        Cell(None, "text", suppressed=True)
-        if rank_hidden
-        else Cell("–" if rank is None or pd.isna(rank) else f"{int(rank)}{rank_range}"),
+        rank_cell,
         Cell(str(r.get("name", "")) or sid),
         Cell(str(r.get("needs", "") or "any").replace(";", ", ")),
         Cell(str(r.get("phases", "") or "").replace(";", ", ")),
         cnum("places", "places"),
         cnum("capital_cost_gbp", "gbp"),
-        cnum("score", "score"),
+        score_cell,
         Cell("yes" if bool(r["_sel"]) else "no"),
         cnum("pupils_served", "count"),
         cnum("mean_time_saved_min", "minutes"),
     )
 
 
-def published_criteria(scores: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The published normalised criteria per site, NaN where suppressed, for the sliders.
+def published_criteria(
+    scores: pd.DataFrame | None, *, threshold: int = 5, round_to: int = 0
+) -> pd.DataFrame | None:
+    """Per site, the interval each normalised criterion is known to lie in, for the sliders.
 
     Parameters
     ----------
     scores
         The published site scores (``site_scores`` of the run's
-        :func:`placeplan.publish.register.release_run`: ``site_id``, the raw criteria,
-        ``<key>_norm`` for every criterion with a weight, and their suppression mask).
+        :func:`placeplan.publish.register.release_run` as a frame: ``site_id``, the raw
+        criteria, ``<key>_norm`` for every criterion with a weight, and their suppression mask).
+    threshold, round_to
+        The plan's disclosure settings.
 
     Returns
     -------
     pandas.DataFrame or None
-        ``site_id`` and one column per criterion key (0-1, NaN = suppressed), in
-        ``CRITERIA`` order; ``attrs["left_out"]`` lists criteria suppressed for every site.
-        None when there are no normalised criteria.
+        :func:`placeplan.publish.site_ranges.criterion_bounds`: ``site_id`` and ``<key>_low``,
+        ``<key>_high`` per criterion (equal where published); ``attrs["keys"]`` lists the keys
+        in ``CRITERIA`` order. None when there are no normalised criteria.
 
     Notes
     -----
-    A criterion derived from a count follows that count's suppression (``need`` the count
-    in reach, ``ooa`` the avoidable placements, ``time_saved`` the pupils benefiting), as the
-    register declares it. Count criteria are normalised as a share of the largest
-    (:data:`placeplan.compute.scoring.CRITERIA`), so a published normalised value never gives
-    back a suppressed count at the bottom of the range, as min-max scaling would.
+    Built from the published cells only: a suppressed count is known to lie in
+    ``1 .. threshold - 1``, so its normalised value (a share of the largest count) lies in an
+    interval (see :mod:`placeplan.publish.site_ranges`).
     """
     if scores is None or scores.empty or "site_id" not in scores.columns:
         return None
-    keys = [c.key for c in CRITERIA if f"{c.key}_norm" in scores.columns]
-    if not keys:
+    if not any(f"{c.key}_norm" in scores.columns for c in CRITERIA):
         return None
     mask = suppression_mask(scores)
-    out = pd.DataFrame({"site_id": scores["site_id"].astype(str).to_numpy()})
-    left_out: list[str] = []
-    for key in keys:
-        norm = pd.to_numeric(scores[f"{key}_norm"], errors="coerce").to_numpy(dtype=float)
-        col = f"{key}_norm" if f"{key}_norm" in mask.columns else _COUNT_CRITERIA.get(key)
-        if col is not None and col in mask.columns:
-            norm = np.where(mask[col].to_numpy(dtype=bool), np.nan, norm)
-        if np.isnan(norm).all():
-            left_out.append(key)
-        out[key] = norm
-    out.attrs["left_out"] = left_out
-    return out
+    pub = Published(scores.drop(columns=mask_columns(scores)), mask)
+    return criterion_bounds(pub, threshold=threshold, round_to=round_to)
 
 
 def reweighted_ranking(criteria: pd.DataFrame, weights: Mapping[str, float]) -> pd.DataFrame:
-    """Score and rank sites from published criteria, as the report's sliders do in the browser.
+    """Score and rank intervals from published criteria, as the report's sliders compute them.
 
     Parameters
     ----------
     criteria
-        :func:`published_criteria` output: ``site_id`` and one 0-1 column per criterion key
-        (NaN = suppressed).
+        :func:`published_criteria` output.
     weights
         Weight per criterion key (any scale, >= 0; keys absent or 0 are not used).
 
     Returns
     -------
     pandas.DataFrame
-        ``site_id, score, rank, left_out`` best first: ``score`` is the weighted mean of the
-        site's published criteria with a positive weight (a suppressed one is left out and the
-        weights rescaled over the rest; NaN when none is left), rounded to 9 decimals;
-        ``rank`` 1 = best, ties share the best rank; ties and NaN scores in ``site_id`` order.
+        ``site_id, score_low, score_high, rank_best, rank_worst`` in the sliders' order (best
+        rank, worst rank, highest score, ``site_id``): the weighted mean of the criteria's
+        lower (upper) ends, rounded to 9 decimals, and the best (worst) rank those allow; NaN
+        scores when no weight is positive.
 
     Examples
     --------
-    >>> crit = pd.DataFrame({"site_id": ["a", "b"], "need": [1.0, 0.0], "cost": [0.0, 1.0]})
+    >>> crit = pd.DataFrame({"site_id": ["a", "b"], "need_low": [1.0, 0.0],
+    ...     "need_high": [1.0, 0.0], "cost_low": [0.0, 1.0], "cost_high": [0.0, 1.0]})
+    >>> crit.attrs["keys"] = ["need", "cost"]
     >>> reweighted_ranking(crit, {"need": 1, "cost": 3})["site_id"].tolist()
     ['b', 'a']
     """
-    keys = [k for k in criteria.columns if k != "site_id" and weights.get(k, 0) > 0]
-    rows = []
-    for _, r in criteria.iterrows():
-        num = den = 0.0
-        left = []
-        for k in keys:
-            v = r[k]
-            if pd.isna(v):
-                left.append(CRITERION_LABELS.get(k, k))
-                continue
-            num += float(weights[k]) * float(v)
-            den += float(weights[k])
-        score = round(num / den, 9) if den > 0 else np.nan
-        rows.append((str(r["site_id"]), score, ", ".join(left)))
-    out = pd.DataFrame(rows, columns=["site_id", "score", "left_out"])
-    out["_key"] = out["score"].fillna(-1.0)
-    out = out.sort_values(["_key", "site_id"], ascending=[False, True], kind="stable")
-    out["rank"] = out["_key"].rank(method="min", ascending=False).astype(int)
-    out.loc[out["score"].isna(), "rank"] = 0
-    return out.drop(columns="_key").reset_index(drop=True)[["site_id", "score", "rank", "left_out"]]
+    ranges = score_ranges(criteria, weights)
+    order = range_order(ranges)
+    return ranges.set_index("site_id").loc[order].reset_index()
+
+
+def _interval(low: float, high: float) -> Cell:
+    """A 0-1 value or interval cell ("0.41–0.47"; one value when both ends show the same)."""
+    if pd.isna(low):
+        return Cell(None, "score")
+    a, b = f"{low:.2f}", f"{high:.2f}"
+    return Cell(float(low), "score") if a == b else Cell(f"{a}–{b}")
+
+
+def _rank_text(r: pd.Series) -> str:
+    """ "3", or "3–6" when the rank lies in a range."""
+    best, worst = int(r["rank_best"]), int(r["rank_worst"])
+    return str(best) if best == worst else f"{best}–{worst}"
 
 
 def _slider_weights(keys: list[str], weights: Mapping[str, float] | None) -> dict[str, int]:
@@ -394,7 +400,7 @@ def _reweight_block(
     threshold: int,
 ) -> Reweight:
     """The sliders and the table they re-rank, first drawn at the plan's weights."""
-    keys = [k for k in crit.columns if k != "site_id"]
+    keys = list(crit.attrs.get("keys", []))
     start = _slider_weights(keys, weights)
     names = dict(
         zip(sites["site_id"].astype(str), sites.get("name", sites["site_id"]), strict=True)
@@ -404,18 +410,13 @@ def _reweight_block(
     by_id = crit.set_index("site_id")
     rows = []
     for sid in order:
-        r = ranked.loc[sid]
-        c = by_id.loc[sid]
+        r, c = ranked.loc[sid], by_id.loc[sid]
         rows.append(
             (
-                Cell("–" if r["rank"] == 0 else str(int(r["rank"]))),
+                Cell("–" if pd.isna(r["score_low"]) else _rank_text(r)),
                 Cell(str(names.get(sid, sid)) or sid),
-                *(
-                    Cell(None if pd.isna(c[k]) else float(c[k]), "score", suppressed=pd.isna(c[k]))
-                    for k in keys
-                ),
-                Cell(None if pd.isna(r["score"]) else float(r["score"]), "score"),
-                Cell(str(r["left_out"])),
+                *(_interval(c[f"{k}_low"], c[f"{k}_high"]) for k in keys),
+                _interval(r["score_low"], r["score_high"]),
             )
         )
     data = {
@@ -423,20 +424,19 @@ def _reweight_block(
         "sites": [
             {
                 "id": sid,
-                "norm": {k: None if pd.isna(by_id.loc[sid, k]) else float(by_id.loc[sid, k])
-                         for k in keys},
+                "low": {k: float(by_id.loc[sid, f"{k}_low"]) for k in keys},
+                "high": {k: float(by_id.loc[sid, f"{k}_high"]) for k in keys},
             }
             for sid in order
         ],
-    }  # fmt: skip
-    left_out = ", ".join(CRITERION_LABELS.get(k, k) for k in crit.attrs.get("left_out", []))
+    }
     return Reweight(
         "rw-sites",
         "Candidate sites re-ranked with the weights above (published criteria only)",
         tuple((k, CRITERION_LABELS.get(k, k), float(start[k])) for k in keys),
-        ("Rank", "Site", *(CRITERION_LABELS.get(k, k) for k in keys), "Score", "Left out"),
+        ("Rank", "Site", *(CRITERION_LABELS.get(k, k) for k in keys), "Score"),
         tuple(rows),
         tuple(order),
         script_json(data),
-        note=prose("sites", "reweight_note", threshold=threshold, left_out=left_out),
+        note=prose("sites", "reweight_note", threshold=threshold),
     )
