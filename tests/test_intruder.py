@@ -899,6 +899,14 @@ def add_score_relations(rel: Release) -> None:
     for (r0, s0), (r1, s1) in itertools.pairwise(ranked):
         if r0 < r1 and ("site", s0, "score") in rel.truth and ("site", s1, "score") in rel.truth:
             rel.bounds_ub.append(({("site", s1, "score"): 1.0, ("site", s0, "score"): -1.0}, 0.0))
+    # the published score ranges (score_low <= score <= score_high) where a criterion is hidden
+    for s in sites:
+        key: Key = ("site", s, "score")
+        lo, hi = published.get(("site", s, "score_low")), published.get(("site", s, "score_high"))
+        if key in rel.truth and lo is not None and hi is not None:
+            assert lo - 1e-9 <= rel.truth[key] <= hi + 1e-9, (s, lo, rel.truth[key], hi)
+            rel.bounds_ub.append(({key: 1.0}, hi + 1e-9))
+            rel.bounds_ub.append(({key: -1.0}, -lo + 1e-9))
     for s in sites:
         contribs = {("site", s, f"{c.key}_contrib"): 1.0 for c in CRITERIA}
         rel.relate({**contribs, ("site", s, "score"): -1.0})
@@ -945,6 +953,8 @@ def attack(rel: Release, only: set[Key] | None = None) -> list[tuple[Key, float,
             for v, tol in rel.obs.get(k, []):
                 if v is not None:
                     lo, hi = max(lo, v - tol), min(hi, v + tol)
+            if _known_small(k, hidden):
+                lo, hi = max(lo, 1.0), min(hi, rel.threshold - 1.0)
             bounds.append((lo, hi))
         h = _model(keys, [every[i] for i in eqs], [every[i] for i in ubs], bounds)
         pos = {k: j for j, k in enumerate(keys)}
@@ -953,9 +963,17 @@ def attack(rel: Release, only: set[Key] | None = None) -> list[tuple[Key, float,
             truth = rel.truth.get(k, np.nan)
             assert lo - 1e-6 <= truth <= hi + 1e-6 or np.isnan(truth), (k, lo, hi, truth)
             small = lo >= 1 - 1e-6 and hi <= rel.threshold - 1 + 1e-6
+            small = small and not _known_small(k, hidden)
             if small or hi - lo < 1 - 1e-6:
                 found.append((k, float(lo), float(hi), float(truth)))
     return found
+
+
+def _known_small(key: Key, hidden: set[Key]) -> bool:
+    """A hidden site-score count: ``site_scores`` has no secondary suppression and the report
+    says its ``c`` means 1 to 4 pupils, so the intruder knows that much already (and the score
+    ranges publish what follows from it); recovering it means pinning it closer than a pupil."""
+    return key[0] == "site" and key in hidden and _is_count(key)
 
 
 def _uncertified(h, pos: dict[Key, int], targets: list[Key], rel: Release, bounds) -> list[Key]:
@@ -1330,14 +1348,20 @@ def _site_range(rel: Release, key: Key) -> tuple[float, float]:
 
 def test_intruder_bounds_hidden_scores_from_ranks_over_every_site(sample_release):
     """Ranks over every site, listed in rank order (as ``site_scores.csv`` was), put each hidden
-    score between two published ones; the published ranks count only the sites whose score is
-    published and list the others after them, so they bound no hidden score."""
+    score between two published ones. Today a hidden score is published as the range the
+    published cells allow (``score_low``..``score_high``), ``rank`` only where those ranges fix
+    it, and the rows in the ranges' order: ranks and order narrow no hidden score below its
+    published range."""
     rel = sample_release
     sites = sorted({k[1] for k in rel.truth if k[0] == "site"})
     hidden = [s for s in sites if ("site", s, "score") in rel.hidden()]
     assert hidden  # the sample hides some site's score
-    # the published release: no inequality reaches a hidden score
-    assert not [t for t, _ in rel.bounds_ub if any(("site", s, "score") in t for s in hidden)]
+    published = {k: vs[0][0] for k, vs in rel.obs.items() if vs and vs[0][0] is not None}
+    for s in hidden:
+        lo, hi = _site_range(rel, ("site", s, "score"))
+        p_lo, p_hi = published[("site", s, "score_low")], published[("site", s, "score_high")]
+        assert p_lo < p_hi  # a real range
+        assert hi - lo >= p_hi - p_lo - 1e-6, (s, (lo, hi), (p_lo, p_hi))
     # the old release: every site's true rank, in rank order
     unsafe = Release(
         rel.threshold,

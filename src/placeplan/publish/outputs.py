@@ -87,6 +87,15 @@ def _score_table(scores: pd.DataFrame | None, mode: str) -> pd.DataFrame | None:
     return pd.DataFrame(scores.drop(columns=[c for c in drop if c in scores.columns]))
 
 
+def _used_weights(scores: pd.DataFrame | None) -> dict[str, float] | None:
+    """The scoring weights :func:`placeplan.compute.scoring.score_sites` used (its
+    ``attrs["weights"]``), or None without them."""
+    if scores is None:
+        return None
+    weights = scores.attrs.get("weights")
+    return {str(k): float(v) for k, v in weights.items()} if weights else None
+
+
 def _proposal_inputs(run: RunResult, name: str) -> ProposalInputs | None:
     """The per-proposal figures of scenario ``name`` for its report (None without them)."""
     pa = getattr(run, "proposals", None)
@@ -407,7 +416,10 @@ def _report_inputs(
         flows=getattr(run, "flows", None),
         plan_file_name=_plan_file(plan).name,
         area_groups=_area_groups(inputs.pupils),
-        site_weights=plan.selection.weights or None,
+        # the weights the scores were made with (normalised; the plan's, else the defaults):
+        # the score ranges and the sliders cannot read them back from the contributions when a
+        # criterion is 0 or hidden at every site
+        site_weights=_used_weights(run.site_scores) or plan.selection.weights or None,
         # the cohort's baseline beside the published SEN2 figures (issue 9 §6)
         sen2_check=getattr(run, "sen2_check", None),
         region=getattr(inputs, "region", None),

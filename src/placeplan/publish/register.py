@@ -58,7 +58,11 @@ from placeplan.publish.disclosure import (
 from placeplan.publish.flows import published_flows
 from placeplan.publish.mitigations import published_mitigations
 from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable
-from placeplan.publish.site_ranges import largest_time_saved_hidden, site_score_ranges
+from placeplan.publish.site_ranges import (
+    largest_time_saved_hidden,
+    range_order,
+    site_score_ranges,
+)
 from placeplan.vocab import TIME_BAND_EDGES_MIN, TIME_BAND_LABELS
 
 if TYPE_CHECKING:
@@ -392,7 +396,39 @@ def published_site_scores(
         "site_scores", scores, threshold=threshold, round_to=round_to, mode=mode, force=force
     )
     ranked = _published_ranks(sup)
-    return site_score_ranges(ranked, threshold=threshold, round_to=round_to, weights=weights)
+    out = site_score_ranges(ranked, threshold=threshold, round_to=round_to, weights=weights)
+    return _ranks_among_all(out)
+
+
+def _ranks_among_all(scores: Published) -> Published:
+    """Where a score is published as a range, make ``rank`` a rank among *all* candidates.
+
+    :func:`_published_ranks` ranks the sites whose score is published among themselves; beside
+    ``rank_best``/``rank_worst`` (among every candidate) that reads wrongly (a site 4th of the
+    exact ones can be 13th to 15th of all). So ``rank`` becomes the rank among all candidates
+    where the ranges fix it (``rank_best == rank_worst``) and is hidden where they do not; the
+    ranks under ±50 % weights (``min_rank``, ``max_rank``, ``most_sensitive_to``), computed
+    among the exact sites only, are hidden (the report's sliders replace them). Rows are listed
+    as the sliders list them (:func:`placeplan.publish.site_ranges.range_order`). Everything
+    here is derived from published cells, so nothing new is disclosed.
+    """
+    v, m = scores.values, scores.mask
+    needed = {"site_id", "rank", "score", "rank_best", "rank_worst", "score_high"}
+    if scores.mode != "published" or not needed <= set(v.columns) or "score" not in m.columns:
+        return scores
+    if not m["score"].reindex(v.index).fillna(False).astype(bool).any():
+        return scores
+    values, mask = v.copy(), m.copy()
+    fixed = values["rank_best"].astype(int) == values["rank_worst"].astype(int)
+    values["rank"] = values["rank_best"].astype(float).where(fixed)
+    mask["rank"] = ~fixed
+    for col in ("min_rank", "max_rank", "most_sensitive_to"):
+        if col in values.columns:
+            values[col] = "" if col == "most_sensitive_to" else float("nan")
+            mask[col] = True
+    by_id = pd.Series(values.index, index=values["site_id"].astype(str))
+    order = by_id.loc[range_order(values)].to_numpy()
+    return replace(scores, values=values.loc[order], mask=mask.loc[order])
 
 
 def _published_ranks(scores: Published) -> Published:
