@@ -247,3 +247,25 @@ def test_growth_uses_only_years_present() -> None:
     got = forecast(gappy, years=1).set_index("measure").loc["ehcplans", "central"]
     want = forecast(release, years=1).set_index("measure").loc["ehcplans", "central"]
     assert got == pytest.approx(want)
+
+
+def test_a_suppressed_type_cell_is_left_out_of_its_retention_not_read_as_zero() -> None:
+    # the example follows S(t+1) = 0.95 S(t) + N(t+1) exactly in every type; with the
+    # non-maintained special schools suppressed in 2020/21, the independent + non-maintained
+    # retention must skip the two transitions touching that year (read as 0 it would count
+    # the non-maintained plans as leaving and coming back) and stay exactly 0.95
+    rel = example_release()
+    cl = rel.caseload.copy()
+    hidden = (
+        (cl["year"] == "2020/21") & (cl["measure"] == "special_non_maintained") & cl["age"].isna()
+    )
+    cl.loc[hidden, "value"] = np.nan
+    new = rel.new_plans.copy()
+    gone = (new["census_year"] == "2021/22") & (new["measure"] == "special_independent")
+    new.loc[gone & new["age"].isna(), "value"] = np.nan
+    rel = Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "caseload": cl,
+                         "new_plans": new})  # fmt: skip
+    model = fit_forecast(rel)
+    assert model.retention["special_independent"] == pytest.approx(0.95, abs=1e-12)
+    # the new plans' mix leaves the year with a suppressed type out: the published mix stays
+    assert model.new_plans_mix["special_independent"] == pytest.approx(0.05)

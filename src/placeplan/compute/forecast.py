@@ -66,10 +66,12 @@ from placeplan._errors import ConfigError, InputFileError
 from placeplan.compute.forecast_cohort import (
     AGE_TOPIC,
     fit_cohort_types,
+    known_mix,
     latest_age_year,
     latest_by_age,
     project_cohort,
     type_share_path,
+    unknown_ages,
 )
 from placeplan.compute.forecast_ranges import (
     check_ranges,
@@ -152,9 +154,8 @@ def _num(df: pd.DataFrame, row: object, col: str) -> float:
 
 
 def _group_sum(values: list[float]) -> float:
-    """Sum ignoring missing members; NaN only when every member is missing."""
-    present = [v for v in values if np.isfinite(v)]
-    return float(sum(present)) if present else float("nan")
+    """Sum of a group's cells; NaN when any member is missing (suppressed is unknown, not 0)."""
+    return float(sum(values)) if all(np.isfinite(v) for v in values) else float("nan")
 
 
 def _year_start(label: str) -> int:
@@ -228,19 +229,21 @@ def _history(release: Sen2Release, base_year: str) -> tuple[pd.DataFrame, pd.Dat
     head = release.headline("caseload")
     head = head[head.index <= base_year]
     cols = [TOTAL_MEASURE, *PLACEMENT_MEASURES]
-    stock = head.reindex(columns=cols)
+    # a column the release does not publish holds no plans; a suppressed cell stays NaN
+    stock = head.reindex(columns=cols).fillna({c: 0.0 for c in cols[1:] if c not in head})
     stock = stock[stock[TOTAL_MEASURE].notna()]
-    # a type suppressed in a year holds its last published figure in the remainder, not zero
-    # (the remainder would take all its plans); its own retention skips the year
-    held = stock[list(PLACEMENT_MEASURES)].ffill().fillna(0)
-    stock[_OTHER] = (stock[TOTAL_MEASURE] - held.sum(axis=1)).clip(lower=0)
+    # a type suppressed in a year leaves the remainder unknown that year, not total minus the
+    # others (it would take all the type's plans); both retentions skip the year
+    held = stock[list(PLACEMENT_MEASURES)]
+    stock[_OTHER] = (stock[TOTAL_MEASURE] - held.sum(axis=1, min_count=held.shape[1])).clip(lower=0)
     new = release.headline("new_plans")
+    absent = {c: 0.0 for c in PLACEMENT_MEASURES if c not in new}
     new = new[new.index <= base_year].reindex(columns=[_NEW_TOTAL, *PLACEMENT_MEASURES])
+    new = new.fillna(absent)
     new = new[new[_NEW_TOTAL].notna()]
     new[list(PLACEMENT_MEASURES)] = new[list(PLACEMENT_MEASURES)].ffill()
-    new[_OTHER] = (new[_NEW_TOTAL] - new[list(PLACEMENT_MEASURES)].fillna(0).sum(axis=1)).clip(
-        lower=0
-    )
+    placed = new[list(PLACEMENT_MEASURES)].sum(axis=1, min_count=len(PLACEMENT_MEASURES))
+    new[_OTHER] = (new[_NEW_TOTAL] - placed).clip(lower=0)
     return stock, new
 
 
@@ -267,11 +270,9 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
             if np.isnan(s_a) or np.isnan(s_b):
                 continue
             new_cols = [_NEW_TOTAL] if m == TOTAL_MEASURE else group
-            n_b = (
-                sum(np.nan_to_num(nv[g][b]) for g in new_cols)
-                if (with_new and b in new.index)
-                else 0.0
-            )
+            n_b = _group_sum([nv[g][b] for g in new_cols]) if with_new and b in new.index else 0.0
+            if np.isnan(n_b):  # the type's new plans are suppressed: its retention is unknown
+                continue
             kept.append(s_b - n_b)
             start.append(s_a)
         if not start:
@@ -295,7 +296,8 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
             slope, intercept = np.polyfit(x, yv, 1)
         else:
             slope, intercept = 0.0, float(yv[-1])
-        mix_sum = recent[leaves].fillna(0).sum()
+        # years with a suppressed type are left out of the mix (not read as no new plans)
+        mix_sum = recent[leaves].dropna().sum()
         total = float(mix_sum.sum())
         new_mix = {m: float(mix_sum[m]) / total if total > 0 else 0.0 for m in leaves}
     else:
@@ -433,6 +435,9 @@ class ForecastModel:
         Age moved from -> transition matrix between placement types, fitted cohort-wise on the
         by-age censuses in the window (``forecast_cohort.fit_type_transitions``); empty with
         fewer than two consecutive by-age censuses up to the base year.
+    type_unknown_ages
+        ``(census year, age)`` whose by-age cells are suppressed in the censuses the transitions
+        are fitted on: left out of the fit (unknown, not zero plans); empty when none.
     """
 
     la_code: str
@@ -453,6 +458,7 @@ class ForecastModel:
     residuals: pd.DataFrame
     type_stock_by_age: pd.DataFrame
     type_transitions: dict[int, pd.DataFrame]
+    type_unknown_ages: tuple[tuple[str, int], ...]
     _core: _Core = field(repr=False)
     _actual: pd.DataFrame = field(repr=False)
 
@@ -616,6 +622,14 @@ def fit_forecast(
     type_stock, transitions = fit_cohort_types(
         release.caseload, base, list(PLACEMENT_MEASURES), window=window, remainder=_OTHER
     )
+    unknown = unknown_ages(release.caseload, base, list(PLACEMENT_MEASURES), window=window)
+    if unknown:
+        logger.warning(
+            "fit_forecast: %s: by-age cells suppressed at %s; those ages are left out of the "
+            "placement-type transitions (unknown, not zero)",
+            release.la_name,
+            ", ".join(f"{y} age {a}" for y, a in unknown),
+        )
     model = ForecastModel(
         la_code=release.la_code,
         la_name=release.la_name,
@@ -635,6 +649,7 @@ def fit_forecast(
         residuals=residuals,
         type_stock_by_age=type_stock,
         type_transitions=transitions,
+        type_unknown_ages=unknown,
         _core=core,
         _actual=_actuals(stock, new),
     )
@@ -683,7 +698,7 @@ def _cohort_shares(model: ForecastModel, central: pd.DataFrame) -> pd.DataFrame 
     if paths.empty or model.age_year != model.base_year:
         return None
     path = type_share_path(paths, model.type_stock_by_age, model.type_transitions)
-    start = model.type_stock_by_age.sum() / model.type_stock_by_age.to_numpy().sum()
+    start = known_mix(model.type_stock_by_age)  # ages with a suppressed cell left out
     base = pd.Series(model._core.shares).reindex(path.columns).fillna(0.0)
     moved = (path - start + base).clip(lower=0.0)
     return moved.div(moved.sum(axis=1), axis=0)
