@@ -269,3 +269,61 @@ def test_a_suppressed_type_cell_is_left_out_of_its_retention_not_read_as_zero() 
     assert model.retention["special_independent"] == pytest.approx(0.95, abs=1e-12)
     # the new plans' mix leaves the year with a suppressed type out: the published mix stays
     assert model.new_plans_mix["special_independent"] == pytest.approx(0.05)
+
+
+def test_an_age_with_a_suppressed_need_cell_borrows_the_all_ages_mix() -> None:
+    # at age 10 ASD 30 and SEMH `x`: read as 0 the age would be all ASD; it is unknown, so the
+    # age takes the all-ages mix (ASD 60 %, SEMH 40 %); age 11 is published in full (50/50)
+    rel = example_release()
+    last = rel.needs["year"].iloc[0]
+    cols = list(rel.needs.columns)
+    by_age = pd.DataFrame(
+        [
+            (last, "Child or young persons age", "age 10", 10, "ASD", 30.0),
+            (last, "Child or young persons age", "age 10", 10, "SEMH", np.nan),
+            (last, "Child or young persons age", "age 11", 11, "ASD", 10.0),
+            (last, "Child or young persons age", "age 11", 11, "SEMH", 10.0),
+        ],
+        columns=cols,
+    ).astype({"age": "Int64"})
+    needs = pd.concat([rel.needs, by_age], ignore_index=True)
+    rel = Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "needs": needs})
+    mix = fit_forecast(rel).need_mix_by_age
+    assert mix.loc[10].to_dict() == pytest.approx({"ASD": 0.6, "SEMH": 0.4})
+    assert mix.loc[11].to_dict() == pytest.approx({"ASD": 0.5, "SEMH": 0.5})
+
+
+def test_a_suppressed_age_cell_is_left_out_of_the_exit_rates() -> None:
+    # ages 16-18 at the census before the last: 100 plans each; at the last census ages 17,
+    # 18, 19: 90, `x`, 80 (no new plans published at those ages). The 16-18 band's exit rate is
+    # fitted on the two cohorts with both cells: 1 - (90 + 80) / 200 = 0.15. Read as 0 plans,
+    # the suppressed cohort would look like 100 exits: 1 - 170 / 300 = 0.433.
+    rel = example_release()
+    prev, last = sorted(rel.caseload["year"].unique())[-2:]
+    cl = rel.caseload.copy()
+    total = cl["measure"] == "ehcplans"
+    for year, age, value in [(prev, 16, 100.0), (prev, 17, 100.0), (prev, 18, 100.0)] + [
+        (last, 17, 90.0),
+        (last, 18, np.nan),
+        (last, 19, 80.0),
+    ]:
+        cl.loc[total & (cl["year"] == year) & (cl["age"] == age), "value"] = value
+    rel = Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "caseload": cl})
+    rate = fit_forecast(rel).exit_rate_by_age
+    assert rate[16] == pytest.approx(0.15, rel=1e-12)
+    assert rate[18] == pytest.approx(0.15, rel=1e-12)
+
+
+def test_a_suppressed_age_at_the_latest_census_is_not_zero_plans() -> None:
+    # ages 9, 10, 11 at the latest census: 40, `x`, 60 -> age 10 is unknown; the cohort
+    # projection starts it from its neighbours' level, 50, not from 0 plans
+    rel = example_release()
+    last = sorted(rel.caseload["year"].unique())[-1]
+    cl = rel.caseload.copy()
+    total = (cl["measure"] == "ehcplans") & (cl["year"] == last)
+    for age, value in [(9, 40.0), (10, np.nan), (11, 60.0)]:
+        cl.loc[total & (cl["age"] == age), "value"] = value
+    rel = Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "caseload": cl})
+    model = fit_forecast(rel)
+    assert model.age_stock[10] == pytest.approx(50.0)
+    assert model.age_stock[[9, 11]].tolist() == [40.0, 60.0]

@@ -158,6 +158,11 @@ def _group_sum(values: list[float]) -> float:
     return float(sum(values)) if all(np.isfinite(v) for v in values) else float("nan")
 
 
+def _published(cells: dict[str, float]) -> bool:
+    """Whether any year of a measure's history has a figure."""
+    return any(np.isfinite(v) for v in cells.values())
+
+
 def _year_start(label: str) -> int:
     return int(label[:4])
 
@@ -261,7 +266,8 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
     const: dict[str, float] = {}
     use_types = (with_new or pairs)[-_TYPE_WINDOW:] if _TYPE_WINDOW else (with_new or pairs)
     for m in [TOTAL_MEASURE, *leaves]:
-        group = _RETENTION_GROUPS.get(m, (m,))
+        # a partner never published up to the base year is not in the group (not unknown)
+        group = [g for g in _RETENTION_GROUPS.get(m, (m,)) if g == m or _published(sv[g])]
         kept: list[float] = []
         start: list[float] = []
         for a, b in use if m == TOTAL_MEASURE else use_types:
@@ -275,8 +281,8 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
                 continue
             kept.append(s_b - n_b)
             start.append(s_a)
-        if not start:
-            rho[m], const[m] = 1.0, 0.0
+        if not start:  # nothing known to fit on: the all-plans retention (credibility 0)
+            rho[m], const[m] = rho.get(TOTAL_MEASURE, 1.0), 0.0
         elif sum(start) > 0:
             rho[m], const[m] = float(max(sum(kept), 0.0) / sum(start)), 0.0
             if m != TOTAL_MEASURE:  # credibility: small types lean on the all-plans retention
@@ -413,7 +419,8 @@ class ForecastModel:
         Share of new plans by first placement type.
     age_stock
         Plans by age at the latest census with an age breakdown at or before ``base_year``
-        (empty if none), and ``age_year`` that census.
+        (empty if none), and ``age_year`` that census; a suppressed age holds the linear
+        interpolation of its published neighbours (unknown, not 0 plans).
     new_age_mix
         Share of new plans by age when the plan started (pooled over up to ``window`` years).
     exit_rate_by_age
@@ -484,10 +491,12 @@ def _need_mix(needs: pd.DataFrame, base_year: str, key: str = "year") -> pd.Data
         if overall.sum() == 0:
             overall = table.sum()
         table.loc[-1] = overall.reindex(table.columns).to_numpy()
+    # an age with a suppressed cell (unknown, not 0 plans of that need) borrows the all-ages
+    # mix, as do ages whose cells are all suppressed
+    partial = table.isna().any(axis=1) & (table.index != -1)
     table = table.fillna(0.0)
     sums = table.sum(axis=1)
-    # ages whose cells are all suppressed borrow the all-ages mix
-    table.loc[sums == 0] = table.loc[-1].to_numpy()
+    table.loc[(sums == 0) | partial] = table.loc[-1].to_numpy()
     return table.div(table.sum(axis=1), axis=0).fillna(0.0)
 
 
@@ -536,8 +545,12 @@ def _exit_rates(
     )
     if s0.empty or s1.empty:
         return rate
+    # a suppressed cell (NaN in a published age) leaves that cohort out of its band; an age
+    # not published at all holds no plans
+    hidden = {a for a in s0.index if np.isnan(s0[a])}
+    hidden |= {a - 1 for part in (s1, n1) for a in part.index if np.isnan(part[a])}
     for low, high in ((2, 15), (16, 18), (19, _MAX_AGE - 1)):
-        band = range(low, high + 1)
+        band = [a for a in range(low, high + 1) if a not in hidden]
         start = s0.reindex(band).fillna(0).sum()
         kept = (
             s1.reindex([a + 1 for a in band]).fillna(0)
@@ -601,6 +614,11 @@ def fit_forecast(
     age_year = latest_age_year(caseload, base, TOTAL_MEASURE)
     age_stock = (
         latest_by_age(caseload, age_year, TOTAL_MEASURE) if age_year else pd.Series(dtype=float)
+    )
+    # a suppressed age is unknown, not 0 plans: its neighbours' level (linear in age; not
+    # differenced from the total, which would undo the suppression)
+    age_stock = (
+        age_stock.interpolate(limit_direction="both") if age_stock.notna().any() else age_stock
     )
     newp = release.new_plans
     if not newp.empty:
