@@ -214,6 +214,19 @@ _VARIANTS = [
     "3, 4 and all years; undamped, half- (kept) and fully damped new-plan trends (all plans "
     "3-year 14.3, 13.7, 13.2 %); error floors 0, 0.05 (kept), 0.08.",
     "",
+    "**Leading indicator for new plans** (issue 9; rule written here before the variant was "
+    "run, 2026-11-25). Variant: next year's new plans = r x requests for an EHC needs "
+    "assessment received in the base year's calendar year (`ehcp2025_requests_*`, "
+    "`requests_received_in_year`; requests in year t lead plans in t+1, the 20-week timeline), "
+    "r = sum of new plans(t+1) / sum of requests(t) over the last three pairs up to the base "
+    "year; later years on the shipped half-damped slope from that level; the shipped trend "
+    "where the base year's requests are suppressed or not published. Not used: "
+    "`ehcp2025_assessments_*` (its `assess_issued` are the new plans already used, the same "
+    "figures 2019-2024) and `requests_decided_to_assess` (suppressed before 2023). Rule: "
+    "adopt only if `all` (mean MAPE over the eight measures and both horizons) is lower on "
+    "each authority separately and the coverage of all held-out figures is not lower; "
+    "`ehcplans` 3-year alone does not decide. Result: RESULT_PENDING",
+    "",
     "**Why all plans miss at 3 years**: growth accelerated from 2021/22 (Isle of Wight 0 % "
     "then 8-12 % a year; Southampton 5-6 % then 11-15 %); every origin's fit underestimates it, "
     "and the linear trend wins by 0.6 points on 6 forecasts. The first origin (2019/20) has "
