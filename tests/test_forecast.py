@@ -302,11 +302,9 @@ def test_a_suppressed_age_cell_is_left_out_of_the_exit_rates() -> None:
     prev, last = sorted(rel.caseload["year"].unique())[-2:]
     cl = rel.caseload.copy()
     total = cl["measure"] == "ehcplans"
-    for year, age, value in [(prev, 16, 100.0), (prev, 17, 100.0), (prev, 18, 100.0)] + [
-        (last, 17, 90.0),
-        (last, 18, np.nan),
-        (last, 19, 80.0),
-    ]:
+    cells = [(prev, 16, 100.0), (prev, 17, 100.0), (prev, 18, 100.0)]
+    cells += [(last, 17, 90.0), (last, 18, np.nan), (last, 19, 80.0)]
+    for year, age, value in cells:
         cl.loc[total & (cl["year"] == year) & (cl["age"] == age), "value"] = value
     rel = Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "caseload": cl})
     rate = fit_forecast(rel).exit_rate_by_age
@@ -327,3 +325,43 @@ def test_a_suppressed_age_at_the_latest_census_is_not_zero_plans() -> None:
     model = fit_forecast(rel)
     assert model.age_stock[10] == pytest.approx(50.0)
     assert model.age_stock[[9, 11]].tolist() == [40.0, 60.0]
+
+
+def _with_requests(rel: Sen2Release, requests: dict[str, float]) -> Sen2Release:
+    """The release plus a requests table: census year (of the calendar year) -> requests."""
+    rows = [
+        (y[:4], "All requests", "All requests", pd.NA, "requests_received_in_year", v, y)
+        for y, v in requests.items()
+    ]
+    cols = ["year", "breakdown_topic", "breakdown", "age", "measure", "value", "census_year"]
+    table = pd.DataFrame(rows, columns=cols).astype({"age": "Int64"})
+    return Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "requests": table})
+
+
+def test_lead_indicator_is_off_as_shipped_and_follows_requests_when_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import placeplan.compute.forecast as fc_module
+
+    # example new plans (census year -> plans): 2019/20 100, 2020/21 110, 2021/22 120, ...
+    rel = example_release()
+    base = "2021/22"
+    asked = {"2019/20": 200.0, "2020/21": 220.0, "2021/22": 300.0, "2022/23": 1.0}
+    lead = _with_requests(rel, asked)
+    shipped = forecast(rel, base_year=base, years=3)
+    # as shipped the requests are not used (the variant failed its backtest rule)
+    pd.testing.assert_frame_equal(forecast(lead, base_year=base, years=3), shipped)
+    monkeypatch.setattr(fc_module, "_NEW_LEAD", True)
+    got = forecast(lead, base_year=base, years=3).set_index(["year", "measure"])["central"]
+    was = shipped.set_index(["year", "measure"])["central"]
+    # r = (110 + 120) / (200 + 220); 2022/23 new plans = r * 300 (2022/23's own requests unread)
+    # against the trend's 120 + 10 / 2 = 125; later years keep the trend's half slope, so the
+    # total moves by that difference, then by rho times the last move plus the same again
+    step = (110 + 120) / (200 + 220) * 300 - 125
+    rho = fit_forecast(rel, base_year=base).retention["ehcplans"]
+    diff = got.xs("ehcplans", level="measure") - was.xs("ehcplans", level="measure")
+    assert diff["2022/23"] == pytest.approx(step)
+    assert diff["2023/24"] == pytest.approx(rho * step + step)
+    # a suppressed base-year figure is unknown: the shipped trend, not r * 0
+    hidden = _with_requests(rel, {**asked, "2021/22": float("nan")})
+    pd.testing.assert_frame_equal(forecast(hidden, base_year=base, years=3), shipped)

@@ -28,7 +28,9 @@ The model, fitted on one authority's published SEN2 series (``prepare.sen2.Sen2R
   base-year plans still held, ``rho**h * S(base) / S(base+h)`` (settled placements stay put:
   DESIGN.md, placement flows), the cohort mix the rest.
 * **New plans** a year follow a damped linear trend over the last ``window`` years present
-  (least squares, half the slope kept; last value if only one year), never below zero.
+  (least squares, half the slope kept; last value if only one year), never below zero. (An
+  optional leading indicator, next year's new plans from this year's requests for assessment,
+  :mod:`~placeplan.compute.forecast_lead`, is off: ``_NEW_LEAD``.)
 * **By age** (what the release allows: caseload by single year of age is published only for the
   latest two censuses, new plans by age for the latest two or three calendar years, need only
   for the latest year), :func:`project_cohort` ages the latest by-age stock one year at a time,
@@ -73,6 +75,7 @@ from placeplan.compute.forecast_cohort import (
     type_share_path,
     unknown_ages,
 )
+from placeplan.compute.forecast_lead import REQUESTS_MEASURE, lead_new_plans
 from placeplan.compute.forecast_ranges import (
     check_ranges,
     floor_sigma,
@@ -145,6 +148,10 @@ _RHO_SHRINK_K = 1000.0
 _TYPE_WINDOW: int | None = None
 #: Share of the fitted new-plan slope kept each year ahead (a damped trend).
 _NEW_DAMP = 0.5
+#: Forecast next year's new plans from this year's requests for assessment when the release's
+#: requests table is given (:mod:`~placeplan.compute.forecast_lead`). Off: it did not pass its
+#: pre-registered rule in the backtest (benchmarks/RESULTS.md, variants).
+_NEW_LEAD = False
 
 
 def _num(df: pd.DataFrame, row: object, col: str) -> float:
@@ -228,6 +235,7 @@ class _Core:
     new_slope: float
     new_mix: dict[str, float]  # leaf -> share of new plans
     shares: dict[str, float]  # leaf -> share of all plans at the base year
+    new_lead: tuple[float, float] | None = None  # (ratio, next year's new plans), requests
 
 
 def _history(release: Sen2Release, base_year: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -252,7 +260,17 @@ def _history(release: Sen2Release, base_year: str) -> tuple[pd.DataFrame, pd.Dat
     return stock, new
 
 
-def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
+def _requests(release: Sen2Release, base_year: str) -> pd.Series | None:
+    """Requests for assessment a year up to the base year (None without the requests table)."""
+    head = release.headline("requests")
+    if REQUESTS_MEASURE not in head.columns:
+        return None
+    return head.loc[head.index <= base_year, REQUESTS_MEASURE].astype(float)
+
+
+def _fit_core(
+    stock: pd.DataFrame, new: pd.DataFrame, window: int, requests: pd.Series | None = None
+) -> _Core:
     years = list(stock.index)
     base = years[-1]
     pairs = [(a, b) for a, b in itertools.pairwise(years) if _year_start(b) == _year_start(a) + 1]
@@ -317,11 +335,18 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
         new_intercept=float(intercept),
         new_slope=float(slope),
         new_mix=new_mix,
+        new_lead=(
+            lead_new_plans(new[_NEW_TOTAL], requests, base, window)
+            if _NEW_LEAD and requests is not None and with_new
+            else None
+        ),
     )
 
 
 def _new_plans_central(core: _Core, year: str) -> float:
     h = _year_start(year) - _year_start(core.base_year)
+    if core.new_lead is not None:  # next year from this year's requests, then the trend's slope
+        return max(core.new_lead[1] + _NEW_DAMP * core.new_slope * (h - 1), 0.0)
     return max(core.new_intercept + _NEW_DAMP * core.new_slope * h, 0.0)
 
 
@@ -372,14 +397,17 @@ def _actuals(stock: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return act
 
 
-def _residuals(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> pd.DataFrame:
+def _residuals(
+    stock: pd.DataFrame, new: pd.DataFrame, window: int, requests: pd.Series | None = None
+) -> pd.DataFrame:
     """Rolling-origin errors ``log(actual / forecast)``: columns origin, horizon, measure, error."""
     actual = _actuals(stock, new)
     years = list(stock.index)
     records = []
     for i in range(1, len(years) - 1):
         origin = years[i]
-        core = _fit_core(stock.iloc[: i + 1], new[new.index <= origin], window)
+        asked = None if requests is None else requests[requests.index <= origin]
+        core = _fit_core(stock.iloc[: i + 1], new[new.index <= origin], window, asked)
         horizon_max = _year_start(years[-1]) - _year_start(origin)
         pred = _project_core(core, horizon_max)
         for year, row in pred.iterrows():
@@ -606,8 +634,9 @@ def fit_forecast(
         raise ConfigError(msg)
     base = _normalise_base_year(base_year, release)
     stock, new = _history(release, base)
-    core = _fit_core(stock, new, window)
-    residuals = _residuals(stock, new, window)
+    requests = _requests(release, base)
+    core = _fit_core(stock, new, window, requests)
+    residuals = _residuals(stock, new, window, requests)
     measures = [TOTAL_MEASURE, *PLACEMENT_MEASURES, *DERIVED_MEASURES, _NEW_TOTAL]
     sigma = floor_sigma(sigma_table(residuals, measures, years))
     caseload = release.caseload
