@@ -239,6 +239,12 @@ _VARIANTS = [
     "backtest cannot judge. The code stays, off (`_NEW_LEAD = False`; "
     "`compute/forecast_lead.py`; the reader takes an optional `*requests*` file).",
     "",
+    "**Suppressed cells** (issue 9, 2026-11-25): `x`, `c` and `z` are now unknown throughout "
+    "the fit (by-age transitions, retention groups, new-plan mix, exit rates, need mix, age "
+    "profile), never 0. Every figure above is unchanged by it: the sample has no suppressed "
+    "cell the forecast reads (the by-age caseload suppresses only columns counted in the "
+    "remainder); the fixes are checked by hand-made files in the tests.",
+    "",
     "**Why all plans miss at 3 years**: growth accelerated from 2021/22 (Isle of Wight 0 % "
     "then 8-12 % a year; Southampton 5-6 % then 11-15 %); every origin's fit underestimates it, "
     "and the linear trend wins by 0.6 points on 6 forecasts. The first origin (2019/20) has "
