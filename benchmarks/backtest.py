@@ -214,6 +214,37 @@ _VARIANTS = [
     "3, 4 and all years; undamped, half- (kept) and fully damped new-plan trends (all plans "
     "3-year 14.3, 13.7, 13.2 %); error floors 0, 0.05 (kept), 0.08.",
     "",
+    "**Leading indicator for new plans** (issue 9; rule written here before the variant was "
+    "run, 2026-11-25). Variant: next year's new plans = r x requests for an EHC needs "
+    "assessment received in the base year's calendar year (`ehcp2025_requests_*`, "
+    "`requests_received_in_year`; requests in year t lead plans in t+1, the 20-week timeline), "
+    "r = sum of new plans(t+1) / sum of requests(t) over the last three pairs up to the base "
+    "year; later years on the shipped half-damped slope from that level; the shipped trend "
+    "where the base year's requests are suppressed or not published. Not used: "
+    "`ehcp2025_assessments_*` (its `assess_issued` are the new plans already used, the same "
+    "figures in every year both publish, except the Isle of Wight's 2024 row: 8 against 187) "
+    "and `requests_decided_to_assess` (suppressed before 2023). Rule: "
+    "adopt only if `all` (mean MAPE over the eight measures and both horizons) is lower on "
+    "each authority separately and the coverage of all held-out figures is not lower; "
+    "`ehcplans` 3-year alone does not decide. **Result: not adopted** (one run, 2026-11-25, "
+    "`_NEW_LEAD = True` in `compute/forecast.py` with the requests file added to the sample "
+    "folder): `all` Isle of Wight 22.66 (shipped 22.69), Southampton 17.82 (17.80): lower on "
+    "one authority only; coverage unchanged (103 of 127, 81 %); `ehcplans` 1y, 3y 5.0, 13.6 "
+    "(shipped 4.8, 13.7); indep + NM 1y, 3y 11.4, 18.6 (11.0, 18.8). On next year's new plans "
+    "themselves, at the 6 origins where the lead applies, the lead's mean absolute error is "
+    "54 plans against the trend's 30 (the ratio r drifts: 0.40 to 0.53 on the island, 0.63 "
+    "to 0.70 in Southampton, whose requests jumped 342 -> 519 in 2022 without the plans "
+    "following). The island's requests are suppressed for 2023 and 74 for 2024 (187 plans "
+    "issued), so at the latest base year the lead would need a plausibility check the "
+    "backtest cannot judge. The code stays, off (`_NEW_LEAD = False`; "
+    "`compute/forecast_lead.py`; the reader takes an optional `*requests*` file).",
+    "",
+    "**Suppressed cells** (issue 9, 2026-11-25): `x`, `c` and `z` are now unknown throughout "
+    "the fit (by-age transitions, retention groups, new-plan mix, exit rates, need mix, age "
+    "profile), never 0. Every figure above is unchanged by it: the sample has no suppressed "
+    "cell the forecast reads (the by-age caseload suppresses only columns counted in the "
+    "remainder); the fixes are checked by hand-made files in the tests.",
+    "",
     "**Why all plans miss at 3 years**: growth accelerated from 2021/22 (Isle of Wight 0 % "
     "then 8-12 % a year; Southampton 5-6 % then 11-15 %); every origin's fit underestimates it, "
     "and the linear trend wins by 0.6 points on 6 forecasts. The first origin (2019/20) has "

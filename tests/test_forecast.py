@@ -247,3 +247,121 @@ def test_growth_uses_only_years_present() -> None:
     got = forecast(gappy, years=1).set_index("measure").loc["ehcplans", "central"]
     want = forecast(release, years=1).set_index("measure").loc["ehcplans", "central"]
     assert got == pytest.approx(want)
+
+
+def test_a_suppressed_type_cell_is_left_out_of_its_retention_not_read_as_zero() -> None:
+    # the example follows S(t+1) = 0.95 S(t) + N(t+1) exactly in every type; with the
+    # non-maintained special schools suppressed in 2020/21, the independent + non-maintained
+    # retention must skip the two transitions touching that year (read as 0 it would count
+    # the non-maintained plans as leaving and coming back) and stay exactly 0.95
+    rel = example_release()
+    cl = rel.caseload.copy()
+    hidden = (
+        (cl["year"] == "2020/21") & (cl["measure"] == "special_non_maintained") & cl["age"].isna()
+    )
+    cl.loc[hidden, "value"] = np.nan
+    new = rel.new_plans.copy()
+    gone = (new["census_year"] == "2021/22") & (new["measure"] == "special_independent")
+    new.loc[gone & new["age"].isna(), "value"] = np.nan
+    rel = Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "caseload": cl,
+                         "new_plans": new})  # fmt: skip
+    model = fit_forecast(rel)
+    assert model.retention["special_independent"] == pytest.approx(0.95, abs=1e-12)
+    # the new plans' mix leaves the year with a suppressed type out: the published mix stays
+    assert model.new_plans_mix["special_independent"] == pytest.approx(0.05)
+
+
+def test_an_age_with_a_suppressed_need_cell_borrows_the_all_ages_mix() -> None:
+    # at age 10 ASD 30 and SEMH `x`: read as 0 the age would be all ASD; it is unknown, so the
+    # age takes the all-ages mix (ASD 60 %, SEMH 40 %); age 11 is published in full (50/50)
+    rel = example_release()
+    last = rel.needs["year"].iloc[0]
+    cols = list(rel.needs.columns)
+    by_age = pd.DataFrame(
+        [
+            (last, "Child or young persons age", "age 10", 10, "ASD", 30.0),
+            (last, "Child or young persons age", "age 10", 10, "SEMH", np.nan),
+            (last, "Child or young persons age", "age 11", 11, "ASD", 10.0),
+            (last, "Child or young persons age", "age 11", 11, "SEMH", 10.0),
+        ],
+        columns=cols,
+    ).astype({"age": "Int64"})
+    needs = pd.concat([rel.needs, by_age], ignore_index=True)
+    rel = Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "needs": needs})
+    mix = fit_forecast(rel).need_mix_by_age
+    assert mix.loc[10].to_dict() == pytest.approx({"ASD": 0.6, "SEMH": 0.4})
+    assert mix.loc[11].to_dict() == pytest.approx({"ASD": 0.5, "SEMH": 0.5})
+
+
+def test_a_suppressed_age_cell_is_left_out_of_the_exit_rates() -> None:
+    # ages 16-18 at the census before the last: 100 plans each; at the last census ages 17,
+    # 18, 19: 90, `x`, 80 (no new plans published at those ages). The 16-18 band's exit rate is
+    # fitted on the two cohorts with both cells: 1 - (90 + 80) / 200 = 0.15. Read as 0 plans,
+    # the suppressed cohort would look like 100 exits: 1 - 170 / 300 = 0.433.
+    rel = example_release()
+    prev, last = sorted(rel.caseload["year"].unique())[-2:]
+    cl = rel.caseload.copy()
+    total = cl["measure"] == "ehcplans"
+    cells = [(prev, 16, 100.0), (prev, 17, 100.0), (prev, 18, 100.0)]
+    cells += [(last, 17, 90.0), (last, 18, np.nan), (last, 19, 80.0)]
+    for year, age, value in cells:
+        cl.loc[total & (cl["year"] == year) & (cl["age"] == age), "value"] = value
+    rel = Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "caseload": cl})
+    rate = fit_forecast(rel).exit_rate_by_age
+    assert rate[16] == pytest.approx(0.15, rel=1e-12)
+    assert rate[18] == pytest.approx(0.15, rel=1e-12)
+
+
+def test_a_suppressed_age_at_the_latest_census_is_not_zero_plans() -> None:
+    # ages 9, 10, 11 at the latest census: 40, `x`, 60 -> age 10 is unknown; the cohort
+    # projection starts it from its neighbours' level, 50, not from 0 plans
+    rel = example_release()
+    last = sorted(rel.caseload["year"].unique())[-1]
+    cl = rel.caseload.copy()
+    total = (cl["measure"] == "ehcplans") & (cl["year"] == last)
+    for age, value in [(9, 40.0), (10, np.nan), (11, 60.0)]:
+        cl.loc[total & (cl["age"] == age), "value"] = value
+    rel = Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "caseload": cl})
+    model = fit_forecast(rel)
+    assert model.age_stock[10] == pytest.approx(50.0)
+    assert model.age_stock[[9, 11]].tolist() == [40.0, 60.0]
+
+
+def _with_requests(rel: Sen2Release, requests: dict[str, float]) -> Sen2Release:
+    """The release plus a requests table: census year (of the calendar year) -> requests."""
+    rows = [
+        (y[:4], "All requests", "All requests", pd.NA, "requests_received_in_year", v, y)
+        for y, v in requests.items()
+    ]
+    cols = ["year", "breakdown_topic", "breakdown", "age", "measure", "value", "census_year"]
+    table = pd.DataFrame(rows, columns=cols).astype({"age": "Int64"})
+    return Sen2Release(**{**{f: getattr(rel, f) for f in rel.__slots__}, "requests": table})
+
+
+def test_lead_indicator_is_off_as_shipped_and_follows_requests_when_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import placeplan.compute.forecast as fc_module
+
+    # example new plans (census year -> plans): 2019/20 100, 2020/21 110, 2021/22 120, ...
+    rel = example_release()
+    base = "2021/22"
+    asked = {"2019/20": 200.0, "2020/21": 220.0, "2021/22": 300.0, "2022/23": 1.0}
+    lead = _with_requests(rel, asked)
+    shipped = forecast(rel, base_year=base, years=3)
+    # as shipped the requests are not used (the variant failed its backtest rule)
+    pd.testing.assert_frame_equal(forecast(lead, base_year=base, years=3), shipped)
+    monkeypatch.setattr(fc_module, "_NEW_LEAD", True)
+    got = forecast(lead, base_year=base, years=3).set_index(["year", "measure"])["central"]
+    was = shipped.set_index(["year", "measure"])["central"]
+    # r = (110 + 120) / (200 + 220); 2022/23 new plans = r * 300 (2022/23's own requests unread)
+    # against the trend's 120 + 10 / 2 = 125; later years keep the trend's half slope, so the
+    # total moves by that difference, then by rho times the last move plus the same again
+    step = (110 + 120) / (200 + 220) * 300 - 125
+    rho = fit_forecast(rel, base_year=base).retention["ehcplans"]
+    diff = got.xs("ehcplans", level="measure") - was.xs("ehcplans", level="measure")
+    assert diff["2022/23"] == pytest.approx(step)
+    assert diff["2023/24"] == pytest.approx(rho * step + step)
+    # a suppressed base-year figure is unknown: the shipped trend, not r * 0
+    hidden = _with_requests(rel, {**asked, "2021/22": float("nan")})
+    pd.testing.assert_frame_equal(forecast(hidden, base_year=base, years=3), shipped)

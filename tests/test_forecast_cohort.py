@@ -12,10 +12,12 @@ from placeplan.compute.forecast import PLACEMENT_MEASURES, fit_forecast, forecas
 from placeplan.compute.forecast_cohort import (
     fit_cohort_types,
     fit_type_transitions,
+    known_mix,
     minimum_flow_transitions,
     project_cohort,
     project_type_shares,
     type_share_path,
+    unknown_ages,
 )
 from placeplan.prepare.sen2 import read_sen2_release
 
@@ -185,3 +187,46 @@ def test_error_floor_grows_in_proportion_to_the_horizon() -> None:
 
     model = fit_forecast(example_release(new_plans=(100.0, 0.0)), years=4)
     np.testing.assert_allclose(model.sigma["ehcplans"].to_numpy(), [0.05, 0.10, 0.15, 0.20])
+
+
+def _caseload(cells: dict[tuple[str, int], dict[str, float]]) -> pd.DataFrame:
+    rows = [
+        (y, "Child or young persons age", f"age {a}", a, m, v)
+        for (y, a), c in cells.items()
+        for m, v in c.items()
+    ]
+    cols = ["year", "breakdown_topic", "breakdown", "age", "measure", "value"]
+    return pd.DataFrame(rows, columns=cols).astype({"age": "Int64"})
+
+
+def test_a_suppressed_by_age_cell_is_unknown_in_the_type_fit() -> None:
+    nan = float("nan")  # an `x` in the release (prepare.sen2 reads it as NaN)
+    caseload = _caseload(
+        {
+            ("2022/23", 10): {"ehcplans": 100, "mainstream_total": 100, "special_la_maintained": 0},
+            ("2023/24", 10): {"ehcplans": 100, "mainstream_total": 100, "special_la_maintained": 0},
+            ("2023/24", 11): {"ehcplans": 100, "mainstream_total": 90, "special_la_maintained": 10},
+            ("2024/25", 11): {
+                "ehcplans": 100,
+                "mainstream_total": 70,
+                "special_la_maintained": nan,
+            },
+        }
+    )
+    types = ["mainstream_total", "special_la_maintained"]
+    stock, transitions = fit_cohort_types(caseload, "2024/25", types)
+    # at the base year the suppressed cell and the remainder are unknown, never 0 and 30
+    assert np.isnan(stock.loc[11, "special_la_maintained"])
+    assert np.isnan(stock.loc[11, "_other"])
+    # only the 2022/23 -> 2023/24 pair is fitted: 10 of 100 move (read as 0, the 30 hidden plans
+    # would be a move to the remainder and the move to special 10 / 200)
+    t10 = transitions[10]
+    assert t10.loc["mainstream_total", "special_la_maintained"] == pytest.approx(0.1)
+    assert t10.loc["mainstream_total", "_other"] == pytest.approx(0.0)
+    assert unknown_ages(caseload, "2024/25", types) == (("2024/25", 11),)
+    # an age with a suppressed cell starts the share path from the published ages' mix
+    start = pd.DataFrame({"ms": [60.0, nan], "sp": [20.0, 5.0]}, index=[10, 11])
+    assert known_mix(start).to_dict() == pytest.approx({"ms": 0.75, "sp": 0.25})
+    paths = pd.DataFrame({10: [0.0], 11: [100.0]}, index=["y1"])
+    shares = type_share_path(paths, start, {})
+    assert shares.loc["y1"].to_dict() == pytest.approx({"ms": 0.75, "sp": 0.25})  # not 0 / 1

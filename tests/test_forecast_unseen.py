@@ -507,3 +507,47 @@ def test_sen2_check_reads_quoted_thousands_and_every_marker() -> None:
     )
     assert t.loc["Special - LA maintained and academy/free", "published"] == 1234.0
     assert np.isnan(t.loc["Special - independent", "published"])
+
+
+def _requests_frame() -> pd.DataFrame:
+    """A requests file shaped as published, for both authorities: 2 x new plans + 7 a year."""
+    new = _sample("newplans")
+    rows = new[new["breakdown_topic"] == "New EHC plans"].iloc[:, :_IDS].copy()
+    plans = pd.to_numeric(new.loc[rows.index, "new_ehc_plans"], errors="coerce")
+    asked = 2 * plans + 7 * (rows["time_period"].astype(int) - 2018)
+    rows["breakdown_topic"] = "All requests for EHC needs assessments"
+    rows["breakdown"] = "All requests for EHC needs assessments"
+    rows["requests_received_in_year"] = asked.astype("Int64").astype("string").fillna("x")
+    return rows.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("how", ["scale", "suppress", "drop"])
+def test_base_year_reads_no_later_requests_with_the_lead_indicator_on(
+    tmp_path: Path, reference: dict[str, pd.DataFrame], how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import placeplan.compute.forecast as fc_module
+
+    monkeypatch.setattr(fc_module, "_NEW_LEAD", True)
+    frames = {**_frames(), "requests": _requests_frame()}
+    code, ref = _run(_write(tmp_path / "a", frames), "921", tmp_path / "a.csv", "--base-year",
+                     "2021/22")  # fmt: skip
+    assert code == 0 and ref is not None
+    # the requests are used (else this test could not fail)
+    assert not np.allclose(ref["central"], reference["2021/22"]["central"])
+    rng = np.random.default_rng(5)
+    for role, df in frames.items():
+        later = df["time_period"].str[:4].astype(int) >= 2022
+        if how == "drop":
+            frames[role] = df[~later]
+            continue
+        for col in df.columns[_IDS:]:
+            v = pd.to_numeric(df[col], errors="coerce")
+            if how == "scale":
+                new = (v * rng.uniform(0.3, 3.0, len(v))).round().astype("Int64").astype("string")
+                df.loc[later & v.notna(), col] = new[later & v.notna()]
+            else:
+                df.loc[later, col] = "x"
+    code, df = _run(_write(tmp_path / "b", frames), "921", tmp_path / "b.csv", "--base-year",
+                    "2021/22")  # fmt: skip
+    assert code == 0 and df is not None
+    pd.testing.assert_frame_equal(df, ref)

@@ -200,3 +200,23 @@ def test_year_labels() -> None:
     assert academic_year_label("2024") == "2024"
     with pytest.raises(ValueError, match="time_period"):
         academic_year_label("18/19x")
+
+
+def test_requests_file_is_optional_and_read_by_calendar_year(release_dir: Path) -> None:
+    # without it: an empty requests table; with it: one row a year, keyed like new plans
+    assert read_sen2_release(release_dir, "921").requests.empty
+    (release_dir / "ehcp2025_requests_tiny.csv").write_text(
+        "time_period,time_identifier,geographic_level,country_code,country_name,region_code,"
+        "region_name,new_la_code,old_la_code,la_name,breakdown_topic,breakdown,"
+        "requests_received_in_year\n"
+        "2022,Calendar year,Local authority,E92000001,England,E12000008,South East,E06000046,"
+        "921,Isle of Wight,All requests for EHC needs assessments,All,382\n"
+        "2023,Calendar year,Local authority,E92000001,England,E12000008,South East,E06000046,"
+        "921,Isle of Wight,All requests for EHC needs assessments,All,x\n",
+        encoding="utf-8",
+    )
+    rel = read_sen2_release(release_dir, "921")
+    head = rel.headline("requests")["requests_received_in_year"]
+    assert head["2022/23"] == 382.0
+    assert np.isnan(head["2023/24"])  # suppressed: missing, not 0
+    assert "requests" in rel.files

@@ -215,3 +215,47 @@ def test_placed_only_reads_shares_of_the_plans_in_a_setting():
     everyone = phase_transfer_rates(rel)
     assert "other" in set(everyone["from_group"])  # other's fall is read as moves into college
     assert "other" not in set(placed["from_group"]) | set(placed["to_group"])
+
+
+_HEADER = (
+    "time_period,time_identifier,geographic_level,country_code,country_name,region_code,"
+    "region_name,new_la_code,old_la_code,la_name,breakdown_topic,breakdown,ehcplans,"
+    "mainstream_academy,special_la_maintained\n"
+)
+
+
+def _csv_row(period: str, age: int, cells: str) -> str:
+    return (
+        f"{period},Academic year,Local authority,E92000001,England,E12000008,South East,"
+        f"E06000099,998,Tinyshire,{AGE},age {age},{cells}\n"
+    )
+
+
+def test_a_suppressed_by_age_cell_is_left_out_of_the_fit_not_read_as_zero(tmp_path):
+    # A hand-made release file. Cohort aged 10 in 2022/23 and in 2023/24, followed to age 11:
+    # pair 1: 100 mainstream -> 90 mainstream + 10 special; pair 2: 100 mainstream -> 70
+    # mainstream + `x` special (suppressed) of 100 plans. Read as zero, the 30 hidden plans
+    # would be moves to `other` and the mainstream -> specialist rate (10 + 0) / 200 = 0.05;
+    # left out, pair 1 alone gives 10 / 100 = 0.1 and no move to `other`.
+    (tmp_path / "ehcp_caseload_tiny.csv").write_text(
+        _HEADER
+        + _csv_row("202223", 10, "100,100,0")
+        + _csv_row("202324", 10, "100,100,0")
+        + _csv_row("202324", 11, "100,90,10")
+        + _csv_row("202425", 11, "100,70,x"),
+        encoding="utf-8",
+    )
+    from placeplan.prepare.sen2 import read_sen2_release
+
+    rel = read_sen2_release(tmp_path, "998")
+    counts = kinds_by_age(rel)
+    assert pd.isna(counts.loc[("2024/25", 11), "specialist"])  # unknown, not 0
+    assert counts.loc[("2024/25", 11)].sum() == pytest.approx(100)  # the row still sums to all
+    rates = phase_transfer_rates(rel)
+    got = {(r.from_group, r.to_group, r.nc_year): r.rate for r in rates.itertuples()}
+    assert got == pytest.approx({("mainstream", "specialist", 7): 0.1})
+    assert rates.attrs["unknown_cohorts"] == (("2023/24", 10),)
+    # the new plans' mix by age leaves the row with the suppressed cell out too: age 11's mix
+    # is 2023/24's 90/10, not (90 + 70) / 200 mainstream
+    mix = new_plan_mix(rel).set_index(["nc_year", "kind"])["share"]
+    assert mix[(7, "mainstream")] == pytest.approx(0.9)

@@ -28,7 +28,9 @@ The model, fitted on one authority's published SEN2 series (``prepare.sen2.Sen2R
   base-year plans still held, ``rho**h * S(base) / S(base+h)`` (settled placements stay put:
   DESIGN.md, placement flows), the cohort mix the rest.
 * **New plans** a year follow a damped linear trend over the last ``window`` years present
-  (least squares, half the slope kept; last value if only one year), never below zero.
+  (least squares, half the slope kept; last value if only one year), never below zero. (An
+  optional leading indicator, next year's new plans from this year's requests for assessment,
+  :mod:`~placeplan.compute.forecast_lead`, is off: ``_NEW_LEAD``.)
 * **By age** (what the release allows: caseload by single year of age is published only for the
   latest two censuses, new plans by age for the latest two or three calendar years, need only
   for the latest year), :func:`project_cohort` ages the latest by-age stock one year at a time,
@@ -66,11 +68,14 @@ from placeplan._errors import ConfigError, InputFileError
 from placeplan.compute.forecast_cohort import (
     AGE_TOPIC,
     fit_cohort_types,
+    known_mix,
     latest_age_year,
     latest_by_age,
     project_cohort,
     type_share_path,
+    unknown_ages,
 )
+from placeplan.compute.forecast_lead import REQUESTS_MEASURE, lead_new_plans
 from placeplan.compute.forecast_ranges import (
     check_ranges,
     floor_sigma,
@@ -143,6 +148,10 @@ _RHO_SHRINK_K = 1000.0
 _TYPE_WINDOW: int | None = None
 #: Share of the fitted new-plan slope kept each year ahead (a damped trend).
 _NEW_DAMP = 0.5
+#: Forecast next year's new plans from this year's requests for assessment when the release's
+#: requests table is given (:mod:`~placeplan.compute.forecast_lead`). Off: it did not pass its
+#: pre-registered rule in the backtest (benchmarks/RESULTS.md, variants).
+_NEW_LEAD = False
 
 
 def _num(df: pd.DataFrame, row: object, col: str) -> float:
@@ -152,9 +161,13 @@ def _num(df: pd.DataFrame, row: object, col: str) -> float:
 
 
 def _group_sum(values: list[float]) -> float:
-    """Sum ignoring missing members; NaN only when every member is missing."""
-    present = [v for v in values if np.isfinite(v)]
-    return float(sum(present)) if present else float("nan")
+    """Sum of a group's cells; NaN when any member is missing (suppressed is unknown, not 0)."""
+    return float(sum(values)) if all(np.isfinite(v) for v in values) else float("nan")
+
+
+def _published(cells: dict[str, float]) -> bool:
+    """Whether any year of a measure's history has a figure."""
+    return any(np.isfinite(v) for v in cells.values())
 
 
 def _year_start(label: str) -> int:
@@ -222,29 +235,42 @@ class _Core:
     new_slope: float
     new_mix: dict[str, float]  # leaf -> share of new plans
     shares: dict[str, float]  # leaf -> share of all plans at the base year
+    new_lead: tuple[float, float] | None = None  # (ratio, next year's new plans), requests
 
 
 def _history(release: Sen2Release, base_year: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     head = release.headline("caseload")
     head = head[head.index <= base_year]
     cols = [TOTAL_MEASURE, *PLACEMENT_MEASURES]
-    stock = head.reindex(columns=cols)
+    # a column the release does not publish holds no plans; a suppressed cell stays NaN
+    stock = head.reindex(columns=cols).fillna({c: 0.0 for c in cols[1:] if c not in head})
     stock = stock[stock[TOTAL_MEASURE].notna()]
-    # a type suppressed in a year holds its last published figure in the remainder, not zero
-    # (the remainder would take all its plans); its own retention skips the year
-    held = stock[list(PLACEMENT_MEASURES)].ffill().fillna(0)
-    stock[_OTHER] = (stock[TOTAL_MEASURE] - held.sum(axis=1)).clip(lower=0)
+    # a type suppressed in a year leaves the remainder unknown that year, not total minus the
+    # others (it would take all the type's plans); both retentions skip the year
+    held = stock[list(PLACEMENT_MEASURES)]
+    stock[_OTHER] = (stock[TOTAL_MEASURE] - held.sum(axis=1, min_count=held.shape[1])).clip(lower=0)
     new = release.headline("new_plans")
+    absent = {c: 0.0 for c in PLACEMENT_MEASURES if c not in new}
     new = new[new.index <= base_year].reindex(columns=[_NEW_TOTAL, *PLACEMENT_MEASURES])
+    new = new.fillna(absent)
     new = new[new[_NEW_TOTAL].notna()]
     new[list(PLACEMENT_MEASURES)] = new[list(PLACEMENT_MEASURES)].ffill()
-    new[_OTHER] = (new[_NEW_TOTAL] - new[list(PLACEMENT_MEASURES)].fillna(0).sum(axis=1)).clip(
-        lower=0
-    )
+    placed = new[list(PLACEMENT_MEASURES)].sum(axis=1, min_count=len(PLACEMENT_MEASURES))
+    new[_OTHER] = (new[_NEW_TOTAL] - placed).clip(lower=0)
     return stock, new
 
 
-def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
+def _requests(release: Sen2Release, base_year: str) -> pd.Series | None:
+    """Requests for assessment a year up to the base year (None without the requests table)."""
+    head = release.headline("requests")
+    if REQUESTS_MEASURE not in head.columns:
+        return None
+    return head.loc[head.index <= base_year, REQUESTS_MEASURE].astype(float)
+
+
+def _fit_core(
+    stock: pd.DataFrame, new: pd.DataFrame, window: int, requests: pd.Series | None = None
+) -> _Core:
     years = list(stock.index)
     base = years[-1]
     pairs = [(a, b) for a, b in itertools.pairwise(years) if _year_start(b) == _year_start(a) + 1]
@@ -258,7 +284,8 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
     const: dict[str, float] = {}
     use_types = (with_new or pairs)[-_TYPE_WINDOW:] if _TYPE_WINDOW else (with_new or pairs)
     for m in [TOTAL_MEASURE, *leaves]:
-        group = _RETENTION_GROUPS.get(m, (m,))
+        # a partner never published up to the base year is not in the group (not unknown)
+        group = [g for g in _RETENTION_GROUPS.get(m, (m,)) if g == m or _published(sv[g])]
         kept: list[float] = []
         start: list[float] = []
         for a, b in use if m == TOTAL_MEASURE else use_types:
@@ -267,15 +294,13 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
             if np.isnan(s_a) or np.isnan(s_b):
                 continue
             new_cols = [_NEW_TOTAL] if m == TOTAL_MEASURE else group
-            n_b = (
-                sum(np.nan_to_num(nv[g][b]) for g in new_cols)
-                if (with_new and b in new.index)
-                else 0.0
-            )
+            n_b = _group_sum([nv[g][b] for g in new_cols]) if with_new and b in new.index else 0.0
+            if np.isnan(n_b):  # the type's new plans are suppressed: its retention is unknown
+                continue
             kept.append(s_b - n_b)
             start.append(s_a)
-        if not start:
-            rho[m], const[m] = 1.0, 0.0
+        if not start:  # nothing known to fit on: the all-plans retention (credibility 0)
+            rho[m], const[m] = rho.get(TOTAL_MEASURE, 1.0), 0.0
         elif sum(start) > 0:
             rho[m], const[m] = float(max(sum(kept), 0.0) / sum(start)), 0.0
             if m != TOTAL_MEASURE:  # credibility: small types lean on the all-plans retention
@@ -295,7 +320,8 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
             slope, intercept = np.polyfit(x, yv, 1)
         else:
             slope, intercept = 0.0, float(yv[-1])
-        mix_sum = recent[leaves].fillna(0).sum()
+        # years with a suppressed type are left out of the mix (not read as no new plans)
+        mix_sum = recent[leaves].dropna().sum()
         total = float(mix_sum.sum())
         new_mix = {m: float(mix_sum[m]) / total if total > 0 else 0.0 for m in leaves}
     else:
@@ -309,11 +335,18 @@ def _fit_core(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> _Core:
         new_intercept=float(intercept),
         new_slope=float(slope),
         new_mix=new_mix,
+        new_lead=(
+            lead_new_plans(new[_NEW_TOTAL], requests, base, window)
+            if _NEW_LEAD and requests is not None and with_new
+            else None
+        ),
     )
 
 
 def _new_plans_central(core: _Core, year: str) -> float:
     h = _year_start(year) - _year_start(core.base_year)
+    if core.new_lead is not None:  # next year from this year's requests, then the trend's slope
+        return max(core.new_lead[1] + _NEW_DAMP * core.new_slope * (h - 1), 0.0)
     return max(core.new_intercept + _NEW_DAMP * core.new_slope * h, 0.0)
 
 
@@ -364,14 +397,17 @@ def _actuals(stock: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return act
 
 
-def _residuals(stock: pd.DataFrame, new: pd.DataFrame, window: int) -> pd.DataFrame:
+def _residuals(
+    stock: pd.DataFrame, new: pd.DataFrame, window: int, requests: pd.Series | None = None
+) -> pd.DataFrame:
     """Rolling-origin errors ``log(actual / forecast)``: columns origin, horizon, measure, error."""
     actual = _actuals(stock, new)
     years = list(stock.index)
     records = []
     for i in range(1, len(years) - 1):
         origin = years[i]
-        core = _fit_core(stock.iloc[: i + 1], new[new.index <= origin], window)
+        asked = None if requests is None else requests[requests.index <= origin]
+        core = _fit_core(stock.iloc[: i + 1], new[new.index <= origin], window, asked)
         horizon_max = _year_start(years[-1]) - _year_start(origin)
         pred = _project_core(core, horizon_max)
         for year, row in pred.iterrows():
@@ -411,7 +447,8 @@ class ForecastModel:
         Share of new plans by first placement type.
     age_stock
         Plans by age at the latest census with an age breakdown at or before ``base_year``
-        (empty if none), and ``age_year`` that census.
+        (empty if none), and ``age_year`` that census; a suppressed age holds the linear
+        interpolation of its published neighbours (unknown, not 0 plans).
     new_age_mix
         Share of new plans by age when the plan started (pooled over up to ``window`` years).
     exit_rate_by_age
@@ -433,6 +470,9 @@ class ForecastModel:
         Age moved from -> transition matrix between placement types, fitted cohort-wise on the
         by-age censuses in the window (``forecast_cohort.fit_type_transitions``); empty with
         fewer than two consecutive by-age censuses up to the base year.
+    type_unknown_ages
+        ``(census year, age)`` whose by-age cells are suppressed in the censuses the transitions
+        are fitted on: left out of the fit (unknown, not zero plans); empty when none.
     """
 
     la_code: str
@@ -453,6 +493,7 @@ class ForecastModel:
     residuals: pd.DataFrame
     type_stock_by_age: pd.DataFrame
     type_transitions: dict[int, pd.DataFrame]
+    type_unknown_ages: tuple[tuple[str, int], ...]
     _core: _Core = field(repr=False)
     _actual: pd.DataFrame = field(repr=False)
 
@@ -478,10 +519,12 @@ def _need_mix(needs: pd.DataFrame, base_year: str, key: str = "year") -> pd.Data
         if overall.sum() == 0:
             overall = table.sum()
         table.loc[-1] = overall.reindex(table.columns).to_numpy()
+    # an age with a suppressed cell (unknown, not 0 plans of that need) borrows the all-ages
+    # mix, as do ages whose cells are all suppressed
+    partial = table.isna().any(axis=1) & (table.index != -1)
     table = table.fillna(0.0)
     sums = table.sum(axis=1)
-    # ages whose cells are all suppressed borrow the all-ages mix
-    table.loc[sums == 0] = table.loc[-1].to_numpy()
+    table.loc[(sums == 0) | partial] = table.loc[-1].to_numpy()
     return table.div(table.sum(axis=1), axis=0).fillna(0.0)
 
 
@@ -530,8 +573,12 @@ def _exit_rates(
     )
     if s0.empty or s1.empty:
         return rate
+    # a suppressed cell (NaN in a published age) leaves that cohort out of its band; an age
+    # not published at all holds no plans
+    hidden = {a for a in s0.index if np.isnan(s0[a])}
+    hidden |= {a - 1 for part in (s1, n1) for a in part.index if np.isnan(part[a])}
     for low, high in ((2, 15), (16, 18), (19, _MAX_AGE - 1)):
-        band = range(low, high + 1)
+        band = [a for a in range(low, high + 1) if a not in hidden]
         start = s0.reindex(band).fillna(0).sum()
         kept = (
             s1.reindex([a + 1 for a in band]).fillna(0)
@@ -587,14 +634,20 @@ def fit_forecast(
         raise ConfigError(msg)
     base = _normalise_base_year(base_year, release)
     stock, new = _history(release, base)
-    core = _fit_core(stock, new, window)
-    residuals = _residuals(stock, new, window)
+    requests = _requests(release, base)
+    core = _fit_core(stock, new, window, requests)
+    residuals = _residuals(stock, new, window, requests)
     measures = [TOTAL_MEASURE, *PLACEMENT_MEASURES, *DERIVED_MEASURES, _NEW_TOTAL]
     sigma = floor_sigma(sigma_table(residuals, measures, years))
     caseload = release.caseload
     age_year = latest_age_year(caseload, base, TOTAL_MEASURE)
     age_stock = (
         latest_by_age(caseload, age_year, TOTAL_MEASURE) if age_year else pd.Series(dtype=float)
+    )
+    # a suppressed age is unknown, not 0 plans: its neighbours' level (linear in age; not
+    # differenced from the total, which would undo the suppression)
+    age_stock = (
+        age_stock.interpolate(limit_direction="both") if age_stock.notna().any() else age_stock
     )
     newp = release.new_plans
     if not newp.empty:
@@ -616,6 +669,14 @@ def fit_forecast(
     type_stock, transitions = fit_cohort_types(
         release.caseload, base, list(PLACEMENT_MEASURES), window=window, remainder=_OTHER
     )
+    unknown = unknown_ages(release.caseload, base, list(PLACEMENT_MEASURES), window=window)
+    if unknown:
+        logger.warning(
+            "fit_forecast: %s: by-age cells suppressed at %s; those ages are left out of the "
+            "placement-type transitions (unknown, not zero)",
+            release.la_name,
+            ", ".join(f"{y} age {a}" for y, a in unknown),
+        )
     model = ForecastModel(
         la_code=release.la_code,
         la_name=release.la_name,
@@ -635,6 +696,7 @@ def fit_forecast(
         residuals=residuals,
         type_stock_by_age=type_stock,
         type_transitions=transitions,
+        type_unknown_ages=unknown,
         _core=core,
         _actual=_actuals(stock, new),
     )
@@ -683,7 +745,7 @@ def _cohort_shares(model: ForecastModel, central: pd.DataFrame) -> pd.DataFrame 
     if paths.empty or model.age_year != model.base_year:
         return None
     path = type_share_path(paths, model.type_stock_by_age, model.type_transitions)
-    start = model.type_stock_by_age.sum() / model.type_stock_by_age.to_numpy().sum()
+    start = known_mix(model.type_stock_by_age)  # ages with a suppressed cell left out
     base = pd.Series(model._core.shares).reindex(path.columns).fillna(0.0)
     moved = (path - start + base).clip(lower=0.0)
     return moved.div(moved.sum(axis=1), axis=0)

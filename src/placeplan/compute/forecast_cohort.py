@@ -39,6 +39,7 @@ __all__ = [
     "PHASE_TRANSFER_AGES",
     "fit_cohort_types",
     "fit_type_transitions",
+    "known_mix",
     "latest_age_year",
     "latest_by_age",
     "minimum_flow_transitions",
@@ -46,6 +47,7 @@ __all__ = [
     "project_type_shares",
     "stock_by_age_and_type",
     "type_share_path",
+    "unknown_ages",
 ]
 
 #: Ages ``a`` whose move to ``a+1`` is a phase transfer (each gets its own transition matrix).
@@ -235,6 +237,8 @@ def fit_type_transitions(
         with index age (int) and columns the placement types (which partition the plans; add a
         remainder column if they do not). Counts are pooled over the pairs, and over the ages
         of a band of :data:`PHASE_BANDS`; each age in :data:`PHASE_TRANSFER_AGES` is fitted alone.
+        A cell that is NaN (suppressed in the release) makes that cohort's move unknown: the age
+        is left out of that pair's counts (never read as zero plans; see :func:`unknown_ages`).
 
     Returns
     -------
@@ -259,9 +263,12 @@ def fit_type_transitions(
             nxt = int(age) + 1
             if nxt not in after.index:
                 continue
+            b, a = before.loc[age].reindex(types), after.loc[nxt].reindex(types)
+            if b.isna().any() or a.isna().any():  # a suppressed cell: unknown, not zero
+                continue
             sums = pooled.setdefault(_band(int(age)), [pd.Series(0.0, index=types)] * 2)
-            sums[0] = sums[0] + before.loc[age].reindex(types).fillna(0.0).clip(lower=0)
-            sums[1] = sums[1] + after.loc[nxt].reindex(types).fillna(0.0).clip(lower=0)
+            sums[0] = sums[0] + b.clip(lower=0)
+            sums[1] = sums[1] + a.clip(lower=0)
     out: dict[int, pd.DataFrame] = {}
     for (low, high), (b, a) in pooled.items():
         if b.sum() <= 0 or a.sum() <= 0:
@@ -343,9 +350,11 @@ def stock_by_age_and_type(
     year
         The census (``"2024/25"``).
     types
-        Placement columns wanted, in order (suppressed or unpublished cells count 0).
+        Placement columns wanted, in order. A suppressed cell (``x``, ``c``, ...) stays NaN, never
+        0; a column not published by age at all counts 0 (its plans are in the remainder).
     total
-        The all-plans column; ``remainder`` = ``total`` minus the types (never below 0).
+        The all-plans column; ``remainder`` = ``total`` minus the types (never below 0; NaN when
+        the total or a type is suppressed at that age).
     remainder
         Name of the remainder column.
 
@@ -356,14 +365,24 @@ def stock_by_age_and_type(
         published breakdown of ``total`` by age, or none of the types by age.
     """
     rows = _by_child_age(caseload[(caseload["year"] == year) & caseload["age"].notna()])
-    rows = rows[rows["measure"].isin([total, *types]) & rows["value"].notna()]
-    if rows.empty or not (rows["measure"] == total).any() or not rows["measure"].isin(types).any():
+    rows = rows[rows["measure"].isin([total, *types])]
+    known = rows[rows["value"].notna()]
+    if (
+        known.empty
+        or not (known["measure"] == total).any()
+        or not known["measure"].isin(types).any()
+    ):
         return pd.DataFrame()  # not published by age (or every cell suppressed)
-    table = rows.pivot_table(index="age", columns="measure", values="value", aggfunc="sum")
-    table.index = table.index.astype(int)
+    # a published cell that is suppressed stays NaN (unknown); a column the release does not
+    # publish by age at all holds no plans of its own (they are in the remainder)
+    table = rows.groupby([rows["age"].astype(int), "measure"])["value"].sum(min_count=1).unstack()
     table = table.reindex(columns=[total, *types]).astype(float)
-    out = table[list(types)].fillna(0.0)
-    out[remainder] = (table[total].fillna(0.0) - out.sum(axis=1)).clip(lower=0.0)
+    absent = [t for t in types if t not in set(rows["measure"])]
+    out = table[list(types)].copy()
+    out[absent] = 0.0
+    out[remainder] = (table[total] - out.sum(axis=1, min_count=len(types))).clip(lower=0.0)
+    out.index.name = None
+    out.columns.name = None
     return out.sort_index()
 
 
@@ -380,7 +399,8 @@ def type_share_path(
         Projected plans by age: index the projected years, columns ages
         (:func:`project_cohort`).
     start
-        Plans by age and type at the starting census (:func:`stock_by_age_and_type`).
+        Plans by age and type at the starting census (:func:`stock_by_age_and_type`); an age with
+        a suppressed (NaN) cell starts from :func:`known_mix`, not from the cell read as zero.
     transitions
         From :func:`fit_type_transitions`.
 
@@ -393,6 +413,9 @@ def type_share_path(
     mix = start.reindex(ages).fillna(0.0)
     sums = mix.sum(axis=1)
     mix = mix.div(sums.where(sums > 0, 1.0), axis=0)
+    unknown = [a for a in start.index[start.isna().any(axis=1)] if int(a) in mix.index]
+    if unknown:  # an age with a suppressed cell takes the mix of the ages fully published
+        mix.loc[[int(a) for a in unknown]] = known_mix(start).to_numpy()
     by_year = project_type_shares(mix, transitions, [str(y) for y in stock_paths.index])
     rows = {}
     for year in stock_paths.index:
@@ -433,8 +456,7 @@ def fit_cohort_types(
         :func:`fit_type_transitions` over the pairs of consecutive by-age censuses in the window
         (empty with fewer than two).
     """
-    rows = _by_child_age(caseload[(caseload["year"] <= base_year) & caseload["age"].notna()])
-    years = sorted(rows.loc[rows["measure"].isin(types), "year"].unique())[-(window + 1) :]
+    years = _window_years(caseload, base_year, types, window)
     tables = {
         str(y): stock_by_age_and_type(caseload, str(y), types, remainder=remainder) for y in years
     }
@@ -444,3 +466,61 @@ def fit_cohort_types(
         if int(b[:4]) == int(a[:4]) + 1 and not tables[a].empty and not tables[b].empty
     ]
     return tables.get(base_year, pd.DataFrame()), fit_type_transitions(pairs)
+
+
+def known_mix(table: pd.DataFrame) -> pd.Series:
+    """Share of plans in each type over the ages whose cells are all published.
+
+    Parameters
+    ----------
+    table
+        Plans by age (index) and type (columns) with NaN where suppressed
+        (:func:`stock_by_age_and_type`).
+
+    Returns
+    -------
+    mix
+        Index the types, summing to 1 (all 0 when no age is fully published).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"ms": [6.0, float("nan")], "sp": [2.0, 3.0]}, index=[10, 11])
+    >>> known_mix(t).to_dict()
+    {'ms': 0.75, 'sp': 0.25}
+    """
+    counts = table.dropna().sum()
+    total = float(counts.sum())
+    return counts / total if total > 0 else counts * 0.0
+
+
+def unknown_ages(
+    caseload: pd.DataFrame, base_year: str, types: Sequence[str], *, window: int = 3
+) -> tuple[tuple[str, int], ...]:
+    """Census years and ages whose by-age cells are suppressed, in the window of the type fit.
+
+    Parameters
+    ----------
+    caseload, base_year, types, window
+        As :func:`fit_cohort_types`.
+
+    Returns
+    -------
+    unknown
+        ``(census year, age)`` for every age with a suppressed type or total cell in the by-age
+        censuses :func:`fit_cohort_types` reads: those ages are left out of the transitions fitted
+        on the pairs they belong to, and start from :func:`known_mix` at the base year.
+    """
+    out = []
+    for year in _window_years(caseload, base_year, types, window):
+        table = stock_by_age_and_type(caseload, year, types)
+        out += [(year, int(a)) for a in table.index[table.isna().any(axis=1)]]
+    return tuple(out)
+
+
+def _window_years(
+    caseload: pd.DataFrame, base_year: str, types: Sequence[str], window: int
+) -> list[str]:
+    rows = _by_child_age(caseload[(caseload["year"] <= base_year) & caseload["age"].notna()])
+    return [str(y) for y in sorted(rows.loc[rows["measure"].isin(types), "year"].unique())][
+        -(window + 1) :
+    ]

@@ -24,6 +24,7 @@ Ages are the release's (age at 31 August before the census); NC year = age - 4 (
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,6 +47,8 @@ __all__ = [
     "release_kind",
 ]
 
+
+logger = logging.getLogger(__name__)
 
 _AGE_TOPICS = {"caseload": "Child or young persons age", "new_plans": "Age when plan started"}
 _TOTALS = {"caseload": "ehcplans", "new_plans": "new_ehc_plans"}
@@ -110,7 +113,11 @@ def kinds_by_age(
     -------
     counts
         Index ``(year, age)``; one column per kind (:data:`GROUPS`, plus ``independent`` if
-        split), ``other`` = all plans minus the named kinds (never below 0); plans, not shares.
+        split), ``other`` = all plans minus the named kinds published (never below 0); plans, not
+        shares. A kind with a suppressed cell (``x``, ``c``, ``z``: missing, never zero) is NaN;
+        ``other`` is NaN when the all-plans cell is suppressed, and otherwise holds the plans of
+        the suppressed kinds too, so a row still sums to all plans. Callers that compare kinds
+        (:func:`phase_transfer_rates`, :func:`new_plan_mix`) leave out every row with a NaN.
     """
     if table not in _AGE_TOPICS:
         msg = f"`table` must be 'caseload' or 'new_plans', got {table!r}"
@@ -131,22 +138,32 @@ def kinds_by_age(
         _age=rows["age"].astype(int),
         _kind=rows["measure"].map(lambda m: release_kind(m, split_independent=split_independent)),
     )
-    total = rows[rows["measure"] == _TOTALS[table]].groupby(["_year", "_age"])["value"].sum()
-    named = rows.dropna(subset=["_kind"]).pivot_table(
-        index=["_year", "_age"], columns="_kind", values="value", aggfunc="sum", fill_value=0.0
+    key = ["_year", "_age"]
+    total = rows[rows["measure"] == _TOTALS[table]].groupby(key)["value"].sum(min_count=1)
+    kind_rows = rows.dropna(subset=["_kind"])
+    named = kind_rows.pivot_table(
+        index=key, columns="_kind", values="value", aggfunc="sum", fill_value=0.0
     )
+    # a kind with any suppressed cell is unknown, not the sum of its published cells
+    suppressed = kind_rows["value"].isna().groupby([kind_rows[k] for k in [*key, "_kind"]]).any()
     out = named.reindex(index=total.index.union(named.index), columns=kinds, fill_value=0.0)
     out = out.fillna(0.0)
-    out["other"] = (total.reindex(out.index) - out.drop(columns="other").sum(axis=1)).clip(lower=0)
-    out = out.fillna(0.0)
+    named_sum = out.drop(columns="other").sum(axis=1)  # published cells only
+    for (year, age, kind), hidden in suppressed.items():
+        if hidden and kind in out.columns:
+            out.loc[(year, age), kind] = np.nan
+    out["other"] = (total.reindex(out.index) - named_sum).clip(lower=0)
     out.index = out.index.set_names(["year", "age"])
     out.columns.name = None
     return out.astype(float)
 
 
 def _placed_only(counts: pd.DataFrame) -> pd.DataFrame:
-    """Sum over years by age; empty when the table publishes no placement columns by age."""
-    by_age = counts.groupby(level="age").sum()
+    """Sum over years by age; empty when the table publishes no placement columns by age.
+
+    Rows with a suppressed (NaN) kind are left out: reading them as zero would bias the mix.
+    """
+    by_age = counts.dropna().groupby(level="age").sum()
     return by_age if by_age.drop(columns="other").to_numpy().sum() > 0 else by_age.iloc[:0]
 
 
@@ -205,6 +222,10 @@ def phase_transfer_rates(
         ``from_group, to_group, nc_year, rate``: the probability that a pupil of ``from_group``
         in NC year ``nc_year - 1`` is in ``to_group`` in ``nc_year`` (only rates above 0; a pupil
         stays in their group otherwise). Empty when fewer than two by-age censuses are published.
+        Diagnostics: ``rates.attrs["unknown_cohorts"]``, the ``(census year, age)`` cohorts left
+        out of the fit because a cell of theirs (at that age, or at the next age a year later)
+        is suppressed: unknown, never read as zero plans (also logged as a warning). An age
+        whose every pair is left out has no rate (read as no moves).
 
     Raises
     ------
@@ -235,6 +256,7 @@ def phase_transfer_rates(
     years = sorted(set(counts.index.get_level_values("year")))
     before: dict[int, np.ndarray] = {}
     after: dict[int, np.ndarray] = {}
+    unknown: list[tuple[str, int]] = []
     for y in years:
         nxt = _next_year(y)
         if nxt not in years:
@@ -242,8 +264,12 @@ def phase_transfer_rates(
         a0, a1 = counts.loc[y], counts.loc[nxt]
         for age in a0.index:
             if age + 1 in a1.index:
-                before[age] = before.get(age, 0) + a0.loc[age].to_numpy(dtype=float)
-                after[age] = after.get(age, 0) + a1.loc[age + 1].to_numpy(dtype=float)
+                b, c = a0.loc[age].to_numpy(dtype=float), a1.loc[age + 1].to_numpy(dtype=float)
+                if np.isnan(b).any() or np.isnan(c).any():  # suppressed: unknown, not zero
+                    unknown.append((y, int(age)))
+                    continue
+                before[age] = before.get(age, 0) + b
+                after[age] = after.get(age, 0) + c
     rows = []
     for age in sorted(before):
         b, c = before[age], after[age]
@@ -257,7 +283,16 @@ def phase_transfer_rates(
             for j, gj in enumerate(kinds):
                 if i != j and moves[i, j] > 0:
                     rows.append((gi, gj, age + 1 - 4, float(moves[i, j])))
-    return pd.DataFrame(rows, columns=cols).astype({"nc_year": int, "rate": float})
+    out = pd.DataFrame(rows, columns=cols).astype({"nc_year": int, "rate": float})
+    out.attrs["unknown_cohorts"] = tuple(unknown)
+    if unknown:
+        logger.warning(
+            "phase_transfer_rates: %s: suppressed by-age cells; cohorts left out of the fit "
+            "(census year, age): %s",
+            release.la_name,
+            ", ".join(f"{y} {a}" for y, a in unknown),
+        )
+    return out
 
 
 def new_plan_mix(

@@ -10,7 +10,9 @@ followed by one column per measure. This module reads four of them as published:
 * ``*sen_needs_all_plans*``: plans by primary need (``number_asd``, ``number_semh``, …);
 * ``*newplans*`` (not ``sen_need_newplans``): new plans made in a calendar year, by placement type;
 * ``*ceased_plans*``: plans ceased in a calendar year, by reason (``total_ceased``);
-* optional ``*sen_need_newplans*``: new plans by primary need.
+* optional ``*sen_need_newplans*``: new plans by primary need;
+* optional ``*requests*``: requests for an EHC needs assessment in a calendar year
+  (``requests_received_in_year``, ...), a leading indicator of new plans.
 
 Suppressed or not-applicable cells (``x``, ``c``, ``z``, ``u``, ``low``, ``:``, ``..``, ``[x]``,
 blank) are missing (NaN), never zero. Percentage columns (``*_pc``) are dropped: they are derived.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +72,7 @@ _ROLES: dict[str, tuple[str, bool]] = {
     "new_plans_needs": (r"needs?_new_?plans", False),
     "new_plans": (r"(?<!need_)(?<!needs_)new_?plans", False),
     "ceased": (r"ceased", False),
+    "requests": (r"requests", False),
 }
 #: Other names a release may give the all-plans column of a table (the need tables' own name).
 _TOTAL_ALIASES: dict[str, tuple[str, ...]] = {
@@ -81,6 +84,7 @@ _TOTALS = {"caseload": "ehcplans", "new_plans": "new_ehc_plans"}
 _AGE_TOPIC = "Child or young persons age"
 _LONG_COLUMNS = ["year", "breakdown_topic", "breakdown", "age", "measure", "value"]
 _NEED_COLUMNS = ["year", "breakdown_topic", "breakdown", "age", "need", "value"]
+_REQUEST_COLUMNS = [*_LONG_COLUMNS, "census_year"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,10 @@ class Sen2Release:
         As ``new_plans``, measures ``total_ceased`` and one per reason (may be empty).
     files
         The files read, by role.
+    requests
+        As ``new_plans``: requests for an EHC needs assessment in a calendar year
+        (``requests_received_in_year``, ...), keyed by ``census_year`` like new plans; empty
+        when the release's requests file was not given (it is optional).
     """
 
     la_code: str
@@ -125,6 +133,7 @@ class Sen2Release:
     new_plans_needs: pd.DataFrame
     ceased: pd.DataFrame
     files: dict[str, str]
+    requests: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_REQUEST_COLUMNS))
 
     def headline(self, table: str = "caseload") -> pd.DataFrame:
         """Return the all-plans rows of a table wide: index ``year``, a column per measure.
@@ -132,7 +141,7 @@ class Sen2Release:
         Parameters
         ----------
         table
-            ``"caseload"``, ``"new_plans"`` or ``"ceased"``.
+            ``"caseload"``, ``"new_plans"``, ``"ceased"`` or ``"requests"``.
 
         Returns
         -------
@@ -431,9 +440,10 @@ def read_sen2_release(
     ----------
     directory_or_files
         A folder holding the release CSVs (files are recognised by ``caseload``,
-        ``sen_needs_all_plans``, ``newplans``, ``ceased_plans`` and ``sen_need_newplans`` in
-        their names, ``new_plans`` and ``sen_needs_`` too; ``*.meta.csv`` are not data; a folder
-        with no CSV of its own is searched below, as the release's zip unpacks into ``data/``),
+        ``sen_needs_all_plans``, ``newplans``, ``ceased_plans``, ``sen_need_newplans`` and
+        ``requests`` in their names, ``new_plans`` and ``sen_needs_`` too; ``*.meta.csv`` are
+        not data; a folder with no CSV of its own is searched below, as the release's zip
+        unpacks into ``data/``),
         or an iterable of such files. Only the caseload file is required; two files of one
         kind (two releases in one folder) are an error.
     la
@@ -494,7 +504,7 @@ def read_sen2_release(
             tables[role] = _needs_long(wide)
         else:
             tables[role] = _long(wide)
-    for role in ("new_plans", "new_plans_needs", "ceased"):
+    for role in ("new_plans", "new_plans_needs", "ceased", "requests"):
         if role in tables:
             tables[role] = _with_census_year(tables[role])
     empty_long = pd.DataFrame(columns=[*_LONG_COLUMNS, "census_year"])
@@ -509,6 +519,7 @@ def read_sen2_release(
         new_plans_needs=tables.get("new_plans_needs", empty_need),
         ceased=tables.get("ceased", empty_long),
         files={role: str(path) for role, path in found.items()},
+        requests=tables.get("requests", empty_long),
     )
     years = sorted(release.caseload["year"].unique())
     logger.info(
