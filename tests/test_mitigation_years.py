@@ -280,3 +280,25 @@ def test_published_change_is_published_scenario_less_published_baseline():
         assert c["pupils"] == s["pupils"] - b["pupils"]
         assert c["annual_cost_gbp"] == s["annual_cost_gbp"] - b["annual_cost_gbp"]
     assert rows.loc[("scenario", Y1, ALL_RULES), "annual_cost_gbp"] == 6 * 5500
+
+
+def test_report_states_the_cost_per_year_with_its_range_and_the_snapshot_is_today():
+    from placeplan.publish.report.render import fmt_cell
+    from placeplan.publish.report.sections.mitigations import _year_blocks
+
+    pub = published_mitigations_by_year(
+        mitigations_by_year(_result(), RULES), threshold=1, round_to=0, mode="published"
+    )
+    blocks = _year_blocks(pub[pub["proposal"].eq("programme")], "S", threshold=1)
+    text = " ".join(" ".join(b.text.split()) for b in blocks if hasattr(b, "text"))
+    # 2025/26: £6,500 -> £7,000; 2026/27: £5,500 -> £6,000 (upper path + £2,500 for p5)
+    assert "With S, mitigations cost £7,000 in 2025/26 and £6,000 (range £6,000–£8,000)" in text
+    assert "against £7,000 (£7,000–£9,000) in the baseline that year" in text
+    assert "today's cohort only" in text
+    table = blocks[-1]
+    assert table.header == ("", "", Y0, Y1)
+    rows = {(r[0].value, r[1].value): [fmt_cell(c) for c in r[2:]] for r in table.rows}
+    assert rows[("£ a year", "Baseline")] == ["£7,000 (£7,000–£9,000)", "£7,000 (£7,000–£9,000)"]
+    assert [fmt_cell(c) for c in table.rows[2][2:]] == ["±£0", "−£1,000"]  # £ change
+    assert [fmt_cell(c) for c in table.rows[5][2:]] == ["±0", "+1"]  # pupils change
+    assert rows[("Pupils by rule", "stay (S)")] == ["0", "1"]
