@@ -40,6 +40,7 @@ RULES = (
 )
 PARAMS = FlowParams(base_year=2025, horizon_year=2026, seeds=(0,))
 Y0, Y1 = "2025/26", "2026/27"
+_STATS = ("", "_lower", "_upper")
 _COLS = ["pupil_ref", "year", "status", "setting_id", "time_min", "need", "nc_year", "ferry"]
 
 
@@ -302,3 +303,31 @@ def test_report_states_the_cost_per_year_with_its_range_and_the_snapshot_is_toda
     assert [fmt_cell(c) for c in table.rows[2][2:]] == ["±£0", "−£1,000"]  # £ change
     assert [fmt_cell(c) for c in table.rows[5][2:]] == ["±0", "+1"]  # pupils change
     assert rows[("Pupils by rule", "stay (S)")] == ["0", "1"]
+
+
+def test_the_baseline_rows_are_hidden_alike_in_every_scenario():
+    """S1's scenario hides rule B by secondary suppression; B equals the baseline there, so the
+    baseline's B (and then A) are hidden in S1's rows: S2 repeats the baseline and must hide them
+    too, or S2's copy gives them back."""
+    from placeplan.compute.mitigation_years import YEAR_COLS
+
+    def rows(scenario: str, run: str, a: float, b: float) -> list[dict]:
+        return [
+            dict.fromkeys(YEAR_COLS, "")
+            | {"scenario": scenario, "proposal": "programme", "basis": "programme", "run": run,
+               "year": Y0, "rule": rule, "cost_gbp_per_pupil_year": 1.0}
+            | {f"{q}{s}": v for q in ("pupils", "annual_cost_gbp") for s in _STATS}
+            for rule, v in (("A", a), ("B", b), (ALL_RULES, a + b))
+        ]  # fmt: skip
+
+    raw = pd.DataFrame(
+        rows("S1", "baseline", 10, 6) + rows("S1", "scenario", 3, 6) + rows("S1", "change", -7, 0)
+        + rows("S2", "baseline", 10, 6) + rows("S2", "scenario", 12, 8)
+        + rows("S2", "change", 2, 2)
+    )  # fmt: skip
+    pub = published_mitigations_by_year(raw, threshold=5, round_to=0, mode="published")
+    hid = pub.set_index(["scenario", "run", "rule"])["suppressed"]
+    assert hid[("S1", "scenario", "A")] and hid[("S1", "scenario", "B")]
+    assert hid[("S1", "baseline", "B")] and hid[("S1", "baseline", "A")]
+    for rule in ("A", "B", ALL_RULES):
+        assert hid[("S2", "baseline", rule)] == hid[("S1", "baseline", rule)]
