@@ -467,6 +467,8 @@ def pupil_table(
     dist[placed] = inp.dist_km[pop.origin[pi[placed]], s[placed]]
     sid = np.full(pi.size, None, dtype=object)
     sid[placed] = inp.setting_ids[s[placed]]
+    ferry = np.zeros(pi.size, dtype=bool)
+    ferry[placed] = inp.ferry[pop.origin[pi[placed]], s[placed]]
     change = time_all[pi, ti] - base_time[pi, ti] if base_time is not None else np.zeros(pi.size)
     years = np.array([academic_year(y) for y in params.years], dtype=object)
     return pd.DataFrame(
@@ -482,6 +484,8 @@ def pupil_table(
             "origin_id": inp.origin_ids[pop.origin[pi]],
             "need": np.asarray(NEED_CODES, dtype=object)[pop.need[pi]],
             "nc_year": pop.nc0[pi] + ti - pop.entry[pi],
+            # the journey crosses by ferry (as ``ferry_journeys``), for the mitigation rules
+            "ferry": ferry,
         }
     )
 

@@ -421,7 +421,7 @@ class FlowRun:
         ``placements:<sen2_type>:<in_area|out_of_area>`` counts.
     pupils
         INTERNAL ONLY (personal data): ``pupil_ref, year, status, setting_id, time_min,
-        distance_km, change_vs_baseline_min, origin_id, need, nc_year`` per pupil and year;
+        distance_km, change_vs_baseline_min, origin_id, need, nc_year, ferry`` per pupil and year;
         ``status`` is one of
         ``placed, unplaced, left, ceased`` (rows only while the pupil is in or leaving the cohort).
     moves

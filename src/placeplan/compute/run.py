@@ -24,6 +24,7 @@ from placeplan.compute.impact import ImpactAssessment, assess_impact
 from placeplan.compute.journeys import MainlandLeg, journey_matrix
 from placeplan.compute.layers import ScenarioLayers, main_roads, scenario_layers
 from placeplan.compute.mitigation import MitigationRule, plan_rules
+from placeplan.compute.mitigation_years import mitigations_by_year
 from placeplan.compute.network import RoadNetwork, SpeedModel
 from placeplan.compute.optimise import OptimisationResult, optimise_sites
 from placeplan.compute.points import as_xy
@@ -158,6 +159,9 @@ class RunResult:
         The travel mitigation rules applied (the plan's ``[[mitigation]]`` or the defaults).
     programme_inputs
         What the capital programme study reuses from this run (set by :func:`compute`).
+    mitigations_by_year
+        The rules applied to the flow model's pupils year by year, programme and per proposal
+        (:func:`placeplan.compute.mitigation_years.mitigations_by_year`); None without flows.
     programme
         The capital programme study (:func:`placeplan.compute.programme_plan.optimise_plan`:
         the best programme, budget curve, alternatives, greedy) when the plan has an
@@ -186,6 +190,7 @@ class RunResult:
     mitigation_rules: tuple[MitigationRule, ...] = ()
     programme_inputs: ProgrammeInputs | None = None
     programme: ProgrammeStudy | None = None
+    mitigations_by_year: pd.DataFrame | None = None
 
 
 def _exact_locations(df_origins: pd.DataFrame) -> bool:
@@ -586,6 +591,9 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
         }
     with timer.stage("flows"):
         flows, flows_source, variants = _flows(plan, inputs, journeys, scenarios, costs)
+        mit_years = mitigations_by_year(
+            variants[0], rules, programmes=variants[1], alias=variants[2]
+        )
     with timer.stage("proposals"):
         proposals = assess_proposals(
             inputs.pupils,
@@ -638,4 +646,5 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
         programme_inputs=ProgrammeInputs(
             journeys, costs.transport_cost_per_mile_gbp, baseline_runs(variants[0])
         ),
+        mitigations_by_year=mit_years,
     )

@@ -1,16 +1,20 @@
-"""Disclosure control of the mitigation table: rules with an "All rules" total per proposal.
+"""Disclosure control of the mitigation tables: rules with an "All rules" total per proposal.
 
-One function, used by the register (the programme's rules in the report and ``mitigations.csv``)
-and by the per-proposal sections, so every copy of a rule's count is decided the same way.
+:func:`published_mitigations` (the snapshot: today's cohort) is used by the register (the
+programme's rules in the report and ``mitigations.csv``) and by the per-proposal sections, so
+every copy of a rule's count is decided the same way. :func:`published_mitigations_by_year` is
+the year-by-year table of the flow model's pupils (``mitigations_by_year.csv`` and the report's
+mitigation section), decided once per run by the register.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from placeplan.publish.disclosure import suppress
+from placeplan.publish.disclosure import SUPPRESSED_MARKER, suppress, suppression_mask
+from placeplan.publish.flows import round_measure
 
-__all__ = ["published_mitigations"]
+__all__ = ["mitigations_by_year_csv", "published_mitigations", "published_mitigations_by_year"]
 
 
 def published_mitigations(
@@ -49,3 +53,134 @@ def published_mitigations(
         round_to=round_to,
         mode=mode,  # type: ignore[arg-type]
     )
+
+
+#: The statistics of each quantity of :func:`published_mitigations_by_year`.
+_STATS = ("", "_lower", "_upper")
+_KEYS = ["scenario", "proposal", "basis", "run", "year"]
+
+
+def _year_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The baseline and scenario rows with one count column (the smallest positive statistic,
+    so a range can never bound a hidden central value) and the unchanged-pair groups."""
+    runs = table[table["run"].isin(["baseline", "scenario"])].copy()
+    pupils = runs[[f"pupils{s}" for s in _STATS]].apply(pd.to_numeric, errors="coerce")
+    runs["_smallest"] = pupils.where(pupils > 0).min(axis=1).fillna(0.0)
+    runs["_group"] = runs[_KEYS].astype(str).agg("|".join, axis=1)
+    # a scenario equal to the baseline (nothing open yet): the pair is a group, hidden alike
+    change = table[table["run"].eq("change")]
+    stats = [f"{q}{s}" for q in ("pupils", "annual_cost_gbp") for s in _STATS]
+    zero = change[(change[stats].fillna(0.0) == 0).all(axis=1)]
+    same = set(
+        zip(zero["scenario"], zero["proposal"], zero["basis"], zero["year"], zero["rule"],
+            strict=True)
+    )  # fmt: skip
+    runs["_same"] = [
+        "|".join(map(str, k)) if k in same else None
+        for k in zip(runs["scenario"], runs["proposal"], runs["basis"], runs["year"],
+                     runs["rule"], strict=True)
+    ]  # fmt: skip
+    return runs
+
+
+def _decide(runs: pd.DataFrame, *, threshold: int, mode: str) -> pd.Series:
+    """Hidden rows: primary, secondary within each year's rules and total, and the baseline run
+    (the same numbers in every scenario's rows) hidden alike in every scenario."""
+    force = pd.Series(False, index=runs.index)
+    base = runs["run"].eq("baseline") & runs["basis"].eq("programme")
+    same_cell = runs["year"].astype(str) + "|" + runs["rule"].astype(str)
+    while True:
+        decided = suppress(
+            runs.assign(_smallest=runs["_smallest"].where(~force, threshold / 2.0)),
+            count_cols=["_smallest"],
+            # the total is one more member of its year's group: rules + total = 2 x total
+            group_cols=[["_group"], ["_same"]],
+            threshold=threshold,
+            mode=mode,  # type: ignore[arg-type]
+        )
+        hidden = suppression_mask(decided)["_smallest"]
+        shared = set(same_cell[base & hidden])
+        more = base & same_cell.isin(shared) & ~hidden
+        if not more.any():
+            return hidden
+        force |= more
+
+
+def published_mitigations_by_year(
+    table: pd.DataFrame, *, threshold: int, round_to: int, mode: str
+) -> pd.DataFrame:
+    """Suppress and round the year-by-year mitigation table.
+
+    Parameters
+    ----------
+    table
+        From :func:`placeplan.compute.mitigation_years.mitigations_by_year` (``scenario,
+        proposal, basis, run, year, rule, ..., pupils, pupils_lower, pupils_upper,
+        annual_cost_gbp, annual_cost_gbp_lower, annual_cost_gbp_upper``).
+    threshold, round_to, mode
+        Disclosure settings.
+
+    Returns
+    -------
+    table
+        The same rows and columns plus a boolean ``suppressed``. A baseline or scenario row is
+        hidden (all six statistics: pupils and the £ computed from them) when any of its three
+        counts is above 0 and under the threshold, by
+        :func:`placeplan.publish.disclosure.suppress`; secondary suppression keeps each year's
+        rules and their ``"All rules"`` total from giving a hidden row back, and pairs a
+        scenario row with its baseline row where the two are equal. The baseline run's rows
+        are the same in every scenario and hidden alike in all. A ``change`` row is hidden
+        where its baseline or scenario row is; its published central value is the published
+        scenario less the published baseline. Counts are rounded to whole pupils (or
+        ``round_to``), £ to the nearest £1,000 (as in ``flows.csv``).
+    """
+    out = table.reset_index(drop=True).copy()
+    hidden = pd.Series(False, index=out.index)
+    if mode == "published" and not out.empty:
+        runs = _year_frame(out)
+        hidden.loc[runs.index] = _decide(runs, threshold=threshold, mode=mode)
+    for q in ("pupils", "annual_cost_gbp"):
+        for s in _STATS:
+            out[f"{q}{s}"] = round_measure(q, out[f"{q}{s}"], round_to=round_to)
+    # a change: hidden with either run; its central value = published scenario - baseline
+    cell = pd.MultiIndex.from_frame(out[["scenario", "proposal", "basis", "year", "rule"]])
+    change = out["run"].eq("change").to_numpy()
+    for run in ("baseline", "scenario"):
+        mine = out["run"].eq(run).to_numpy()
+        at = pd.Index(cell[mine]).get_indexer(cell[change])
+        found = at >= 0
+        idx = out.index[change][found]
+        hid = hidden[mine].to_numpy()[at[found]]
+        hidden.loc[idx] = hidden.loc[idx].to_numpy() | hid
+        for q in ("pupils", "annual_cost_gbp"):
+            sign = 1.0 if run == "scenario" else -1.0
+            val = out.loc[mine, q].to_numpy()[at[found]]
+            part = out.loc[idx, q] if run == "scenario" else 0.0
+            out.loc[idx, q] = part + sign * val + 0.0
+    stats = [f"{q}{s}" for q in ("pupils", "annual_cost_gbp") for s in _STATS]
+    out.loc[hidden, stats] = float("nan")
+    out["suppressed"] = hidden.to_numpy(dtype=bool)
+    return out
+
+
+def mitigations_by_year_csv(published: pd.DataFrame) -> pd.DataFrame:
+    """``mitigations_by_year.csv``: the published table with ``c`` where hidden (DfE marker).
+
+    Parameters
+    ----------
+    published
+        From :func:`published_mitigations_by_year`.
+
+    Returns
+    -------
+    table
+        The same columns without ``suppressed``; hidden statistics are ``c``.
+    """
+    out = published.drop(columns="suppressed").astype(
+        {f"{q}{s}": object for q in ("pupils", "annual_cost_gbp") for s in _STATS}
+    )
+    hidden = published["suppressed"].to_numpy(dtype=bool)
+    for q in ("pupils", "annual_cost_gbp"):
+        for s in _STATS:
+            out.loc[hidden, f"{q}{s}"] = SUPPRESSED_MARKER
+    return out

@@ -51,7 +51,7 @@ from placeplan._errors import ConfigError
 from placeplan.prepare.io import write_layers
 from placeplan.publish.disclosure import SUPPRESSED_MARKER, Published, apply_marker, suppress
 from placeplan.publish.flows import flows_csv_frame
-from placeplan.publish.mitigations import published_mitigations
+from placeplan.publish.mitigations import mitigations_by_year_csv, published_mitigations
 from placeplan.publish.programme import ProgrammeTables, programme_tables, write_programme
 from placeplan.publish.register import Release, release_run
 from placeplan.publish.report.appendix import build_appendix, write_appendix
@@ -424,6 +424,8 @@ def _report_inputs(
         sen2_check=getattr(run, "sen2_check", None),
         region=getattr(inputs, "region", None),
         proposals=_proposal_inputs(run, name),
+        # the mitigation rules applied year by year (older RunResults have no such field)
+        mitigations_by_year=getattr(run, "mitigations_by_year", None),
     )
 
 
@@ -520,6 +522,10 @@ def _write_tables(
         outputs["flows"] = write_csv(flows_csv_frame(first.flows), dest("flows.csv"))
     if mitigations:
         outputs["mitigations"] = write_csv(lead(mitigations), dest("mitigations.csv"))
+    if first.mitigations_by_year is not None:
+        outputs["mitigations_by_year"] = write_csv(
+            mitigations_by_year_csv(first.mitigations_by_year), dest("mitigations_by_year.csv")
+        )
     if first.site_scores is not None:
         outputs["site_scores"] = write_csv(first.site_scores.marked(), dest("site_scores.csv"))
     return outputs
@@ -713,7 +719,8 @@ def write_outputs(
     ``map-*.html`` (the report's maps, standalone), ``impact.csv`` (all scenarios, disclosure-
     controlled, the same numbers as the reports), ``flows.csv`` (the year-by-year placement flows,
     when the run has them; the numbers of the reports' "Year by year" section),
-    ``mitigations.csv``, ``site_scores.csv``,
+    ``mitigations.csv`` (today's cohort), ``mitigations_by_year.csv`` (the same rules on the
+    flow model's pupils, year by year), ``site_scores.csv``,
     ``layers.gpkg`` (areas with aggregates, planning areas, sites, provision, catchments),
     ``rejections.csv``, ``row_accounting.csv``, ``plan.used.toml`` and ``manifest.json``
     (``INTERNAL-`` before each name but the manifest's in ``mode = "internal"``).

@@ -56,7 +56,7 @@ from placeplan.publish.disclosure import (
     suppression_mask,
 )
 from placeplan.publish.flows import published_flows
-from placeplan.publish.mitigations import published_mitigations
+from placeplan.publish.mitigations import published_mitigations, published_mitigations_by_year
 from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable
 from placeplan.publish.site_ranges import (
     largest_time_saved_hidden,
@@ -157,6 +157,17 @@ REGISTER: Mapping[str, Declaration] = {
             groupings=((),),
             outputs=("mitigations.csv", "report section 5"),
             note="the groups partition the pupils whose journey changes: one group",
+        ),
+        Declaration(
+            "mitigations_by_year",
+            count_cols=("pupils", "pupils_lower", "pupils_upper"),
+            dependent_cols={"annual_cost_gbp": ("pupils",), "...": ()},
+            groupings=(("scenario", "proposal", "basis", "run", "year"),),
+            outputs=("mitigations_by_year.csv", "report section 4"),
+            note="decided by publish.mitigations.published_mitigations_by_year: a row (all "
+            "three statistics, pupils and £) hidden together; each year's rules and total one "
+            "group; a scenario equal to its baseline paired; the baseline run alike in every "
+            "scenario; a change hidden with either run",
         ),
         Declaration(
             "areas",
@@ -289,6 +300,9 @@ class Release:
         The published year-by-year flow table (None when the run has none).
     mitigations, areas, sites, site_scores, ooa_flows, time_bands, row_accounting
         :class:`~placeplan.publish.disclosure.Published` tables (None when not given).
+    mitigations_by_year
+        The published year-by-year mitigation table (shared by every scenario; None when the
+        run has none).
     """
 
     impact: ImpactTable
@@ -301,6 +315,7 @@ class Release:
     time_bands: Published | None = None
     row_accounting: Published | None = None
     ooa_settings: Published | None = None
+    mitigations_by_year: pd.DataFrame | None = None
 
 
 #: Impact metrics (all pupils, baseline) that are the flow table's base-year measures.
@@ -354,10 +369,18 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
             first.site_scores, threshold=th, round_to=rnd, mode=mode, weights=first.site_weights
         )
     )
+    mit_years = (
+        None
+        if first.mitigations_by_year is None
+        else published_mitigations_by_year(
+            first.mitigations_by_year, threshold=th, round_to=rnd, mode=mode
+        )
+    )
     out = {}
     for ri in inputs:
         imp = ImpactTable(ri.impact, threshold=th, round_to=rnd, mode=mode, force=force)
-        out[ri.scenario_name] = _scenario_release(ri, imp, flows, scores)
+        rel = _scenario_release(ri, imp, flows, scores)
+        out[ri.scenario_name] = replace(rel, mitigations_by_year=mit_years)
     return out
 
 
@@ -551,6 +574,7 @@ def _scenario_release(
             new = values["site_id"].astype(str).map(ranks)
             values["rank"] = new.where(shown & new.notna(), values["rank"])
             sites = replace(sites, values=values)
+    ooa = _ooa_flows(ri, imp)
     return Release(
         impact=imp,
         flows=flows,
@@ -560,7 +584,8 @@ def _scenario_release(
         site_scores=scores,
         time_bands=_time_bands(ri, imp),
         row_accounting=sup("row_accounting", ri.row_accounting),
-        **_ooa_flows(ri, imp),
+        ooa_flows=ooa["ooa_flows"],
+        ooa_settings=ooa["ooa_settings"],
     )
 
 

@@ -47,6 +47,10 @@ class ReportContext:
         The published site scores (the numbers of ``site_scores.csv``), None when not given.
     ooa_settings
         Out-of-area and independent placements by setting, decided with ``flows``.
+    mitigations_by_year
+        The published year-by-year mitigation table
+        (:func:`placeplan.publish.mitigations.published_mitigations_by_year`), the numbers of
+        ``mitigations_by_year.csv``; None without it.
     """
 
     threshold: int
@@ -64,6 +68,7 @@ class ReportContext:
     placement_flows: pd.DataFrame | None = None
     site_scores: pd.DataFrame | None = None
     ooa_settings: pd.DataFrame | None = None
+    mitigations_by_year: pd.DataFrame | None = None
 
     @property
     def internal(self) -> bool:
@@ -131,6 +136,7 @@ def build_context(inputs: ReportInputs) -> ReportContext:
         placement_flows=rel.flows,
         site_scores=frame(rel.site_scores, None),
         ooa_settings=frame(rel.ooa_settings, None),
+        mitigations_by_year=rel.mitigations_by_year,
     )
 
 

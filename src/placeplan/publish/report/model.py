@@ -200,6 +200,9 @@ class ReportInputs:
     #: per-proposal figures for this scenario
     #: (:class:`placeplan.publish.report.sections.proposals.ProposalInputs`); None: no section
     proposals: Any = None
+    #: the mitigation rules applied to the flow model's pupils year by year, raw
+    #: (:func:`placeplan.compute.mitigation_years.mitigations_by_year`); None: snapshot only
+    mitigations_by_year: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         """Check the contract: mode, impact columns, no pupil rows, CRS."""
@@ -222,6 +225,7 @@ class ReportInputs:
             "site_scores",
             "flows",
             "sen2_check",
+            "mitigations_by_year",
         ):
             df = getattr(self, name)
             if df is not None and any("pupil_ref" in str(c).lower() for c in df.columns):

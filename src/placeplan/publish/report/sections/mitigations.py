@@ -1,9 +1,13 @@
 """Section 4 (DfE element): travel related mitigations, from the plan's ``[[mitigation]]`` rules.
 
 Each rule says who it is for, what is offered and what it costs per pupil a year; rules apply in
-order and each pupil gets the first that matches. The table shows, for the programme, how many
-pupils each rule covers and the annual cost (counts and £ disclosure-controlled together), and
-says whether each rule is the plan's own or a package default.
+order and each pupil gets the first that matches. The first table shows, for the programme and
+today's cohort (the snapshot), how many pupils each rule covers and the annual cost (counts and £
+disclosure-controlled together), and says whether each rule is the plan's own or a package
+default. The second applies the same rules to the placement-flow model's pupils year by year
+(:mod:`placeplan.compute.mitigation_years`; the published numbers of
+``mitigations_by_year.csv``): pupils covered and £ a year, baseline, scenario and change, with
+the forecast's range, and each rule's pupils in the scenario.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     imp = ctx.impact
     mitig = ctx.mitigations
     sources = set() if mitig is None or "source" not in mitig else set(mitig["source"])
+    years = _programme_years(ctx.mitigations_by_year, inputs.scenario_name)
     blocks: list[Block] = [
         Paragraph(
             prose(
@@ -37,6 +42,7 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
                 "intro",
                 from_plan="plan" in sources,
                 defaults="default" in sources,
+                with_years=years is not None,
             )
         )
     ]
@@ -48,6 +54,8 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         )
     if mitig is not None and not mitig.empty:
         blocks.append(_mitigation_table(mitig, ctx.threshold))
+    if years is not None:
+        blocks += _year_blocks(years, inputs.scenario_name, ctx.threshold)
     return Section("mitigations", "4", DFE_ELEMENTS[3][1], tuple(blocks), True)
 
 
@@ -95,3 +103,97 @@ def _mitigation_table(mitig: pd.DataFrame, threshold: int) -> Table:
         note,
         row_notes=tuple(notes),
     )
+
+
+_TOTAL = "All rules"
+_RUN_LABELS = (("baseline", "Baseline"), ("scenario", ""), ("change", "Change"))
+
+
+def _programme_years(pub: pd.DataFrame | None, scenario: str) -> pd.DataFrame | None:
+    """The scenario's programme rows of the published year-by-year table (None if none)."""
+    if pub is None or pub.empty:
+        return None
+    rows = pub[pub["scenario"].eq(scenario) & pub["proposal"].eq("programme")]
+    return None if rows.empty else rows
+
+
+def _year_cell(rows: pd.DataFrame, run: str, rule: str, year: str, quantity: str) -> Cell:
+    fmt = "count" if quantity == "pupils" else "gbp"
+    hit = rows[rows["run"].eq(run) & rows["rule"].eq(rule) & rows["year"].eq(year)]
+    if hit.empty:
+        return Cell(None, fmt)
+    r = hit.iloc[0]
+    if bool(r["suppressed"]):
+        return Cell(None, fmt, suppressed=True)
+
+    def num(v: float) -> float | None:
+        return None if pd.isna(v) else float(v)
+
+    return Cell(
+        num(r[quantity]),
+        fmt,
+        signed=run == "change",
+        low=num(r[f"{quantity}_lower"]),
+        high=num(r[f"{quantity}_upper"]),
+    )
+
+
+def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Block]:
+    """The year-by-year paragraph and table: all rules by run, then each rule's pupils."""
+    from placeplan.publish.report.render import fmt_cell, fmt_range
+
+    years = sorted(rows["year"].astype(str).unique())
+    table_rows: list[tuple[Cell, ...]] = []
+    for quantity, label in (("annual_cost_gbp", "£ a year"), ("pupils", "Pupils covered")):
+        for j, (run, run_label) in enumerate(_RUN_LABELS):
+            cells = [_year_cell(rows, run, _TOTAL, y, quantity) for y in years]
+            table_rows.append((Cell(label if j == 0 else ""), Cell(run_label or scenario), *cells))
+    rules = [r for r in dict.fromkeys(rows["rule"]) if r != _TOTAL]
+    for k, rule in enumerate(rules):
+        cells = [_year_cell(rows, "scenario", rule, y, "pupils") for y in years]
+        head = Cell("Pupils by rule" if k == 0 else "")
+        table_rows.append((head, Cell(f"{rule} ({scenario})"), *cells))
+    blocks: list[Block] = [
+        Paragraph(
+            prose(
+                "mitigations",
+                "years_intro",
+                first_year=years[0],
+                last_year=years[-1],
+            )
+        )
+    ]
+    first = _year_cell(rows, "scenario", _TOTAL, years[0], "annual_cost_gbp")
+    last = _year_cell(rows, "scenario", _TOTAL, years[-1], "annual_cost_gbp")
+    base = _year_cell(rows, "baseline", _TOTAL, years[-1], "annual_cost_gbp")
+    change = _year_cell(rows, "change", _TOTAL, years[-1], "annual_cost_gbp")
+    if any(c.suppressed or c.value is None for c in (first, last, base, change)):
+        blocks.append(Paragraph(prose("mitigations", "years_hidden", scenario=scenario)))
+    else:
+        blocks.append(
+            Paragraph(
+                prose(
+                    "mitigations",
+                    "years_summary",
+                    scenario=scenario,
+                    first_year=years[0],
+                    first_gbp=fmt_cell(first, with_range=False),
+                    last_year=years[-1],
+                    last_gbp=fmt_cell(last, with_range=False),
+                    last_range=fmt_range(last).replace("(", "(range ", 1),
+                    baseline_gbp=fmt_cell(base),
+                    change_gbp=fmt_cell(change),
+                )
+            )
+        )
+    blocks.append(
+        Table(
+            "t-mitigations-years",
+            f"Travel mitigations year by year: the same rules applied to the placement-flow "
+            f"model's pupils, {scenario} against the baseline",
+            ("", "", *years),
+            tuple(table_rows),
+            prose("mitigations", "years_note", threshold=threshold),
+        )
+    )
+    return blocks
