@@ -430,7 +430,7 @@ def test_published_rank_ranges_count_only_the_published_sites():
     under every change. The hidden site D takes no place in any rank and shows none.
     """
     from placeplan.publish.disclosure import Published
-    from placeplan.publish.register import _published_ranks
+    from placeplan.publish.site_ranges import published_ranks
 
     norm = {"A": (1.0, 0.0), "B": (0.0, 0.9), "C": (0.55, 0.4), "D": (0.5, 0.5)}
     rows = []
@@ -455,7 +455,7 @@ def test_published_rank_ranges_count_only_the_published_sites():
     )
     mask.loc[13, :] = True
     values.loc[13, ["score", "rank", "min_rank", "max_rank"]] = np.nan
-    out = _published_ranks(Published(values, mask, "published")).values.set_index("site_id")
+    out = published_ranks(Published(values, mask, "published")).values.set_index("site_id")
     assert out.loc[["A", "B", "C"], "rank"].tolist() == [1, 3, 2]
     assert out.loc[["A", "B", "C"], "min_rank"].tolist() == [1, 1, 2]
     assert out.loc[["A", "B", "C"], "max_rank"].tolist() == [3, 3, 2]

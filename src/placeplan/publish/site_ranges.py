@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import resources
 
 import numpy as np
 import pandas as pd
 
-from placeplan.compute.scoring import CRITERIA
+from placeplan.compute.scoring import CRITERIA, SENSITIVITY_PERTURBATION, rank_ranges
 from placeplan.publish.disclosure import Published
 
 __all__ = [
@@ -47,7 +48,9 @@ __all__ = [
     "RANGE_COLUMNS",
     "criterion_bounds",
     "largest_time_saved_hidden",
+    "published_ranks",
     "range_order",
+    "ranks_among_all",
     "score_ranges",
     "site_score_ranges",
 ]
@@ -293,3 +296,102 @@ RANGES_JS: str = (
     .read_text(encoding="utf-8")
     .split("#}", 1)[1]
 )
+
+
+def ranks_among_all(scores: Published) -> Published:
+    """Where a score is published as a range, make ``rank`` a rank among *all* candidates.
+
+    :func:`published_ranks` ranks the sites whose score is published among themselves; beside
+    ``rank_best``/``rank_worst`` (among every candidate) that reads wrongly (a site 4th of the
+    exact ones can be 13th to 15th of all). So ``rank`` becomes the rank among all candidates
+    where the ranges fix it (``rank_best == rank_worst``) and is hidden where they do not; the
+    ranks under ±50 % weights (``min_rank``, ``max_rank``, ``most_sensitive_to``), computed
+    among the exact sites only, are hidden (the report's sliders replace them). Rows are listed
+    as the sliders list them (:func:`range_order`). Everything
+    here is derived from published cells, so nothing new is disclosed.
+    """
+    v, m = scores.values, scores.mask
+    needed = {"site_id", "rank", "score", "rank_best", "rank_worst", "score_high"}
+    if scores.mode != "published" or not needed <= set(v.columns) or "score" not in m.columns:
+        return scores
+    if not m["score"].reindex(v.index).fillna(False).astype(bool).any():
+        return scores
+    values, mask = v.copy(), m.copy()
+    fixed = values["rank_best"].astype(int) == values["rank_worst"].astype(int)
+    values["rank"] = values["rank_best"].astype(float).where(fixed)
+    mask["rank"] = ~fixed
+    for col in ("min_rank", "max_rank", "most_sensitive_to"):
+        if col in values.columns:
+            values[col] = "" if col == "most_sensitive_to" else float("nan")
+            mask[col] = True
+    by_id = pd.Series(values.index, index=values["site_id"].astype(str))
+    order = by_id.loc[range_order(values)].to_numpy()
+    return replace(scores, values=values.loc[order], mask=mask.loc[order])
+
+
+def published_ranks(scores: Published) -> Published:
+    """Rank the sites among those whose score is published, listed first, best first; sites
+    with a hidden score after them by ``site_id``.
+
+    A rank over every site leaves a gap where a hidden score sits, and a list in rank order
+    places it between two published scores: either bounds the hidden score (and the counts it is
+    computed from). The ranks under changed weights (``min_rank``, ``max_rank``,
+    ``most_sensitive_to``) are recomputed the same way, among the published sites, from their
+    published normalised criteria (each weight moved by ±50 % in turn, as
+    :func:`placeplan.compute.scoring.weight_sensitivity` does over every site); without the
+    criteria they are hidden. Internal runs keep every site's rank.
+    """
+    v, m = scores.values, scores.mask
+    if scores.mode != "published" or not {"score", "rank", "site_id"} <= set(v.columns):
+        return scores
+    if "score" not in m.columns or not m["score"].any():
+        return scores
+    shown = ~m["score"].reindex(v.index).fillna(False).astype(bool)
+    score = pd.to_numeric(v["score"], errors="coerce")
+    rank = score[shown].rank(method="min", ascending=False)
+    values, mask = v.copy(), m.copy()
+    values.loc[shown, "rank"] = rank.astype(float)
+    # the ranks under changed weights, among the published sites only
+    sens = _published_sensitivity(values.loc[shown])
+    for col in ("min_rank", "max_rank", "most_sensitive_to"):
+        if col not in values.columns:
+            continue
+        empty: str | float = "" if col == "most_sensitive_to" else float("nan")
+        if sens is None:
+            values[col] = empty
+        else:
+            values.loc[shown, col] = sens[col]
+            values.loc[~shown, col] = empty
+        if col in mask.columns:
+            mask[col] = True if sens is None else ~shown
+    order = (
+        values.assign(_hidden=~shown, _rank=values["rank"].where(shown))
+        .sort_values(["_hidden", "_rank", "site_id"], kind="stable")
+        .index
+    )
+    return replace(scores, values=values.loc[order], mask=mask.loc[order])
+
+
+def _published_sensitivity(shown: pd.DataFrame) -> pd.DataFrame | None:
+    """``min_rank``, ``max_rank``, ``most_sensitive_to`` among ``shown`` sites, from their
+    published ``<key>_norm`` and ``<key>_contrib`` (weight = contribution / normalised value)."""
+    keys = [c.key for c in CRITERIA if {f"{c.key}_norm", f"{c.key}_contrib"} <= set(shown)]
+    if not keys or shown.empty:
+        return None
+    norm = shown[[f"{k}_norm" for k in keys]].apply(pd.to_numeric, errors="coerce")
+    contrib = shown[[f"{k}_contrib" for k in keys]].apply(pd.to_numeric, errors="coerce")
+    if norm.isna().any().any() or contrib.isna().any().any():
+        return None
+    n, c = norm.to_numpy(dtype=float), contrib.to_numpy(dtype=float)
+    weights = {
+        k: float(np.median(c[n[:, j] > 0, j] / n[n[:, j] > 0, j])) if (n[:, j] > 0).any() else 0.0
+        for j, k in enumerate(keys)
+    }
+    if sum(weights.values()) <= 0:
+        return None
+    _, lo, hi, culprit = rank_ranges(
+        lambda w: n @ np.array([w[k] for k in keys]), weights, SENSITIVITY_PERTURBATION
+    )
+    return pd.DataFrame(
+        {"min_rank": lo, "max_rank": hi, "most_sensitive_to": culprit}, index=shown.index
+    )
