@@ -199,6 +199,45 @@ def read_flows(rel: Release, df: pd.DataFrame, tol: float, *, truth: bool = Fals
                 rel.see(key, val, 2 * each if str(r.scenario).endswith(CHANGE) else each)
 
 
+#: ``mitigations_by_year.csv`` columns the intruder reads: (column, key suffix).
+MIT_YEAR_COLS = (
+    ("pupils", "pupils"),
+    ("pupils_lower", "pupils_lower"),
+    ("pupils_upper", "pupils_upper"),
+    ("annual_cost_gbp", "gbp"),
+    ("annual_cost_gbp_lower", "gbp_lower"),
+    ("annual_cost_gbp_upper", "gbp_upper"),
+)
+
+
+def _mity_key(r, col: str) -> Key:
+    return ("mity", str(r.scenario), str(r.proposal), str(r.basis), str(r.run), str(r.year),
+            str(r.rule), col)  # fmt: skip
+
+
+def read_mitigations_by_year(
+    rel: Release, df: pd.DataFrame, tol: float, *, truth: bool = False
+) -> None:
+    """The year-by-year mitigations (issue 11): pupils and £ per rule, run and year."""
+    for r in df.itertuples(index=False):
+        for col, suffix in MIT_YEAR_COLS:
+            key = _mity_key(r, suffix)
+            val = getattr(r, col)
+            if truth:
+                v = _num(val)
+                if isinstance(v, float):
+                    rel.truth[key] = v
+                continue
+            # pupils: means / quantiles over the flow model's runs, published to whole pupils;
+            # £ to £1,000; a change is the difference of two published levels
+            each = (500.0 if suffix.startswith("gbp") else 0.5) + tol
+            rel.see(key, val, 2 * each if str(r.run) == "change" else each)
+            if suffix == "pupils" and r.run != "change":
+                rate = _num(r.cost_gbp_per_pupil_year)  # "x" on the All rules row
+                if isinstance(rate, float) and rate > 0:
+                    rel.rates[_mity_key(r, "rate")] = rate
+
+
 def read_scores(rel: Release, df: pd.DataFrame, *, truth: bool = False) -> None:
     cols = [c for c in df.columns if c not in ("site_id", "name", "needs", "phases")]
     for r in df.to_dict("records"):
@@ -468,6 +507,45 @@ def read_report_mitigations(rel: Release, result, text: str, tol: float) -> None
             sites, _rows(_table(text, f"{pre}t-prop-contributions")), strict=False
         ):
             rel.see(_mit_key(scen, site, "contribution", MIT_ALL, "gbp"), cells[-1], 0.5)
+
+
+def add_mitigation_year_relations(rel: Release) -> None:
+    """Year by year: the rules add up to ``All rules`` (central pupils and £), £ = rate x
+    pupils, change = scenario - baseline, the baseline is the same in every scenario's rows, and
+    the baseline's ``All rules`` against ``flows.csv``'s pupils over the reasonable maximum
+    (each added only where it holds on the true values)."""
+    groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for k in rel.truth:
+        if k[0] == "mity" and k[7] == "pupils" and k[6] != MIT_ALL:
+            groups[k[1:6]].append(k[6])
+    scenarios = sorted({g[0] for g in groups})
+    for g, rules in groups.items():
+        _, pr, b, run, year = g
+
+        def key(rule: str, col: str, run: str | None = None, g: tuple = g) -> Key:
+            return ("mity", g[0], g[1], g[2], run or g[3], g[4], rule, col)
+
+        for col in ("pupils", "gbp"):
+            rel.relate({**{key(r, col): 1.0 for r in rules}, key(MIT_ALL, col): -1.0})
+        for r in [*rules, MIT_ALL]:
+            rate = rel.rates.get(key(r, "rate"))
+            if rate:
+                rel.relate({key(r, "gbp"): 1.0, key(r, "pupils"): -rate})
+            if run == "change":
+                for col in ("pupils", "gbp"):
+                    rel.relate({key(r, col): 1.0, key(r, col, "scenario"): -1.0,
+                                key(r, col, "baseline"): 1.0})  # fmt: skip
+            if run == "baseline" and pr == "programme":
+                for other in scenarios:
+                    for col in ("pupils", "pupils_lower", "pupils_upper"):
+                        rel.relate({key(r, col): 1.0,
+                                    ("mity", other, pr, b, run, year, r, col): -1.0})  # fmt: skip
+        if run == "baseline" and pr == "programme":
+            for stat, col in (("central", "pupils"), ("lower", "pupils_lower"),
+                              ("upper", "pupils_upper")):  # fmt: skip
+                flow = ("flow", year, "baseline", "over_max_journey", stat)
+                rel.relate({key(MIT_ALL, col): 1.0, flow: -1.0})
+                rel.relate_ub({key(MIT_ALL, col): -1.0, flow: 1.0})  # rules cover the over-max
 
 
 def add_mitigation_relations(rel: Release, all_group: str) -> None:
@@ -1087,6 +1165,8 @@ def _is_count(k: Key) -> bool:
         return True
     if k[0] == "mit":
         return k[5] == "pupils"
+    if k[0] == "mity":
+        return k[4] != "change" and k[7].startswith("pupils")
     if k[0] == "opt":
         return k[3] == "pupils_placed"
     return (k[0], k[2]) in (("lsoa", "pupils"), ("cand", "pupils_served"))
@@ -1153,6 +1233,10 @@ def release_of(result, folder: Path) -> Release:
         rel.who = dict(zip(mit["rule"].astype(str), mit["who"].astype(str), strict=True))
     if "mitigations.csv" in csv:
         read_mitigations(rel, csv["mitigations.csv"], tol)
+    if getattr(result, "mitigations_by_year", None) is not None:
+        read_mitigations_by_year(rel, result.mitigations_by_year, tol, truth=True)
+    if "mitigations_by_year.csv" in csv:
+        read_mitigations_by_year(rel, csv["mitigations_by_year.csv"], tol)
     read_report_mitigations(rel, result, text, tol)
     proposal_flow_truth(rel, result, tol)
     read_proposal_pages(rel, result, text, tol)
@@ -1162,6 +1246,7 @@ def release_of(result, folder: Path) -> Release:
     add_relations(rel, lsoa_area)
     g_all = next((k[3] for k in rel.truth if k[0] == "imp" and k[2] == "all"), "all pupils")
     add_mitigation_relations(rel, g_all)
+    add_mitigation_year_relations(rel)
     add_proposal_relations(rel)
     t = result.plan.thresholds
     add_band_relations(rel, g_all, (t.max_journey_primary_min, t.max_journey_secondary_min))
@@ -1208,12 +1293,12 @@ def test_intruder_reads_every_output(sample_release):
     kinds = {k[0] for k in sample_release.obs}
     assert {"imp", "imp-chg", "flow", "site", "lsoa", "cand", "setting", "oflow"} <= kinds
     # mitigations, journey-time bands, proposal pages' contributions, optimise/
-    assert {"mit", "band", "pcontrib", "opt"} <= kinds
+    assert {"mit", "mity", "band", "pcontrib", "opt"} <= kinds
     assert len(sample_release.relations) > 100
     # every cell read has its true value (a cell read under the wrong key would not)
     assert all(k in sample_release.truth for k in sample_release.obs if _is_count(k))
     related = {k[0] for terms, _ in sample_release.relations for k in terms}
-    assert {"imp-contrib", "mit", "band", "pcontrib", "opt"} <= related
+    assert {"imp-contrib", "mit", "mity", "band", "pcontrib", "opt"} <= related
     assert sample_release.hidden()  # the sample does suppress cells
 
 

@@ -279,8 +279,51 @@ def test_published_change_is_published_scenario_less_published_baseline():
         if c["suppressed"]:
             continue
         assert c["pupils"] == s["pupils"] - b["pupils"]
-        assert c["annual_cost_gbp"] == s["annual_cost_gbp"] - b["annual_cost_gbp"]
-    assert rows.loc[("scenario", Y1, ALL_RULES), "annual_cost_gbp"] == 6 * 5500
+        if not c["cost_suppressed"]:
+            assert c["annual_cost_gbp"] == s["annual_cost_gbp"] - b["annual_cost_gbp"]
+    # a rule is hidden in Y1's scenario: the total's pupils stay, its £ (6 x 5,500 = 33,000,
+    # a second equation over the hidden rules at their different rates) is hidden, in the
+    # change row too
+    total = rows.loc[("scenario", Y1, ALL_RULES)]
+    assert not total["suppressed"] and total["cost_suppressed"]
+    assert pd.isna(total["annual_cost_gbp"]) and pd.isna(total["annual_cost_gbp_upper"])
+    assert rows.loc[("change", Y1, ALL_RULES), "cost_suppressed"]
+    assert t.set_index(["run", "year", "rule"]).loc[
+        ("scenario", Y1, ALL_RULES), "annual_cost_gbp"
+    ] == pytest.approx(6 * 5500)
+    csv = mitigations_by_year_csv(pub).set_index(["run", "year", "rule"])
+    assert csv.loc[("scenario", Y1, ALL_RULES), "annual_cost_gbp"] == "c"
+    assert csv.loc[("scenario", Y1, ALL_RULES), "pupils"] != "c"
+
+
+def test_hidden_rules_of_a_year_add_up_to_at_least_the_threshold():
+    """Two hidden rules that add up to under the threshold would be bounded by the published
+    total less the published rules: a third (the smallest published) is hidden with them."""
+    rows = []
+    for run, (a, b, c) in {"baseline": (0.4, 0.3, 9.0), "scenario": (0.4, 0.3, 9.0)}.items():
+        for rule, n, rate in (("r1", a, 100.0), ("r2", b, 200.0), ("r3", c, 300.0)):
+            rows.append((run, rule, n, rate))
+        rows.append((run, ALL_RULES, a + b + c, float("nan")))
+    t = pd.DataFrame(
+        [
+            {"scenario": "S", "proposal": "programme", "basis": "programme", "run": run,
+             "year": Y1, "rule": rule, "what": "", "source": "plan",
+             "cost_gbp_per_pupil_year": rate, "pupils": n, "pupils_lower": n,
+             "pupils_upper": n, "annual_cost_gbp": n * (rate if rate == rate else 0),
+             "annual_cost_gbp_lower": 0.0, "annual_cost_gbp_upper": 0.0}
+            for run, rule, n, rate in rows
+        ]
+    )  # fmt: skip
+    change = t[t["run"].eq("scenario")].assign(run="change")
+    for col in ("pupils", "pupils_lower", "pupils_upper", "annual_cost_gbp"):
+        change[col] = 0.0
+    t = pd.concat([t, change], ignore_index=True)
+    pub = published_mitigations_by_year(t, threshold=5, round_to=0, mode="published")
+    out = pub.set_index(["run", "rule"])
+    for run in ("baseline", "scenario"):
+        assert out.loc[(run, "r1"), "suppressed"] and out.loc[(run, "r2"), "suppressed"]
+        assert out.loc[(run, "r3"), "suppressed"]  # 0.7 < 5: the third goes too
+        assert not out.loc[(run, ALL_RULES), "suppressed"]
 
 
 def test_report_states_the_cost_per_year_with_its_range_and_the_snapshot_is_today():

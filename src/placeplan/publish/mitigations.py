@@ -14,7 +14,12 @@ import pandas as pd
 from placeplan.publish.disclosure import SUPPRESSED_MARKER, suppress, suppression_mask
 from placeplan.publish.flows import round_measure
 
-__all__ = ["mitigations_by_year_csv", "published_mitigations", "published_mitigations_by_year"]
+__all__ = [
+    "mitigations_by_year_csv",
+    "published_mitigations",
+    "published_mitigations_by_year",
+    "total_cost_hidden",
+]
 
 
 def published_mitigations(
@@ -43,7 +48,7 @@ def published_mitigations(
         .assign(rule="All rules", what="", source="", who="", description="")
     )
     frame = pd.concat([mitigations, tot], ignore_index=True)
-    return suppress(
+    out = suppress(
         frame,
         count_cols=["pupils"],
         dependent_cols={"annual_cost_gbp": ["pupils"]},
@@ -53,8 +58,42 @@ def published_mitigations(
         round_to=round_to,
         mode=mode,  # type: ignore[arg-type]
     )
+    if mode == "published" and not out.empty:
+        hide = total_cost_hidden(out, keys, out["pupils:suppressed"].astype(bool))
+        out.loc[hide, "annual_cost_gbp"] = float("nan")
+        out.loc[hide, "annual_cost_gbp:suppressed"] = True
+    return out
 
 
+def total_cost_hidden(frame: pd.DataFrame, keys: list[str], hidden: pd.Series) -> pd.Series:
+    """The ``"All rules"`` rows whose £ must be hidden: those with a hidden rule in their group.
+
+    Rules cost different amounts per pupil, so a published total £ beside the total pupils is a
+    second equation over the hidden rules' pupils: two hidden rules (the least secondary
+    suppression leaves) would both come back. Without the total £ only their sum is known.
+
+    Parameters
+    ----------
+    frame
+        Rule rows and their ``rule == "All rules"`` total rows.
+    keys
+        The columns that make one group (one total).
+    hidden
+        Rows whose pupils are hidden (index as ``frame``).
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, index as ``frame``: the total rows to hide the £ of.
+    """
+    total = frame["rule"].eq("All rules")
+    group = frame[keys].astype(str).agg("|".join, axis=1)
+    with_hidden = set(group[hidden & ~total])
+    return total & group.isin(with_hidden)
+
+
+#: The total row of each group.
+_TOTAL_RULE = "All rules"
 #: The statistics of each quantity of :func:`published_mitigations_by_year`.
 _STATS = ("", "_lower", "_upper")
 _KEYS = ["scenario", "proposal", "basis", "run", "year"]
@@ -100,10 +139,33 @@ def _decide(runs: pd.DataFrame, *, threshold: int, mode: str) -> pd.Series:
         )
         hidden = suppression_mask(decided)["_smallest"]
         shared = set(same_cell[base & hidden])
-        more = base & same_cell.isin(shared) & ~hidden
+        more = (base & same_cell.isin(shared) & ~hidden) | _hidden_sum_too_small(
+            runs, hidden, threshold
+        )
         if not more.any():
             return hidden
         force |= more
+
+
+def _hidden_sum_too_small(runs: pd.DataFrame, hidden: pd.Series, threshold: int) -> pd.Series:
+    """One more rule row to hide in each year whose hidden rules add up to under ``threshold``.
+
+    Rows are means over the model's runs, so a year's published total less its published
+    rules gives the hidden rules' sum, and published £ at different rates per pupil narrow it
+    further: two hidden rules that add up to 0.7 pupils are both known to be under one. The
+    smallest published positive rule of that year is hidden too, until the hidden sum reaches
+    the threshold (or nothing is left to hide).
+    """
+    pupils = pd.to_numeric(runs["pupils"], errors="coerce").fillna(0.0)
+    rule = ~runs["rule"].eq(_TOTAL_RULE)
+    sums = pupils[hidden & rule].groupby(runs["_group"][hidden & rule]).sum()
+    short = set(sums[(sums > 0) & (sums < threshold)].index)
+    more = pd.Series(False, index=runs.index)
+    open_rows = rule & ~hidden & (pupils > 0) & runs["_group"].isin(short)
+    if open_rows.any():
+        smallest = pupils[open_rows].groupby(runs["_group"][open_rows]).idxmin()
+        more.loc[smallest.to_numpy()] = True
+    return more
 
 
 def published_mitigations_by_year(
@@ -128,7 +190,9 @@ def published_mitigations_by_year(
         counts is above 0 and under the threshold, by
         :func:`placeplan.publish.disclosure.suppress`; secondary suppression keeps each year's
         rules and their ``"All rules"`` total from giving a hidden row back, and pairs a
-        scenario row with its baseline row where the two are equal. The baseline run's rows
+        scenario row with its baseline row where the two are equal. An ``"All rules"`` row's
+        £ is hidden as well where a rule of its year is (:func:`total_cost_hidden`; boolean
+        ``cost_suppressed``, which is also true wherever ``suppressed`` is). The baseline run's rows
         are the same in every scenario and hidden alike in all. A ``change`` row is hidden
         where its baseline or scenario row is; its published central value is the published
         scenario less the published baseline. Counts are rounded to whole pupils (or
@@ -157,9 +221,22 @@ def published_mitigations_by_year(
             val = out.loc[mine, q].to_numpy()[at[found]]
             part = out.loc[idx, q] if run == "scenario" else 0.0
             out.loc[idx, q] = part + sign * val + 0.0
+    # a total's £ with a hidden rule in its year (or, for a change, in either run's year)
+    levels = out["run"].isin(["baseline", "scenario"])
+    cost = pd.Series(False, index=out.index)
+    cost[levels] = total_cost_hidden(out[levels], _KEYS, hidden[levels])
+    for run in ("baseline", "scenario"):
+        mine = out["run"].eq(run).to_numpy()
+        at = pd.Index(cell[mine]).get_indexer(cell[change])
+        found = at >= 0
+        idx = out.index[change][found]
+        cost.loc[idx] = cost.loc[idx].to_numpy() | cost[mine].to_numpy()[at[found]]
+    cost |= hidden
     stats = [f"{q}{s}" for q in ("pupils", "annual_cost_gbp") for s in _STATS]
     out.loc[hidden, stats] = float("nan")
+    out.loc[cost, [f"annual_cost_gbp{s}" for s in _STATS]] = float("nan")
     out["suppressed"] = hidden.to_numpy(dtype=bool)
+    out["cost_suppressed"] = cost.to_numpy(dtype=bool)
     return out
 
 
@@ -176,11 +253,13 @@ def mitigations_by_year_csv(published: pd.DataFrame) -> pd.DataFrame:
     table
         The same columns without ``suppressed``; hidden statistics are ``c``.
     """
-    out = published.drop(columns="suppressed").astype(
+    flags = [c for c in ("suppressed", "cost_suppressed") if c in published.columns]
+    out = published.drop(columns=flags).astype(
         {f"{q}{s}": object for q in ("pupils", "annual_cost_gbp") for s in _STATS}
     )
     hidden = published["suppressed"].to_numpy(dtype=bool)
-    for q in ("pupils", "annual_cost_gbp"):
+    cost = published.get("cost_suppressed", published["suppressed"]).to_numpy(dtype=bool)
+    for q, rows in (("pupils", hidden), ("annual_cost_gbp", hidden | cost)):
         for s in _STATS:
-            out.loc[hidden, f"{q}{s}"] = SUPPRESSED_MARKER
+            out.loc[rows, f"{q}{s}"] = SUPPRESSED_MARKER
     return out

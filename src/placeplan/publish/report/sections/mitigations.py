@@ -123,7 +123,8 @@ def _year_cell(rows: pd.DataFrame, run: str, rule: str, year: str, quantity: str
     if hit.empty:
         return Cell(None, fmt)
     r = hit.iloc[0]
-    if bool(r["suppressed"]):
+    flag = "cost_suppressed" if quantity != "pupils" and "cost_suppressed" in r else "suppressed"
+    if bool(r[flag]):
         return Cell(None, fmt, suppressed=True)
 
     def num(v: float) -> float | None:
