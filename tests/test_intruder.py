@@ -660,22 +660,43 @@ def read_proposal_pages(rel: Release, result, text: str, tol: float) -> None:
                     for b, cell in zip(bases, cells[2 + len(bases) :], strict=False):
                         _see_flow_cell(rel, _pflow_key(scen, site, b, last, measure, "central"),
                                        cell, count, b)  # fmt: skip
+                col = PROPOSAL_MIT_ROWS.get(label)
+                if col and k > 0:  # the last year's mitigations (flow model)
+                    for b, cell in zip(bases, cells[2 + len(bases) :], strict=False):
+                        _see_mity_cell(rel, (scen, site, b, last), col, cell, tol)
             if k == 0:
                 continue
             table = _table(text, f"{pre}t-prop-{k}-yby")
             if not table:
                 continue
             years = _cells(re.search(r"<thead>.*?</thead>", table, re.S).group(0))[2:]
-            measure = ""
+            measure = mit_col = ""
             for cells in _rows(table):
                 if cells[0]:
                     measure = PROPOSAL_MEASURES.get(cells[0], "")
+                    mit_col = PROPOSAL_MIT_ROWS.get(cells[0], "")
+                b = cells[1].lower()
+                if mit_col:
+                    for y, cell in zip(years, cells[2:], strict=True):
+                        _see_mity_cell(rel, (scen, site, b, y), mit_col, cell, tol)
                 if not measure:
                     continue
-                b = cells[1].lower()
                 for y, cell in zip(years, cells[2:], strict=True):
                     _see_flow_cell(rel, _pflow_key(scen, site, b, y, measure, "central"), cell,
                                    count, b)  # fmt: skip
+
+
+#: The proposal pages' mitigation rows -> the year table's quantity.
+PROPOSAL_MIT_ROWS = {"Pupils covered by a mitigation": "pupils", "Mitigation cost a year": "gbp"}
+
+
+def _see_mity_cell(rel: Release, where: tuple[str, ...], col: str, cell: str, tol: float) -> None:
+    """A proposal page's year-by-year mitigation cell: ``All rules`` of its scenario run."""
+    scen, site, basis, year = where
+    key: Key = ("mity", scen, site, basis, "scenario", year, MIT_ALL, col)
+    hit = re.fullmatch(r"(\S+)(?: \(.*\))?", cell.strip())
+    if hit:
+        rel.see(key, hit.group(1), (500.0 if col == "gbp" else 0.5) + tol)
 
 
 def _see_flow_cell(rel: Release, key: Key, cell: str, count: float, basis: str) -> None:

@@ -296,33 +296,54 @@ def test_published_change_is_published_scenario_less_published_baseline():
     assert csv.loc[("scenario", Y1, ALL_RULES), "pupils"] != "c"
 
 
+def _one_year(values: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """A published year table of one scenario-run year: rule -> (central, upper) pupils at
+    different rates, the same in the baseline and the scenario, and their total."""
+    rates = {"r1": 100.0, "r2": 200.0, "r3": 300.0}
+    rows = []
+    for run in ("baseline", "scenario", "change"):
+        items = [(r, *values[r], rates[r]) for r in values]
+        items.append(
+            (ALL_RULES, sum(v[0] for v in values.values()),
+             sum(v[1] for v in values.values()), float("nan"))
+        )  # fmt: skip
+        for rule, n, up, rate in items:
+            n, up = (0.0, 0.0) if run == "change" else (n, up)
+            rows.append(
+                {"scenario": "S", "proposal": "programme", "basis": "programme", "run": run,
+                 "year": Y1, "rule": rule, "what": "", "source": "plan",
+                 "cost_gbp_per_pupil_year": rate, "pupils": n, "pupils_lower": 0.0,
+                 "pupils_upper": up, "annual_cost_gbp": n * (rate if rate == rate else 0),
+                 "annual_cost_gbp_lower": 0.0, "annual_cost_gbp_upper": 0.0}
+            )  # fmt: skip
+    pub = published_mitigations_by_year(
+        pd.DataFrame(rows), threshold=5, round_to=0, mode="published"
+    )
+    return pub.set_index(["run", "rule"])
+
+
 def test_hidden_rules_of_a_year_add_up_to_at_least_the_threshold():
     """Two hidden rules that add up to under the threshold would be bounded by the published
     total less the published rules: a third (the smallest published) is hidden with them."""
-    rows = []
-    for run, (a, b, c) in {"baseline": (0.4, 0.3, 9.0), "scenario": (0.4, 0.3, 9.0)}.items():
-        for rule, n, rate in (("r1", a, 100.0), ("r2", b, 200.0), ("r3", c, 300.0)):
-            rows.append((run, rule, n, rate))
-        rows.append((run, ALL_RULES, a + b + c, float("nan")))
-    t = pd.DataFrame(
-        [
-            {"scenario": "S", "proposal": "programme", "basis": "programme", "run": run,
-             "year": Y1, "rule": rule, "what": "", "source": "plan",
-             "cost_gbp_per_pupil_year": rate, "pupils": n, "pupils_lower": n,
-             "pupils_upper": n, "annual_cost_gbp": n * (rate if rate == rate else 0),
-             "annual_cost_gbp_lower": 0.0, "annual_cost_gbp_upper": 0.0}
-            for run, rule, n, rate in rows
-        ]
-    )  # fmt: skip
-    change = t[t["run"].eq("scenario")].assign(run="change")
-    for col in ("pupils", "pupils_lower", "pupils_upper", "annual_cost_gbp"):
-        change[col] = 0.0
-    t = pd.concat([t, change], ignore_index=True)
-    pub = published_mitigations_by_year(t, threshold=5, round_to=0, mode="published")
-    out = pub.set_index(["run", "rule"])
+    out = _one_year({"r1": (0.4, 0.4), "r2": (0.3, 0.3), "r3": (9.0, 9.0)})
     for run in ("baseline", "scenario"):
         assert out.loc[(run, "r1"), "suppressed"] and out.loc[(run, "r2"), "suppressed"]
         assert out.loc[(run, "r3"), "suppressed"]  # 0.7 < 5: the third goes too
+        assert not out.loc[(run, ALL_RULES), "suppressed"]  # 9.7: the total stays
+
+
+def test_a_total_that_would_bound_its_hidden_rules_is_hidden():
+    """Rules hidden for their ranges (upper 1-3) with means of 0, nothing else to hide: a
+    published total of 0 would say each hidden mean is under half a pupil, so it goes too; a
+    total is never the complement chosen while a rule is left."""
+    out = _one_year({"r1": (0.0, 3.0), "r2": (0.0, 2.0), "r3": (0.0, 0.0)})
+    for run in ("baseline", "scenario"):
+        assert out.loc[(run, "r1"), "suppressed"] and out.loc[(run, "r2"), "suppressed"]
+        assert out.loc[(run, ALL_RULES), "suppressed"]
+    out = _one_year({"r1": (0.0, 3.0), "r2": (6.0, 6.0), "r3": (8.0, 8.0)})
+    for run in ("baseline", "scenario"):
+        assert out.loc[(run, "r1"), "suppressed"] and out.loc[(run, "r2"), "suppressed"]
+        assert not out.loc[(run, "r3"), "suppressed"]
         assert not out.loc[(run, ALL_RULES), "suppressed"]
 
 

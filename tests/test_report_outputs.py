@@ -255,3 +255,68 @@ def test_one_page_per_proposal_and_proposal_rows_in_csvs(out_dir, report, impact
     assert set(mit["proposal"]) - {"programme"} == sites
     # costs are never published beside a suppressed count
     assert ((mit["pupils"] != "c") | (mit["annual_cost_gbp"] == "c")).all()
+
+
+def _table_rows(page: str, table_id: str) -> tuple[list[str], list[list[str]]]:
+    """Header cells and body rows (visible text of each cell) of the table ``table_id``."""
+    m = re.search(rf'<table id="{re.escape(table_id)}".*?</table>', page, re.S)
+    assert m, table_id
+
+    def cells(chunk: str) -> list[str]:
+        found = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", chunk, re.S)
+        return [" ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", c)).split()) for c in found]
+
+    head = cells(re.search(r"<thead>.*?</thead>", m.group(0), re.S).group(0))
+    body = re.search(r"<tbody>.*?</tbody>", m.group(0), re.S).group(0)
+    return head, [cells(r) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+def test_proposal_pages_cost_mitigations_year_by_year_as_the_csv_does(out_dir, report):
+    """Each proposal's page gives the flow model's mitigations (pupils and £, alone and as its
+    contribution) for every year, as ``mitigations_by_year.csv`` publishes them, and the last
+    year in its four-element summary (issue 11: the four elements year by year)."""
+    years = pd.read_csv(out_dir / "mitigations_by_year.csv", dtype=str, keep_default_na=False)
+    first = years["scenario"].iloc[0]
+    mine = years[
+        years["scenario"].eq(first) & years["rule"].eq("All rules") & years["run"].eq("scenario")
+    ]
+    sites = [p for p in dict.fromkeys(mine["proposal"]) if p != "programme"]
+    assert sites
+    labels = {"Alone": "alone", "Contribution": "contribution"}
+    quantities = {
+        "Pupils covered by a mitigation": "pupils",
+        "Mitigation cost a year": "annual_cost_gbp",
+    }
+    checked = 0
+    for k, site in enumerate(sites, start=1):
+        head, rows = _table_rows(report, f"t-prop-{k}-yby")
+        cols = head[2:]
+        q = ""
+        for cells in rows:
+            q = quantities.get(cells[0], "" if cells[0] else q)
+            if not q:
+                continue
+            basis = labels[cells[1]]
+            for year, shown in zip(cols, cells[2:], strict=True):
+                want = mine[
+                    mine["proposal"].eq(site) & mine["basis"].eq(basis) & mine["year"].eq(year)
+                ][q].iloc[0]
+                if want == "c":
+                    assert shown == "c", (site, basis, year, q, shown)
+                else:
+                    got = float(shown.replace("£", "").replace(",", "").replace("−", "-") or "nan")
+                    assert got == pytest.approx(float(want), abs=0.5), (site, basis, year, q)
+                checked += 1
+        # the summary's last-year column is the same figure
+        head, rows = _table_rows(report, f"t-prop-{k}-summary")
+        last = head[-1].split(", ")[-1]
+        for cells in rows:
+            if cells[1] in quantities:
+                shown = cells[-1].split(" (")[0]
+                want = mine[
+                    mine["proposal"].eq(site)
+                    & mine["basis"].eq("contribution")
+                    & mine["year"].eq(last)
+                ][quantities[cells[1]]].iloc[0]
+                assert (shown == "c") == (want == "c"), (site, cells[1], shown, want)
+    assert checked == len(sites) * 2 * 2 * len(set(mine["year"]))

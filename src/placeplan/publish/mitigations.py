@@ -128,19 +128,29 @@ def _decide(runs: pd.DataFrame, *, threshold: int, mode: str) -> pd.Series:
     force = pd.Series(False, index=runs.index)
     base = runs["run"].eq("baseline") & runs["basis"].eq("programme")
     same_cell = runs["year"].astype(str) + "|" + runs["rule"].astype(str)
+    total = runs["rule"].eq(_TOTAL_RULE)
+    # the total is the group's total row, not a member: secondary suppression takes rules
+    # (never the total, which flows.csv publishes again as the pupils over the maximum)
+    # unless none is left; pairs of unchanged rows are groups of rules only, and an unchanged
+    # total is hidden with its pair below
+    groups = runs.assign(_same=runs["_same"].where(~total))
+    pair = runs["_same"].where(total)
     while True:
         decided = suppress(
-            runs.assign(_smallest=runs["_smallest"].where(~force, threshold / 2.0)),
+            groups.assign(_smallest=runs["_smallest"].where(~force, threshold / 2.0)),
             count_cols=["_smallest"],
-            # the total is one more member of its year's group: rules + total = 2 x total
             group_cols=[["_group"], ["_same"]],
+            total_rows=total,
             threshold=threshold,
             mode=mode,  # type: ignore[arg-type]
         )
         hidden = suppression_mask(decided)["_smallest"]
         shared = set(same_cell[base & hidden])
-        more = (base & same_cell.isin(shared) & ~hidden) | _hidden_sum_too_small(
-            runs, hidden, threshold
+        paired = set(pair[hidden & pair.notna()])
+        more = (
+            (base & same_cell.isin(shared) & ~hidden)
+            | (pair.isin(paired) & ~hidden)
+            | _hidden_sum_too_small(runs, hidden, threshold)
         )
         if not more.any():
             return hidden
@@ -154,17 +164,21 @@ def _hidden_sum_too_small(runs: pd.DataFrame, hidden: pd.Series, threshold: int)
     rules gives the hidden rules' sum, and published £ at different rates per pupil narrow it
     further: two hidden rules that add up to 0.7 pupils are both known to be under one. The
     smallest published positive rule of that year is hidden too, until the hidden sum reaches
-    the threshold (or nothing is left to hide).
+    the threshold; when no rule is left, the year's total is hidden.
     """
     pupils = pd.to_numeric(runs["pupils"], errors="coerce").fillna(0.0)
     rule = ~runs["rule"].eq(_TOTAL_RULE)
     sums = pupils[hidden & rule].groupby(runs["_group"][hidden & rule]).sum()
-    short = set(sums[(sums > 0) & (sums < threshold)].index)
+    short = set(sums[sums < threshold].index)
     more = pd.Series(False, index=runs.index)
     open_rows = rule & ~hidden & (pupils > 0) & runs["_group"].isin(short)
     if open_rows.any():
         smallest = pupils[open_rows].groupby(runs["_group"][open_rows]).idxmin()
         more.loc[smallest.to_numpy()] = True
+    # nothing left to hide among the rules: the total itself would bound them (a total of 0
+    # says every hidden rule's mean is under half a pupil), so it goes too
+    exhausted = short - set(runs["_group"][open_rows])
+    more |= ~rule & ~hidden & runs["_group"].isin(exhausted)
     return more
 
 

@@ -126,6 +126,22 @@ class ProposalInputs:
 
 
 # -- cells --------------------------------------------------------------------------------------
+def _proposal_mitigation_years(
+    table: pd.DataFrame | None, scenario: str
+) -> dict[tuple[str, str, str], pd.Series]:
+    """The published year-by-year ``All rules`` rows of each proposal of ``scenario``, by
+    (proposal, basis, year)."""
+    if table is None or table.empty:
+        return {}
+    rows = table[
+        table["scenario"].eq(scenario)
+        & table["rule"].eq("All rules")
+        & table["run"].eq("scenario")
+        & ~table["proposal"].eq(PROGRAMME)
+    ]
+    return {(str(r["proposal"]), str(r["basis"]), str(r["year"])): r for _, r in rows.iterrows()}
+
+
 class _Published:
     """The published figures of one scenario's proposals, looked up as report cells."""
 
@@ -165,6 +181,7 @@ class _Published:
                 )
             }
         )
+        self._mit_years = _proposal_mitigation_years(ctx.mitigations_by_year, p.scenario)
         t = p.table
         self._raw = {
             (pr, b, y, m): (lo, hi)
@@ -235,6 +252,26 @@ class _Published:
 
         return Cell(num(c), fmt, signed=True, low=num(lo), high=num(hi))
 
+    def mitigation_year(self, proposal: str, basis: str, year: str) -> tuple[Cell, Cell]:
+        """A year's pupils covered by a mitigation and their £ (flow model, the pupils whose
+        placement the proposal changes), with the 80 % range; blank without the table."""
+        r = self._mit_years.get((proposal, basis, year))
+        if r is None:
+            return Cell(None, "count"), Cell(None, "gbp")
+
+        def cell(q: str, fmt: str, hidden: bool) -> Cell:
+            if hidden:
+                return Cell(None, fmt, suppressed=True)
+            v, lo, hi = (r[f"{q}{s}"] for s in ("", "_lower", "_upper"))
+            num = [None if pd.isna(x) else float(x) for x in (v, lo, hi)]
+            return Cell(num[0], fmt, low=num[1], high=num[2])
+
+        hidden = bool(r["suppressed"])
+        return (
+            cell("pupils", "count", hidden),
+            cell("annual_cost_gbp", "gbp", hidden or bool(r.get("cost_suppressed", hidden))),
+        )
+
     def mitigation_total(self, proposal: str, basis: str) -> tuple[Cell, Cell]:
         m = self.mit
         hit = m[(m["proposal"] == proposal) & (m["basis"] == basis) & (m["rule"] == "All rules")]
@@ -270,7 +307,7 @@ def _summary(pub: _Published, proposal: str, bases: Sequence[str], id_: str) -> 
         cells = [Cell(_ELEMENT["4"]), Cell(name)]
         cells += [pub.mitigation_total(proposal, b)[k] for b in bases]
         if last:
-            cells += [Cell(None, "text") for _ in bases]
+            cells += [pub.mitigation_year(proposal, b, last)[k] for b in bases]
         rows.append(tuple(cells))
     note = prose("proposals", "summary_note", last=last, threshold=pub_threshold(pub))
     return Table(id_, "The four DfE elements", tuple(header), tuple(rows), note)
@@ -326,6 +363,13 @@ def _year_table(pub: _Published, proposal: str, bases: Sequence[str], id_: str) 
             # proposal's page fits one printed page
             cells = [
                 replace(pub.flow(proposal, b, y, measure, fmt), low=None, high=None)
+                for y in pub.years
+            ]
+            rows.append((Cell(label if j == 0 else ""), Cell(labels[b]), *cells))
+    for k, label in enumerate(("Pupils covered by a mitigation", "Mitigation cost a year")):
+        for j, b in enumerate(bases):
+            cells = [
+                replace(pub.mitigation_year(proposal, b, y)[k], low=None, high=None)
                 for y in pub.years
             ]
             rows.append((Cell(label if j == 0 else ""), Cell(labels[b]), *cells))
