@@ -222,3 +222,22 @@ def test_region_outline_is_loaded_in_epsg27700():
     assert (SAMPLE / "region-outline.geojson").stat().st_size < 200_000
     # north of the island, across the Solent
     assert region.total_bounds[1] > 90_000
+
+
+def test_a_hidden_score_shows_its_published_range(inputs, sites):
+    """A candidate whose score is hidden (a criterion rests on 1 to 4 pupils) is labelled with
+    the range ``site_scores.csv`` publishes for it, not a bare c; without a range, c."""
+    vals = sites.copy()
+    sid = str(vals.loc[~vals["selected"].astype(bool), "site_id"].iloc[0])
+    row = vals["site_id"].astype(str).eq(sid)
+    vals["score:suppressed"] = row
+    vals.loc[row, "score"] = float("nan")
+    vals["score_low"], vals["score_high"] = vals["score"], vals["score"]
+    vals.loc[row, ["score_low", "score_high"]] = [0.4612, 0.5004]
+    vals["rank_best"], vals["rank_worst"] = 1, 1
+    vals.loc[row, ["rank_best", "rank_worst"]] = [8, 12]
+    html = maps.map_sites(vals, inputs.provision, outline=inputs.outline).get_root().render()
+    assert "score: 0.46–0.50 (rank 8–12), a range" in html
+    bare = vals.drop(columns=["score_low", "score_high", "rank_best", "rank_worst"])
+    html = maps.map_sites(bare, inputs.provision, outline=inputs.outline).get_root().render()
+    assert re.search(r"score: c[^a-z0-9]", html) and "score: 0.46" not in html

@@ -57,6 +57,7 @@ from placeplan.publish.flows import published_flows
 from placeplan.publish.mitigations import published_mitigations, published_mitigations_by_year
 from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable
 from placeplan.publish.site_ranges import (
+    RANGE_COLUMNS,
     largest_time_saved_hidden,
     published_ranks,
     ranks_among_all,
@@ -423,6 +424,28 @@ def published_site_scores(
     return ranks_among_all(out)
 
 
+def _sites_ranked_as_scores(sites: Published, scores: Published) -> Published:
+    """The map's candidate sites with ``site_scores``' published rank (hidden where it is) and
+    score and rank ranges (:data:`placeplan.publish.site_ranges.RANGE_COLUMNS`)."""
+    ids = sites.values["site_id"].astype(str)
+    by_id = scores.values.assign(_id=scores.values["site_id"].astype(str)).set_index("_id")
+    rank_hidden = (
+        scores.mask["rank"].set_axis(by_id.index)
+        if "rank" in scores.mask.columns
+        else pd.Series(False, index=by_id.index)
+    )
+    values, mask = sites.values.copy(), sites.mask.copy()
+    hidden = ids.map(rank_hidden).fillna(False).astype(bool).to_numpy(copy=True)
+    if "rank" in mask.columns:
+        hidden = hidden | mask["rank"].to_numpy(dtype=bool)
+    values["rank"] = ids.map(by_id["rank"]).where(~hidden)
+    mask["rank"] = hidden
+    for col in RANGE_COLUMNS:
+        if col in by_id.columns:
+            values[col] = ids.map(by_id[col]).to_numpy()
+    return replace(sites, values=values, mask=mask)
+
+
 def _all_group(imp: ImpactTable) -> str:
     gs = imp.groups("all")
     return gs[0] if gs else "all"
@@ -468,13 +491,7 @@ def _scenario_release(
             force = pd.DataFrame({c: flag for c in ("score", "rank") if c in ri.sites})
         sites = sup("sites", ri.sites, force=force)
         if sites is not None and scores is not None and "rank" in sites.values.columns:
-            ranks = dict(zip(scores.values["site_id"].astype(str), scores.values["rank"],
-                             strict=True))  # fmt: skip
-            shown = ~sites.mask["rank"] if "rank" in sites.mask.columns else True
-            values = sites.values.copy()
-            new = values["site_id"].astype(str).map(ranks)
-            values["rank"] = new.where(shown & new.notna(), values["rank"])
-            sites = replace(sites, values=values)
+            sites = _sites_ranked_as_scores(sites, scores)
     ooa = _ooa_flows(ri, imp)
     return Release(
         impact=imp,

@@ -47,6 +47,19 @@ def score_colour(score: float, lo: float, hi: float) -> str:
     return SCORE_COLOURS[min(max(k, 0), len(SCORE_COLOURS) - 1)]
 
 
+def _score_range(row: object) -> str:
+    """A hidden score's published range ("0.46–0.50 (rank 8–12) …"), else the marker."""
+    lo, hi = getattr(row, "score_low", None), getattr(row, "score_high", None)
+    best, worst = getattr(row, "rank_best", None), getattr(row, "rank_worst", None)
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return SUPPRESSED_MARKER
+    rank = ""
+    if best is not None and worst is not None and not (pd.isna(best) or pd.isna(worst)):
+        b, w = int(best), int(worst)
+        rank = f" (rank {b})" if b == w else f" (rank {b}–{w})"
+    return f"{lo:.2f}–{hi:.2f}{rank}, a range: a criterion is suppressed (c)"
+
+
 def add_sites(
     m: folium.Map, sites: gpd.GeoDataFrame, *, internal: bool, only_selected: bool = False
 ) -> tuple[float, float]:
@@ -77,7 +90,7 @@ def add_sites(
             continue
         score = scores.iloc[i]
         score_txt = (
-            SUPPRESSED_MARKER if sup_s.iloc[i] else "–" if pd.isna(score) else f"{score:.2f}"
+            _score_range(row) if sup_s.iloc[i] else "–" if pd.isna(score) else f"{score:.2f}"
         )
         cost = getattr(row, "capital_cost_gbp", None)
         cost_txt = "–" if cost is None or pd.isna(cost) else f"£{cost:,.0f}"
@@ -360,7 +373,8 @@ def map_sites(
     legend = (
         "<h4>Candidate site score</h4>"
         f"{score_rows}"
-        '<i class="dot" style="background:#bdbdbd"></i>not scored<br>'
+        '<i class="dot" style="background:#bdbdbd"></i>not scored, or its score is a range '
+        "(see the site's label)<br>"
     )
     legend += proposals_legend(sites)
     if ooa_flows is not None:
