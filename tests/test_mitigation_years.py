@@ -30,6 +30,7 @@ from placeplan.compute.mitigation_years import (
     pupil_year_rules,
 )
 from placeplan.publish.mitigations import mitigations_by_year_csv, published_mitigations_by_year
+from test_proposals import _flow_case
 
 RULES = (
     MitigationRule("stay", "stay_in_current_placement", 0.0, worse_off_min_gt=15.0, moved=True),
@@ -162,36 +163,11 @@ def test_a_flow_run_without_ferry_is_refused_with_the_fix():
 
 
 def _engine_result(*, proposals: tuple[Proposal, ...]) -> FlowResult:
-    """The simulate_flows docstring's case: ten Year 5 pupils out of area, 70 min away."""
-    cohort = pd.DataFrame(
-        {
-            "pupil_ref": [f"p{i}" for i in range(10)],
-            "nc_year": 5,
-            "need": "ASD",
-            "setting_id": "OOA1",
-            "origin_id": "o1",
-        }
-    )
-    settings = pd.DataFrame(
-        {
-            "setting_id": ["OOA1", "OOA2"],
-            "sen2_type": "special_independent",
-            "in_area": False,
-            "needs": "",
-            "nc_year_min": [0, 7],
-            "nc_year_max": [6, 11],
-            "places": float("nan"),
-            "cost_per_place_gbp": 60_000.0,
-        }
-    )
-    journeys = pd.DataFrame(
-        {
-            "origin_id": "o1",
-            "setting_id": ["OOA1", "OOA2", "B1"],
-            "time_min": [70.0, 80.0, 15.0],
-            "distance_km": [60.0, 70.0, 8.0],
-            "ferry": [False, True, False],
-        }
+    """The simulate_flows docstring's case: ten Year 5 pupils out of area, 70 min away (the
+    proposals tests' case, with OOA2 reached by ferry and no bases beyond B1)."""
+    cohort, settings, journeys, _ = _flow_case()
+    journeys = journeys[journeys["setting_id"].isin(["OOA1", "OOA2", "B1"])].assign(
+        ferry=lambda d: d["setting_id"].eq("OOA2")
     )
     return simulate_flows(
         cohort,
