@@ -25,7 +25,7 @@ from placeplan.compute.journeys import MainlandLeg, journey_matrix
 from placeplan.compute.layers import ScenarioLayers, main_roads, scenario_layers
 from placeplan.compute.mitigation import MitigationRule, plan_rules
 from placeplan.compute.mitigation_years import mitigations_by_year
-from placeplan.compute.network import RoadNetwork, SpeedModel
+from placeplan.compute.network import RoadNetwork, speed_model
 from placeplan.compute.optimise import OptimisationResult, optimise_sites
 from placeplan.compute.points import as_xy
 from placeplan.compute.proposals import ProposalAssessment, assess_proposals, flow_variants
@@ -231,20 +231,6 @@ def calibrate_costs(plan: PlanConfig, baseline: pd.DataFrame, costs: CostModel) 
     rate = spend / (miles * 2 * costs.school_days)
     logger.info("transport cost calibrated to the stated spend: %.2f GBP per pupil-mile", rate)
     return replace(costs, transport_cost_per_mile_gbp=rate)
-
-
-def speed_model(plan: PlanConfig) -> SpeedModel:
-    """The network speed model with the plan's overrides (road-class speeds, factors)."""
-    base = SpeedModel()
-    classes = dict(base.class_kph)
-    classes.update(plan.network.speeds_kph)
-    return replace(
-        base,
-        class_kph=classes,
-        use_maxspeed=plan.network.use_maxspeed,
-        peak_factor=plan.network.peak_factor,
-        fixed_allowance_min=plan.network.fixed_allowance_min,
-    )
 
 
 def load_plan_network(plan: PlanConfig) -> RoadNetwork:

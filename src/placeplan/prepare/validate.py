@@ -673,8 +673,7 @@ def _network_covers_pupils(
     extent is named, never the pupils'.
     """
     # the run's own speed model, so the cached network is shared with `run`
-    from placeplan.compute.network import load_network
-    from placeplan.compute.run import speed_model
+    from placeplan.compute.network import load_network, speed_model
 
     where = {"file": network.name, "row": None, "column": None}
     try:

@@ -26,7 +26,7 @@ from placeplan.compute.network._online import network_from_place, network_from_p
 from placeplan.compute.network._osm import load_network
 from placeplan.compute.network._osm import network_from_networkx as network_from_networkx
 from placeplan.compute.network._routing import snap_points
-from placeplan.compute.network._speed import UK_CLASS_KPH, SpeedModel, parse_maxspeed
+from placeplan.compute.network._speed import UK_CLASS_KPH, SpeedModel, parse_maxspeed, speed_model
 from placeplan.vocab import CRS as CRS
 
 __all__ = [
@@ -39,4 +39,5 @@ __all__ = [
     "network_from_polygon",
     "parse_maxspeed",
     "snap_points",
+    "speed_model",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -259,3 +259,50 @@ class SpeedModel:
             ("Road network", "OpenStreetMap drivable roads, largest strongly connected part"),
         ]
         return rows
+
+
+class _NetworkTable(Protocol):
+    """What :func:`speed_model` reads of a plan's ``[network]`` table."""
+
+    @property
+    def speeds_kph(self) -> Mapping[str, float]: ...
+    @property
+    def use_maxspeed(self) -> bool: ...
+    @property
+    def peak_factor(self) -> float: ...
+    @property
+    def fixed_allowance_min(self) -> float: ...
+
+
+class _Plan(Protocol):
+    """A plan (``placeplan.config.PlanConfig``), as far as :func:`speed_model` reads it (typed
+    structurally, so the network package does not import the config module that imports it)."""
+
+    @property
+    def network(self) -> _NetworkTable: ...
+
+
+def speed_model(plan: _Plan) -> SpeedModel:
+    """The network speed model with the plan's overrides (road-class speeds, factors).
+
+    Parameters
+    ----------
+    plan
+        The plan; its ``[network]`` table gives ``speeds_kph``, ``use_maxspeed``,
+        ``peak_factor`` and ``fixed_allowance_min``.
+
+    Returns
+    -------
+    SpeedModel
+        :class:`SpeedModel` defaults with the plan's values.
+    """
+    base = SpeedModel()
+    classes = dict(base.class_kph)
+    classes.update(plan.network.speeds_kph)
+    return replace(
+        base,
+        class_kph=classes,
+        use_maxspeed=plan.network.use_maxspeed,
+        peak_factor=plan.network.peak_factor,
+        fixed_allowance_min=plan.network.fixed_allowance_min,
+    )
