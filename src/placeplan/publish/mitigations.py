@@ -221,30 +221,18 @@ def published_mitigations_by_year(
         for s in _STATS:
             out[f"{q}{s}"] = round_measure(q, out[f"{q}{s}"], round_to=round_to)
     # a change: hidden with either run; its central value = published scenario - baseline
-    cell = pd.MultiIndex.from_frame(out[["scenario", "proposal", "basis", "year", "rule"]])
-    change = out["run"].eq("change").to_numpy()
-    for run in ("baseline", "scenario"):
-        mine = out["run"].eq(run).to_numpy()
-        at = pd.Index(cell[mine]).get_indexer(cell[change])
-        found = at >= 0
-        idx = out.index[change][found]
-        hid = hidden[mine].to_numpy()[at[found]]
-        hidden.loc[idx] = hidden.loc[idx].to_numpy() | hid
+    partners = _change_partners(out)
+    for run, (idx, src) in partners.items():
+        hidden.loc[idx] = hidden.loc[idx].to_numpy() | hidden.loc[src].to_numpy()
         for q in ("pupils", "annual_cost_gbp"):
-            sign = 1.0 if run == "scenario" else -1.0
-            val = out.loc[mine, q].to_numpy()[at[found]]
-            part = out.loc[idx, q] if run == "scenario" else 0.0
-            out.loc[idx, q] = part + sign * val + 0.0
+            val = out.loc[src, q].to_numpy()
+            out.loc[idx, q] = (out.loc[idx, q] + val if run == "scenario" else -val) + 0.0
     # a total's £ with a hidden rule in its year (or, for a change, in either run's year)
     levels = out["run"].isin(["baseline", "scenario"])
     cost = pd.Series(False, index=out.index)
     cost[levels] = total_cost_hidden(out[levels], _KEYS, hidden[levels])
-    for run in ("baseline", "scenario"):
-        mine = out["run"].eq(run).to_numpy()
-        at = pd.Index(cell[mine]).get_indexer(cell[change])
-        found = at >= 0
-        idx = out.index[change][found]
-        cost.loc[idx] = cost.loc[idx].to_numpy() | cost[mine].to_numpy()[at[found]]
+    for idx, src in partners.values():
+        cost.loc[idx] = cost.loc[idx].to_numpy() | cost.loc[src].to_numpy()
     cost |= hidden
     stats = [f"{q}{s}" for q in ("pupils", "annual_cost_gbp") for s in _STATS]
     out.loc[hidden, stats] = float("nan")
@@ -252,6 +240,20 @@ def published_mitigations_by_year(
     out["suppressed"] = hidden.to_numpy(dtype=bool)
     out["cost_suppressed"] = cost.to_numpy(dtype=bool)
     return out
+
+
+def _change_partners(out: pd.DataFrame) -> dict[str, tuple[pd.Index, pd.Index]]:
+    """For the baseline and then the scenario run: the ``change`` rows that have a row of that
+    run for the same scenario, proposal, basis, year and rule, and those rows (aligned)."""
+    cell = pd.MultiIndex.from_frame(out[["scenario", "proposal", "basis", "year", "rule"]])
+    change = out["run"].eq("change").to_numpy()
+    pairs = {}
+    for run in ("baseline", "scenario"):
+        mine = out["run"].eq(run).to_numpy()
+        at = pd.Index(cell[mine]).get_indexer(cell[change])
+        found = at >= 0
+        pairs[run] = (out.index[change][found], out.index[mine][at[found]])
+    return pairs
 
 
 def mitigations_by_year_csv(published: pd.DataFrame) -> pd.DataFrame:
