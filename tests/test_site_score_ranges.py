@@ -233,3 +233,39 @@ def test_decay_weighted_counts_are_bounded_by_the_threshold_not_whole_pupils():
         b = criterion_bounds(pub, threshold=5).set_index("site_id")
         assert b.loc["S1", "need_low"] <= hidden / 10.5 <= b.loc["S1", "need_high"]
         assert (b.loc["S1", "need_low"], b.loc["S1", "need_high"]) == (0.0, 5 / 10.5)
+
+
+def _contains_truth(df: pd.DataFrame, pub) -> bool:
+    v = pub.values.set_index("site_id")
+    truth = df.set_index("site_id").loc[v.index, "score"]
+    return bool(((v["score_low"] <= truth + 1e-9) & (truth <= v["score_high"] + 1e-9)).all())
+
+
+def test_ranges_hold_the_truth_without_weights_when_a_criterion_is_zero_everywhere():
+    """An API caller passes no weights; no site saves any time, so the time criterion's weight
+    (0.2) cannot be read back from its contributions: it is what the others leave, not 0
+    (0 made every range 1 / 0.8 = 25 % high, outside the true score)."""
+    df = _frame(need=[40, 20, 10, 30], ooa=[16, 3, 0, 8], benefiting=[9, 9, 9, 9],
+                minutes=[0.0, 0.0, 0.0, 0.0])  # fmt: skip
+    pub = published_site_scores(df, threshold=5, round_to=0, mode="published")
+    assert _contains_truth(df, pub)
+    exact = pub.values.set_index("site_id").loc["S0"]
+    assert exact["score_low"] == pytest.approx(df.loc[0, "score"], abs=1e-9)
+
+
+def test_ranges_take_score_sites_own_weights_from_its_attrs():
+    """score_sites records its weights in ``attrs``; the ranges use them when none are given."""
+    df = _frame(need=[40, 20, 10, 30], ooa=[3, 3, 0, 2], benefiting=[9, 9, 9, 9],
+                minutes=[0.0, 0.0, 0.0, 0.0])  # fmt: skip
+    df.attrs["weights"] = dict(WEIGHTS)
+    pub = published_site_scores(df, threshold=5, round_to=0, mode="published")
+    assert _contains_truth(df, pub)
+
+
+def test_unreadable_weights_with_hidden_values_ask_for_the_weights():
+    """Two criteria hidden or 0 at every site, one of them hidden somewhere: their split
+    changes the ranges and cannot be known, so the caller is told to pass the weights."""
+    df = _frame(need=[40, 20, 10, 30], ooa=[3, 3, 0, 2], benefiting=[9, 9, 9, 9],
+                minutes=[0.0, 0.0, 0.0, 0.0])  # fmt: skip
+    with pytest.raises(ValueError, match="pass `weights`"):
+        published_site_scores(df, threshold=5, round_to=0, mode="published")

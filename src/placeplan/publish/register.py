@@ -408,13 +408,16 @@ def published_site_scores(
     threshold, round_to, mode
         The plan's disclosure settings.
     weights
-        The scoring weights (default: read back from the published contributions).
+        The scoring weights; default: the ones ``score_sites`` used (``scores.attrs["weights"]``),
+        else read back from the published contributions.
 
     Returns
     -------
     Published
         Values and mask, best first.
     """
+    if weights is None and scores.attrs.get("weights"):
+        weights = {str(k): float(w) for k, w in scores.attrs["weights"].items()}
     force = largest_time_saved_hidden(scores, threshold) if mode != "internal" else None
     sup = suppress_declared(
         "site_scores", scores, threshold=threshold, round_to=round_to, mode=mode, force=force

@@ -200,10 +200,19 @@ def range_order(ranges: pd.DataFrame) -> list[str]:
 
 
 def _weights(v: pd.DataFrame, keys: list[str], given: Mapping[str, float] | None) -> dict:
-    """The scoring weights: as given, else each criterion's published contribution / value."""
+    """The scoring weights: as given, else read back from the published contributions.
+
+    :func:`placeplan.compute.scoring.score_sites` writes ``<key>_norm`` and ``<key>_contrib``
+    for the criteria with a positive weight only, and its weights sum to 1; so a criterion whose
+    weight cannot be read back (its value 0 or hidden at every site) takes what the others leave.
+    Criteria whose published values are 0 at every site share it (their numerators are 0, only
+    the sum matters). Raises ValueError when two or more such criteria have hidden values: then
+    the split matters and cannot be known; pass ``weights``.
+    """
     if given:
         return {k: float(given.get(k, 0.0)) for k in keys}
-    out = {}
+    out: dict[str, float] = {}
+    unknown = []
     for k in keys:
         if f"{k}_contrib" not in v.columns:
             out[k] = 0.0
@@ -211,7 +220,22 @@ def _weights(v: pd.DataFrame, keys: list[str], given: Mapping[str, float] | None
         n = pd.to_numeric(v[f"{k}_norm"], errors="coerce").to_numpy(dtype=float)
         c = pd.to_numeric(v[f"{k}_contrib"], errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(n) & np.isfinite(c) & (n > 0)
-        out[k] = float(np.median(c[ok] / n[ok])) if ok.any() else 0.0
+        if ok.any():
+            out[k] = float(np.median(c[ok] / n[ok]))
+        else:
+            unknown.append(k)
+    if not unknown:
+        return out
+    rest = max(0.0, 1.0 - sum(out.values()))
+    hidden = [k for k in unknown if not (pd.to_numeric(v[f"{k}_norm"], errors="coerce") == 0).all()]
+    if len(unknown) > 1 and hidden:
+        msg = (
+            f"site score ranges: the weights of criteria {unknown} cannot be read back from the "
+            "published contributions (0 or hidden at every site); pass `weights` (the weights "
+            "score_sites used, in its output's attrs['weights'])"
+        )
+        raise ValueError(msg)
+    out.update(dict.fromkeys(unknown, rest / len(unknown)))
     return out
 
 
