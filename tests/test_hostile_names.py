@@ -160,6 +160,15 @@ def _write_hostile_sample(dst: Path) -> dict[str, str]:
     )
     for old, new in new_ids.items():
         text = text.replace(f'"{old}"', _toml(new))
+    # [[mitigation]] rule names and descriptions (the report, the proposal pages, the CSVs)
+    head, *rules = re.split(r"(?m)^\[\[mitigation\]\]$", text)
+    for k, rule in enumerate(rules):
+        name = f"name = {_toml(_hostile(k + 2, f'rule {k}'))}"
+        rule = re.sub(r'(?m)^name = ".*"$', name, rule, count=1)
+        text_k = f"description = {_toml(_hostile(k + 4, 'mitigation text'))}"
+        rules[k] = re.sub(r'(?m)^description = ".*"$', text_k, rule, count=1)
+    assert rules, "the sample plan should have [[mitigation]] rules"
+    text = "[[mitigation]]".join([head, *rules])
     (dst / "plan.toml").write_text(text, encoding="utf-8")
     return new_ids
 
@@ -252,9 +261,40 @@ def test_tooltips_show_payloads_as_text(hostile_run):
     assert shown, "the hostile names should be shown (escaped) in the tooltips"
 
 
-def test_published_csvs_neutralised(hostile_run):
+def test_mitigation_rule_names_shown_as_text(hostile_run):
+    """The plan's [[mitigation]] names reach the report and mitigations.csv as text only."""
     out = hostile_run["out"]
-    csvs = sorted(out.glob("*.csv"))
+    report = next(p for p, _ in hostile_run["doms"].items() if p.name.startswith("report"))
+    dom = hostile_run["doms"][report]
+    assert html.escape(_hostile(2, "rule 0"), quote=False) in dom
+    names = set(pd.read_csv(out / "mitigations_by_year.csv", dtype=str)["rule"].dropna())
+    assert any("rule 0" in n for n in names), sorted(names)[:5]
+
+
+def test_optimise_outputs_keep_hostile_ids_as_data(hostile_run):
+    """`placeplan optimise` on the hostile plan: the programme TOML it writes (which `run` reads
+    back) parses to the same site ids, its SVG chart is well-formed with no script or event
+    attribute, and its CSVs carry no formula."""
+    import tomllib
+    import xml.etree.ElementTree as ET
+
+    plan = hostile_run["out"].parent / "plan.toml"
+    opt = hostile_run["out"].parent / "opt"
+    assert cli.main(["--no-progress", "-q", "optimise", str(plan), "--out", str(opt)]) == 0
+    written = tomllib.loads((opt / "optimised-programme.toml").read_text(encoding="utf-8"))
+    (scenario,) = written["scenario"]
+    assert scenario["open_sites"], "the optimiser should open a site"
+    assert set(scenario["open_sites"]) <= set(hostile_run["new_ids"].values())
+    assert [s["site_id"] for s in scenario["site"]] == scenario["open_sites"]
+    for svg in opt.glob("*.svg"):
+        root = ET.fromstring(svg.read_bytes())
+        for el in root.iter():
+            assert not el.tag.endswith("script"), svg.name
+            assert not any(k.lower().startswith("on") for k in el.attrib), svg.name
+    _assert_no_formula(sorted(opt.glob("*.csv")))
+
+
+def _assert_no_formula(csvs: list[Path]) -> None:
     assert csvs
     for path in csvs:
         with path.open(newline="", encoding="utf-8") as fh:
@@ -264,6 +304,10 @@ def test_published_csvs_neutralised(hostile_run):
                         cell[:1] == "-" and not re.fullmatch(r"-\d+(\.\d+)?(e-?\d+)?", cell)
                     ):
                         pytest.fail(f"{path.name}: formula-like cell {cell[:30]!r}")
+
+
+def test_published_csvs_neutralised(hostile_run):
+    _assert_no_formula(sorted(hostile_run["out"].glob("*.csv")))
 
 
 def _payload_maps(payload: str) -> list[str]:
