@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 LINT_TOOLS := ruff==0.17.6 mypy==2.4.1 pandas-stubs==3.1.0.261029 \
 	types-networkx==3.6.1.20261114 types-shapely==2.1.0.20261030
 
-.PHONY: demo test test-all lint bench bench-forecast bench-optimise bench-optimise-study sample-data sample-sen2 region-outline clean
+.PHONY: demo test test-all lint bench bench-forecast bench-optimise bench-optimise-study sample-data sample-sen2 sample-programme region-outline clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ bench-optimise-study: $(STAMP)
 ## Rebuild data/sample/ from ../shared/data (maintainers only)
 sample-data: $(STAMP)
 	$(BIN)/python scripts/build_sample_data.py --shared ../shared/data --out data/sample/isle-of-wight
+
+## Refresh the sample's "Optimised programme" scenario from `placeplan optimise` (maintainers)
+sample-programme: $(STAMP)
+	$(BIN)/placeplan --no-progress optimise data/sample/isle-of-wight/plan.toml --out .sample-programme
+	cp .sample-programme/optimised-programme.toml data/sample/isle-of-wight/optimised-programme.toml
+	rm -rf .sample-programme
 
 ## Rebuild data/sample/isle-of-wight/region-outline.geojson from ../shared/data (maintainers only)
 region-outline: $(STAMP)

@@ -150,16 +150,18 @@ def _write_hostile_sample(dst: Path) -> dict[str, str]:
         'attribution = "ATTRIBUTION.txt"\nplanning_areas = "planning_areas.geojson"',
     )
     text = text.replace('name = "Four inclusion bases"', f"name = {_toml(_hostile(1, 'four'))}")
-    text = text.replace(
-        'name = "Optimised within budget"', f"name = {_toml(_hostile(5, 'optimised'))}"
-    )
     text = re.sub(
         r'(?m)^description = "Open ASD.*"$',
         f"description = {_toml(_hostile(9, 'proposal'))}",
         text,
     )
+    # the programme file the plan adopts as a scenario ([inputs] programmes)
+    prog = (dst / "optimised-programme.toml").read_text(encoding="utf-8")
+    prog = prog.replace('name = "Optimised programme"', f"name = {_toml(_hostile(5, 'prog'))}")
     for old, new in new_ids.items():
         text = text.replace(f'"{old}"', _toml(new))
+        prog = prog.replace(f'"{old}"', _toml(new))
+    (dst / "optimised-programme.toml").write_text(prog, encoding="utf-8")
     # [[mitigation]] rule names and descriptions (the report, the proposal pages, the CSVs)
     head, *rules = re.split(r"(?m)^\[\[mitigation\]\]$", text)
     for k, rule in enumerate(rules):

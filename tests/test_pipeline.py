@@ -27,7 +27,15 @@ RECOMPUTED: list[str] = []
 def result():
     plan = load_plan(PLAN)
     empty = plan.scenario[0].model_copy(update={"name": "Nothing opens", "open_sites": ()})
-    plan = _with_scenarios(plan, [*plan.scenario, empty])
+    # the snapshot optimiser ([selection] budget_gbp, use_optimised_sites): not in the sample
+    # plan, whose one optimised answer is the capital programme ([optimise])
+    within = plan.scenario[0].model_copy(
+        update={"name": "Optimised within budget", "open_sites": (), "use_optimised_sites": True}
+    )
+    plan = _with_scenarios(plan, [*plan.scenario, empty, within])
+    plan = plan.model_copy(
+        update={"selection": plan.selection.model_copy(update={"budget_gbp": 3_000_000.0})}
+    )
     with pytest.MonkeyPatch.context() as mp:  # count what the programme stage computes again
         for name in ("plan_journeys", "baseline_and_costs", "run_flow_model"):
             real = getattr(programme_plan, name)
@@ -76,7 +84,7 @@ def test_empty_scenario_has_zero_impact(result):
 
 
 def test_scenarios_reduce_out_of_area_placements(result):
-    for name in ("Four inclusion bases", "Optimised within budget"):
+    for name in ("Four inclusion bases", "Optimised programme", "Optimised within budget"):
         allrow = result.impacts[name].table.query("group_type == 'all'").set_index("metric")
         moved = int(result.scenarios[name].allocation["moved"].sum())
         assert moved > 0
@@ -101,6 +109,30 @@ def test_optimised_scenario_within_budget(result):
     assert 0 < spent <= plan.selection.budget_gbp
     opened = result.scenarios["Optimised within budget"].scenario.open_sites
     assert set(opened) == set(opt.selected)
+
+
+def test_sample_programme_scenario_is_the_programme_this_run_chooses(result):
+    """The sample's "Optimised programme" scenario (optimised-programme.toml, adopted through
+    [inputs] programmes) is what `optimise` chooses now: sites, opening years and places.
+    Stale after a model change: refresh it with `make sample-programme`."""
+    assert result.programme is not None
+    assert programme_plan.modelled_by(result.programme, result.plan.scenario) == (
+        "Optimised programme"
+    )
+    others = [s for s in result.plan.scenario if s.name != "Optimised programme"]
+    assert programme_plan.modelled_by(result.programme, others) is None
+
+
+def test_no_snapshot_optimisation_without_a_scenario_that_uses_it(result):
+    """[selection] budget_gbp alone no longer publishes a third answer (optimised_sites.csv)."""
+    from placeplan.compute.run import select_sites
+
+    plan = result.plan
+    assert result.optimised is not None  # the fixture's "Optimised within budget" uses it
+    without = _with_scenarios(plan, [s for s in plan.scenario if not s.use_optimised_sites])
+    args = (result.inputs, result.inputs.pupils, result.baseline, result.journeys)
+    scores, optimised = select_sites(*args, without)
+    assert scores is not None and optimised is None
 
 
 def test_journey_times_plausible(result):

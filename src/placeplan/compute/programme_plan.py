@@ -61,13 +61,16 @@ from placeplan.compute.run import (
 from placeplan.config import budget_years_problem
 
 if TYPE_CHECKING:
-    from placeplan.config import PlanConfig
+    from collections.abc import Sequence
+
+    from placeplan.config import PlanConfig, ScenarioConfig
     from placeplan.prepare.inputs import Inputs
 
 __all__ = [
     "ProgrammeStudy",
     "check_budget_years",
     "check_sizes",
+    "modelled_by",
     "optimise_plan",
     "plan_journeys",
     "programme_inputs",
@@ -418,3 +421,42 @@ def optimise_plan(
         alternatives_stop=notes["alternatives"],
         nearest_sites=nearest,
     )
+
+
+def modelled_by(study: ProgrammeStudy, scenarios: Sequence[ScenarioConfig]) -> str | None:
+    """The scenario that models the chosen programme exactly, or None.
+
+    A scenario models it when it opens exactly the programme's sites, each with a
+    ``[[scenario.site]]`` entry giving the programme's opening year and places (what
+    :func:`placeplan.publish.programme.programme_toml` writes). A stale copy (an earlier
+    ``optimise`` whose choice has since changed) models it no longer, and the report says so.
+
+    Parameters
+    ----------
+    study
+        The run's programme study (:func:`optimise_plan`).
+    scenarios
+        The plan's scenarios.
+
+    Returns
+    -------
+    str or None
+        The first such scenario's name.
+    """
+    inst, best = study.instance, study.best
+    chosen = {
+        (
+            inst.site_ids[int(inst.opt_site[o])],
+            int(inst.years[inst.opt_open[o]]),
+            int(inst.opt_places[o]),
+        )
+        for o in best.options
+    }
+    for cfg in scenarios:
+        entries = {
+            (e.site_id, int(e.opening_year), max(e.places_by_year.values(), default=-1))
+            for e in cfg.site
+        }
+        if set(cfg.open_sites) == {c[0] for c in chosen} and entries == chosen:
+            return cfg.name
+    return None

@@ -256,8 +256,9 @@ def select_sites(
 ) -> tuple[pd.DataFrame | None, OptimisationResult | None]:
     """Score every candidate site and, with a budget, choose the best set exactly.
 
-    Scoring sees all pupils' need; the optimisation sees only pupils whose current placement a
-    scenario may move (``movable``), since only they would take up a new base's places.
+    Scoring sees all pupils' need; the optimisation (only when a scenario has
+    ``use_optimised_sites``) sees only pupils whose current placement such a scenario may move
+    (``movable``), since only they would take up a new base's places.
     """
     if not len(inputs.sites):
         return None, None
@@ -296,11 +297,11 @@ def select_sites(
     for col in ("min_rank", "max_rank", "most_sensitive_to"):
         scores[col] = scores["site_id"].map(sens[col])
     optimised = None
-    if sel.budget_gbp > 0:
+    users = [cfg for cfg in plan.scenario if cfg.use_optimised_sites]
+    if sel.budget_gbp > 0 and users:  # no scenario opens them: no third answer to publish
         movable: set[str] = set()
-        for cfg in plan.scenario:
-            if cfg.use_optimised_sites:
-                movable |= set(cfg.movable)
+        for cfg in users:
+            movable |= set(cfg.movable)
         movable = movable or set(OOA_CATEGORIES)
         mask = baseline["category"].isin(movable) & (baseline["status"] == "placed")
         opt_demand = aggregate_demand(pupils.loc[mask], baseline.loc[mask])
@@ -545,7 +546,7 @@ def compute(plan: PlanConfig, inputs: Inputs, *, timer: StageTimer | None = None
     >>> from placeplan.compute import compute
     >>> result = compute(plan, placeplan.load_inputs(plan))  # doctest: +SKIP
     >>> sorted(result.impacts)  # doctest: +SKIP
-    ['Four inclusion bases', 'Optimised within budget']
+    ['Four inclusion bases', 'Optimised programme']
     """
     timer = timer or _NoTimer()
     with timer.stage("network"):
