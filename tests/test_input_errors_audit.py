@@ -1,9 +1,10 @@
-"""Bad input typed by hand into the SEN2 release files: exit 2 and one line naming the file, the
-row, the column, the value found and what was expected.
+"""Bad input typed by hand into the SEN2 release files and the plan's ``[[mitigation]]`` and
+``[optimise]`` tables: exit 2 and one line naming the file, the row (CSV) or the table entry
+(``[[mitigation]] #3``), the column or key, the value found and what was expected.
 
 Each case was a traceback, a vague message or silently accepted bad data before the fix it
 tests (cases already answered well are tested elsewhere: tests/test_sen2.py,
-tests/test_forecast_unseen.py).
+tests/test_forecast_unseen.py, tests/test_mitigation.py, tests/test_optimise_heldback.py).
 """
 
 from __future__ import annotations
@@ -203,3 +204,165 @@ def test_sen2_check_table_typo_is_an_error_not_missing() -> None:
         r"E06000046, time_period 202425",
     ):
         compare_baseline_to_sen2(pupils, prov, {"placement": sen2}, la_code="E06000046")
+
+
+# -- plan.toml: [[mitigation]] and [optimise] ----------------------------------------------------
+def _plan_error(plan_dir: Path, old: str, new: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """Edit the sample plan, run ``placeplan validate``: exit 2 and one error line."""
+    path = plan_dir / "plan.toml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    code = cli.main(["-q", "validate", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.startswith("placeplan:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert f"{path}: invalid plan" in lines[0]
+    return lines[0]
+
+
+# the sample's third rule (this text is unique in the plan file) and how errors name it
+THIRD = (
+    'name = "Longer journey: route change"\nwhat = "route_change"\ncost_gbp_per_pupil_year = 500\n'
+    "worse_off_min_gt = 5\n"
+)
+ROUTE = "[[mitigation]] #3 'Longer journey: route change', `mitigation.2."
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "says"),
+    [
+        (
+            'what = "route_change"',
+            'what = "taxi"',
+            "what",
+            "'personal_travel_budget', 'escort' or 'other' (got \"taxi\")",
+        ),
+        ("= 500", '= "500"', "cost_gbp_per_pupil_year", 'valid number (got "500")'),
+        ("= 500", "= true", "cost_gbp_per_pupil_year", "valid number (got true)"),
+        ("= 500", "= inf", "cost_gbp_per_pupil_year", "finite number (got inf)"),
+        ("= 500", "= -500", "cost_gbp_per_pupil_year", "greater than or equal to 0 (got -500)"),
+        (
+            "worse_off_min_gt = 5",
+            "worse_off_min_gt = -1",
+            "worse_off_min_gt",
+            "greater than or equal to 0 (got -1)",
+        ),
+        ("= 500", '= 500\nferry = "no"', "ferry", 'valid boolean (got "no")'),
+        ("= 500", "= 500\nmoved = 1", "moved", "valid boolean (got 1)"),
+        (
+            "= 500",
+            '= 500\nphases = ["primry"]',
+            "phases.0",
+            "'primary', 'secondary' or 'post16' (got \"primry\")",
+        ),
+        (
+            "= 500",
+            '= 500\nphases = "primary"',
+            "phases",
+            'write a list in square brackets, e.g. phases = ["primary"]',
+        ),
+    ],
+)
+def test_mitigation_errors_name_the_entry_key_and_value(
+    sample_copy: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    key: str,
+    says: str,
+) -> None:
+    """Strings, booleans and inf were coerced ("no" matched every pupil it should not, true cost
+    £1); the entry was an index from 0 and the value found was not shown."""
+    line = _plan_error(sample_copy, THIRD, THIRD.replace(old, new, 1), capsys)
+    assert f"{ROUTE}{key}`: " in line
+    assert says in line
+
+
+def test_worse_off_min_gt_given_as_text_is_refused(
+    sample_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _plan_error(sample_copy, "worse_off_min_gt = 15", 'worse_off_min_gt = "15"', capsys)
+    assert "[[mitigation]] #1 'Much longer journey: stay', `mitigation.0.worse_off_min_gt`" in line
+    assert 'valid number (got "15")' in line
+
+
+def test_duplicate_rule_names_say_which_entries(
+    sample_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _plan_error(
+        sample_copy,
+        'name = "Longer journey: route change"',
+        'name = "Much longer journey: stay"',
+        capsys,
+    )
+    assert "[[mitigation]] #1 and #3 are both named 'Much longer journey: stay'" in line
+
+
+def test_a_single_mitigation_table_says_to_use_double_brackets(
+    sample_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = sample_copy / "plan.toml"
+    text = path.read_text(encoding="utf-8")
+    first = text.index("\n[[mitigation]]\n")
+    second = text.index("\n[[mitigation]]\n", first + 1)
+    path.write_text(text[:first] + "\n[mitigation]" + text[first + 15 : second], encoding="utf-8")
+    assert cli.main(["-q", "validate", str(path)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "`mitigation`: " in line
+    assert "got one [mitigation] table: write each entry as [[mitigation]]" in line
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "says"),
+    [
+        ("steps = 10 ", 'steps = "10" ', "`optimise.steps`", 'valid integer (got "10")'),
+        ("steps = 10 ", "steps = true ", "`optimise.steps`", "valid integer (got true)"),
+        ("alternatives = 5 ", "alternatives = 2.5 ", "`optimise.alternatives`", "(got 2.5)"),
+        (
+            '"2027-28" = 800000',
+            '"2027-28" = "800000"',
+            "`optimise.budget_by_fy_gbp.2027-28`",
+            'valid number (got "800000")',
+        ),
+        (
+            '"2027-28" = 800000',
+            '"2027-28" = true',
+            "`optimise.budget_by_fy_gbp.2027-28`",
+            "valid number (got true)",
+        ),
+        (
+            "{ places = 12, capital_gbp = 600000 }",
+            "{ places = 12, capital_gbp = inf }",
+            "[[optimise.sizes]] #2, `optimise.sizes.1.capital_gbp`",
+            "finite number (got inf)",
+        ),
+        (
+            "{ places = 12, capital_gbp = 600000 }",
+            '{ places = "12", capital_gbp = 600000 }',
+            "[[optimise.sizes]] #2, `optimise.sizes.1.places`",
+            'valid integer (got "12")',
+        ),
+        ("gap = 0.0 ", "gap = nan ", "`optimise.gap`", "finite number (got nan)"),
+        (
+            "min_size = 8 ",
+            'min_size = 8 \ntargets = "independent"\n',
+            "`optimise.targets`",
+            'e.g. targets = ["independent"]',
+        ),
+    ],
+)
+def test_optimise_values_of_the_wrong_type_are_refused_naming_key_and_value(
+    sample_copy: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    key: str,
+    says: str,
+) -> None:
+    """ "10", true and "800000" were coerced (a budget of true was £1); inf capital and a nan
+    gap were accepted or refused as "less than 1"; the value found was not shown."""
+    line = _plan_error(sample_copy, old, new, capsys)
+    assert f"{key}: " in line
+    assert says in line
