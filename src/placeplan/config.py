@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from placeplan._errors import ConfigError, PlaceplanWarning
 from placeplan.config_optimise import OptimiseConfig, budget_years_problem
@@ -401,18 +402,32 @@ class MitigationConfig(_Strict):
     (``placeplan.compute.mitigation.DEFAULT_RULES``), printed in the report as defaults.
     """
 
+    # numbers and booleans are strict: TOML has them, so "500", "yes" or true where a number is
+    # expected are typos, not values to coerce (true would cost £1, "no" would read as false)
     name: str = Field(min_length=1)
     what: MitigationWhat
-    cost_gbp_per_pupil_year: float = Field(ge=0, description="annual cost per pupil, £")
+    cost_gbp_per_pupil_year: float = Field(
+        ge=0, strict=True, allow_inf_nan=False, description="annual cost per pupil, £"
+    )
     description: str = ""
     worse_off_min_gt: float | None = Field(
-        default=None, ge=0, description="journey longer than without the proposal by more than"
+        default=None,
+        ge=0,
+        strict=True,
+        allow_inf_nan=False,
+        description="journey longer than without the proposal by more than",
     )
     over_reasonable_max: bool | None = Field(
-        default=None, description="journey over the reasonable maximum for the phase (or not)"
+        default=None,
+        strict=True,
+        description="journey over the reasonable maximum for the phase (or not)",
     )
-    ferry: bool | None = Field(default=None, description="journey crosses by ferry (or not)")
-    moved: bool | None = Field(default=None, description="pupil changes setting (or not)")
+    ferry: bool | None = Field(
+        default=None, strict=True, description="journey crosses by ferry (or not)"
+    )
+    moved: bool | None = Field(
+        default=None, strict=True, description="pupil changes setting (or not)"
+    )
     needs: tuple[str, ...] = Field(default=(), description="SEN2 need codes; empty = any")
     phases: tuple[Literal["primary", "secondary", "post16"], ...] = ()
 
@@ -505,7 +520,12 @@ class PlanConfig(_Strict):
         rules = [m.name for m in self.mitigation]
         twice = sorted({n for n in rules if rules.count(n) > 1})
         if twice:
-            msg = f"`mitigation` rule names must be unique; {twice[0]!r} appears more than once"
+            at = [f"#{i + 1}" for i, n in enumerate(rules) if n == twice[0]]
+            msg = (
+                f"`mitigation` rule names must be unique; [[mitigation]] {' and '.join(at)} are "
+                f"{'both' if len(at) == 2 else 'all'} named {twice[0]!r}: rename all but one "
+                "(`name`), as the report lists rules by name"
+            )
             raise ValueError(msg)
         return self
 
@@ -603,11 +623,48 @@ def _model_at(
     return model
 
 
+def _entries(loc: tuple[object, ...], data: object) -> str:
+    """The TOML array-of-tables entries on the way to ``loc``, counted from 1 as a reader would:
+    ``("mitigation", 2, "what")`` -> ``"[[mitigation]] #3 'Escort'"`` ('' when none)."""
+    node, names, out = data, [], []
+    for part in loc:
+        if isinstance(node, dict):
+            node = node.get(part)
+            names.append(str(part))
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            if isinstance(node, dict):
+                label = node.get("name", node.get("site_id"))
+                named = f" {label!r}" if isinstance(label, str) and label else ""
+                out.append(f"[[{'.'.join(names)}]] #{part + 1}{named}")
+        else:
+            break
+    return ", ".join(out)
+
+
+def _found(item: ErrorDetails, where: str) -> str:
+    """The value a built-in check refused, and for a list key given otherwise, how to write it."""
+    value = item.get("input")
+    if item["type"] in ("tuple_type", "list_type"):
+        if isinstance(value, dict):
+            return f"; got one [{where}] table: write each entry as [[{where}]]"
+        if isinstance(value, str | int | float | bool):
+            shown = json.dumps(value)
+            key = where.rsplit(".", 1)[-1]
+            return f" (got {shown}); write a list in square brackets, e.g. {key} = [{shown}]"
+    if isinstance(value, str):
+        return f" (got {json.dumps(value)})"
+    if isinstance(value, bool | int | float | dt.date | dt.time):
+        return f" (got {str(value).lower() if isinstance(value, bool) else value})"
+    return ""
+
+
 def _format_pydantic(
     err: ValidationError,
     path: Path,
     root: type[BaseModel] | None = None,
     what: str = "invalid plan",
+    data: object = None,
 ) -> str:
     lines = []
     for item in err.errors():
@@ -626,7 +683,11 @@ def _format_pydantic(
             msg = "required key missing"
         elif item["type"] == "value_error":
             msg = str(msg).removeprefix("Value error, ")
-        lines.append(f"`{where}`: {msg}" if where else msg)
+        else:
+            msg += _found(item, ".".join(str(p) for p in loc if not isinstance(p, int)))
+        entries = _entries(loc, data)
+        label = (f"{entries}, " if entries else "") + f"`{where}`"
+        lines.append(f"{label}: {msg}" if where else msg)
     return f"{path}: {what} — " + "; ".join(lines)
 
 
@@ -655,7 +716,7 @@ def _load_programme(path: Path, plan_path: Path) -> ProgrammeFile:
             f"invalid programme file {named}; it may hold [[scenario]] entries (with their "
             "[[scenario.site]]) and [[flows.site]] entries only"
         )
-        raise ConfigError(_format_pydantic(err, path, ProgrammeFile, what)) from err
+        raise ConfigError(_format_pydantic(err, path, ProgrammeFile, what, data)) from err
 
 
 def _with_programmes(data: dict[str, object], plan_path: Path) -> dict[str, object]:
@@ -726,4 +787,4 @@ def load_plan(path: str | Path) -> PlanConfig:
     try:
         return PlanConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_pydantic(err, path)) from err
+        raise ConfigError(_format_pydantic(err, path, data=data)) from err

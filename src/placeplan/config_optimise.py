@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator
 
 __all__ = ["OptimiseConfig", "SizeOption", "budget_years_problem"]
 
@@ -22,8 +22,8 @@ class _Strict(BaseModel):
 class SizeOption(_Strict):
     """One size a new base can be built at: places and its capital cost."""
 
-    places: int = Field(gt=0)
-    capital_gbp: float = Field(ge=0)
+    places: int = Field(gt=0, strict=True)
+    capital_gbp: float = Field(ge=0, strict=True, allow_inf_nan=False)
 
 
 def budget_years_problem(
@@ -82,7 +82,9 @@ class OptimiseConfig(_Strict):
     """The ``[optimise]`` table: the capital programme ``placeplan optimise`` chooses.
 
     Sites, sizes and opening years within a capital budget per financial year, for one
-    objective, using future demand from the baseline placement-flow run (``[flows]``).
+    objective, using future demand from the baseline placement-flow run (``[flows]``). Numbers
+    are strict: a string ("800000") or a boolean (``true``) where TOML has a number is refused,
+    not coerced (``true`` would be a budget of £1).
     """
 
     objective: Literal["ooa_avoided", "net_saving_gbp", "pupil_minutes", "within_max_journey"] = (
@@ -93,8 +95,8 @@ class OptimiseConfig(_Strict):
         description="sizes offered at every site (up to its `places`); "
         "default: each site's own places and capital_cost_gbp",
     )
-    min_size: int = Field(default=0, ge=0, description="smallest viable base (places)")
-    budget_by_fy_gbp: dict[str, float] = Field(
+    min_size: int = Field(default=0, ge=0, strict=True, description="smallest viable base (places)")
+    budget_by_fy_gbp: dict[str, StrictFloat] = Field(
         default_factory=dict,
         description='capital by financial year, e.g. {"2026-27" = 1000000}; a year\'s capital '
         "opens places the following September",
@@ -112,13 +114,23 @@ class OptimiseConfig(_Strict):
     nearest_sites: int | None = Field(
         default=None,
         ge=1,
+        strict=True,
         description="offer each demand row only its this many nearest sites (county scale; "
         "default every site within reach, exact)",
     )
-    steps: int = Field(default=10, ge=1, description="budget-curve steps")
-    alternatives: int = Field(default=5, ge=0, description="next-best distinct site sets shown")
-    time_limit_s: float = Field(default=60.0, gt=0, description="per solve")
-    gap: float = Field(default=0.0, ge=0, lt=1, description="relative gap on savings per solve")
+    steps: int = Field(default=10, ge=1, strict=True, description="budget-curve steps")
+    alternatives: int = Field(
+        default=5, ge=0, strict=True, description="next-best distinct site sets shown"
+    )
+    time_limit_s: float = Field(default=60.0, gt=0, strict=True, description="per solve")
+    gap: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        strict=True,
+        allow_inf_nan=False,
+        description="relative gap on savings per solve, a fraction (0.01 = 1 %)",
+    )
 
     @field_validator("sizes")
     @classmethod

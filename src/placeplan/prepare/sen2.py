@@ -78,8 +78,17 @@ _ROLES: dict[str, tuple[str, bool]] = {
 _TOTAL_ALIASES: dict[str, tuple[str, ...]] = {
     "caseload": ("ehc_plans", "ehcp", "total_ehc_plans"),
     "new_plans": ("newplans", "new_ehcplans", "ehc_plans"),
+    "requests": (),
 }
-_TOTALS = {"caseload": "ehcplans", "new_plans": "new_ehc_plans"}
+# the requests column is the one placeplan.compute.forecast_lead reads (REQUESTS_MEASURE)
+_TOTALS = {
+    "caseload": "ehcplans",
+    "new_plans": "new_ehc_plans",
+    "requests": "requests_received_in_year",
+}
+#: Tables that count flows in a calendar year (``time_period`` ``2024``); the others count plans
+#: at the January census of an academic year (``202425``).
+_CALENDAR_ROLES = frozenset({"new_plans", "new_plans_needs", "ceased", "requests"})
 
 _AGE_TOPIC = "Child or young persons age"
 _LONG_COLUMNS = ["year", "breakdown_topic", "breakdown", "age", "measure", "value"]
@@ -195,11 +204,82 @@ def _parse_age(text: object) -> float:
     return np.nan
 
 
-def _to_number(series: pd.Series) -> pd.Series:
+def _to_number(series: pd.Series, path: Path | None = None) -> pd.Series:
+    """A measure column as float: missing markers are NaN, and so is other text unless ``path``
+    is given, when other text or a negative count is an error naming the file, row (the series'
+    index) and column."""
     text = series.astype("string").str.strip()
     missing = text.isna() | text.str.lower().isin(MISSING_MARKERS)
     cleaned = text.str.replace(",", "", regex=False).where(~missing)
-    return pd.to_numeric(cleaned, errors="coerce").astype(float)
+    numbers = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    bad = (~missing & ~(np.isfinite(numbers) & (numbers >= 0))).to_numpy()
+    if path is not None and bad.any():
+        at = int(np.argmax(bad))
+        value, number = str(text.iloc[at]), float(numbers.iloc[at])
+        kind = "is negative" if np.isfinite(number) else "is not a number"
+        msg = (
+            f"{value!r} {kind}; expected a count of 0 or more, or a DfE marker for a suppressed "
+            "or missing figure (such as x, c, z, low, u, : or blank); correct the cell or "
+            "download the file again"
+        )
+        row = _row_number(series.index[at])
+        raise InputFileError(msg, file=str(path), row=row, column=str(series.name))
+    return numbers
+
+
+def _row_number(label: object) -> int | None:
+    """The file row of a :func:`~placeplan.prepare.io.read_table` index label (None if not one)."""
+    return int(label) if isinstance(label, int | np.integer) else None
+
+
+def _check_extra_cells(extra: pd.Series, path: Path) -> None:
+    """Refuse a row with more cells than the header (its values would be shifted or lost)."""
+    counts = pd.to_numeric(extra.replace("", "0"), errors="coerce").fillna(0).to_numpy()
+    if (counts > 0).any():
+        at = int(np.argmax(counts > 0))
+        msg = (
+            f"the row has {int(counts[at])} more cell(s) than the header, so its values are "
+            "shifted; a number written with a thousands comma (1,056) must be quoted or written "
+            "1056, and a name with a comma quoted; give the file as published"
+        )
+        raise InputFileError(msg, file=str(path), row=_row_number(extra.index[at]))
+
+
+def _years(rows: pd.DataFrame, path: Path) -> pd.Series:
+    """The rows' ``time_period`` as year labels; a label that is not a year names its row."""
+    labels = []
+    for label, period in rows["time_period"].items():
+        try:
+            labels.append(academic_year_label(period))
+        except ValueError as err:
+            msg = f"{err}; give the file as published"
+            raise InputFileError(msg, file=str(path), row=_row_number(label),
+                                 column="time_period") from err  # fmt: skip
+    return pd.Series(labels, index=rows.index, dtype=object)
+
+
+def _check_year_kind(rows: pd.DataFrame, path: Path, *, calendar: bool) -> None:
+    """Refuse an academic year in a calendar-year table (new plans, ceased, requests) or the
+    other way round: the census year a flow is keyed by would be wrong or unreadable."""
+    wrong = (rows["year"].str.contains("/") == calendar).to_numpy()
+    if not wrong.any():
+        return
+    at = int(np.argmax(wrong))
+    found = str(rows["time_period"].iloc[at]).strip()
+    if calendar:
+        msg = (
+            f"`time_period` {found!r} is an academic year, but this table counts plans made, "
+            "ceased or requested in a calendar year (e.g. 2024); check that the file is the "
+            "release's table of that name, as published"
+        )
+    else:
+        msg = (
+            f"`time_period` {found!r} is a calendar year, but this table counts plans at the "
+            "January census of an academic year (e.g. 202425); check that the file is the "
+            "release's table of that name, as published"
+        )
+    row = _row_number(rows.index[at])
+    raise InputFileError(msg, file=str(path), row=row, column="time_period")
 
 
 def _csv_files(root: Path) -> list[Path]:
@@ -323,12 +403,16 @@ def _authority_rows(
 
 
 def _read_one(
-    path: Path, la: str, also: frozenset[str] = frozenset()
+    path: Path, la: str, also: frozenset[str] = frozenset(), *, calendar: bool | None = None
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Read one release CSV, keep the authority's Local-authority rows; numbers as float."""
-    # the one table reader: encodings, BOM, delimiter, blank rows; every cell as text
-    raw = read_table(path).reset_index(drop=True)
-    raw = raw.drop(columns=[c for c in (EXTRA_CELLS,) if c in raw.columns])
+    """Read one release CSV, keep the authority's Local-authority rows; numbers as float.
+
+    ``calendar``: the table counts calendar years (True), academic years (False), or either.
+    """
+    # the one table reader: encodings, BOM, delimiter, blank rows; every cell as text; the index
+    # is the file's row number (header = 1), which errors name
+    raw = read_table(path)
+    extra = raw.pop(EXTRA_CELLS) if EXTRA_CELLS in raw.columns else None
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
         msg = (
@@ -339,13 +423,13 @@ def _read_one(
         raise InputFileError(msg, file=str(path), column=missing[0])
     level = raw["geographic_level"].str.strip().str.lower()
     rows = _authority_rows(raw[level == "local authority"], la.strip(), path, also)
+    if extra is not None:
+        _check_extra_cells(extra.reindex(rows.index), path)
     if "breakdown" not in rows:
         rows = rows.assign(breakdown=rows["breakdown_topic"])
-    try:
-        rows = rows.assign(year=rows["time_period"].map(academic_year_label))
-    except ValueError as err:
-        raise InputFileError(f"{err}; give the file as published", file=str(path),
-                             column="time_period") from err  # fmt: skip
+    rows = rows.assign(year=_years(rows, path))
+    if calendar is not None:
+        _check_year_kind(rows, path, calendar=calendar)
     key = ["year", "breakdown_topic", "breakdown"]
     dup = rows.duplicated(key, keep=False)
     if dup.any():
@@ -373,7 +457,10 @@ def _read_one(
     out = rows[key].copy()
     out["age"] = rows["breakdown"].map(_parse_age).astype("Int64")
     for col in measures:
-        out[col] = _to_number(rows[col])
+        # a column with a number anywhere in the file is a measure: other text in it is a typo;
+        # a column of text only (a release's ``version``) is not a measure and is not checked
+        numeric = _to_number(raw[col]).notna().any()
+        out[col] = _to_number(rows[col], path if numeric else None)
     return out.reset_index(drop=True), ident
 
 
@@ -386,9 +473,11 @@ def _with_total(wide: pd.DataFrame, role: str, path: Path) -> pd.DataFrame:
         if alias in wide.columns:
             logger.info("read_sen2_release: %s: column %s read as %s", path.name, alias, total)
             return wide.rename(columns={alias: total})
+    aliases = _TOTAL_ALIASES[role]
+    nor = f" (nor {', '.join(aliases)})" if aliases else ""
     msg = (
-        f"no all-plans column `{total}` (nor {', '.join(_TOTAL_ALIASES[role])}); the release "
-        f"may have renamed it: rename that column to `{total}`"
+        f"no all-{'requests' if role == 'requests' else 'plans'} column `{total}`{nor}; the "
+        f"release may have renamed it: rename that column to `{total}`"
     )
     raise InputFileError(msg, file=str(path), column=total)
 
@@ -485,7 +574,8 @@ def read_sen2_release(
     ident: dict[str, str] = {}
     for role, path in found.items():
         try:
-            wide, this = _read_one(path, la, frozenset(ident.get("codes", "").split()))
+            codes = frozenset(ident.get("codes", "").split())
+            wide, this = _read_one(path, la, codes, calendar=role in _CALENDAR_ROLES)
         except _AuthorityMissing:
             if role == "caseload":
                 raise

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from placeplan._errors import SchemaValidationError
+from placeplan._errors import InputFileError, SchemaValidationError
 from placeplan.prepare.sen2 import MISSING_MARKERS
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from placeplan.config import PlanConfig
     from placeplan.prepare.sen2 import Sen2Release
 
@@ -102,10 +104,18 @@ def _long(df: pd.DataFrame, la_code: str, what: str) -> pd.DataFrame:
         )
     v = out["count"].astype("string").str.strip()
     v = v.mask(v.isna() | v.str.lower().isin(MISSING_MARKERS)).str.replace(",", "", regex=False)
-    return out.assign(
-        time_period=out["time_period"].astype(str),
-        count=pd.to_numeric(v, errors="coerce"),
-    )
+    count = pd.to_numeric(v, errors="coerce")
+    bad = (v.notna() & count.isna()).to_numpy()
+    if bad.any():  # text that is neither a count nor a marker: a typo, not a suppressed cell
+        at = out.iloc[int(np.argmax(bad))]
+        msg = (
+            f"the SEN2 {what} table has {str(at['count']).strip()!r} in column "
+            f"`{at['dfe_column']}` for authority {la_code}, time_period {at['time_period']}; "
+            "expected a count or a DfE marker for a suppressed figure (such as x, c, z, low or "
+            "blank); correct the cell or download the table again"
+        )
+        raise SchemaValidationError(msg)
+    return out.assign(time_period=out["time_period"].astype(str), count=count)
 
 
 def _known_columns() -> set[str]:
@@ -460,4 +470,35 @@ def plan_sen2_check(
         files = sorted(p for p in folder.glob("*.csv") if "residential" in p.name.lower())
         if files:
             residential = read_table(files[0])
+            _check_cells(residential, files[0])
     return release_check(pupils, provision, release, year=year, residential=residential)
+
+
+def _check_cells(table: pd.DataFrame, path: Path) -> None:
+    """Refuse a residential-table row with cells beyond the header or a count cell that is text.
+
+    ``table`` is :func:`~placeplan.prepare.io.read_table`'s (index: the file's row number).
+    """
+    from placeplan.prepare.io import EXTRA_CELLS
+
+    if EXTRA_CELLS in table.columns:
+        extra = table[EXTRA_CELLS].astype(str).str.strip().ne("").to_numpy()
+        if extra.any():
+            msg = (
+                "the row has more cells than the header, so its values are shifted; a number "
+                "with a thousands comma (1,056) must be quoted or written 1056; give the file "
+                "as published"
+            )
+            raise InputFileError(msg, file=str(path), row=int(table.index[int(np.argmax(extra))]))
+    for col in (c for c in RESIDENTIAL_COLUMNS if c in table.columns):
+        v = table[col].astype("string").str.strip()
+        v = v.mask(v.isna() | v.str.lower().isin(MISSING_MARKERS))
+        bad = v.notna() & pd.to_numeric(v.str.replace(",", ""), errors="coerce").isna()
+        if bad.to_numpy().any():
+            at = int(np.argmax(bad.to_numpy()))
+            msg = (
+                f"{str(v.iloc[at])!r} is not a number; expected a count or a DfE marker for a "
+                "suppressed figure (such as x, c, z, low or blank); correct the cell or "
+                "download the file again"
+            )
+            raise InputFileError(msg, file=str(path), row=int(table.index[at]), column=col)
