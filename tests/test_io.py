@@ -531,6 +531,30 @@ def test_site_rejections(tmp_path: Path, row: str, column: str) -> None:
     assert column in set(result.rejections["column"])
 
 
+def test_site_outside_the_authority_is_rejected_and_swapped_coordinates_named(
+    tmp_path: Path,
+) -> None:
+    """A candidate base outside the authority (plus 1 km) is rejected with its row; swapped
+    easting and northing (a base in the sea that the model would still open) are named."""
+    header = "site_id,host_setting_id,name,needs,phases,places,capital_cost_gbp,easting,northing"
+    rows = [
+        "S1,100001,In,ASD,primary,10,1000,450000,89000",
+        "S2,100001,Swapped,ASD,primary,10,1000,89000,450000",
+        "S3,100001,Far,ASD,primary,10,1000,300000,300000",
+        "S4,100001,Edge,ASD,primary,10,1000,460500,89000",
+    ]
+    path = write(tmp_path, "\n".join([header, *rows]) + "\n", "candidate_sites.csv")
+    area = gpd.GeoSeries([shapely.box(440000, 80000, 460000, 95000)], crs="EPSG:27700")
+    result = io.load_sites(path, setting_ids={"100001"}, area=area, buffer_m=1000)
+    assert_accounted(result)
+    assert sorted(result.data["site_id"]) == ["S1", "S4"]  # S4 is within the 1 km allowance
+    why = result.rejections.set_index("row")["reason"]
+    assert "swapped" in why[3] and "(89000, 450000)" in why[3]  # file rows: header is 1
+    assert "swapped" not in why[4] and "outside the authority (plus 1000 m)" in why[4]
+    unchecked = io.load_sites(path, setting_ids={"100001"})
+    assert unchecked.rows_rejected == 0
+
+
 # ---------------------------------------------------------------- areas
 
 

@@ -437,6 +437,8 @@ def _check_inputs(
                 provision=provision,
                 postcodes=postcodes,
                 rejected_settings=rejected_settings,
+                area=authority,
+                buffer_m=pupil_buffer_m,
             )
             c.results.append(("candidate_sites", sites_res))
             sites = sites_res.data

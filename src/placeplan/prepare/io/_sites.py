@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from placeplan import schemas
 from placeplan.prepare.io._common import (
@@ -25,7 +26,12 @@ from placeplan.prepare.io._common import (
     resolve_columns,
     text_column,
 )
-from placeplan.prepare.io._locate import LOCATION_ALIASES, locate_rows, to_points
+from placeplan.prepare.io._locate import (
+    LOCATION_ALIASES,
+    authority_geometry,
+    locate_rows,
+    to_points,
+)
 from placeplan.prepare.io._read import read_table
 
 if TYPE_CHECKING:
@@ -58,6 +64,8 @@ def load_sites(
     postcodes: PostcodeIndex | None = None,
     sheet: str | None = None,
     rejected_settings: Mapping[str, str] | None = None,
+    area: object = None,
+    buffer_m: float = 1000.0,
 ) -> LoadResult:
     """Load candidate inclusion-base sites.
 
@@ -78,6 +86,12 @@ def load_sites(
     rejected_settings
         Setting id -> where its row was rejected (e.g. "provision.csv row 6"); a site whose host
         is one of them is rejected with that reason rather than "no such setting".
+    area
+        The authority (boundary or its areas, EPSG:27700); a site outside it (plus
+        ``buffer_m``) is rejected, naming its row and columns (swapped easting and northing
+        put a base in the sea and the model would still run). ``None``: not checked.
+    buffer_m
+        Metres allowed beyond the authority's boundary.
 
     Returns
     -------
@@ -158,6 +172,7 @@ def load_sites(
         easting = easting.fillna(host.map(hosts["easting"]).astype(float))
         northing = northing.fillna(host.map(hosts["northing"]).astype(float))
 
+    _reject_outside(easting, northing, area, buffer_m, rejects)
     keep = ~frame.index.isin(list(rejects.rows))
     data = pd.DataFrame(
         {
@@ -177,3 +192,28 @@ def load_sites(
     data["name"] = data["name"].astype(str)
     gdf = schemas.validate_sites(to_points(data))
     return rejects.result(gdf, frame, notes)
+
+
+def _reject_outside(
+    easting: pd.Series, northing: pd.Series, area: object, buffer_m: float, rejects: Rejects
+) -> None:
+    """Reject sites located outside the authority (plus ``buffer_m``), saying when swapping
+    easting and northing would put the site inside."""
+    geom = authority_geometry(area, buffer_m=buffer_m)
+    if geom is None:
+        return
+    e, n = easting.fillna(0).to_numpy(float), northing.fillna(0).to_numpy(float)
+    out = (easting.notna() & northing.notna()).to_numpy() & ~shapely.contains_xy(geom, e, n)
+    swapped = shapely.contains_xy(geom, n, e)
+    for k in np.flatnonzero(out):
+        fix = (
+            "easting and northing look swapped"
+            if swapped[k]
+            else "check the site's location (British National Grid metres, EPSG:27700) or its "
+            "host school's"
+        )
+        rejects.add(
+            [easting.index[int(k)]],
+            "easting/northing",
+            f"outside the authority (plus {buffer_m:g} m) at ({e[k]:.0f}, {n[k]:.0f}); {fix}",
+        )
