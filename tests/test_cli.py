@@ -153,9 +153,31 @@ def test_console_logging_honours_settings_log_level(
         assert f"line-{name}" not in err
 
 
+def test_default_console_shows_stage_lines_and_warnings_not_step_detail(monkeypatch, capsys):
+    """By default a run prints one line a stage and every warning, not each step's INFO detail
+    (a reviewer lost a warning among ~100 INFO lines); -q drops the stage lines."""
+    import argparse
+    import logging
+
+    from placeplan import settings
+
+    monkeypatch.setattr(settings, "log_level", "WARNING")
+    stage = logging.getLogger("placeplan.pipeline")
+    step = logging.getLogger("placeplan.compute.scenario")
+    for quiet in (False, True):
+        with cli._console_logging(argparse.Namespace(verbose=False, quiet=quiet)):
+            stage.info("stage-line")
+            step.info("step-detail")
+            step.warning("step-warning")
+        err = capsys.readouterr().err
+        assert ("stage-line" in err) is not quiet
+        assert "step-detail" not in err and "step-warning" in err
+
+
 def test_log_level_setting_quietens_a_command(sample_copy, monkeypatch, capsys):
     from placeplan import settings
 
+    monkeypatch.setattr(settings, "log_level", "INFO")
     assert cli.main(["validate", str(sample_copy / "plan.toml")]) == 0
     assert capsys.readouterr().err.strip()  # INFO lines by default
     monkeypatch.setattr(settings, "log_level", "ERROR")

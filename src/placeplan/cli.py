@@ -36,8 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="SEND place planning and the DfE travel impact assessment.",
     )
     parser.add_argument("--version", action="version", version=f"placeplan {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="every log line, down to debug detail"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="warnings and errors only (no stage lines)"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -73,11 +77,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Loggers whose INFO lines are the run's progress (one line a stage): shown at the default
+#: level (WARNING) too, so warnings are not lost among the library's detail lines.
+PROGRESS_LOGGERS = frozenset({"placeplan.pipeline"})
+
+
+class _ProgressOrLevel(logging.Filter):
+    """Pass records at ``level`` or above, and progress loggers' INFO lines when asked."""
+
+    def __init__(self, level: int, progress: bool) -> None:
+        super().__init__()
+        self.level, self.progress = level, progress
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= self.level:
+            return True
+        return self.progress and record.levelno >= logging.INFO and record.name in PROGRESS_LOGGERS
+
+
 @contextmanager
 def _console_logging(args: argparse.Namespace) -> Iterator[None]:
     """Send placeplan's log lines to stderr for the duration of one command, then restore.
 
-    The level is ``settings.log_level`` unless ``-v`` (DEBUG) or ``-q`` (WARNING) is given.
+    The level is ``settings.log_level`` (default WARNING) unless ``-v`` (DEBUG) or ``-q``
+    (WARNING) is given. At WARNING and below, the stage lines (:data:`PROGRESS_LOGGERS`) are
+    shown too, unless ``-q``.
     """
     level = (
         logging.DEBUG
@@ -86,12 +110,14 @@ def _console_logging(args: argparse.Namespace) -> Iterator[None]:
         if args.quiet
         else logging.getLevelNamesMapping()[settings.log_level]
     )
+    progress = not args.quiet and level <= logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(_ProgressOrLevel(level, progress))
     root = logging.getLogger("placeplan")
     saved = (root.level, root.propagate)
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(min(level, logging.INFO) if progress else level)
     root.propagate = False  # the CLI owns placeplan's console output; no duplicates via root
     try:
         yield

@@ -22,7 +22,8 @@ progress : bool
 log_level : str
     Level of the log lines the CLI writes to stderr (``DEBUG``, ``INFO``, ``WARNING`` or
     ``ERROR``); ``-v`` and ``-q`` override it for one command. Library code never configures
-    logging. Default ``"INFO"``.
+    logging. Default ``"WARNING"``: warnings and one line a stage; ``"INFO"`` adds every step's
+    detail.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Options:
     cache_folder: Path = field(default_factory=_default_cache)
     use_cache: bool = True
     progress: bool = True
-    log_level: str = "INFO"
+    log_level: str = "WARNING"
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in self.__dataclass_fields__:
