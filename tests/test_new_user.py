@@ -82,7 +82,7 @@ def test_scenario_naming_a_missing_site_fails_validate_like_run(
     code, out = _validate(plan_dir, capsys)
     assert code == 2
     assert "plan.toml, column [[scenario]] 'New SEMH base' open_sites: 'CAND-09'" in out
-    assert "use one of ['CAND-01', 'CAND-02']" in out
+    assert "use one of 'CAND-01', 'CAND-02'" in out
     code, err = _run_inputs(plan_dir, capsys)
     assert code == 2
     assert "'CAND-09'" in err

@@ -292,3 +292,12 @@ def test_southampton_example_rebuilds_identically_from_the_repo_alone(tmp_path, 
     assert module.main([]) == 0
     for name in ("pupils.csv", "candidate_sites.csv"):
         assert (tmp_path / name).read_bytes() == (SOU / name).read_bytes(), name
+
+
+def test_validate_says_a_network_place_needs_internet_at_run():
+    """validate cannot check a network it would download; it says so rather than a bare OK."""
+    from placeplan.prepare.validate import validate_plan
+
+    report = validate_plan(load_plan(PLAN))
+    assert any("network_place" in n and "internet" in n for n in report.notes)
+    assert "network_place" in report.summary_text()

@@ -591,9 +591,10 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
         named.append(("[[flows.site]] site_id", [e.site_id for e in plan.flows.site]))
         for column, ids in named:
             if missing := [s for s in ids if s not in known]:
-                reason = (
-                    f"{', '.join(map(repr, missing))}: {where}; use one of {sorted(known)[:10]}"
-                )
+                ids_known = sorted(known)
+                listed = ", ".join(map(repr, ids_known[:10]))
+                more = f", … ({len(ids_known)} in all)" if len(ids_known) > 10 else ""
+                reason = f"{', '.join(map(repr, missing))}: {where}; use one of {listed}{more}"
                 plan_errors.append(
                     {"file": "plan.toml", "row": None, "column": column, "reason": reason}
                 )
@@ -607,7 +608,17 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
         extra = pd.DataFrame(plan_errors).astype({**REJECTION_DTYPES, "row": "Int64"})
         frames = [f for f in (report.errors, extra) if len(f)]
         report = replace(report, errors=pd.concat(frames, ignore_index=True))
+    if inputs.network_place is not None:
+        report = replace(report, notes=(*report.notes, NETWORK_PLACE_NOTE))
     return replace(checked, report=report, region=region)
+
+
+#: What ``validate`` cannot check for a plan that names a place rather than a network file.
+NETWORK_PLACE_NOTE = (
+    "[inputs] network_place: the road network is downloaded from OpenStreetMap when `run` first "
+    "needs it (internet access required; later runs read it from the cache), so it is not "
+    "checked here; offline, set [inputs] network to an OpenStreetMap extract (.osm.pbf) instead"
+)
 
 
 def _region_outline(plan: PlanConfig) -> tuple[gpd.GeoDataFrame | None, dict[str, object] | None]:
