@@ -67,7 +67,10 @@ def _no_outputs(plan_dir: Path) -> None:
 def _scenarios_removed(plan_dir: Path) -> Path:
     path = plan_dir / "plan.toml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text[: text.index("[[scenario]]")], encoding="utf-8")
+    text = text[: text.index("[[scenario]]")]
+    # the programme file [inputs] programmes adopts is a scenario too
+    text = "\n".join(ln for ln in text.splitlines() if not ln.startswith("programmes = "))
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -225,3 +228,35 @@ def test_superseded_projection_keys_load_with_a_warning(plan_dir):
     said = " ".join(str(w.message) for w in caught if issubclass(w.category, PlaceplanWarning))
     assert "`[projection]` is superseded" in said and "`inputs.sen2_trends`" in said
     assert not hasattr(plan, "projection")
+
+
+def test_plan_folder_is_read_as_its_plan_toml(plan_dir, tmp_path):
+    """`placeplan validate my-plan` (the folder init makes) reads my-plan/plan.toml; a folder
+    without one says so instead of 'plan file not found'."""
+    from placeplan._errors import ConfigError
+    from placeplan.config import load_plan
+
+    assert load_plan(plan_dir).source_file == (plan_dir / "plan.toml").resolve()
+    with pytest.raises(ConfigError, match=r"folder .* has no plan.toml; create one"):
+        load_plan(tmp_path)
+
+
+def test_census_outside_the_flows_base_year_is_a_named_warning(plan_dir):
+    """A cohort from another census than [flows] base_year's academic year is a year out; the
+    check names both keys and both fixes (the sample had census 2025-01-16 with base 2025)."""
+    from placeplan.config import load_plan
+    from placeplan.prepare.validate import census_year_mismatch
+
+    plan = load_plan(plan_dir / "plan.toml")
+    for census, base, bad in (
+        ("2026-01-15", 2025, False),
+        ("2025-10-02", 2025, False),
+        ("2025-01-16", 2025, True),
+        ("2026-01-15", 2026, True),
+    ):
+        meta = plan.plan.model_copy(update={"census_date": census})
+        flows = plan.flows.model_copy(update={"base_year": base})
+        msg = census_year_mismatch(plan.model_copy(update={"plan": meta, "flows": flows}))
+        assert (msg is not None) is bad, (census, base, msg)
+        if bad:
+            assert "[plan] census_date" in msg and f"[flows] base_year = {base}" in msg

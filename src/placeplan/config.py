@@ -57,7 +57,7 @@ class PlanMeta(_Strict):
     la_code: str = Field(description="DfE three-digit LA code, e.g. '921'")
     lad_code: str = Field(description="ONS local authority district code, e.g. 'E06000046'")
     output_dir: Path = Field(default=Path("maps/output"))
-    census_date: str = Field(default="2025-01-16", description="ISO date the NC years refer to")
+    census_date: str = Field(default="2026-01-15", description="ISO date the NC years refer to")
     synthetic_pupils: bool = Field(
         default=False,
         description="True when the pupil file is a synthetic cohort (banner in report)",
@@ -756,7 +756,8 @@ def load_plan(path: str | Path) -> PlanConfig:
     Parameters
     ----------
     path
-        The plan file. Input paths inside it are relative to its folder. The scenarios of the
+        The plan file, or the folder holding it as ``plan.toml`` (what ``placeplan init``
+        makes). Input paths inside it are relative to its folder. The scenarios of the
         programme files it names (``[inputs] programmes``, :class:`ProgrammeFile`) are added
         after its own ``[[scenario]]`` entries.
 
@@ -773,8 +774,12 @@ def load_plan(path: str | Path) -> PlanConfig:
         scenario has the name of another; the message names the file and every offending key.
     """
     path = Path(path)
+    if path.is_dir() and (path / "plan.toml").is_file():  # the plan's folder, as init makes it
+        path = path / "plan.toml"
     if not path.is_file():
-        msg = f"plan file {path} not found; create one with `placeplan init DIR`"
+        missing = "has no plan.toml" if path.is_dir() else "not found"
+        where = f"{'folder' if path.is_dir() else 'plan file'} {path} {missing}"
+        msg = f"{where}; create one with `placeplan init DIR`"
         raise ConfigError(msg)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

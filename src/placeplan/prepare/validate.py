@@ -11,6 +11,7 @@ summary. ``placeplan validate`` prints the summary, writes ``rejections.csv`` wi
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import tempfile
@@ -610,7 +611,29 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
         report = replace(report, errors=pd.concat(frames, ignore_index=True))
     if inputs.network_place is not None:
         report = replace(report, notes=(*report.notes, NETWORK_PLACE_NOTE))
+    if (mismatch := census_year_mismatch(plan)) is not None:
+        logger.warning("warning: %s", mismatch)
+        report = replace(report, notes=(*report.notes, mismatch))
     return replace(checked, report=report, region=region)
+
+
+def census_year_mismatch(plan: PlanConfig) -> str | None:
+    """Why the cohort's census and the flows' base year disagree, or None when they agree.
+
+    The flows start from the cohort as it is in ``[flows] base_year`` (2025 = 2025/26, the
+    January 2026 census); a cohort from another census (``[plan] census_date``) is then a year
+    out: its NC years, phases and transfers are those of its own year.
+    """
+    day = dt.date.fromisoformat(plan.plan.census_date)
+    start = day.year if day.month >= 9 else day.year - 1
+    base = plan.flows.base_year
+    if start == base:
+        return None
+    return (
+        f"[plan] census_date {day.isoformat()} is in {start}/{str(start + 1)[-2:]} but "
+        f"[flows] base_year = {base} starts the flows in {base}/{str(base + 1)[-2:]} from that "
+        f"cohort; set base_year = {start}, or census_date to the census of January {base + 1}"
+    )
 
 
 #: What ``validate`` cannot check for a plan that names a place rather than a network file.
