@@ -245,7 +245,7 @@ def test_census_outside_the_flows_base_year_is_a_named_warning(plan_dir):
     """A cohort from another census than [flows] base_year's academic year is a year out; the
     check names both keys and both fixes (the sample had census 2025-01-16 with base 2025)."""
     from placeplan.config import load_plan
-    from placeplan.prepare.validate import census_year_mismatch
+    from placeplan.prepare.plan_checks import census_year_mismatch
 
     plan = load_plan(plan_dir / "plan.toml")
     for census, base, bad in (

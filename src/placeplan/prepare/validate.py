@@ -11,7 +11,6 @@ summary. ``placeplan validate`` prints the summary, writes ``rejections.csv`` wi
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import tempfile
@@ -28,6 +27,7 @@ from placeplan._errors import ConfigError, InputFileError, PlaceplanError
 from placeplan.prepare import io
 from placeplan.prepare.geocode import PostcodeIndex
 from placeplan.prepare.io._common import REJECTION_DTYPES, empty_frame, empty_rejections
+from placeplan.prepare.plan_checks import NETWORK_PLACE_NOTE, census_year_mismatch
 from placeplan.vocab import CRS
 
 if TYPE_CHECKING:
@@ -615,33 +615,6 @@ def check_plan(plan: PlanConfig) -> CheckedInputs:
         logger.warning("warning: %s", mismatch)
         report = replace(report, notes=(*report.notes, mismatch))
     return replace(checked, report=report, region=region)
-
-
-def census_year_mismatch(plan: PlanConfig) -> str | None:
-    """Why the cohort's census and the flows' base year disagree, or None when they agree.
-
-    The flows start from the cohort as it is in ``[flows] base_year`` (2025 = 2025/26, the
-    January 2026 census); a cohort from another census (``[plan] census_date``) is then a year
-    out: its NC years, phases and transfers are those of its own year.
-    """
-    day = dt.date.fromisoformat(plan.plan.census_date)
-    start = day.year if day.month >= 9 else day.year - 1
-    base = plan.flows.base_year
-    if start == base:
-        return None
-    return (
-        f"[plan] census_date {day.isoformat()} is in {start}/{str(start + 1)[-2:]} but "
-        f"[flows] base_year = {base} starts the flows in {base}/{str(base + 1)[-2:]} from that "
-        f"cohort; set base_year = {start}, or census_date to the census of January {base + 1}"
-    )
-
-
-#: What ``validate`` cannot check for a plan that names a place rather than a network file.
-NETWORK_PLACE_NOTE = (
-    "[inputs] network_place: the road network is downloaded from OpenStreetMap when `run` first "
-    "needs it (internet access required; later runs read it from the cache), so it is not "
-    "checked here; offline, set [inputs] network to an OpenStreetMap extract (.osm.pbf) instead"
-)
 
 
 def _region_outline(plan: PlanConfig) -> tuple[gpd.GeoDataFrame | None, dict[str, object] | None]:
