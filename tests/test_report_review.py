@@ -273,7 +273,7 @@ def test_band_chart_draws_negative_changes_below_zero():
     )
     ticks = [float(v.replace(",", "")) for v in re.findall(r">(-?[\d,.]+)</text>", svg)]
     assert min(ticks) <= -120 and max(ticks) >= 0  # the axis spans the saving and 0
-    ys = [float(v) for v in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', svg)]
+    ys = [float(v) for v in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"[^>]*"pt"', svg)]
     assert len(ys) == 3 and ys[0] < ys[1] < ys[2]  # lower values further down the page
 
 
