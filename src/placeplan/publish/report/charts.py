@@ -293,21 +293,7 @@ def band_chart(
         if v is not None and _present(v)
     ]
     scale = _band_scale(values)
-    indexed = list(enumerate(series))
-    if len(series) <= 2:
-        height = 300
-        panels = [(indexed, (56.0, 30.0, width - 72.0, 212.0), "")]
-    else:
-        rows = math.ceil((len(series) - 1) / 2)
-        height = 30 + rows * _PANEL_H
-        panels = [
-            (
-                [indexed[0], indexed[k]],
-                (56.0 + ((k - 1) % 2) * 360, 26.0 + ((k - 1) // 2) * _PANEL_H, 290.0, 170.0),
-                f"{series[k][0]} against {series[0][0]}",
-            )
-            for k in range(1, len(series))
-        ]
+    height, panels = _band_layout(series, width)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{escape(title)}" class="chart">',
@@ -325,6 +311,27 @@ def band_chart(
 
 #: Height of one panel of a multi-panel :func:`band_chart` (title, plot, year labels).
 _PANEL_H = 214
+
+
+def _band_layout(
+    series: Sequence[BandSeries], width: int
+) -> tuple[int, list[tuple[list[tuple[int, BandSeries]], tuple[float, float, float, float], str]]]:
+    """Height of :func:`band_chart` and its panels: ``(members, box, title)`` each, ``members``
+    the ``(k, series)`` drawn, ``box`` ``(left, top, plot width, plot height)``. One plot for
+    the reference and at most one other series; else a panel per other series, two a row."""
+    indexed = list(enumerate(series))
+    if len(series) <= 2:
+        return 300, [(indexed, (56.0, 30.0, width - 72.0, 212.0), "")]
+    rows = math.ceil((len(series) - 1) / 2)
+    panels = [
+        (
+            [indexed[0], indexed[k]],
+            (56.0 + ((k - 1) % 2) * 360, 26.0 + ((k - 1) // 2) * _PANEL_H, 290.0, 170.0),
+            f"{series[k][0]} against {series[0][0]}",
+        )
+        for k in range(1, len(series))
+    ]
+    return 30 + rows * _PANEL_H, panels
 
 
 def _band_panel(
