@@ -414,7 +414,10 @@ def test_band_chart_geometry_gaps_and_escaping():
     )
     # a lone published range (baseline 2028/29, scenario 2028/29) is a bar, a lone point a dot
     assert svg.count('<line class="band"') == 2  # 2028/29 of each series: a range after a gap
-    assert svg.count("<circle") == 3 + 4
+    # data points: the baseline's round, the scenario's square (the legend's are class "key")
+    assert svg.count('class="pt"') == 3 + 4
+    assert len(re.findall(r"<circle[^>]*\"pt\"", svg)) == 3
+    assert len(re.findall(r"<rect[^>]*\"pt\"", svg)) == 4
     assert (
         "Baseline &lt;b&gt;" in svg
         and "S &amp; co" in svg

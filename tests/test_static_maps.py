@@ -360,3 +360,47 @@ def test_sites_figure_has_candidates_both_panels_and_catchments_after(inputs, si
     text = _text(root)
     assert "within 15 min drive" in text and "within 30 min drive" in text
     assert "Candidate site score" in text
+
+
+def test_sites_figure_keys_the_grey_candidates(inputs, sites, base):
+    """Review of the printed demo: grey candidate markers (no single published score) had no
+    legend entry. A site not scored and a score published as a range are keyed; with every
+    candidate scored, no grey entry."""
+    from placeplan.publish.maps.sites import score_colour
+    from placeplan.publish.maps.static_sites import static_sites
+
+    grey = score_colour(float("nan"), 0.0, 1.0)
+
+    def drawn(root):
+        return [c for g in _layers(root)["candidates"] for c in g.iter() if "circle" in c.tag]
+
+    def keyed(root):
+        legend = next(g for g in root.iter() if g.get("class") == "legend")
+        return any(c.get("fill") == grey for c in legend.iter() if "circle" in c.tag)
+
+    unselected = sites.index[~sites["selected"].astype(bool)]
+    assert len(unselected) == 1 and sites.loc[unselected, "score"].isna().all()
+    # the fixture's unselected candidate has no score: grey on both panels, and keyed
+    root = _root(static_sites(sites, inputs.provision, base=base))
+    assert len(drawn(root)) == 2 and all(c.get("fill") == grey for c in drawn(root))
+    assert keyed(root)
+    text = _text(root)
+    assert "not scored" in text and "score a range" not in text
+
+    # its score hidden, published as a range: keyed as a range
+    ranged = sites.copy()
+    ranged["score_low"], ranged["score_high"] = ranged["score"], ranged["score"]
+    ranged.loc[unselected, ["score_low", "score_high"]] = [0.41, 0.47]
+    root = _root(static_sites(ranged, inputs.provision, base=base))
+    assert all(c.get("fill") == grey for c in drawn(root)) and keyed(root)
+    text = _text(root)
+    assert "score a range: a criterion is suppressed (c)" in text
+    assert "not scored" not in text
+
+    # every candidate scored: nothing grey, no grey entry
+    scored = sites.copy()
+    scored.loc[unselected, "score"] = 0.5
+    root = _root(static_sites(scored, inputs.provision, base=base))
+    assert all(c.get("fill") != grey for c in drawn(root)) and not keyed(root)
+    text = _text(root)
+    assert "not scored" not in text and "score a range" not in text

@@ -61,6 +61,29 @@ def _candidates(p: Panel, sites: gpd.GeoDataFrame, lo: float, hi: float) -> list
     return [layer("candidates", body)] if body else []
 
 
+#: Fill of a candidate without a single published score (see :func:`score_colour`).
+_UNSCORED = score_colour(float("nan"), 0.0, 1.0)
+
+
+def _unscored_legend(leg: Legend, sites: gpd.GeoDataFrame) -> None:
+    """Key the grey candidates drawn: those whose score is published as a range (a criterion is
+    suppressed), and those not scored at all; nothing if every candidate drawn has a score."""
+    drawn = sites
+    if "selected" in sites:
+        drawn = sites[~sites["selected"].fillna(False).astype(bool)]
+    nan = pd.Series(np.nan, index=drawn.index)
+    score = pd.to_numeric(drawn.get("score", nan), errors="coerce")
+    ranged = (
+        pd.to_numeric(drawn.get("score_low", nan), errors="coerce").notna()
+        & pd.to_numeric(drawn.get("score_high", nan), errors="coerce").notna()
+    )
+    dot = f'<circle cx="8" cy="6" r="5" fill="{_UNSCORED}" stroke="#444" stroke-width="0.8"/>'
+    if (score.isna() & ranged).any():
+        leg.item(dot, "score a range: a criterion is suppressed (c); ranges in the sites table")
+    if (score.isna() & ~ranged).any():
+        leg.item(dot, "not scored")
+
+
 def _catchments(p: Panel, iso: gpd.GeoDataFrame | None) -> tuple[list[str], list[float]]:
     if iso is None or iso.empty:
         return [], []
@@ -146,6 +169,7 @@ def static_sites(
             f'<circle cx="8" cy="6" r="5" fill="{colour}" stroke="#444" stroke-width="0.8"/>',
             f"{edges[i]:.2f}–{edges[i + 1]:.2f}",
         )
+    _unscored_legend(leg, sites)
     if minutes:
         leg.heading("Catchments of the proposed sites (scenario)")
         for k, mins in enumerate(sorted(minutes)):

@@ -135,9 +135,10 @@ def _y_axis(
     step: float,
     label: str,
     bottom_v: float = 0.0,
+    small: bool = False,
 ) -> list[str]:
     """Horizontal grid lines with tick labels every ``step`` from ``bottom_v`` (0, or below 0 for
-    changes) up to ``top_v``, and the axis label."""
+    changes) up to ``top_v``, and the axis label (none if empty; smaller if ``small``)."""
     parts = []
     tick = bottom_v
     span = top_v - bottom_v
@@ -148,10 +149,12 @@ def _y_axis(
         )
         parts.append(_svg_text(x0 - 6, y + 4, _fmt_tick(tick), text_anchor="end"))
         tick = round(tick + step, 9)
-    parts.append(
-        f'<text transform="translate(14,{top + plot_h / 2:.1f}) rotate(-90)" '
-        f'text-anchor="middle">{escape(label)}</text>'
-    )
+    if label:
+        size = ' font-size="10"' if small else ""
+        parts.append(
+            f'<text transform="translate({x0 - 42},{top + plot_h / 2:.1f}) rotate(-90)" '
+            f'text-anchor="middle"{size}>{escape(label)}</text>'
+        )
     return parts
 
 
@@ -241,11 +244,17 @@ def band_chart(
     """Draw lines with shaded ranges (e.g. baseline and scenario with their 80 % bands) as SVG.
 
     Each series is a line through its central values with a band from its lower to its upper
-    values, in its colour. A value that is None or NaN (suppressed or not published) leaves a gap:
-    the line and the band stop and start again; a lone point is drawn as a dot (and its range as
-    a vertical bar). The y axis starts at 0 (counts), or below it when a value is negative (a
-    change, such as a saving), with a dark line at 0. The third and later series are dashed,
-    so coinciding lines stay visible. Labels are escaped.
+    values, in its colour. The first series is the reference (the baseline): a wide solid line
+    with round markers; every other series has its own dash pattern and marker shape (square,
+    triangle, diamond, ...) and is drawn over the reference, so lines that coincide both stay
+    visible. Bands are light fills with an outline, all drawn under every line. With two or more
+    series besides the reference, each gets its own panel against the reference (small
+    multiples on one y scale, two a row), so bands never pile up into one area.
+
+    A value that is None or NaN (suppressed or not published) leaves a gap: the line and the
+    band stop and start again; a lone point is drawn as a marker (and its range as a vertical
+    bar). The y axis starts at 0 (counts), or below it when a value is negative (a change, such
+    as a saving), with a dark line at 0. Labels are escaped.
 
     Parameters
     ----------
@@ -253,7 +262,7 @@ def band_chart(
         Labels along the x axis, one per point, evenly spaced.
     series
         ``(label, colour, central, lower, upper)`` per series, each sequence one value per year,
-        in legend order.
+        in legend order; the first is the reference.
     y_label
         Label of the y axis (e.g. ``"pupils"``).
     title
@@ -262,7 +271,7 @@ def band_chart(
     Returns
     -------
     str
-        The ``<svg>`` element, 720 x 300 user units.
+        The ``<svg>`` element, 720 user units wide: 300 high with one panel, more with several.
 
     Examples
     --------
@@ -272,13 +281,10 @@ def band_chart(
     ...     y_label="pupils",
     ...     title="Out-of-area placements",
     ... )
-    >>> svg.count("<polyline"), svg.count("<polygon")  # one line, one band; 2027/28 a gap
+    >>> svg.count("<polyline"), svg.count('<polygon class="band"')  # 2027/28 a gap
     (1, 1)
     """
-    width, height = 720, 300
-    left, right, top, bottom = 56, 16, 30, 58
-    plot_w, plot_h = width - left - right, height - top - bottom
-    n = len(years)
+    width = 720
     values = [
         float(v)
         for _, _, central, lower, upper in series
@@ -286,7 +292,65 @@ def band_chart(
         for v in seq
         if v is not None and _present(v)
     ]
-    bottom_v, top_v, step = _band_scale(values)
+    scale = _band_scale(values)
+    height, panels = _band_layout(series, width)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}" class="chart">',
+        '<g font-family="system-ui, sans-serif" font-size="11" fill="#222">',
+    ]
+    for members, box, panel_title in panels:
+        parts += _band_panel(members, years, box, scale, y_label, panel_title)
+    parts += _band_legend(series, 56, height)
+    parts.append(
+        _svg_text(width - 16, height - 8, "line: central; band: 80% range", text_anchor="end")
+    )
+    parts.append("</g></svg>")
+    return "".join(parts)
+
+
+#: Height of one panel of a multi-panel :func:`band_chart` (title, plot, year labels).
+_PANEL_H = 214
+
+
+def _band_layout(
+    series: Sequence[BandSeries], width: int
+) -> tuple[int, list[tuple[list[tuple[int, BandSeries]], tuple[float, float, float, float], str]]]:
+    """Height of :func:`band_chart` and its panels: ``(members, box, title)`` each, ``members``
+    the ``(k, series)`` drawn, ``box`` ``(left, top, plot width, plot height)``. One plot for
+    the reference and at most one other series; else a panel per other series, two a row."""
+    indexed = list(enumerate(series))
+    if len(series) <= 2:
+        return 300, [(indexed, (56.0, 30.0, width - 72.0, 212.0), "")]
+    rows = math.ceil((len(series) - 1) / 2)
+    panels = [
+        (
+            [indexed[0], indexed[k]],
+            (56.0 + ((k - 1) % 2) * 360, 26.0 + ((k - 1) // 2) * _PANEL_H, 290.0, 170.0),
+            f"{series[k][0]} against {series[0][0]}",
+        )
+        for k in range(1, len(series))
+    ]
+    return 30 + rows * _PANEL_H, panels
+
+
+def _band_panel(
+    members: Sequence[tuple[int, BandSeries]],
+    years: Sequence[str],
+    box: tuple[float, float, float, float],
+    scale: tuple[float, float, float],
+    y_label: str,
+    panel_title: str,
+) -> list[str]:
+    """One plot of :func:`band_chart`: axes, every member's band, then every member's line.
+
+    ``members`` are ``(k, series)``: ``k`` (0 = the reference) picks the line style; ``box`` is
+    ``(left, top, plot width, plot height)``; ``scale`` is ``(bottom, top, step)``.
+    """
+    left, top, plot_w, plot_h = box
+    bottom_v, top_v, step = scale
+    n = len(years)
+    small = plot_w < 400
 
     def x(i: int) -> float:
         return left + plot_w * (i + 0.5) / max(n, 1)
@@ -294,26 +358,31 @@ def band_chart(
     def y(v: float | None) -> float:
         return top + plot_h - (float(v or 0.0) - bottom_v) / (top_v - bottom_v) * plot_h
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{escape(title)}" class="chart">',
-        '<g font-family="system-ui, sans-serif" font-size="11" fill="#222">',
-    ]
-    parts += _y_axis(left, width - right, top, plot_h, top_v, step, y_label, bottom_v)
+    parts = []
+    if panel_title:
+        parts.append(_svg_text(left, top - 8, panel_title, font_weight="600"))
+    # the y axis is labelled once a row: on the left-hand panel
+    label = y_label if left < 100 else ""
+    parts += _y_axis(left, left + plot_w, top, plot_h, top_v, step, label, bottom_v, small)
     for i, label in enumerate(years):
-        parts.append(_svg_text(x(i), top + plot_h + 16, label, text_anchor="middle"))
+        parts.append(
+            _svg_text(
+                x(i),
+                top + plot_h + 16,
+                label,
+                text_anchor="middle",
+                font_size="9" if small else "11",
+            )
+        )
     parts.append(
-        f'<line x1="{left}" x2="{width - right}" y1="{y(0.0):.1f}" y2="{y(0.0):.1f}" '
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{y(0.0):.1f}" y2="{y(0.0):.1f}" '
         f'stroke="#333"/>'
     )
-    for k, one in enumerate(series):
-        parts += _band_series(one, years, x, y, _DASHES[min(k, len(_DASHES) - 1)])
-    parts += _band_legend(series, left, height)
-    parts.append(
-        _svg_text(width - right, height - 8, "line: central; band: 80% range", text_anchor="end")
-    )
-    parts.append("</g></svg>")
-    return "".join(parts)
+    for _, one in members:  # every band under every line
+        parts += _bands(one, n, x, y)
+    for k, one in members:
+        parts += _band_line(one, years, x, y, k)
+    return parts
 
 
 def _band_scale(values: Sequence[float]) -> tuple[float, float, float]:
@@ -325,17 +394,15 @@ def _band_scale(values: Sequence[float]) -> tuple[float, float, float]:
     return bottom_v, max(step * math.ceil(vmax / step), bottom_v + step), step
 
 
-def _band_series(
+def _bands(
     one: BandSeries,
-    years: Sequence[str],
+    n: int,
     x: Callable[[int], float],
     y: Callable[[float | None], float],
-    dash: str,
 ) -> list[str]:
-    """One series of :func:`band_chart`: its bands (or bars), line segments and dots."""
-    label, colour_, central, lower, upper = one
+    """The 80 % bands of one series: a light fill with an outline (a lone range: a bar)."""
+    _, colour_, _, lower, upper = one
     colour = escape(colour_)
-    n = len(years)
     parts = []
     has_band = [_present(lower[i]) and _present(upper[i]) for i in range(n)]
     for run in _runs(has_band):
@@ -350,44 +417,99 @@ def _band_series(
         pts = [(x(i), y(upper[i])) for i in run] + [(x(i), y(lower[i])) for i in reversed(run)]
         parts.append(
             f'<polygon class="band" points="{_points(pts)}" fill="{colour}" '
-            f'fill-opacity="0.18" stroke="none"/>'
+            f'fill-opacity="0.12" stroke="{colour}" stroke-opacity="0.7" stroke-width="0.8" '
+            f'stroke-dasharray="3 2"/>'
         )
-    for run in _runs([_present(central[i]) for i in range(n)]):
+    return parts
+
+
+def _band_line(
+    one: BandSeries,
+    years: Sequence[str],
+    x: Callable[[int], float],
+    y: Callable[[float | None], float],
+    k: int,
+) -> list[str]:
+    """The central line of series ``k`` of :func:`band_chart`: segments and markers."""
+    label, colour_, central, _, _ = one
+    colour = escape(colour_)
+    dash, width, shape = _line_style(k)
+    parts = []
+    for run in _runs([_present(central[i]) for i in range(len(years))]):
         if len(run) > 1:
             parts.append(
                 f'<polyline points="{_points([(x(i), y(central[i])) for i in run])}" '
-                f'fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>'
+                f'fill="none" stroke="{colour}" stroke-width="{width}"{dash}/>'
             )
         for i in run:
-            parts.append(
-                f'<circle cx="{x(i):.1f}" cy="{y(central[i]):.1f}" r="3" fill="{colour}">'
+            tip = (
                 f"<title>{escape(label)}, {escape(years[i])}: "
-                f"{_fmt_value(float(central[i] or 0.0), 'count')}</title></circle>"
+                f"{_fmt_value(float(central[i] or 0.0), 'count')}</title>"
             )
+            parts.append(_marker(shape, x(i), y(central[i]), colour, tip))
     return parts
+
+
+def _line_style(k: int) -> tuple[str, float, str]:
+    """(dash attribute, stroke width, marker shape) of series ``k`` (0: the reference)."""
+    if k == 0:
+        return "", 3.5, "circle"
+    dash, shape = _SCENARIO_STYLES[(k - 1) % len(_SCENARIO_STYLES)]
+    return f' stroke-dasharray="{dash}"', 2.0, shape
+
+
+#: Dash pattern and marker shape of the 1st, 2nd, ... series after the reference.
+_SCENARIO_STYLES = (
+    ("7 3", "square"),
+    ("2 2.5", "triangle"),
+    ("10 3 2 3", "diamond"),
+    ("4 4", "cross"),
+    ("1.5 4", "square"),
+)
+
+
+def _marker(shape: str, cx: float, cy: float, colour: str, tip: str) -> str:
+    """A point of ``shape`` at (cx, cy), white-edged to read over a line; class ``pt`` with a
+    tooltip ``tip`` (a data point), class ``key`` without (in the legend)."""
+    edge = f'stroke="#fff" stroke-width="0.8" class="{"pt" if tip else "key"}"'
+    if shape == "circle":
+        return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.5" fill="{colour}" {edge}>{tip}</circle>'
+    if shape == "square":
+        return (
+            f'<rect x="{cx - 3.2:.1f}" y="{cy - 3.2:.1f}" width="6.4" height="6.4" '
+            f'fill="{colour}" {edge}>{tip}</rect>'
+        )
+    r = 4.2
+    corners = {
+        "triangle": [(cx, cy - r), (cx + r, cy + r * 0.8), (cx - r, cy + r * 0.8)],
+        "diamond": [(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)],
+        "cross": [
+            (cx - r, cy - 1.3), (cx - 1.3, cy - 1.3), (cx - 1.3, cy - r), (cx + 1.3, cy - r),
+            (cx + 1.3, cy - 1.3), (cx + r, cy - 1.3), (cx + r, cy + 1.3), (cx + 1.3, cy + 1.3),
+            (cx + 1.3, cy + r), (cx - 1.3, cy + r), (cx - 1.3, cy + 1.3), (cx - r, cy + 1.3),
+        ],
+    }[shape]  # fmt: skip
+    return f'<polygon points="{_points(corners)}" fill="{colour}" {edge}>{tip}</polygon>'
 
 
 def _band_legend(series: Sequence[BandSeries], left: float, height: float) -> list[str]:
-    """Legend of :func:`band_chart`: a band swatch with the line style, then the label."""
+    """Legend of :func:`band_chart`: a band swatch, the line style and marker, then the label."""
     parts = []
     lx = left
     for k, (label, colour, *_) in enumerate(series):
+        dash, width, shape = _line_style(k)
         parts.append(
-            f'<rect x="{lx}" y="{height - 18}" width="14" height="12" fill="{escape(colour)}" '
-            f'fill-opacity="0.3"/>'
+            f'<rect x="{lx}" y="{height - 18}" width="22" height="12" fill="{escape(colour)}" '
+            f'fill-opacity="0.15"/>'
         )
         parts.append(
-            f'<line x1="{lx}" x2="{lx + 14}" y1="{height - 12}" y2="{height - 12}" '
-            f'stroke="{escape(colour)}" stroke-width="2.5"{_DASHES[min(k, len(_DASHES) - 1)]}/>'
+            f'<line x1="{lx}" x2="{lx + 22}" y1="{height - 12}" y2="{height - 12}" '
+            f'stroke="{escape(colour)}" stroke-width="{width}"{dash}/>'
         )
-        parts.append(_svg_text(lx + 18, height - 8, label))
-        lx += 30 + 7 * len(label)
+        parts.append(_marker(shape, lx + 11, height - 12, escape(colour), ""))
+        parts.append(_svg_text(lx + 26, height - 8, label))
+        lx += 38 + 6.5 * len(label)
     return parts
-
-
-#: Line styles by series: the first two solid, later ones dashed, so lines that coincide (two
-#: scenarios with the same values) both stay visible.
-_DASHES = ("", "", ' stroke-dasharray="7 4"', ' stroke-dasharray="2 3"')
 
 
 def _points(pts: Sequence[tuple[float, float]]) -> str:
