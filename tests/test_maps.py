@@ -241,3 +241,26 @@ def test_a_hidden_score_shows_its_published_range(inputs, sites):
     bare = vals.drop(columns=["score_low", "score_high", "rank_best", "rank_worst"])
     html = maps.map_sites(bare, inputs.provision, outline=inputs.outline).get_root().render()
     assert re.search(r"score: c[^a-z0-9]", html) and "score: 0.46" not in html
+
+
+def test_proposals_numbered_as_the_report_numbers_them():
+    """Map stars carry the report's proposal numbers (the scenario's open_sites order, stored
+    as ``proposal_no`` by the layers), not site-id order: a reviewer read "Proposal 2" in the
+    text and found another site under star 2."""
+    import pandas as pd
+    import shapely
+
+    from placeplan.publish.maps._layers import numbered_proposals
+
+    sites = gpd.GeoDataFrame(
+        {
+            "site_id": ["A", "B", "C", "D"],
+            "selected": [True, True, False, True],
+            "proposal_no": pd.array([3, 1, pd.NA, 2], dtype="Int64"),
+        },
+        geometry=[shapely.Point(450000 + k, 90000) for k in range(4)],
+        crs="EPSG:27700",
+    )
+    assert [(n, r.site_id) for n, r in numbered_proposals(sites)] == [(1, "B"), (2, "D"), (3, "A")]
+    plain = sites.drop(columns="proposal_no")
+    assert [(n, r.site_id) for n, r in numbered_proposals(plain)] == [(1, "A"), (2, "B"), (3, "D")]

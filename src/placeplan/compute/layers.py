@@ -52,8 +52,9 @@ class ScenarioLayers:
     Attributes
     ----------
     sites
-        Candidate sites (points) with ``selected``, ``pupils_served``, ``mean_time_saved_min``,
-        ``score`` and ``rank``.
+        Candidate sites (points) with ``selected``, ``proposal_no`` (the proposal's number in
+        the report: the scenario's ``open_sites`` order), ``pupils_served``,
+        ``mean_time_saved_min``, ``score`` and ``rank``.
     catchments
         15/30/45-minute drive-time polygons around the opened sites, or None when none open.
     areas
@@ -197,6 +198,9 @@ def sites_layer(
     """
     sites = result.scenario.sized(sites).copy()
     sites["selected"] = sites["site_id"].astype(str).isin(result.scenario.open_sites)
+    # the proposals' numbers in the report (the scenario's order), shown on every map
+    order = {sid: k for k, sid in enumerate(dict.fromkeys(result.scenario.open_sites), start=1)}
+    sites["proposal_no"] = sites["site_id"].astype(str).map(order).astype("Int64")
     pp = impact.per_pupil
     moved = pp[pp["moved"]]
     served = moved.groupby("scenario_setting_id").size()

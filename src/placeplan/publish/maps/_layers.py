@@ -313,10 +313,17 @@ def _add_backdrop(
 
 
 def numbered_proposals(sites: gpd.GeoDataFrame | None) -> list[tuple[int, Any]]:
-    """The selected sites in ``site_id`` order, numbered from 1 (the labels on every map)."""
+    """The selected sites numbered as the report numbers its proposals (the labels on every map).
+
+    ``proposal_no`` (:func:`placeplan.compute.layers.scenario_layers`: the scenario's
+    ``open_sites`` order) when the layer has it, else ``site_id`` order from 1.
+    """
     if sites is None or sites.empty or "selected" not in sites.columns:
         return []
     sel = sites[sites["selected"].fillna(False).astype(bool)]
+    if "proposal_no" in sel.columns and sel["proposal_no"].notna().all():
+        sel = sel.sort_values("proposal_no", kind="stable")
+        return [(int(r.proposal_no), r) for r in sel.itertuples(index=False)]
     sel = sel.sort_values("site_id", kind="stable")
     return list(enumerate(sel.itertuples(index=False), start=1))
 
