@@ -293,7 +293,9 @@ def _plan(tmp_path: Path, optimise: str, *, sites=None, internal=True) -> Path:
     shutil.copytree(SAMPLE, dst)
     text = (dst / "plan.toml").read_text(encoding="utf-8")
     text = text.replace('output_dir = "../../../maps/isle-of-wight"', 'output_dir = "out"')
-    start, end = text.index("[optimise]"), text.index("# Travel mitigation rules")
+    # not the sample's adopted programme: these plans' sites and budgets are others
+    text = text.replace('programmes = ["optimised-programme.toml"]\n', "")
+    start, end = text.index("\n[optimise]\n") + 1, text.index("# Travel mitigation rules")
     text = text[:start] + "[optimise]\n" + optimise + "\n\n" + text[end:]
     if internal:
         text = text.replace('mode = "published"', 'mode = "internal"')
@@ -338,7 +340,7 @@ def _runs_as_a_scenario(plan_path: Path, programme: pd.DataFrame) -> None:
 def test_cli_on_the_sample_writes_curve_and_alternatives(tmp_path, cached_flows, capsys):
     """The sample plan as shipped (published figures): curve, alternatives, status and gap."""
     text = (SAMPLE / "plan.toml").read_text(encoding="utf-8")
-    optimise = text[text.index("[optimise]") + 11 : text.index("# Travel mitigation rules")]
+    optimise = text[text.index("\n[optimise]\n") + 12 : text.index("# Travel mitigation rules")]
     plan = _plan(tmp_path, optimise, internal=False)
     code, out, _ = _optimise(plan, capsys)
     assert code == 0

@@ -85,8 +85,14 @@ def _describe(inst: ProgrammeInstance, sites: pd.DataFrame, opts: tuple[int, ...
     parts = []
     for o in opts:
         sid = inst.site_ids[int(inst.opt_site[o])]
-        parts.append(f"{sid} ({int(inst.opt_places[o])} places, {inst.years[inst.opt_open[o]]})")
+        year = int(inst.years[inst.opt_open[o]])
+        parts.append(f"{sid} ({int(inst.opt_places[o])} places, opens {_academic_year(year)})")
     return "; ".join(parts) if parts else "(none)"
+
+
+def _academic_year(start: int) -> str:
+    """2027 -> '2027/28': a base opens in September of its opening year (not a financial year)."""
+    return f"{start}/{(start + 1) % 100:02d}"
 
 
 def _programme_frame(study: ProgrammeStudy) -> pd.DataFrame:
@@ -296,15 +302,19 @@ def summary_text(tables: ProgrammeTables, study: ProgrammeStudy) -> str:
     def val(v: float) -> str:  # + 0.0: a solver's -0.0 prints as 0.00
         return "c (suppressed)" if math.isnan(v) else f"{v + 0.0:,.2f}"
 
+    # the unit after each figure, e.g. " pupil-years" (the objective line says of what); £ net
+    # saving says "£" in the objective line only, as its figures have no currency format here
+    first = tables.unit.split(" ", 1)[0]
+    short = "" if first == "£" else f" {first}"
     lines = [
         f"objective: {tables.objective} — {tables.unit} (doing nothing = 0)",
         f"budget by financial year: {budget}"
         + (" (unspent capital carries forward)" if inst.carry_forward else ""),
         f"status: {tables.status}",
-        f"savings: {val(tables.savings)}; proven upper bound: {val(tables.bound)}",
+        f"savings: {val(tables.savings)}{short}; proven upper bound: {val(tables.bound)}{short}",
         f"gap on savings: {_pct(tables.gap)} ((bound - savings) / savings)",
         f"capital spent: £{study.best.capital_gbp:,.0f} of £{inst.total_budget_gbp:,.0f}",
-        f"greedy heuristic: {val(tables.greedy_savings)}",
+        f"greedy heuristic: {val(tables.greedy_savings)}{short}",
         f"alternatives: {alternatives_note(study)}",
         *_budget_note(inst),
         f"model: {len(inst.row_count)} demand rows, {len(inst.opt_site)} options "
