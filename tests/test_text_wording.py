@@ -216,3 +216,15 @@ def test_not_applicable_is_x_with_a_key_and_comparison_csv_says_x_and_c_are_text
         b for b in compare.section([inputs]).blocks if getattr(b, "id", "") == "t-compare-yearly"
     )
     assert not any(c.value == "x" and c.fmt == "text" for r in yearly.rows for c in r)
+
+
+def test_a_scenario_of_optimised_sites_gets_the_assumed_opening_rule_in_year_by_year():
+    plan = PLAN + '[[scenario]]\nname = "Opt"\nuse_optimised_sites = true\n'
+    flows = _flows((15, 14, 15, 24), (15, 14, 14, 21))
+    extra = flows[flows["scenario"].str.startswith("S")].copy()
+    extra["scenario"] = extra["scenario"].str.replace("S", "Opt", n=1)
+    text = _yby_text(_inputs(pd.concat([flows, extra], ignore_index=True), plan))
+    assert (
+        "Opt: its sites are chosen when the plan runs; any of them without an opening year in the "
+        "plan (a [[flows.site]] entry) is assumed to open in 2026/27" in text
+    )

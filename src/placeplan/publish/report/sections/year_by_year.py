@@ -333,7 +333,21 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section | None:
         ),
         Paragraph(prose("year_by_year", "definition", text=reliance_definition())),
     ]
-    assumed = " ".join(facts.sentence_for_assumed(n, openings[n][1]) for n in scenarios).strip()
+    unknown = [  # a plan scenario of optimised sites, chosen at run time: the rule, not the names
+        n
+        for n in scenarios
+        if n in facts.scenarios and not facts.scenario_open.get(n) and n != inputs.scenario_name
+    ]
+    assumed = " ".join(
+        [
+            *(facts.sentence_for_assumed(n, openings[n][1]) for n in scenarios),
+            *(
+                prose("year_by_year", "assumed_rule", scenario=n, year=facts.assumed_opening(n))
+                for n in unknown
+                if facts.assumed_opening(n)
+            ),
+        ]
+    ).strip()
     if assumed:
         blocks.append(Paragraph(assumed))
     blocks += _unplaced(pub, years)
