@@ -307,6 +307,31 @@ def scenario_openings(
     return out
 
 
+def _assumed_text(
+    inputs: ReportInputs,
+    facts: PlanFacts,
+    scenarios: Sequence[str],
+    openings: dict[str, tuple[int | None, list[str]]],
+) -> str:
+    """Sentences naming the sites whose opening year the plan left out, per scenario (or the rule,
+    for a plan scenario of optimised sites this report cannot name)."""
+    unknown = [  # a plan scenario of optimised sites, chosen at run time: the rule, not the names
+        n
+        for n in scenarios
+        if n in facts.scenarios and not facts.scenario_open.get(n) and n != inputs.scenario_name
+    ]
+    return " ".join(
+        [
+            *(facts.sentence_for_assumed(n, openings[n][1]) for n in scenarios),
+            *(
+                prose("year_by_year", "assumed_rule", scenario=n, year=facts.assumed_opening(n))
+                for n in unknown
+                if facts.assumed_opening(n)
+            ),
+        ]
+    ).strip()
+
+
 def section(inputs: ReportInputs, ctx: ReportContext) -> Section | None:
     """Build section 3a, or None when the run has no flow table."""
     from placeplan.publish.report.context import plan_facts
@@ -333,21 +358,7 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section | None:
         ),
         Paragraph(prose("year_by_year", "definition", text=reliance_definition())),
     ]
-    unknown = [  # a plan scenario of optimised sites, chosen at run time: the rule, not the names
-        n
-        for n in scenarios
-        if n in facts.scenarios and not facts.scenario_open.get(n) and n != inputs.scenario_name
-    ]
-    assumed = " ".join(
-        [
-            *(facts.sentence_for_assumed(n, openings[n][1]) for n in scenarios),
-            *(
-                prose("year_by_year", "assumed_rule", scenario=n, year=facts.assumed_opening(n))
-                for n in unknown
-                if facts.assumed_opening(n)
-            ),
-        ]
-    ).strip()
+    assumed = _assumed_text(inputs, facts, scenarios, openings)
     if assumed:
         blocks.append(Paragraph(assumed))
     blocks += _unplaced(pub, years)
