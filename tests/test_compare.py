@@ -66,7 +66,10 @@ def _table_rows(page: str, table_id: str) -> dict[str, list[str]]:
 def _shown(value: object, fmt: str, signed: bool) -> str:
     if value in ("c", "x"):
         return str(value)
-    return fmt_cell(Cell(float(value), fmt, signed=signed))  # type: ignore[arg-type]
+    from placeplan.publish.report.sections.money import money
+
+    # money as the report shows every £: to the nearest £1,000, in £k (£m from £1m)
+    return fmt_cell(money(Cell(float(value), fmt, signed=signed)))  # type: ignore[arg-type]
 
 
 def test_comparison_csv_equals_the_report_table(inputs, page):
@@ -77,7 +80,7 @@ def test_comparison_csv_equals_the_report_table(inputs, page):
     fmts = {"mean_time_min": "minutes", "mean_distance_miles": "miles", "mean_distance_km": "km"}
     for metric, group in csv.groupby("metric", sort=False):
         label = group["label"].iloc[0]
-        fmt = fmts.get(metric, "gbp_short" if "gbp" in metric else "count")
+        fmt = fmts.get(metric, "gbp" if "gbp" in metric else "count")
         want = [_shown(group["baseline"].iloc[0], fmt, False)]
         for name in NAMES:
             r = group[group["scenario_name"] == name].iloc[0]

@@ -86,7 +86,7 @@ def test_no_scenario(plan_dir, capsys):
     [
         ("threshold = 5 ", "threshold = 0 ", "`disclosure.threshold`: Input should be greater"),
         ("threshold = 5 ", "threshold = 1 ", "threshold 1 is below 5"),
-        ('census_date = "2025-01-16"', 'census_date = "2025-02-30"', "`plan.census_date`"),
+        ('census_date = "2026-01-15"', 'census_date = "2025-02-30"', "`plan.census_date`"),
         (
             "transport_cost_per_mile_gbp = 2.50",
             "transport_cost_per_mile_gbp = -1",
@@ -120,7 +120,7 @@ def test_bad_plan_values(plan_dir, capsys, old, new, expected):
 
 
 def test_census_date_message_says_how_to_fix(plan_dir, capsys):
-    plan = _edit(plan_dir, 'census_date = "2025-01-16"', 'census_date = "16/01/2025"')
+    plan = _edit(plan_dir, 'census_date = "2026-01-15"', 'census_date = "16/01/2025"')
     line, _ = _both(plan, capsys)
     assert "'16/01/2025' is not a date; write it as YYYY-MM-DD" in line
 

@@ -317,7 +317,7 @@ def test_section_follows_out_of_area_and_is_left_out_without_flows(flow_report):
 
 def test_section_tables_figures_and_definition(flow_report):
     from placeplan.publish.report.model import Figure, Paragraph, Table
-    from placeplan.publish.report.sections.year_by_year import HEADLINE_MEASURES
+    from placeplan.publish.report.sections.year_by_year import HEADLINE_MEASURES, UNPLACED
 
     sec = next(s for s in flow_report.sections if s.id == "year-by-year")
     tables = [b for b in sec.blocks if isinstance(b, Table)]
@@ -327,14 +327,16 @@ def test_section_tables_figures_and_definition(flow_report):
     ]
     for t in tables:
         assert t.header[2:] == ("2025/26", "2026/27", "2027/28", "2028/29", "2029/30", "2030/31")
-        assert len(t.rows) == 3 * len(HEADLINE_MEASURES)
+        # the headline measures, then the pupils the model could not place
+        assert len(t.rows) == 3 * (len(HEADLINE_MEASURES) + 1)
+        assert t.rows[-3][0].value == UNPLACED[1]
         assert [r[1].value for r in t.rows[:3]] == ["Baseline", t.caption.split(": ")[1].split(
             " against")[0], "Change"]  # fmt: skip
     text = " ".join(b.text for b in sec.blocks if isinstance(b, Paragraph))
     # the definition of reliance is stated once, in the model's own words
     assert text.count("Definition used everywhere") == 1
     assert "in a setting outside the authority's area, whatever its provision type" in text
-    assert text.count("year on year") >= 2
+    assert text.count("below the baseline") >= 2  # a verdict per scenario and measure
     # a small cohort: many figures are suppressed, and the text says so rather than guess
     assert "first fall below the baseline" in text or "cannot be given from the published" in text
     figs = [b for b in sec.blocks if isinstance(b, Figure)]
@@ -379,8 +381,10 @@ def test_section_prose_on_a_known_case():
 
     sec = next(s for s in rep.sections if s.id == "year-by-year")
     text = " ".join(b.text for b in sec.blocks if isinstance(b, Paragraph))
-    assert "out-of-area placements fall year on year from 2027/28: reductions in every year" in text
-    assert "In 2027/28: 14, against 20 without the new places." in text
+    # the change against the baseline, then the scenario's own trend, in words that say which
+    assert "With S, out-of-area placements are below the baseline in 2027/28 only" in text
+    assert "The number with S itself falls in 2027/28, the first year it differs" in text
+    assert "In 2027/28: 14 with S, against 20 in the baseline." in text
     assert "first fall below the baseline in 2027/28; no saving is counted in any earlier" in text
     assert "the saving is £300k a year" in text
 
@@ -482,9 +486,10 @@ def test_flows_csv_is_written_and_equals_the_report(written, small_table):
     lookup = csv.set_index(["year", "scenario", "measure"])
     years = sorted(csv["year"].unique())
     from placeplan.publish.report.model import Cell
+    from placeplan.publish.report.sections.year_by_year import UNPLACED
 
     expected = []
-    for measure, _, fmt in HEADLINE_MEASURES:
+    for measure, _, fmt in (*HEADLINE_MEASURES, UNPLACED):  # and the pupils not placed
         for run in ("baseline", "Two bases", "Two bases - baseline"):
             expected.append(run if run != "Two bases - baseline" else "Change")
             expected[-1] = {"baseline": "Baseline"}.get(expected[-1], expected[-1])

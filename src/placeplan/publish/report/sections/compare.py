@@ -10,7 +10,6 @@ always agree. The charts read the published flow table
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from placeplan.publish.report.charts import BASELINE_COLOUR, SCENARIO_COLOURS, b
 from placeplan.publish.report.impact import METRIC_LABEL, ImpactTable, all_group
 from placeplan.publish.report.model import Cell, Figure, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
+from placeplan.publish.report.sections.money import MONEY_NOTE, money
 from placeplan.publish.report.sections.year_by_year import (
     HEADLINE_MEASURES,
     flow_cells,
@@ -33,6 +33,7 @@ from placeplan.publish.report.sections.year_by_year import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from placeplan.publish.report.context import PlanFacts
     from placeplan.publish.report.model import Block, ReportInputs
 
 __all__ = ["COMPARED_METRICS", "ComparedRow", "comparison_cells", "comparison_frame", "section"]
@@ -51,6 +52,8 @@ COMPARED_METRICS: tuple[str, ...] = (
     "annual_transport_cost_gbp",
 )
 CAPITAL = "capital_cost_gbp"
+#: Snapshot rows whose label alone could be read as the forecast's: say they are today's.
+_TODAY = {"worse_off_n": " (today's cohort, snapshot)"}
 _CAPITAL_LABEL = "Capital cost of the bases opened"
 
 
@@ -106,17 +109,8 @@ def comparison_cells(inputs: Sequence[ReportInputs]) -> list[ComparedRow]:
             per.append((i.scenario_name, scen, change))
         first = tables[0]
         base = first.cell("all", all_group(first), metric, "baseline")
-        if base.fmt == "gbp":  # £23.20m and −£0.35m, not −£345,000 beside £22.86m
-            base = dataclasses.replace(base, fmt="gbp_short")
-            per = [
-                (
-                    n,
-                    dataclasses.replace(v, fmt="gbp_short"),
-                    dataclasses.replace(c, fmt="gbp_short"),
-                )
-                for n, v, c in per
-            ]
-        out.append(ComparedRow(metric, METRIC_LABEL.get(metric, metric), base, tuple(per)))
+        label = METRIC_LABEL.get(metric, metric) + _TODAY.get(metric, "")
+        out.append(ComparedRow(metric, label, base, tuple(per)))
     capitals = [_capital(i) for i in inputs]
     if any(c is not None for c in capitals):
         out.append(
@@ -125,7 +119,7 @@ def comparison_cells(inputs: Sequence[ReportInputs]) -> list[ComparedRow]:
                 _CAPITAL_LABEL,
                 Cell(None, "gbp"),
                 tuple(
-                    (i.scenario_name, Cell(c, "gbp_short"), Cell(None, "gbp_short", signed=True))
+                    (i.scenario_name, Cell(c, "gbp"), Cell(None, "gbp", signed=True))
                     for i, c in zip(inputs, capitals, strict=True)
                 ),
             )
@@ -166,8 +160,14 @@ def comparison_frame(inputs: Sequence[ReportInputs]) -> pd.DataFrame:
 
 
 def _snapshot_table(rows: list[ComparedRow], names: list[str], threshold: int) -> Table:
+    # money as everywhere in the report (£23.20m beside −£345k: the parts add up visibly)
     body = tuple(
-        (Cell(r.label), r.baseline, *(c for _, v, ch in r.scenarios for c in (v, ch))) for r in rows
+        (
+            Cell(r.label),
+            money(r.baseline),
+            *(money(c) for _, v, ch in r.scenarios for c in (v, ch)),
+        )
+        for r in rows
     )
     return Table(
         "t-compare",
@@ -175,7 +175,7 @@ def _snapshot_table(rows: list[ComparedRow], names: list[str], threshold: int) -
         "(a snapshot; all pupils in scope)",
         ("Measure", "Baseline", *(h for _ in names for h in ("With scenario", "Change"))),
         body,
-        note=prose("compare", "snapshot_note", threshold=threshold),
+        note=prose("compare", "snapshot_note", threshold=threshold, money=MONEY_NOTE),
         groups=(("", 2), *((name, 2) for name in names)),
     )
 
@@ -231,12 +231,51 @@ def _openings(inputs: ReportInputs) -> str:
     return "; ".join(f"{n} places {y}/{(y + 1) % 100:02d}" for y, n in sorted(by_year.items()) if n)
 
 
+def _assumed_openings(inputs: Sequence[ReportInputs], facts: PlanFacts) -> str:
+    """One sentence per scenario whose sites open in a year the plan did not choose."""
+    out = []
+    for i in inputs:
+        info = getattr(i.proposals, "info", None)
+        if info is None or info.empty or "proposal" not in info.columns:
+            continue
+        names = info["name"] if "name" in info.columns else info["proposal"]
+        assumed = [
+            f"{n} ({sid})" if isinstance(n, str) and n and n != sid else str(sid)
+            for sid, n in zip(info["proposal"].astype(str), names, strict=True)
+            if facts.opening_chosen(i.scenario_name, sid) is False
+        ]
+        out.append(facts.sentence_for_assumed(i.scenario_name, assumed))
+    return " ".join(t for t in out if t)
+
+
+def _longer_rows(
+    pub: pd.DataFrame, names: list[str], years: list[str], worse_off_min: float
+) -> list[tuple[Cell, ...]]:
+    """Pupils whose journey is longer than in the baseline, every year, as flows.csv has them."""
+    if not (pub["measure"] == "worse_off").any():
+        return []
+    label = f"Pupils whose journey is over {worse_off_min:g} min longer than in the baseline"
+    return [
+        (
+            Cell(f"{label}, {y}"),
+            Cell(""),  # none by definition: the baseline is what "longer" is measured against
+            *(c for name in names for c in (flow_cells(pub, name, "worse_off", [y])[0], Cell(""))),
+        )
+        for y in years
+    ]
+
+
 def _yearly_table(inputs: Sequence[ReportInputs], names: list[str]) -> list[Block]:
     """The last year of the flows side by side (level, change with its 80 % range), when each
-    scenario's places open and the first year its costs fall below the baseline."""
+    scenario's places open (and whether the plan chose the year), the first year its costs fall
+    below the baseline, and the pupils whose journey is longer than in the baseline each year."""
+    from placeplan.publish.report.context import plan_facts
+    from placeplan.publish.report.sections.year_by_year import heading
+
     pub = _published_flows(inputs[0])
     if pub is None or pub.empty:
         return []
+    facts = plan_facts(inputs[0].plan_toml)
     years = sorted(pub["year"].unique())
     last = years[-1]
     body: list[tuple[Cell, ...]] = []
@@ -246,7 +285,7 @@ def _yearly_table(inputs: Sequence[ReportInputs], names: list[str]) -> list[Bloc
             (
                 Cell("New places open (academic year)"),
                 Cell(""),
-                *(c for o in openings for c in (Cell(o or "x"), Cell(""))),
+                *(c for o in openings for c in (Cell(o or "none"), Cell(""))),
             )
         )
     starts = []
@@ -263,6 +302,7 @@ def _yearly_table(inputs: Sequence[ReportInputs], names: list[str]) -> list[Bloc
             *(c for st in starts for c in (Cell(st), Cell(""))),
         )
     )
+    body += _longer_rows(pub, names, years, facts.worse_off_min)
     for measure, label, _fmt in HEADLINE_MEASURES:
         base = flow_cells(pub, "baseline", measure, [last])[0]
         per = [
@@ -274,15 +314,27 @@ def _yearly_table(inputs: Sequence[ReportInputs], names: list[str]) -> list[Bloc
             )
         ]
         body.append((Cell(f"{label}, {last}"), base, *per))
+    assumed = _assumed_openings(inputs, facts)
     return [
-        Paragraph(prose("compare", "yearly_intro", first_year=years[0], last_year=last)),
+        Paragraph(
+            prose(
+                "compare",
+                "yearly_intro",
+                census=facts.census_phrase(years[0]),
+                last_year=last,
+                base_note=facts.base_year_note(),
+            )
+        ),
+        *([Paragraph(assumed)] if assumed else []),
         Table(
             "t-compare-yearly",
             f"Every scenario beside the baseline, year by year: opening years, when savings "
             f"start, and {last} (central estimate, 80 % range)",
             ("Measure", "Baseline", *(h for _ in names for h in ("With scenario", "Change"))),
             tuple(body),
-            note=prose("compare", "yearly_note", first_year=years[0]),
+            note=prose(
+                "compare", "yearly_note", first_year=years[0], heading=heading(years[0], facts)
+            ),
             groups=(("", 2), *((name, 2) for name in names)),
         ),
     ]

@@ -180,8 +180,12 @@ def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
                 Cell(None if pd.isna(v) else float(v), "count", suppressed=sup, signed=signed)
             )
         rows.append(tuple(cells))
+    from placeplan.publish.report.context import academic_year, plan_facts
+
     period = str(df["time_period"].iloc[0])
     year = f"{period[:4]}/{period[4:]}" if len(period) == 6 else period
+    facts = plan_facts(inputs.plan_toml)
+    census_year = "" if facts.census_year is None else academic_year(facts.census_year)
     return [
         Paragraph(
             prose(
@@ -190,11 +194,13 @@ def sen2_blocks(inputs: ReportInputs, ctx: ReportContext) -> list[Block]:
                 authority=inputs.authority,
                 year=year,
                 synthetic=inputs.synthetic_data,
+                census=facts.census_phrase(census_year) if census_year else "",
+                census_year=census_year,
             )
         ),
         Table(
             "t-sen2",
-            f"The baseline cohort beside the published SEN2 figures ({year})",
+            f"The baseline cohort beside the published SEN2 figures (SEN2 {year})",
             ("SEN2 measure", "Cohort (baseline)", "SEN2 published", "Difference"),
             tuple(rows),
             note=prose("method", "sen2_note", threshold=ctx.threshold),

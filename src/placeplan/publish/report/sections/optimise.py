@@ -18,12 +18,13 @@ from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.programme import curve_svg
 from placeplan.publish.report.model import Cell, Figure, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
+from placeplan.publish.report.sections.money import gbp_text, money
 
 if TYPE_CHECKING:
     from placeplan.publish.programme import ProgrammeTables
     from placeplan.publish.report.model import Block
 
-__all__ = ["section"]
+__all__ = ["section", "ties_and_budget"]
 
 
 def _cells(df: pd.DataFrame, spec: tuple[tuple[str, str], ...]) -> tuple[tuple[Cell, ...], ...]:
@@ -36,7 +37,7 @@ def _cells(df: pd.DataFrame, spec: tuple[tuple[str, str], ...]) -> tuple[tuple[C
             hidden = bool(mask[col].iloc[i]) if col in mask else False
             if value is not None and not isinstance(value, str) and bool(pd.isna(value)):
                 value = None
-            row.append(Cell(None if hidden else value, fmt, hidden))
+            row.append(money(Cell(None if hidden else value, fmt, hidden)))
         rows.append(tuple(row))
     return tuple(rows)
 
@@ -59,7 +60,7 @@ def _academic(text: str) -> str:
 
 def _headline(tables: ProgrammeTables) -> Paragraph:
     """The chosen programme in plain words: what it scores, what it costs, how sure it is."""
-    from placeplan.publish.report.render import fmt_gbp_short
+    from placeplan.publish.report.sections.money import gbp_text
 
     prog = tables.programme
     n = len(prog)
@@ -82,9 +83,46 @@ def _headline(tables: ProgrammeTables) -> Paragraph:
     return Paragraph(
         f"What the programme is judged on: {tables.unit} over the forecast years (doing nothing "
         f"scores 0). The best programme found opens {n} base{'s' if n != 1 else ''} "
-        f"({places} places) for {fmt_gbp_short(capital)} of capital, out of a budget of "
-        f"{fmt_gbp_short(budget)}, and scores {savings}; {sure}. A simple rule of thumb (build "
+        f"({places} places) for {gbp_text(capital)} of capital, out of a budget of "
+        f"{gbp_text(budget)}, and scores {savings}; {sure}. A simple rule of thumb (build "
         f"the site with the best score per pound first, then the next) scores {greedy}."
+    )
+
+
+def ties_and_budget(tables: ProgrammeTables) -> str:
+    """Say plainly when other programmes tie with the chosen one, and why budget is left.
+
+    Parameters
+    ----------
+    tables
+        The study's published tables.
+
+    Returns
+    -------
+    str
+        '' when nothing ties and the budget is spent (or the figures are suppressed).
+    """
+    alts = tables.alternatives
+    best = tables.savings
+    ties = 0
+    if not math.isnan(best) and len(alts) and {"kind", "savings"} <= set(alts.columns):
+        other = alts[alts["kind"].astype(str) == "alternative"]
+        vals = pd.to_numeric(other["savings"], errors="coerce")
+        ties = int((vals.sub(best).abs() <= 1e-9 * max(1.0, abs(best))).sum())
+        listed = len(other)
+    else:
+        listed = 0
+    prog = tables.programme
+    capital = float(pd.to_numeric(prog.get("capital_gbp", pd.Series(dtype=float))).sum())
+    budget = float(pd.to_numeric(tables.curve["budget_gbp"]).max()) if len(tables.curve) else 0.0
+    left = budget - capital
+    return prose(
+        "optimise",
+        "ties_and_budget",
+        ties=ties,
+        all_listed=ties > 0 and ties == listed,
+        left=gbp_text(left) if left >= 1000 else "",
+        proven=math.isfinite(tables.gap) and tables.gap <= 1e-9,
     )
 
 
@@ -104,10 +142,11 @@ def section(tables: ProgrammeTables, *, number: str = "") -> Section:
         ``id="optimise"``.
     """
     short = _SHORT_UNIT.get(tables.objective, "score")
-    blocks: list[Block] = [
-        _headline(tables),
-        Paragraph(prose("optimise", "scenario_note")),
-    ]
+    blocks: list[Block] = [_headline(tables)]
+    plain = ties_and_budget(tables)
+    if plain:
+        blocks.append(Paragraph(plain))
+    blocks.append(Paragraph(prose("optimise", "scenario_note")))
     if len(tables.programme):
         blocks.append(_programme_table(tables.programme, short))
     blocks += [

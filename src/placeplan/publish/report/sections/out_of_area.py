@@ -18,6 +18,7 @@ from placeplan.publish.report.model import (
     Table,
 )
 from placeplan.publish.report.prose import prose
+from placeplan.publish.report.sections.money import money_table
 
 if TYPE_CHECKING:
     from placeplan.publish.report.context import ReportContext
@@ -31,16 +32,18 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     th, imp = ctx.threshold, ctx.impact
     blocks: list[Block] = [
         Paragraph(prose("out_of_area", "intro", definition=RELIANCE.sentence)),
-        metric_table(
-            imp,
-            "t-ooa-all",
-            "Reliance on out of area placements, all pupils",
-            [
-                "ooa_placements",
-                "independent_placements",
-                "annual_placement_cost_gbp",
-                "annual_transport_cost_gbp",
-            ],
+        money_table(
+            metric_table(
+                imp,
+                "t-ooa-all",
+                "Reliance on out of area placements, all pupils",
+                [
+                    "ooa_placements",
+                    "independent_placements",
+                    "annual_placement_cost_gbp",
+                    "annual_transport_cost_gbp",
+                ],
+            )
         ),
     ]
     t = group_table(

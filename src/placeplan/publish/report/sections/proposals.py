@@ -383,7 +383,7 @@ def _year_table(pub: _Published, proposal: str, bases: Sequence[str], id_: str) 
 
 
 def _describe(info: pd.Series) -> str:
-    from placeplan.publish.report.render import fmt_gbp_short
+    from placeplan.publish.report.sections.money import gbp_text
 
     ramp = info.get("places_by_year") or {}
     # all places from the opening year (as optimise writes them) is no ramp-up
@@ -404,7 +404,8 @@ def _describe(info: pd.Series) -> str:
         phases=str(info.get("phases", "")).replace(";", ", ").replace("post16", "post-16"),
         opening=f"{int(info['opening_year'])}/{(int(info['opening_year']) + 1) % 100:02d}",
         ramp=ramp_text,
-        capital="" if cap is None or pd.isna(cap) else fmt_gbp_short(cap),
+        capital="" if cap is None or pd.isna(cap) else gbp_text(cap),
+        assumed=bool(info.get("opening_assumed", False)),
     )
 
 
@@ -479,8 +480,15 @@ def section(inputs: ReportInputs, ctx: ReportContext) -> tuple[Section, ...] | N
     p: ProposalInputs | None = getattr(inputs, "proposals", None)
     if p is None:
         return None
+    from placeplan.publish.report.context import plan_facts
+
     pub = _Published(p, ctx)
     out = [_programme(pub, p)]
+    facts = plan_facts(inputs.plan_toml)
     for k, (_, info) in enumerate(p.info.iterrows(), start=1):
-        out.append(_proposal(pub, info, k))
+        # an opening year the plan does not give is the model's assumption: the page says so
+        chosen = facts.opening_chosen(inputs.scenario_name, str(info["proposal"]))
+        out.append(
+            _proposal(pub, pd.concat([info, pd.Series({"opening_assumed": chosen is False})]), k)
+        )
     return tuple(out)

@@ -21,6 +21,7 @@ from placeplan.publish.report.model import (
     Table,
 )
 from placeplan.publish.report.prose import prose
+from placeplan.publish.report.sections.money import money
 from placeplan.publish.site_ranges import (
     RANGE_COLUMNS,
     criterion_bounds,
@@ -166,17 +167,22 @@ def _site_case(
     elif v is not None:
         parts.append(f"{pupils(v)} with {who}{reach}")
     sup, v = num("ooa_avoidable")
+    # ooa_avoidable: pupils now out of area OR in independent / non-maintained special schools,
+    # of its need and phase within reach, capped at its places (compute.scoring); not the
+    # out-of-area count alone, so the words say both
+    ooa = "out-of-area or independent placements it could take, up to its places"
     if sup:
-        parts.append(f"could avoid fewer than {threshold} out-of-area placements")
+        parts.append(f"{ooa}: fewer than {threshold}")
     elif v is not None:
-        parts.append(
-            f"could avoid {round(v):,} out-of-area placement{'' if round(v) == 1 else 's'}"
-            if v > 0
-            else "no out-of-area placements to avoid within reach"
-        )
+        parts.append(f"{ooa}: {round(v):,}" if v > 0 else f"{ooa}: none within reach")
+    # time_saved_min: a potential (its places filled by the pupils in reach who would gain
+    # most), not the table's "mean time saved" of the pupils this scenario moves there
     sup, v = num("time_saved_min")
     if not sup and v is not None and v > 0:
-        parts.append(f"saves {v:.0f} min per journey on average")
+        parts.append(
+            f"if filled by the pupils in reach who would gain most, {v:.0f} min shorter per "
+            "journey on average"
+        )
     _, v = num("cost_per_place_gbp")
     if v is not None:
         money = f"£{v / 1e3:,.0f}k" if v >= 1e3 else f"£{v:,.0f}"
@@ -256,8 +262,8 @@ def _sites_table(
             "Capital cost",
             "Score",
             "Selected",
-            "Pupils served",
-            "Mean time saved",
+            "Pupils it takes in this scenario",
+            "Their mean time saved",
         ),
         tuple(rows),
         note=prose("sites", "table_note"),
@@ -287,7 +293,10 @@ def _site_row(r: pd.Series, row_mask: pd.Series | None, crit: pd.Series | None) 
         rank_cell = (
             Cell(None, "text", suppressed=True)
             if rank_hidden
-            else Cell("–" if rank is None or pd.isna(rank) else f"{int(rank)}")
+            # x (not applicable), as the key under the table says, not a bare dash
+            else Cell(None, "places")
+            if rank is None or pd.isna(rank)
+            else Cell(f"{int(rank)}")
         )
         score_cell = cnum("score", "score")
     return (
@@ -296,7 +305,7 @@ def _site_row(r: pd.Series, row_mask: pd.Series | None, crit: pd.Series | None) 
         Cell(str(r.get("needs", "") or "any").replace(";", ", ")),
         Cell(str(r.get("phases", "") or "").replace(";", ", ")),
         cnum("places", "places"),
-        cnum("capital_cost_gbp", "gbp"),
+        money(cnum("capital_cost_gbp", "gbp")),
         score_cell,
         Cell("yes" if bool(r["_sel"]) else "no"),
         cnum("pupils_served", "count"),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from placeplan.publish.report.model import Cell, Headline
+from placeplan.publish.report.sections.money import money
 
 if TYPE_CHECKING:
     from placeplan.publish.report.context import ReportContext
@@ -41,13 +42,13 @@ def headlines(ctx: ReportContext) -> tuple[Headline, ...]:
         ]
         tot = []
         for k in range(3):
-            vals = [c[k] for c in cells]
+            vals = [money(c[k]) for c in cells]  # the parts as the tables show them
             if any(v.suppressed for v in vals):
-                tot.append(Cell(None, "gbp_short", suppressed=True, signed=k == 2))
+                tot.append(Cell(None, "gbp_k", suppressed=True, signed=k == 2))
             elif any(v.value is None for v in vals):
-                tot.append(Cell(None, "gbp_short", signed=k == 2))
-            else:
-                tot.append(Cell(sum(v.value for v in vals), "gbp_short", signed=k == 2))
+                tot.append(Cell(None, "gbp_k", signed=k == 2))
+            else:  # the sum of the shown parts, so the parts add up to it
+                tot.append(money(Cell(sum(v.value for v in vals), "gbp_k", signed=k == 2)))
         out.append(Headline("Annual placement + transport cost", tot[2], tot[0], tot[1]))
     return tuple(out)
 
@@ -74,7 +75,7 @@ def scenario_summary(sites: pd.DataFrame | None, proposals: object = None) -> st
     sel = sites[sites["selected"].fillna(False).astype(bool)]
     if sel.empty:
         return "No new inclusion bases are opened in this scenario."
-    from placeplan.publish.report.render import fmt_gbp_short
+    from placeplan.publish.report.sections.money import gbp_text
 
     n = len(sel)
     text = f"{n} new inclusion base{'s' if n != 1 else ''}"
@@ -82,7 +83,7 @@ def scenario_summary(sites: pd.DataFrame | None, proposals: object = None) -> st
         text += f", {int(pd.to_numeric(sel['places'], errors='coerce').sum()):,} places"
     if "capital_cost_gbp" in sel.columns:
         cap = float(pd.to_numeric(sel["capital_cost_gbp"], errors="coerce").sum())
-        text += f", {fmt_gbp_short(cap)} capital"
+        text += f", {gbp_text(cap)} capital"
     text += _openings(proposals)
     if "name" in sel.columns:
         text += ": " + "; ".join(sorted(str(x) for x in sel["name"]))
