@@ -108,8 +108,9 @@ def test_hand_computed_scores(sites, demand, matrix):
         assert out.loc[site, "score"] == pytest.approx(value)
     assert out["rank"].to_dict() == {"A": 1, "B": 2, "C": 3}
     assert out.loc["A", "explanation"] == (
-        "Serves 23 pupils with ASD (primary) within 45 min; could avoid 4 out-of-area "
-        "placements; saves 40 min per journey on average; £48k capital per place; "
+        "Serves 23 pupils with ASD (primary) within 45 min; 4 out-of-area or independent "
+        "placements it could take, up to its places; if filled by the pupils in reach who would "
+        "gain most, 40 min shorter per journey on average; £48k capital per place; "
         "in IMD decile 2; host school has 85 spare places; rural"
     )
     assert "host school is 10 over capacity; urban" in out.loc["B", "explanation"]

@@ -342,9 +342,15 @@ def _explain(row: pd.Series, *, max_travel_time_min: float, decay: object, used:
     if decay is not None:
         parts[0] += f" ({row['need_in_reach']:.1f} decay-weighted)"
     if "ooa" in used:
-        parts.append(f"could avoid {_fmt_n(row['ooa_avoidable'])} out-of-area placements")
+        parts.append(
+            f"{_fmt_n(row['ooa_avoidable'])} out-of-area or independent placements it could "
+            "take, up to its places"
+        )
     if "time_saved" in used:
-        parts.append(f"saves {row['time_saved_min']:.0f} min per journey on average")
+        parts.append(
+            f"if filled by the pupils in reach who would gain most, {row['time_saved_min']:.0f} "
+            "min shorter per journey on average"
+        )
     parts.append(f"{_fmt_gbp(row['cost_per_place_gbp'])} capital per place")
     if "deprivation" in used:
         imd = row["imd_decile"]
