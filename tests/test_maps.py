@@ -145,6 +145,10 @@ def test_site_map_layers_flows_and_selection(inputs, areas, sites, flows):
     assert "Proposed sites" in html
     # the suppressed pupils_served of S2 shows as c
     assert "pupils served: c" in html
+    # the catchments (on by default, most of the map's colour) are keyed in the legend
+    key = html[html.index("Drive-time catchments of the proposed sites") :][:800]
+    for mins in sorted({float(v) for v in inputs.isochrones["minutes"]}):
+        assert f"≤ {mins:g} min" in key, key
 
 
 def test_deterministic_render(inputs, areas, sites):

@@ -154,6 +154,15 @@ def _star_icon(number: int) -> str:
     )
 
 
+def _catchment_shades(isochrones: gpd.GeoDataFrame) -> list[tuple[float, str]]:
+    """Each catchment's minutes with its fill, shortest first: the layers and the legend use
+    the same pairs (the fills are drawn translucent, so the shortest reads darkest where the
+    catchments overlap)."""
+    shades = ["#9ecae1", "#6baed6", "#3182bd", "#08519c"]
+    minutes = sorted({float(v) for v in isochrones["minutes"]})
+    return [(m, shades[min(k, len(shades) - 1)]) for k, m in enumerate(minutes)]
+
+
 def proposals_legend(sites: gpd.GeoDataFrame | None) -> str:
     """Legend HTML: the star and the numbered list of proposed (selected) sites."""
     rows = numbered_proposals(sites)
@@ -339,11 +348,11 @@ def map_sites(
     if isochrones is not None and not isochrones.empty:
         iso = to_wgs84(isochrones, "isochrones")
         minutes = sorted({float(v) for v in iso["minutes"]}, reverse=True)
-        shades = ["#9ecae1", "#6baed6", "#3182bd", "#08519c"]
+        shade = dict(_catchment_shades(isochrones))
         for k, mins in enumerate(minutes):
             sub = iso[iso["minutes"].astype(float) == mins].sort_values("site_id", kind="stable")
             sub = sub.assign(label=[f"{sid}: {mins:g} min drive" for sid in sub["site_id"]])
-            colour = shades[min(len(minutes) - 1 - k, len(shades) - 1)]
+            colour = shade[mins]
             folium.GeoJson(
                 feature_collection(sub, ["site_id", "label"]),
                 name=html_text(f"Catchment ≤ {mins:g} min drive"),
@@ -377,6 +386,12 @@ def map_sites(
         "(see the site's label)<br>"
     )
     legend += proposals_legend(sites)
+    if isochrones is not None and not isochrones.empty:
+        legend += "<h4 style='margin-top:6px'>Drive-time catchments of the proposed sites</h4>"
+        legend += "".join(
+            f'<i class="dot" style="background:{c}"></i>≤ {mins:g} min<br>'
+            for mins, c in _catchment_shades(isochrones)
+        )
     if ooa_flows is not None:
         legend += (
             "<h4 style='margin-top:6px'>Out-of-area and independent placements</h4>"
