@@ -66,7 +66,10 @@ def _leaflet_assets() -> str:
     extra_css = (
         f".leaflet-container{{background:{_SEA};font:12px/1.4 system-ui,sans-serif}}"
         ".pp-legend{background:#fff;padding:6px 8px;border-radius:4px;font-size:11px;"
-        "box-shadow:0 1px 4px rgba(0,0,0,.35);line-height:1.35;max-width:200px}"
+        "box-shadow:0 1px 4px rgba(0,0,0,.35);line-height:1.35;max-width:200px;"
+        # a short map (the report's 540 px embeds): the legend scrolls rather than growing
+        # over the layer control above it
+        "max-height:calc(100vh - 190px);overflow-y:auto}"
         ".leaflet-control-layers{font-size:11px}"
         ".pp-legend h4{margin:0 0 4px;font-size:12px}"
         ".pp-legend i{display:inline-block;width:14px;height:11px;margin-right:5px;"

@@ -198,7 +198,7 @@ def map_journey_times(
         legend,
         provision,
         lambda: frame_bounds([to_wgs84(areas[["geometry"]], "areas")]),
-        collapsed=False,
+        collapsed=True,  # as the sites map: expanded, it sat under the legend in short embeds
         attribution=attribution,
         internal=internal,
         note=note,
