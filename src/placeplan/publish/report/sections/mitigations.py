@@ -123,6 +123,8 @@ def _year_cell(rows: pd.DataFrame, run: str, rule: str, year: str, quantity: str
     if hit.empty:
         return Cell(None, fmt)
     r = hit.iloc[0]
+    if bool(r.get("withheld", False)):
+        return Cell("withheld")  # the year's rule detail (published_mitigations_by_year)
     flag = "cost_suppressed" if quantity != "pupils" and "cost_suppressed" in r else "suppressed"
     if bool(r[flag]):
         return Cell(None, fmt, suppressed=True)
@@ -152,8 +154,10 @@ def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Bloc
     rules = [r for r in dict.fromkeys(rows["rule"]) if r != _TOTAL]
     for k, rule in enumerate(rules):
         cells = [_year_cell(rows, "scenario", rule, y, "pupils") for y in years]
-        head = Cell("Pupils by rule" if k == 0 else "")
-        table_rows.append((head, Cell(f"{rule} ({scenario})"), *cells))
+        head = Cell(f"Pupils by rule, {scenario}" if k == 0 else "")
+        table_rows.append((head, Cell(rule), *cells))
+    withheld = [y for y in years if _year_cell(rows, "scenario", rules[0], y, "pupils").fmt
+                == "text"] if rules else []  # fmt: skip
     blocks: list[Block] = [
         Paragraph(
             prose(
@@ -169,7 +173,20 @@ def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Bloc
     base = _year_cell(rows, "baseline", _TOTAL, years[-1], "annual_cost_gbp")
     change = _year_cell(rows, "change", _TOTAL, years[-1], "annual_cost_gbp")
     if any(c.suppressed or c.value is None for c in (first, last, base, change)):
-        blocks.append(Paragraph(prose("mitigations", "years_hidden", scenario=scenario)))
+        blocks.append(
+            Paragraph(
+                prose(
+                    "mitigations",
+                    "years_hidden",
+                    scenario=scenario,
+                    shown=sum(
+                        not _year_cell(rows, "scenario", _TOTAL, y, "annual_cost_gbp").suppressed
+                        for y in years
+                    ),
+                    years=len(years),
+                )
+            )
+        )
     else:
         blocks.append(
             Paragraph(
@@ -194,7 +211,12 @@ def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Bloc
             f"model's pupils, {scenario} against the baseline",
             ("", "", *years),
             tuple(table_rows),
-            prose("mitigations", "years_note", threshold=threshold),
+            prose(
+                "mitigations",
+                "years_note",
+                threshold=threshold,
+                withheld=", ".join(withheld),
+            ),
         )
     )
     return blocks
