@@ -83,8 +83,13 @@ class MitigationRule:
     worse_off_min_gt
         Matches a journey longer (than without the proposal) by more than this many minutes.
     over_reasonable_max, ferry, moved
-        Match a journey over the reasonable maximum / crossing by ferry / a pupil who changes
-        setting (``True``), or the opposite (``False``); ``None`` = either.
+        Match a journey over the reasonable maximum / crossing by ferry (``True``), or the
+        opposite (``False``); ``None`` = either. ``moved`` matches a pupil **placed differently
+        from the baseline**: today's cohort, a pupil the scenario places in another setting than
+        the baseline does; year by year, a pupil whose setting that year differs from the same
+        pupil's in the same year of the baseline run, or who has no place there (new entrants
+        included). It is not ``flows.csv``'s ``movers`` (placed pupils who change setting
+        during the years).
     needs, phases
         SEN2 need codes and phases matched; empty = any.
     source
@@ -130,7 +135,11 @@ class MitigationRule:
         """
         parts = []
         if self.moved is not None:
-            parts.append("changes setting" if self.moved else "stays in their setting")
+            parts.append(
+                "placed differently from the baseline"
+                if self.moved
+                else "placed as in the baseline"
+            )
         if self.worse_off_min_gt is not None:
             parts.append(f"journey more than {self.worse_off_min_gt:g} min longer")
         if self.over_reasonable_max is not None:
