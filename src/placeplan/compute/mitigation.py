@@ -38,7 +38,9 @@ __all__ = [
     "MITIGATION_COLS",
     "WHAT",
     "MitigationRule",
+    "level_keys",
     "match_rules",
+    "mitigation_change_table",
     "mitigation_table",
     "plan_rules",
 ]
@@ -319,3 +321,93 @@ def mitigation_table(keys: pd.Series, rules: Sequence[MitigationRule]) -> pd.Dat
             )
         )
     return pd.DataFrame(rows, columns=list(MITIGATION_COLS))
+
+
+def level_keys(
+    baseline: pd.DataFrame, level: pd.DataFrame, prefix: str, rules: Sequence[MitigationRule]
+) -> pd.Series:
+    """First matching rule per pupil for one allocation, read against the baseline allocation.
+
+    A level is what one allocation costs in mitigations: "longer" and ``moved`` compare each
+    pupil with the **baseline** (so the levels of any two allocations can be differenced into a
+    change, as the year-by-year table does), not with whatever the allocation was compared with.
+
+    Parameters
+    ----------
+    baseline
+        INTERNAL. An :attr:`placeplan.compute.impact.ImpactAssessment.per_pupil` whose
+        ``baseline_*`` columns are the baseline allocation (the programme's assessment).
+    level
+        INTERNAL. A ``per_pupil`` frame (same pupils and index) holding the allocation to cost
+        in its ``{prefix}_*`` columns: ``scenario`` of the programme's or a proposal's alone
+        assessment, ``baseline`` of a contribution's (the programme without the proposal), or
+        ``baseline`` of ``baseline`` itself (the baseline level: nobody longer or moved).
+    prefix
+        ``"scenario"`` or ``"baseline"``.
+    rules
+        Rules in priority order.
+
+    Returns
+    -------
+    pandas.Series
+        Rule name per pupil (``""`` = none), index of ``level``.
+
+    Examples
+    --------
+    >>> base = pd.DataFrame({"baseline_time_min": [30.0, 80.0], "baseline_over": [False, True],
+    ...     "baseline_route": ["road", "ferry"], "baseline_setting_id": ["S1", "OOA"],
+    ...     "need_type": "ASD", "phase": "primary"})
+    >>> level_keys(base, base, "baseline", DEFAULT_RULES).str[:13].tolist()
+    ['', 'Over the reas']
+    """
+    inputs = pd.DataFrame(
+        {
+            "change_time_min": level[f"{prefix}_time_min"].astype(float).to_numpy()
+            - baseline["baseline_time_min"].astype(float).to_numpy(),
+            "over_max": level[f"{prefix}_over"].astype(bool).to_numpy(),
+            "ferry": level[f"{prefix}_route"].astype(str).str.startswith("ferry").to_numpy(),
+            "moved": level[f"{prefix}_setting_id"].astype(str).to_numpy()
+            != baseline["baseline_setting_id"].astype(str).to_numpy(),
+            "need_type": level["need_type"].to_numpy(),
+            "phase": level["phase"].to_numpy(),
+        },
+        index=level.index,
+    )
+    return match_rules(inputs, rules)
+
+
+def mitigation_change_table(
+    before: pd.Series, after: pd.Series, rules: Sequence[MitigationRule], *, before_run: str
+) -> pd.DataFrame:
+    """Two levels' tables and their change (``run`` = ``before_run``, ``scenario``, ``change``).
+
+    Parameters
+    ----------
+    before, after
+        Rule names per pupil of the two levels (:func:`level_keys`).
+    rules
+        The rules, in priority order.
+    before_run
+        ``"baseline"``, or ``"without"`` for a proposal's contribution.
+
+    Returns
+    -------
+    table
+        ``run`` + :data:`MITIGATION_COLS`; the ``change`` rows are ``after - before`` in
+        pupils and £ (not yet disclosure-controlled).
+
+    Examples
+    --------
+    >>> r = [MitigationRule("e", "escort", 4000.0, ferry=True)]
+    >>> t = mitigation_change_table(pd.Series(["e", "e"]), pd.Series(["e", ""]), r,
+    ...     before_run="baseline")
+    >>> t[["run", "pupils", "annual_cost_gbp"]].to_dict("records")[2]
+    {'run': 'change', 'pupils': -1, 'annual_cost_gbp': -4000.0}
+    """
+    b, a = mitigation_table(before, rules), mitigation_table(after, rules)
+    change = a.copy()
+    for col in ("pupils", "annual_cost_gbp"):
+        change[col] = a[col] - b[col]
+    runs = ((b, before_run), (a, "scenario"), (change, "change"))
+    out = pd.concat([t.assign(run=run) for t, run in runs], ignore_index=True)
+    return out[["run", *MITIGATION_COLS]]
