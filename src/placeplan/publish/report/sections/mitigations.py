@@ -96,8 +96,8 @@ def _mitigation_table(mitig: pd.DataFrame, threshold: int) -> Table:
         )
     return Table(
         "t-mitigations",
-        "Travel mitigation rules, in priority order, applied to the programme (today's cohort "
-        "with every proposal open: the snapshot)",
+        "Travel mitigation rules, in priority order: the pupils covered with the programme in "
+        "place (a level, not a change; today's cohort with every proposal open: the snapshot)",
         header,
         tuple(rows),
         note,

@@ -332,6 +332,8 @@ def _mitigation_rows(pub: _Published, proposal: str, bases: Sequence[str], id_: 
             rows.append(tuple(cells))
     if not rows:
         return Paragraph(prose("mitigations", "proposal_no_change", last=last))
+    if all(c.fmt == "text" for r in rows for c in r[1:]):  # every rule withheld that year
+        return Paragraph(prose("mitigations", "proposal_rules_withheld", last=last))
     labels = {"alone": "alone", "contribution": "in the programme", PROGRAMME: "programme"}
     header = ["Rule"]
     for b in bases:
