@@ -168,3 +168,17 @@ def test_the_intruder_solves_two_rules_from_a_total_pound_published_beside_them(
     unsafe.loc[tot, "cost_suppressed"] = False
     found = _attack_on(raw, unsafe, 10)
     assert any(k[6] == "ptb" and k[7] == "pupils" for k, *_ in found)
+
+
+def test_the_report_marks_withheld_rules_and_publishes_the_years_total():
+    from placeplan.publish.report.render import fmt_cell
+    from placeplan.publish.report.sections.mitigations import _year_blocks
+
+    raw = _table({"escort": 15}, {"escort": 12, "route": 6, "stay": 1})
+    pub = published_mitigations_by_year(raw, threshold=5, round_to=0, mode="published")
+    totals, by_rule = _year_blocks(pub, "S", threshold=5)[-2:]
+    # £ a year: baseline, S, change; then pupils covered
+    assert [fmt_cell(r[2]) for r in totals.rows[:3]] == ["£60,000", "£51,000", "−£9,000"]
+    assert [fmt_cell(r[2]) for r in totals.rows[3:]] == ["15", "19", "+4"]
+    assert {fmt_cell(r[1]) for r in by_rule.rows} == {"withheld"}
+    assert f"Rule detail withheld: {Y}." in by_rule.note

@@ -236,10 +236,12 @@ def test_report_states_the_cost_per_year_with_its_range_and_the_snapshot_is_toda
     assert "With S, mitigations cost £7,000 in 2025/26 and £6,000 (range £6,000–£8,000)" in text
     assert "against £7,000 (£7,000–£9,000) in the baseline that year" in text
     assert "today's cohort only" in text
-    table = blocks[-1]
+    table, by_rule = blocks[-2:]
     assert table.header == ("", "", Y0, Y1)
     rows = {(r[0].value, r[1].value): [fmt_cell(c) for c in r[2:]] for r in table.rows}
     assert rows[("£ a year", "Baseline")] == ["£7,000 (£7,000–£9,000)", "£7,000 (£7,000–£9,000)"]
     assert [fmt_cell(c) for c in table.rows[2][2:]] == ["±£0", "−£1,000"]  # £ change
     assert [fmt_cell(c) for c in table.rows[5][2:]] == ["±0", "+1"]  # pupils change
-    assert rows[("Pupils by rule, S", "stay")] == ["0", "1"]
+    # each rule in a table of its own, its name the row header (not squeezed beside the runs)
+    assert by_rule.id == "t-mitigations-years-rules" and by_rule.header == ("Rule", Y0, Y1)
+    assert [fmt_cell(c) for c in by_rule.rows[0]] == ["stay", "0", "1"]

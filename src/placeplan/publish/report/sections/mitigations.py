@@ -151,11 +151,13 @@ def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Bloc
         for j, (run, run_label) in enumerate(_RUN_LABELS):
             cells = [_year_cell(rows, run, _TOTAL, y, quantity) for y in years]
             table_rows.append((Cell(label if j == 0 else ""), Cell(run_label or scenario), *cells))
+    # each rule's pupils in a table of their own, the rule as the row header: beside the run
+    # labels the rule names were squeezed to a word a line
     rules = [r for r in dict.fromkeys(rows["rule"]) if r != _TOTAL]
-    for k, rule in enumerate(rules):
-        cells = [_year_cell(rows, "scenario", rule, y, "pupils") for y in years]
-        head = Cell(f"Pupils by rule, {scenario}" if k == 0 else "")
-        table_rows.append((head, Cell(rule), *cells))
+    rule_rows = tuple(
+        (Cell(rule), *(_year_cell(rows, "scenario", rule, y, "pupils") for y in years))
+        for rule in rules
+    )
     withheld = [y for y in years if _year_cell(rows, "scenario", rules[0], y, "pupils").fmt
                 == "text"] if rules else []  # fmt: skip
     blocks: list[Block] = [
@@ -211,12 +213,22 @@ def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Bloc
             f"model's pupils, {scenario} against the baseline",
             ("", "", *years),
             tuple(table_rows),
-            prose(
-                "mitigations",
-                "years_note",
-                threshold=threshold,
-                withheld=", ".join(withheld),
-            ),
+            prose("mitigations", "years_note", threshold=threshold),
         )
     )
+    if rule_rows:
+        blocks.append(
+            Table(
+                "t-mitigations-years-rules",
+                f"Pupils covered by each rule year by year, {scenario}",
+                ("Rule", *years),
+                rule_rows,
+                prose(
+                    "mitigations",
+                    "years_rules_note",
+                    threshold=threshold,
+                    withheld=", ".join(withheld),
+                ),
+            )
+        )
     return blocks
