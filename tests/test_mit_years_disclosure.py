@@ -182,3 +182,17 @@ def test_the_report_marks_withheld_rules_and_publishes_the_years_total():
     assert [fmt_cell(r[2]) for r in totals.rows[3:]] == ["15", "19", "+4"]
     assert {fmt_cell(r[1]) for r in by_rule.rows} == {"withheld"}
     assert f"Rule detail withheld: {Y}." in by_rule.note
+
+
+def test_a_withheld_level_whose_total_would_show_0_hides_the_total():
+    """Rules of central 0 whose ranges reach 3 are withheld; a published central total of 0
+    would pin each of them under half a pupil (the intruder's 'revealed'), so it is hidden."""
+    raw = _table({"escort": 15}, {"escort": 0.0})
+    up = raw["run"].eq("scenario") & raw["rule"].isin(["escort", ALL_RULES])
+    raw.loc[up, "pupils_upper"] = 6.0
+    raw.loc[raw["run"].eq("scenario") & raw["rule"].eq("ptb"), "pupils_upper"] = 3.0
+    pub = _publish(raw)
+    assert pub.loc[("scenario", "escort"), "withheld"]
+    assert pub.loc[("scenario", ALL_RULES), "suppressed"]
+    assert pub.loc[("change", ALL_RULES), "suppressed"]
+    assert _attack_on(raw, pub.reset_index(), 5) == []

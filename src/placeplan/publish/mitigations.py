@@ -139,9 +139,10 @@ def published_mitigations_by_year(
           the ``"All rules"`` total are published;
         - otherwise **the total only**: every rule row of that level is withheld (hidden, with
           :data:`WITHHELD_NOTE`), so no hidden rule stands beside a published total and its
-          other rules; the total's pupils are published when they are 0 or at least
-          ``threshold``, and its £ as well unless the total pupils and £ together (rules cost
-          different amounts per pupil) would pin a rule to 1 to ``threshold - 1`` pupils
+          other rules; the total's pupils are published when each statistic is 0 or at least
+          ``threshold`` and the central value is not 0 (which would pin every hidden rule near
+          0), and its £ as well unless the total pupils and £ together (rules cost different
+          amounts per pupil) would pin a rule to 1 to ``threshold - 1`` pupils
           (:func:`total_cost_pins_a_rule`; the intruder is credited with knowing which rules
           cover no one in any year of that run, such as the rules for longer journeys in the
           baseline).
@@ -169,6 +170,11 @@ def published_mitigations_by_year(
     for q in ("pupils", "annual_cost_gbp"):
         for s in _STATS:
             out[f"{q}{s}"] = round_measure(q, out[f"{q}{s}"], round_to=round_to)
+    if mode == "published" and withheld.any():
+        # a withheld level whose total is published as 0 pupils would pin every rule's central
+        # value under half a pupil (its ranges are what is small): the total goes too
+        bare = level & total & group.isin(set(group[withheld])) & out["pupils"].eq(0)
+        hidden |= bare
     cost = hidden.copy()
     if mode == "published" and withheld.any():
         tol = max(1, round_to) / 2.0
