@@ -92,6 +92,8 @@ class Release:
     #: published £ per pupil of each mitigation rule; who each rule covers (its label)
     rates: dict[Key, float] = field(default_factory=dict)
     who: dict[str, str] = field(default_factory=dict)
+    #: hidden cells the intruder knows from the report's text (no finding when pinned)
+    known: set[Key] = field(default_factory=set)
 
     def see(self, key: Key, text: object, tol: float) -> None:
         """Record one published cell: a number, ``c`` (suppressed) or ``x`` (ignored)."""
@@ -490,23 +492,34 @@ def read_report_mitigations(rel: Release, result, text: str, tol: float) -> None
         for k, site in enumerate(["programme", *sites]):
             tid = f"{pre}t-prop-programme" if k == 0 else f"{pre}t-prop-{k}-summary"
             bases = ("programme",) if k == 0 else ("alone", "contribution")
-            for cells in _rows(_table(text, tid)):
+            table = _table(text, tid)
+            last = _last_year(table)
+            for cells in _rows(table):
                 col = {"Pupils covered by a mitigation": "pupils",
                        "Mitigation cost a year": "gbp"}.get(cells[1])  # fmt: skip
-                if col:
+                if col:  # today's columns are blank: the flows' change only (read below)
                     for b, cell in zip(bases, cells[2:], strict=False):
                         rel.see(_mit_key(scen, site, b, MIT_ALL, col), cell,
                                 tol if col == "pupils" else 0.5)  # fmt: skip
-            if k == 0:
+            if k == 0 or not last:
                 continue
+            # each rule's change in the last year (flow model): mitigations_by_year's change rows
             for cells in _rows(_table(text, f"{pre}t-prop-{k}-mitigations")):
                 for j, b in enumerate(bases):
-                    rel.see(_mit_key(scen, site, b, cells[0], "pupils"), cells[1 + 2 * j], tol)
-                    rel.see(_mit_key(scen, site, b, cells[0], "gbp"), cells[2 + 2 * j], 0.5)
-        for site, cells in zip(
-            sites, _rows(_table(text, f"{pre}t-prop-contributions")), strict=False
-        ):
-            rel.see(_mit_key(scen, site, "contribution", MIT_ALL, "gbp"), cells[-1], 0.5)
+                    for col, cell in (("pupils", cells[1 + 2 * j]), ("gbp", cells[2 + 2 * j])):
+                        _see_mity_cell(rel, (scen, site, b, last), col, cell, tol, cells[0])
+        table = _table(text, f"{pre}t-prop-contributions")
+        last = _last_year(table)
+        for site, cells in zip(sites, _rows(table), strict=False):
+            if last:
+                _see_mity_cell(rel, (scen, site, "contribution", last), "gbp", cells[-1], tol)
+
+
+def _last_year(table: str) -> str:
+    """The academic year in a table's last header cell (``""`` if none)."""
+    head = re.search(r"<thead>.*?</thead>", table, re.S)
+    hit = re.search(r"(\d{4}/\d{2})$", _cells(head.group(0))[-1]) if head else None
+    return hit.group(1) if hit else ""
 
 
 def add_mitigation_year_relations(rel: Release) -> None:
@@ -531,21 +544,52 @@ def add_mitigation_year_relations(rel: Release) -> None:
             rate = rel.rates.get(key(r, "rate"))
             if rate:
                 rel.relate({key(r, "gbp"): 1.0, key(r, "pupils"): -rate})
-            if run == "change":
+            if run == "change":  # scenario less its comparison (a contribution's: without)
+                before = "without" if b == "contribution" else "baseline"
                 for col in ("pupils", "gbp"):
                     rel.relate({key(r, col): 1.0, key(r, col, "scenario"): -1.0,
-                                key(r, col, "baseline"): 1.0})  # fmt: skip
+                                key(r, col, before): 1.0})  # fmt: skip
+            if run in ("baseline", "without", "scenario"):
+                # a level published again elsewhere: the baseline in every scenario and
+                # proposal, the programme in its proposals' contributions
+                for other in _copies(g, scenarios):
+                    for col in ("pupils", "pupils_lower", "pupils_upper", "gbp"):
+                        rel.relate({key(r, col): 1.0, (*other[:5], r, col): -1.0})
             if run == "baseline" and pr == "programme":
                 for other in scenarios:
                     for col in ("pupils", "pupils_lower", "pupils_upper"):
                         rel.relate({key(r, col): 1.0,
                                     ("mity", other, pr, b, run, year, r, col): -1.0})  # fmt: skip
+        if run == "baseline":
+            # the report says so: in the baseline no journey is longer and no pupil is placed
+            # differently, so the rules for them cover no one (known zeros, as the truth has)
+            for r in rules:
+                if any(w in rel.who.get(r, "") for w in MIT_NOT_IN_BASELINE):
+                    for col in ("pupils", "gbp"):
+                        if rel.truth.get(key(r, col)) == 0.0:
+                            rel.obs[key(r, col)].append((0.0, 0.0))
+                            rel.known.add(key(r, col))
         if run == "baseline" and pr == "programme":
             for stat, col in (("central", "pupils"), ("lower", "pupils_lower"),
                               ("upper", "pupils_upper")):  # fmt: skip
                 flow = ("flow", year, "baseline", "over_max_journey", stat)
                 rel.relate({key(MIT_ALL, col): 1.0, flow: -1.0})
                 rel.relate_ub({key(MIT_ALL, col): -1.0, flow: 1.0})  # rules cover the over-max
+
+
+#: Words of a rule's ``who`` that no pupil of the baseline run meets.
+MIT_NOT_IN_BASELINE = ("longer", "placed differently")
+
+
+def _copies(g: tuple[str, ...], scenarios: list[str]) -> list[tuple[str, ...]]:
+    """The other groups (``mity``, scenario, proposal, basis, run, year) holding the same level:
+    a proposal's alone baseline is the baseline; a contribution's scenario is the programme."""
+    scen, _, b, run, year = g
+    if run == "baseline":
+        return [("mity", scen, "programme", "programme", "baseline", year)]
+    if b == "contribution" and run == "scenario":
+        return [("mity", scen, "programme", "programme", "scenario", year)]
+    return []
 
 
 def add_mitigation_relations(rel: Release, all_group: str) -> None:
@@ -690,13 +734,17 @@ def read_proposal_pages(rel: Release, result, text: str, tol: float) -> None:
 PROPOSAL_MIT_ROWS = {"Pupils covered by a mitigation": "pupils", "Mitigation cost a year": "gbp"}
 
 
-def _see_mity_cell(rel: Release, where: tuple[str, ...], col: str, cell: str, tol: float) -> None:
-    """A proposal page's year-by-year mitigation cell: ``All rules`` of its scenario run."""
+def _see_mity_cell(
+    rel: Release, where: tuple[str, ...], col: str, cell: str, tol: float, rule: str = MIT_ALL
+) -> None:
+    """A proposal page's year-by-year mitigation cell: a rule's (``All rules``) change row, the
+    difference of two published levels; ``withheld`` is hidden."""
     scen, site, basis, year = where
-    key: Key = ("mity", scen, site, basis, "scenario", year, MIT_ALL, col)
-    hit = re.fullmatch(r"(\S+)(?: \(.*\))?", cell.strip())
+    key: Key = ("mity", scen, site, basis, "change", year, rule, col)
+    text = "c" if cell.strip() == "withheld" else cell.strip()
+    hit = re.fullmatch(r"(\S+)(?: \(.*\))?", text)
     if hit:
-        rel.see(key, hit.group(1), (500.0 if col == "gbp" else 0.5) + tol)
+        rel.see(key, hit.group(1), 2 * (500.0 if col == "gbp" else 0.5) + tol)
 
 
 def _see_flow_cell(rel: Release, key: Key, cell: str, count: float, basis: str) -> None:
@@ -1063,7 +1111,7 @@ def attack(rel: Release, only: set[Key] | None = None) -> list[tuple[Key, float,
             assert lo - 1e-6 <= truth <= hi + 1e-6 or np.isnan(truth), (k, lo, hi, truth)
             small = lo >= 1 - 1e-6 and hi <= rel.threshold - 1 + 1e-6
             small = small and not _known_small(k, hidden)
-            if small or hi - lo < 1 - 1e-6:
+            if (small or hi - lo < 1 - 1e-6) and k not in rel.known:
                 found.append((k, float(lo), float(hi), float(truth)))
     return found
 

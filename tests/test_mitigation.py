@@ -173,3 +173,15 @@ def test_report_total_matches_the_all_rules_row_and_is_not_counted_twice():
     assert total[5].value == 18 and total[6].value == 51_000
     assert total[3].value == ""  # the total row has no source
     assert "In all, 18 pupils are covered, at £51,000 a year." in " ".join(table.note.split())
+
+
+def test_a_moved_rule_says_it_matches_pupils_placed_differently_from_the_baseline():
+    """``moved = true`` matches a pupil placed in another setting than the baseline places them
+    (new entrants included), not flows.csv's movers: the rule's words and the plan say so."""
+    assert MitigationRule("a", "other", 0.0, moved=True).who() == (
+        "placed differently from the baseline"
+    )
+    assert MitigationRule("a", "other", 0.0, moved=False).who() == "placed as in the baseline"
+    plan = Path(__file__).parents[1] / "data" / "sample" / "isle-of-wight" / "plan.toml"
+    comment = " ".join(line.lstrip("# ") for line in plan.read_text().splitlines())
+    assert "placed differently from the baseline" in comment and "movers" in comment

@@ -29,7 +29,7 @@ from placeplan.compute.mitigation_years import (
     mitigations_by_year,
     pupil_year_rules,
 )
-from placeplan.publish.mitigations import mitigations_by_year_csv, published_mitigations_by_year
+from placeplan.publish.mitigations import published_mitigations_by_year
 from test_proposals import _flow_case
 
 RULES = (
@@ -130,19 +130,28 @@ def test_hand_counted_rules_and_costs_per_year():
     assert _pick(prog, "change", Y1, "pupils_upper")[ALL_RULES] == 1.0
 
 
-def test_per_proposal_counts_only_the_pupils_it_moves():
+def test_a_proposals_mitigations_are_its_own_change_savings_included():
+    """A proposal's rows are levels and their difference (alone: its run less the baseline;
+    contribution: the programme less the programme without it), over every pupil: p1's
+    personal travel budget in the baseline goes when B1 gives p1 a longer journey (stay), a
+    saving the old count of the moved pupils' rules (+2 pupils, +£1,500) left out."""
     prop = Proposal("B1", 10, 2026, cost_per_place_gbp=1.0)
     programmes = [FlowScenario("S", (prop,))]
     alias = {"S | alone B1": "S", "S | without B1": "baseline"}
     t = mitigations_by_year(_result(), RULES, programmes=programmes, alias=alias)
-    for basis in ("alone", "contribution"):
+    prog = t[t["proposal"].eq("programme")]
+    for basis, before in (("alone", "baseline"), ("contribution", "without")):
         own = t[t["proposal"].eq("B1") & t["basis"].eq(basis)]
-        assert set(own["run"]) == {"scenario"}
-        # p2 (escort) is not moved by B1: not the proposal's pupil
-        assert _pick(own, "scenario", Y1) == {
-            "stay": 1.0, "train": 1.0, "route": 0.0, "escort": 0.0, "ptb": 0.0, ALL_RULES: 2.0
+        assert set(own["run"]) == {before, "scenario", "change"}
+        assert _pick(own, "change", Y1) == {
+            "stay": 1.0, "train": 1.0, "route": 0.0, "escort": 0.0, "ptb": -1.0, ALL_RULES: 1.0
         }  # fmt: skip
-        assert _pick(own, "scenario", Y0)[ALL_RULES] == 0.0
+        assert _pick(own, "change", Y1, "annual_cost_gbp")[ALL_RULES] == 1500.0 - 2500.0
+        # the only proposal: alone and its contribution are the programme's change
+        for run in ("scenario", "change"):
+            for y in (Y0, Y1):
+                assert _pick(own, run, y) == _pick(prog, run, y)
+        assert _pick(own, before, Y1) == _pick(prog, "baseline", Y1)
 
 
 def test_each_pupil_year_is_matched_at_most_once_and_unplaced_pupils_never():
@@ -211,116 +220,7 @@ def test_over_maximum_rule_counts_what_the_flow_table_counts():
     assert mine.loc["2027/28", "pupils"] == 6.0
 
 
-def test_published_table_hides_small_counts_their_cost_and_a_second_rule():
-    t = mitigations_by_year(_result(), RULES)
-    pub = published_mitigations_by_year(t, threshold=2, round_to=0, mode="published")
-    rows = pub.set_index(["run", "year", "rule"])
-    # baseline 2025/26: escort 1 and ptb 1 (upper 2) are under 2 -> hidden with their £
-    assert rows.loc[("baseline", Y0, "escort"), "suppressed"]
-    assert np.isnan(rows.loc[("baseline", Y0, "escort"), "annual_cost_gbp"])
-    assert np.isnan(rows.loc[("baseline", Y0, "ptb"), "pupils_upper"])
-    # a scenario year is hidden with the baseline it equals, and a change with either run
-    assert rows.loc[("scenario", Y0, "escort"), "suppressed"]
-    assert rows.loc[("change", Y0, "escort"), "suppressed"]
-    # no year's group is left with exactly one hidden row (rules + All rules)
-    for (_, _), g in pub[pub["run"].ne("change")].groupby(["run", "year"]):
-        assert g["suppressed"].sum() != 1
-    # zeros are never hidden for being small
-    assert not rows.loc[("baseline", Y0, "stay"), "suppressed"]
-    csv = mitigations_by_year_csv(pub).set_index(["run", "year", "rule"])
-    assert csv.loc[("baseline", Y0, "escort"), "annual_cost_gbp"] == "c"
-    internal = published_mitigations_by_year(t, threshold=2, round_to=0, mode="internal")
-    assert not internal["suppressed"].any()
-    assert (
-        internal.set_index(["run", "year", "rule"]).loc[("baseline", Y0, "escort"), "pupils"] == 1
-    )
-
-
-def test_published_change_is_published_scenario_less_published_baseline():
-    big = {
-        name: pd.concat(
-            [df.assign(pupil_ref=df["pupil_ref"] + f"-{k}") for k in range(6)], ignore_index=True
-        )
-        for name, df in (("base", BASE), ("scen", SCEN))
-    }
-    t = mitigations_by_year(_result(big["base"], big["scen"]), RULES)
-    pub = published_mitigations_by_year(t, threshold=5, round_to=0, mode="published")
-    rows = pub.set_index(["run", "year", "rule"])
-    # the upper path's scenario has 1 pupil on ptb: that row (and a second) are hidden
-    assert rows.loc[("scenario", Y1, "ptb"), "suppressed"]
-    assert rows.loc[("change", Y1, "ptb"), "suppressed"]
-    assert not rows.loc[("change", Y1, ALL_RULES), "suppressed"]
-    for rule in (r.name for r in (*RULES, MitigationRule(ALL_RULES, "other", 0.0))):
-        b, s, c = (rows.loc[(r, Y1, rule)] for r in ("baseline", "scenario", "change"))
-        if c["suppressed"]:
-            continue
-        assert c["pupils"] == s["pupils"] - b["pupils"]
-        if not c["cost_suppressed"]:
-            assert c["annual_cost_gbp"] == s["annual_cost_gbp"] - b["annual_cost_gbp"]
-    # a rule is hidden in Y1's scenario: the total's pupils stay, its £ (6 x 5,500 = 33,000,
-    # a second equation over the hidden rules at their different rates) is hidden, in the
-    # change row too
-    total = rows.loc[("scenario", Y1, ALL_RULES)]
-    assert not total["suppressed"] and total["cost_suppressed"]
-    assert pd.isna(total["annual_cost_gbp"]) and pd.isna(total["annual_cost_gbp_upper"])
-    assert rows.loc[("change", Y1, ALL_RULES), "cost_suppressed"]
-    assert t.set_index(["run", "year", "rule"]).loc[
-        ("scenario", Y1, ALL_RULES), "annual_cost_gbp"
-    ] == pytest.approx(6 * 5500)
-    csv = mitigations_by_year_csv(pub).set_index(["run", "year", "rule"])
-    assert csv.loc[("scenario", Y1, ALL_RULES), "annual_cost_gbp"] == "c"
-    assert csv.loc[("scenario", Y1, ALL_RULES), "pupils"] != "c"
-
-
-def _one_year(values: dict[str, tuple[float, float]]) -> pd.DataFrame:
-    """A published year table of one scenario-run year: rule -> (central, upper) pupils at
-    different rates, the same in the baseline and the scenario, and their total."""
-    rates = {"r1": 100.0, "r2": 200.0, "r3": 300.0}
-    rows = []
-    for run in ("baseline", "scenario", "change"):
-        items = [(r, *values[r], rates[r]) for r in values]
-        items.append(
-            (ALL_RULES, sum(v[0] for v in values.values()),
-             sum(v[1] for v in values.values()), float("nan"))
-        )  # fmt: skip
-        for rule, n, up, rate in items:
-            n, up = (0.0, 0.0) if run == "change" else (n, up)
-            rows.append(
-                {"scenario": "S", "proposal": "programme", "basis": "programme", "run": run,
-                 "year": Y1, "rule": rule, "what": "", "source": "plan",
-                 "cost_gbp_per_pupil_year": rate, "pupils": n, "pupils_lower": 0.0,
-                 "pupils_upper": up, "annual_cost_gbp": n * (rate if rate == rate else 0),
-                 "annual_cost_gbp_lower": 0.0, "annual_cost_gbp_upper": 0.0}
-            )  # fmt: skip
-    pub = published_mitigations_by_year(
-        pd.DataFrame(rows), threshold=5, round_to=0, mode="published"
-    )
-    return pub.set_index(["run", "rule"])
-
-
-def test_hidden_rules_of_a_year_add_up_to_at_least_the_threshold():
-    """Two hidden rules that add up to under the threshold would be bounded by the published
-    total less the published rules: a third (the smallest published) is hidden with them."""
-    out = _one_year({"r1": (0.4, 0.4), "r2": (0.3, 0.3), "r3": (9.0, 9.0)})
-    for run in ("baseline", "scenario"):
-        assert out.loc[(run, "r1"), "suppressed"] and out.loc[(run, "r2"), "suppressed"]
-        assert out.loc[(run, "r3"), "suppressed"]  # 0.7 < 5: the third goes too
-        assert not out.loc[(run, ALL_RULES), "suppressed"]  # 9.7: the total stays
-
-
-def test_a_total_that_would_bound_its_hidden_rules_is_hidden():
-    """Rules hidden for their ranges (upper 1-3) with means of 0, nothing else to hide: a
-    published total of 0 would say each hidden mean is under half a pupil, so it goes too; a
-    total is never the complement chosen while a rule is left."""
-    out = _one_year({"r1": (0.0, 3.0), "r2": (0.0, 2.0), "r3": (0.0, 0.0)})
-    for run in ("baseline", "scenario"):
-        assert out.loc[(run, "r1"), "suppressed"] and out.loc[(run, "r2"), "suppressed"]
-        assert out.loc[(run, ALL_RULES), "suppressed"]
-    out = _one_year({"r1": (0.0, 3.0), "r2": (6.0, 6.0), "r3": (8.0, 8.0)})
-    for run in ("baseline", "scenario"):
-        assert out.loc[(run, "r1"), "suppressed"] and out.loc[(run, "r2"), "suppressed"]
-        assert not out.loc[(run, "r3"), "suppressed"]
-        assert not out.loc[(run, ALL_RULES), "suppressed"]
+# disclosure control of these tables: tests/test_mit_years_disclosure.py
 
 
 def test_report_states_the_cost_per_year_with_its_range_and_the_snapshot_is_today():
@@ -336,38 +236,12 @@ def test_report_states_the_cost_per_year_with_its_range_and_the_snapshot_is_toda
     assert "With S, mitigations cost £7,000 in 2025/26 and £6,000 (range £6,000–£8,000)" in text
     assert "against £7,000 (£7,000–£9,000) in the baseline that year" in text
     assert "today's cohort only" in text
-    table = blocks[-1]
+    table, by_rule = blocks[-2:]
     assert table.header == ("", "", Y0, Y1)
     rows = {(r[0].value, r[1].value): [fmt_cell(c) for c in r[2:]] for r in table.rows}
     assert rows[("£ a year", "Baseline")] == ["£7,000 (£7,000–£9,000)", "£7,000 (£7,000–£9,000)"]
     assert [fmt_cell(c) for c in table.rows[2][2:]] == ["±£0", "−£1,000"]  # £ change
     assert [fmt_cell(c) for c in table.rows[5][2:]] == ["±0", "+1"]  # pupils change
-    assert rows[("Pupils by rule", "stay (S)")] == ["0", "1"]
-
-
-def test_the_baseline_rows_are_hidden_alike_in_every_scenario():
-    """S1's scenario hides rule B by secondary suppression; B equals the baseline there, so the
-    baseline's B (and then A) are hidden in S1's rows: S2 repeats the baseline and must hide them
-    too, or S2's copy gives them back."""
-    from placeplan.compute.mitigation_years import YEAR_COLS
-
-    def rows(scenario: str, run: str, a: float, b: float) -> list[dict]:
-        return [
-            dict.fromkeys(YEAR_COLS, "")
-            | {"scenario": scenario, "proposal": "programme", "basis": "programme", "run": run,
-               "year": Y0, "rule": rule, "cost_gbp_per_pupil_year": 1.0}
-            | {f"{q}{s}": v for q in ("pupils", "annual_cost_gbp") for s in _STATS}
-            for rule, v in (("A", a), ("B", b), (ALL_RULES, a + b))
-        ]  # fmt: skip
-
-    raw = pd.DataFrame(
-        rows("S1", "baseline", 10, 6) + rows("S1", "scenario", 3, 6) + rows("S1", "change", -7, 0)
-        + rows("S2", "baseline", 10, 6) + rows("S2", "scenario", 12, 8)
-        + rows("S2", "change", 2, 2)
-    )  # fmt: skip
-    pub = published_mitigations_by_year(raw, threshold=5, round_to=0, mode="published")
-    hid = pub.set_index(["scenario", "run", "rule"])["suppressed"]
-    assert hid[("S1", "scenario", "A")] and hid[("S1", "scenario", "B")]
-    assert hid[("S1", "baseline", "B")] and hid[("S1", "baseline", "A")]
-    for rule in ("A", "B", ALL_RULES):
-        assert hid[("S2", "baseline", rule)] == hid[("S1", "baseline", rule)]
+    # each rule in a table of its own, its name the row header (not squeezed beside the runs)
+    assert by_rule.id == "t-mitigations-years-rules" and by_rule.header == ("Rule", Y0, Y1)
+    assert [fmt_cell(c) for c in by_rule.rows[0]] == ["stay", "0", "1"]

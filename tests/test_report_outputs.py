@@ -272,13 +272,14 @@ def _table_rows(page: str, table_id: str) -> tuple[list[str], list[list[str]]]:
 
 
 def test_proposal_pages_cost_mitigations_year_by_year_as_the_csv_does(out_dir, report):
-    """Each proposal's page gives the flow model's mitigations (pupils and £, alone and as its
-    contribution) for every year, as ``mitigations_by_year.csv`` publishes them, and the last
-    year in its four-element summary (issue 11: the four elements year by year)."""
+    """Each proposal's page gives the flow model's mitigations (the change in pupils and £, alone
+    and as its contribution) for every year, as ``mitigations_by_year.csv`` publishes them in its
+    ``change`` rows, and the last year in its four-element summary (issue 11: the four elements
+    year by year)."""
     years = pd.read_csv(out_dir / "mitigations_by_year.csv", dtype=str, keep_default_na=False)
     first = years["scenario"].iloc[0]
     mine = years[
-        years["scenario"].eq(first) & years["rule"].eq("All rules") & years["run"].eq("scenario")
+        years["scenario"].eq(first) & years["rule"].eq("All rules") & years["run"].eq("change")
     ]
     sites = [p for p in dict.fromkeys(mine["proposal"]) if p != "programme"]
     assert sites
@@ -304,7 +305,8 @@ def test_proposal_pages_cost_mitigations_year_by_year_as_the_csv_does(out_dir, r
                 if want == "c":
                     assert shown == "c", (site, basis, year, q, shown)
                 else:
-                    got = float(shown.replace("£", "").replace(",", "").replace("−", "-") or "nan")
+                    text = shown.replace("£", "").replace(",", "").replace("±", "")
+                    got = float(text.replace("−", "-").replace("+", "") or "nan")
                     assert got == pytest.approx(float(want), abs=0.5), (site, basis, year, q)
                 checked += 1
         # the summary's last-year column is the same figure

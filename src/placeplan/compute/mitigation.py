@@ -38,7 +38,9 @@ __all__ = [
     "MITIGATION_COLS",
     "WHAT",
     "MitigationRule",
+    "level_keys",
     "match_rules",
+    "mitigation_change_table",
     "mitigation_table",
     "plan_rules",
 ]
@@ -83,8 +85,13 @@ class MitigationRule:
     worse_off_min_gt
         Matches a journey longer (than without the proposal) by more than this many minutes.
     over_reasonable_max, ferry, moved
-        Match a journey over the reasonable maximum / crossing by ferry / a pupil who changes
-        setting (``True``), or the opposite (``False``); ``None`` = either.
+        Match a journey over the reasonable maximum / crossing by ferry (``True``), or the
+        opposite (``False``); ``None`` = either. ``moved`` matches a pupil **placed differently
+        from the baseline**: today's cohort, a pupil the scenario places in another setting than
+        the baseline does; year by year, a pupil whose setting that year differs from the same
+        pupil's in the same year of the baseline run, or who has no place there (new entrants
+        included). It is not ``flows.csv``'s ``movers`` (placed pupils who change setting
+        during the years).
     needs, phases
         SEN2 need codes and phases matched; empty = any.
     source
@@ -130,7 +137,11 @@ class MitigationRule:
         """
         parts = []
         if self.moved is not None:
-            parts.append("changes setting" if self.moved else "stays in their setting")
+            parts.append(
+                "placed differently from the baseline"
+                if self.moved
+                else "placed as in the baseline"
+            )
         if self.worse_off_min_gt is not None:
             parts.append(f"journey more than {self.worse_off_min_gt:g} min longer")
         if self.over_reasonable_max is not None:
@@ -310,3 +321,93 @@ def mitigation_table(keys: pd.Series, rules: Sequence[MitigationRule]) -> pd.Dat
             )
         )
     return pd.DataFrame(rows, columns=list(MITIGATION_COLS))
+
+
+def level_keys(
+    baseline: pd.DataFrame, level: pd.DataFrame, prefix: str, rules: Sequence[MitigationRule]
+) -> pd.Series:
+    """First matching rule per pupil for one allocation, read against the baseline allocation.
+
+    A level is what one allocation costs in mitigations: "longer" and ``moved`` compare each
+    pupil with the **baseline** (so the levels of any two allocations can be differenced into a
+    change, as the year-by-year table does), not with whatever the allocation was compared with.
+
+    Parameters
+    ----------
+    baseline
+        INTERNAL. An :attr:`placeplan.compute.impact.ImpactAssessment.per_pupil` whose
+        ``baseline_*`` columns are the baseline allocation (the programme's assessment).
+    level
+        INTERNAL. A ``per_pupil`` frame (same pupils and index) holding the allocation to cost
+        in its ``{prefix}_*`` columns: ``scenario`` of the programme's or a proposal's alone
+        assessment, ``baseline`` of a contribution's (the programme without the proposal), or
+        ``baseline`` of ``baseline`` itself (the baseline level: nobody longer or moved).
+    prefix
+        ``"scenario"`` or ``"baseline"``.
+    rules
+        Rules in priority order.
+
+    Returns
+    -------
+    pandas.Series
+        Rule name per pupil (``""`` = none), index of ``level``.
+
+    Examples
+    --------
+    >>> base = pd.DataFrame({"baseline_time_min": [30.0, 80.0], "baseline_over": [False, True],
+    ...     "baseline_route": ["road", "ferry"], "baseline_setting_id": ["S1", "OOA"],
+    ...     "need_type": "ASD", "phase": "primary"})
+    >>> level_keys(base, base, "baseline", DEFAULT_RULES).str[:13].tolist()
+    ['', 'Over the reas']
+    """
+    inputs = pd.DataFrame(
+        {
+            "change_time_min": level[f"{prefix}_time_min"].astype(float).to_numpy()
+            - baseline["baseline_time_min"].astype(float).to_numpy(),
+            "over_max": level[f"{prefix}_over"].astype(bool).to_numpy(),
+            "ferry": level[f"{prefix}_route"].astype(str).str.startswith("ferry").to_numpy(),
+            "moved": level[f"{prefix}_setting_id"].astype(str).to_numpy()
+            != baseline["baseline_setting_id"].astype(str).to_numpy(),
+            "need_type": level["need_type"].to_numpy(),
+            "phase": level["phase"].to_numpy(),
+        },
+        index=level.index,
+    )
+    return match_rules(inputs, rules)
+
+
+def mitigation_change_table(
+    before: pd.Series, after: pd.Series, rules: Sequence[MitigationRule], *, before_run: str
+) -> pd.DataFrame:
+    """Two levels' tables and their change (``run`` = ``before_run``, ``scenario``, ``change``).
+
+    Parameters
+    ----------
+    before, after
+        Rule names per pupil of the two levels (:func:`level_keys`).
+    rules
+        The rules, in priority order.
+    before_run
+        ``"baseline"``, or ``"without"`` for a proposal's contribution.
+
+    Returns
+    -------
+    table
+        ``run`` + :data:`MITIGATION_COLS`; the ``change`` rows are ``after - before`` in
+        pupils and £ (not yet disclosure-controlled).
+
+    Examples
+    --------
+    >>> r = [MitigationRule("e", "escort", 4000.0, ferry=True)]
+    >>> t = mitigation_change_table(pd.Series(["e", "e"]), pd.Series(["e", ""]), r,
+    ...     before_run="baseline")
+    >>> t[["run", "pupils", "annual_cost_gbp"]].to_dict("records")[2]
+    {'run': 'change', 'pupils': -1, 'annual_cost_gbp': -4000.0}
+    """
+    b, a = mitigation_table(before, rules), mitigation_table(after, rules)
+    change = a.copy()
+    for col in ("pupils", "annual_cost_gbp"):
+        change[col] = a[col] - b[col]
+    runs = ((b, before_run), (a, "scenario"), (change, "change"))
+    out = pd.concat([t.assign(run=run) for t, run in runs], ignore_index=True)
+    return out[["run", *MITIGATION_COLS]]

@@ -15,20 +15,26 @@ How each ``who`` condition is read on a flow pupil in one year:
 - **ferry**: the journey crosses by ferry (as ``ferry_journeys``);
 - **need**, **phase**: the pupil's SEN2 need; the phase of their NC year that year (up to 6
   primary, 7-11 secondary, 12 and over post-16, including 19-25);
-- **journey more than X min longer** and **changes setting**: compared with **the same pupil in
-  the same year of the comparison run** (same path and seed). The flow model's runs share their
-  pupils and random draws (common random numbers), so a pupil of a scenario run is the same pupil
-  in the baseline run. For a scenario the comparison is the baseline run; in the baseline run
-  itself no journey is longer and nobody changes setting, so the rules that need a longer journey
-  or a move cover no one there. A pupil not placed in the comparison run has no journey to
-  compare: never "longer", but "changes setting".
+- **journey more than X min longer** and **moved** (placed differently from the baseline):
+  compared with **the same pupil in the same year of the comparison run** (same path and
+  seed). ``moved = true`` is not ``flows.csv``'s ``movers`` (placed pupils who change setting
+  during the years): it matches every pupil whose setting that year differs from the baseline
+  run's, new entrants placed elsewhere than in the baseline included. The flow model's runs
+  share their pupils and random draws (common random numbers), so a pupil of a scenario run is
+  the same pupil in the baseline run. For a scenario the comparison is the baseline run; in
+  the baseline run itself no journey is longer and nobody is moved, so the rules that need a
+  longer journey or a move cover no one there. A pupil not placed in the comparison run has no
+  journey to compare: never "longer", but "placed differently from the baseline".
 
 Pupils not placed in a year (no compatible free place) have no journey and are offered nothing.
 
-Per proposal (:func:`placeplan.compute.proposals.flow_variants`) the rules apply, as in the
-snapshot, to the pupils whose placement the proposal changes that year: **alone**, the run with
-only this proposal against the baseline run; **contribution**, the programme against the
-programme without it.
+Per proposal (:func:`placeplan.compute.proposals.flow_variants`) the figures are the proposal's
+own change in mitigation, as a level difference like the programme's: **alone**, the run with
+only this proposal (``scenario``) less the baseline run (``baseline``); **contribution**, the
+programme (``scenario``) less the programme without this proposal (``without``). Every level is
+counted over all the run's placed pupils with "longer" and "moved" read against the
+baseline run, so a proposal that brings an escorted pupil back from out of area shows the escort
+cost falling, and pupils it does not touch cancel out.
 
 Each count is made per path and seed, then summarised like the flow table
 (:func:`placeplan.compute.flows.flow_table`): ``pupils`` / ``annual_cost_gbp`` are the central
@@ -67,8 +73,10 @@ __all__ = [
 
 #: ``rule`` of the total row of each (scenario, proposal, basis, run, year).
 ALL_RULES = "All rules"
-#: ``run`` values: the baseline run, the scenario run and their difference (scenario - baseline).
-RUNS: tuple[str, ...] = ("baseline", "scenario", "change")
+#: ``run`` values: the comparison run (``baseline``; for a proposal's contribution ``without``,
+#: the programme without it), the run with the scenario or proposal and their difference
+#: (``change`` = scenario - baseline, or scenario - without).
+RUNS: tuple[str, ...] = ("baseline", "without", "scenario", "change")
 #: Columns of :func:`mitigations_by_year`.
 YEAR_COLS: tuple[str, ...] = (
     "scenario",
@@ -274,9 +282,10 @@ def mitigations_by_year(
     -------
     table
         :data:`YEAR_COLS`; one row per scenario, proposal (``"programme"`` or a site), basis
-        (``"programme"``, ``"alone"``, ``"contribution"``), run (:data:`RUNS`; a proposal's rows
-        are ``"scenario"`` only: its pupils), year and rule, every rule listed (zeros included)
-        and an ``"All rules"`` total. Not yet disclosure-controlled.
+        (``"programme"``, ``"alone"``, ``"contribution"``), run (:data:`RUNS`: the comparison
+        level, the level with the programme or proposal, and the change; a contribution's
+        comparison is ``"without"``), year and rule, every rule listed (zeros included) and an
+        ``"All rules"`` total. Not yet disclosure-controlled.
 
     Examples
     --------
@@ -288,37 +297,38 @@ def mitigations_by_year(
     draws = sorted({(r.path, r.seed) for r in result.runs})
     names = [s.name for s in programmes] if programmes is not None else list(result.scenarios)
 
-    def counted(
-        after: str, before: str | None, *, moved_only: bool
-    ) -> dict[tuple[str, int], pd.DataFrame]:
+    def counted(after: str, before: str | None) -> dict[tuple[str, int], pd.DataFrame]:
         out = {}
         for path, seed in draws:
             b = None if before is None else runs[(before, path, seed)]
-            keys = pupil_year_rules(
-                runs[(after, path, seed)], b, rules, params, moved_only=moved_only
-            )
+            keys = pupil_year_rules(runs[(after, path, seed)], b, rules, params)
             out[(path, seed)] = _costed(keys, rules, years)
         return out
 
     frames = []
-    base = counted("baseline", None, moved_only=False)
+    level: dict[str, dict[tuple[str, int], pd.DataFrame]] = {}
+
+    def level_of(run: str) -> dict[tuple[str, int], pd.DataFrame]:
+        """A run's level: every placed pupil, compared with the baseline run (cached)."""
+        if run not in level:
+            level[run] = counted(run, None if run == "baseline" else "baseline")
+        return level[run]
+
+    def add(scenario: str, proposal: str, basis: str, before: str, after: str) -> None:
+        b, a = level_of(before), level_of(after)
+        change = {k: a[k] - b[k] for k in draws}
+        first = "without" if basis == "contribution" else "baseline"
+        for run, per_run in ((first, b), ("scenario", a), ("change", change)):
+            frames.append(_label(_summarise(per_run), rules, scenario, proposal, basis, run))
+
     for name in names:
-        scen = counted(name, "baseline", moved_only=False)
-        change = {k: scen[k] - base[k] for k in draws}
-        for run, per_run in (("baseline", base), ("scenario", scen), ("change", change)):
-            frames.append(_label(_summarise(per_run), rules, name, _PROGRAMME, _PROGRAMME, run))
+        add(name, _PROGRAMME, _PROGRAMME, "baseline", name)
     for sc in (programmes or ()) if alias is not None else ():
         for p in sc.proposals:
             alone = alias[variant_name(sc.name, "alone", p.site_id)]  # type: ignore[index]
             without = alias[variant_name(sc.name, "without", p.site_id)]  # type: ignore[index]
-            for basis, after, before in (
-                ("alone", alone, "baseline"),
-                ("contribution", sc.name, without),
-            ):
-                per_run = counted(after, before, moved_only=True)
-                frames.append(
-                    _label(_summarise(per_run), rules, sc.name, p.site_id, basis, "scenario")
-                )
+            add(sc.name, p.site_id, "alone", "baseline", alone)
+            add(sc.name, p.site_id, "contribution", without, sc.name)
     if not frames:
         return pd.DataFrame(columns=list(YEAR_COLS))
     out = pd.concat(frames, ignore_index=True)

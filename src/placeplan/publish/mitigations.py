@@ -9,16 +9,19 @@ mitigation section), decided once per run by the register.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from placeplan.publish.disclosure import SUPPRESSED_MARKER, suppress, suppression_mask
+from placeplan.publish.disclosure import SUPPRESSED_MARKER, suppress
 from placeplan.publish.flows import round_measure
 
 __all__ = [
+    "WITHHELD_NOTE",
     "mitigations_by_year_csv",
     "published_mitigations",
     "published_mitigations_by_year",
     "total_cost_hidden",
+    "total_cost_pins_a_rule",
 ]
 
 
@@ -97,95 +100,23 @@ _TOTAL_RULE = "All rules"
 #: The statistics of each quantity of :func:`published_mitigations_by_year`.
 _STATS = ("", "_lower", "_upper")
 _KEYS = ["scenario", "proposal", "basis", "run", "year"]
+#: The comparison level of a change row (``without`` for a proposal's contribution).
+_BEFORE = ("baseline", "without")
+#: ``note`` of a rule row whose year's rule detail is withheld.
+WITHHELD_NOTE = "rule detail withheld: a rule covers fewer than {threshold} pupils"
 
 
-def _year_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """The baseline and scenario rows with one count column (the smallest positive statistic,
-    so a range can never bound a hidden central value) and the unchanged-pair groups."""
-    runs = table[table["run"].isin(["baseline", "scenario"])].copy()
-    pupils = runs[[f"pupils{s}" for s in _STATS]].apply(pd.to_numeric, errors="coerce")
-    runs["_smallest"] = pupils.where(pupils > 0).min(axis=1).fillna(0.0)
-    runs["_group"] = runs[_KEYS].astype(str).agg("|".join, axis=1)
-    # a scenario equal to the baseline (nothing open yet): the pair is a group, hidden alike
-    change = table[table["run"].eq("change")]
-    stats = [f"{q}{s}" for q in ("pupils", "annual_cost_gbp") for s in _STATS]
-    zero = change[(change[stats].fillna(0.0) == 0).all(axis=1)]
-    same = set(
-        zip(zero["scenario"], zero["proposal"], zero["basis"], zero["year"], zero["rule"],
-            strict=True)
-    )  # fmt: skip
-    runs["_same"] = [
-        "|".join(map(str, k)) if k in same else None
-        for k in zip(runs["scenario"], runs["proposal"], runs["basis"], runs["year"],
-                     runs["rule"], strict=True)
-    ]  # fmt: skip
-    return runs
-
-
-def _decide(runs: pd.DataFrame, *, threshold: int, mode: str) -> pd.Series:
-    """Hidden rows: primary, secondary within each year's rules and total, and the baseline run
-    (the same numbers in every scenario's rows) hidden alike in every scenario."""
-    force = pd.Series(False, index=runs.index)
-    base = runs["run"].eq("baseline") & runs["basis"].eq("programme")
-    same_cell = runs["year"].astype(str) + "|" + runs["rule"].astype(str)
-    total = runs["rule"].eq(_TOTAL_RULE)
-    # the total is the group's total row, not a member: secondary suppression takes rules
-    # (never the total, which flows.csv publishes again as the pupils over the maximum)
-    # unless none is left; pairs of unchanged rows are groups of rules only, and an unchanged
-    # total is hidden with its pair below
-    groups = runs.assign(_same=runs["_same"].where(~total))
-    pair = runs["_same"].where(total)
-    while True:
-        decided = suppress(
-            groups.assign(_smallest=runs["_smallest"].where(~force, threshold / 2.0)),
-            count_cols=["_smallest"],
-            group_cols=[["_group"], ["_same"]],
-            total_rows=total,
-            threshold=threshold,
-            mode=mode,  # type: ignore[arg-type]
-        )
-        hidden = suppression_mask(decided)["_smallest"]
-        shared = set(same_cell[base & hidden])
-        paired = set(pair[hidden & pair.notna()])
-        more = (
-            (base & same_cell.isin(shared) & ~hidden)
-            | (pair.isin(paired) & ~hidden)
-            | _hidden_sum_too_small(runs, hidden, threshold)
-        )
-        if not more.any():
-            return hidden
-        force |= more
-
-
-def _hidden_sum_too_small(runs: pd.DataFrame, hidden: pd.Series, threshold: int) -> pd.Series:
-    """One more rule row to hide in each year whose hidden rules add up to under ``threshold``.
-
-    Rows are means over the model's runs, so a year's published total less its published
-    rules gives the hidden rules' sum, and published £ at different rates per pupil narrow it
-    further: two hidden rules that add up to 0.7 pupils are both known to be under one. The
-    smallest published positive rule of that year is hidden too, until the hidden sum reaches
-    the threshold; when no rule is left, the year's total is hidden.
-    """
-    pupils = pd.to_numeric(runs["pupils"], errors="coerce").fillna(0.0)
-    rule = ~runs["rule"].eq(_TOTAL_RULE)
-    sums = pupils[hidden & rule].groupby(runs["_group"][hidden & rule]).sum()
-    short = set(sums[sums < threshold].index)
-    more = pd.Series(False, index=runs.index)
-    open_rows = rule & ~hidden & (pupils > 0) & runs["_group"].isin(short)
-    if open_rows.any():
-        smallest = pupils[open_rows].groupby(runs["_group"][open_rows]).idxmin()
-        more.loc[smallest.to_numpy()] = True
-    # nothing left to hide among the rules: the total itself would bound them (a total of 0
-    # says every hidden rule's mean is under half a pupil), so it goes too
-    exhausted = short - set(runs["_group"][open_rows])
-    more |= ~rule & ~hidden & runs["_group"].isin(exhausted)
-    return more
+def _smallest(frame: pd.DataFrame) -> pd.Series:
+    """The smallest positive of each row's three pupil statistics (0 where none is positive),
+    so a range can never bound a hidden central value."""
+    pupils = frame[[f"pupils{s}" for s in _STATS]].apply(pd.to_numeric, errors="coerce")
+    return pupils.where(pupils > 0).min(axis=1).fillna(0.0)
 
 
 def published_mitigations_by_year(
     table: pd.DataFrame, *, threshold: int, round_to: int, mode: str
 ) -> pd.DataFrame:
-    """Suppress and round the year-by-year mitigation table.
+    """Disclosure-control and round the year-by-year mitigation table.
 
     Parameters
     ----------
@@ -199,57 +130,176 @@ def published_mitigations_by_year(
     Returns
     -------
     table
-        The same rows and columns plus a boolean ``suppressed``. A baseline or scenario row is
-        hidden (all six statistics: pupils and the £ computed from them) when any of its three
-        counts is above 0 and under the threshold, by
-        :func:`placeplan.publish.disclosure.suppress`; secondary suppression keeps each year's
-        rules and their ``"All rules"`` total from giving a hidden row back, and pairs a
-        scenario row with its baseline row where the two are equal. An ``"All rules"`` row's
-        £ is hidden as well where a rule of its year is (:func:`total_cost_hidden`; boolean
-        ``cost_suppressed``, which is also true wherever ``suppressed`` is). The baseline run's rows
-        are the same in every scenario and hidden alike in all. A ``change`` row is hidden
-        where its baseline or scenario row is; its published central value is the published
-        scenario less the published baseline. Counts are rounded to whole pupils (or
-        ``round_to``), £ to the nearest £1,000 (as in ``flows.csv``).
+        The same rows and columns plus booleans ``suppressed`` (pupils and £ hidden),
+        ``cost_suppressed`` (£ hidden; true wherever ``suppressed`` is) and ``withheld`` (a
+        rule row of a year whose rule detail is withheld), and the text ``note``. The rule,
+        applied to each level (scenario, proposal, basis, run and year):
+
+        - every rule row is 0 or at least ``threshold`` in all three statistics: every row and
+          the ``"All rules"`` total are published;
+        - otherwise **the total only**: every rule row of that level is withheld (hidden, with
+          :data:`WITHHELD_NOTE`), so no hidden rule stands beside a published total and its
+          other rules; the total's pupils are published when each statistic is 0 or at least
+          ``threshold`` and the central value is not 0 (which would pin every hidden rule near
+          0), and its £ as well unless the total pupils and £ together (rules cost different
+          amounts per pupil) would pin a rule to 1 to ``threshold - 1`` pupils
+          (:func:`total_cost_pins_a_rule`; the intruder is credited with knowing which rules
+          cover no one in any year of that run, such as the rules for longer journeys in the
+          baseline).
+
+        A ``change`` row (scenario less its comparison) is hidden, withheld or £-hidden where
+        either level's row is; its central value is the published scenario less the published
+        comparison. Decisions depend only on a level's own numbers, so a level repeated in
+        several scenarios or proposals (the baseline) is published alike everywhere. Counts are
+        rounded to whole pupils (or ``round_to``), £ to the nearest £1,000 (as in
+        ``flows.csv``).
     """
     out = table.reset_index(drop=True).copy()
     hidden = pd.Series(False, index=out.index)
+    withheld = pd.Series(False, index=out.index)
+    level = ~out["run"].eq("change")
+    total = out["rule"].eq(_TOTAL_RULE)
+    group = out[_KEYS].astype(str).agg("|".join, axis=1) if len(out) else pd.Series(dtype=str)
     if mode == "published" and not out.empty:
-        runs = _year_frame(out)
-        hidden.loc[runs.index] = _decide(runs, threshold=threshold, mode=mode)
+        small = level & _smallest(out).between(0.0, threshold, inclusive="neither")
+        # a small total (a range end of 1-4 over rules each 0 or >= threshold) withholds too:
+        # hidden alone, its central value would be the sum of the published rules
+        withheld = level & ~total & group.isin(set(group[small]))
+        hidden = withheld | (small & total)
+    used = _used_rules(out) & ~total
     for q in ("pupils", "annual_cost_gbp"):
         for s in _STATS:
             out[f"{q}{s}"] = round_measure(q, out[f"{q}{s}"], round_to=round_to)
-    # a change: hidden with either run; its central value = published scenario - baseline
-    partners = _change_partners(out)
-    for run, (idx, src) in partners.items():
-        hidden.loc[idx] = hidden.loc[idx].to_numpy() | hidden.loc[src].to_numpy()
+    if mode == "published" and withheld.any():
+        # a withheld level whose total is published as 0 pupils would pin every rule's central
+        # value under half a pupil (its ranges are what is small): the total goes too
+        bare = level & total & group.isin(set(group[withheld])) & out["pupils"].eq(0)
+        hidden |= bare
+    cost = hidden.copy()
+    if mode == "published" and withheld.any():
+        tol = max(1, round_to) / 2.0
+        for g in set(group[withheld]):
+            at = group.eq(g)
+            tot = out[at & total & ~hidden]
+            if tot.empty:
+                continue
+            rules = out[at & used]
+            if total_cost_pins_a_rule(
+                rules["cost_gbp_per_pupil_year"].astype(float).tolist(),
+                float(tot["pupils"].iloc[0]),
+                float(tot["annual_cost_gbp"].iloc[0]),
+                threshold=threshold,
+                tol_pupils=tol,
+            ):
+                cost[tot.index] = True
+    # a change: as either level; its central value = published scenario - comparison
+    for run, (idx, src) in _change_partners(out).items():
+        for flag in (hidden, withheld, cost):
+            flag.loc[idx] = flag.loc[idx].to_numpy() | flag.loc[src].to_numpy()
         for q in ("pupils", "annual_cost_gbp"):
             val = out.loc[src, q].to_numpy()
             out.loc[idx, q] = (out.loc[idx, q] + val if run == "scenario" else -val) + 0.0
-    # a total's £ with a hidden rule in its year (or, for a change, in either run's year)
-    levels = out["run"].isin(["baseline", "scenario"])
-    cost = pd.Series(False, index=out.index)
-    cost[levels] = total_cost_hidden(out[levels], _KEYS, hidden[levels])
-    for idx, src in partners.values():
-        cost.loc[idx] = cost.loc[idx].to_numpy() | cost.loc[src].to_numpy()
     cost |= hidden
     stats = [f"{q}{s}" for q in ("pupils", "annual_cost_gbp") for s in _STATS]
     out.loc[hidden, stats] = float("nan")
     out.loc[cost, [f"annual_cost_gbp{s}" for s in _STATS]] = float("nan")
     out["suppressed"] = hidden.to_numpy(dtype=bool)
     out["cost_suppressed"] = cost.to_numpy(dtype=bool)
+    out["withheld"] = withheld.to_numpy(dtype=bool)
+    out["note"] = [WITHHELD_NOTE.format(threshold=threshold) if w else "" for w in withheld]
     return out
 
 
+def total_cost_pins_a_rule(
+    rates_gbp: list[float],
+    pupils: float,
+    cost_gbp: float,
+    *,
+    threshold: int,
+    tol_pupils: float = 0.5,
+    tol_gbp: float = 500.0,
+) -> bool:
+    """Whether a published total (pupils and £) would give back one of its withheld rules.
+
+    The intruder is credited with knowing which rules can cover anyone (``rates_gbp``: their £
+    per pupil a year) and solves ``sum(n) = pupils``, ``sum(rate * n) = cost_gbp`` (each within
+    its rounding) for each rule's pupils ``n >= 0``, by linear programming. With two rules at
+    different rates the pair of totals is two equations that solve them. A rule pinned at
+    ``threshold`` or more, or to a range that reaches below half a pupil, gives no small count
+    away.
+
+    Parameters
+    ----------
+    rates_gbp
+        £ per pupil a year of each rule that covers anyone.
+    pupils, cost_gbp
+        The total as published.
+    threshold
+        The disclosure threshold.
+    tol_pupils, tol_gbp
+        Half the rounding base of each.
+
+    Returns
+    -------
+    bool
+        True when some rule's range lies within half a pupil to under ``threshold``.
+
+    Examples
+    --------
+    >>> total_cost_pins_a_rule([4000.0, 2500.0], 18.0, 67_500.0, threshold=5)  # 15 + 3
+    True
+    >>> total_cost_pins_a_rule([4000.0, 2500.0, 500.0, 0.0], 30.0, 70_000.0, threshold=5)
+    False
+    >>> total_cost_pins_a_rule([4000.0, 0.0], 21.0, 81_000.0, threshold=5)  # 20.33 + 0.33
+    False
+    >>> total_cost_pins_a_rule([4000.0, 0.0], 22.0, 81_000.0, threshold=5)  # 20.33 + 1.67
+    True
+    """
+    from scipy.optimize import linprog
+
+    k = len(rates_gbp)
+    if k == 0:
+        return False
+    rate = np.asarray(rates_gbp, dtype=float)
+    a_ub = np.vstack([np.ones(k), -np.ones(k), rate, -rate])
+    b_ub = np.array(
+        [pupils + tol_pupils, tol_pupils - pupils, cost_gbp + tol_gbp, tol_gbp - cost_gbp]
+    )
+    for j in range(k):
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(k)
+            c[j] = sign
+            res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+            if res.status != 0:
+                return True  # infeasible or failed: do not publish on a guess
+            ends.append(sign * float(res.fun))
+        lo, hi = ends
+        # pupils are means over the model's runs: known to be under the threshold and not 0 (a
+        # mean that rounds to a pupil or more) is a small count given away; known to be about 0
+        # is not (no pupil), nor is a rule known at the threshold or more
+        if hi < threshold - 1e-9 and lo >= 0.5 - 1e-9:
+            return True
+    return False
+
+
+def _used_rules(out: pd.DataFrame) -> pd.Series:
+    """Rows of a rule that covers someone (any statistic) in some year of its run."""
+    stats = [f"pupils{s}" for s in _STATS]
+    positive = (out[stats].apply(pd.to_numeric, errors="coerce").fillna(0.0) > 0).any(axis=1)
+    run = out[[*_KEYS[:-1], "rule"]].astype(str).agg("|".join, axis=1)
+    return run.isin(set(run[positive]))
+
+
 def _change_partners(out: pd.DataFrame) -> dict[str, tuple[pd.Index, pd.Index]]:
-    """For the baseline and then the scenario run: the ``change`` rows that have a row of that
-    run for the same scenario, proposal, basis, year and rule, and those rows (aligned)."""
+    """For the comparison level (``baseline`` or ``without``) and then the scenario level: the
+    ``change`` rows that have a row of that level for the same scenario, proposal, basis, year
+    and rule, and those rows (aligned)."""
     cell = pd.MultiIndex.from_frame(out[["scenario", "proposal", "basis", "year", "rule"]])
     change = out["run"].eq("change").to_numpy()
     pairs = {}
-    for run in ("baseline", "scenario"):
-        mine = out["run"].eq(run).to_numpy()
+    for run, runs in (("baseline", _BEFORE), ("scenario", ("scenario",))):
+        mine = out["run"].isin(runs).to_numpy()
         at = pd.Index(cell[mine]).get_indexer(cell[change])
         found = at >= 0
         pairs[run] = (out.index[change][found], out.index[mine][at[found]])
@@ -269,7 +319,7 @@ def mitigations_by_year_csv(published: pd.DataFrame) -> pd.DataFrame:
     table
         The same columns without ``suppressed``; hidden statistics are ``c``.
     """
-    flags = [c for c in ("suppressed", "cost_suppressed") if c in published.columns]
+    flags = [c for c in ("suppressed", "cost_suppressed", "withheld") if c in published.columns]
     out = published.drop(columns=flags).astype(
         {f"{q}{s}": object for q in ("pupils", "annual_cost_gbp") for s in _STATS}
     )

@@ -96,8 +96,8 @@ def _mitigation_table(mitig: pd.DataFrame, threshold: int) -> Table:
         )
     return Table(
         "t-mitigations",
-        "Travel mitigation rules, in priority order, applied to the programme (today's cohort "
-        "with every proposal open: the snapshot)",
+        "Travel mitigation rules, in priority order: the pupils covered with the programme in "
+        "place (a level, not a change; today's cohort with every proposal open: the snapshot)",
         header,
         tuple(rows),
         note,
@@ -123,6 +123,8 @@ def _year_cell(rows: pd.DataFrame, run: str, rule: str, year: str, quantity: str
     if hit.empty:
         return Cell(None, fmt)
     r = hit.iloc[0]
+    if bool(r.get("withheld", False)):
+        return Cell("withheld")  # the year's rule detail (published_mitigations_by_year)
     flag = "cost_suppressed" if quantity != "pupils" and "cost_suppressed" in r else "suppressed"
     if bool(r[flag]):
         return Cell(None, fmt, suppressed=True)
@@ -149,11 +151,15 @@ def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Bloc
         for j, (run, run_label) in enumerate(_RUN_LABELS):
             cells = [_year_cell(rows, run, _TOTAL, y, quantity) for y in years]
             table_rows.append((Cell(label if j == 0 else ""), Cell(run_label or scenario), *cells))
+    # each rule's pupils in a table of their own, the rule as the row header: beside the run
+    # labels the rule names were squeezed to a word a line
     rules = [r for r in dict.fromkeys(rows["rule"]) if r != _TOTAL]
-    for k, rule in enumerate(rules):
-        cells = [_year_cell(rows, "scenario", rule, y, "pupils") for y in years]
-        head = Cell("Pupils by rule" if k == 0 else "")
-        table_rows.append((head, Cell(f"{rule} ({scenario})"), *cells))
+    rule_rows = tuple(
+        (Cell(rule), *(_year_cell(rows, "scenario", rule, y, "pupils") for y in years))
+        for rule in rules
+    )
+    withheld = [y for y in years if _year_cell(rows, "scenario", rules[0], y, "pupils").fmt
+                == "text"] if rules else []  # fmt: skip
     blocks: list[Block] = [
         Paragraph(
             prose(
@@ -169,7 +175,20 @@ def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Bloc
     base = _year_cell(rows, "baseline", _TOTAL, years[-1], "annual_cost_gbp")
     change = _year_cell(rows, "change", _TOTAL, years[-1], "annual_cost_gbp")
     if any(c.suppressed or c.value is None for c in (first, last, base, change)):
-        blocks.append(Paragraph(prose("mitigations", "years_hidden", scenario=scenario)))
+        blocks.append(
+            Paragraph(
+                prose(
+                    "mitigations",
+                    "years_hidden",
+                    scenario=scenario,
+                    shown=sum(
+                        not _year_cell(rows, "scenario", _TOTAL, y, "annual_cost_gbp").suppressed
+                        for y in years
+                    ),
+                    years=len(years),
+                )
+            )
+        )
     else:
         blocks.append(
             Paragraph(
@@ -197,4 +216,19 @@ def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Bloc
             prose("mitigations", "years_note", threshold=threshold),
         )
     )
+    if rule_rows:
+        blocks.append(
+            Table(
+                "t-mitigations-years-rules",
+                f"Pupils covered by each rule year by year, {scenario}",
+                ("Rule", *years),
+                rule_rows,
+                prose(
+                    "mitigations",
+                    "years_rules_note",
+                    threshold=threshold,
+                    withheld=", ".join(withheld),
+                ),
+            )
+        )
     return blocks

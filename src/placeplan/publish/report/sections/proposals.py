@@ -128,18 +128,17 @@ class ProposalInputs:
 # -- cells --------------------------------------------------------------------------------------
 def _proposal_mitigation_years(
     table: pd.DataFrame | None, scenario: str
-) -> dict[tuple[str, str, str], pd.Series]:
-    """The published year-by-year ``All rules`` rows of each proposal of ``scenario``, by
-    (proposal, basis, year)."""
+) -> dict[tuple[str, str, str, str], pd.Series]:
+    """The published year-by-year ``change`` rows of ``scenario`` (the programme's and each
+    proposal's own: alone less the baseline, the programme less the programme without it), by
+    (proposal, basis, year, rule)."""
     if table is None or table.empty:
         return {}
-    rows = table[
-        table["scenario"].eq(scenario)
-        & table["rule"].eq("All rules")
-        & table["run"].eq("scenario")
-        & ~table["proposal"].eq(PROGRAMME)
-    ]
-    return {(str(r["proposal"]), str(r["basis"]), str(r["year"])): r for _, r in rows.iterrows()}
+    rows = table[table["scenario"].eq(scenario) & table["run"].eq("change")]
+    return {
+        (str(r["proposal"]), str(r["basis"]), str(r["year"]), str(r["rule"])): r
+        for _, r in rows.iterrows()
+    }
 
 
 class _Published:
@@ -252,39 +251,34 @@ class _Published:
 
         return Cell(num(c), fmt, signed=True, low=num(lo), high=num(hi))
 
-    def mitigation_year(self, proposal: str, basis: str, year: str) -> tuple[Cell, Cell]:
-        """A year's pupils covered by a mitigation and their £ (flow model, the pupils whose
-        placement the proposal changes), with the 80 % range; blank without the table."""
-        r = self._mit_years.get((proposal, basis, year))
+    def mit_years_keys(self) -> list[tuple[str, str, str, str]]:
+        """(proposal, basis, year, rule) of every published year-by-year change row."""
+        return list(self._mit_years)
+
+    def mitigation_year(
+        self, proposal: str, basis: str, year: str, rule: str = "All rules"
+    ) -> tuple[Cell, Cell]:
+        """A year's change in pupils covered by a mitigation and in its £ (flow model: the
+        proposal's own, alone or as its contribution; the programme's against the baseline),
+        with the 80 % range; blank without the table, ``withheld`` for a rule of a year whose
+        rule detail is withheld (``published_mitigations_by_year``)."""
+        r = self._mit_years.get((proposal, basis, year, rule))
         if r is None:
             return Cell(None, "count"), Cell(None, "gbp")
+        if bool(r.get("withheld", False)):
+            return Cell("withheld"), Cell("withheld")
 
         def cell(q: str, fmt: str, hidden: bool) -> Cell:
             if hidden:
-                return Cell(None, fmt, suppressed=True)
+                return Cell(None, fmt, suppressed=True, signed=True)
             v, lo, hi = (r[f"{q}{s}"] for s in ("", "_lower", "_upper"))
             num = [None if pd.isna(x) else float(x) for x in (v, lo, hi)]
-            return Cell(num[0], fmt, low=num[1], high=num[2])
+            return Cell(num[0], fmt, signed=True, low=num[1], high=num[2])
 
         hidden = bool(r["suppressed"])
         return (
             cell("pupils", "count", hidden),
             cell("annual_cost_gbp", "gbp", hidden or bool(r.get("cost_suppressed", hidden))),
-        )
-
-    def mitigation_total(self, proposal: str, basis: str) -> tuple[Cell, Cell]:
-        m = self.mit
-        hit = m[(m["proposal"] == proposal) & (m["basis"] == basis) & (m["rule"] == "All rules")]
-        if hit.empty:
-            return Cell(None, "count"), Cell(None, "gbp")
-        i = hit.index[0]
-        return (
-            Cell(hit.at[i, "pupils"], "count", suppressed=bool(self.mit_mask.at[i, "pupils"])),
-            Cell(
-                hit.at[i, "annual_cost_gbp"],
-                "gbp",
-                suppressed=bool(self.mit_mask.at[i, "annual_cost_gbp"]),
-            ),
         )
 
 
@@ -303,13 +297,14 @@ def _summary(pub: _Published, proposal: str, bases: Sequence[str], id_: str) -> 
         if last:
             cells += [pub.flow(proposal, b, last, measure, fmt) for b in bases]
         rows.append(tuple(cells))
-    for k, name in enumerate(("Pupils covered by a mitigation", "Mitigation cost a year")):
+    for k, name in enumerate(_MIT_ROWS):
         cells = [Cell(_ELEMENT["4"]), Cell(name)]
-        cells += [pub.mitigation_total(proposal, b)[k] for b in bases]
+        cells += [Cell(None, "count" if k == 0 else "gbp") for _ in bases]  # flows only
         if last:
             cells += [pub.mitigation_year(proposal, b, last)[k] for b in bases]
         rows.append(tuple(cells))
     note = prose("proposals", "summary_note", last=last, threshold=pub_threshold(pub))
+    note += " " + prose("mitigations", "proposal_summary_note")
     return Table(id_, "The four DfE elements", tuple(header), tuple(rows), note)
 
 
@@ -318,38 +313,38 @@ def pub_threshold(pub: _Published) -> int:
     return int(pub.mit.attrs.get("disclosure_threshold", 5))
 
 
+#: The mitigation rows of a proposal's summary and year table (changes, flow model).
+_MIT_ROWS = ("Pupils covered by a mitigation", "Mitigation cost a year")
+
+
 def _mitigation_rows(pub: _Published, proposal: str, bases: Sequence[str], id_: str) -> Block:
-    m, mask = pub.mit, pub.mit_mask
-    rules = [r for r in dict.fromkeys(m["rule"]) if r != "All rules"]
+    """Each rule's change in the last year of the flows (pupils and £), alone and as the
+    proposal's contribution, from ``mitigations_by_year`` (the proposal's own change)."""
+    last = pub.years[-1] if pub.years else ""
+    rules = [k[3] for k in pub.mit_years_keys() if k[0] == proposal and k[2] == last]
+    rules = [r for r in dict.fromkeys(rules) if r != "All rules"]
     rows = []
     for rule in rules:
         cells: list[Cell] = [Cell(rule)]
-        shown = False
         for b in bases:
-            hit = m[(m["proposal"] == proposal) & (m["basis"] == b) & (m["rule"] == rule)]
-            if hit.empty:
-                cells += [Cell(None, "count"), Cell(None, "gbp")]
-                continue
-            i = hit.index[0]
-            n = hit.at[i, "pupils"]
-            shown |= bool(mask.at[i, "pupils"]) or (pd.notna(n) and float(n) > 0)
-            cells += [
-                Cell(n, "count", suppressed=bool(mask.at[i, "pupils"])),
-                Cell(
-                    hit.at[i, "annual_cost_gbp"],
-                    "gbp",
-                    suppressed=bool(mask.at[i, "annual_cost_gbp"]),
-                ),
-            ]
-        if shown:
+            cells += list(pub.mitigation_year(proposal, b, last, rule))
+        if any(c.suppressed or c.fmt == "text" or c.value for c in cells[1:]):
             rows.append(tuple(cells))
     if not rows:
-        return Paragraph(prose("proposals", "no_mitigation"))
+        return Paragraph(prose("mitigations", "proposal_no_change", last=last))
+    if all(c.fmt == "text" for r in rows for c in r[1:]):  # every rule withheld that year
+        return Paragraph(prose("mitigations", "proposal_rules_withheld", last=last))
     labels = {"alone": "alone", "contribution": "in the programme", PROGRAMME: "programme"}
     header = ["Rule"]
     for b in bases:
         header += [f"Pupils ({labels[b]})", f"£ a year ({labels[b]})"]
-    return Table(id_, "Travel mitigations applied (rules in section 4)", tuple(header), tuple(rows))
+    return Table(
+        id_,
+        f"Travel mitigations: change in {last} by rule (rules in section 4)",
+        tuple(header),
+        tuple(rows),
+        prose("mitigations", "proposal_rules_note", last=last),
+    )
 
 
 def _year_table(pub: _Published, proposal: str, bases: Sequence[str], id_: str) -> Table | None:
@@ -366,7 +361,7 @@ def _year_table(pub: _Published, proposal: str, bases: Sequence[str], id_: str) 
                 for y in pub.years
             ]
             rows.append((Cell(label if j == 0 else ""), Cell(labels[b]), *cells))
-    for k, label in enumerate(("Pupils covered by a mitigation", "Mitigation cost a year")):
+    for k, label in enumerate(_MIT_ROWS):
         for j, b in enumerate(bases):
             cells = [
                 replace(pub.mitigation_year(proposal, b, y)[k], low=None, high=None)
@@ -432,7 +427,7 @@ def _programme(pub: _Published, p: ProposalInputs) -> Section:
                 pub.flow(site, "contribution", last, "out_of_area", "count")
                 if last
                 else Cell(None, "count"),
-                pub.mitigation_total(site, "contribution")[1],
+                pub.mitigation_year(site, "contribution", last)[1] if last else Cell(None, "gbp"),
             )
         )
     if rows:
@@ -446,7 +441,7 @@ def _programme(pub: _Published, p: ProposalInputs) -> Section:
                     "Independent / non-maintained, now (snapshot)",
                     "Journey time a day, now (snapshot)",
                     f"Out-of-area, {last}" if last else "Out-of-area, year by year",
-                    "Mitigation £ a year, now (snapshot)",
+                    f"Mitigation £ a year (change), {last}" if last else "Mitigation £ a year",
                 ),
                 tuple(rows),
                 prose("proposals", "contributions_note"),
