@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -84,6 +85,8 @@ def _plan_with(tmp_path: Path, rules: str) -> Path:
     text = text.split("[[mitigation]]", 1)[0]
     path = tmp_path / "plan.toml"
     path.write_text(text + "\n" + rules, encoding="utf-8")
+    # the programme file the sample adopts ([inputs] programmes) is read with the plan
+    shutil.copy(SAMPLE.parent / "optimised-programme.toml", tmp_path)
     return path
 
 

@@ -143,7 +143,6 @@ def _year_cell(rows: pd.DataFrame, run: str, rule: str, year: str, quantity: str
 
 def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Block]:
     """The year-by-year paragraph and table: all rules by run, then each rule's pupils."""
-    from placeplan.publish.report.render import fmt_cell, fmt_range
 
     years = sorted(rows["year"].astype(str).unique())
     table_rows: list[tuple[Cell, ...]] = []
@@ -170,42 +169,7 @@ def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Bloc
             )
         )
     ]
-    first = _year_cell(rows, "scenario", _TOTAL, years[0], "annual_cost_gbp")
-    last = _year_cell(rows, "scenario", _TOTAL, years[-1], "annual_cost_gbp")
-    base = _year_cell(rows, "baseline", _TOTAL, years[-1], "annual_cost_gbp")
-    change = _year_cell(rows, "change", _TOTAL, years[-1], "annual_cost_gbp")
-    if any(c.suppressed or c.value is None for c in (first, last, base, change)):
-        blocks.append(
-            Paragraph(
-                prose(
-                    "mitigations",
-                    "years_hidden",
-                    scenario=scenario,
-                    shown=sum(
-                        not _year_cell(rows, "scenario", _TOTAL, y, "annual_cost_gbp").suppressed
-                        for y in years
-                    ),
-                    years=len(years),
-                )
-            )
-        )
-    else:
-        blocks.append(
-            Paragraph(
-                prose(
-                    "mitigations",
-                    "years_summary",
-                    scenario=scenario,
-                    first_year=years[0],
-                    first_gbp=fmt_cell(first, with_range=False),
-                    last_year=years[-1],
-                    last_gbp=fmt_cell(last, with_range=False),
-                    last_range=fmt_range(last).replace("(", "(range ", 1),
-                    baseline_gbp=fmt_cell(base),
-                    change_gbp=fmt_cell(change),
-                )
-            )
-        )
+    blocks.append(_years_summary(rows, scenario, years))
     blocks.append(
         Table(
             "t-mitigations-years",
@@ -232,3 +196,35 @@ def _year_blocks(rows: pd.DataFrame, scenario: str, threshold: int) -> list[Bloc
             )
         )
     return blocks
+
+
+def _years_summary(rows: pd.DataFrame, scenario: str, years: list[str]) -> Paragraph:
+    """The year table's sentence: the £ a year first and last, against the baseline; or how
+    many years' totals are shown when one of those is hidden."""
+    from placeplan.publish.report.render import fmt_cell, fmt_range
+
+    first = _year_cell(rows, "scenario", _TOTAL, years[0], "annual_cost_gbp")
+    last = _year_cell(rows, "scenario", _TOTAL, years[-1], "annual_cost_gbp")
+    base = _year_cell(rows, "baseline", _TOTAL, years[-1], "annual_cost_gbp")
+    change = _year_cell(rows, "change", _TOTAL, years[-1], "annual_cost_gbp")
+    if any(c.suppressed or c.value is None for c in (first, last, base, change)):
+        shown = sum(
+            not _year_cell(rows, "scenario", _TOTAL, y, "annual_cost_gbp").suppressed for y in years
+        )
+        return Paragraph(
+            prose("mitigations", "years_hidden", scenario=scenario, shown=shown, years=len(years))
+        )
+    return Paragraph(
+        prose(
+            "mitigations",
+            "years_summary",
+            scenario=scenario,
+            first_year=years[0],
+            first_gbp=fmt_cell(first, with_range=False),
+            last_year=years[-1],
+            last_gbp=fmt_cell(last, with_range=False),
+            last_range=fmt_range(last).replace("(", "(range ", 1),
+            baseline_gbp=fmt_cell(base),
+            change_gbp=fmt_cell(change),
+        )
+    )
