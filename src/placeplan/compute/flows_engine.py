@@ -192,9 +192,8 @@ def places_by_year(inp: FlowInputs, sc: FlowScenario | None, years: Sequence[int
     out = np.repeat(inp.base_places[:, None], len(years), axis=1)
     if sc is None:
         return out
-    s_idx = pd.Index(inp.setting_ids)
     for p in sc.proposals:
-        i = int(s_idx.get_loc(p.site_id))
+        i = inp.column(p)
         out[i] += np.array([p.places_in(y) for y in years], dtype=float)
     return out
 
@@ -466,7 +465,7 @@ def pupil_table(
     dist = np.full(pi.size, np.nan)
     dist[placed] = inp.dist_km[pop.origin[pi[placed]], s[placed]]
     sid = np.full(pi.size, None, dtype=object)
-    sid[placed] = inp.setting_ids[s[placed]]
+    sid[placed] = inp.labels[s[placed]]
     ferry = np.zeros(pi.size, dtype=bool)
     ferry[placed] = inp.ferry[pop.origin[pi[placed]], s[placed]]
     change = time_all[pi, ti] - base_time[pi, ti] if base_time is not None else np.zeros(pi.size)
@@ -501,8 +500,8 @@ def moves_table(
             (
                 pop.ref[r],
                 years[t],
-                inp.setting_ids[a],
-                inp.setting_ids[b],
+                inp.labels[a],
+                inp.labels[b],
                 x,
                 y,
             )
