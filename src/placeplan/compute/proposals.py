@@ -230,6 +230,27 @@ def _assess_snapshot(
 
 
 # -- flows --------------------------------------------------------------------------------------
+def _proposals_key(props: Sequence[Proposal]) -> tuple[tuple[object, ...], ...]:
+    """Everything the flow model reads from ``props``, in a fixed order (a run's identity)."""
+    return tuple(
+        sorted(
+            (
+                p.site_id,
+                p.places,
+                p.opening_year,
+                tuple(sorted(p.places_by_year.items())),
+                tuple(sorted(p.needs)),
+                p.nc_year_min,
+                p.nc_year_max,
+                p.sen2_type,
+                p.in_area,
+                repr(p.cost_per_place_gbp),
+            )
+            for p in props
+        )
+    )
+
+
 def flow_variants(
     scenarios: Sequence[FlowScenario],
 ) -> tuple[list[FlowScenario], dict[str, str]]:
@@ -245,7 +266,9 @@ def flow_variants(
     to_run, alias
         ``to_run``: the programmes, then one scenario per distinct (proposals, movers) among
         every proposal alone and every programme without one proposal (named ``~v0``, ``~v1``,
-        ...). ``alias``: :func:`variant_name` of every variant -> the run that holds it (a
+        ...); proposals are the same when everything about them is (site, places, opening year,
+        ramp-up, needs, NC years, type, location, cost), not only their site.
+        ``alias``: :func:`variant_name` of every variant -> the run that holds it (a
         programme's name, a ``~v`` run, or ``"baseline"`` for no proposals and no movers).
 
     Examples
@@ -257,13 +280,13 @@ def flow_variants(
     (['P', '~v0', '~v1'], '~v1', '~v1')
     """
     to_run = list(scenarios)
-    seen: dict[tuple[tuple[str, ...], str], str] = {}
+    seen: dict[tuple[tuple[tuple[object, ...], ...], str], str] = {}
     for sc in scenarios:
-        seen.setdefault((tuple(sorted(p.site_id for p in sc.proposals)), sc.movers), sc.name)
+        seen.setdefault((_proposals_key(sc.proposals), sc.movers), sc.name)
     alias: dict[str, str] = {}
 
     def run_for(props: tuple[Proposal, ...], movers: str, like: FlowScenario) -> str:
-        key = (tuple(sorted(p.site_id for p in props)), movers)
+        key = (_proposals_key(props), movers)
         if not props and movers == "transfers":
             return "baseline"
         if key not in seen:
