@@ -145,7 +145,8 @@ def simulate_flows(
     df_new_plans
         New plans by year: ``year`` (2026, ``"2026/27"`` or 202627), ``nc_year``, ``need``,
         ``central``, ``lower``, ``upper`` (counts; rounded to whole pupils). Years after
-        ``base_year`` up to ``horizon_year`` are used. See :func:`constant_new_plans`.
+        ``base_year`` up to ``horizon_year`` are used, NC years up to ``leaving_nc_year`` (a plan
+        starting above the leaving age would end at once). See :func:`constant_new_plans`.
     scenarios
         Scenarios to compare with the baseline (no proposals, movers ``"transfers"``).
     params

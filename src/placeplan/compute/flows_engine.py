@@ -81,6 +81,23 @@ def _phase_band(nc: np.ndarray) -> np.ndarray:
     return np.where(nc <= 6, 0, np.where(nc <= 11, 1, 2))
 
 
+def _new_plan_rows(df_new_plans: pd.DataFrame, path: str, params: FlowParams) -> pd.DataFrame:
+    """New plans of ``path`` to draw: ``_y, nc_year, need, _n`` (whole pupils, sorted)."""
+    np_ = df_new_plans
+    years = np_["year"].map(start_year).to_numpy()
+    counts = np.rint(pd.to_numeric(np_[path], errors="coerce").fillna(0.0).to_numpy()).astype(int)
+    # a plan above the leaving NC year would end the year it starts: not a pupil of the model
+    nc_new = pd.to_numeric(np_["nc_year"], errors="coerce").to_numpy(dtype=float)
+    sel = (years > params.base_year) & (years <= params.horizon_year) & (counts > 0)
+    sel &= nc_new <= params.leaving_nc_year
+    return (
+        np_.loc[sel, ["nc_year", "need"]]
+        .assign(_y=years[sel], _n=counts[sel], nc_year=lambda d: d["nc_year"].astype(int))
+        .groupby(["_y", "nc_year", "need"], sort=True, as_index=False)["_n"]
+        .sum()
+    )
+
+
 def build_population(
     coh: pd.DataFrame,
     inp: FlowInputs,
@@ -111,16 +128,7 @@ def build_population(
     u0 = rng0.random((4, n0, n_years))
     # new pupils for this path
     rng = np.random.default_rng([seed, 1 + PATHS.index(path)])
-    np_ = df_new_plans
-    years = np_["year"].map(start_year).to_numpy()
-    counts = np.rint(pd.to_numeric(np_[path], errors="coerce").fillna(0.0).to_numpy()).astype(int)
-    sel = (years > params.base_year) & (years <= params.horizon_year) & (counts > 0)
-    rows = (
-        np_.loc[sel, ["nc_year", "need"]]
-        .assign(_y=years[sel], _n=counts[sel], nc_year=lambda d: d["nc_year"].astype(int))
-        .groupby(["_y", "nc_year", "need"], sort=True, as_index=False)["_n"]
-        .sum()
-    )
+    rows = _new_plan_rows(df_new_plans, path, params)
     refs: list[str] = []
     needs_: list[np.ndarray] = []
     origins_: list[np.ndarray] = []
