@@ -56,3 +56,35 @@ def test_a_pupil_below_school_age_is_unplaced_until_a_setting_serves_their_age()
     t = flow_table(simulate_flows(COHORT, SETTINGS, JOURNEYS, new, scenarios=[], params=params))
     assert _values(t, "unplaced") == [0.0, 1.0, 1.0, 0.0, 0.0]
     assert _values(t, "cohort") == [2.0, 3.0, 3.0, 2.0, 2.0]  # p1 leaves after NC 15
+
+
+def test_a_breakdown_with_no_other_place_returns_to_its_setting_not_unplaced():
+    # every placement breaks down every year; the only college is FE (no limit), the only
+    # school MS: with no other place of their kind the pupils go back, they are never unplaced
+    cohort = pd.DataFrame(
+        [(f"f{i}", 12, "ASD", "FE", "o1") for i in range(5)]
+        + [(f"m{i}", 3, "ASD", "MS", "o1") for i in range(5)],
+        columns=["pupil_ref", "nc_year", "need", "setting_id", "origin_id"],
+    )
+    new = pd.DataFrame(columns=["year", "nc_year", "need", "central", "lower", "upper"])
+    params = FlowParams(horizon_year=2028, leaving_nc_year=15, breakdown_rate=1.0)
+    t = flow_table(simulate_flows(cohort, SETTINGS, JOURNEYS, new, scenarios=[], params=params))
+    assert _values(t, "breakdowns") == [0.0, 10.0, 10.0, 10.0]
+    assert _values(t, "unplaced") == [0.0, 0.0, 0.0, 0.0]
+    assert _values(t, "placed") == [10.0, 10.0, 10.0, 10.0]
+
+
+def test_a_breakdown_still_moves_the_pupil_when_another_place_is_free():
+    settings = pd.concat([SETTINGS, SETTINGS.iloc[[0]].assign(setting_id="MS2")], ignore_index=True)
+    journeys = pd.concat(
+        [JOURNEYS, pd.DataFrame([("o1", "MS2", 30.0, 24.0)], columns=JOURNEYS.columns)],
+        ignore_index=True,
+    )
+    cohort = pd.DataFrame(
+        [("m1", 3, "ASD", "MS", "o1")],
+        columns=["pupil_ref", "nc_year", "need", "setting_id", "origin_id"],
+    )
+    new = pd.DataFrame(columns=["year", "nc_year", "need", "central", "lower", "upper"])
+    params = FlowParams(horizon_year=2027, breakdown_rate=1.0)
+    res = simulate_flows(cohort, settings, journeys, new, scenarios=[], params=params)
+    assert res.runs[0].pupils["setting_id"].tolist() == ["MS", "MS2", "MS"]

@@ -54,6 +54,7 @@ _OUT = -2  # not (yet / any longer) in the cohort
 _UNPLACED = -1
 _TRANSITION_COLS = ["from_group", "to_group", "nc_year", "rate"]
 _KEY_SCALE = 1.0e6  # journey times are far below this, so ranks dominate the sort key
+_LAST_RESORT = 16 * _KEY_SCALE  # above every rank (at most 3) of the policy's sort key
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,17 +309,11 @@ def run_years(
         rows = unsorted[np.argsort(pop.u_order[unsorted, t], kind="stable")]
         if rows.size:
             keys = key_matrix(rows, nc[rows])
-            if t > 0:
-                ex = exclude[rows]
-                keys[np.flatnonzero(ex >= 0), ex[ex >= 0]] = np.inf
-            for j, r in enumerate(rows):
-                row = np.where(free > 0, keys[j], np.inf)
-                s = int(np.argmin(row))
-                if np.isfinite(row[s]):
-                    cur[r] = s
-                    free[s] -= 1
-                else:
-                    cur[r] = _UNPLACED
+            ex = exclude[rows]
+            # the setting that broke down is the last resort: a pupil with no other place of
+            # their kind (the area's one college) goes back rather than unplaced
+            keys[np.flatnonzero(ex >= 0), ex[ex >= 0]] += _LAST_RESORT
+            _place_in_order(rows, keys, free, cur)
         if movers != "transfers":  # settled movers: only by the scenario's rule
             settled = cur >= 0
             settled[rows] = False
@@ -332,6 +327,22 @@ def run_years(
         status[in_cohort & (cur >= 0), t] = _ST_PLACED
         status[cur == _UNPLACED, t] = _ST_UNPLACED
     return YearTrace(setting=setting, status=status, counts=counts, moves=moves)
+
+
+def _place_in_order(rows: np.ndarray, keys: np.ndarray, free: np.ndarray, cur: np.ndarray) -> None:
+    """Place ``rows`` one at a time, in their order, in the free setting of least key (in place).
+
+    ``keys[j]`` is row ``j``'s policy key per setting (inf: not for them); ``free`` places are
+    taken as pupils are placed; a pupil with no finite key left is ``_UNPLACED``.
+    """
+    for j, r in enumerate(rows):
+        row = np.where(free > 0, keys[j], np.inf)
+        s = int(np.argmin(row))
+        if np.isfinite(row[s]):
+            cur[r] = s
+            free[s] -= 1
+        else:
+            cur[r] = _UNPLACED
 
 
 def _move_settled(
