@@ -95,6 +95,12 @@ MEASURES: dict[str, str] = {
     "ferry_journeys": "change in journeys crossing by ferry",
     "placement_cost_gbp": "change in annual placement cost, £",
     "transport_cost_gbp": "change in annual transport cost, £",
+    # counts that say what a change rests on (flow rows only)
+    "placement_changed": "pupils whose setting (or placed / unplaced status) that year differs "
+    "from the comparison run: the proposal's own pupils and every pupil a chain of freed places "
+    "moves (flows only)",
+    "at_site": "pupils placed at the proposal's site (the programme's sites) that year, in the "
+    "run with it (flows only)",
 }
 
 #: Snapshot impact metrics (``assess_impact``'s table) under the shared measure names.
@@ -322,7 +328,12 @@ def _diff_rows(
         d = a.sub(b, fill_value=0.0)
         d = d[d.index.get_level_values("measure").isin(list(MEASURES))]
         diffs.append(d.rename("v").reset_index().assign(path=path, seed=seed))
-    df = pd.concat(diffs, ignore_index=True)
+    return _summarise(pd.concat(diffs, ignore_index=True), label)
+
+
+def _summarise(df: pd.DataFrame, label: tuple[str, str, str]) -> list[tuple[object, ...]]:
+    """Rows of :data:`TABLE_COLS` from ``path, seed, year, measure, v``: the central path's mean
+    over seeds, the range over every path and seed."""
     g = df.groupby(["year", "measure"], sort=True)["v"]
     central = df[df["path"] == "central"].groupby(["year", "measure"], sort=True)["v"].mean()
     out = pd.DataFrame({"central": central, "lower": g.min(), "upper": g.max()})
@@ -333,6 +344,33 @@ def _diff_rows(
             out.index, out["central"], out["lower"], out["upper"], strict=True
         )
     ]
+
+
+def _changed_rows(
+    runs: Mapping[tuple[str, str, int], FlowRun],
+    keys: Sequence[tuple[str, int]],
+    after: str,
+    before: str,
+    label: tuple[str, str, str],
+    sites: Sequence[str],
+) -> list[tuple[object, ...]]:
+    """``placement_changed`` and ``at_site`` rows of one comparison (see :data:`MEASURES`)."""
+    frames = []
+    for path, seed in keys:
+        a = runs[(after, path, seed)].pupils.set_index(["pupil_ref", "year"])
+        b = runs[(before, path, seed)].pupils.set_index(["pupil_ref", "year"])
+        a_set, b_set = a["setting_id"].align(b["setting_id"], join="outer")
+        a_st, b_st = a["status"].align(b["status"], join="outer")
+        same = (a_set.fillna("") == b_set.fillna("")) & (a_st.fillna("") == b_st.fillna(""))
+        changed = (~same).groupby(level="year").sum()
+        at = a["setting_id"].isin(list(sites)).groupby(level="year").sum()
+        for measure, counts in (("placement_changed", changed), ("at_site", at)):
+            frames.append(
+                pd.DataFrame({"year": counts.index, "measure": measure, "v": counts.to_numpy()})
+                .astype({"v": float})
+                .assign(path=path, seed=seed)
+            )
+    return _summarise(pd.concat(frames, ignore_index=True), label)
 
 
 def proposal_flows(
@@ -356,6 +394,7 @@ def proposal_flows(
         baseline, the programmes and every variant under its :func:`variant_name`.
     """
     levels = _levels(result.runs)
+    runs = {(r.scenario, r.path, r.seed): r for r in result.runs}
     keys = sorted({(r.path, r.seed) for r in result.runs})
     rows: list[tuple[object, ...]] = []
     named = [
@@ -365,12 +404,21 @@ def proposal_flows(
     ]
     extra_names = []
     for sc in scenarios:
-        rows += _diff_rows(levels, keys, sc.name, "baseline", (sc.name, PROGRAMME, PROGRAMME))
+        whole = (sc.name, PROGRAMME, PROGRAMME)
+        rows += _diff_rows(levels, keys, sc.name, "baseline", whole)
+        sites = [p.site_id for p in sc.proposals]
+        rows += _changed_rows(runs, keys, sc.name, "baseline", whole, sites)
         for p in sc.proposals:
             alone = alias[variant_name(sc.name, "alone", p.site_id)]
             without = alias[variant_name(sc.name, "without", p.site_id)]
             rows += _diff_rows(levels, keys, alone, "baseline", (sc.name, p.site_id, "alone"))
             rows += _diff_rows(levels, keys, sc.name, without, (sc.name, p.site_id, "contribution"))
+            for basis, (after, before) in (
+                ("alone", (alone, "baseline")),
+                ("contribution", (sc.name, without)),
+            ):
+                label = (sc.name, p.site_id, basis)
+                rows += _changed_rows(runs, keys, after, before, label, [p.site_id])
             for basis, run in (("alone", alone), ("without", without)):
                 vname = variant_name(sc.name, basis, p.site_id)
                 extra_names.append(vname)
