@@ -99,3 +99,64 @@ def test_placement_changed_counts_the_base_s_pupils_and_nobody_else_without_a_ch
         assert _series(t, "B", "alone", "placement_changed", col) == [1.0, 1.0]  # a, then c
         assert _series(t, "B", "alone", "out_of_area", col) == [0.0, 0.0]
         assert _series(t, "programme", "programme", "at_site", col) == [1.0, 1.0]
+
+
+def test_adding_places_never_changes_pupils_placed_before_and_leaves_nobody_worse_that_year():
+    """Placement order is drawn once per pupil and year (common to every run), so within a year
+    a new place changes nobody placed before its first taker, and nobody's place gets worse by
+    the policy (in area, maintained, then time): greedy placement in a fixed order is monotone."""
+    import numpy as np
+
+    from placeplan.compute.flows_engine import build_population
+    from placeplan.compute.flows_prepare import prepare_flow_inputs
+
+    rng = np.random.default_rng(7)
+    n = 80
+    settings = pd.DataFrame(
+        [
+            ("SP", "special_la_maintained", True, "", 0, 11, 15, 25_000.0),
+            ("NM", "special_non_maintained", True, "", 0, 11, 10, 45_000.0),
+            ("O", "special_independent", False, "", 0, 11, NAN, 60_000.0),
+        ],
+        columns=["setting_id", "sen2_type", "in_area", "needs", "nc_year_min", "nc_year_max",
+                 "places", "cost_per_place_gbp"],
+    )  # fmt: skip
+    origins = [f"o{k}" for k in range(20)]
+    journeys = pd.DataFrame(
+        [(o, s, float(rng.uniform(3, 40) if s != "O" else rng.uniform(50, 100)), 1.0)
+         for o in origins for s in ("SP", "NM", "O", "B")],
+        columns=["origin_id", "setting_id", "time_min", "distance_km"],
+    )  # fmt: skip
+    cohort = pd.DataFrame(
+        {
+            "pupil_ref": [f"p{i:02d}" for i in range(n)],
+            "nc_year": rng.integers(0, 12, size=n),
+            "need": rng.choice(["ASD", "SEMH"], size=n),
+            "setting_id": None,
+            "origin_id": rng.choice(origins, size=n),
+            "placement_group": "specialist",
+        }
+    )
+    new = pd.DataFrame(columns=["year", "nc_year", "need", "central", "lower", "upper"])
+    base = Proposal("B", 8, 2025, needs=("ASD",), cost_per_place_gbp=18_000.0)
+    sc = FlowScenario("P", (base,))
+    params = FlowParams(horizon_year=2025, seeds=(0, 1, 2))
+    res = simulate_flows(cohort, settings, journeys, new, scenarios=[sc], params=params)
+    inp, coh = prepare_flow_inputs(cohort, settings, journeys, [sc])
+    rank = {"SP": 0, "B": 0, "NM": 1, "O": 3}  # in area first, then maintained
+    t_min = journeys.set_index(["origin_id", "setting_id"])["time_min"]
+    origin = cohort.set_index("pupil_ref")["origin_id"]
+    for seed in params.seeds:
+        pop = build_population(coh, inp, new, path="central", seed=seed, params=params)
+        order = pop.ref[np.argsort(pop.u_order[:, 0], kind="stable")]
+        runs = {r.scenario: r for r in res.runs if (r.path, r.seed) == ("central", seed)}
+        before = runs["baseline"].pupils.set_index("pupil_ref")["setting_id"].reindex(order)
+        after = runs["P"].pupils.set_index("pupil_ref")["setting_id"].reindex(order)
+        first = int(np.flatnonzero((after == "B").to_numpy())[0])
+        assert (after.iloc[:first] == before.iloc[:first]).all()
+        assert (after == "B").sum() == 8 and (after != before).sum() >= 8
+
+        def key(ref: str, s: str) -> tuple[int, float]:
+            return rank[s], float(t_min[(origin[ref], s)])
+
+        assert all(key(r, after[r]) <= key(r, before[r]) for r in order)
