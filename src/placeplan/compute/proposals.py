@@ -346,8 +346,20 @@ def _summarise(df: pd.DataFrame, label: tuple[str, str, str]) -> list[tuple[obje
     ]
 
 
+def _pupil_arrays(run: FlowRun) -> tuple[np.ndarray, ...]:
+    """A run's pupils as arrays: ``pupil_ref``, year labels, year code per row, ``setting_id``
+    (``""`` if none), ``status``."""
+    pp = run.pupils
+    ref, year, setting, status = (
+        pp[c].to_numpy(dtype=object, na_value="")
+        for c in ("pupil_ref", "year", "setting_id", "status")
+    )
+    labels, code = np.unique(year.astype(str), return_inverse=True)
+    return ref, labels, code, setting, status
+
+
 def _changed_rows(
-    runs: Mapping[tuple[str, str, int], FlowRun],
+    arrays: Callable[[tuple[str, str, int]], tuple[np.ndarray, ...]],
     keys: Sequence[tuple[str, int]],
     after: str,
     before: str,
@@ -355,22 +367,21 @@ def _changed_rows(
     sites: Sequence[str],
 ) -> list[tuple[object, ...]]:
     """``placement_changed`` and ``at_site`` rows of one comparison (see :data:`MEASURES`)."""
-    frames = []
+    records: list[tuple[object, ...]] = []
     for path, seed in keys:
-        a = runs[(after, path, seed)].pupils.set_index(["pupil_ref", "year"])
-        b = runs[(before, path, seed)].pupils.set_index(["pupil_ref", "year"])
-        a_set, b_set = a["setting_id"].align(b["setting_id"], join="outer")
-        a_st, b_st = a["status"].align(b["status"], join="outer")
-        same = (a_set.fillna("") == b_set.fillna("")) & (a_st.fillna("") == b_st.fillna(""))
-        changed = (~same).groupby(level="year").sum()
-        at = a["setting_id"].isin(list(sites)).groupby(level="year").sum()
-        for measure, counts in (("placement_changed", changed), ("at_site", at)):
-            frames.append(
-                pd.DataFrame({"year": counts.index, "measure": measure, "v": counts.to_numpy()})
-                .astype({"v": float})
-                .assign(path=path, seed=seed)
-            )
-    return _summarise(pd.concat(frames, ignore_index=True), label)
+        a, b = arrays((after, path, seed)), arrays((before, path, seed))
+        if a[0].shape != b[0].shape or not (a[0] == b[0]).all() or not (a[2] == b[2]).all():
+            msg = f"runs {after!r} and {before!r} ({path}, seed {seed}) list other pupil-years"
+            raise ValueError(msg)  # never: runs of one path and seed share their pupils
+        differs = (a[3] != b[3]) | (a[4] != b[4])
+        at = np.isin(a[3], list(sites))
+        for measure, flags in (("placement_changed", differs), ("at_site", at)):
+            counts = np.bincount(a[2], weights=flags, minlength=a[1].size)
+            records += [
+                (y, measure, float(v), path, seed) for y, v in zip(a[1], counts, strict=True)
+            ]
+    df = pd.DataFrame(records, columns=["year", "measure", "v", "path", "seed"])
+    return _summarise(df, label)
 
 
 def proposal_flows(
@@ -395,6 +406,13 @@ def proposal_flows(
     """
     levels = _levels(result.runs)
     runs = {(r.scenario, r.path, r.seed): r for r in result.runs}
+    cache: dict[tuple[str, str, int], tuple[np.ndarray, ...]] = {}
+
+    def arrays(key: tuple[str, str, int]) -> tuple[np.ndarray, ...]:
+        if key not in cache:
+            cache[key] = _pupil_arrays(runs[key])
+        return cache[key]
+
     keys = sorted({(r.path, r.seed) for r in result.runs})
     rows: list[tuple[object, ...]] = []
     named = [
@@ -407,7 +425,7 @@ def proposal_flows(
         whole = (sc.name, PROGRAMME, PROGRAMME)
         rows += _diff_rows(levels, keys, sc.name, "baseline", whole)
         sites = [p.site_id for p in sc.proposals]
-        rows += _changed_rows(runs, keys, sc.name, "baseline", whole, sites)
+        rows += _changed_rows(arrays, keys, sc.name, "baseline", whole, sites)
         for p in sc.proposals:
             alone = alias[variant_name(sc.name, "alone", p.site_id)]
             without = alias[variant_name(sc.name, "without", p.site_id)]
@@ -418,7 +436,7 @@ def proposal_flows(
                 ("contribution", (sc.name, without)),
             ):
                 label = (sc.name, p.site_id, basis)
-                rows += _changed_rows(runs, keys, after, before, label, [p.site_id])
+                rows += _changed_rows(arrays, keys, after, before, label, [p.site_id])
             for basis, run in (("alone", alone), ("without", without)):
                 vname = variant_name(sc.name, basis, p.site_id)
                 extra_names.append(vname)
