@@ -88,3 +88,38 @@ def test_a_breakdown_still_moves_the_pupil_when_another_place_is_free():
     params = FlowParams(horizon_year=2027, breakdown_rate=1.0)
     res = simulate_flows(cohort, settings, journeys, new, scenarios=[], params=params)
     assert res.runs[0].pupils["setting_id"].tolist() == ["MS", "MS2", "MS"]
+
+
+def test_an_independent_first_placement_with_none_free_takes_a_state_special_place():
+    # the mix sends every new Year 3 plan to an independent school; the area's only one for
+    # that age is full: the plans take the state special place (the policy's next best) the
+    # same year instead of waiting a year unplaced
+    settings = pd.DataFrame(
+        [
+            ("IND", "special_independent", True, "", 0, 6, 1, 50_000.0),
+            ("SP", "special_la_maintained", True, "", 0, 6, 10, 25_000.0),
+            ("MS", "mainstream_la_maintained", True, "", 0, 11, NAN, 7_000.0),
+        ],
+        columns=SETTINGS.columns,
+    )
+    journeys = pd.DataFrame(
+        [("o1", s, t, t * 0.8) for s, t in (("IND", 5.0), ("SP", 20.0), ("MS", 3.0))],
+        columns=JOURNEYS.columns,
+    )
+    cohort = pd.DataFrame(
+        [("x", 3, "ASD", "IND", "o1")],
+        columns=["pupil_ref", "nc_year", "need", "setting_id", "origin_id"],
+    )
+    new = pd.DataFrame(
+        [(2026, 3, "ASD", 3.0, 3.0, 3.0)],
+        columns=["year", "nc_year", "need", "central", "lower", "upper"],
+    )
+    mix = pd.DataFrame({"nc_year": [3], "kind": ["independent"], "share": [1.0]})
+    params = FlowParams(horizon_year=2026, seeds=(0,))
+    res = simulate_flows(
+        cohort, settings, journeys, new, scenarios=[], params=params, df_new_plan_mix=mix
+    )
+    pp = res.runs[0].pupils
+    newp = pp[pp["pupil_ref"].str.startswith("new")]
+    assert newp["status"].tolist() == ["placed"] * 3
+    assert set(newp["setting_id"]) == {"SP"}  # never MS: a specialist plan, not mainstream

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from placeplan.compute.flows_kinds import (
+    GROUPS,
+    INDEPENDENT,
     admitted_kinds,
     mix_table,
     new_plan_kinds,
@@ -54,6 +56,7 @@ _OUT = -2  # not (yet / any longer) in the cohort
 _UNPLACED = -1
 _TRANSITION_COLS = ["from_group", "to_group", "nc_year", "rate"]
 _KEY_SCALE = 1.0e6  # journey times are far below this, so ranks dominate the sort key
+_SPECIALIST = GROUPS.index("specialist")
 _LAST_RESORT = 16 * _KEY_SCALE  # above every rank (at most 3) of the policy's sort key
 
 
@@ -256,14 +259,16 @@ def run_years(
 
     def key_matrix(rows: np.ndarray, nc: np.ndarray) -> np.ndarray:
         t = inp.time_min[pop.origin[rows]]
-        ok = (
-            admits[kind[rows]]
-            & inp.need_ok[:, pop.need[rows]].T
+        fits = (
+            inp.need_ok[:, pop.need[rows]].T
             & (inp.lo[None, :] <= nc[:, None])
             & (nc[:, None] <= inp.hi[None, :])
             & ~np.isnan(t)
         )
-        return np.where(ok, rank[None, :] * _KEY_SCALE + t, np.inf)
+        key = rank[None, :] * _KEY_SCALE + t
+        # an independent first placement with none free takes a specialist place (last resort)
+        spare = (kind[rows] == INDEPENDENT)[:, None] & admits[_SPECIALIST][None, :] & fits
+        return np.where(admits[kind[rows]] & fits, key, np.where(spare, key + _LAST_RESORT, np.inf))
 
     for t in range(n_years):
         nc = pop.nc0 + (t - pop.entry)

@@ -98,8 +98,9 @@ free place that year and (5) is reachable in the journey table. Among those, the
 ``policy_order``: by default in area before out of area, maintained (state-funded) before
 independent / non-maintained (:data:`NON_STATE_TYPES`), then the shortest journey time. Cost is
 never a criterion. A pupil whose placement broke down takes their old setting only as a last resort
-(no other place of their kind is free). With no such place the pupil is counted ``unplaced`` and
-tried again next year.
+(no other place of their kind is free); a new plan whose first placement is independent takes a
+specialist place by the policy when no independent or non-maintained place is free. With no such
+place the pupil is counted ``unplaced`` and tried again next year.
 """
 
 #: SEN2 provision types counted by the ``independent_non_maintained`` measure (as in SEN2).
