@@ -33,7 +33,8 @@ Assumptions (each stated in the report's method section by the integrator):
   mix, the donor pupil's kind (:func:`placeplan.compute.flows_kinds.new_plan_kinds`). Within its
   kind the policy places the plan, so a specialist plan takes a maintained place while one is
   free and an independent or non-maintained place when none is; an independent plan takes an
-  independent or non-maintained place in its first year, and after that the policy decides.
+  independent or non-maintained place in its first year (a specialist place by the policy when
+  none is free for its age), and after that the policy decides.
 - **Kinds of place at a transfer.** A transferring pupil keeps their setting's kind unless the
   transition rates (``df_transitions``, :func:`placeplan.compute.transitions.
   phase_transfer_rates`) move them, with one draw per pupil and year shared by every run;
@@ -145,7 +146,8 @@ def simulate_flows(
     df_new_plans
         New plans by year: ``year`` (2026, ``"2026/27"`` or 202627), ``nc_year``, ``need``,
         ``central``, ``lower``, ``upper`` (counts; rounded to whole pupils). Years after
-        ``base_year`` up to ``horizon_year`` are used. See :func:`constant_new_plans`.
+        ``base_year`` up to ``horizon_year`` are used, NC years up to ``leaving_nc_year`` (a plan
+        starting above the leaving age would end at once). See :func:`constant_new_plans`.
     scenarios
         Scenarios to compare with the baseline (no proposals, movers ``"transfers"``).
     params

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from placeplan.compute.flows_kinds import (
+    GROUPS,
+    INDEPENDENT,
     admitted_kinds,
     mix_table,
     new_plan_kinds,
@@ -54,6 +56,8 @@ _OUT = -2  # not (yet / any longer) in the cohort
 _UNPLACED = -1
 _TRANSITION_COLS = ["from_group", "to_group", "nc_year", "rate"]
 _KEY_SCALE = 1.0e6  # journey times are far below this, so ranks dominate the sort key
+_SPECIALIST = GROUPS.index("specialist")
+_LAST_RESORT = 16 * _KEY_SCALE  # above every rank (at most 3) of the policy's sort key
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,23 @@ class Population:
 
 def _phase_band(nc: np.ndarray) -> np.ndarray:
     return np.where(nc <= 6, 0, np.where(nc <= 11, 1, 2))
+
+
+def _new_plan_rows(df_new_plans: pd.DataFrame, path: str, params: FlowParams) -> pd.DataFrame:
+    """New plans of ``path`` to draw: ``_y, nc_year, need, _n`` (whole pupils, sorted)."""
+    np_ = df_new_plans
+    years = np_["year"].map(start_year).to_numpy()
+    counts = np.rint(pd.to_numeric(np_[path], errors="coerce").fillna(0.0).to_numpy()).astype(int)
+    # a plan above the leaving NC year would end the year it starts: not a pupil of the model
+    nc_new = pd.to_numeric(np_["nc_year"], errors="coerce").to_numpy(dtype=float)
+    sel = (years > params.base_year) & (years <= params.horizon_year) & (counts > 0)
+    sel &= nc_new <= params.leaving_nc_year
+    return (
+        np_.loc[sel, ["nc_year", "need"]]
+        .assign(_y=years[sel], _n=counts[sel], nc_year=lambda d: d["nc_year"].astype(int))
+        .groupby(["_y", "nc_year", "need"], sort=True, as_index=False)["_n"]
+        .sum()
+    )
 
 
 def build_population(
@@ -111,16 +132,7 @@ def build_population(
     u0 = rng0.random((4, n0, n_years))
     # new pupils for this path
     rng = np.random.default_rng([seed, 1 + PATHS.index(path)])
-    np_ = df_new_plans
-    years = np_["year"].map(start_year).to_numpy()
-    counts = np.rint(pd.to_numeric(np_[path], errors="coerce").fillna(0.0).to_numpy()).astype(int)
-    sel = (years > params.base_year) & (years <= params.horizon_year) & (counts > 0)
-    rows = (
-        np_.loc[sel, ["nc_year", "need"]]
-        .assign(_y=years[sel], _n=counts[sel], nc_year=lambda d: d["nc_year"].astype(int))
-        .groupby(["_y", "nc_year", "need"], sort=True, as_index=False)["_n"]
-        .sum()
-    )
+    rows = _new_plan_rows(df_new_plans, path, params)
     refs: list[str] = []
     needs_: list[np.ndarray] = []
     origins_: list[np.ndarray] = []
@@ -192,9 +204,8 @@ def places_by_year(inp: FlowInputs, sc: FlowScenario | None, years: Sequence[int
     out = np.repeat(inp.base_places[:, None], len(years), axis=1)
     if sc is None:
         return out
-    s_idx = pd.Index(inp.setting_ids)
     for p in sc.proposals:
-        i = int(s_idx.get_loc(p.site_id))
+        i = inp.column(p)
         out[i] += np.array([p.places_in(y) for y in years], dtype=float)
     return out
 
@@ -248,14 +259,16 @@ def run_years(
 
     def key_matrix(rows: np.ndarray, nc: np.ndarray) -> np.ndarray:
         t = inp.time_min[pop.origin[rows]]
-        ok = (
-            admits[kind[rows]]
-            & inp.need_ok[:, pop.need[rows]].T
+        fits = (
+            inp.need_ok[:, pop.need[rows]].T
             & (inp.lo[None, :] <= nc[:, None])
             & (nc[:, None] <= inp.hi[None, :])
             & ~np.isnan(t)
         )
-        return np.where(ok, rank[None, :] * _KEY_SCALE + t, np.inf)
+        key = rank[None, :] * _KEY_SCALE + t
+        # an independent first placement with none free takes a specialist place (last resort)
+        spare = (kind[rows] == INDEPENDENT)[:, None] & admits[_SPECIALIST][None, :] & fits
+        return np.where(admits[kind[rows]] & fits, key, np.where(spare, key + _LAST_RESORT, np.inf))
 
     for t in range(n_years):
         nc = pop.nc0 + (t - pop.entry)
@@ -301,17 +314,11 @@ def run_years(
         rows = unsorted[np.argsort(pop.u_order[unsorted, t], kind="stable")]
         if rows.size:
             keys = key_matrix(rows, nc[rows])
-            if t > 0:
-                ex = exclude[rows]
-                keys[np.flatnonzero(ex >= 0), ex[ex >= 0]] = np.inf
-            for j, r in enumerate(rows):
-                row = np.where(free > 0, keys[j], np.inf)
-                s = int(np.argmin(row))
-                if np.isfinite(row[s]):
-                    cur[r] = s
-                    free[s] -= 1
-                else:
-                    cur[r] = _UNPLACED
+            ex = exclude[rows]
+            # the setting that broke down is the last resort: a pupil with no other place of
+            # their kind (the area's one college) goes back rather than unplaced
+            keys[np.flatnonzero(ex >= 0), ex[ex >= 0]] += _LAST_RESORT
+            _place_in_order(rows, keys, free, cur)
         if movers != "transfers":  # settled movers: only by the scenario's rule
             settled = cur >= 0
             settled[rows] = False
@@ -325,6 +332,22 @@ def run_years(
         status[in_cohort & (cur >= 0), t] = _ST_PLACED
         status[cur == _UNPLACED, t] = _ST_UNPLACED
     return YearTrace(setting=setting, status=status, counts=counts, moves=moves)
+
+
+def _place_in_order(rows: np.ndarray, keys: np.ndarray, free: np.ndarray, cur: np.ndarray) -> None:
+    """Place ``rows`` one at a time, in their order, in the free setting of least key (in place).
+
+    ``keys[j]`` is row ``j``'s policy key per setting (inf: not for them); ``free`` places are
+    taken as pupils are placed; a pupil with no finite key left is ``_UNPLACED``.
+    """
+    for j, r in enumerate(rows):
+        row = np.where(free > 0, keys[j], np.inf)
+        s = int(np.argmin(row))
+        if np.isfinite(row[s]):
+            cur[r] = s
+            free[s] -= 1
+        else:
+            cur[r] = _UNPLACED
 
 
 def _move_settled(
@@ -466,7 +489,7 @@ def pupil_table(
     dist = np.full(pi.size, np.nan)
     dist[placed] = inp.dist_km[pop.origin[pi[placed]], s[placed]]
     sid = np.full(pi.size, None, dtype=object)
-    sid[placed] = inp.setting_ids[s[placed]]
+    sid[placed] = inp.labels[s[placed]]
     ferry = np.zeros(pi.size, dtype=bool)
     ferry[placed] = inp.ferry[pop.origin[pi[placed]], s[placed]]
     change = time_all[pi, ti] - base_time[pi, ti] if base_time is not None else np.zeros(pi.size)
@@ -501,8 +524,8 @@ def moves_table(
             (
                 pop.ref[r],
                 years[t],
-                inp.setting_ids[a],
-                inp.setting_ids[b],
+                inp.labels[a],
+                inp.labels[b],
                 x,
                 y,
             )

@@ -19,6 +19,7 @@ from placeplan.compute.flows_types import (
     INDEPENDENT_NON_MAINTAINED_TYPES,
     NON_STATE_TYPES,
     FlowScenario,
+    Proposal,
     placement_group,
 )
 from placeplan.needs import NEED_CODES, split_codes
@@ -26,7 +27,28 @@ from placeplan.needs import NEED_CODES, split_codes
 __all__ = [
     "FlowInputs",
     "prepare_flow_inputs",
+    "site_definition",
 ]
+
+#: Separates a new site's id from the number of its definition in internal setting keys.
+_DEFINITION_SEP = "\x1f#"
+
+
+def site_definition(p: Proposal) -> tuple[object, ...]:
+    """What a proposal at a new site defines: type, location, needs, NC years and cost.
+
+    Two proposals at the same new ``site_id`` with different definitions (an ASD primary base in
+    one scenario, an SEMH secondary base in another) are two settings of the model, each with its
+    own places; places, opening year and ramp-up are not part of the definition.
+    """
+    return (
+        p.sen2_type,
+        bool(p.in_area),
+        tuple(sorted(p.needs)),
+        int(p.nc_year_min),
+        int(p.nc_year_max),
+        p.cost_per_place_gbp,
+    )
 
 
 def _require(df: pd.DataFrame, name: str, cols: Sequence[str], problems: list[str]) -> bool:
@@ -39,9 +61,13 @@ def _require(df: pd.DataFrame, name: str, cols: Sequence[str], problems: list[st
 
 @dataclass(frozen=True, slots=True)
 class FlowInputs:
-    """The settings, origins and journeys of one flow run as arrays (S settings, O origins)."""
+    """The settings, origins and journeys of one flow run as arrays (S settings, O origins).
 
-    setting_ids: np.ndarray  # str, S
+    ``setting_ids`` are unique keys; ``labels`` the setting ids the outputs print (a new site
+    proposed with two definitions is two settings with one label, see :func:`site_definition`).
+    """
+
+    setting_ids: np.ndarray  # str, S, unique
     sen2_type: np.ndarray  # str, S
     group: np.ndarray  # int, S
     in_area: np.ndarray  # bool, S
@@ -57,6 +83,13 @@ class FlowInputs:
     dist_km: np.ndarray  # float, O x S
     ferry: np.ndarray  # bool, O x S
     groups: tuple[str, ...]
+    labels: np.ndarray  # str, S, the published setting id
+    new_sites: dict[tuple[str, tuple[object, ...]], str]  # (site, definition) -> setting key
+
+    def column(self, p: Proposal) -> int:
+        """Return the setting index a proposal adds its places to."""
+        key = self.new_sites.get((p.site_id, site_definition(p)), p.site_id)
+        return int(pd.Index(self.setting_ids).get_loc(key))
 
 
 def prepare_flow_inputs(
@@ -98,20 +131,25 @@ def prepare_flow_inputs(
     if "baseline" in names or len(names) != len(scenarios):
         problems.append("scenario names must be unique and not 'baseline'")
     extra = []
-    known = set(st["setting_id"])
+    given = set(st["setting_id"])
+    new_sites: dict[tuple[str, tuple[object, ...]], str] = {}
     for sc in scenarios:
         for p in sc.proposals:
-            if p.site_id in known:
+            if p.site_id in given:
                 continue
             if p.cost_per_place_gbp is None:
                 problems.append(
                     f"proposal `{p.site_id}` in scenario `{sc.name}` is a new site: give "
                     "`cost_per_place_gbp`"
                 )
-            known.add(p.site_id)
+            key = (p.site_id, site_definition(p))
+            if key in new_sites:
+                continue
+            n_defs = sum(site == p.site_id for site, _ in new_sites)
+            new_sites[key] = p.site_id if not n_defs else f"{p.site_id}{_DEFINITION_SEP}{n_defs}"
             extra.append(
                 {
-                    "setting_id": p.site_id,
+                    "setting_id": new_sites[key],
                     "sen2_type": p.sen2_type,
                     "in_area": p.in_area,
                     "needs": ";".join(p.needs),
@@ -119,8 +157,10 @@ def prepare_flow_inputs(
                     "nc_year_max": p.nc_year_max,
                     "places": 0.0,
                     cost_col: p.cost_per_place_gbp or 0.0,
+                    "_label": p.site_id,
                 }
             )
+    st["_label"] = st["setting_id"]
     if extra:
         st = pd.concat([st, pd.DataFrame(extra)], ignore_index=True)
     coh = df_cohort.copy()
@@ -182,6 +222,10 @@ def prepare_flow_inputs(
     dmat[oi[keep], si[keep]] = jr["distance_km"].to_numpy(dtype=float)[keep]
     if "ferry" in jr:
         fmat[oi[keep], si[keep]] = jr["ferry"].fillna(False).to_numpy(dtype=bool)[keep]
+    for (site, _), other in new_sites.items():  # a site's other definitions: its journeys
+        if other != site:
+            i, j = s_idx.get_loc(site), s_idx.get_loc(other)
+            tmat[:, j], dmat[:, j], fmat[:, j] = tmat[:, i], dmat[:, i], fmat[:, i]
     inp = FlowInputs(
         setting_ids=setting_ids,
         sen2_type=sen2,
@@ -199,5 +243,7 @@ def prepare_flow_inputs(
         dist_km=dmat,
         ferry=fmat,
         groups=GROUPS,
+        labels=st["_label"].to_numpy(dtype=object),
+        new_sites=new_sites,
     )
     return inp, coh

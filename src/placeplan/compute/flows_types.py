@@ -97,7 +97,10 @@ serves their NC year, (3) offers their kind of place (:func:`placement_group`), 
 free place that year and (5) is reachable in the journey table. Among those, they take the first by
 ``policy_order``: by default in area before out of area, maintained (state-funded) before
 independent / non-maintained (:data:`NON_STATE_TYPES`), then the shortest journey time. Cost is
-never a criterion. With no such place the pupil is counted ``unplaced`` and tried again next year.
+never a criterion. A pupil whose placement broke down takes their old setting only as a last resort
+(no other place of their kind is free); a new plan whose first placement is independent takes a
+specialist place by the policy when no independent or non-maintained place is free. With no such
+place the pupil is counted ``unplaced`` and tried again next year.
 """
 
 #: SEN2 provision types counted by the ``independent_non_maintained`` measure (as in SEN2).
@@ -125,8 +128,9 @@ MEASURES: dict[str, str] = {
     "unplaced": "pupils with no compatible free place this year",
     "new_plans": "new plans entering the cohort this year",
     "transfers": "pupils placed at a phase transfer this year",
-    "breakdowns": "pupils re-placed after a placement breakdown (or, with kind_moves = "
-    "'any_year', a move between kinds of place) this year",
+    "breakdowns": "pupils re-placed after a placement breakdown (back in the same setting only "
+    "when no other place of their kind is free; or, with kind_moves = 'any_year', a move between "
+    "kinds of place) this year",
     "leavers": "pupils leaving this year at the leaving age",
     "ceased": "plans ceased this year (other than at the leaving age)",
     "out_of_area": "placements outside the authority (see RELIANCE)",

@@ -95,6 +95,12 @@ MEASURES: dict[str, str] = {
     "ferry_journeys": "change in journeys crossing by ferry",
     "placement_cost_gbp": "change in annual placement cost, £",
     "transport_cost_gbp": "change in annual transport cost, £",
+    # counts that say what a change rests on (flow rows only)
+    "placement_changed": "pupils whose setting (or placed / unplaced status) that year differs "
+    "from the comparison run: the proposal's own pupils and every pupil a chain of freed places "
+    "moves (flows only)",
+    "at_site": "pupils placed at the proposal's site (the programme's sites) that year, in the "
+    "run with it (flows only)",
 }
 
 #: Snapshot impact metrics (``assess_impact``'s table) under the shared measure names.
@@ -230,6 +236,27 @@ def _assess_snapshot(
 
 
 # -- flows --------------------------------------------------------------------------------------
+def _proposals_key(props: Sequence[Proposal]) -> tuple[tuple[object, ...], ...]:
+    """Everything the flow model reads from ``props``, in a fixed order (a run's identity)."""
+    return tuple(
+        sorted(
+            (
+                p.site_id,
+                p.places,
+                p.opening_year,
+                tuple(sorted(p.places_by_year.items())),
+                tuple(sorted(p.needs)),
+                p.nc_year_min,
+                p.nc_year_max,
+                p.sen2_type,
+                p.in_area,
+                repr(p.cost_per_place_gbp),
+            )
+            for p in props
+        )
+    )
+
+
 def flow_variants(
     scenarios: Sequence[FlowScenario],
 ) -> tuple[list[FlowScenario], dict[str, str]]:
@@ -245,7 +272,9 @@ def flow_variants(
     to_run, alias
         ``to_run``: the programmes, then one scenario per distinct (proposals, movers) among
         every proposal alone and every programme without one proposal (named ``~v0``, ``~v1``,
-        ...). ``alias``: :func:`variant_name` of every variant -> the run that holds it (a
+        ...); proposals are the same when everything about them is (site, places, opening year,
+        ramp-up, needs, NC years, type, location, cost), not only their site.
+        ``alias``: :func:`variant_name` of every variant -> the run that holds it (a
         programme's name, a ``~v`` run, or ``"baseline"`` for no proposals and no movers).
 
     Examples
@@ -257,13 +286,13 @@ def flow_variants(
     (['P', '~v0', '~v1'], '~v1', '~v1')
     """
     to_run = list(scenarios)
-    seen: dict[tuple[tuple[str, ...], str], str] = {}
+    seen: dict[tuple[tuple[tuple[object, ...], ...], str], str] = {}
     for sc in scenarios:
-        seen.setdefault((tuple(sorted(p.site_id for p in sc.proposals)), sc.movers), sc.name)
+        seen.setdefault((_proposals_key(sc.proposals), sc.movers), sc.name)
     alias: dict[str, str] = {}
 
     def run_for(props: tuple[Proposal, ...], movers: str, like: FlowScenario) -> str:
-        key = (tuple(sorted(p.site_id for p in props)), movers)
+        key = (_proposals_key(props), movers)
         if not props and movers == "transfers":
             return "baseline"
         if key not in seen:
@@ -299,7 +328,12 @@ def _diff_rows(
         d = a.sub(b, fill_value=0.0)
         d = d[d.index.get_level_values("measure").isin(list(MEASURES))]
         diffs.append(d.rename("v").reset_index().assign(path=path, seed=seed))
-    df = pd.concat(diffs, ignore_index=True)
+    return _summarise(pd.concat(diffs, ignore_index=True), label)
+
+
+def _summarise(df: pd.DataFrame, label: tuple[str, str, str]) -> list[tuple[object, ...]]:
+    """Rows of :data:`TABLE_COLS` from ``path, seed, year, measure, v``: the central path's mean
+    over seeds, the range over every path and seed."""
     g = df.groupby(["year", "measure"], sort=True)["v"]
     central = df[df["path"] == "central"].groupby(["year", "measure"], sort=True)["v"].mean()
     out = pd.DataFrame({"central": central, "lower": g.min(), "upper": g.max()})
@@ -310,6 +344,44 @@ def _diff_rows(
             out.index, out["central"], out["lower"], out["upper"], strict=True
         )
     ]
+
+
+def _pupil_arrays(run: FlowRun) -> tuple[np.ndarray, ...]:
+    """A run's pupils as arrays: ``pupil_ref``, year labels, year code per row, ``setting_id``
+    (``""`` if none), ``status``."""
+    pp = run.pupils
+    ref, year, setting, status = (
+        pp[c].to_numpy(dtype=object, na_value="")
+        for c in ("pupil_ref", "year", "setting_id", "status")
+    )
+    labels, code = np.unique(year.astype(str), return_inverse=True)
+    return ref, labels, code, setting, status
+
+
+def _changed_rows(
+    arrays: Callable[[tuple[str, str, int]], tuple[np.ndarray, ...]],
+    keys: Sequence[tuple[str, int]],
+    after: str,
+    before: str,
+    label: tuple[str, str, str],
+    sites: Sequence[str],
+) -> list[tuple[object, ...]]:
+    """``placement_changed`` and ``at_site`` rows of one comparison (see :data:`MEASURES`)."""
+    records: list[tuple[object, ...]] = []
+    for path, seed in keys:
+        a, b = arrays((after, path, seed)), arrays((before, path, seed))
+        if a[0].shape != b[0].shape or not (a[0] == b[0]).all() or not (a[2] == b[2]).all():
+            msg = f"runs {after!r} and {before!r} ({path}, seed {seed}) list other pupil-years"
+            raise ValueError(msg)  # never: runs of one path and seed share their pupils
+        differs = (a[3] != b[3]) | (a[4] != b[4])
+        at = np.isin(a[3], list(sites))
+        for measure, flags in (("placement_changed", differs), ("at_site", at)):
+            counts = np.bincount(a[2], weights=flags, minlength=a[1].size)
+            records += [
+                (y, measure, float(v), path, seed) for y, v in zip(a[1], counts, strict=True)
+            ]
+    df = pd.DataFrame(records, columns=["year", "measure", "v", "path", "seed"])
+    return _summarise(df, label)
 
 
 def proposal_flows(
@@ -333,6 +405,14 @@ def proposal_flows(
         baseline, the programmes and every variant under its :func:`variant_name`.
     """
     levels = _levels(result.runs)
+    runs = {(r.scenario, r.path, r.seed): r for r in result.runs}
+    cache: dict[tuple[str, str, int], tuple[np.ndarray, ...]] = {}
+
+    def arrays(key: tuple[str, str, int]) -> tuple[np.ndarray, ...]:
+        if key not in cache:
+            cache[key] = _pupil_arrays(runs[key])
+        return cache[key]
+
     keys = sorted({(r.path, r.seed) for r in result.runs})
     rows: list[tuple[object, ...]] = []
     named = [
@@ -342,12 +422,21 @@ def proposal_flows(
     ]
     extra_names = []
     for sc in scenarios:
-        rows += _diff_rows(levels, keys, sc.name, "baseline", (sc.name, PROGRAMME, PROGRAMME))
+        whole = (sc.name, PROGRAMME, PROGRAMME)
+        rows += _diff_rows(levels, keys, sc.name, "baseline", whole)
+        sites = [p.site_id for p in sc.proposals]
+        rows += _changed_rows(arrays, keys, sc.name, "baseline", whole, sites)
         for p in sc.proposals:
             alone = alias[variant_name(sc.name, "alone", p.site_id)]
             without = alias[variant_name(sc.name, "without", p.site_id)]
             rows += _diff_rows(levels, keys, alone, "baseline", (sc.name, p.site_id, "alone"))
             rows += _diff_rows(levels, keys, sc.name, without, (sc.name, p.site_id, "contribution"))
+            for basis, (after, before) in (
+                ("alone", (alone, "baseline")),
+                ("contribution", (sc.name, without)),
+            ):
+                label = (sc.name, p.site_id, basis)
+                rows += _changed_rows(arrays, keys, after, before, label, [p.site_id])
             for basis, run in (("alone", alone), ("without", without)):
                 vname = variant_name(sc.name, basis, p.site_id)
                 extra_names.append(vname)
