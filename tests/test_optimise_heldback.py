@@ -356,11 +356,11 @@ def test_cli_on_the_sample_writes_curve_and_alternatives(tmp_path, cached_flows,
     assert (top["savings"] <= top["savings"].iloc[0]).all()
     assert top["savings"].is_monotonic_decreasing
     best = cached_flows[-1].best
-    assert best.objective == pytest.approx(59.0) and saved.iloc[-1] == 59.0
+    assert best.objective == pytest.approx(179 / 3) and saved.iloc[-1] == 59.67
     summary = (folder / "optimise_summary.txt").read_text(encoding="utf-8")
     assert "status: optimal" in summary and "gap on savings: 0.00%" in summary
     assert "alternatives: 5 of 5 asked" in summary
-    assert "optimise: ooa_avoided 59.00 (optimal, gap on savings 0.00%)" in out
+    assert "optimise: ooa_avoided 59.67 (optimal, gap on savings 0.00%)" in out
     programme = pd.read_csv(folder / "programme.csv")
     spent = programme.groupby("financial_year")["capital_gbp"].sum()
     budget = pd.Series({"2026-27": 8e5, "2027-28": 8e5, "2028-29": 8e5, "2029-30": 6e5})
@@ -389,12 +389,12 @@ def test_cli_few_sites_matches_exhaustive_search(tmp_path, cached_flows, capsys)
         round(max(v for p, v in values.items() if _fits(inst, p, s)), 2)
         for s in (0.25, 0.5, 0.75, 1.0)
     ]
-    assert curve["savings"].tolist() == want == [0.0, 18.33, 18.33, 35.33]
+    assert curve["savings"].tolist() == want == [0.0, 20.0, 20.0, 37.0]
     # the marginal value of £100k: the rise in savings over the extra budget, not whole numbers
     exact = [max(v for p, v in values.items() if _fits(inst, p, s)) for s in (0.25, 0.5, 0.75, 1)]
     rise = np.diff([0.0, *exact]) / 200_000 * 100_000
     assert curve["marginal_per_100k_gbp"].tolist() == [round(r, 2) for r in rise]
-    assert curve["marginal_per_100k_gbp"].tolist() == [0.0, 9.17, 0.0, 8.5]
+    assert curve["marginal_per_100k_gbp"].tolist() == [0.0, 10.0, 0.0, 8.5]
     svg = (folder / "budget_curve.svg").read_text(encoding="utf-8")
     assert all(f"£{k}k" in svg for k in (200, 400, 600, 800))
     alts = pd.read_csv(folder / "alternatives.csv")
@@ -634,6 +634,6 @@ def test_cli_nearest_sites_says_the_gap_is_on_the_reduced_model(
     summary = (plan.parent / "out-optimise" / "optimise_summary.txt").read_text(encoding="utf-8")
     assert "status: optimal" in summary and "gap on savings: 0.00%" in summary
     assert "reduced model: each demand row offered only its 1 nearest site(s)" in summary
-    assert study.nearest_sites == 1 and study.best.objective == pytest.approx(97 / 3)
+    assert study.nearest_sites == 1 and study.best.objective == pytest.approx(100 / 3)
     every_site = _instance(baseline, sizes=[(8, 400_000.0)])
-    assert max(_exhaustive(every_site).values()) == pytest.approx(106 / 3)
+    assert max(_exhaustive(every_site).values()) == pytest.approx(37.0)

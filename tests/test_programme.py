@@ -505,6 +505,7 @@ def test_programme_toml_is_accepted_by_the_plan(tmp_path):
     ids = [study.instance.site_ids[int(study.instance.opt_site[o])] for o in study.best.options]
     assert ids, "the synthetic study should open something"
     base = (SAMPLE / "plan.toml").read_text(encoding="utf-8")
+    base = base.replace('programmes = ["optimised-programme.toml"]\n', "")  # this one instead
     (tmp_path / "plan.toml").write_text(base + "\n" + frag, encoding="utf-8")
     plan = load_plan(tmp_path / "plan.toml")
     scen = plan.scenario[-1]
@@ -545,6 +546,9 @@ def test_optimise_config_rejects_bad_financial_years(tmp_path):
     text = (SAMPLE / "plan.toml").read_text(encoding="utf-8")
     bad = text.replace('"2026-27" = 800000', '"2026/27" = 800000')
     (tmp_path / "plan.toml").write_text(bad, encoding="utf-8")
+    import shutil
+
+    shutil.copy(SAMPLE / "optimised-programme.toml", tmp_path)  # the programme it adopts
     with pytest.raises(ConfigError, match=r"optimise\.budget_by_fy_gbp"):
         load_plan(tmp_path / "plan.toml")
     assert load_plan(SAMPLE / "plan.toml").optimise.budget_by_fy_gbp["2026-27"] == 800_000
