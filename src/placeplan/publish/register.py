@@ -11,7 +11,9 @@ and the map popups all read those objects, so one quantity has one suppression d
 
 Across tables (:func:`release_run`):
 
-* the **impact baseline** of every scenario is the same table, decided once;
+* the **impact tables** of every scenario and proposal are decided together
+  (:mod:`placeplan.publish.impact_release`: the baseline is one table; few movers pair a
+  count's baseline and scenario; a proposal's change is hidden where the programme's is);
 * the **base year of the flow table** and the **impact baseline** publish the same quantities
   (out-of-area and independent / non-maintained placements at the census) when their values
   agree: a cell hidden in one is hidden in the other (``hide`` / ``force``), with secondary
@@ -218,7 +220,9 @@ REGISTER: Mapping[str, Declaration] = {
             "report's table by setting): a setting's flows and its total are one group; the "
             "out-of-area settings (and the independent / non-maintained ones) add up to the "
             "impact table's totals, and a home area's flows to them to its impact-table cells, "
-            "which join as total rows (hidden where the impact table hides them)",
+            "which join as total rows (hidden where the impact table hides them); baseline and "
+            "scenario hidden together for a setting and for a flow from a home area with fewer "
+            "than the threshold of movers",
         ),
         Declaration(
             "time_bands",
