@@ -54,71 +54,71 @@ def test_no_movers_hides_baseline_and_scenario_together():
     )
     imp = tables["S"][("programme", "programme")]
     assert _hidden(imp, "phase", "post16", "independent_placements") == (True, True)
-    # primary (2 movers) pairs too: its scenario 0 is hidden with its baseline 2, and that is
-    # the post-16 scenario's complement (no published scenario is left alone with it)
+    # primary's scenario 0 is hidden with its baseline 2; secondary's movers are hidden (12
+    # less primary's and post-16's), so its change -10 (at least 10 movers) is hidden: both sides
     assert _hidden(imp, "phase", "primary", "independent_placements") == (True, True)
-    assert _hidden(imp, "phase", "secondary", "independent_placements") == (False, False)
-    # invariant: every group with fewer than 5 movers pairs its placement counts
+    assert _hidden(imp, "phase", "secondary", "independent_placements") == (True, True)
+    # invariant: every group pairs its placement counts
     for gt, g in PHASES:
-        if PHASES[(gt, g)]["moved_n"][1] < TH:
-            for m in MOVER_PAIRED:
-                if imp.has(m):
-                    b, s = _hidden(imp, gt, g, m)
-                    assert b == s, (g, m)
+        for m in MOVER_PAIRED:
+            if imp.has(m):
+                b, s = _hidden(imp, gt, g, m)
+                assert b == s, (g, m)
 
 
-#: (c) two proposals serving different pupils: their changes add up to the programme's.
-PROG = {
-    ("all", "all pupils"): {"over_threshold_n": (15, 12), "moved_n": (0, 20)},
-    ("phase", "primary"): {"over_threshold_n": (12, 12), "moved_n": (0, 10)},
-    ("phase", "secondary"): {"over_threshold_n": (3, 0), "moved_n": (0, 10)},
-}
-ALONE = {
-    "A": {
-        ("all", "all pupils"): {"over_threshold_n": (15, 13), "moved_n": (0, 10)},
-        ("phase", "primary"): {"over_threshold_n": (12, 12), "moved_n": (0, 5)},
-        ("phase", "secondary"): {"over_threshold_n": (3, 1), "moved_n": (0, 5)},
-    },
-    "B": {
-        ("all", "all pupils"): {"over_threshold_n": (15, 14), "moved_n": (0, 10)},
-        ("phase", "primary"): {"over_threshold_n": (12, 12), "moved_n": (0, 5)},
-        ("phase", "secondary"): {"over_threshold_n": (3, 2), "moved_n": (0, 5)},
-    },
-}
+#: (c) the reviewer's out-of-area placements: A (a secondary ASD base) and B (a secondary SEMH
+#: base) take pupils from secondary only; their all-pupils changes (-2, -1) are published, so
+#: they are secondary's changes, and they add up to the programme's.
+G = [("all", "all pupils"), ("phase", "primary"), ("phase", "secondary"), ("need_type", "ASD"),
+     ("need_type", "SEMH"), ("need_type", "MLD")]  # fmt: skip
+PROG_OOA = [(15, 12), (12, 12), (3, 0), (5, 3), (8, 7), (2, 2)]
+PROG_MOVED = [12, 0, 12, 7, 5, 0]
+ALONE_OOA = {"A": [(15, 13), (12, 12), (3, 1), (5, 3), (8, 8), (2, 2)],
+             "B": [(15, 14), (12, 12), (3, 2), (5, 5), (8, 7), (2, 2)]}  # fmt: skip
+ALONE_MOVED = {"A": [7, 0, 7, 7, 0, 0], "B": [5, 0, 5, 0, 5, 0]}
 
 
-def _without(other: str) -> dict:
-    """The programme without a proposal is the other alone; its contribution's movers its own."""
-    return {k: {"over_threshold_n": (ALONE[other][k]["over_threshold_n"][1],
-                                     PROG[k]["over_threshold_n"][1]),
-                "moved_n": (0, 5 if k[0] == "phase" else 10)}
-            for k in PROG}  # fmt: skip
+def _table(ooa: list, moved: list) -> pd.DataFrame:
+    return _long(
+        {g: {"ooa_placements": o, "moved_n": (0, n)} for g, o, n in zip(G, ooa, moved, strict=True)}
+    )
+
+
+PROG = _table(PROG_OOA, PROG_MOVED)
+ALONE = {p: _table(ALONE_OOA[p], ALONE_MOVED[p]) for p in ALONE_OOA}
+
+
+def _without(other: str) -> pd.DataFrame:
+    """A's contribution: the programme without A (B alone) -> the programme; A's own movers."""
+    mine = "A" if other == "B" else "B"
+    ooa = [(w[1], p[1]) for w, p in zip(ALONE_OOA[other], PROG_OOA, strict=True)]
+    return _table(ooa, ALONE_MOVED[mine])
+
+
+def proposal_tables() -> dict[tuple[str, str], pd.DataFrame]:
+    return {
+        ("A", "alone"): ALONE["A"],
+        ("B", "alone"): ALONE["B"],
+        ("A", "contribution"): _without("B"),
+        ("B", "contribution"): _without("A"),
+    }
 
 
 def test_a_proposals_change_is_hidden_where_the_programmes_is():
-    proposals = {
-        ("A", "alone"): _long(ALONE["A"]),
-        ("B", "alone"): _long(ALONE["B"]),
-        ("A", "contribution"): _long(_without("B")),
-        ("B", "contribution"): _long(_without("A")),
-    }
     tables = published_impacts(
-        [ImpactRun("S", _long(PROG), proposals)], threshold=TH, round_to=0, mode="published"
+        [ImpactRun("S", PROG, proposal_tables())], threshold=TH, round_to=0, mode="published"
     )["S"]
     prog = tables[("programme", "programme")]
-    assert _hidden(prog, "phase", "secondary", "over_threshold_n")[0]  # baseline 3
+    # secondary's 3 -> 0: both hidden (the proposals' published changes give the change)
+    assert _hidden(prog, "phase", "secondary", "ooa_placements") == (True, True)
+    # ASD 5 -> 3: both hidden (A's -2 is ASD's change)
+    assert _hidden(prog, "need_type", "ASD", "ooa_placements") == (True, True)
     for key, t in tables.items():
-        for gt, g in PROG:
-            change = t.cell(gt, g, "over_threshold_n", "change")
-            if prog.cell(gt, g, "over_threshold_n", "change").suppressed:
-                assert change.suppressed, (key, g)
-    # the contributions (-2 and -1 for secondary) no longer add up to the hidden baseline
-    for p in ("A", "B"):
-        assert (
-            tables[(p, "contribution")]
-            .cell("phase", "secondary", "over_threshold_n", "change")
-            .suppressed
-        )
+        for gt, g in G:
+            if prog.cell(gt, g, "ooa_placements", "change").suppressed:
+                assert t.cell(gt, g, "ooa_placements", "change").suppressed, (key, g)
+            b, s = (t.cell(gt, g, "ooa_placements", w).suppressed for w in ("baseline", "scenario"))
+            assert b == s, (key, g)
 
 
 def test_pairs_hide_both_cells_then_complement_again():

@@ -3,11 +3,14 @@
 Beyond each table's own groupings (:class:`~placeplan.publish.report.impact.ImpactTable`), an
 intruder can relate impact cells in three ways, and each is closed here:
 
-* **movers**: only the pupils who change setting change placement or journey, so in a group
-  where fewer than ``threshold`` pupils move (none: exactly) a count's baseline and scenario
-  differ by at most that many; a baseline hidden beside its published scenario (or the
-  reverse) comes back within a pupil or a few. The two are hidden together
-  (:data:`MOVER_PAIRED` counts), in the programme and in every proposal's table;
+* **movers**: only the pupils who change setting change placement or journey, so a count's
+  change in a group is bounded by the group's movers (none: exact) and is often known from
+  elsewhere (a proposal serving one phase and need changes only that group, and its
+  all-pupils contribution is published): a count's baseline and scenario are hidden together
+  (:data:`MOVER_PAIRED` counts), in the programme and in every proposal's table. And a change
+  of k in such a count means at least k pupils moved: where a group's count of movers is
+  hidden, a non-zero change of those counts is hidden too (its own side: the scenario, or a
+  contribution's baseline);
 * **shared sides**: a proposal *alone* has the programme's baseline and its *contribution* the
   programme's scenario (its baseline is the programme without it); a cell hidden on the shared
   side is hidden in both, and a pairing that must hide a shared cell hides it in the programme
@@ -134,7 +137,7 @@ def _one_scenario(
 
     prog = table(run.programme, force)
     wants: list[tuple[tuple[str, str] | None, Cell]] = [
-        (None, c) for c in _movers(prog, run.programme, threshold)
+        (None, c) for c in _movers(prog, run.programme, "scenario")
     ]
     hid_b, hid_s = _hidden(prog, "baseline"), _hidden(prog, "scenario")
     out = {("programme", "programme"): prog}
@@ -151,7 +154,7 @@ def _one_scenario(
         t = table(raw, forced | mine)
         out[key] = t
         shared = "baseline" if basis == "alone" else "scenario"
-        for c in _movers(t, raw, threshold):
+        for c in _movers(t, raw, "scenario" if basis == "alone" else "baseline"):
             on_shared = c[3] == shared and c[2] not in OWN_IN_CONTRIBUTION
             wants.append((None, c) if on_shared else (key, c))
     return out, wants
@@ -170,20 +173,26 @@ def _hidden(imp: ImpactTable, which: str) -> set[Cell]:
     return out
 
 
-def _movers(imp: ImpactTable, raw: pd.DataFrame, threshold: int) -> list[Cell]:
-    """Cells to hide so that, in each group with fewer than the threshold's movers, a paired
-    count's baseline and scenario are hidden together (or neither is)."""
+def _movers(imp: ImpactTable, raw: pd.DataFrame, own: str) -> list[Cell]:
+    """Cells to hide so that a paired count's baseline and scenario are hidden together (or
+    neither is), and, where a group's count of movers is hidden, no paired count's change is
+    published but a zero (a change of k is at least k movers: with the other groups' it gives
+    the hidden count back). ``own`` is the side that is the table's own quantity."""
     if imp.mask.empty or not imp.mask.to_numpy().any():
         return []
-    moved = raw[raw["metric"].eq("moved_n")]
-    values = pd.to_numeric(moved["scenario"], errors="coerce")
-    few = moved.loc[values.notna().to_numpy() & (values < threshold).to_numpy()]
+    r = raw.assign(group=raw["group"].astype(str)).set_index(["group_type", "group", "metric"])
+    delta = pd.to_numeric(r["scenario"], errors="coerce") - pd.to_numeric(
+        r["baseline"], errors="coerce"
+    )
     out = []
-    for gt, g in zip(few["group_type"].astype(str), few["group"].astype(str), strict=True):
+    for gt, g in sorted({(str(a), str(b)) for a, b, _ in r.index}):
+        hidden = imp.cell(gt, g, "moved_n", "scenario").suppressed
         for m in MOVER_PAIRED:
             if not imp.has(m):
                 continue
             b, s = imp.cell(gt, g, m, "baseline"), imp.cell(gt, g, m, "scenario")
             if b.suppressed != s.suppressed:
                 out.append((gt, g, m, "scenario" if b.suppressed else "baseline"))
+            elif hidden and not b.suppressed and delta.get((gt, g, m), 0) != 0:
+                out.append((gt, g, m, own))
     return out
