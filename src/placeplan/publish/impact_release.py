@@ -137,7 +137,7 @@ def _one_scenario(
 
     prog = table(run.programme, force)
     wants: list[tuple[tuple[str, str] | None, Cell]] = [
-        (None, c) for c in _movers(prog, run.programme, "scenario")
+        (None, c) for c in _movers(prog, run.programme, "scenario", every=True)
     ]
     hid_b, hid_s = _hidden(prog, "baseline"), _hidden(prog, "scenario")
     out = {("programme", "programme"): prog}
@@ -154,7 +154,7 @@ def _one_scenario(
         t = table(raw, forced | mine)
         out[key] = t
         shared = "baseline" if basis == "alone" else "scenario"
-        for c in _movers(t, raw, "scenario" if basis == "alone" else "baseline"):
+        for c in _movers(t, raw, "scenario" if basis == "alone" else "baseline", every=False):
             on_shared = c[3] == shared and c[2] not in OWN_IN_CONTRIBUTION
             wants.append((None, c) if on_shared else (key, c))
     return out, wants
@@ -173,16 +173,27 @@ def _hidden(imp: ImpactTable, which: str) -> set[Cell]:
     return out
 
 
-def _movers(imp: ImpactTable, raw: pd.DataFrame, own: str) -> list[Cell]:
+def _movers(imp: ImpactTable, raw: pd.DataFrame, own: str, *, every: bool) -> list[Cell]:
     """Cells to hide so that a paired count's baseline and scenario are hidden together (or
     neither is), and, where a group's count of movers is hidden, no paired count's change is
     published but a zero (a change of k is at least k movers: with the other groups' it gives
-    the hidden count back). ``own`` is the side that is the table's own quantity."""
+    the hidden count back). ``own`` is the side that is the table's own quantity; ``every``:
+    pair in every group (the programme), else only where no one moves (a proposal's table, whose
+    change elsewhere is its own and hidden by the movers rule: pairing there would push its
+    hidden cells onto the programme's published ones)."""
     if imp.mask.empty or not imp.mask.to_numpy().any():
         return []
     r = raw.assign(group=raw["group"].astype(str)).set_index(["group_type", "group", "metric"])
     delta = pd.to_numeric(r["scenario"], errors="coerce") - pd.to_numeric(
         r["baseline"], errors="coerce"
+    )
+    rows = raw[raw["metric"].eq("moved_n")]
+    moved = dict(
+        zip(
+            zip(rows["group_type"].astype(str), rows["group"].astype(str), strict=True),
+            pd.to_numeric(rows["scenario"], errors="coerce"),
+            strict=True,
+        )
     )
     out = []
     for gt, g in sorted({(str(a), str(b)) for a, b, _ in r.index}):
@@ -191,7 +202,7 @@ def _movers(imp: ImpactTable, raw: pd.DataFrame, own: str) -> list[Cell]:
             if not imp.has(m):
                 continue
             b, s = imp.cell(gt, g, m, "baseline"), imp.cell(gt, g, m, "scenario")
-            if b.suppressed != s.suppressed:
+            if b.suppressed != s.suppressed and (every or moved.get((gt, g), 0) == 0):
                 out.append((gt, g, m, "scenario" if b.suppressed else "baseline"))
             elif hidden and not b.suppressed and delta.get((gt, g, m), 0) != 0:
                 out.append((gt, g, m, own))
