@@ -139,3 +139,23 @@ def test_pairs_hide_both_cells_then_complement_again():
     )
     assert pub.mask["baseline"].tolist() == [True, True, False]
     assert pub.mask["scenario"].tolist() == [True, True, False]
+
+
+def test_one_hidden_proposal_change_gets_a_complement():
+    """The proposals' changes add up to the programme's published -3: Christ The King's
+    hidden -1 (its movers are c) came back as -3 - (-2) - 0; now Medina's -2 is hidden too."""
+    g = [("all", "all pupils")]
+
+    def t(b: int, s: int, moved: int) -> pd.DataFrame:
+        return _long({g[0]: {"ooa_placements": (b, s), "moved_n": (0, moved)}})
+
+    proposals = {("M", "alone"): t(15, 13, 7), ("C", "alone"): t(15, 14, 3),
+                 ("B", "alone"): t(15, 15, 0)}  # fmt: skip
+    tables = published_impacts(
+        [ImpactRun("S", t(15, 12, 10), proposals)], threshold=TH, round_to=0, mode="published"
+    )["S"]
+    change = {k[0]: v.cell("all", "all pupils", "ooa_placements", "change") for k, v in
+              tables.items()}  # fmt: skip
+    assert not change["programme"].suppressed
+    assert change["C"].suppressed and change["M"].suppressed
+    assert not change["B"].suppressed  # a known zero protects nothing

@@ -25,6 +25,7 @@ Everything is suppressed again until no rule hides anything new.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,7 @@ MOVER_PAIRED: tuple[str, ...] = (
 OWN_IN_CONTRIBUTION: tuple[str, ...] = ("moved_n", "worse_off_n")
 
 Cell = tuple[str, str, str, str]
+Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,32 @@ def _one_scenario(
         for c in _movers(t, raw, "scenario" if basis == "alone" else "baseline", every=False):
             on_shared = c[3] == shared and c[2] not in OWN_IN_CONTRIBUTION
             wants.append((None, c) if on_shared else (key, c))
+    wants += _lone_changes(out)
     return out, wants
+
+
+def _lone_changes(out: dict[tuple[str, str], ImpactTable]) -> list[tuple[Key | None, Cell]]:
+    """The proposals' changes (alone, or as contributions) add up to the programme's where they
+    serve different pupils: where the programme's change is published and one proposal's is
+    hidden, hide another's (the smallest non-zero; a zero is known from what the proposal
+    serves), else the programme's."""
+    prog = out[("programme", "programme")]
+    groups = list(zip(prog.table["group_type"], prog.table["group"], strict=True))
+    wants: list[tuple[Key | None, Cell]] = []
+    for basis, own in (("alone", "scenario"), ("contribution", "baseline")):
+        keys = [k for k in out if k[1] == basis]
+        for (gt, g), m in itertools.product(groups, MOVER_PAIRED):
+            if len(keys) < 2 or not prog.has(m) or prog.cell(gt, g, m, "change").suppressed:
+                continue
+            cells = {k: out[k].cell(str(gt), str(g), m, "change") for k in keys}
+            if sum(c.suppressed for c in cells.values()) != 1:
+                continue
+            free = [(abs(c.value), k) for k, c in cells.items() if not c.suppressed and c.value]
+            if free:
+                wants.append((min(free)[1], (str(gt), str(g), m, own)))
+            else:
+                wants.append((None, (str(gt), str(g), m, "scenario")))
+    return wants
 
 
 def _hidden(imp: ImpactTable, which: str) -> set[Cell]:
