@@ -167,7 +167,8 @@ def _lone_changes(out: dict[tuple[str, str], ImpactTable]) -> list[tuple[Key | N
     """The proposals' changes (alone, or as contributions) add up to the programme's where they
     serve different pupils: where the programme's change is published and one proposal's is
     hidden, hide another's (the smallest non-zero; a zero is known from what the proposal
-    serves), else the programme's."""
+    serves). Hiding the programme's change instead hid all-pupils cells the journey-time bands
+    give back, so where no other proposal's change can be hidden nothing is."""
     prog = out[("programme", "programme")]
     groups = list(zip(prog.table["group_type"], prog.table["group"], strict=True))
     wants: list[tuple[Key | None, Cell]] = []
@@ -180,10 +181,8 @@ def _lone_changes(out: dict[tuple[str, str], ImpactTable]) -> list[tuple[Key | N
             if sum(c.suppressed for c in cells.values()) != 1:
                 continue
             free = [(abs(c.value), k) for k, c in cells.items() if not c.suppressed and c.value]
-            if free:
+            if free:  # (none free: the programme's change is left, see the module docstring)
                 wants.append((min(free)[1], (str(gt), str(g), m, own)))
-            else:
-                wants.append((None, (str(gt), str(g), m, "scenario")))
     return wants
 
 
