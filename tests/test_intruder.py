@@ -778,6 +778,66 @@ def add_proposal_relations(rel: Release) -> None:
                         ("flow", y, f"{scen} | without {proposal}", m, s): 1.0})  # fmt: skip
 
 
+#: Impact counts a pupil enters or leaves only by changing setting (and all pupils).
+MOVER_COUNTS = ("pupils", "over_threshold_n", "ooa_placements", "independent_placements",
+                "ferry_journeys", "over_threshold_road_n", "beyond_walking_n")  # fmt: skip
+
+
+def _run_pairs(rel: Release) -> list[tuple[str, str, str, str]]:
+    """(scenario, base run, scenario run, movers' run) of every impact comparison: the
+    programme (baseline -> scenario), a proposal alone (baseline -> alone) and a contribution
+    (the programme without it -> the programme, its movers its own)."""
+    runs = {k[1] for k in rel.truth if k[0] == "imp"}
+    out = []
+    for run in runs:
+        if "|alone|" in run:
+            out.append((run.split("|", 1)[0], "baseline", run, run))
+        elif "|without|" in run:
+            scen, proposal = run.split("|without|")
+            out.append((scen, run, scen, f"{scen}|contribution|{proposal}"))
+        elif "|" not in run and run != "baseline":
+            out.append((run, "baseline", run, run))
+    return out
+
+
+def add_mover_relations(rel: Release, first: str) -> None:
+    """Only the pupils who change setting change placement or journey: in every group a count's
+    baseline and scenario differ by at most the movers (none: equal); pupils leave an existing
+    setting only (a flow or a setting's total falls or stays, by at most its home area's
+    movers); where the proposals serve different pupils their changes (alone, and as
+    contributions) add up to the programme's change."""
+    by_scen: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for scen, base, run, movers in _run_pairs(rel):
+        by_scen[scen].append((base, run, movers))
+        for k in [k for k in rel.truth if k[0] == "imp" and k[1] == run and k[4] in MOVER_COUNTS]:
+            _, _, gt, g, m = k
+            b, mv = ("imp", base, gt, g, m), ("imp", movers, gt, g, "moved_n")
+            rel.relate_ub({k: 1.0, b: -1.0, mv: -1.0})
+            rel.relate_ub({b: 1.0, k: -1.0, mv: -1.0})
+        if base == "baseline" and run == scen:  # the programme
+            continue
+        # a proposal serves the phases and needs its page names: no change in the others
+        for k in [k for k in rel.truth if k[0] == "imp" and k[1] == run and k[4] in MOVER_COUNTS
+                  and k[2] in ("phase", "need_type")]:  # fmt: skip
+            if rel.truth.get(("imp", movers, k[2], k[3], "moved_n")) == 0:
+                rel.relate({k: 1.0, ("imp", base, *k[2:]): -1.0})
+    for k in [k for k in rel.truth if k[0] in ("oflow", "setting") and k[-1] == "baseline"]:
+        s = (*k[:-1], first)
+        rel.relate_ub({s: 1.0, k: -1.0})
+        if k[0] == "oflow":
+            rel.relate_ub({k: 1.0, s: -1.0, ("imp", first, "area", k[1], "moved_n"): -1.0})
+    for scen, comparisons in by_scen.items():
+        alone = [run for base, run, _ in comparisons if "|alone|" in run]
+        without = [base for base, _, _ in comparisons if "|without|" in base]
+        for k in [k for k in rel.truth if k[:2] == ("imp", scen) and k[4] in IMPACT_COUNTS]:
+            _, _, gt, g, m = k
+            b = ("imp", "baseline", gt, g, m)
+            terms = {("imp", r, gt, g, m): -1.0 for r in alone}
+            rel.relate({k: 1.0, b: len(alone) - 1.0, **terms})
+            terms = {("imp", r, gt, g, m): -1.0 for r in without}
+            rel.relate({k: len(without) - 1.0, b: 1.0, **terms})
+
+
 def read_time_bands(rel: Release, result, text: str, tol: float) -> None:
     """The report's bar chart of pupils per journey-time band (values labelled on the bars)."""
     for scen, pre in _prefixes(result).items():
@@ -1317,6 +1377,7 @@ def release_of(result, folder: Path) -> Release:
     add_mitigation_relations(rel, g_all)
     add_mitigation_year_relations(rel)
     add_proposal_relations(rel)
+    add_mover_relations(rel, first)
     t = result.plan.thresholds
     add_band_relations(rel, g_all, (t.max_journey_primary_min, t.max_journey_secondary_min))
     add_optimise_relations(rel)

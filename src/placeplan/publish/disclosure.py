@@ -27,6 +27,9 @@ Convention (documented in the report's disclosure note)
   ``concat`` (the mask never lives in ``DataFrame.attrs``). :func:`apply_marker` reads those
   columns and drops them; :func:`placeplan.publish.tables.write_csv` refuses a frame that still
   carries them, so no writer can publish values without applying the mask.
+* ``pairs``: two count columns known to differ by at most a few pupils on some rows (a
+  group's baseline and scenario where fewer than the threshold change setting) are hidden
+  together there, with secondary suppression again after each pairing.
 * ``force``: cells another table already hides (one decision per quantity, see
   :mod:`placeplan.publish.register`) are hidden here too, with secondary suppression as if they
   were primary. A total row is a member of each identity it closes: a hidden total with all its
@@ -170,6 +173,7 @@ def suppress_table(
     group_cols: Sequence[str] | Sequence[Sequence[str]] | None = None,
     total_rows: pd.Series | None = None,
     force: pd.DataFrame | None = None,
+    pairs: Sequence[tuple[str, str, pd.Series]] | None = None,
 ) -> Published:
     """Suppress small counts (primary and secondary) and statistics derived from them.
 
@@ -202,6 +206,11 @@ def suppress_table(
         Optional boolean frame (index of ``df``; some count or dependent columns): cells to hide
         whatever their value (decided by another table that publishes the same quantity).
         Forced counts get secondary suppression like primary ones.
+    pairs
+        ``(column a, column b, rows)``: two count columns that differ by at most a few pupils on
+        the ``rows`` marked True (a group's baseline and scenario where fewer than ``threshold``
+        pupils change setting): there one hidden cell hides the other, and secondary suppression
+        runs again until nothing changes.
 
     Returns
     -------
@@ -263,8 +272,11 @@ def suppress_table(
         if force is not None and col in force.columns:
             mask[col] = mask[col] | force[col].reindex(df.index).fillna(False).astype(bool)
 
-    if secondary:
-        _secondary(out, mask, count_cols, groupings, is_total)
+    while True:
+        if secondary:
+            _secondary(out, mask, count_cols, groupings, is_total)
+        if not _pair(mask, pairs or ()):
+            break
 
     for dep, sources in deps.items():
         hit = mask[sources].any(axis=1) if sources else pd.Series(False, index=df.index)
@@ -327,6 +339,19 @@ def _secondary(
                     hid[open_tot] = True
                     changed = True
         mask[col] = hid
+
+
+def _pair(mask: pd.DataFrame, pairs: Sequence[tuple[str, str, pd.Series]]) -> bool:
+    """Hide both cells of each pair where one is hidden (mutates ``mask``); True if any grew."""
+    grew = False
+    for a, b, rows in pairs:
+        on = rows.reindex(mask.index).fillna(False).astype(bool)
+        both = on & (mask[a] | mask[b])
+        if (both & ~(mask[a] & mask[b])).any():
+            mask[a] = mask[a] | both
+            mask[b] = mask[b] | both
+            grew = True
+    return grew
 
 
 def _matching_totals(df: pd.DataFrame, totals: pd.Index, keys: list[str], key: object) -> list:

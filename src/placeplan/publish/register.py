@@ -11,7 +11,9 @@ and the map popups all read those objects, so one quantity has one suppression d
 
 Across tables (:func:`release_run`):
 
-* the **impact baseline** of every scenario is the same table, decided once;
+* the **impact tables** of every scenario and proposal are decided together
+  (:mod:`placeplan.publish.impact_release`: the baseline is one table; few movers pair a
+  count's baseline and scenario; a proposal's change is hidden where the programme's is);
 * the **base year of the flow table** and the **impact baseline** publish the same quantities
   (out-of-area and independent / non-maintained placements at the census) when their values
   agree: a cell hidden in one is hidden in the other (``hide`` / ``force``), with secondary
@@ -54,6 +56,7 @@ from placeplan.publish.disclosure import (
     suppression_mask,
 )
 from placeplan.publish.flows import published_flows
+from placeplan.publish.impact_release import ImpactRun, published_impacts
 from placeplan.publish.mitigations import published_mitigations, published_mitigations_by_year
 from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable
 from placeplan.publish.site_ranges import (
@@ -217,7 +220,9 @@ REGISTER: Mapping[str, Declaration] = {
             "report's table by setting): a setting's flows and its total are one group; the "
             "out-of-area settings (and the independent / non-maintained ones) add up to the "
             "impact table's totals, and a home area's flows to them to its impact-table cells, "
-            "which join as total rows (hidden where the impact table hides them)",
+            "which join as total rows (hidden where the impact table hides them); baseline and "
+            "scenario hidden together for a setting and for a flow from a home area with fewer "
+            "than the threshold of movers",
         ),
         Declaration(
             "time_bands",
@@ -248,6 +253,7 @@ def suppress_declared(
     mode: str,
     total_rows: pd.Series | None = None,
     force: pd.DataFrame | None = None,
+    pairs: Sequence[tuple[str, str, pd.Series]] | None = None,
 ) -> Published:
     """Suppress ``df`` as :data:`REGISTER` declares table ``name``.
 
@@ -261,7 +267,7 @@ def suppress_declared(
         The raw (unsuppressed) table.
     threshold, round_to, mode
         The plan's disclosure settings.
-    total_rows, force
+    total_rows, force, pairs
         As for :func:`~placeplan.publish.disclosure.suppress_table`.
 
     Returns
@@ -285,6 +291,7 @@ def suppress_declared(
         secondary=bool(groupings),
         total_rows=total_rows,
         force=force,
+        pairs=pairs,
     )
 
 
@@ -303,6 +310,10 @@ class Release:
     mitigations_by_year
         The published year-by-year mitigation table (shared by every scenario; None when the
         run has none).
+    proposals
+        ``(proposal, basis) -> ImpactTable`` of each proposal alone and as its contribution,
+        suppressed with the programme (:func:`placeplan.publish.impact_release.published_impacts`;
+        empty without proposals).
     """
 
     impact: ImpactTable
@@ -316,6 +327,7 @@ class Release:
     row_accounting: Published | None = None
     ooa_settings: Published | None = None
     mitigations_by_year: pd.DataFrame | None = None
+    proposals: Mapping[tuple[str, str], ImpactTable] | None = None
 
 
 #: Impact metrics (all pupils, baseline) that are the flow table's base-year measures.
@@ -343,25 +355,35 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
         return {}
     first = inputs[0]
     th, rnd, mode = first.disclosure_threshold, first.disclosure_round_to, first.mode
-    # 1. the impact baseline and the flows' base year: one decision per shared quantity
+    # 1. the impact tables (programmes and proposals, together) and the flows' base year: one
+    # decision per shared quantity, until the flow table hides nothing new
     links = _links(first)
-    imp = ImpactTable(first.impact, threshold=th, round_to=rnd, mode=mode)
-    hide = {(y, "baseline", m_f) for m_i, m_f, y in links if _hidden(imp, m_i)}
-    flows = (
-        None
-        if first.flows is None
-        else published_flows(first.flows, threshold=th, round_to=rnd, mode=mode, hide=hide)
-    )
+    runs = [
+        ImpactRun(ri.scenario_name, ri.impact, dict(getattr(ri.proposals, "impacts", None) or {}))
+        for ri in inputs
+    ]
     force: set[tuple[str, str, str, str]] = set()
-    if flows is not None:
-        hidden_flows = set(
-            zip(
-                flows["year"], flows["scenario"], flows["measure"], flows["suppressed"], strict=True
-            )
+    while True:
+        impacts = published_impacts(runs, threshold=th, round_to=rnd, mode=mode, force=force)
+        imp = impacts[first.scenario_name][("programme", "programme")]
+        hide = {(y, "baseline", m_f) for m_i, m_f, y in links if _hidden(imp, m_i)}
+        flows = (
+            None
+            if first.flows is None
+            else published_flows(first.flows, threshold=th, round_to=rnd, mode=mode, hide=hide)
         )
-        for m_i, m_f, y in links:
-            if (y, "baseline", m_f, True) in hidden_flows:
-                force.add(("all", _all_group(imp), m_i, "baseline"))
+        more = set(force)
+        if flows is not None:
+            hidden_flows = set(
+                zip(flows["year"], flows["scenario"], flows["measure"], flows["suppressed"],
+                    strict=True)
+            )  # fmt: skip
+            for m_i, m_f, y in links:
+                if (y, "baseline", m_f, True) in hidden_flows:
+                    more.add(("all", _all_group(imp), m_i, "baseline"))
+        if more == force:
+            break
+        force = more
     scores = (
         None
         if first.site_scores is None
@@ -378,9 +400,10 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
     )
     out = {}
     for ri in inputs:
-        imp = ImpactTable(ri.impact, threshold=th, round_to=rnd, mode=mode, force=force)
-        rel = _scenario_release(ri, imp, flows, scores)
-        out[ri.scenario_name] = replace(rel, mitigations_by_year=mit_years)
+        tables = impacts[ri.scenario_name]
+        rel = _scenario_release(ri, tables[("programme", "programme")], flows, scores)
+        props = {k: v for k, v in tables.items() if k != ("programme", "programme")}
+        out[ri.scenario_name] = replace(rel, mitigations_by_year=mit_years, proposals=props)
     return out
 
 
@@ -731,6 +754,12 @@ def _ooa_flows(ri: ReportInputs, imp: ImpactTable) -> dict[str, Published | None
         .fillna(False)
         .astype(bool)
     )
+    # pupils only leave a setting by moving: a setting's baseline and scenario, and a flow's
+    # from a home area where fewer than the threshold move, are hidden together
+    imp_raw = ri.impact[ri.impact["group_type"].eq("area") & ri.impact["metric"].eq("moved_n")]
+    movers = dict(zip(imp_raw["group"].astype(str), imp_raw["scenario"], strict=True))
+    few = frame["origin_id"].astype(str).map(lambda o: not float(movers.get(o, 0)) >= th)
+    paired = frame["_part"].eq("setting") | (frame["_part"].eq("flow") & few)
     pub = suppress_declared(
         "ooa_flows",
         frame.drop(columns=[f"_hidden_{w}" for w in _RUNS], errors="ignore"),
@@ -739,6 +768,7 @@ def _ooa_flows(ri: ReportInputs, imp: ImpactTable) -> dict[str, Published | None
         mode=mode,
         total_rows=total,
         force=force,
+        pairs=[("baseline", "scenario", paired)],
     )
     if rnd and mode == "published":
         pub.values["change"] = pub.values["scenario"] - pub.values["baseline"]

@@ -46,6 +46,7 @@ __all__ = [
     "COUNT_CRITERIA",
     "RANGES_JS",
     "RANGE_COLUMNS",
+    "SENSITIVITY_COLUMNS",
     "criterion_bounds",
     "largest_time_saved_hidden",
     "published_ranks",
@@ -63,6 +64,8 @@ COUNT_CRITERIA: dict[str, str] = {
 }
 #: The columns :func:`site_score_ranges` adds to the published site scores.
 RANGE_COLUMNS = ("score_low", "score_high", "rank_best", "rank_worst")
+#: The ranks under ±50 % weights and the criterion that moves a site most (site_scores.csv).
+SENSITIVITY_COLUMNS = ("min_rank", "max_rank", "most_sensitive_to")
 
 
 def _round9(x: float) -> float:
@@ -329,8 +332,10 @@ def ranks_among_all(scores: Published) -> Published:
     ``rank_best``/``rank_worst`` (among every candidate) that reads wrongly (a site 4th of the
     exact ones can be 13th to 15th of all). So ``rank`` becomes the rank among all candidates
     where the ranges fix it (``rank_best == rank_worst``) and is hidden where they do not; the
-    ranks under ±50 % weights (``min_rank``, ``max_rank``, ``most_sensitive_to``), computed
-    among the exact sites only, are hidden (the report's sliders replace them). Rows are listed
+    ranks under ±50 % weights (:data:`SENSITIVITY_COLUMNS`), computed among the exact sites
+    only, would be hidden in every row: those columns are dropped (the report's sliders replace
+    them). A rank fixed by the ranges is published even where the score is hidden: it is worked
+    out from the published ranges alone. Rows are listed
     as the sliders list them (:func:`range_order`). Everything
     here is derived from published cells, so nothing new is disclosed.
     """
@@ -344,10 +349,10 @@ def ranks_among_all(scores: Published) -> Published:
     fixed = values["rank_best"].astype(int) == values["rank_worst"].astype(int)
     values["rank"] = values["rank_best"].astype(float).where(fixed)
     mask["rank"] = ~fixed
-    for col in ("min_rank", "max_rank", "most_sensitive_to"):
-        if col in values.columns:
-            values[col] = "" if col == "most_sensitive_to" else float("nan")
-            mask[col] = True
+    # hidden in every row: dropped, not published as a column of "c"
+    gone = [c for c in SENSITIVITY_COLUMNS if c in values.columns]
+    values = values.drop(columns=gone)
+    mask = mask.drop(columns=[c for c in gone if c in mask.columns])
     by_id = pd.Series(values.index, index=values["site_id"].astype(str))
     order = by_id.loc[range_order(values)].to_numpy()
     return replace(scores, values=values.loc[order], mask=mask.loc[order])

@@ -189,7 +189,7 @@ def map_journey_times(
         "<h4>Mean journey time (each way)</h4>"
         f"{band_rows}"
         f'<i style="background:{SUPPRESSED_FILL}"></i>'
-        f"suppressed (fewer than {threshold} pupils or movers)<br>"
+        f"suppressed (fewer than {threshold} pupils, or 1 to {threshold - 1} movers)<br>"
         f'<i style="background:{NODATA_FILL}"></i>no pupils'
     )
     legend += proposals_legend(sites)
