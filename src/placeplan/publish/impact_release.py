@@ -149,7 +149,9 @@ def _one_scenario(
             continue
         mine = own.setdefault((run.name, proposal, basis), set())
         if basis == "alone":  # shares the baseline; its change hidden with the programme's
-            forced = hid_b | {(gt, g, m, "scenario") for gt, g, m, _ in hid_s}
+            # (not its movers: they are its own, no sum of proposals' movers is the programme's,
+            # and hiding them hid zeros in groups it does not serve, known from what it serves)
+            forced = hid_b | {(gt, g, m, "scenario") for gt, g, m, _ in hid_s if m != "moved_n"}
         else:  # shares the scenario (but its own movers); its baseline hidden with the programme's
             forced = {c for c in hid_s if c[2] not in OWN_IN_CONTRIBUTION}
             forced |= {(gt, g, m, "baseline") for gt, g, m, _ in hid_b}

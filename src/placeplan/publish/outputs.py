@@ -128,6 +128,8 @@ def _proposal_tables(run: RunResult, rel: Release, name: str) -> dict[tuple[str,
     decision per quantity, for the report's proposal pages and ``impact.csv`` alike).
     """
     out: dict[tuple[str, str], ImpactTable] = {("programme", "programme"): rel.impact}
+    if rel.proposals is not None:
+        return {**out, **rel.proposals}
     pa = getattr(run, "proposals", None)
     if pa is None:
         return out
