@@ -129,13 +129,16 @@ def falls_from(
     ('every', [])
     >>> falls_from(["a", "b", "c", "d"], [15, 14, 14, 12], 1)
     ('not_every', ['c'])
+    >>> falls_from(["a", "b", "c", "d"], [None, 14, 13, 12], 2)  # a hidden year before it
+    ('every', [])
     """
     start = max(start, 1)
     if start >= len(values):
         return "none", []
     if any(v is None for v in values[start - 1 :]):
         return "hidden", []
-    v = [float(x) for x in values]  # type: ignore[arg-type]
+    # years before ``start - 1`` are not compared and may be hidden (None)
+    v = [float("nan") if x is None else float(x) for x in values]
     not_down = [years[i] for i in range(start, len(v)) if not v[i] < v[i - 1]]
     return ("not_every" if not_down else "every"), not_down
 
