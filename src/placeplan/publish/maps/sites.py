@@ -374,30 +374,7 @@ def map_sites(
         )
     lo, hi = add_sites(m, sites, internal=internal)
 
-    edges = np.linspace(lo, hi, len(SCORE_COLOURS) + 1)
-    score_rows = "".join(
-        f'<i class="dot" style="background:{c}"></i>{edges[i]:.2f}–{edges[i + 1]:.2f}<br>'
-        for i, c in enumerate(SCORE_COLOURS)
-    )
-    legend = (
-        "<h4>Candidate site score</h4>"
-        f"{score_rows}"
-        '<i class="dot" style="background:#bdbdbd"></i>not scored, or its score is a range '
-        "(see the site's label)<br>"
-    )
-    legend += proposals_legend(sites)
-    if isochrones is not None and not isochrones.empty:
-        legend += "<h4 style='margin-top:6px'>Drive-time catchments of the proposed sites</h4>"
-        legend += "".join(
-            f'<i class="dot" style="background:{c}"></i>≤ {mins:g} min<br>'
-            for mins, c in _catchment_shades(isochrones)
-        )
-    if ooa_flows is not None:
-        legend += (
-            "<h4 style='margin-top:6px'>Out-of-area and independent placements</h4>"
-            f"<small>line width ∝ pupils; flows of fewer than {threshold} pupils "
-            "are not drawn</small>"
-        )
+    legend = _sites_legend(lo, hi, sites, isochrones, ooa_flows, threshold)
 
     def _fit() -> list[list[float]] | None:
         frames = [sites, outline if outline is not None else areas]
@@ -424,3 +401,39 @@ def map_sites(
 
 def _iso_style(_feature: dict[str, Any], *, colour: str) -> dict[str, Any]:
     return {"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.18}
+
+
+def _sites_legend(
+    lo: float,
+    hi: float,
+    sites: gpd.GeoDataFrame | None,
+    isochrones: gpd.GeoDataFrame | None,
+    ooa_flows: gpd.GeoDataFrame | None,
+    threshold: int,
+) -> str:
+    """The site map's legend: score classes, the proposals, catchments and flows."""
+    edges = np.linspace(lo, hi, len(SCORE_COLOURS) + 1)
+    score_rows = "".join(
+        f'<i class="dot" style="background:{c}"></i>{edges[i]:.2f}–{edges[i + 1]:.2f}<br>'
+        for i, c in enumerate(SCORE_COLOURS)
+    )
+    legend = (
+        "<h4>Candidate site score</h4>"
+        f"{score_rows}"
+        '<i class="dot" style="background:#bdbdbd"></i>not scored, or its score is a range '
+        "(see the site's label)<br>"
+    )
+    legend += proposals_legend(sites)
+    if isochrones is not None and not isochrones.empty:
+        legend += "<h4 style='margin-top:6px'>Drive-time catchments of the proposed sites</h4>"
+        legend += "".join(
+            f'<i class="dot" style="background:{c}"></i>≤ {mins:g} min<br>'
+            for mins, c in _catchment_shades(isochrones)
+        )
+    if ooa_flows is not None:
+        legend += (
+            "<h4 style='margin-top:6px'>Out-of-area and independent placements</h4>"
+            f"<small>line width ∝ pupils; flows of fewer than {threshold} pupils "
+            "are not drawn</small>"
+        )
+    return legend
