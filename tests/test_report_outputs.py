@@ -38,9 +38,13 @@ def out_dir(tmp_path_factory) -> Path:
     with warnings.catch_warnings():
         # the sample has one postcode far from a road; that data warning is not under test here
         warnings.simplefilter("ignore", SnapWarning)
-        run_and_publish(plan)
+        RUN.append(run_and_publish(plan)[0])
     assert (tmp / "report.html").is_file()
     return tmp
+
+
+#: The run behind ``out_dir`` (its unsuppressed tables, for tests that check what was hidden).
+RUN: list[object] = []
 
 
 @pytest.fixture(scope="module")
@@ -322,3 +326,33 @@ def test_proposal_pages_cost_mitigations_year_by_year_as_the_csv_does(out_dir, r
                 ][quantities[cells[1]]].iloc[0]
                 assert (shown == "c") == (want == "c"), (site, cells[1], shown, want)
     assert checked == len(sites) * 2 * 2 * len(set(mine["year"]))
+
+
+def test_proposal_changes_resting_on_a_few_pupils_are_hidden(out_dir, report):
+    """A proposal's year where 1-4 pupils are placed differently from its comparison run: its
+    non-zero changes (journey time, distance, placements) are those pupils' own, so the page
+    shows c (a reviewer saw Barton's journey change swing -28 / +11 / -11 min on 1-3 pupils)."""
+    result = RUN[0]
+    t = result.proposals.table  # type: ignore[attr-defined]
+    first = next(iter(result.scenarios))  # type: ignore[attr-defined]
+    t = t[t["scenario"].eq(first) & t["measure"].eq("placement_changed")]
+    sites = [p for p in dict.fromkeys(t["proposal"]) if p != "programme"]
+    labels = {"Alone": "alone", "Contribution": "contribution"}
+    checked = 0
+    for k, site in enumerate(sites, start=1):
+        head, rows = _table_rows(report, f"t-prop-{k}-yby")
+        cols = head[2:]
+        label = ""
+        for cells in rows:
+            label = cells[0] or label
+            basis = labels.get(cells[1])
+            # the flow rows (mitigations follow section 4's rule: both levels are published)
+            if basis is None or "mitigation" in label.lower():
+                continue
+            for year, shown in zip(cols, cells[2:], strict=True):
+                hit = t[t["proposal"].eq(site) & t["basis"].eq(basis) & t["year"].eq(year)]
+                if hit.empty or not 0 < float(hit["central"].iloc[0]) < 5:
+                    continue
+                assert shown in ("c", "±0", "0", "x", ""), (site, basis, year, label, shown)
+                checked += 1
+    assert checked, "the sample should have a proposal year resting on a few pupils"

@@ -177,7 +177,7 @@ def test_journey_figure_has_every_layer_and_the_legend_beside_the_frames(areas, 
     assert "Scenario: Two bases" in svg
     # the legend explains suppression and keys the two selected sites by number
     text = _text(root)
-    assert "suppressed (fewer than 5 pupils or movers)" in text
+    assert "suppressed: <5 pupils, or 1-4 moving (or protecting such)" in text
     assert "1 Medina Primary ASD base" in text
     assert "2 Carisbrooke SEMH base" in text
     assert "Ryde SLCN base" not in text  # not selected

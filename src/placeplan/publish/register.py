@@ -167,10 +167,11 @@ REGISTER: Mapping[str, Declaration] = {
             dependent_cols={"annual_cost_gbp": ("pupils",), "...": ()},
             groupings=(("scenario", "proposal", "basis", "run", "year"),),
             outputs=("mitigations_by_year.csv", "report section 4"),
-            note="decided by publish.mitigations.published_mitigations_by_year: a row (all "
-            "three statistics, pupils and £) hidden together; each year's rules and total one "
-            "group; a scenario equal to its baseline paired; the baseline run alike in every "
-            "scenario; a change hidden with either run",
+            note="decided by publish.mitigations.published_mitigations_by_year: per level "
+            "(scenario, proposal, basis, run, year) every rule row shown when each is 0 or at "
+            "least the threshold, else only the All rules total and the rule rows withheld; the "
+            "total's £ hidden where with its pupils it would pin a rule; a change hidden with "
+            "either level",
         ),
         Declaration(
             "areas",

@@ -150,7 +150,10 @@ def static_journey_times(
     leg.heading("Mean journey time (each way), pupils living in the area")
     for colour, (_, _, label) in zip(BAND_COLOURS, TIME_BANDS, strict=True):
         leg.item(box(colour), label)
-    leg.item(box(SUPPRESSED_FILL), f"suppressed (fewer than {threshold} pupils or movers)")
+    leg.item(
+        box(SUPPRESSED_FILL),
+        f"suppressed: <{threshold} pupils, or 1-{threshold - 1} moving (or protecting such)",
+    )
     leg.item(box(NODATA_FILL), "no pupils")
     proposed_legend(leg, key)
     basemap_legend(leg, "".join(x for _, _, layers in panels for x in layers))

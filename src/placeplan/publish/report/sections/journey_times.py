@@ -192,7 +192,9 @@ def _map(areas: pd.DataFrame, inputs: ReportInputs, ctx: ReportContext) -> list[
         Figure(
             "fs-journey-times",
             "Mean journey time by home area (each way), baseline (top) and with the proposals "
-            f"(bottom); areas with fewer than {ctx.threshold} pupils are suppressed (grey).",
+            f"(bottom); grey: areas with fewer than {ctx.threshold} pupils and, with the "
+            f"proposals, areas where 1 to {ctx.threshold - 1} pupils change setting (their mean "
+            "would give their own journeys away), or areas hidden to protect those.",
             svg,
             "Two maps of the authority's areas shaded by mean journey time, before and after.",
         ),

@@ -147,6 +147,7 @@ class _Published:
     def __init__(self, p: ProposalInputs, ctx: ReportContext) -> None:
         th, rnd, mode = ctx.threshold, ctx.round_to, ctx.mode
         self.p = p
+        self.mode_internal = mode == "internal"
         self.imp = (
             dict(p.published)
             if p.published is not None
@@ -189,6 +190,15 @@ class _Published:
                 strict=True,
             )
         }  # fmt: skip
+        self._threshold = th
+        # pupils placed differently from the comparison run, per proposal, basis and year
+        self._changed = {
+            (pr, b, y): float(c)
+            for pr, b, y, m, c in zip(
+                t["proposal"], t["basis"], t["year"], t["measure"], t["central"], strict=True
+            )
+            if m == "placement_changed" and pd.notna(c)
+        }
         self._snap = {
             (pr, b, m): c
             for pr, b, y, m, c in zip(
@@ -219,7 +229,21 @@ class _Published:
         return (None if hidden or pd.isna(c) else float(c)), hidden
 
     def flow(self, proposal: str, basis: str, year: str, measure: str, fmt: str) -> Cell:
-        """A year's change: alone / programme against the baseline, contribution paired."""
+        """A year's change: alone / programme against the baseline, contribution paired.
+
+        A proposal's non-zero change is hidden in a year when fewer than the threshold of pupils
+        (but some) are placed differently from its comparison run (``placement_changed``): its
+        journey, distance and placement changes are then those few pupils' own.
+        """
+        cell = self._flow_change(proposal, basis, year, measure, fmt)
+        if basis == PROGRAMME or cell.suppressed or self.mode_internal:
+            return cell
+        few = 0 < self._changed.get((proposal, basis, year), 0.0) < self._threshold
+        if few and cell.value not in (None, 0.0):
+            return Cell(None, fmt, suppressed=True, signed=True)
+        return cell
+
+    def _flow_change(self, proposal: str, basis: str, year: str, measure: str, fmt: str) -> Cell:
         s = self.p.scenario
         if not measure or self.flows is None:
             return Cell(None, fmt)
