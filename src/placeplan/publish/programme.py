@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from placeplan.compute.flows_types import academic_year
 from placeplan.compute.programme import options_within_budget
 from placeplan.compute.programme_demand import OBJECTIVES
 from placeplan.publish.disclosure import apply_marker, suppress, suppression_mask
@@ -86,13 +87,8 @@ def _describe(inst: ProgrammeInstance, sites: pd.DataFrame, opts: tuple[int, ...
     for o in opts:
         sid = inst.site_ids[int(inst.opt_site[o])]
         year = int(inst.years[inst.opt_open[o]])
-        parts.append(f"{sid} ({int(inst.opt_places[o])} places, opens {_academic_year(year)})")
+        parts.append(f"{sid} ({int(inst.opt_places[o])} places, opens {academic_year(year)})")
     return "; ".join(parts) if parts else "(none)"
-
-
-def _academic_year(start: int) -> str:
-    """2027 -> '2027/28': a base opens in September of its opening year (not a financial year)."""
-    return f"{start}/{(start + 1) % 100:02d}"
 
 
 def _programme_frame(study: ProgrammeStudy) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from placeplan.compute.flows_types import academic_year
 from placeplan.publish.report.impact import all_group
 
 if TYPE_CHECKING:
@@ -32,17 +33,6 @@ __all__ = [
     "plan_facts",
     "published_provision",
 ]
-
-
-def academic_year(start: int) -> str:
-    """The academic year starting in September of ``start``: ``2025`` -> ``"2025/26"``.
-
-    Examples
-    --------
-    >>> academic_year(2025), academic_year(1999)
-    ('2025/26', '1999/00')
-    """
-    return f"{start}/{(start + 1) % 100:02d}"
 
 
 @dataclass(frozen=True)
