@@ -275,6 +275,19 @@ def _table_rows(page: str, table_id: str) -> tuple[list[str], list[list[str]]]:
     return head, [cells(r) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
 
 
+def _yby_cells(report: str, k: int):
+    """Proposal ``k``'s year-by-year table as ``(measure label, basis, year, shown)`` per cell
+    (a measure's label is on its first basis row only)."""
+    labels = {"Alone": "alone", "Contribution": "contribution"}
+    head, rows = _table_rows(report, f"t-prop-{k}-yby")
+    label = ""
+    for cells in rows:
+        label = cells[0] or label
+        if cells[1] in labels:
+            for year, shown in zip(head[2:], cells[2:], strict=True):
+                yield label, labels[cells[1]], year, shown
+
+
 def test_proposal_pages_cost_mitigations_year_by_year_as_the_csv_does(out_dir, report):
     """Each proposal's page gives the flow model's mitigations (the change in pupils and £, alone
     and as its contribution) for every year, as ``mitigations_by_year.csv`` publishes them in its
@@ -287,22 +300,15 @@ def test_proposal_pages_cost_mitigations_year_by_year_as_the_csv_does(out_dir, r
     ]
     sites = [p for p in dict.fromkeys(mine["proposal"]) if p != "programme"]
     assert sites
-    labels = {"Alone": "alone", "Contribution": "contribution"}
     quantities = {
         "Pupils covered by a mitigation": "pupils",
         "Mitigation cost a year": "annual_cost_gbp",
     }
     checked = 0
     for k, site in enumerate(sites, start=1):
-        head, rows = _table_rows(report, f"t-prop-{k}-yby")
-        cols = head[2:]
-        q = ""
-        for cells in rows:
-            q = quantities.get(cells[0], "" if cells[0] else q)
-            if not q:
-                continue
-            basis = labels[cells[1]]
-            for year, shown in zip(cols, cells[2:], strict=True):
+        for label, basis, year, shown in _yby_cells(report, k):
+            q = quantities.get(label, "")
+            if q:
                 want = mine[
                     mine["proposal"].eq(site) & mine["basis"].eq(basis) & mine["year"].eq(year)
                 ][q].iloc[0]
@@ -337,22 +343,15 @@ def test_proposal_changes_resting_on_a_few_pupils_are_hidden(out_dir, report):
     first = next(iter(result.scenarios))  # type: ignore[attr-defined]
     t = t[t["scenario"].eq(first) & t["measure"].eq("placement_changed")]
     sites = [p for p in dict.fromkeys(t["proposal"]) if p != "programme"]
-    labels = {"Alone": "alone", "Contribution": "contribution"}
     checked = 0
     for k, site in enumerate(sites, start=1):
-        head, rows = _table_rows(report, f"t-prop-{k}-yby")
-        cols = head[2:]
-        label = ""
-        for cells in rows:
-            label = cells[0] or label
-            basis = labels.get(cells[1])
+        for label, basis, year, shown in _yby_cells(report, k):
             # the flow rows (mitigations follow section 4's rule: both levels are published)
-            if basis is None or "mitigation" in label.lower():
+            if "mitigation" in label.lower():
                 continue
-            for year, shown in zip(cols, cells[2:], strict=True):
-                hit = t[t["proposal"].eq(site) & t["basis"].eq(basis) & t["year"].eq(year)]
-                if hit.empty or not 0 < float(hit["central"].iloc[0]) < 5:
-                    continue
-                assert shown in ("c", "±0", "0", "x", ""), (site, basis, year, label, shown)
-                checked += 1
+            hit = t[t["proposal"].eq(site) & t["basis"].eq(basis) & t["year"].eq(year)]
+            if hit.empty or not 0 < float(hit["central"].iloc[0]) < 5:
+                continue
+            assert shown in ("c", "±0", "0", "x", ""), (site, basis, year, label, shown)
+            checked += 1
     assert checked, "the sample should have a proposal year resting on a few pupils"
