@@ -264,13 +264,24 @@ _VARIANTS = [
     "independent + non-maintained still beats both baselines at 1 and 3 years, and the "
     "coverage of all held-out figures drops by at most 3 points and stays at or above "
     "75 %; if both pass, the one with the lower `all` over both authorities; if neither, "
-    "the shipped model stays. Meeting the 13.1 % target is reported, not required.",
+    "the shipped model stays. Meeting the 13.1 % target is reported, not required. "
+    "**Result: neither adopted; the shipped model stays** (one run of each, 2026-11-25, "
+    "`_COMBINE_TOTAL = True` or `_NEW_DAMPED = True` in `compute/forecast.py`; shipped in "
+    "brackets). (A) `ehcplans` 1y, 3y 4.86, 13.29 (4.78, 13.73; linear trend 4.96, 13.12): "
+    "better at 3 years, worse at 1 year, still above the trend at 3; indep + NM 11.0, 19.8 "
+    "(11.0, 18.8), both still beating the baselines; `all` Isle of Wight 22.30 (22.69), "
+    "Southampton 17.84 (17.80); coverage 104 of 127 (103), 1-year 83 % (81), 3-year 79 % "
+    "(81). (B) `ehcplans` 4.76, 14.11: better at 1 year by 0.02, worse at 3; indep + NM "
+    "11.1, 18.9; `all` 22.84, 17.81; coverage unchanged (103 of 127). The code stays, off "
+    "(`compute/forecast_trend.py`; tests in `tests/test_forecast_trend.py`).",
     "",
     "**Why all plans miss at 3 years**: growth accelerated from 2021/22 (Isle of Wight 0 % "
-    "then 8-12 % a year; Southampton 5-6 % then 11-15 %); every origin's fit underestimates it, "
-    "and the linear trend wins by 0.6 points on 6 forecasts. The first origin (2019/20) has "
-    "one transition and no residuals, so its ranges fall back on the floor and cover only "
-    "60 % at 1 year.",
+    "then 8-12 % a year; Southampton 5-6 % then 11-15 %). The origins from 2020/21 "
+    "underestimate it at 3 years (Isle of Wight -20 %, -11 %; Southampton -12 %, -19 %), "
+    "the 2019/20 origins overestimate it (+14 %, +7 %; the island's plans did not grow in "
+    "2020/21), and the linear trend wins by 0.6 points on 6 forecasts. The "
+    "first origin (2019/20) has one transition and no residuals, so its ranges fall back on "
+    "the floor and cover only 60 % at 1 year.",
 ]
 
 
