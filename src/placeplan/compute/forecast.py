@@ -30,7 +30,10 @@ The model, fitted on one authority's published SEN2 series (``prepare.sen2.Sen2R
 * **New plans** a year follow a damped linear trend over the last ``window`` years present
   (least squares, half the slope kept; last value if only one year), never below zero. (An
   optional leading indicator, next year's new plans from this year's requests for assessment,
-  :mod:`~placeplan.compute.forecast_lead`, is off: ``_NEW_LEAD``.)
+  :mod:`~placeplan.compute.forecast_lead`, is off: ``_NEW_LEAD``. So are two damped-trend
+  variants, :mod:`~placeplan.compute.forecast_trend`: all plans as the mean of this model and a
+  damped trend of all plans, ``_COMBINE_TOTAL``; the new-plan inflow on a damped trend,
+  ``_NEW_DAMPED``; neither passed its backtest rule, benchmarks/RESULTS.md.)
 * **By age** (what the release allows: caseload by single year of age is published only for the
   latest two censuses, new plans by age for the latest two or three calendar years, need only
   for the latest year), :func:`project_cohort` ages the latest by-age stock one year at a time,
@@ -83,6 +86,7 @@ from placeplan.compute.forecast_ranges import (
     sigma_table,
     z_value,
 )
+from placeplan.compute.forecast_trend import TREND_PHI, damped_sum, damped_value, line_fit
 
 if TYPE_CHECKING:
     from placeplan.prepare.sen2 import Sen2Release
@@ -152,6 +156,12 @@ _NEW_DAMP = 0.5
 #: requests table is given (:mod:`~placeplan.compute.forecast_lead`). Off: it did not pass its
 #: pre-registered rule in the backtest (benchmarks/RESULTS.md, variants).
 _NEW_LEAD = False
+#: Variant (A): all plans = equal-weight mean of the stock-flow total and a damped trend of all
+#: plans (:mod:`~placeplan.compute.forecast_trend`), the types scaled to it. Variant (B): the
+#: new-plan inflow on a damped trend (``phi = TREND_PHI``) instead of ``_NEW_DAMP``. Both off:
+#: see benchmarks/RESULTS.md, variants.
+_COMBINE_TOTAL = False
+_NEW_DAMPED = False
 
 
 def _num(df: pd.DataFrame, row: object, col: str) -> float:
@@ -236,6 +246,7 @@ class _Core:
     new_mix: dict[str, float]  # leaf -> share of new plans
     shares: dict[str, float]  # leaf -> share of all plans at the base year
     new_lead: tuple[float, float] | None = None  # (ratio, next year's new plans), requests
+    total_trend: tuple[float, float] = (0.0, 0.0)  # (level, slope) of all plans, last years
 
 
 def _history(release: Sen2Release, base_year: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -326,7 +337,13 @@ def _fit_core(
         new_mix = {m: float(mix_sum[m]) / total if total > 0 else 0.0 for m in leaves}
     else:
         slope, intercept, new_mix = 0.0, 0.0, dict.fromkeys(leaves, 0.0)
+    recent_stock = stock[TOTAL_MEASURE].iloc[-window:]
+    total_trend = line_fit(
+        [float(_year_start(y) - _year_start(base)) for y in recent_stock.index],
+        [float(v) for v in recent_stock],
+    )
     return _Core(
+        total_trend=total_trend,
         shares={m: last_stock[m] / max(sum(last_stock[k] for k in leaves), 1e-9) for m in leaves},
         base_year=base,
         stock=last_stock,
@@ -347,6 +364,8 @@ def _new_plans_central(core: _Core, year: str) -> float:
     h = _year_start(year) - _year_start(core.base_year)
     if core.new_lead is not None:  # next year from this year's requests, then the trend's slope
         return max(core.new_lead[1] + _NEW_DAMP * core.new_slope * (h - 1), 0.0)
+    if _NEW_DAMPED:
+        return max(core.new_intercept + core.new_slope * damped_sum(TREND_PHI, h), 0.0)
     return max(core.new_intercept + _NEW_DAMP * core.new_slope * h, 0.0)
 
 
@@ -382,6 +401,9 @@ def _project_core(core: _Core, years: int, share_path: pd.DataFrame | None = Non
         out = {TOTAL_MEASURE: total, **{m: mixed[m] for m in PLACEMENT_MEASURES}}
         for name, parts in DERIVED_MEASURES.items():
             out[name] = sum(mixed[p] for p in parts)
+        if _COMBINE_TOTAL and total > 0:  # the stock-flow path runs on; its output is scaled
+            combined = 0.5 * (total + damped_value(*core.total_trend, h, TREND_PHI))
+            out = {m: v * combined / total for m, v in out.items()}
         out[_NEW_TOTAL] = n
         rows[year] = out
     frame = pd.DataFrame.from_dict(rows, orient="index")
