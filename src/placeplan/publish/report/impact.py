@@ -8,6 +8,7 @@ table once; :func:`metric_table` and :func:`group_table` lay its cells out as re
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -526,19 +527,21 @@ def impact_long(imp: ImpactTable) -> pd.DataFrame:
     table
         ``group_type, group, metric, baseline, scenario, change`` with values, ``c`` or ``x``.
     """
-    table, mask = imp.table, imp.mask
     rows = []
-    for idx, r in table.iterrows():
+    whiches = ("baseline", "scenario", "change")
+    keys = zip(imp.table["group_type"].tolist(), imp.table["group"].tolist(), strict=True)
+    for i, (gt, g) in enumerate(keys):  # the table's arrays (the cells ``cell`` reads)
         for metric in imp.metrics:
             vals: list[str | float] = []
-            for which in ("baseline", "scenario", "change"):
+            for which in whiches:
                 col = f"{metric}__{which}"
-                v = r[col]
-                if col in mask.columns and bool(mask.at[idx, col]):
+                k = imp._mask_at.get(col)
+                v = float(imp._values[i, imp._value_at[col]])
+                if k is not None and bool(imp._hidden[i, k]):
                     vals.append(SUPPRESSED_MARKER)
-                elif pd.isna(v):
+                elif math.isnan(v):
                     vals.append("x")
                 else:
-                    vals.append(round(float(v), 3))
-            rows.append((r["group_type"], r["group"], metric, *vals))
+                    vals.append(round(v, 3))
+            rows.append((gt, g, metric, *vals))
     return pd.DataFrame(rows, columns=list(IMPACT_COLS))
