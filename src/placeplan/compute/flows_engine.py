@@ -236,6 +236,14 @@ _STATUS_NAMES = {
 }
 
 
+def _status_names(codes: np.ndarray) -> np.ndarray:
+    """The :data:`_STATUS_NAMES` of status ``codes`` (an object array; NaN for other codes)."""
+    names = np.full(256, np.nan, dtype=object)
+    for code, name in _STATUS_NAMES.items():
+        names[code] = name
+    return names[codes.astype(np.uint8)]
+
+
 def run_years(
     pop: Population,
     inp: FlowInputs,
@@ -339,15 +347,28 @@ def _place_in_order(rows: np.ndarray, keys: np.ndarray, free: np.ndarray, cur: n
 
     ``keys[j]`` is row ``j``'s policy key per setting (inf: not for them); ``free`` places are
     taken as pupils are placed; a pupil with no finite key left is ``_UNPLACED``.
+
+    Free places only shrink here, and only at the setting just taken: so every remaining row's
+    best setting is found at once, and found again only after a setting fills (the same choice
+    as one row at a time, at the cost of one ``argmin`` per setting that fills).
     """
-    for j, r in enumerate(rows):
-        row = np.where(free > 0, keys[j], np.inf)
-        s = int(np.argmin(row))
-        if np.isfinite(row[s]):
-            cur[r] = s
-            free[s] -= 1
-        else:
-            cur[r] = _UNPLACED
+    avail = np.where(free > 0, keys, np.inf)  # (row j's keys with the settings free for it)
+    j, m = 0, len(rows)
+    while j < m:
+        best = np.argmin(avail[j:], axis=1).tolist()
+        filled = False
+        for s in best:
+            r = rows[j]
+            if math.isfinite(avail[j, s]):
+                cur[r] = s
+                free[s] -= 1
+                filled = not free[s] > 0
+            else:
+                cur[r] = _UNPLACED
+            j += 1
+            if filled:
+                avail[j:, s] = np.inf
+                break
 
 
 def _move_settled(
@@ -498,7 +519,7 @@ def pupil_table(
         {
             "pupil_ref": pop.ref[pi],
             "year": years[ti],
-            "status": pd.Series(tr.status[pi, ti]).map(_STATUS_NAMES).to_numpy(),
+            "status": _status_names(tr.status[pi, ti]),
             "setting_id": sid,
             "time_min": time_all[pi, ti],
             "distance_km": dist,

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from placeplan._errors import SchemaValidationError
-from placeplan.compute.impact import transport_policy
 
 __all__ = [
     "GROUPS",
@@ -366,18 +365,13 @@ def transport_eligible(
     ...     walking_distance_8plus_miles=3.0, post16_walking_distance_miles=None).tolist()
     [False, True, False, True, False]
     """
-    policy = transport_policy(pd.Series(np.asarray(nc_year, dtype=float)))
+    # transport_policy's bands on arrays (run for every year of every flow run): age on
+    # 1 September = NC year + 4; below compulsory school age or unknown: not by distance
+    age = np.asarray(nc_year, dtype=float) + 4.0
     other = np.inf if post16_walking_distance_miles is None else post16_walking_distance_miles
-    limit = (
-        policy.map(
-            {
-                "statutory_under8": walking_distance_under8_miles,
-                "statutory_8_16": walking_distance_8plus_miles,
-                "post16": other,
-                "age19_25": other,
-            }
-        )
-        .fillna(np.inf)
-        .to_numpy(dtype=float)
-    )
+    limit = np.select(
+        [age < 4.0, age < 8, age < 16, age < 19, age >= 19],
+        [np.inf, walking_distance_under8_miles, walking_distance_8plus_miles, other, other],
+        default=np.inf,
+    ).astype(float)
     return np.asarray(assisted, dtype=bool) | (np.asarray(distance_miles, dtype=float) > limit)

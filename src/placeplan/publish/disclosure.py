@@ -86,15 +86,41 @@ class Published:
     def frame(self) -> pd.DataFrame:
         """Values plus the mask as ``"<column>:suppressed"`` columns (sections and maps read it)."""
         out = self.values.copy()
+        aligned = (
+            self.mask.index.equals(out.index)
+            and out.index.is_unique
+            and self.mask.columns.is_unique
+        )
+        names = [f"{col}{MASK_SUFFIX}" for col in self.mask.columns]
+        if (
+            aligned
+            and type(out) is pd.DataFrame
+            and out.columns.is_unique
+            and not out.columns.isin(names).any()
+            and all(_is_bool(d) for d in self.mask.dtypes)
+        ):
+            # one concatenation, not a column insert per mask column (the same frame)
+            flags = pd.DataFrame(self.mask.to_numpy(dtype=bool), index=out.index, columns=names)
+            joined = pd.concat([out, flags], axis=1)
+            joined.attrs = out.attrs
+            return joined
         for col in self.mask.columns:
+            m = self.mask[col]
             out[f"{col}{MASK_SUFFIX}"] = (
-                self.mask[col].reindex(out.index).fillna(False).astype(bool)
+                m.to_numpy(dtype=bool)  # (already aligned and boolean: the same column)
+                if aligned and _is_bool(m.dtype)
+                else m.reindex(out.index).fillna(False).astype(bool)
             )
         return out
 
     def marked(self, marker: str = SUPPRESSED_MARKER) -> pd.DataFrame:
         """Display copy with ``marker`` in suppressed cells (placed by index label)."""
         return apply_marker(self.frame(), marker)
+
+
+def _is_bool(dtype: object) -> bool:
+    """True for numpy's bool dtype (not pandas' nullable ``boolean``)."""
+    return isinstance(dtype, np.dtype) and dtype.kind == "b"
 
 
 def _as_groupings(group_cols: Sequence[str] | Sequence[Sequence[str]] | None) -> list[list[str]]:
@@ -266,6 +292,11 @@ def suppress_table(
         if total_rows is None
         else total_rows.reindex(df.index).fillna(False).astype(bool)
     )
+    if _plain_numeric(df, count_cols, deps):
+        hid = _hide_arrays(
+            df, count_cols, deps, threshold, secondary, groupings, is_total, force, pairs or ()
+        )
+        return _published_arrays(out, hid, count_cols, deps, round_to, mode)
     for col in count_cols:
         vals = pd.to_numeric(out[col], errors="coerce")
         mask[col] = (vals > 0) & (vals < threshold)
@@ -293,6 +324,103 @@ def suppress_table(
     return Published(out, mask, mode)
 
 
+def _plain_numeric(df: pd.DataFrame, count_cols: list[str], deps: dict[str, list[str]]) -> bool:
+    """True if :func:`suppress_table` may run on arrays: every count and dependent column is a
+    plain numpy number column, named once, and every source of a dependent is one of them (else
+    the frame-by-frame path runs, whose result for other dtypes is what it has always been)."""
+    cols = count_cols + list(deps)
+    if len(set(cols)) != len(cols) or not df.columns.is_unique or not df.index.is_unique:
+        return False
+    if any(s not in cols for v in deps.values() for s in v):
+        return False
+    dtypes = dict(zip(df.columns, df.dtypes, strict=True))
+    return all(isinstance(dtypes[c], np.dtype) and dtypes[c].kind in "iuf" for c in cols)
+
+
+def _as_flags(frame: pd.DataFrame | None, col: str, index: pd.Index) -> np.ndarray | None:
+    """Column ``col`` of a boolean ``frame`` aligned to ``index`` (None if it has no such
+    column), as :func:`suppress_table` has always read it (``reindex``, ``fillna(False)``)."""
+    if frame is None or col not in frame.columns:
+        return None
+    s = frame[col]
+    if _is_bool(s.dtype) and frame.index.equals(index):
+        return s.to_numpy(dtype=bool)
+    return s.reindex(index).fillna(False).astype(bool).to_numpy(dtype=bool)
+
+
+def _hide_arrays(
+    df: pd.DataFrame,
+    count_cols: list[str],
+    deps: dict[str, list[str]],
+    threshold: int,
+    secondary: bool,
+    groupings: list[list[str]],
+    is_total: pd.Series,
+    force: pd.DataFrame | None,
+    pairs: Sequence[tuple[str, str, pd.Series]],
+) -> dict[str, np.ndarray]:
+    """The suppression mask of :func:`suppress_table` on arrays: primary and forced cells,
+    secondary suppression and pairs to a fixed point, then the dependent columns."""
+    table = df[count_cols].to_numpy(dtype=float) if count_cols else np.zeros((len(df), 0))
+    vals = {c: table[:, j] for j, c in enumerate(count_cols)}
+    hid: dict[str, np.ndarray] = {}
+    for col in count_cols:
+        hid[col] = (vals[col] > 0) & (vals[col] < threshold)
+        forced = _as_flags(force, col, df.index)
+        if forced is not None:
+            hid[col] = hid[col] | forced
+    groups = _secondary_groups(df, groupings, is_total) if secondary else []
+    on = [
+        (a, b, rows.reindex(df.index).fillna(False).astype(bool).to_numpy(dtype=bool))
+        for a, b, rows in pairs
+    ]
+    while True:
+        for col in count_cols:
+            _secondary_column(vals[col], hid[col], groups)
+        grew = False
+        for a, b, rows_on in on:
+            both = rows_on & (hid[a] | hid[b])
+            if (both & ~(hid[a] & hid[b])).any():
+                hid[a], hid[b] = hid[a] | both, hid[b] | both
+                grew = True
+        if not grew:
+            break
+    for dep, sources in deps.items():
+        hit = np.zeros(len(df), dtype=bool)
+        for src in sources:
+            hit |= hid.get(src, hit)
+        hid[dep] = hid.get(dep, np.zeros(len(df), dtype=bool)) | hit
+        forced = _as_flags(force, dep, df.index)
+        if forced is not None:
+            hid[dep] = hid[dep] | forced
+    return hid
+
+
+def _published_arrays(
+    out: pd.DataFrame,
+    hid: dict[str, np.ndarray],
+    count_cols: list[str],
+    deps: dict[str, list[str]],
+    round_to: int,
+    mode: Literal["published", "internal"],
+) -> Published:
+    """``out`` (a copy of the table) with hidden cells NaN and counts rounded, and the mask."""
+    cols = count_cols + list(deps)
+    values = out[cols].to_numpy(dtype=float, copy=True)
+    flags = np.column_stack([hid[c] for c in cols]) if cols else np.zeros((len(out), 0), bool)
+    values[flags] = np.nan
+    if round_to > 0:
+        n = len(count_cols)  # (the count columns come first)
+        v = values[:, :n]
+        values[:, :n] = np.sign(v) * np.floor(np.abs(v) / round_to + 0.5) * round_to
+    if type(out) is pd.DataFrame:  # every column at once (each a new float column)
+        out.isetitem(list(out.columns.get_indexer(pd.Index(cols))), values)
+    else:
+        for j, col in enumerate(cols):
+            out[col] = values[:, j]
+    return Published(out, pd.DataFrame(flags, index=out.index, columns=cols), mode)
+
+
 def _secondary(
     df: pd.DataFrame,
     mask: pd.DataFrame,
@@ -306,6 +434,18 @@ def _secondary(
     hidden cell, hide the smallest positive free member (else the smallest), or else the
     group's published totals. Groups and their totals are found once; the loop runs on arrays.
     """
+    groups = _secondary_groups(df, groupings, is_total)
+    for col in count_cols:
+        vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        hid = mask[col].to_numpy(dtype=bool).copy()
+        _secondary_column(vals, hid, groups)
+        mask[col] = hid
+
+
+def _secondary_groups(
+    df: pd.DataFrame, groupings: list[list[str]], is_total: pd.Series
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each grouping's groups as ``(member positions, total positions)`` in ``df``."""
     flags = is_total.to_numpy(dtype=bool)
     members = df.index[~flags]
     totals = df.index[flags]
@@ -318,27 +458,30 @@ def _secondary(
             groups.append(
                 (df.index.get_indexer(pd.Index(idx)), df.index.get_indexer(pd.Index(tot)))
             )
-    for col in count_cols:
-        vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-        hid = mask[col].to_numpy(dtype=bool).copy()
-        changed = True
-        while changed:
-            changed = False
-            for at, tot_at in groups:
-                if int(hid[at].sum()) + int(hid[tot_at].sum()) != 1:
-                    continue
-                free = at[~hid[at] & ~np.isnan(vals[at])]
-                if free.size:
-                    order = free[np.argsort(vals[free], kind="stable")]
-                    positive = order[vals[order] > 0]
-                    hid[positive[0] if positive.size else order[0]] = True
-                    changed = True
-                    continue
-                open_tot = tot_at[~hid[tot_at] & ~np.isnan(vals[tot_at])]
-                if open_tot.size:
-                    hid[open_tot] = True
-                    changed = True
-        mask[col] = hid
+    return groups
+
+
+def _secondary_column(
+    vals: np.ndarray, hid: np.ndarray, groups: list[tuple[np.ndarray, np.ndarray]]
+) -> None:
+    """Secondary suppression of one count column to a fixed point (mutates ``hid``)."""
+    changed = True
+    while changed:
+        changed = False
+        for at, tot_at in groups:
+            if int(hid[at].sum()) + int(hid[tot_at].sum()) != 1:
+                continue
+            free = at[~hid[at] & ~np.isnan(vals[at])]
+            if free.size:
+                order = free[np.argsort(vals[free], kind="stable")]
+                positive = order[vals[order] > 0]
+                hid[positive[0] if positive.size else order[0]] = True
+                changed = True
+                continue
+            open_tot = tot_at[~hid[tot_at] & ~np.isnan(vals[tot_at])]
+            if open_tot.size:
+                hid[open_tot] = True
+                changed = True
 
 
 def _pair(mask: pd.DataFrame, pairs: Sequence[tuple[str, str, pd.Series]]) -> bool:
@@ -387,6 +530,11 @@ def suppression_mask(df: pd.DataFrame) -> pd.DataFrame:
         the frame never went through :func:`suppress`.
     """
     cols = mask_columns(df)
+    if cols and df.columns.is_unique:
+        flags = df[cols]
+        if all(_is_bool(d) for d in flags.dtypes):  # (the same frame, without a copy per column)
+            names = [c.removesuffix(MASK_SUFFIX) for c in cols]
+            return pd.DataFrame(flags.to_numpy(dtype=bool), index=df.index, columns=names)
     return pd.DataFrame(
         {c.removesuffix(MASK_SUFFIX): df[c].fillna(False).astype(bool) for c in cols},
         index=df.index,

@@ -7,9 +7,13 @@ table once; :func:`metric_table` and :func:`group_table` lay its cells out as re
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Collection, Sequence
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
+import numpy as np
 import pandas as pd
 
 from placeplan._errors import SchemaValidationError
@@ -103,6 +107,11 @@ GROUP_TYPE_LABEL: dict[str, str] = {
 class ImpactTable:
     """Disclosure-controlled impact table with cell lookup.
 
+    Building one lays the long table out wide once per content (see :func:`_shape`) and is
+    remembered for its content, settings and forced cells (see :func:`_built`): the fixed point
+    of :func:`placeplan.publish.impact_release.published_impacts` builds the same table under the
+    same forcing round after round. :meth:`cell` and :meth:`has` are dictionary and array look-ups.
+
     Parameters
     ----------
     impact
@@ -121,6 +130,18 @@ class ImpactTable:
         If a ``(group_type, group, metric)`` appears twice.
     """
 
+    table: pd.DataFrame
+    mask: pd.DataFrame
+    plain: pd.DataFrame
+    metrics: list[str]
+    _metric_set: frozenset[str]
+    _index: dict[tuple[str, str], int]
+    _columns: dict[str, int]
+    _values: np.ndarray
+    _value_at: dict[str, int]
+    _hidden: np.ndarray
+    _mask_at: dict[str, int]
+
     def __init__(
         self,
         impact: pd.DataFrame,
@@ -130,82 +151,11 @@ class ImpactTable:
         mode: Mode,
         force: Collection[tuple[str, str, str, str]] = (),
     ):
-        imp = impact.loc[:, list(IMPACT_COLS)].copy()
-        imp["group"] = imp["group"].astype(str)
-        dup = imp.duplicated(["group_type", "group", "metric"])
-        if dup.any():
-            msg = f"impact table has {int(dup.sum())} duplicate (group_type, group, metric) rows"
-            raise SchemaValidationError(msg)
-        # unstacking one level of a three-level index leaves a frame
-        wide = cast(
-            "pd.DataFrame",
-            imp.set_index(["group_type", "group", "metric"])[["baseline", "scenario", "change"]]
-            .unstack("metric")
-            .sort_index(),
-        )
-        wide.columns = [f"{m}__{w}" for w, m in cast("pd.MultiIndex", wide.columns)]
-        wide = wide.reset_index()
-        metrics = sorted(set(imp["metric"]))
-        counts = [m for m in metrics if m in COUNT_METRICS]
-        for m in metrics:
-            for w in ("baseline", "scenario", "change"):
-                wide[f"{m}__{w}"] = pd.to_numeric(wide[f"{m}__{w}"], errors="coerce").astype(float)
-        count_cols = [f"{m}__{w}" for m in counts for w in ("baseline", "scenario")]
-        deps: dict[str, list[str]] = {}
-        for m in metrics:
-            if m in counts:
-                deps[f"{m}__change"] = [f"{m}__baseline", f"{m}__scenario"]
-                continue
-            sources = [s for s in DEPENDENT_METRICS.get(m, ("pupils",)) if s in counts]
-            for w in ("baseline", "scenario"):
-                deps[f"{m}__{w}"] = [f"{s}__{w}" for s in sources]
-            deps[f"{m}__change"] = [f"{s}__{w}" for s in sources for w in ("baseline", "scenario")]
-            if "moved_n" in counts:
-                # a group's statistic moves from baseline to scenario by its movers' journeys
-                # and placements only: with 1-4 movers (moved_n hidden) pupils x the change is
-                # their own, so the scenario side is hidden with the movers' count
-                deps[f"{m}__scenario"].append("moved_n__scenario")
-                deps[f"{m}__change"].append("moved_n__scenario")
-        forced = pd.DataFrame(False, index=wide.index, columns=count_cols)
-        if mode == "published":
-            for m in INDIVIDUAL_METRICS:
-                if m in metrics:
-                    for w in ("baseline", "scenario", "change"):
-                        forced[f"{m}__{w}"] = True
-        for gt, g, m, w in force:
-            col = f"{m}__{w}"
-            if col in forced.columns:
-                forced.loc[wide["group_type"].eq(gt) & wide["group"].eq(str(g)), col] = True
-        out = suppress(
-            wide,
-            force=forced,
-            count_cols=count_cols,
-            threshold=threshold,
-            round_to=round_to,
-            mode=mode,
-            dependent_cols=deps,
-            group_cols=["group_type"],
-            total_rows=wide["group_type"].eq("all"),
-        )
-        if round_to and mode == "published":
-            for m in counts:
-                out[f"{m}__change"] = out[f"{m}__scenario"] - out[f"{m}__baseline"]
-            _percentages_of_rounded(out, metrics)
-        self.table = out
-        self.mask = suppression_mask(out)
-        # lookups read a copy without the packed mask in ``attrs`` (pandas deep-copies attrs on
-        # every column access, which made each cell cost milliseconds)
-        self.plain = out.copy()
-        self.plain.attrs = {}
-        self.metrics = metrics
-        self._index = {
-            (gt, g): i
-            for i, (gt, g) in enumerate(zip(out["group_type"], out["group"], strict=True))
-        }
+        self.__dict__.update(_built(impact, threshold, round_to, mode, force))
 
     def has(self, metric: str) -> bool:
         """True if the impact table holds ``metric``."""
-        return metric in self.metrics
+        return metric in self._metric_set
 
     def groups(self, group_type: str) -> list[str]:
         """The groups of ``group_type`` in display order (phases in school order)."""
@@ -219,11 +169,12 @@ class ImpactTable:
         col = f"{metric}__{which}"
         fmt = METRIC_FMT.get(metric, "number")
         i = self._index.get((group_type, group))
-        if i is None or col not in self.table.columns:
+        if i is None or col not in self._columns:
             return Cell(None, fmt)
-        row = self.table.index[i]
-        sup = bool(self.mask.at[row, col]) if col in self.mask.columns else False
-        raw: Any = self.plain.at[row, col]
+        j = self._value_at.get(col)
+        raw: Any = self._values[i, j] if j is not None else self.plain.iat[i, self._columns[col]]
+        k = self._mask_at.get(col)
+        sup = bool(self._hidden[i, k]) if k is not None else False
         v = None if pd.isna(raw) else float(raw)
         return Cell(v, fmt, suppressed=sup, signed=which == "change")
 
@@ -232,6 +183,180 @@ class ImpactTable:
         return tuple(  # type: ignore[return-value]
             self.cell(group_type, group, metric, w) for w in ("baseline", "scenario", "change")
         )
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """An impact table laid out wide (one row per group, sorted), before disclosure control."""
+
+    wide: pd.DataFrame
+    metrics: list[str]
+    count_cols: list[str]
+    deps: dict[str, list[str]]
+    rows: dict[tuple[Any, str], int]
+
+
+def _content_key(impact: pd.DataFrame) -> bytes:
+    """A digest of the columns :class:`ImpactTable` reads (their dtypes and every value)."""
+    imp = impact.loc[:, list(IMPACT_COLS)]
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr([str(d) for d in imp.dtypes]).encode())
+    h.update(pd.util.hash_pandas_object(imp, index=False).to_numpy().tobytes())
+    return h.digest()
+
+
+def _shape(impact: pd.DataFrame) -> _Shape:
+    """Lay the long impact table out wide: ``<metric>__<which>`` columns, one row per group."""
+    imp = impact.loc[:, list(IMPACT_COLS)].copy()
+    imp["group"] = imp["group"].astype(str)
+    dup = imp.duplicated(["group_type", "group", "metric"])
+    if dup.any():
+        msg = f"impact table has {int(dup.sum())} duplicate (group_type, group, metric) rows"
+        raise SchemaValidationError(msg)
+    # unstacking one level of a three-level index leaves a frame
+    wide = cast(
+        "pd.DataFrame",
+        imp.set_index(["group_type", "group", "metric"])[["baseline", "scenario", "change"]]
+        .unstack("metric")
+        .sort_index(),
+    )
+    wide.columns = [f"{m}__{w}" for w, m in cast("pd.MultiIndex", wide.columns)]
+    wide = wide.reset_index()
+    metrics = sorted(set(imp["metric"]))
+    counts = [m for m in metrics if m in COUNT_METRICS]
+    for m in metrics:
+        for w in ("baseline", "scenario", "change"):
+            wide[f"{m}__{w}"] = pd.to_numeric(wide[f"{m}__{w}"], errors="coerce").astype(float)
+    count_cols = [f"{m}__{w}" for m in counts for w in ("baseline", "scenario")]
+    deps: dict[str, list[str]] = {}
+    for m in metrics:
+        if m in counts:
+            deps[f"{m}__change"] = [f"{m}__baseline", f"{m}__scenario"]
+            continue
+        sources = [s for s in DEPENDENT_METRICS.get(m, ("pupils",)) if s in counts]
+        for w in ("baseline", "scenario"):
+            deps[f"{m}__{w}"] = [f"{s}__{w}" for s in sources]
+        deps[f"{m}__change"] = [f"{s}__{w}" for s in sources for w in ("baseline", "scenario")]
+        if "moved_n" in counts:
+            # a group's statistic moves from baseline to scenario by its movers' journeys
+            # and placements only: with 1-4 movers (moved_n hidden) pupils x the change is
+            # their own, so the scenario side is hidden with the movers' count
+            deps[f"{m}__scenario"].append("moved_n__scenario")
+            deps[f"{m}__change"].append("moved_n__scenario")
+    keys = zip(wide["group_type"], wide["group"], strict=True)
+    rows = {(gt, g): i for i, (gt, g) in enumerate(keys)}
+    return _Shape(wide, metrics, count_cols, deps, rows)
+
+
+def _forced(
+    shape: _Shape, force: Collection[tuple[str, str, str, str]], mode: Mode
+) -> pd.DataFrame:
+    """The cells to hide whatever their value: ``force``'s count cells, and in published mode
+    every cell of the individual metrics (one pupil's own journey)."""
+    cols = list(shape.count_cols)
+    always: list[str] = []
+    if mode == "published":
+        for m in INDIVIDUAL_METRICS:
+            if m in shape.metrics:
+                always += [f"{m}__{w}" for w in ("baseline", "scenario", "change")]
+    cols += [c for c in always if c not in cols]
+    at = {c: j for j, c in enumerate(cols)}
+    flags = np.zeros((len(shape.wide), len(cols)), dtype=bool)
+    for c in always:
+        flags[:, at[c]] = True
+    for gt, g, m, w in force:
+        j, i = at.get(f"{m}__{w}"), shape.rows.get((gt, str(g)))
+        if j is not None and i is not None:
+            flags[i, j] = True
+    return pd.DataFrame(flags, index=shape.wide.index, columns=cols)
+
+
+def _build(
+    shape: _Shape,
+    threshold: int,
+    round_to: int,
+    mode: Mode,
+    force: Collection[tuple[str, str, str, str]],
+) -> dict[str, Any]:
+    """The state of one :class:`ImpactTable`: the suppressed table, its mask and look-ups."""
+    wide = shape.wide
+    out = suppress(
+        wide,
+        force=_forced(shape, force, mode),
+        count_cols=shape.count_cols,
+        threshold=threshold,
+        round_to=round_to,
+        mode=mode,
+        dependent_cols=shape.deps,
+        group_cols=["group_type"],
+        total_rows=wide["group_type"].eq("all"),
+    )
+    if round_to and mode == "published":
+        for m in shape.metrics:
+            if f"{m}__baseline" in shape.count_cols:
+                out[f"{m}__change"] = out[f"{m}__scenario"] - out[f"{m}__baseline"]
+        _percentages_of_rounded(out, shape.metrics)
+    mask = suppression_mask(out)
+    # lookups read a copy without the packed mask in ``attrs`` (pandas deep-copies attrs on
+    # every column access, which made each cell cost milliseconds)
+    plain = out.copy()
+    plain.attrs = {}
+    values = [f"{m}__{w}" for m in shape.metrics for w in ("baseline", "scenario", "change")]
+    return {
+        "table": out,
+        "mask": mask,
+        "plain": plain,
+        "metrics": list(shape.metrics),
+        "_metric_set": frozenset(shape.metrics),
+        "_index": {
+            (gt, g): i
+            for i, (gt, g) in enumerate(zip(out["group_type"], out["group"], strict=True))
+        },
+        "_columns": {c: j for j, c in enumerate(out.columns)},
+        "_values": plain.loc[:, values].to_numpy(dtype=float),
+        "_value_at": {c: j for j, c in enumerate(values)},
+        "_hidden": mask.to_numpy(dtype=bool),
+        "_mask_at": {c: j for j, c in enumerate(mask.columns)},
+    }
+
+
+def _built(
+    impact: pd.DataFrame,
+    threshold: int,
+    round_to: int,
+    mode: Mode,
+    force: Collection[tuple[str, str, str, str]],
+) -> dict[str, Any]:
+    """:func:`_build` remembered by the table's content, the settings and the forced cells (a
+    hit is the same computation's result: the key is a digest of every value read)."""
+    force = tuple(force)
+    content = _content_key(impact)
+    shape = _SHAPES.get(content)
+    if shape is None:
+        shape = _remember(_SHAPES, content, _shape(impact), 64)
+    try:
+        key: tuple[Any, ...] | None = (content, threshold, round_to, mode, frozenset(force))
+    except TypeError:  # unhashable cells: built every time
+        key = None
+    if key is not None and key in _BUILT:
+        return _BUILT[key]
+    state = _build(shape, threshold, round_to, mode, force)
+    return state if key is None else _remember(_BUILT, key, state, 256)
+
+
+_T = TypeVar("_T")
+
+
+def _remember(memo: dict[Any, _T], key: Any, value: _T, size: int) -> _T:
+    """Store ``value`` under ``key``, dropping the oldest entry beyond ``size``; return it."""
+    if len(memo) >= size:
+        memo.pop(next(iter(memo)))
+    memo[key] = value
+    return value
+
+
+_SHAPES: dict[bytes, _Shape] = {}
+_BUILT: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 def _percentages_of_rounded(out: pd.DataFrame, metrics: Sequence[str]) -> None:
@@ -402,19 +527,21 @@ def impact_long(imp: ImpactTable) -> pd.DataFrame:
     table
         ``group_type, group, metric, baseline, scenario, change`` with values, ``c`` or ``x``.
     """
-    table, mask = imp.table, imp.mask
     rows = []
-    for idx, r in table.iterrows():
+    whiches = ("baseline", "scenario", "change")
+    keys = zip(imp.table["group_type"].tolist(), imp.table["group"].tolist(), strict=True)
+    for i, (gt, g) in enumerate(keys):  # the table's arrays (the cells ``cell`` reads)
         for metric in imp.metrics:
             vals: list[str | float] = []
-            for which in ("baseline", "scenario", "change"):
+            for which in whiches:
                 col = f"{metric}__{which}"
-                v = r[col]
-                if col in mask.columns and bool(mask.at[idx, col]):
+                k = imp._mask_at.get(col)
+                v = float(imp._values[i, imp._value_at[col]])
+                if k is not None and bool(imp._hidden[i, k]):
                     vals.append(SUPPRESSED_MARKER)
-                elif pd.isna(v):
+                elif math.isnan(v):
                     vals.append("x")
                 else:
-                    vals.append(round(float(v), 3))
-            rows.append((r["group_type"], r["group"], metric, *vals))
+                    vals.append(round(v, 3))
+            rows.append((gt, g, metric, *vals))
     return pd.DataFrame(rows, columns=list(IMPACT_COLS))
