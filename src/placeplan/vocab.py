@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import difflib
 from collections.abc import Iterable
 from typing import Final
@@ -28,6 +29,7 @@ __all__ = [
     "TIME_BAND_EDGES_MIN",
     "TIME_BAND_LABELS",
     "academic_year",
+    "academic_year_start",
     "closest",
     "did_you_mean",
     "time_band",
@@ -97,6 +99,27 @@ def academic_year(start_year: int) -> str:
     ('2025/26', '1999/00')
     """
     return f"{start_year}/{(start_year + 1) % 100:02d}"
+
+
+def academic_year_start(day: dt.date) -> int:
+    """The calendar year the academic year of ``day`` starts in (September to August).
+
+    Parameters
+    ----------
+    day
+        A date (a census date: January 2026 is in 2025/26).
+
+    Returns
+    -------
+    int
+        2025 for any day from 1 September 2025 to 31 August 2026.
+
+    Examples
+    --------
+    >>> academic_year_start(dt.date(2026, 1, 15)), academic_year_start(dt.date(2025, 9, 1))
+    (2025, 2025)
+    """
+    return day.year if day.month >= 9 else day.year - 1
 
 
 def closest(text: str, choices: Iterable[str]) -> str | None:

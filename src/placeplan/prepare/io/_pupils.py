@@ -41,7 +41,7 @@ from placeplan.prepare.io._locate import (
     to_points,
 )
 from placeplan.prepare.io._read import read_table
-from placeplan.vocab import did_you_mean
+from placeplan.vocab import academic_year_start, did_you_mean
 
 if TYPE_CHECKING:
     from placeplan.prepare.geocode import PostcodeIndex
@@ -174,7 +174,7 @@ def _academic_year_start(census_date: object) -> int:
         day = census_date
     else:
         day = dt.date.fromisoformat(str(census_date))
-    return day.year if day.month >= 9 else day.year - 1
+    return academic_year_start(day)
 
 
 def nc_year_from_birth(dob: pd.Series, census_date: object = None) -> pd.Series:
