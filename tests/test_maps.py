@@ -268,3 +268,26 @@ def test_proposals_numbered_as_the_report_numbers_them():
     assert [(n, r.site_id) for n, r in numbered_proposals(sites)] == [(1, "B"), (2, "D"), (3, "A")]
     plain = sites.drop(columns="proposal_no")
     assert [(n, r.site_id) for n, r in numbered_proposals(plain)] == [(1, "A"), (2, "B"), (3, "D")]
+
+
+def test_a_missing_value_shows_the_reports_marker_and_the_legend_keys_both(inputs, sites):
+    """A value that does not exist (no score, no cost) is the report's "x", not a dash; the
+    legend says what "c" and "x" mean, in the report's words."""
+    from placeplan.publish.disclosure import NOT_AVAILABLE_MARKER, SUPPRESSED_MARKER
+    from placeplan.publish.report import render
+
+    vals = sites.copy()
+    vals["score"] = float("nan")
+    vals["capital_cost_gbp"] = float("nan")
+    html = maps.map_sites(vals, inputs.provision, outline=inputs.outline).get_root().render()
+    assert f"score: {NOT_AVAILABLE_MARKER}\\u003cbr" in html and "score: –" not in html
+    assert f"capital cost: {NOT_AVAILABLE_MARKER}\\u003cbr" in html
+    assert render.fmt_count(None) == NOT_AVAILABLE_MARKER  # the report's marker is the same one
+    key = f"“{SUPPRESSED_MARKER}” suppressed (DfE convention); “{NOT_AVAILABLE_MARKER}” not"
+    assert key in html
+    internal = (
+        maps.map_sites(inputs.sites, inputs.provision, outline=inputs.outline, internal=True)
+        .get_root()
+        .render()
+    )
+    assert f"“{SUPPRESSED_MARKER}” suppressed" not in internal

@@ -47,6 +47,7 @@ import pandas as pd
 
 __all__ = [
     "MASK_SUFFIX",
+    "NOT_AVAILABLE_MARKER",
     "SUPPRESSED_MARKER",
     "Published",
     "apply_marker",
@@ -58,6 +59,10 @@ __all__ = [
 
 SUPPRESSED_MARKER = "c"
 """Display symbol for a suppressed value (DfE convention: "c" = confidential)."""
+
+NOT_AVAILABLE_MARKER = "x"
+"""Display symbol for a value that does not exist (DfE convention: "x" = not available), e.g. a
+mean over no pupils; the report's tables and the maps' pop-ups both show it."""
 
 MASK_SUFFIX = ":suppressed"
 """Suffix of the companion boolean column that holds a column's suppression mask."""

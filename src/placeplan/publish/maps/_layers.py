@@ -15,7 +15,12 @@ import shapely
 from branca.element import Figure, MacroElement
 
 from placeplan._errors import CRSError, SchemaValidationError
-from placeplan.publish.disclosure import SUPPRESSED_MARKER, mask_columns, suppression_mask
+from placeplan.publish.disclosure import (
+    NOT_AVAILABLE_MARKER,
+    SUPPRESSED_MARKER,
+    mask_columns,
+    suppression_mask,
+)
 from placeplan.publish.escape import geojson_properties, html_text, js_string
 from placeplan.publish.maps._page import HtmlData, finalise
 
@@ -126,7 +131,7 @@ def suppressed_column(df: pd.DataFrame, col: str) -> pd.Series:
 
 
 def display_values(
-    values: pd.Series, suppressed: pd.Series, fmt: str, none_text: str = "–"
+    values: pd.Series, suppressed: pd.Series, fmt: str, none_text: str = NOT_AVAILABLE_MARKER
 ) -> list[str]:
     """Format ``values`` with ``fmt``: suppressed ones as the marker, NaN as ``none_text``."""
     out = []
@@ -339,7 +344,7 @@ def add_provision(m: folium.Map, provision: gpd.GeoDataFrame | None) -> None:
         ptype = str(getattr(row, "provision_type", "") or "")
         in_area = bool(getattr(row, "in_area", True))
         cap = getattr(row, "capacity", None)
-        cap_txt = "–" if cap is None or pd.isna(cap) else f"{int(cap):,}"
+        cap_txt = NOT_AVAILABLE_MARKER if cap is None or pd.isna(cap) else f"{int(cap):,}"
         tip = (
             f"<b>{html_text(str(row.name))}</b><br>{html_text(ptype.replace('_', ' '))}"
             f"{'' if in_area else ' (out of area)'}<br>places: {cap_txt}"
@@ -381,6 +386,14 @@ def _provision_legend(provision: gpd.GeoDataFrame | None) -> str:
     return f"<h4>Existing provision</h4>{rows}<small>dashed = out of area</small>"
 
 
+def marker_key(*, internal: bool) -> str:
+    """The legend's key to the markers pop-ups show, worded as the report's (section 9)."""
+    key = f"“{NOT_AVAILABLE_MARKER}” not available (e.g. no pupils)"
+    if not internal:
+        key = f"“{SUPPRESSED_MARKER}” suppressed (DfE convention); " + key
+    return f'<div class="pp-key">In pop-ups: {key}.</div>'
+
+
 def finish_map(
     m: folium.Map,
     legend: str,
@@ -393,7 +406,7 @@ def finish_map(
     note: str | None,
 ) -> folium.Map:
     """Legends, layer control, attribution, fit to ``bounds()``, banners; then finalise."""
-    _Legend(legend).add_to(m)
+    _Legend(legend + marker_key(internal=internal)).add_to(m)
     prov_legend = _provision_legend(provision)
     if prov_legend:
         _Legend(prov_legend, position="topleft").add_to(m)

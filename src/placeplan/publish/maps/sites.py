@@ -10,6 +10,7 @@ import folium
 import numpy as np
 import pandas as pd
 
+from placeplan.publish.disclosure import NOT_AVAILABLE_MARKER as NA
 from placeplan.publish.disclosure import SUPPRESSED_MARKER
 from placeplan.publish.escape import html_text
 from placeplan.publish.maps._layers import (
@@ -74,10 +75,10 @@ def add_sites(
     hi = float(scores.max()) if scores.notna().any() else 1.0
     selected = s.get("selected", pd.Series(False, index=s.index)).fillna(False).astype(bool)
     served = display_values(
-        s.get("pupils_served", pd.Series(np.nan, index=s.index)), sup, "{:,.0f}", "–"
+        s.get("pupils_served", pd.Series(np.nan, index=s.index)), sup, "{:,.0f}", NA
     )
     saved = display_values(
-        s.get("mean_time_saved_min", pd.Series(np.nan, index=s.index)), sup_t, "{:.1f} min", "–"
+        s.get("mean_time_saved_min", pd.Series(np.nan, index=s.index)), sup_t, "{:.1f} min", NA
     )
     numbers = {str(r.site_id): i for i, r in numbered_proposals(sites)}
     groups = {
@@ -89,18 +90,16 @@ def add_sites(
         if only_selected and not sel:
             continue
         score = scores.iloc[i]
-        score_txt = (
-            _score_range(row) if sup_s.iloc[i] else "–" if pd.isna(score) else f"{score:.2f}"
-        )
+        score_txt = _score_range(row) if sup_s.iloc[i] else NA if pd.isna(score) else f"{score:.2f}"
         cost = getattr(row, "capital_cost_gbp", None)
-        cost_txt = "–" if cost is None or pd.isna(cost) else f"£{cost:,.0f}"
+        cost_txt = NA if cost is None or pd.isna(cost) else f"£{cost:,.0f}"
         places = getattr(row, "places", None)
-        places_txt = "–" if places is None or pd.isna(places) else f"{int(places):,}"
+        places_txt = NA if places is None or pd.isna(places) else f"{int(places):,}"
         tip = (
             f"<b>{html_text(str(row.name))}</b> ({html_text(str(row.site_id))})"
             f"{' — <b>selected</b>' if sel else ''}<br>"
             f"needs: {html_text(str(getattr(row, 'needs', '') or 'any'))}; "
-            f"phases: {html_text(str(getattr(row, 'phases', '') or '–'))}<br>"
+            f"phases: {html_text(str(getattr(row, 'phases', '') or NA))}<br>"
             f"places: {places_txt}; capital cost: {cost_txt}<br>"
             f"score: {score_txt}<br>pupils served: {served[i]}; mean time saved: {saved[i]}"
         )

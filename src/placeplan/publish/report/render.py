@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import markupsafe
 
-from placeplan.publish.disclosure import SUPPRESSED_MARKER
+from placeplan.publish.disclosure import NOT_AVAILABLE_MARKER, SUPPRESSED_MARKER
 from placeplan.publish.escape import css_string
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ __all__ = [
     "write_report",
 ]
 
-_MISSING = "x"
+_MISSING = NOT_AVAILABLE_MARKER
 _MINUS = "−"  # U+2212, typographic minus
 
 
