@@ -40,6 +40,7 @@ __all__ = [
     "frame_bounds",
     "new_map",
     "numbered_proposals",
+    "spread_offsets",
     "suppressed_column",
     "to_wgs84",
 ]
@@ -315,6 +316,60 @@ def _add_backdrop(
         interactive=False,
         **kwargs,
     ).add_to(m)
+
+
+def spread_offsets(
+    points: Sequence[tuple[float, float]], *, within: float, radius: float
+) -> list[tuple[float, float]]:
+    """Screen offsets (x right, y down) that pull apart markers drawn at nearly the same place.
+
+    Markers closer than ``within`` (in the points' units, chained: a is near b, b near c) form a
+    group; the k markers of a group are moved onto a circle of ``radius`` (screen units) around
+    where they are, the first at the top, then clockwise (two: one above the other, so each
+    number, drawn to the right of its star, stays clear of the other star). A marker alone is
+    not moved.
+
+    Parameters
+    ----------
+    points
+        Marker positions, in drawing order (the first of a group goes on top of the circle).
+    within
+        Distance below which two markers would overlap.
+    radius
+        How far a grouped marker moves.
+
+    Returns
+    -------
+    list of (dx, dy)
+        One offset per point.
+
+    Examples
+    --------
+    >>> spread_offsets([(0, 0), (0, 0), (100, 0)], within=10, radius=12)
+    [(0.0, -12.0), (0.0, 12.0), (0.0, 0.0)]
+    """
+    group = list(range(len(points)))
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    for i, (xi, yi) in enumerate(points):
+        for j in range(i):
+            if math.hypot(xi - points[j][0], yi - points[j][1]) < within:
+                group[root(i)] = root(j)
+    members: dict[int, list[int]] = {}
+    for i in range(len(points)):
+        members.setdefault(root(i), []).append(i)
+    out = [(0.0, 0.0)] * len(points)
+    for idx in members.values():
+        if len(idx) < 2:
+            continue
+        for k, i in enumerate(idx):
+            a = 2 * math.pi * k / len(idx)
+            out[i] = (round(radius * math.sin(a), 6) + 0.0, round(-radius * math.cos(a), 6) + 0.0)
+    return out
 
 
 def numbered_proposals(sites: gpd.GeoDataFrame | None) -> list[tuple[int, Any]]:

@@ -25,6 +25,7 @@ from placeplan.publish.maps._layers import (
     frame_bounds,
     new_map,
     numbered_proposals,
+    spread_offsets,
     suppressed_column,
     to_wgs84,
 )
@@ -32,10 +33,22 @@ from placeplan.publish.maps._layers import (
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["SCORE_COLOURS", "add_sites", "map_sites", "proposals_legend", "score_colour"]
+__all__ = [
+    "COINCIDENT_M",
+    "SCORE_COLOURS",
+    "add_sites",
+    "map_sites",
+    "proposals_legend",
+    "score_colour",
+]
 
 #: Candidate site score classes (RdYlGn-5, low → high), shared with the static figures.
 SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+
+
+#: Proposed sites closer than this (metres) would draw their stars on top of each other at the
+#: zooms that show the whole authority: their stars are pulled apart on screen.
+COINCIDENT_M = 300.0
 
 
 def score_colour(score: float, lo: float, hi: float) -> str:
@@ -80,7 +93,13 @@ def add_sites(
     saved = display_values(
         s.get("mean_time_saved_min", pd.Series(np.nan, index=s.index)), sup_t, "{:.1f} min", NA
     )
-    numbers = {str(r.site_id): i for i, r in numbered_proposals(sites)}
+    proposals = numbered_proposals(sites)
+    numbers = {str(r.site_id): i for i, r in proposals}
+    # stars of proposals at (nearly) the same place are pulled apart on screen, numbers clear
+    spread = spread_offsets(
+        [(r.geometry.x, r.geometry.y) for _, r in proposals], within=COINCIDENT_M, radius=13
+    )
+    shift = {str(r.site_id): d for (_, r), d in zip(proposals, spread, strict=True)}
     groups = {
         True: folium.FeatureGroup(name="Proposed sites (selected)"),
         False: folium.FeatureGroup(name="Candidate sites (not selected)", show=not only_selected),
@@ -106,12 +125,13 @@ def add_sites(
         if sel:
             # a star in the marker pane, above every area, road, catchment and flow layer, with
             # its number (the same on the static figures and in the legend) beside it
+            dx, dy = shift.get(str(row.site_id), (0.0, 0.0))
             folium.Marker(
                 location=[row.geometry.y, row.geometry.x],
                 icon=folium.DivIcon(
                     html=_star_icon(numbers.get(str(row.site_id), 0)),
                     icon_size=(44, 26),
-                    icon_anchor=(13, 13),
+                    icon_anchor=(round(13 - dx), round(13 - dy)),
                     class_name="pp-proposed",
                 ),
                 tooltip=JsonTooltip(tip),
