@@ -189,6 +189,26 @@ def _shared(by_id: dict[str, Section], comparison: Section) -> tuple[Section, ..
     )
 
 
+def _parts(reports: Sequence[Report]) -> tuple[ScenarioPart, ...]:
+    """One part per report: its own sections (not those shown once), anchors made unique."""
+    skip = (*SHARED_SECTIONS, *CLOSING_SECTIONS, *_DROPPED)
+    return tuple(
+        ScenarioPart(
+            k,
+            f"scenario-{k}",
+            dataclasses.replace(
+                report,
+                sections=tuple(
+                    _prefixed(s, "" if k == 1 else f"s{k}-")
+                    for s in report.sections
+                    if s.id not in skip
+                ),
+            ),
+        )
+        for k, report in enumerate(reports, start=1)
+    )
+
+
 def _plan_file_once(
     parts: tuple[ScenarioPart, ...],
 ) -> tuple[tuple[ScenarioPart, ...], tuple[Section, ...]]:
@@ -272,23 +292,7 @@ def build_appendix(
         msg = f"need one report per scenario; got {len(inputs)} inputs, {len(reports)} reports"
         raise ValueError(msg)
     first = reports[0]
-    skip = (*SHARED_SECTIONS, *CLOSING_SECTIONS, *_DROPPED)
-    parts = tuple(
-        ScenarioPart(
-            k,
-            f"scenario-{k}",
-            dataclasses.replace(
-                report,
-                sections=tuple(
-                    _prefixed(s, "" if k == 1 else f"s{k}-")
-                    for s in report.sections
-                    if s.id not in skip
-                ),
-            ),
-        )
-        for k, report in enumerate(reports, start=1)
-    )
-    parts, plan_file = _plan_file_once(parts)
+    parts, plan_file = _plan_file_once(_parts(reports))
     by_id = {s.id: s for s in first.sections}
     comparison = compare.section(inputs)
     shared = _shared(by_id, comparison)
