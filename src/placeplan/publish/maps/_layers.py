@@ -17,6 +17,7 @@ from branca.element import Figure, MacroElement
 from placeplan._errors import CRSError, SchemaValidationError
 from placeplan.publish.disclosure import (
     NOT_AVAILABLE_MARKER,
+    NOT_AVAILABLE_MEANING,
     SUPPRESSED_MARKER,
     mask_columns,
     suppression_mask,
@@ -442,10 +443,10 @@ def _provision_legend(provision: gpd.GeoDataFrame | None) -> str:
 
 
 def marker_key(*, internal: bool) -> str:
-    """The legend's key to the markers pop-ups show, worded as the report's (section 9)."""
-    key = f"“{NOT_AVAILABLE_MARKER}” not available (e.g. no pupils)"
+    """The legend's key to the markers pop-ups show, worded as the report's table keys."""
+    key = f"{NOT_AVAILABLE_MARKER} = {NOT_AVAILABLE_MEANING}"
     if not internal:
-        key = f"“{SUPPRESSED_MARKER}” suppressed (DfE convention); " + key
+        key = f"{SUPPRESSED_MARKER} = suppressed (to protect small numbers); " + key
     return f'<div class="pp-key">In pop-ups: {key}.</div>'
 
 

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import markupsafe
 
-from placeplan.publish.disclosure import NOT_AVAILABLE_MARKER, SUPPRESSED_MARKER
+from placeplan.publish.disclosure import (
+    NOT_AVAILABLE_MARKER,
+    NOT_AVAILABLE_MEANING,
+    SUPPRESSED_MARKER,
+)
 from placeplan.publish.escape import css_string
 
 if TYPE_CHECKING:
@@ -204,6 +208,12 @@ def _environment() -> jinja2.Environment:
         fmt_cell=fmt_cell,
         fmt_range=fmt_range,
         css_string=_css_string,
+    )
+    # the markers and their key, from one source (the maps' legends use the same)
+    env.globals.update(
+        suppressed_marker=SUPPRESSED_MARKER,
+        missing_marker=NOT_AVAILABLE_MARKER,
+        missing_meaning=NOT_AVAILABLE_MEANING,
     )
     return env
 
