@@ -450,3 +450,15 @@ def test_proposals_at_one_place_are_apart_on_the_interactive_map(inputs, sites):
     assert set(anchors(sites)) == {("13", "13")}
     moved = anchors(_coincident(sites))
     assert len(moved) == 2 and len(set(moved)) == 2
+
+
+def test_proposals_a_street_apart_are_apart_on_the_interactive_map(inputs, sites):
+    """Two bases 800 m apart (Ryde in the sample) overlap at the zoom that shows the authority."""
+    near = _coincident(sites)
+    sel = near.index[near["selected"].fillna(False).astype(bool)]
+    near.loc[sel[1], "geometry"] = Point(
+        near.loc[sel[0], "geometry"].x + 800, near.loc[sel[0], "geometry"].y
+    )
+    html = maps.map_sites(near, inputs.provision, outline=inputs.outline).get_root().render()
+    moved = re.findall(r'"iconAnchor": \[(-?\d+), (-?\d+)\]', html)
+    assert len(set(moved)) == 2

@@ -46,9 +46,10 @@ __all__ = [
 SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 
 
-#: Proposed sites closer than this (metres) would draw their stars on top of each other at the
-#: zooms that show the whole authority: their stars are pulled apart on screen.
-COINCIDENT_M = 300.0
+#: Proposed sites closer than this (metres) would draw their stars (about 22 px) on top of each
+#: other at the zoom that shows a whole authority (about 50 m a pixel at zoom 11): their stars are
+#: pulled apart on screen, at every zoom (the sample's two Ryde bases are 800 m apart).
+COINCIDENT_M = 1000.0
 
 
 def score_colour(score: float, lo: float, hi: float) -> str:
