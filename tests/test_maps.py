@@ -282,6 +282,7 @@ def test_a_missing_value_shows_the_reports_marker_and_the_legend_keys_both(input
     )
     from placeplan.publish.report import render
     from placeplan.publish.report.model import Cell, Section, Table
+    from placeplan.publish.report.prose import prose
 
     vals = sites.copy()
     vals["score"] = float("nan")
@@ -306,3 +307,5 @@ def test_a_missing_value_shows_the_reports_marker_and_the_legend_keys_both(input
         report=SimpleNamespace(disclosure_threshold=5),
     )
     assert f'<span class="marker">{NOT_AVAILABLE_MARKER}</span> = {NOT_AVAILABLE_MEANING}' in page
+    note = prose("disclosure_control", "published", threshold=5, round_to=0)
+    assert f"“{NOT_AVAILABLE_MARKER}” means {NOT_AVAILABLE_MEANING}" in note
