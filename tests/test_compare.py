@@ -12,6 +12,7 @@ import dataclasses
 import html as htmllib
 import re
 
+import markupsafe
 import pandas as pd
 import pytest
 
@@ -246,3 +247,20 @@ def test_out_of_area_row_is_hidden_with_a_hidden_placement_count():
     rows = _table_rows(page, "t-sen2")
     assert rows["Out of area (implied minimum)"] == ["c", "3", "c"]
     assert rows["Special - LA maintained and academy/free"][1] == "50"
+
+
+def test_the_plan_file_is_printed_once_and_each_method_section_links_to_it(inputs, page):
+    """Every scenario's method section printed the same plan file in full (the sample's PDF
+    grew from 56 to 69 pages); now it is printed once, at the end, and linked from each."""
+    plan_line = str(markupsafe.escape('name = "Isle of Wight inclusion bases 2026"'))
+    assert inputs[0].plan_toml and page.count(plan_line) == 1
+    assert page.count("<pre>") == 1
+    end = page[page.index('<section id="plan-file"') :]
+    assert plan_line in end and "<h2>Plan file</h2>" in end
+    for method in ('id="method"', 'id="s2-method"'):
+        sec = page[page.index(method) :]
+        sec = sec[: sec.index("</section>")]
+        assert '<a href="#plan-file">Plan file</a>' in sec, method
+        assert "<pre>" not in sec
+    # the plan file is listed in the contents, after the closing sections
+    assert '<li><a href="#plan-file">Plan file</a></li>' in page

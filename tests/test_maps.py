@@ -268,3 +268,44 @@ def test_proposals_numbered_as_the_report_numbers_them():
     assert [(n, r.site_id) for n, r in numbered_proposals(sites)] == [(1, "B"), (2, "D"), (3, "A")]
     plain = sites.drop(columns="proposal_no")
     assert [(n, r.site_id) for n, r in numbered_proposals(plain)] == [(1, "A"), (2, "B"), (3, "D")]
+
+
+def test_a_missing_value_shows_the_reports_marker_and_the_legend_keys_both(inputs, sites):
+    """A value that does not exist (no score, no cost) is the report's "x", not a dash; the
+    legend says what "c" and "x" mean, in the report's words."""
+    from types import SimpleNamespace
+
+    from placeplan.publish.disclosure import (
+        NOT_AVAILABLE_MARKER,
+        NOT_AVAILABLE_MEANING,
+        SUPPRESSED_MARKER,
+    )
+    from placeplan.publish.report import render
+    from placeplan.publish.report.model import Cell, Section, Table
+    from placeplan.publish.report.prose import prose
+
+    vals = sites.copy()
+    vals["score"] = float("nan")
+    vals["capital_cost_gbp"] = float("nan")
+    html = maps.map_sites(vals, inputs.provision, outline=inputs.outline).get_root().render()
+    assert f"score: {NOT_AVAILABLE_MARKER}\\u003cbr" in html and "score: –" not in html
+    assert f"capital cost: {NOT_AVAILABLE_MARKER}\\u003cbr" in html
+    assert render.fmt_count(None) == NOT_AVAILABLE_MARKER  # the report's marker is the same one
+    key = f"{SUPPRESSED_MARKER} = suppressed (to protect small numbers); {NOT_AVAILABLE_MARKER} = "
+    assert key + NOT_AVAILABLE_MEANING in html
+    internal = (
+        maps.map_sites(inputs.sites, inputs.provision, outline=inputs.outline, internal=True)
+        .get_root()
+        .render()
+    )
+    assert f"{SUPPRESSED_MARKER} = suppressed" not in internal
+    # the report's table key says the same, from the same constants
+    table = Table("t1", "T", ("a", "b"), ((Cell("r"), Cell(None, "count")),))
+    page = render.render_template(
+        "section.html.j2",
+        s=Section("t", "", "T", (table,)),
+        report=SimpleNamespace(disclosure_threshold=5),
+    )
+    assert f'<span class="marker">{NOT_AVAILABLE_MARKER}</span> = {NOT_AVAILABLE_MEANING}' in page
+    note = prose("disclosure_control", "published", threshold=5, round_to=0)
+    assert f"“{NOT_AVAILABLE_MARKER}” means {NOT_AVAILABLE_MEANING}" in note

@@ -123,7 +123,7 @@ def test_pupil_at_a_rejected_setting_points_at_the_setting_row(
     )
     code, out = _validate(plan_dir, capsys)
     assert code == 2
-    assert "out_of_area.csv, row 2, column capacity: expected a whole number, 0 or more" in out
+    assert "out_of_area.csv, row 2, column capacity: '-60': expected a whole number, 0 or" in out
     assert (
         "pupils.csv, row 3, column current_setting_id: refers to a setting whose row was "
         "rejected (out_of_area.csv row 2); fix that row first"

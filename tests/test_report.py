@@ -15,7 +15,14 @@ import pytest
 from placeplan._errors import CRSError, SchemaValidationError
 from placeplan.publish.report import build_report, render_report, write_report
 from placeplan.publish.report.build import DFE_ELEMENTS, DFE_REQUIREMENT
-from placeplan.publish.report.render import fmt_count, fmt_gbp, fmt_minutes, fmt_percent
+from placeplan.publish.report.render import (
+    fmt_count,
+    fmt_gbp,
+    fmt_gbp_k,
+    fmt_gbp_short,
+    fmt_minutes,
+    fmt_percent,
+)
 from report_fixtures import example_inputs
 
 ANCHORS = (
@@ -167,6 +174,11 @@ def test_filters():
     assert fmt_percent(18.55) == "18.6%"
     assert fmt_percent(-10.6, signed=True) == "−10.6 pp"
     assert fmt_gbp(9_000_000) == "£9.00m"
+    # projected money is not known to £10k: £m to 1 decimal from £10m, 2 below
+    assert fmt_gbp(30_330_000) == "£30.3m"
+    assert fmt_gbp_short(30_330_000) == "£30.3m" and fmt_gbp_k(30_330_000) == "£30.3m"
+    assert fmt_gbp_short(4_386_000) == "£4.39m" and fmt_gbp_k(9_996_000) == "£10.0m"
+    assert fmt_gbp_short(-940_000, signed=True) == "−£0.94m"
     assert fmt_gbp(-115_000, signed=True) == "−£115,000"
 
 

@@ -404,3 +404,61 @@ def test_sites_figure_keys_the_grey_candidates(inputs, sites, base):
     assert all(c.get("fill") != grey for c in drawn(root)) and not keyed(root)
     text = _text(root)
     assert "not scored" not in text and "score a range" not in text
+
+
+def _coincident(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The sites with every proposal moved to the first proposal's location (two bases at one
+    school, or two schools a street apart: Ventnor in the sample programme)."""
+    out = sites.copy()
+    sel = out["selected"].fillna(False).astype(bool)
+    assert sel.sum() >= 2
+    out.loc[sel, "geometry"] = out.loc[sel, "geometry"].iloc[0]
+    return out
+
+
+def _star_centres(svg: str) -> list[tuple[float, float]]:
+    root = _root(svg)
+    out = []
+    for g in _layers(root)["proposed"][:1]:  # the first panel
+        for poly in g.iter(f"{SVG}polygon"):
+            pts = [tuple(map(float, p.split(","))) for p in poly.get("points").split()]
+            out.append((sum(x for x, _ in pts) / len(pts), sum(y for _, y in pts) / len(pts)))
+    return out
+
+
+def test_proposals_at_one_place_are_drawn_apart_with_their_numbers(inputs, sites, base):
+    from placeplan.publish.maps.static_sites import static_sites
+
+    apart = _star_centres(static_sites(sites, inputs.provision, base=base))
+    svg = static_sites(_coincident(sites), inputs.provision, base=base)
+    centres = _star_centres(svg)
+    assert len(centres) == len(apart) == 2
+    (x1, y1), (x2, y2) = centres
+    assert ((x1 - x2) ** 2 + (y1 - y2) ** 2) ** 0.5 >= 20  # two stars of radius 10 do not overlap
+    labels = list(_layers(_root(svg))["proposed"][0].iter(f"{SVG}text"))
+    assert sorted(t.text for t in labels) == ["1", "2"]
+    assert len({(t.get("x"), t.get("y")) for t in labels}) == 2
+    # stars far apart are not moved
+    assert _star_centres(static_sites(sites, inputs.provision, base=base)) == apart
+
+
+def test_proposals_at_one_place_are_apart_on_the_interactive_map(inputs, sites):
+    def anchors(frame: gpd.GeoDataFrame) -> list[str]:
+        html = maps.map_sites(frame, inputs.provision, outline=inputs.outline).get_root().render()
+        return re.findall(r'"iconAnchor": \[(-?\d+), (-?\d+)\]', html)
+
+    assert set(anchors(sites)) == {("13", "13")}
+    moved = anchors(_coincident(sites))
+    assert len(moved) == 2 and len(set(moved)) == 2
+
+
+def test_proposals_a_street_apart_are_apart_on_the_interactive_map(inputs, sites):
+    """Two bases 800 m apart (Ryde in the sample) overlap at the zoom that shows the authority."""
+    near = _coincident(sites)
+    sel = near.index[near["selected"].fillna(False).astype(bool)]
+    near.loc[sel[1], "geometry"] = Point(
+        near.loc[sel[0], "geometry"].x + 800, near.loc[sel[0], "geometry"].y
+    )
+    html = maps.map_sites(near, inputs.provision, outline=inputs.outline).get_root().render()
+    moved = re.findall(r'"iconAnchor": \[(-?\d+), (-?\d+)\]', html)
+    assert len(set(moved)) == 2

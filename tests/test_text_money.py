@@ -20,7 +20,7 @@ def test_every_pound_figure_is_rounded_to_the_thousand_and_parts_add_up():
     shown = [fmt_cell(money(Cell(v, "gbp", signed=True))) for v in (-345_000.0, -112_365.0)]
     assert shown == ["−£345k", "−£112k"]  # not −£112,365, not −£0.34m + −£0.11m = −£0.46m
     assert gbp_text(-345_000.0 - 112_365.0, signed=True) == "−£457k"
-    assert fmt_cell(money(Cell(23_204_100.0, "gbp_short"))) == "£23.20m"
+    assert fmt_cell(money(Cell(23_204_100.0, "gbp_short"))) == "£23.2m"  # 1 decimal from £10m
     assert fmt_cell(money(Cell(7.0, "count"))) == "7"  # other cells untouched
 
 
@@ -34,7 +34,8 @@ def test_the_out_of_area_table_and_cost_headline_use_the_one_money_format():
     table = next(b for b in sec.blocks if isinstance(b, Table) and b.id == "t-ooa-all")
     money_cells = [fmt_cell(c) for r in table.rows for c in r[1:] if c.fmt.startswith("gbp")]
     assert money_cells
-    assert all(re.fullmatch(r"[−+±]?(£\d[\d,]*k|£\d+\.\d\dm|£\d{1,3}|c|x)", t) for t in money_cells)
+    shape = r"[−+±]?(£\d[\d,]*k|£\d\.\d\dm|£\d\d+\.\dm|£\d{1,3}|c|x)"
+    assert all(re.fullmatch(shape, t) for t in money_cells)
     cost = next(h for h in rep.headlines if "cost" in h.label)
     parts = [c for r in table.rows if "cost" in str(r[0].value).lower() for c in r[3:4]]
     if cost.change.value is not None and all(p.value is not None for p in parts):

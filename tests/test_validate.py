@@ -98,7 +98,10 @@ def test_problems_in_several_files_are_all_collected(
     text = report.summary_text()
     assert "NOT READY" in text
     assert "candidate_sites_good.csv, row 1, column places: required column missing" in text
-    assert "pupils_good.csv, row 8, column need_type: not a SEN2 need code" in text
+    assert (
+        "pupils_good.csv, row 8, column need_type: the value (not shown: pupil data): not a "
+        "SEN2 need code"
+    ) in text
     assert "provision_good.csv, row 7, column capacity" in text
     assert "Traceback" not in text
 

@@ -435,6 +435,7 @@ class MitigationConfig(_Strict):
     @classmethod
     def _need_codes(cls, value: object) -> object:
         from placeplan.needs import NEED_CODES, normalise_need
+        from placeplan.vocab import did_you_mean
 
         if isinstance(value, str):
             value = [value]
@@ -444,7 +445,8 @@ class MitigationConfig(_Strict):
         for item in value:
             code = normalise_need(item)
             if code is None:
-                msg = f"no primary need {item!r}; use SEN2 codes: {', '.join(NEED_CODES)}"
+                hint = did_you_mean(str(item), NEED_CODES) or ";"
+                msg = f"no primary need {item!r}{hint} use SEN2 codes: {', '.join(NEED_CODES)}"
                 raise ValueError(msg)
             out.append(code)
         return tuple(out)

@@ -14,6 +14,9 @@ Examples
 from __future__ import annotations
 
 import bisect
+import datetime as dt
+import difflib
+from collections.abc import Iterable
 from typing import Final
 
 __all__ = [
@@ -25,6 +28,10 @@ __all__ = [
     "OOA_CATEGORIES",
     "TIME_BAND_EDGES_MIN",
     "TIME_BAND_LABELS",
+    "academic_year",
+    "academic_year_start",
+    "closest",
+    "did_you_mean",
     "time_band",
 ]
 
@@ -71,3 +78,96 @@ def time_band(minutes: float) -> str:
         One of :data:`TIME_BAND_LABELS`.
     """
     return TIME_BAND_LABELS[bisect.bisect_right(TIME_BAND_EDGES_MIN, minutes)]
+
+
+def academic_year(start_year: int) -> str:
+    """The label of the academic year starting in September ``start_year``.
+
+    Parameters
+    ----------
+    start_year
+        The calendar year the academic year starts in.
+
+    Returns
+    -------
+    str
+        ``"2025/26"`` for 2025.
+
+    Examples
+    --------
+    >>> academic_year(2025), academic_year(1999)
+    ('2025/26', '1999/00')
+    """
+    return f"{start_year}/{(start_year + 1) % 100:02d}"
+
+
+def academic_year_start(day: dt.date) -> int:
+    """The calendar year the academic year of ``day`` starts in (September to August).
+
+    Parameters
+    ----------
+    day
+        A date (a census date: January 2026 is in 2025/26).
+
+    Returns
+    -------
+    int
+        2025 for any day from 1 September 2025 to 31 August 2026.
+
+    Examples
+    --------
+    >>> academic_year_start(dt.date(2026, 1, 15)), academic_year_start(dt.date(2025, 9, 1))
+    (2025, 2025)
+    """
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def closest(text: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to ``text`` (compared case-insensitively), or None if none is close.
+
+    Parameters
+    ----------
+    text
+        The value given.
+    choices
+        The valid values, as they should be written.
+
+    Returns
+    -------
+    str or None
+        One of ``choices``.
+
+    Examples
+    --------
+    >>> closest("scln", ["ASD", "SLCN"]), closest("banana", ["ASD", "SLCN"])
+    ('SLCN', None)
+    """
+    by_key = {str(c).casefold(): str(c) for c in choices}
+    hit = difflib.get_close_matches(str(text).strip().casefold(), list(by_key), n=1, cutoff=0.6)
+    return by_key[hit[0]] if hit else None
+
+
+def did_you_mean(text: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'X'?"`` naming the choice closest to ``text``, or ``""`` if none is close.
+
+    Parameters
+    ----------
+    text
+        The value given (compared case-insensitively).
+    choices
+        The valid values, as they should be written.
+
+    Returns
+    -------
+    str
+        The hint, to append to a message, or an empty string.
+
+    Examples
+    --------
+    >>> did_you_mean("SCLN", ["ASD", "SLCN", "SEMH"])
+    "; did you mean 'SLCN'?"
+    >>> did_you_mean("banana", ["ASD", "SLCN"])
+    ''
+    """
+    hit = closest(text, choices)
+    return "" if hit is None else f"; did you mean {hit!r}?"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from placeplan.vocab import academic_year, academic_year_start
+
 if TYPE_CHECKING:
     from placeplan.config import PlanConfig
 
@@ -21,13 +23,13 @@ def census_year_mismatch(plan: PlanConfig) -> str | None:
     out: its NC years, phases and transfers are those of its own year.
     """
     day = dt.date.fromisoformat(plan.plan.census_date)
-    start = day.year if day.month >= 9 else day.year - 1
+    start = academic_year_start(day)
     base = plan.flows.base_year
     if start == base:
         return None
     return (
-        f"[plan] census_date {day.isoformat()} is in {start}/{str(start + 1)[-2:]} but "
-        f"[flows] base_year = {base} starts the flows in {base}/{str(base + 1)[-2:]} from that "
+        f"[plan] census_date {day.isoformat()} is in {academic_year(start)} but "
+        f"[flows] base_year = {base} starts the flows in {academic_year(base)} from that "
         f"cohort; set base_year = {start}, or census_date to the census of January {base + 1}"
     )
 

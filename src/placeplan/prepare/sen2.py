@@ -32,6 +32,7 @@ import pandas as pd
 from placeplan._errors import InputFileError
 from placeplan.needs import normalise_need
 from placeplan.prepare.io import EXTRA_CELLS, read_table
+from placeplan.vocab import academic_year
 
 __all__ = [
     "MISSING_MARKERS",
@@ -189,8 +190,7 @@ def academic_year_label(time_period: object) -> str:
 
 def _census_year(calendar_year: str) -> str:
     """Academic year whose January census first counts flows of a calendar year: 2024 -> 2024/25."""
-    y = int(calendar_year)
-    return f"{y}/{(y + 1) % 100:02d}"
+    return academic_year(int(calendar_year))
 
 
 def _parse_age(text: object) -> float:
@@ -679,7 +679,7 @@ def example_release(
     rows: list[tuple[object, ...]] = []
     new_rows: list[tuple[object, ...]] = []
     for k in range(years):
-        year = f"{first_year + k}/{(first_year + k + 1) % 100:02d}"
+        year = academic_year(first_year + k)
         if k > 0:
             n = new_plans[0] + new_plans[1] * (k - 1)
             stock = retention * stock + n
@@ -709,7 +709,7 @@ def example_release(
         new["age"].isna(), "age " + new["age"].astype("string")
     )
     new = new[[*_LONG_COLUMNS, "census_year"]]
-    last = f"{first_year + years - 1}/{(first_year + years) % 100:02d}"
+    last = academic_year(first_year + years - 1)
     needs = pd.DataFrame(
         [
             (last, "All EHC plans", "All EHC plans", pd.NA, "ASD", 60.0),

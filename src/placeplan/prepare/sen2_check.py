@@ -20,6 +20,7 @@ import pandas as pd
 
 from placeplan._errors import InputFileError, SchemaValidationError
 from placeplan.prepare.sen2 import MISSING_MARKERS
+from placeplan.vocab import academic_year, academic_year_start
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -462,9 +463,7 @@ def plan_sen2_check(
 
     folder = plan.path(plan.inputs.sen2_release)
     release = read_sen2_release(folder, plan.plan.lad_code)
-    census = pd.Timestamp(plan.plan.census_date)
-    start = census.year if census.month >= 9 else census.year - 1
-    year = f"{start}/{str(start + 1)[-2:]}"
+    year = academic_year(academic_year_start(pd.Timestamp(plan.plan.census_date).date()))
     residential = None
     if folder.is_dir():
         files = sorted(p for p in folder.glob("*.csv") if "residential" in p.name.lower())

@@ -4,8 +4,8 @@
 :mod:`placeplan.prepare.io`, catching whole-file errors so that one bad file does not hide the
 problems of
 the others, and returns a :class:`ValidationReport`: per-file row accounting (rows read = rows used
-+ rows rejected), every rejection (file, row, column, reason; never a pupil's value) and a readable
-summary. ``placeplan validate`` prints the summary, writes ``rejections.csv`` with
++ rows rejected), every rejection (file, row, column, reason; no identifying pupil value) and a
+readable summary. ``placeplan validate`` prints the summary, writes ``rejections.csv`` with
 :func:`write_rejections` and exits 0 only when every row of every input will be used.
 """
 

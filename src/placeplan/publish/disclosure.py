@@ -47,6 +47,8 @@ import pandas as pd
 
 __all__ = [
     "MASK_SUFFIX",
+    "NOT_AVAILABLE_MARKER",
+    "NOT_AVAILABLE_MEANING",
     "SUPPRESSED_MARKER",
     "Published",
     "apply_marker",
@@ -58,6 +60,13 @@ __all__ = [
 
 SUPPRESSED_MARKER = "c"
 """Display symbol for a suppressed value (DfE convention: "c" = confidential)."""
+
+NOT_AVAILABLE_MARKER = "x"
+"""Display symbol for a value that does not exist (DfE convention: "x" = not available), e.g. a
+mean over no pupils; the report's tables and the maps' pop-ups both show it."""
+
+NOT_AVAILABLE_MEANING = "not applicable (no pupils, or not measured)"
+"""What :data:`NOT_AVAILABLE_MARKER` means, in the report's table keys and the maps' legends."""
 
 MASK_SUFFIX = ":suppressed"
 """Suffix of the companion boolean column that holds a column's suppression mask."""

@@ -5,8 +5,10 @@ Every loader reads the whole file as text, converts it column by column, collect
 which ``rows_read == rows_used + rows_rejected (+ rows_skipped)`` always holds. Whole-file problems
 (missing, empty, unreadable, wrong delimiter, required column missing) raise
 :class:`~placeplan.InputFileError`. Row numbers are those a spreadsheet user sees: the header is
-row 1. Rejection reasons name the column and what was expected, never the value found, so pupil
-data cannot leak into a report.
+row 1. Rejection reasons quote the value found (``'SCLN': not a SEN2 need code …; did you mean
+'SLCN'?``), at most 40 characters, and say what was expected. In a pupil file a reference, date of
+birth, location or setting is never quoted, nor is a value that is not evidently a mistyped code
+(free text, anything like a date or a postcode): rejections.csv is published.
 """
 
 from placeplan.prepare.io._areas import assign_areas, load_areas

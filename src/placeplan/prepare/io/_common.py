@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from placeplan._errors import InputFileError
-from placeplan.needs import NEED_CODES, PHASES, normalise_need
+from placeplan.needs import NEED_CODES, NEED_NAMES, PHASES, normalise_need
+from placeplan.vocab import closest, did_you_mean
 
 #: Column dtypes of a rejections frame, in column order.
 REJECTION_DTYPES: dict[str, str] = {
@@ -25,6 +26,60 @@ EXTRA_CELLS = "__extra_cells__"
 
 
 NEEDS_EXPECTED = ", ".join(NEED_CODES)
+
+#: What a money cell must hold.
+POUNDS_EXPECTED = "expected pounds as a number, 0 or more (e.g. 500000 or £500,000; not 500k)"
+
+#: Longest value a rejection reason quotes (a longer one is cut, ending with "…").
+QUOTE_MAX = 40
+#: Columns of a pupil file whose values are never quoted: they identify or locate a pupil.
+PUPIL_PRIVATE_COLUMNS = frozenset(
+    {
+        "pupil_ref",
+        "date_of_birth",
+        "postcode",
+        "easting/northing",
+        "latitude/longitude",
+        "location",
+        "current_setting_id",
+        "(row)",
+    }
+)
+#: In a pupil file, other columns' values are quoted only when evidently a mistyped code: at most
+#: this many characters, or close to a valid value ("did you mean"); free text is not quoted.
+PUPIL_QUOTE_MAX = 5
+# A value that looks like a date or a UK postcode is withheld in a pupil file, whatever its column
+# (a date of birth typed into nc_year would otherwise be published in rejections.csv).
+_PERSONAL = re.compile(
+    r"\d{1,4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,4}|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}", re.IGNORECASE
+)
+
+
+def quote_value(value: object) -> str:
+    """The value of a cell as a rejection reason quotes it: ``repr``, at most :data:`QUOTE_MAX`.
+
+    Examples
+    --------
+    >>> quote_value(" SCLN "), quote_value(""), quote_value("x" * 50)[-3:]
+    ("'SCLN'", 'an empty cell', "x…'")
+    """
+    text = "" if value is None or value is pd.NA or value != value else str(value).strip()
+    if not text:
+        return "an empty cell"
+    if len(text) > QUOTE_MAX:
+        text = text[: QUOTE_MAX - 1] + "…"
+    return repr(text)
+
+
+def need_hint(text: str) -> str:
+    """A "did you mean" hint for the first part of a need list that is not a need (or "")."""
+    for part in _split_needs(str(text)) or [str(text)]:
+        if parse_need_code(part) is None:
+            if name := closest(part, NEED_NAMES.values()):
+                code = next(c for c, n in NEED_NAMES.items() if n == name)
+                return f"; did you mean {code!r} ({name})?"
+            return did_you_mean(part, NEED_CODES)
+    return ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -108,10 +163,17 @@ class LoadResult:
 
 
 class Rejects:
-    """Collects row-level problems."""
+    """Collects row-level problems.
 
-    def __init__(self, file: str) -> None:
+    ``private`` names the columns whose values a reason must never quote (a pupil's reference,
+    date of birth, location and setting). When it is given (a pupil file), another column's value
+    is quoted only when it is evidently a mistyped code (:data:`PUPIL_QUOTE_MAX` characters at
+    most, or close to a valid value) and does not look like a date or a postcode.
+    """
+
+    def __init__(self, file: str, *, private: Iterable[str] = ()) -> None:
         self.file = file
+        self.private = frozenset(private)
         self._items: list[tuple[int, str, str]] = []
         self._rows: set[int] = set()
 
@@ -122,6 +184,34 @@ class Rejects:
 
     def add_mask(self, mask: pd.Series, column: str, reason: str) -> None:
         self.add(mask.index[mask.fillna(False).to_numpy(dtype=bool)], column, reason)
+
+    def add_found(
+        self,
+        mask: pd.Series,
+        column: str,
+        values: pd.Series,
+        reason: str,
+        hint: Callable[[str], str] | None = None,
+    ) -> None:
+        """Reject the rows of ``mask``, each reason quoting the row's value first.
+
+        ``"'SCLN': not a SEN2 need code …; did you mean 'SLCN'?"``: ``hint`` gives the "did you
+        mean" of a value (:func:`~placeplan.vocab.did_you_mean`). A column in :attr:`private`
+        gets ``reason`` alone; in a pupil file, so does a value that is not evidently a code.
+        """
+        if column in self.private:
+            self.add_mask(mask, column, reason)
+            return
+        for row in mask.index[mask.fillna(False).to_numpy(dtype=bool)]:
+            value = values.get(row)
+            text = "" if value is None or pd.isna(value) else str(value)
+            more = hint(text) if hint is not None and text.strip() else ""
+            found = quote_value(text)
+            if self.private and (
+                _PERSONAL.search(text) or not (more or len(text.strip()) <= PUPIL_QUOTE_MAX)
+            ):
+                found = "the value (not shown: pupil data)"
+            self.add([row], column, f"{found}: {reason}{more}")
 
     @property
     def rows(self) -> set[int]:
@@ -333,6 +423,14 @@ _PHASE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+def phase_hint(text: str) -> str:
+    """A "did you mean" hint for the first part of a phase list that is not a phase (or "")."""
+    for part in (p.strip() for p in _NEED_SPLIT.split(str(text)) if p.strip()):
+        if column_key(part) not in _PHASE_ALIASES:
+            return did_you_mean(column_key(part), [*PHASES, "all-through", "sixth form"])
+    return ""
+
+
 def parse_phase_lists(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse phases; return (joined phases, empty mask, bad mask)."""
     out, bad = [], []
@@ -372,7 +470,7 @@ def reject_unknown_settings(
                 f"refers to a setting whose row was rejected ({place}); fix that row first",
             )
         unknown = unknown & ~was_rejected
-    rejects.add_mask(unknown, column, reason)
+    rejects.add_found(unknown, column, ids, reason)
 
 
 def rejected_id_rows(
@@ -397,9 +495,10 @@ def check_duplicates(ids: pd.Series, column: str, rejects: Rejects) -> None:
         for row, value in present.items():
             first_row.setdefault(value, row)
         for row, value in present[dup].items():
+            found = "" if column in rejects.private else f"{quote_value(value)}: "
             rejects.add(
                 [row],
                 column,
-                f"duplicate of row {first_row[value]} (first kept); give each row its own "
-                f"{column}, or delete the repeated row",
+                f"{found}duplicate of row {first_row[value]} (first kept); give each row its "
+                f"own {column}, or delete the repeated row",
             )

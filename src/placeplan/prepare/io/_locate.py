@@ -63,6 +63,15 @@ def check_location_columns(frame: pd.DataFrame, cols: dict[str, str], file: str)
         )
 
 
+def _pair(first: pd.Series, second: pd.Series) -> pd.Series:
+    """Two coordinate columns as one value to quote: ``"449525, 8O500"``."""
+    return (
+        first.astype("string").fillna("").str.strip()
+        + ", "
+        + second.astype("string").fillna("").str.strip()
+    )
+
+
 def locate_rows(
     frame: pd.DataFrame,
     cols: dict[str, str],
@@ -85,7 +94,12 @@ def locate_rows(
         given = ~(e_empty & n_empty)
         half = given & (e_empty | n_empty)
         rejects.add_mask(half, "easting/northing", "give both easting and northing, or neither")
-        rejects.add_mask(given & (e_bad | n_bad), "easting/northing", "not a number (metres)")
+        rejects.add_found(
+            given & (e_bad | n_bad),
+            "easting/northing",
+            _pair(frame[cols["easting"]], frame[cols["northing"]]),
+            "not a number (metres)",
+        )
         outside = (
             given
             & ~half
@@ -111,7 +125,12 @@ def locate_rows(
         todo = (source == "") & ~(lat_empty & lon_empty) & ~pd.Series(index.isin(bad_rows), index)
         half = todo & (lat_empty | lon_empty)
         rejects.add_mask(half, "latitude/longitude", "give both latitude and longitude")
-        rejects.add_mask(todo & (lat_bad | lon_bad), "latitude/longitude", "not a number")
+        rejects.add_found(
+            todo & (lat_bad | lon_bad),
+            "latitude/longitude",
+            _pair(frame[cols["latitude"]], frame[cols["longitude"]]),
+            "not a number",
+        )
         outside = todo & ~half & ~(lat.between(49.0, 61.0) & lon.between(-9.0, 2.5))
         outside &= ~(lat_bad | lon_bad)
         swapped = outside & lon.between(49.0, 61.0) & lat.between(-9.0, 2.5)
@@ -161,7 +180,7 @@ def locate_rows(
                     "northing instead (or use a fuller postcode file)",
                 ),
             ):
-                rejects.add_mask(use & (geo["status"] == code), "postcode", reason)
+                rejects.add_found(use & (geo["status"] == code), "postcode", raw, reason)
             rejects.add_mask(
                 use & (geo["status"] == "terminated") & ~located,
                 "postcode",

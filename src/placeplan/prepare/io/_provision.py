@@ -13,6 +13,7 @@ import shapely
 from placeplan import schemas
 from placeplan.prepare.io._common import (
     NEEDS_EXPECTED,
+    POUNDS_EXPECTED,
     LoadResult,
     Rejects,
     check_duplicates,
@@ -20,10 +21,12 @@ from placeplan.prepare.io._common import (
     column_key,
     ignored_columns_note,
     missing_column,
+    need_hint,
     parse_bools,
     parse_need_lists,
     parse_numbers,
     parse_phase_lists,
+    phase_hint,
     reject_extra_cells,
     rejected_id_rows,
     require_columns,
@@ -38,6 +41,7 @@ from placeplan.prepare.io._locate import (
     to_points,
 )
 from placeplan.prepare.io._read import read_table
+from placeplan.vocab import did_you_mean
 
 if TYPE_CHECKING:
     from placeplan.prepare.geocode import PostcodeIndex
@@ -125,10 +129,12 @@ def _provision_frame(
 
     ptype_text = text_column(frame, cols, "provision_type")
     ptype = ptype_text.map(lambda t: _PROVISION_TYPE_ALIASES.get(column_key(t)))
-    rejects.add_mask(
+    rejects.add_found(
         ptype.isna(),
         "provision_type",
+        ptype_text,
         f"not a provision type (expected one of {', '.join(schemas.PROVISION_TYPES)})",
+        lambda t: did_you_mean(t, schemas.PROVISION_TYPES),
     )
 
     host = clean_ids(text_column(frame, cols, "host_setting_id"))
@@ -140,33 +146,52 @@ def _provision_frame(
         "host_setting_id",
         "empty (an inclusion base needs the setting_id of its host school)",
     )
-    rejects.add_mask(
+    rejects.add_found(
         host.notna() & ~host.isin(known).fillna(False),
         "host_setting_id",
+        host,
         "no such setting_id in the provision file",
     )
 
     phases, ph_empty, ph_bad = parse_phase_lists(frame[cols["phases"]])
     rejects.add_mask(ph_empty, "phases", "empty (expected primary, secondary and/or post16)")
-    rejects.add_mask(ph_bad, "phases", "not a phase (expected primary, secondary and/or post16)")
+    rejects.add_found(
+        ph_bad,
+        "phases",
+        frame[cols["phases"]],
+        "not a phase (expected primary, secondary and/or post16)",
+        phase_hint,
+    )
 
     needs, needs_bad = parse_need_lists(text_column(frame, cols, "needs"))
-    rejects.add_mask(
+    rejects.add_found(
         needs_bad,
         "needs",
+        text_column(frame, cols, "needs"),
         f"not a SEN2 need code or DfE name (expected ';'-separated {NEEDS_EXPECTED}, or empty "
         "for any need)",
+        need_hint,
     )
 
     capacity, cap_empty, cap_bad = parse_numbers(frame[cols["capacity"]])
     cap_wrong = cap_bad | (capacity < 0) | (capacity % 1 != 0)
     rejects.add_mask(cap_empty, "capacity", "empty (expected a whole number of places, 0 or more)")
-    rejects.add_mask(~cap_empty & cap_wrong, "capacity", "expected a whole number, 0 or more")
+    rejects.add_found(
+        ~cap_empty & cap_wrong,
+        "capacity",
+        frame[cols["capacity"]],
+        "expected a whole number, 0 or more",
+    )
 
     if "on_roll" in cols:
         on_roll, roll_empty, roll_bad = parse_numbers(frame[cols["on_roll"]])
         roll_wrong = roll_bad | (on_roll < 0) | (on_roll % 1 != 0)
-        rejects.add_mask(~roll_empty & roll_wrong, "on_roll", "expected a whole number, 0 or more")
+        rejects.add_found(
+            ~roll_empty & roll_wrong,
+            "on_roll",
+            frame[cols["on_roll"]],
+            "expected a whole number, 0 or more",
+        )
         on_roll = on_roll.fillna(0)
     else:
         on_roll = pd.Series(0.0, index=frame.index)
@@ -174,8 +199,11 @@ def _provision_frame(
 
     if "annual_cost_per_place_gbp" in cols:
         cost, _, cost_bad = parse_numbers(frame[cols["annual_cost_per_place_gbp"]])
-        rejects.add_mask(
-            cost_bad | (cost < 0), "annual_cost_per_place_gbp", "expected pounds, 0 or more"
+        rejects.add_found(
+            cost_bad | (cost < 0),
+            "annual_cost_per_place_gbp",
+            frame[cols["annual_cost_per_place_gbp"]],
+            POUNDS_EXPECTED,
         )
     else:
         cost = pd.Series(np.nan, index=frame.index)
@@ -183,14 +211,16 @@ def _provision_frame(
     ferry = pd.Series(False, index=frame.index, dtype="boolean")
     if "ferry_required" in cols:
         ferry, _f_empty, f_bad = parse_bools(frame[cols["ferry_required"]])
-        rejects.add_mask(f_bad, "ferry_required", "expected yes or no")
+        rejects.add_found(
+            f_bad, "ferry_required", frame[cols["ferry_required"]], "expected yes or no"
+        )
         ferry = ferry.fillna(False)
 
     loc = locate_rows(frame, cols, rejects, postcodes, coordinate_prefix="EN")
     geom = authority_geometry(area)
     if "in_area" in cols:
         in_area, ia_empty, ia_bad = parse_bools(frame[cols["in_area"]])
-        rejects.add_mask(ia_bad, "in_area", "expected yes or no")
+        rejects.add_found(ia_bad, "in_area", frame[cols["in_area"]], "expected yes or no")
     else:
         in_area = pd.Series(pd.NA, index=frame.index, dtype="boolean")
         ia_empty = pd.Series(True, index=frame.index)
@@ -484,8 +514,16 @@ def load_gias(
 
     capacity, cap_empty, cap_bad = parse_numbers(text_column(frame, cols, "SchoolCapacity"))
     on_roll, _roll_empty, roll_bad = parse_numbers(text_column(frame, cols, "NumberOfPupils"))
-    rejects.add_mask(~skip & (cap_bad | (capacity < 0)), "SchoolCapacity", "expected a number >= 0")
-    rejects.add_mask(~skip & (roll_bad | (on_roll < 0)), "NumberOfPupils", "expected a number >= 0")
+    for col, values, wrong in (
+        ("SchoolCapacity", capacity, cap_bad),
+        ("NumberOfPupils", on_roll, roll_bad),
+    ):
+        rejects.add_found(
+            ~skip & (wrong | (values < 0)),
+            col,
+            text_column(frame, cols, col),
+            "expected a number >= 0",
+        )
     no_capacity = ~skip & cap_empty
     if no_capacity.any():
         notes.append(
@@ -522,9 +560,12 @@ def load_gias(
     ib_cap = rp_cap.fillna(0) + unit_cap.fillna(0)
     ib_roll = rp_roll.fillna(0) + unit_roll.fillna(0)
     ib_cap = ib_cap.where(ib_cap > 0, ib_roll)
-    rejects.add_mask(
+    rejects.add_found(
         ~skip & ((rp_cap < 0) | (unit_cap < 0)).fillna(False),
         "ResourcedProvisionCapacity",
+        text_column(frame, cols, "ResourcedProvisionCapacity").where(
+            rp_cap < 0, text_column(frame, cols, "SenUnitCapacity")
+        ),
         "expected a number >= 0",
     )
 

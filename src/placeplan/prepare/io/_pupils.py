@@ -17,12 +17,14 @@ from placeplan._errors import InputFileError
 from placeplan.needs import phase_of_nc_year
 from placeplan.prepare.io._common import (
     NEEDS_EXPECTED,
+    PUPIL_PRIVATE_COLUMNS,
     Rejects,
     check_duplicates,
     clean_ids,
     column_key,
     ignored_columns_note,
     missing_column,
+    need_hint,
     parse_bools,
     parse_need_code,
     reject_extra_cells,
@@ -39,6 +41,7 @@ from placeplan.prepare.io._locate import (
     to_points,
 )
 from placeplan.prepare.io._read import read_table
+from placeplan.vocab import academic_year_start, did_you_mean
 
 if TYPE_CHECKING:
     from placeplan.prepare.geocode import PostcodeIndex
@@ -97,7 +100,8 @@ _NC_REFUSED = (
         re.compile(r"^(?:Y|YR|YEAR|NC|NCYEAR)?\d{1,2}(?:-|–|/|TO|&|\+|,)(?:Y|YR|YEAR)?\d{1,2}$"),
     ),
 )
-#: Reasons a written NC year is refused (never echo the value: it is pupil data).
+#: Reasons a written NC year is refused (the reason quotes the value, as for a need code; a value
+#: that looks like a date is withheld: see ``Rejects.add_found``).
 _NC_REASONS = {
     "range": f"a range or list of years, not one NC year (give one of {_NC_RANGE})",
     "fraction": f"not a whole year (give one of {_NC_RANGE})",
@@ -170,7 +174,7 @@ def _academic_year_start(census_date: object) -> int:
         day = census_date
     else:
         day = dt.date.fromisoformat(str(census_date))
-    return day.year if day.month >= 9 else day.year - 1
+    return academic_year_start(day)
 
 
 def nc_year_from_birth(dob: pd.Series, census_date: object = None) -> pd.Series:
@@ -285,7 +289,7 @@ def load_pupils(
         msg = "no pupil rows below the header"
         raise InputFileError(msg, file=file, row=2)
     notes = ignored_columns_note(frame, cols, file)
-    rejects = Rejects(file)
+    rejects = Rejects(file, private=PUPIL_PRIVATE_COLUMNS)
     reject_extra_cells(frame, rejects)
 
     ref = clean_ids(frame[cols["pupil_ref"]])
@@ -295,22 +299,30 @@ def load_pupils(
     need = text_column(frame, cols, "need_type").map(lambda t: parse_need_code(t) if t else None)
     need_text = text_column(frame, cols, "need_type")
     rejects.add_mask(need_text == "", "need_type", f"empty (expected one of {NEEDS_EXPECTED})")
-    rejects.add_mask(
+    rejects.add_found(
         (need_text != "") & need.isna(),
         "need_type",
+        need_text,
         f"not a SEN2 need code or DfE name (expected one of {NEEDS_EXPECTED})",
+        need_hint,
     )
 
     plan_text = text_column(frame, cols, "plan_type")
     plan = plan_text.map(lambda t: _PLAN_TYPES.get(column_key(t)) if t else None)
-    rejects.add_mask(plan.isna(), "plan_type", "not a plan type (expected EHCP or SEN support)")
+    rejects.add_found(
+        plan.isna(),
+        "plan_type",
+        plan_text,
+        "not a plan type (expected EHCP or SEN support)",
+        lambda t: did_you_mean(t, ("EHCP", "SEN support")),
+    )
 
     nc = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     nc_empty = pd.Series(True, index=frame.index)
     if "nc_year" in cols:
         nc, nc_empty, nc_reason = _nc_years(frame[cols["nc_year"]])
         for reason in sorted(set(nc_reason.dropna())):
-            rejects.add_mask(nc_reason == reason, "nc_year", str(reason))
+            rejects.add_found(nc_reason == reason, "nc_year", frame[cols["nc_year"]], str(reason))
     if "date_of_birth" in cols:
         dob_text = text_column(frame, cols, "date_of_birth")
         dob = _parse_dates(dob_text)
@@ -366,8 +378,11 @@ def load_pupils(
     # count of unknowns is reported (notes; ``transport_assisted_known`` is False for them).
     if "transport_assisted" in cols:
         transport, t_empty, t_bad = parse_bools(frame[cols["transport_assisted"]])
-        rejects.add_mask(
-            t_bad, "transport_assisted", "expected yes or no (or leave blank if not known)"
+        rejects.add_found(
+            t_bad,
+            "transport_assisted",
+            frame[cols["transport_assisted"]],
+            "expected yes or no (or leave blank if not known)",
         )
     else:
         transport = pd.Series(pd.NA, index=frame.index, dtype="boolean")

@@ -13,13 +13,16 @@ import shapely
 from placeplan import schemas
 from placeplan.prepare.io._common import (
     NEEDS_EXPECTED,
+    POUNDS_EXPECTED,
     Rejects,
     check_duplicates,
     clean_ids,
     ignored_columns_note,
+    need_hint,
     parse_need_lists,
     parse_numbers,
     parse_phase_lists,
+    phase_hint,
     reject_extra_cells,
     reject_unknown_settings,
     require_columns,
@@ -129,30 +132,22 @@ def load_sites(
             rejects,
         )
     needs, needs_bad = parse_need_lists(text_column(frame, cols, "needs"))
-    rejects.add_mask(
+    rejects.add_found(
         needs_bad,
         "needs",
+        text_column(frame, cols, "needs"),
         f"not a SEN2 need code or DfE name (expected ';'-separated {NEEDS_EXPECTED})",
+        need_hint,
     )
     phases, ph_empty, ph_bad = parse_phase_lists(frame[cols["phases"]])
-    rejects.add_mask(ph_empty | ph_bad, "phases", "expected primary, secondary and/or post16")
-    places, pl_empty, pl_bad = parse_numbers(frame[cols["places"]])
-    rejects.add_mask(
-        pl_empty | pl_bad | ~(places > 0) | (places % 1 != 0),
-        "places",
-        "expected a whole number of places, more than 0",
+    rejects.add_found(
+        ph_empty | ph_bad,
+        "phases",
+        frame[cols["phases"]],
+        "expected primary, secondary and/or post16",
+        phase_hint,
     )
-    capital, cap_empty, cap_bad = parse_numbers(frame[cols["capital_cost_gbp"]])
-    rejects.add_mask(
-        cap_empty | cap_bad | (capital < 0), "capital_cost_gbp", "expected pounds, 0 or more"
-    )
-    if "annual_cost_per_place_gbp" in cols:
-        cost, _, cost_bad = parse_numbers(frame[cols["annual_cost_per_place_gbp"]])
-        rejects.add_mask(
-            cost_bad | (cost < 0), "annual_cost_per_place_gbp", "expected pounds, 0 or more"
-        )
-    else:
-        cost = pd.Series(np.nan, index=frame.index)
+    places, capital, cost = _numbers(frame, cols, rejects)
 
     has_loc = any(c in cols for c in ("easting", "latitude", "postcode"))
     if has_loc:
@@ -192,6 +187,37 @@ def load_sites(
     data["name"] = data["name"].astype(str)
     gdf = schemas.validate_sites(to_points(data))
     return rejects.result(gdf, frame, notes)
+
+
+def _numbers(
+    frame: pd.DataFrame, cols: dict[str, str], rejects: Rejects
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Places, capital cost and annual cost per place (NaN where not given), rejecting bad ones."""
+    places, pl_empty, pl_bad = parse_numbers(frame[cols["places"]])
+    rejects.add_found(
+        pl_empty | pl_bad | ~(places > 0) | (places % 1 != 0),
+        "places",
+        frame[cols["places"]],
+        "expected a whole number of places, more than 0",
+    )
+    capital, cap_empty, cap_bad = parse_numbers(frame[cols["capital_cost_gbp"]])
+    rejects.add_found(
+        cap_empty | cap_bad | (capital < 0),
+        "capital_cost_gbp",
+        frame[cols["capital_cost_gbp"]],
+        POUNDS_EXPECTED,
+    )
+    if "annual_cost_per_place_gbp" in cols:
+        cost, _, cost_bad = parse_numbers(frame[cols["annual_cost_per_place_gbp"]])
+        rejects.add_found(
+            cost_bad | (cost < 0),
+            "annual_cost_per_place_gbp",
+            frame[cols["annual_cost_per_place_gbp"]],
+            POUNDS_EXPECTED,
+        )
+    else:
+        cost = pd.Series(np.nan, index=frame.index)
+    return places, capital, cost
 
 
 def _reject_outside(

@@ -15,7 +15,13 @@ import shapely
 from branca.element import Figure, MacroElement
 
 from placeplan._errors import CRSError, SchemaValidationError
-from placeplan.publish.disclosure import SUPPRESSED_MARKER, mask_columns, suppression_mask
+from placeplan.publish.disclosure import (
+    NOT_AVAILABLE_MARKER,
+    NOT_AVAILABLE_MEANING,
+    SUPPRESSED_MARKER,
+    mask_columns,
+    suppression_mask,
+)
 from placeplan.publish.escape import geojson_properties, html_text, js_string
 from placeplan.publish.maps._page import HtmlData, finalise
 
@@ -35,6 +41,7 @@ __all__ = [
     "frame_bounds",
     "new_map",
     "numbered_proposals",
+    "spread_offsets",
     "suppressed_column",
     "to_wgs84",
 ]
@@ -126,7 +133,7 @@ def suppressed_column(df: pd.DataFrame, col: str) -> pd.Series:
 
 
 def display_values(
-    values: pd.Series, suppressed: pd.Series, fmt: str, none_text: str = "–"
+    values: pd.Series, suppressed: pd.Series, fmt: str, none_text: str = NOT_AVAILABLE_MARKER
 ) -> list[str]:
     """Format ``values`` with ``fmt``: suppressed ones as the marker, NaN as ``none_text``."""
     out = []
@@ -312,6 +319,60 @@ def _add_backdrop(
     ).add_to(m)
 
 
+def spread_offsets(
+    points: Sequence[tuple[float, float]], *, within: float, radius: float
+) -> list[tuple[float, float]]:
+    """Screen offsets (x right, y down) that pull apart markers drawn at nearly the same place.
+
+    Markers closer than ``within`` (in the points' units, chained: a is near b, b near c) form a
+    group; the k markers of a group are moved onto a circle of ``radius`` (screen units) around
+    where they are, the first at the top, then clockwise (two: one above the other, so each
+    number, drawn to the right of its star, stays clear of the other star). A marker alone is
+    not moved.
+
+    Parameters
+    ----------
+    points
+        Marker positions, in drawing order (the first of a group goes on top of the circle).
+    within
+        Distance below which two markers would overlap.
+    radius
+        How far a grouped marker moves.
+
+    Returns
+    -------
+    list of (dx, dy)
+        One offset per point.
+
+    Examples
+    --------
+    >>> spread_offsets([(0, 0), (0, 0), (100, 0)], within=10, radius=12)
+    [(0.0, -12.0), (0.0, 12.0), (0.0, 0.0)]
+    """
+    group = list(range(len(points)))
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    for i, (xi, yi) in enumerate(points):
+        for j in range(i):
+            if math.hypot(xi - points[j][0], yi - points[j][1]) < within:
+                group[root(i)] = root(j)
+    members: dict[int, list[int]] = {}
+    for i in range(len(points)):
+        members.setdefault(root(i), []).append(i)
+    out = [(0.0, 0.0)] * len(points)
+    for idx in members.values():
+        if len(idx) < 2:
+            continue
+        for k, i in enumerate(idx):
+            a = 2 * math.pi * k / len(idx)
+            out[i] = (round(radius * math.sin(a), 6) + 0.0, round(-radius * math.cos(a), 6) + 0.0)
+    return out
+
+
 def numbered_proposals(sites: gpd.GeoDataFrame | None) -> list[tuple[int, Any]]:
     """The selected sites numbered as the report numbers its proposals (the labels on every map).
 
@@ -339,7 +400,7 @@ def add_provision(m: folium.Map, provision: gpd.GeoDataFrame | None) -> None:
         ptype = str(getattr(row, "provision_type", "") or "")
         in_area = bool(getattr(row, "in_area", True))
         cap = getattr(row, "capacity", None)
-        cap_txt = "–" if cap is None or pd.isna(cap) else f"{int(cap):,}"
+        cap_txt = NOT_AVAILABLE_MARKER if cap is None or pd.isna(cap) else f"{int(cap):,}"
         tip = (
             f"<b>{html_text(str(row.name))}</b><br>{html_text(ptype.replace('_', ' '))}"
             f"{'' if in_area else ' (out of area)'}<br>places: {cap_txt}"
@@ -381,6 +442,14 @@ def _provision_legend(provision: gpd.GeoDataFrame | None) -> str:
     return f"<h4>Existing provision</h4>{rows}<small>dashed = out of area</small>"
 
 
+def marker_key(*, internal: bool) -> str:
+    """The legend's key to the markers pop-ups show, worded as the report's table keys."""
+    key = f"{NOT_AVAILABLE_MARKER} = {NOT_AVAILABLE_MEANING}"
+    if not internal:
+        key = f"{SUPPRESSED_MARKER} = suppressed (to protect small numbers); " + key
+    return f'<div class="pp-key">In pop-ups: {key}.</div>'
+
+
 def finish_map(
     m: folium.Map,
     legend: str,
@@ -393,7 +462,7 @@ def finish_map(
     note: str | None,
 ) -> folium.Map:
     """Legends, layer control, attribution, fit to ``bounds()``, banners; then finalise."""
-    _Legend(legend).add_to(m)
+    _Legend(legend + marker_key(internal=internal)).add_to(m)
     prov_legend = _provision_legend(provision)
     if prov_legend:
         _Legend(prov_legend, position="topleft").add_to(m)

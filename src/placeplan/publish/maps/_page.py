@@ -72,6 +72,7 @@ def _leaflet_assets() -> str:
         "max-height:calc(100vh - 190px);overflow-y:auto}"
         ".leaflet-control-layers{font-size:11px}"
         ".pp-legend h4{margin:0 0 4px;font-size:12px}"
+        ".pp-legend .pp-key{margin-top:4px;color:#555;font-size:10px}"
         ".pp-legend i{display:inline-block;width:14px;height:11px;margin-right:5px;"
         "vertical-align:-1px;border:1px solid #777}"
         ".pp-legend i.dot{border-radius:50%}"

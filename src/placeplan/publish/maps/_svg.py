@@ -16,7 +16,12 @@ import numpy as np
 import shapely
 
 from placeplan.publish.escape import html_attr, html_text
-from placeplan.publish.maps._layers import PROPOSED_COLOUR, PROVISION_COLOURS, numbered_proposals
+from placeplan.publish.maps._layers import (
+    PROPOSED_COLOUR,
+    PROVISION_COLOURS,
+    numbered_proposals,
+    spread_offsets,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -248,8 +253,12 @@ def proposed_layer(
     if sites is None or sites.empty:
         return [], []
     body, key = [], []
-    for i, row in numbered_proposals(sites):
-        x, y = p.xy(row.geometry.x, row.geometry.y)
+    rows = numbered_proposals(sites)
+    at = [p.xy(row.geometry.x, row.geometry.y) for _, row in rows]
+    # stars closer than about their size are pulled apart, one above the other, numbers clear
+    spread = spread_offsets(at, within=18.0, radius=11.0)
+    for (i, row), (x, y), (dx, dy) in zip(rows, at, spread, strict=True):
+        x, y = x + dx, y + dy
         body.append(star(x, y, 10, filled=filled))
         body.append(label(x + 9, y - 7, str(i)))
         needs = str(getattr(row, "needs", "") or "")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import folium
 import pandas as pd
 
+from placeplan.publish.disclosure import NOT_AVAILABLE_MARKER
 from placeplan.publish.escape import html_text
 from placeplan.publish.maps._layers import (
     add_basemap,
@@ -140,13 +141,15 @@ def map_journey_times(
     a["name"] = a["name"].astype(str) if "name" in a else a["area_id"].astype(str)
     a["area_id"] = a["area_id"].astype(str)
     a["pupils_txt"] = (
-        display_values(a["pupils"], _sup("pupils"), "{:,.0f}", "0") if "pupils" in a else "–"
+        display_values(a["pupils"], _sup("pupils"), "{:,.0f}", "0")
+        if "pupils" in a
+        else NOT_AVAILABLE_MARKER
     )
     fields = ["name", "area_id", "pupils_txt"]
     aliases = ["Area", "Code", "Pupils"]
     for col, label in (("imd_decile", "IMD decile"), ("ruc_class", "Rural/urban")):
         if col in a.columns:
-            a[col + "_txt"] = [("–" if pd.isna(v) else str(v)) for v in a[col]]
+            a[col + "_txt"] = [(NOT_AVAILABLE_MARKER if pd.isna(v) else str(v)) for v in a[col]]
             fields.append(col + "_txt")
             aliases.append(label)
     for which in ("baseline", "scenario"):

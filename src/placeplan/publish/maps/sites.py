@@ -10,6 +10,7 @@ import folium
 import numpy as np
 import pandas as pd
 
+from placeplan.publish.disclosure import NOT_AVAILABLE_MARKER as NA
 from placeplan.publish.disclosure import SUPPRESSED_MARKER
 from placeplan.publish.escape import html_text
 from placeplan.publish.maps._layers import (
@@ -24,6 +25,7 @@ from placeplan.publish.maps._layers import (
     frame_bounds,
     new_map,
     numbered_proposals,
+    spread_offsets,
     suppressed_column,
     to_wgs84,
 )
@@ -31,10 +33,23 @@ from placeplan.publish.maps._layers import (
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["SCORE_COLOURS", "add_sites", "map_sites", "proposals_legend", "score_colour"]
+__all__ = [
+    "COINCIDENT_M",
+    "SCORE_COLOURS",
+    "add_sites",
+    "map_sites",
+    "proposals_legend",
+    "score_colour",
+]
 
 #: Candidate site score classes (RdYlGn-5, low → high), shared with the static figures.
 SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+
+
+#: Proposed sites closer than this (metres) would draw their stars (about 22 px) on top of each
+#: other at the zoom that shows a whole authority (about 50 m a pixel at zoom 11): their stars are
+#: pulled apart on screen, at every zoom (the sample's two Ryde bases are 800 m apart).
+COINCIDENT_M = 1000.0
 
 
 def score_colour(score: float, lo: float, hi: float) -> str:
@@ -74,12 +89,18 @@ def add_sites(
     hi = float(scores.max()) if scores.notna().any() else 1.0
     selected = s.get("selected", pd.Series(False, index=s.index)).fillna(False).astype(bool)
     served = display_values(
-        s.get("pupils_served", pd.Series(np.nan, index=s.index)), sup, "{:,.0f}", "–"
+        s.get("pupils_served", pd.Series(np.nan, index=s.index)), sup, "{:,.0f}", NA
     )
     saved = display_values(
-        s.get("mean_time_saved_min", pd.Series(np.nan, index=s.index)), sup_t, "{:.1f} min", "–"
+        s.get("mean_time_saved_min", pd.Series(np.nan, index=s.index)), sup_t, "{:.1f} min", NA
     )
-    numbers = {str(r.site_id): i for i, r in numbered_proposals(sites)}
+    proposals = numbered_proposals(sites)
+    numbers = {str(r.site_id): i for i, r in proposals}
+    # stars of proposals at (nearly) the same place are pulled apart on screen, numbers clear
+    spread = spread_offsets(
+        [(r.geometry.x, r.geometry.y) for _, r in proposals], within=COINCIDENT_M, radius=13
+    )
+    shift = {str(r.site_id): d for (_, r), d in zip(proposals, spread, strict=True)}
     groups = {
         True: folium.FeatureGroup(name="Proposed sites (selected)"),
         False: folium.FeatureGroup(name="Candidate sites (not selected)", show=not only_selected),
@@ -89,30 +110,29 @@ def add_sites(
         if only_selected and not sel:
             continue
         score = scores.iloc[i]
-        score_txt = (
-            _score_range(row) if sup_s.iloc[i] else "–" if pd.isna(score) else f"{score:.2f}"
-        )
+        score_txt = _score_range(row) if sup_s.iloc[i] else NA if pd.isna(score) else f"{score:.2f}"
         cost = getattr(row, "capital_cost_gbp", None)
-        cost_txt = "–" if cost is None or pd.isna(cost) else f"£{cost:,.0f}"
+        cost_txt = NA if cost is None or pd.isna(cost) else f"£{cost:,.0f}"
         places = getattr(row, "places", None)
-        places_txt = "–" if places is None or pd.isna(places) else f"{int(places):,}"
+        places_txt = NA if places is None or pd.isna(places) else f"{int(places):,}"
         tip = (
             f"<b>{html_text(str(row.name))}</b> ({html_text(str(row.site_id))})"
             f"{' — <b>selected</b>' if sel else ''}<br>"
             f"needs: {html_text(str(getattr(row, 'needs', '') or 'any'))}; "
-            f"phases: {html_text(str(getattr(row, 'phases', '') or '–'))}<br>"
+            f"phases: {html_text(str(getattr(row, 'phases', '') or NA))}<br>"
             f"places: {places_txt}; capital cost: {cost_txt}<br>"
             f"score: {score_txt}<br>pupils served: {served[i]}; mean time saved: {saved[i]}"
         )
         if sel:
             # a star in the marker pane, above every area, road, catchment and flow layer, with
             # its number (the same on the static figures and in the legend) beside it
+            dx, dy = shift.get(str(row.site_id), (0.0, 0.0))
             folium.Marker(
                 location=[row.geometry.y, row.geometry.x],
                 icon=folium.DivIcon(
                     html=_star_icon(numbers.get(str(row.site_id), 0)),
                     icon_size=(44, 26),
-                    icon_anchor=(13, 13),
+                    icon_anchor=(round(13 - dx), round(13 - dy)),
                     class_name="pp-proposed",
                 ),
                 tooltip=JsonTooltip(tip),

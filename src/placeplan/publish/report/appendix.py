@@ -11,7 +11,8 @@ comparison of :mod:`placeplan.publish.report.sections.compare`:
    under a heading with its anchor ``#scenario-<k>``; the first scenario's sections keep their
    ids (``#distances``, ``#t-sites``, …) so links into the old single-scenario report still
    work, the k-th scenario's ids start ``s<k>-``;
-4. the data sources and the disclosure note, once.
+4. the data sources, the disclosure note and the plan file (``#plan-file``), once: each
+   scenario's method section links to the plan file rather than printing it again.
 
 :func:`write_appendix` writes it as one self-contained, offline HTML file (``report.html``).
 
@@ -29,7 +30,14 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from placeplan.publish.report.model import DFE_REQUIREMENT, Figure, Paragraph, Quote, Section
+from placeplan.publish.report.model import (
+    DFE_REQUIREMENT,
+    Figure,
+    Paragraph,
+    Preformatted,
+    Quote,
+    Section,
+)
 from placeplan.publish.report.prose import prose
 from placeplan.publish.report.sections import compare, optimise
 
@@ -42,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLOSING_SECTIONS",
+    "PLAN_FILE_ANCHOR",
     "SHARED_SECTIONS",
     "Appendix",
     "ScenarioPart",
@@ -55,6 +64,8 @@ SHARED_SECTIONS: tuple[str, ...] = ("year-by-year",)
 #: Sections that are the same in every scenario's report, shown once at the end.
 CLOSING_SECTIONS: tuple[str, ...] = ("sources", "disclosure")
 _DROPPED = ("requirement",)  # replaced by the appendix's own opening
+#: Anchor of the closing section that prints the plan file once.
+PLAN_FILE_ANCHOR = "plan-file"
 
 
 @dataclass(frozen=True)
@@ -178,6 +189,64 @@ def _shared(by_id: dict[str, Section], comparison: Section) -> tuple[Section, ..
     )
 
 
+def _parts(reports: Sequence[Report]) -> tuple[ScenarioPart, ...]:
+    """One part per report: its own sections (not those shown once), anchors made unique."""
+    skip = (*SHARED_SECTIONS, *CLOSING_SECTIONS, *_DROPPED)
+    return tuple(
+        ScenarioPart(
+            k,
+            f"scenario-{k}",
+            dataclasses.replace(
+                report,
+                sections=tuple(
+                    _prefixed(s, "" if k == 1 else f"s{k}-")
+                    for s in report.sections
+                    if s.id not in skip
+                ),
+            ),
+        )
+        for k, report in enumerate(reports, start=1)
+    )
+
+
+def _plan_file_once(
+    parts: tuple[ScenarioPart, ...],
+) -> tuple[tuple[ScenarioPart, ...], tuple[Section, ...]]:
+    """The parts with the plan file (a :class:`Preformatted` block of a method section) replaced
+    by a link to one closing section that prints it, and that section (none if no part has it).
+
+    Every scenario's report printed the same plan file in full (13 pages of the sample's PDF).
+    """
+    printed: Preformatted | None = None
+
+    def method(s: Section) -> Section:
+        nonlocal printed
+        if not s.id.endswith("method"):
+            return s
+        pre = [b for b in s.blocks if isinstance(b, Preformatted)]
+        if not pre:
+            return s
+        printed = printed or pre[0]
+        link = Paragraph(
+            f"The {pre[0].summary[0].lower()}{pre[0].summary[1:]} is the same for every scenario; "
+            "it is printed once, at the end of this appendix:",
+            href=PLAN_FILE_ANCHOR,
+            link_text="Plan file",
+        )
+        blocks = [link if isinstance(b, Preformatted) else b for b in s.blocks]
+        return dataclasses.replace(s, blocks=tuple(blocks))
+
+    parts = tuple(
+        dataclasses.replace(
+            p, report=dataclasses.replace(p.report, sections=tuple(map(method, p.report.sections)))
+        )
+        for p in parts
+    )
+    if printed is None:
+        return parts, ()
+    return parts, (Section(PLAN_FILE_ANCHOR, "", "Plan file", (printed,)),)
+
+
 def build_appendix(
     inputs: Sequence[ReportInputs],
     reports: Sequence[Report],
@@ -223,22 +292,7 @@ def build_appendix(
         msg = f"need one report per scenario; got {len(inputs)} inputs, {len(reports)} reports"
         raise ValueError(msg)
     first = reports[0]
-    skip = (*SHARED_SECTIONS, *CLOSING_SECTIONS, *_DROPPED)
-    parts = tuple(
-        ScenarioPart(
-            k,
-            f"scenario-{k}",
-            dataclasses.replace(
-                report,
-                sections=tuple(
-                    _prefixed(s, "" if k == 1 else f"s{k}-")
-                    for s in report.sections
-                    if s.id not in skip
-                ),
-            ),
-        )
-        for k, report in enumerate(reports, start=1)
-    )
+    parts, plan_file = _plan_file_once(_parts(reports))
     by_id = {s.id: s for s in first.sections}
     comparison = compare.section(inputs)
     shared = _shared(by_id, comparison)
@@ -259,8 +313,9 @@ def build_appendix(
             *shared,
         ),
         parts=parts,
-        closing=tuple(
-            dataclasses.replace(by_id[i], number="") for i in CLOSING_SECTIONS if i in by_id
+        closing=(
+            *(dataclasses.replace(by_id[i], number="") for i in CLOSING_SECTIONS if i in by_id),
+            *plan_file,
         ),
     )
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from placeplan.publish.report.prose import prose
+from placeplan.vocab import academic_year
 
 if TYPE_CHECKING:
     from placeplan.compute.scenario import ScenarioResult
@@ -115,8 +116,7 @@ def _later_rows(plan: PlanConfig) -> list[tuple[str, str, str]]:
     rows.append(
         (
             "Placement flows",
-            f"{fl.base_year}/{(fl.base_year + 1) % 100:02d} to "
-            f"{fl.horizon_year}/{(fl.horizon_year + 1) % 100:02d}; breakdown rate "
+            f"{academic_year(fl.base_year)} to {academic_year(fl.horizon_year)}; breakdown rate "
             f"{fl.breakdown_rate:.0%} a year; settled pupils who may move: {fl.movers}",
             "new plans: the DfE EHCP release forecast"
             if plan.inputs.sen2_release is not None

@@ -343,10 +343,13 @@ class MapFigure:
 
 @dataclass(frozen=True)
 class Paragraph:
-    """Plain text (escaped when rendered)."""
+    """Plain text (escaped when rendered), optionally ending with a link to an anchor in the
+    document (``href``, without the ``#``, worded ``link_text``)."""
 
     text: str
     kind: str = "paragraph"
+    href: str = ""
+    link_text: str = ""
 
 
 @dataclass(frozen=True)

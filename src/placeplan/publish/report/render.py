@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import markupsafe
 
-from placeplan.publish.disclosure import SUPPRESSED_MARKER
+from placeplan.publish.disclosure import (
+    NOT_AVAILABLE_MARKER,
+    NOT_AVAILABLE_MEANING,
+    SUPPRESSED_MARKER,
+)
 from placeplan.publish.escape import css_string
 
 if TYPE_CHECKING:
@@ -34,7 +38,7 @@ __all__ = [
     "write_report",
 ]
 
-_MISSING = "x"
+_MISSING = NOT_AVAILABLE_MARKER
 _MINUS = "−"  # U+2212, typographic minus
 
 
@@ -78,24 +82,40 @@ def fmt_percent(value: Any, signed: bool = False) -> str:
     return f"{v:.1f}%"
 
 
+def _millions(a: float) -> str:
+    """``a`` pounds (0 or more) in millions: 1 decimal from £10m, else 2.
+
+    A projected or estimated sum is not known to £10k: a capital board reads £30.3m, and a sum
+    under £10m keeps the second decimal (£4.39m, £0.94m), where £10k is still 0.1 % or more.
+
+    Examples
+    --------
+    >>> _millions(30_330_000), _millions(4_386_000), _millions(9_996_000), _millions(940_000)
+    ('£30.3m', '£4.39m', '£10.0m', '£0.94m')
+    """
+    m = a / 1e6
+    return f"£{m:,.1f}m" if round(m, 2) >= 10 else f"£{m:,.2f}m"
+
+
 def fmt_gbp(value: Any, signed: bool = False) -> str:
-    """Format pounds sterling: ``£1,234,567`` (``£9.0m`` at a million or more)."""
+    """Format pounds sterling: ``£1,234,567``; at a million or more ``£9.00m``, ``£30.3m``."""
     if _missing(value):
         return _MISSING
     v = float(value)
     a = abs(v)
-    body = f"£{a / 1e6:,.2f}m" if a >= 1e6 else f"£{a:,.0f}"
+    body = _millions(a) if a >= 1e6 else f"£{a:,.0f}"
     return f"{_sign(round(v), signed)}{body}"
 
 
 def _gbp_tiered(value: Any, signed: bool, million_from: float) -> str:
-    """Pounds as ``£x.xxm`` from ``million_from``, else ``£xk`` from £1,000, else ``£x``."""
+    """Pounds in millions (:func:`_millions`) from ``million_from``, else ``£xk`` from £1,000,
+    else ``£x``."""
     if _missing(value):
         return _MISSING
     v = float(value)
     a = abs(v)
     if a >= million_from:
-        body = f"£{a / 1e6:,.2f}m"
+        body = _millions(a)
     elif a >= 1e3:
         body = f"£{a / 1e3:,.0f}k"
     else:
@@ -104,12 +124,13 @@ def _gbp_tiered(value: Any, signed: bool, million_from: float) -> str:
 
 
 def fmt_gbp_short(value: Any, signed: bool = False) -> str:
-    """Format pounds for headlines: ``£30.33m``, ``−£0.94m`` (from £100k), ``£45k``, ``£900``."""
+    """Format pounds for headlines: ``£30.3m``, ``£4.39m``, ``−£0.94m`` (from £100k), ``£45k``,
+    ``£900``."""
     return _gbp_tiered(value, signed, million_from=1e5)
 
 
 def fmt_gbp_k(value: Any, signed: bool = False) -> str:
-    """Format pounds in thousands: ``£4.39m`` from a million, ``£182k``, ``£900``."""
+    """Format pounds in thousands: ``£30.3m``, ``£4.39m`` from a million, ``£182k``, ``£900``."""
     return _gbp_tiered(value, signed, million_from=1e6)
 
 
@@ -187,6 +208,12 @@ def _environment() -> jinja2.Environment:
         fmt_cell=fmt_cell,
         fmt_range=fmt_range,
         css_string=_css_string,
+    )
+    # the markers and their key, from one source (the maps' legends use the same)
+    env.globals.update(
+        suppressed_marker=SUPPRESSED_MARKER,
+        missing_marker=NOT_AVAILABLE_MARKER,
+        missing_meaning=NOT_AVAILABLE_MEANING,
     )
     return env
 
