@@ -15,6 +15,7 @@ from typing import Literal
 import pandas as pd
 
 from placeplan._errors import ConfigError, SchemaValidationError
+from placeplan.vocab import academic_year
 
 __all__ = [
     "INDEPENDENT_NON_MAINTAINED_TYPES",
@@ -204,17 +205,6 @@ def placement_group(sen2_type: str) -> str:
         if pattern in t if pattern.startswith("_") else t.startswith(pattern):
             return group
     return "other"
-
-
-def academic_year(start_year: int) -> str:
-    """Return the academic-year label of the year starting in September ``start_year``.
-
-    Examples
-    --------
-    >>> academic_year(2025)
-    '2025/26'
-    """
-    return f"{start_year}/{(start_year + 1) % 100:02d}"
 
 
 def start_year(value: object) -> int:

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from placeplan.compute.flows_types import academic_year
 from placeplan.compute.programme import options_within_budget
 from placeplan.compute.programme_demand import OBJECTIVES
 from placeplan.publish.disclosure import apply_marker, suppress, suppression_mask
 from placeplan.publish.tables import write_csv
+from placeplan.vocab import academic_year
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -13,8 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from placeplan.compute.flows_types import academic_year
 from placeplan.publish.report.impact import all_group
+from placeplan.vocab import academic_year
 
 if TYPE_CHECKING:
     import geopandas as gpd
