@@ -32,6 +32,7 @@ import pandas as pd
 from placeplan.compute.programme import options_within_budget
 from placeplan.compute.programme_demand import OBJECTIVES
 from placeplan.publish.disclosure import apply_marker, suppress, suppression_mask
+from placeplan.publish.report.render import fmt_gbp_k
 from placeplan.publish.tables import write_csv
 from placeplan.vocab import academic_year
 
@@ -389,12 +390,9 @@ def _budget_note(inst: ProgrammeInstance) -> list[str]:
 
 
 def _money(gbp: float) -> str:
-    """A budget as a short axis label: £2.40m, £400k, £1 (a £1 budget is not "£0.00m")."""
-    if abs(gbp) >= 1e6:
-        return f"£{gbp / 1e6:.2f}m"
-    if abs(gbp) >= 1e3:
-        return f"£{gbp / 1e3:,.0f}k"
-    return f"£{gbp:,.0f}"
+    """A budget as a short axis label: £2.40m, £400k, £1 (a £1 budget is not "£0.00m"), as
+    the report writes money (:func:`~placeplan.publish.report.render.fmt_gbp_k`)."""
+    return fmt_gbp_k(gbp)
 
 
 def curve_svg(tables: ProgrammeTables) -> str:
