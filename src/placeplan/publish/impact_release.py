@@ -29,6 +29,7 @@ import itertools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from placeplan.publish.report.impact import ImpactTable
@@ -192,12 +193,14 @@ def _hidden(imp: ImpactTable, which: str) -> set[Cell]:
     """The hidden count cells of one side of a published impact table."""
     out: set[Cell] = set()
     t, mask = imp.table, imp.mask
+    gts = t["group_type"].astype(str).to_numpy()
+    gs = t["group"].astype(str).to_numpy()
     for col in mask.columns:
         metric, _, side = col.rpartition("__")
         if side != which:
             continue
-        rows = mask.index[mask[col].to_numpy(dtype=bool)]
-        out |= {(str(t.at[i, "group_type"]), str(t.at[i, "group"]), metric, which) for i in rows}
+        rows = np.flatnonzero(mask[col].to_numpy(dtype=bool))  # the mask is laid out as t
+        out |= {(str(gts[i]), str(gs[i]), metric, which) for i in rows}
     return out
 
 
