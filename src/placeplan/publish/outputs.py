@@ -173,30 +173,29 @@ def _proposal_impact_frames(
 
 
 def _mitigation_frame(run: RunResult, rel: Release, name: str) -> pd.DataFrame | None:
-    """mitigations.csv rows of one scenario: per proposal, basis and rule, with a total each
-    (the programme's rows are the register's, as the report shows them)."""
+    """mitigations.csv rows of one scenario: per proposal, basis, run (the comparison level, the
+    level with it and the change) and rule, with a total each. The programme's level is the
+    register's, as the report's section 4 shows it (decided alike: one rule per level)."""
     d = run.plan.disclosure
     frames = []
     if rel.mitigations is not None:
         frames.append(rel.mitigations.marked())
     pa = getattr(run, "proposals", None)
     if pa is not None and not pa.mitigations.empty:
-        mit = pa.mitigations[
-            (pa.mitigations["scenario"] == name) & (pa.mitigations["proposal"] != "programme")
-        ].drop(columns="scenario")
+        mit = pa.mitigations[pa.mitigations["scenario"] == name].drop(columns="scenario")
         if not mit.empty:
-            frames.append(
-                apply_marker(
-                    published_mitigations(
-                        mit, threshold=d.threshold, round_to=d.round_to, mode=d.mode
-                    )
-                )
+            pub = published_mitigations(
+                mit, threshold=d.threshold, round_to=d.round_to, mode=d.mode
             )
+            if rel.mitigations is not None:  # the programme's level: the register's rows
+                pub = pub[~(pub["proposal"].eq("programme") & pub["run"].eq("scenario"))]
+            frames.append(apply_marker(pub))
     if not frames:
         return None
     pub = pd.concat(frames, ignore_index=True)
-    cols = ["proposal", "basis", "rule", "what", "source", "pupils", "cost_gbp_per_pupil_year",
-            "annual_cost_gbp", "who", "description"]  # fmt: skip
+    pub["note"] = pub["note"].fillna("") if "note" in pub.columns else ""
+    cols = ["proposal", "basis", "run", "rule", "what", "source", "pupils",
+            "cost_gbp_per_pupil_year", "annual_cost_gbp", "note", "who", "description"]  # fmt: skip
     return pub[[c for c in cols if c in pub.columns]].assign(scenario_name=name)
 
 

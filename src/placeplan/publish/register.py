@@ -157,9 +157,12 @@ REGISTER: Mapping[str, Declaration] = {
         Declaration(
             "mitigations",
             count_cols=("pupils",),
-            groupings=((),),
-            outputs=("mitigations.csv", "report section 5"),
-            note="the groups partition the pupils whose journey changes: one group",
+            dependent_cols={"annual_cost_gbp": ("pupils",)},
+            groupings=(("scenario", "proposal", "basis", "run"),),
+            outputs=("mitigations.csv", "report sections 4 and 4a"),
+            note="today's cohort, decided by publish.mitigations.published_mitigations as one "
+            "year of mitigations_by_year: per level (scenario, proposal, basis, run) every rule "
+            "shown or only the All rules total; a change hidden with either level",
         ),
         Declaration(
             "mitigations_by_year",

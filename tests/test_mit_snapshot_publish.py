@@ -1,0 +1,108 @@
+"""Publishing today's cohort's (the snapshot's) mitigation levels and changes.
+
+:func:`placeplan.publish.mitigations.published_mitigations` decides the snapshot by the
+year-by-year rule (:func:`~placeplan.publish.mitigations.published_mitigations_by_year`): per
+level every rule is shown (each 0 or at least the threshold) or only the total, and a change
+follows its two levels. Hand cases with known answers.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from placeplan.compute.mitigation import DEFAULT_RULES, mitigation_change_table
+from placeplan.publish.mitigations import published_mitigations
+
+ESCORT = "Over the reasonable maximum by ferry: escort"
+BUDGET = "Over the reasonable maximum by road: personal travel budget"
+
+
+def _levels(before: dict[str, int], after: dict[str, int], run: str = "baseline") -> pd.DataFrame:
+    """The change table of two levels given as rule -> pupils (20 pupils, the rest no rule)."""
+
+    def keys(counts: dict[str, int]) -> pd.Series:
+        names = [r for r, n in counts.items() for _ in range(n)]
+        return pd.Series(names + [""] * (20 - len(names)))
+
+    return mitigation_change_table(keys(before), keys(after), DEFAULT_RULES, before_run=run)
+
+
+def _pub(frame: pd.DataFrame, **kw: object) -> pd.DataFrame:
+    out = published_mitigations(frame, threshold=5, round_to=0, mode="published", **kw)
+    return out.set_index(["proposal", "basis", "run", "rule"]).sort_index()
+
+
+def test_escorts_15_to_12_publish_a_change_of_minus_3():
+    t = _levels({ESCORT: 15}, {ESCORT: 12}).assign(proposal="B1", basis="alone")
+    pub = _pub(t)
+    want = (("baseline", 15, 60_000), ("scenario", 12, 48_000), ("change", -3, -12_000))
+    for run, n, gbp in want:
+        for rule in (ESCORT, "All rules"):
+            row = pub.loc[("B1", "alone", run, rule)]
+            assert (row["pupils"], row["annual_cost_gbp"]) == (n, gbp), (run, rule)
+            assert not row["pupils:suppressed"] and not row["annual_cost_gbp:suppressed"]
+            assert not row["withheld"]
+    # the other rules are published zeros, every run
+    zero = pub.xs("B1", level="proposal").drop(index=[ESCORT, "All rules"], level="rule")
+    assert (zero["pupils"] == 0).all() and not zero["withheld"].any()
+
+
+def test_a_level_with_a_small_rule_shows_its_total_only_and_the_change_follows():
+    """Baseline: 15 escorts and 3 budgets (a rule under 5: the level's rule detail withheld, the
+    total of 18 shown, its £ hidden: 18 pupils and £67,500 at £4,000 / £2,500 solve to 15 + 3);
+    with the proposal: 12 escorts. The change's rules are withheld with the baseline's, its total
+    is 12 - 18 = -6 pupils and its £ hidden with the baseline total's £."""
+    t = _levels({ESCORT: 15, BUDGET: 3}, {ESCORT: 12}).assign(proposal="B1", basis="alone")
+    pub = _pub(t)
+    base = pub.xs(("B1", "alone", "baseline"))
+    assert base.drop(index="All rules")["withheld"].all()
+    assert base.drop(index="All rules")["pupils"].isna().all()
+    assert base.loc["All rules", "pupils"] == 18 and not base.loc["All rules", "withheld"]
+    assert base.loc["All rules", "annual_cost_gbp:suppressed"]
+    scen = pub.xs(("B1", "alone", "scenario"))
+    assert not scen["withheld"].any() and scen.loc[ESCORT, "pupils"] == 12
+    assert scen.loc["All rules", "annual_cost_gbp"] == 48_000
+    change = pub.xs(("B1", "alone", "change"))
+    assert change.drop(index="All rules")["withheld"].all()
+    assert change.loc["All rules", "pupils"] == -6
+    assert change.loc["All rules", "annual_cost_gbp:suppressed"]
+    assert pd.isna(change.loc["All rules", "annual_cost_gbp"])
+
+
+def test_a_level_is_published_alike_wherever_it_appears():
+    """The same programme level (12 escorts, 3 budgets) as the programme's rules in section 4
+    (no run: the scenario level), as a contribution's ``scenario`` and an alone's ``baseline``
+    (another scenario's numbers): same cells hidden, same values."""
+    prog = _levels({ESCORT: 15}, {ESCORT: 12, BUDGET: 3})
+    contrib = _levels({ESCORT: 13, BUDGET: 3}, {ESCORT: 12, BUDGET: 3}, run="without")
+    frame = pd.concat(
+        [
+            prog.assign(proposal="programme", basis="programme"),
+            contrib.assign(proposal="B1", basis="contribution"),
+        ],
+        ignore_index=True,
+    )
+    pub = _pub(frame)
+    section4 = prog[prog["run"].eq("scenario")].drop(columns="run")
+    alone = published_mitigations(section4, threshold=5, round_to=0, mode="published")
+    alone = alone.set_index("rule")
+    cols = ["pupils", "annual_cost_gbp", "pupils:suppressed", "annual_cost_gbp:suppressed"]
+    for copy in (("programme", "programme", "scenario"), ("B1", "contribution", "scenario")):
+        got = pub.xs(copy)[cols]
+        pd.testing.assert_frame_equal(got, alone.loc[got.index, cols], check_names=False)
+    assert alone.loc[ESCORT, "withheld"] and alone.loc["All rules", "pupils"] == 15
+    assert (alone["run"] == "scenario").all()
+    # the contribution's own change: 13 -> 12 escorts, published as the total only (-1)
+    change = pub.xs(("B1", "contribution", "change"))
+    assert change.loc["All rules", "pupils"] == -1
+
+
+@pytest.mark.parametrize("mode", ["published", "internal"])
+def test_a_proposal_that_moves_no_one_publishes_zero_change(mode):
+    t = _levels({ESCORT: 15, BUDGET: 3}, {ESCORT: 15, BUDGET: 3}).assign(proposal="B0")
+    pub = published_mitigations(t.assign(basis="alone"), threshold=5, round_to=0, mode=mode)
+    total = pub[pub["run"].eq("change") & pub["rule"].eq("All rules")].iloc[0]
+    assert total["pupils"] == 0
+    if mode == "internal":
+        assert total["annual_cost_gbp"] == 0 and not pub["pupils:suppressed"].any()
