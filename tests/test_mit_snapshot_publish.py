@@ -106,3 +106,57 @@ def test_a_proposal_that_moves_no_one_publishes_zero_change(mode):
     assert total["pupils"] == 0
     if mode == "internal":
         assert total["annual_cost_gbp"] == 0 and not pub["pupils:suppressed"].any()
+
+
+def _pages(threshold: int):
+    """The proposal pages' published figures for the hand case of ``test_proposals.py`` (three
+    escorted pupils brought back by two bases)."""
+    from types import SimpleNamespace
+
+    from placeplan.publish.report.sections.proposals import ProposalInputs, _Published
+    from test_proposals import _assess
+
+    res = _assess(("B1", "B2"))
+    p = ProposalInputs(
+        table=res.table,
+        info=res.proposals,
+        impacts={(pr, b): imp.table for (_, pr, b), imp in res.impacts.items()},
+        mitigations=res.mitigations.drop(columns="scenario"),
+        scenario="P",
+    )
+    ctx = SimpleNamespace(threshold=threshold, round_to=0, mode="published",
+                          mitigations_by_year=None)  # fmt: skip
+    return _Published(p, ctx)  # type: ignore[arg-type]
+
+
+def test_proposal_pages_show_today_change_from_the_change_rows():
+    """Threshold 1 (nothing small): today's cells are the change rows, the programme -3
+    escorts / -£12,000, B1 alone -2 / -£8,000, its contribution -1 / -£4,000; the summary's
+    "now" columns carry them."""
+    from placeplan.publish.report.sections.proposals import _summary
+
+    pub = _pages(threshold=1)
+    got = {
+        (pr, b): tuple(c.value for c in pub.mitigation_now(pr, b))
+        for pr, b in (("programme", "programme"), ("B1", "alone"), ("B1", "contribution"))
+    }
+    assert got == {
+        ("programme", "programme"): (-3, -12_000),
+        ("B1", "alone"): (-2, -8_000),
+        ("B1", "contribution"): (-1, -4_000),
+    }
+    rows = {r[1].value: r for r in _summary(pub, "B1", ("alone", "contribution"), "t").rows}
+    assert [c.value for c in rows["Pupils covered by a mitigation"][2:4]] == [-2, -1]
+    assert [c.value for c in rows["Mitigation cost a year"][2:4]] == [-8_000, -4_000]
+
+
+def test_proposal_pages_withhold_today_change_when_a_level_is_small():
+    """Threshold 5: the baseline's 3 escorts are a small rule, so its level shows the total only
+    and that total (3) is hidden too; every change that differences it is withheld, and the
+    contribution (without: 1 escort) likewise."""
+    pub = _pages(threshold=5)
+    for pr, b in (("programme", "programme"), ("B1", "alone"), ("B1", "contribution")):
+        rule = pub.mitigation_now(pr, b, ESCORT)
+        assert [c.value for c in rule] == ["withheld", "withheld"], (pr, b)
+        total = pub.mitigation_now(pr, b)
+        assert all(c.suppressed and c.value is None for c in total), (pr, b)
