@@ -152,11 +152,43 @@ def test_proposal_pages_show_today_change_from_the_change_rows():
 
 def test_proposal_pages_withhold_today_change_when_a_level_is_small():
     """Threshold 5: the baseline's 3 escorts are a small rule, so its level shows the total only
-    and that total (3) is hidden too; every change that differences it is withheld, and the
-    contribution (without: 1 escort) likewise."""
+    and that total (3) is hidden too; every change that differences it is withheld. The
+    contribution's comparison (without: 1 escort; 1 pupil moves) is hidden whole, so its change
+    is hidden (c), not withheld."""
     pub = _pages(threshold=5)
     for pr, b in (("programme", "programme"), ("B1", "alone"), ("B1", "contribution")):
         rule = pub.mitigation_now(pr, b, ESCORT)
-        assert [c.value for c in rule] == ["withheld", "withheld"], (pr, b)
+        if b == "contribution":
+            assert all(c.suppressed and c.value is None for c in rule)
+        else:
+            assert [c.value for c in rule] == ["withheld", "withheld"], (pr, b)
         total = pub.mitigation_now(pr, b)
         assert all(c.suppressed and c.value is None for c in total), (pr, b)
+
+
+@pytest.mark.parametrize(("basis", "own"), [("alone", "scenario"), ("contribution", "without")])
+def test_a_level_few_pupils_change_is_hidden_with_its_movers(basis, own):
+    """Where the impact table hides the pupils who change setting (few move), the level they
+    change (alone: with the proposal; contribution: the programme without it) is hidden whole
+    and so is the change; the shared level (the baseline / the programme) stays published."""
+    before = "without" if basis == "contribution" else "baseline"
+    t = _levels({ESCORT: 15}, {ESCORT: 12}, run=before).assign(proposal="B1", basis=basis)
+    pub = published_mitigations(
+        t, threshold=5, round_to=0, mode="published", movers_hidden={("B1", basis)}
+    ).set_index(["run", "rule"])
+    shared = "scenario" if own == "without" else "baseline"
+    for run in (own, "change"):
+        assert pub.xs(run)["pupils:suppressed"].all(), run
+        assert pub.xs(run)["pupils"].isna().all() and not pub.xs(run)["withheld"].any()
+    assert not pub.xs(shared)["pupils:suppressed"].any()
+    assert pub.loc[(shared, "All rules"), "pupils"] == (12 if shared == "scenario" else 15)
+
+
+def test_proposal_pages_hide_today_change_of_a_proposal_few_pupils_move_for():
+    """Threshold 3: the programme moves 3 pupils (published: -3 escorts), B1 alone 2 and its
+    contribution 1 (hidden in the impact tables, so their mitigation change is c)."""
+    pub = _pages(threshold=3)
+    assert [c.value for c in pub.mitigation_now("programme", "programme")] == [-3, -12_000]
+    for b in ("alone", "contribution"):
+        cells = pub.mitigation_now("B1", b)
+        assert all(c.suppressed and c.value is None for c in cells), b

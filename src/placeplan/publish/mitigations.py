@@ -12,6 +12,8 @@ count is decided the same way.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
@@ -28,7 +30,12 @@ __all__ = [
 
 
 def published_mitigations(
-    mitigations: pd.DataFrame, *, threshold: int, round_to: int, mode: str
+    mitigations: pd.DataFrame,
+    *,
+    threshold: int,
+    round_to: int,
+    mode: str,
+    movers_hidden: Collection[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """Disclosure-control the snapshot's mitigation rows, with an "All rules" total per level.
 
@@ -47,6 +54,12 @@ def published_mitigations(
         ``run`` the rows are the programme's level (``run = "scenario"``).
     threshold, round_to, mode
         Disclosure settings.
+    movers_hidden
+        (proposal, basis) comparisons whose pupils who change setting the impact tables hide
+        (:func:`placeplan.publish.report.impact.movers_hidden`): few pupils move, so the level
+        they change is theirs and is hidden whole (rules and total), as the impact table hides
+        that column: the level with the programme or a proposal alone (``scenario``), the
+        programme without a proposal (``without``) for its contribution. Their changes follow.
 
     Returns
     -------
@@ -84,7 +97,14 @@ def published_mitigations(
     for q in ("pupils", "annual_cost_gbp"):
         for stat in _STATS:
             level[f"{q}{stat}"] = frame[q].astype(float)
-    pub = published_mitigations_by_year(level, threshold=threshold, round_to=round_to, mode=mode)
+    own = {(p, b, "without" if b == "contribution" else "scenario") for p, b in movers_hidden}
+    hide = pd.Series(
+        [k in own for k in zip(level["proposal"], level["basis"], level["run"], strict=True)],
+        index=level.index,
+    )
+    pub = published_mitigations_by_year(
+        level, threshold=threshold, round_to=round_to, mode=mode, hide=hide
+    )
     out = frame.copy()
     out["pupils"] = pub["pupils"].to_numpy()
     out["annual_cost_gbp"] = pub["annual_cost_gbp"].to_numpy()
@@ -115,7 +135,12 @@ def _smallest(frame: pd.DataFrame) -> pd.Series:
 
 
 def published_mitigations_by_year(
-    table: pd.DataFrame, *, threshold: int, round_to: int, mode: str
+    table: pd.DataFrame,
+    *,
+    threshold: int,
+    round_to: int,
+    mode: str,
+    hide: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Disclosure-control and round the year-by-year mitigation table.
 
@@ -127,6 +152,9 @@ def published_mitigations_by_year(
         annual_cost_gbp, annual_cost_gbp_lower, annual_cost_gbp_upper``).
     threshold, round_to, mode
         Disclosure settings.
+    hide
+        Boolean, index as ``table``: level rows hidden whatever their numbers (published mode;
+        a level another table hides, see :func:`published_mitigations`); changes follow.
 
     Returns
     -------
@@ -167,6 +195,10 @@ def published_mitigations_by_year(
         # hidden alone, its central value would be the sum of the published rules
         withheld = level & ~total & group.isin(set(group[small]))
         hidden = withheld | (small & total)
+        if hide is not None:
+            forced = level & pd.Series(np.asarray(hide, dtype=bool), index=out.index)
+            withheld &= ~forced
+            hidden |= forced
     used = _used_rules(out) & ~total
     for q in ("pupils", "annual_cost_gbp"):
         for s in _STATS:

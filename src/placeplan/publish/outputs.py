@@ -56,7 +56,7 @@ from placeplan.publish.programme import ProgrammeTables, programme_tables, write
 from placeplan.publish.register import Release, release_run
 from placeplan.publish.report.appendix import build_appendix, write_appendix
 from placeplan.publish.report.build import MapFigure, Report, ReportInputs, build_report
-from placeplan.publish.report.impact import ImpactTable, impact_long
+from placeplan.publish.report.impact import ImpactTable, impact_long, movers_hidden
 from placeplan.publish.report.method import assumptions, parameters
 from placeplan.publish.report.sections.compare import comparison_frame
 from placeplan.publish.report.sections.proposals import ProposalInputs
@@ -172,10 +172,14 @@ def _proposal_impact_frames(
     ]
 
 
-def _mitigation_frame(run: RunResult, rel: Release, name: str) -> pd.DataFrame | None:
+def _mitigation_frame(
+    run: RunResult, rel: Release, name: str, tables: Mapping[tuple[str, str], ImpactTable]
+) -> pd.DataFrame | None:
     """mitigations.csv rows of one scenario: per proposal, basis, run (the comparison level, the
     level with it and the change) and rule, with a total each. The programme's level is the
-    register's, as the report's section 4 shows it (decided alike: one rule per level)."""
+    register's, as the report's section 4 shows it (decided alike: one rule per level); a
+    level is hidden whole where ``tables`` (the published impact tables) hide the pupils who
+    change setting."""
     d = run.plan.disclosure
     frames = []
     if rel.mitigations is not None:
@@ -185,7 +189,11 @@ def _mitigation_frame(run: RunResult, rel: Release, name: str) -> pd.DataFrame |
         mit = pa.mitigations[pa.mitigations["scenario"] == name].drop(columns="scenario")
         if not mit.empty:
             pub = published_mitigations(
-                mit, threshold=d.threshold, round_to=d.round_to, mode=d.mode
+                mit,
+                threshold=d.threshold,
+                round_to=d.round_to,
+                mode=d.mode,
+                movers_hidden=movers_hidden(tables),
             )
             if rel.mitigations is not None:  # the programme's level: the register's rows
                 pub = pub[~(pub["proposal"].eq("programme") & pub["run"].eq("scenario"))]
@@ -508,7 +516,7 @@ def _write_tables(
             )
         )
         impact += _proposal_impact_frames(name, tables[name])
-        mit = _mitigation_frame(run, rel, name)
+        mit = _mitigation_frame(run, rel, name, tables[name])
         if mit is not None:
             mitigations.append(mit)
     first = next(iter(releases.values()))

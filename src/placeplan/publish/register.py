@@ -58,7 +58,7 @@ from placeplan.publish.disclosure import (
 from placeplan.publish.flows import published_flows
 from placeplan.publish.impact_release import ImpactRun, published_impacts
 from placeplan.publish.mitigations import published_mitigations, published_mitigations_by_year
-from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable
+from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable, movers_hidden
 from placeplan.publish.site_ranges import (
     RANGE_COLUMNS,
     largest_time_saved_hidden,
@@ -526,7 +526,7 @@ def _scenario_release(
     return Release(
         impact=imp,
         flows=flows,
-        mitigations=_mitigations(ri),
+        mitigations=_mitigations(ri, imp),
         areas=_areas(ri, imp),
         sites=sites,
         site_scores=scores,
@@ -537,8 +537,9 @@ def _scenario_release(
     )
 
 
-def _mitigations(ri: ReportInputs) -> Published | None:
-    """The programme's mitigation rules with an "All rules" total (as ``mitigations.csv``)."""
+def _mitigations(ri: ReportInputs, imp: ImpactTable) -> Published | None:
+    """The programme's mitigation rules with an "All rules" total (as ``mitigations.csv``);
+    hidden whole where ``imp`` hides the pupils who change setting."""
     m = ri.mitigations
     if m is None or "pupils" not in m.columns:
         return None
@@ -549,7 +550,11 @@ def _mitigations(ri: ReportInputs) -> Published | None:
         basis=m["basis"] if "basis" in m.columns else "programme",
     )
     frame = published_mitigations(
-        keyed, threshold=ri.disclosure_threshold, round_to=ri.disclosure_round_to, mode=ri.mode
+        keyed,
+        threshold=ri.disclosure_threshold,
+        round_to=ri.disclosure_round_to,
+        mode=ri.mode,
+        movers_hidden=movers_hidden({("programme", "programme"): imp}),
     )
     mask = suppression_mask(frame)
     return Published(frame.drop(columns=mask_columns(frame)), mask)

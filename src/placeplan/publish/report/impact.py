@@ -7,7 +7,7 @@ table once; :func:`metric_table` and :func:`group_table` lay its cells out as re
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
 import pandas as pd
@@ -29,6 +29,7 @@ __all__ = [
     "impact_long",
     "impact_table",
     "metric_table",
+    "movers_hidden",
     "published_impact",
 ]
 
@@ -276,6 +277,28 @@ def metric_table(
         if imp.has(m)
     )
     return Table(id_, caption, ("Measure", "Baseline", "Scenario", "Change"), rows, note)
+
+
+def movers_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[str, str]]:
+    """The (proposal, basis) comparisons whose pupils who change setting (``moved_n``) are
+    hidden: few pupils move, so what they change is theirs (their mitigation level too).
+
+    Parameters
+    ----------
+    tables
+        Published impact tables by (proposal, basis); the programme's is
+        ``("programme", "programme")``.
+
+    Returns
+    -------
+    set
+        The keys of ``tables`` whose all-pupils ``moved_n`` scenario cell is suppressed.
+    """
+    return {
+        key
+        for key, imp in tables.items()
+        if imp.has("moved_n") and imp.cell("all", all_group(imp), "moved_n", "scenario").suppressed
+    }
 
 
 def all_group(imp: ImpactTable) -> str:

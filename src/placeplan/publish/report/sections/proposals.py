@@ -28,7 +28,7 @@ import pandas as pd
 from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.flows import published_flows, round_measure
 from placeplan.publish.mitigations import published_mitigations
-from placeplan.publish.report.impact import ImpactTable, all_group, impact_table
+from placeplan.publish.report.impact import ImpactTable, all_group, impact_table, movers_hidden
 from placeplan.publish.report.model import Cell, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
 
@@ -158,7 +158,13 @@ class _Published:
                 for k, v in p.impacts.items()
             }
         )
-        self.mit = published_mitigations(p.mitigations, threshold=th, round_to=rnd, mode=mode)
+        self.mit = published_mitigations(
+            p.mitigations,
+            threshold=th,
+            round_to=rnd,
+            mode=mode,
+            movers_hidden=movers_hidden(self.imp),
+        )
         self.mit_mask = suppression_mask(self.mit)
         self.flows = (
             None
