@@ -192,3 +192,15 @@ def test_proposal_pages_hide_today_change_of_a_proposal_few_pupils_move_for():
     for b in ("alone", "contribution"):
         cells = pub.mitigation_now("B1", b)
         assert all(c.suppressed and c.value is None for c in cells), b
+
+
+def test_few_movers_who_change_no_mitigation_leave_the_level_published():
+    """As the impact table publishes a zero change where few pupils move: a level equal to its
+    comparison (every rule's change 0) is published, and its change of 0 too."""
+    t = _levels({ESCORT: 15}, {ESCORT: 15}).assign(proposal="B1", basis="alone")
+    pub = published_mitigations(
+        t, threshold=5, round_to=0, mode="published", movers_hidden={("B1", "alone")}
+    ).set_index(["run", "rule"])
+    assert not pub["pupils:suppressed"].any()
+    assert pub.loc[("scenario", ESCORT), "pupils"] == 15
+    assert pub.loc[("change", "All rules"), "pupils"] == 0

@@ -57,9 +57,10 @@ def published_mitigations(
     movers_hidden
         (proposal, basis) comparisons whose pupils who change setting the impact tables hide
         (:func:`placeplan.publish.report.impact.movers_hidden`): few pupils move, so the level
-        they change is theirs and is hidden whole (rules and total), as the impact table hides
-        that column: the level with the programme or a proposal alone (``scenario``), the
-        programme without a proposal (``without``) for its contribution. Their changes follow.
+        they change is theirs and, where it differs from the shared level (a rule's change is
+        not 0), is hidden whole (rules and total), as the impact table hides a non-zero change
+        there: the level with the programme or a proposal alone (``scenario``), the programme
+        without a proposal (``without``) for its contribution. Their changes follow.
 
     Returns
     -------
@@ -97,7 +98,20 @@ def published_mitigations(
     for q in ("pupils", "annual_cost_gbp"):
         for stat in _STATS:
             level[f"{q}{stat}"] = frame[q].astype(float)
-    own = {(p, b, "without" if b == "contribution" else "scenario") for p, b in movers_hidden}
+    # as the impact table: with few movers a level is hidden where it differs from the shared
+    # one (some rule's change is not 0: those pupils' own); without change rows, always
+    moved = frame["proposal"].astype(str) + "|" + frame["basis"].astype(str)
+    change = frame["run"].eq("change")
+    same = {
+        k
+        for k in set(moved[change])
+        if (frame.loc[change & moved.eq(k), "pupils"].astype(float) == 0).all()
+    }
+    own = {
+        (p, b, "without" if b == "contribution" else "scenario")
+        for p, b in movers_hidden
+        if f"{p}|{b}" not in same
+    }
     hide = pd.Series(
         [k in own for k in zip(level["proposal"], level["basis"], level["run"], strict=True)],
         index=level.index,
