@@ -55,9 +55,9 @@ def published_mitigations(
     threshold, round_to, mode
         Disclosure settings.
     movers_hidden
-        (proposal, basis) comparisons whose pupils who change setting the impact tables hide
-        (:func:`placeplan.publish.report.impact.movers_hidden`): few pupils move, so the level
-        they change is theirs and, where it differs from the shared level (a rule's change is
+        (proposal, basis) comparisons whose own side the impact tables hide (pupils who
+        change setting, or over the maximum / by ferry / by road:
+        :func:`placeplan.publish.report.impact.movers_hidden`): the level is theirs and, where it differs from the shared level (a rule's change is
         not 0), is hidden whole (rules and total), as the impact table hides a non-zero change
         there: the level with the programme or a proposal alone (``scenario``), the programme
         without a proposal (``without``) for its contribution. Their changes follow.

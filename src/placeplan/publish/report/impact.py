@@ -279,9 +279,16 @@ def metric_table(
     return Table(id_, caption, ("Measure", "Baseline", "Scenario", "Change"), rows, note)
 
 
+#: Impact counts the mitigation rules' pupils are part of (see ``who`` of the rules).
+_MITIGATION_LINKED = ("over_threshold_n", "ferry_journeys", "over_threshold_road_n")
+
+
 def movers_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[str, str]]:
-    """The (proposal, basis) comparisons whose pupils who change setting (``moved_n``) are
-    hidden: few pupils move, so what they change is theirs (their mitigation level too).
+    """The (proposal, basis) comparisons whose own side the impact tables hide: the pupils who
+    change setting (``moved_n``: few move, what they change is theirs), or the all-pupils count
+    over the reasonable maximum, by ferry or by road on the comparison's own side (alone and the
+    programme: the scenario; a contribution: its baseline, the programme without it), which
+    the rules' pupils are part of.
 
     Parameters
     ----------
@@ -292,13 +299,16 @@ def movers_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[st
     Returns
     -------
     set
-        The keys of ``tables`` whose all-pupils ``moved_n`` scenario cell is suppressed.
+        The keys of ``tables`` whose mitigation level of their own side must be hidden.
     """
-    return {
-        key
-        for key, imp in tables.items()
-        if imp.has("moved_n") and imp.cell("all", all_group(imp), "moved_n", "scenario").suppressed
-    }
+    out = set()
+    for key, imp in tables.items():
+        g = all_group(imp)
+        own = "baseline" if key[1] == "contribution" else "scenario"
+        cells = [("moved_n", "scenario")] + [(m, own) for m in _MITIGATION_LINKED]
+        if any(imp.has(m) and imp.cell("all", g, m, side).suppressed for m, side in cells):
+            out.add(key)
+    return out
 
 
 def all_group(imp: ImpactTable) -> str:
