@@ -57,10 +57,11 @@ def published_mitigations(
     movers_hidden
         (proposal, basis) comparisons whose own side the impact tables hide (pupils who
         change setting, or over the maximum / by ferry / by road:
-        :func:`placeplan.publish.report.impact.movers_hidden`): the level is theirs and, where it differs from the shared level (a rule's change is
-        not 0), is hidden whole (rules and total), as the impact table hides a non-zero change
-        there: the level with the programme or a proposal alone (``scenario``), the programme
-        without a proposal (``without``) for its contribution. Their changes follow.
+        :func:`placeplan.publish.report.impact.movers_hidden`): the level is theirs and,
+        where it differs from the shared level (a rule's change is not 0), is hidden whole
+        (rules and total), as the impact table hides a non-zero change there: the level with
+        the programme or a proposal alone (``scenario``), the programme without a proposal
+        (``without``) for its contribution. Their changes follow.
 
     Returns
     -------
