@@ -169,8 +169,9 @@ def test_proposal_pages_withhold_today_change_when_a_level_is_small():
 @pytest.mark.parametrize(("basis", "own"), [("alone", "scenario"), ("contribution", "without")])
 def test_a_level_few_pupils_change_is_hidden_with_its_movers(basis, own):
     """Where the impact table hides the pupils who change setting (few move), the level they
-    change (alone: with the proposal; contribution: the programme without it) is hidden whole
-    and so is the change; the shared level (the baseline / the programme) stays published."""
+    change (alone: with the proposal; contribution: the programme without it) has its changed
+    rules and total hidden, and so has the change; rules left at 0 are published (the shared
+    level's); the shared level (the baseline / the programme) stays published."""
     before = "without" if basis == "contribution" else "baseline"
     t = _levels({ESCORT: 15}, {ESCORT: 12}, run=before).assign(proposal="B1", basis=basis)
     pub = published_mitigations(
@@ -178,8 +179,12 @@ def test_a_level_few_pupils_change_is_hidden_with_its_movers(basis, own):
     ).set_index(["run", "rule"])
     shared = "scenario" if own == "without" else "baseline"
     for run in (own, "change"):
-        assert pub.xs(run)["pupils:suppressed"].all(), run
-        assert pub.xs(run)["pupils"].isna().all() and not pub.xs(run)["withheld"].any()
+        hidden = pub.xs(run)["pupils:suppressed"]
+        # the changed rule and the total are hidden; rules the comparison leaves at 0 are not
+        assert hidden[ESCORT] and hidden["All rules"], run
+        assert not hidden.drop([ESCORT, "All rules"]).any(), run
+        assert (pub.xs(run)["pupils"].drop([ESCORT, "All rules"]) == 0).all()
+        assert not pub.xs(run)["withheld"].any()
     assert not pub.xs(shared)["pupils:suppressed"].any()
     assert pub.loc[(shared, "All rules"), "pupils"] == (12 if shared == "scenario" else 15)
 

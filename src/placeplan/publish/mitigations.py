@@ -113,8 +113,17 @@ def published_mitigations(
         for p, b in movers_hidden
         if f"{p}|{b}" not in same
     }
+    # in a hidden level, the rules its comparison leaves unchanged are the shared level's
+    # (published there): only the changed rules and the total are hidden
+    ch = frame[change & frame["pupils"].astype(float).ne(0)]
+    changed = set(zip(ch["proposal"].astype(str), ch["basis"].astype(str), ch["rule"], strict=True))
     hide = pd.Series(
-        [k in own for k in zip(level["proposal"], level["basis"], level["run"], strict=True)],
+        [
+            (p, b, r) in own and (rule == _TOTAL_RULE or (p, b, rule) in changed)
+            for p, b, r, rule in zip(
+                level["proposal"], level["basis"], level["run"], level["rule"], strict=True
+            )
+        ],
         index=level.index,
     )
     pub = published_mitigations_by_year(
