@@ -433,32 +433,38 @@ def _prefixes(result) -> dict[str, str]:
     return {n: ("" if i == 0 else f"s{i + 1}-") for i, n in enumerate(result.scenarios)}
 
 
-def _mit_key(scen: str, proposal: str, basis: str, rule: str, col: str) -> Key:
-    return ("mit", scen, proposal, basis, rule, col)
+def _mit_key(
+    scen: str, proposal: str, basis: str, rule: str, col: str, run: str = "scenario"
+) -> Key:
+    """Today's cohort's (snapshot) mitigation cell: the year-by-year key's shape with year
+    ``snapshot`` (so the same relations hold), kind ``mit``."""
+    return ("mit", scen, proposal, basis, run, "snapshot", rule, col)
 
 
 def read_mitigations(rel: Release, df: pd.DataFrame, tol: float, *, truth: bool = False) -> None:
-    """``mitigations.csv`` (or the true table): pupils and £ per rule, with ``All rules``."""
+    """``mitigations.csv`` (or the true table): pupils and £ per rule and run (levels and
+    change), with ``All rules``."""
     for r in df.to_dict("records"):
         scen = str(r.get("scenario_name", ""))
         pr, b = str(r.get("proposal", "programme")), str(r.get("basis", "programme"))
-        for col, src, t in (("pupils", "pupils", tol), ("gbp", "annual_cost_gbp", 0.5)):
-            key = _mit_key(scen, pr, b, str(r["rule"]), col)
+        run = str(r.get("run", "scenario"))
+        # pupils to whole pupils (or round_to), £ to £1,000; a change is the difference of two
+        # published levels
+        for col, src, t in (("pupils", "pupils", tol), ("gbp", "annual_cost_gbp", 500.0 + tol)):
+            key = _mit_key(scen, pr, b, str(r["rule"]), col, run)
             if truth:
                 v = _num(r[src])
                 if isinstance(v, float):
                     rel.truth[key] = v
             else:
-                rel.see(key, r[src], t)
+                rel.see(key, r[src], 2 * t if run == "change" else t)
         rate = _num(r.get("cost_gbp_per_pupil_year"))
-        if not truth and isinstance(rate, float):
-            rel.rates[_mit_key(scen, pr, b, str(r["rule"]), "rate")] = rate
+        if not truth and isinstance(rate, float) and rate > 0 and run != "change":
+            rel.rates[_mit_key(scen, pr, b, str(r["rule"]), "rate", run)] = rate
 
 
 def mitigation_truth(result) -> pd.DataFrame:
-    """Every true mitigation row with its ``All rules`` totals (disclosure off)."""
-    from placeplan.publish.mitigations import published_mitigations
-
+    """Every true snapshot mitigation row (levels and change) with its ``All rules`` totals."""
     frames = []
     pa = getattr(result, "proposals", None)
     if pa is not None and not pa.mitigations.empty:
@@ -467,13 +473,18 @@ def mitigation_truth(result) -> pd.DataFrame:
         for name, imp in result.impacts.items():
             m = getattr(imp, "mitigations", None)
             if m is not None and "pupils" in m.columns:
-                frames.append(m.assign(scenario_name=name, proposal="programme", basis="programme"))
+                frames.append(
+                    m.assign(scenario_name=name, proposal="programme", basis="programme",
+                             run="scenario")
+                )  # fmt: skip
     if not frames:
         return pd.DataFrame()
     raw = pd.concat(frames, ignore_index=True)
     if "annual_cost_gbp" not in raw.columns:
         raw["annual_cost_gbp"] = 0.0
-    return published_mitigations(raw, threshold=1, round_to=0, mode="internal")
+    keys = ["scenario_name", "proposal", "basis", "run"]
+    tot = raw.groupby(keys, as_index=False)[["pupils", "annual_cost_gbp"]].sum()
+    return pd.concat([raw, tot.assign(rule=MIT_ALL, who="")], ignore_index=True)
 
 
 def read_report_mitigations(rel: Release, result, text: str, tol: float) -> None:
@@ -483,8 +494,9 @@ def read_report_mitigations(rel: Release, result, text: str, tol: float) -> None
     for scen, pre in _prefixes(result).items():
         for cells in _rows(_table(text, f"{pre}t-mitigations")):
             if len(cells) >= 7:
-                rel.see(_mit_key(scen, "programme", "programme", cells[0], "pupils"), cells[5], tol)
-                rel.see(_mit_key(scen, "programme", "programme", cells[0], "gbp"), cells[6], 0.5)
+                n, gbp = (_withheld(c) for c in cells[5:7])
+                rel.see(_mit_key(scen, "programme", "programme", cells[0], "pupils"), n, tol)
+                rel.see(_mit_key(scen, "programme", "programme", cells[0], "gbp"), gbp, 500 + tol)
         if pa is None:
             continue
         info = pa.proposals[pa.proposals["scenario"] == scen].reset_index(drop=True)
@@ -497,10 +509,11 @@ def read_report_mitigations(rel: Release, result, text: str, tol: float) -> None
             for cells in _rows(table):
                 col = {"Pupils covered by a mitigation": "pupils",
                        "Mitigation cost a year": "gbp"}.get(cells[1])  # fmt: skip
-                if col:  # today's columns are blank: the flows' change only (read below)
-                    for b, cell in zip(bases, cells[2:], strict=False):
-                        rel.see(_mit_key(scen, site, b, MIT_ALL, col), cell,
-                                tol if col == "pupils" else 0.5)  # fmt: skip
+                if col:  # today's columns: the snapshot's change rows (the flows' below)
+                    each = tol if col == "pupils" else 500.0 + tol
+                    for b, cell in zip(bases, cells[2 : 2 + len(bases)], strict=False):
+                        rel.see(_mit_key(scen, site, b, MIT_ALL, col, "change"),
+                                _withheld(cell), 2 * each)  # fmt: skip
             if k == 0 or not last:
                 continue
             # each rule's change in the last year (flow model): mitigations_by_year's change rows
@@ -511,8 +524,15 @@ def read_report_mitigations(rel: Release, result, text: str, tol: float) -> None
         table = _table(text, f"{pre}t-prop-contributions")
         last = _last_year(table)
         for site, cells in zip(sites, _rows(table), strict=False):
+            key = _mit_key(scen, site, "contribution", MIT_ALL, "gbp", "change")
+            rel.see(key, _withheld(cells[-2]), 2 * (500.0 + tol))  # today's (snapshot)
             if last:
                 _see_mity_cell(rel, (scen, site, "contribution", last), "gbp", cells[-1], tol)
+
+
+def _withheld(cell: str) -> str:
+    """A cell whose rule detail is withheld is hidden (``c``)."""
+    return "c" if cell.strip() == "withheld" else cell
 
 
 def _last_year(table: str) -> str:
@@ -529,14 +549,14 @@ def add_mitigation_year_relations(rel: Release) -> None:
     (each added only where it holds on the true values)."""
     groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for k in rel.truth:
-        if k[0] == "mity" and k[7] == "pupils" and k[6] != MIT_ALL:
-            groups[k[1:6]].append(k[6])
-    scenarios = sorted({g[0] for g in groups})
+        if k[0] in ("mit", "mity") and k[7] == "pupils" and k[6] != MIT_ALL:
+            groups[k[:6]].append(k[6])
+    scenarios = sorted({g[1] for g in groups})
     for g, rules in groups.items():
-        _, pr, b, run, year = g
+        kind, _, pr, b, run, year = g
 
         def key(rule: str, col: str, run: str | None = None, g: tuple = g) -> Key:
-            return ("mity", g[0], g[1], g[2], run or g[3], g[4], rule, col)
+            return (g[0], g[1], g[2], g[3], run or g[4], g[5], rule, col)
 
         for col in ("pupils", "gbp"):
             rel.relate({**{key(r, col): 1.0 for r in rules}, key(MIT_ALL, col): -1.0})
@@ -554,12 +574,12 @@ def add_mitigation_year_relations(rel: Release) -> None:
                 # proposal, the programme in its proposals' contributions
                 for other in _copies(g, scenarios):
                     for col in ("pupils", "pupils_lower", "pupils_upper", "gbp"):
-                        rel.relate({key(r, col): 1.0, (*other[:5], r, col): -1.0})
+                        rel.relate({key(r, col): 1.0, (*other[:6], r, col): -1.0})
             if run == "baseline" and pr == "programme":
                 for other in scenarios:
                     for col in ("pupils", "pupils_lower", "pupils_upper"):
                         rel.relate({key(r, col): 1.0,
-                                    ("mity", other, pr, b, run, year, r, col): -1.0})  # fmt: skip
+                                    (kind, other, pr, b, run, year, r, col): -1.0})  # fmt: skip
         if run == "baseline":
             # the report says so: in the baseline no journey is longer and no pupil is placed
             # differently, so the rules for them cover no one (known zeros, as the truth has)
@@ -569,7 +589,7 @@ def add_mitigation_year_relations(rel: Release) -> None:
                         if rel.truth.get(key(r, col)) == 0.0:
                             rel.obs[key(r, col)].append((0.0, 0.0))
                             rel.known.add(key(r, col))
-        if run == "baseline" and pr == "programme":
+        if run == "baseline" and pr == "programme" and kind == "mity":
             for stat, col in (("central", "pupils"), ("lower", "pupils_lower"),
                               ("upper", "pupils_upper")):  # fmt: skip
                 flow = ("flow", year, "baseline", "over_max_journey", stat)
@@ -582,33 +602,26 @@ MIT_NOT_IN_BASELINE = ("longer", "placed differently")
 
 
 def _copies(g: tuple[str, ...], scenarios: list[str]) -> list[tuple[str, ...]]:
-    """The other groups (``mity``, scenario, proposal, basis, run, year) holding the same level:
+    """The other groups (kind, scenario, proposal, basis, run, year) holding the same level:
     a proposal's alone baseline is the baseline; a contribution's scenario is the programme."""
-    scen, _, b, run, year = g
+    kind, scen, _, b, run, year = g
     if run == "baseline":
-        return [("mity", scen, "programme", "programme", "baseline", year)]
+        return [(kind, scen, "programme", "programme", "baseline", year)]
     if b == "contribution" and run == "scenario":
-        return [("mity", scen, "programme", "programme", "scenario", year)]
+        return [(kind, scen, "programme", "programme", "scenario", year)]
     return []
 
 
 def add_mitigation_relations(rel: Release, all_group: str) -> None:
-    """Rules add up to ``All rules``; £ = rate x pupils; rules for longer journeys cover pupils
-    whose journey gets longer, rules over the reasonable maximum pupils over it (priority order:
-    each pupil counted once)."""
+    """Today's levels with the programme or a proposal alone (read against the baseline, as the
+    impact tables are): rules for longer journeys cover pupils whose journey gets longer, rules
+    over the reasonable maximum pupils over it (priority order: each pupil counted once). The
+    sums, rates, changes and copies are :func:`add_mitigation_year_relations`'."""
     groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for k in rel.truth:
-        if k[0] == "mit" and k[5] == "pupils" and k[4] != MIT_ALL:
-            groups[k[1:4]].append(k[4])
+        if k[0] == "mit" and k[4] == "scenario" and k[7] == "pupils" and k[6] != MIT_ALL:
+            groups[(k[1], k[2], k[3])].append(k[6])
     for (scen, pr, b), rules in groups.items():
-        for col in ("pupils", "gbp"):
-            rel.relate({**{_mit_key(scen, pr, b, r, col): 1.0 for r in rules},
-                        _mit_key(scen, pr, b, MIT_ALL, col): -1.0})  # fmt: skip
-        for r in rules:
-            rate = rel.rates.get(_mit_key(scen, pr, b, r, "rate"))
-            if rate:
-                rel.relate({_mit_key(scen, pr, b, r, "gbp"): 1.0,
-                            _mit_key(scen, pr, b, r, "pupils"): -rate})  # fmt: skip
         if b == "contribution":
             continue
         run = scen if b == "programme" else f"{scen}|alone|{pr}"
@@ -621,8 +634,6 @@ def add_mitigation_relations(rel: Release, all_group: str) -> None:
             total = ("imp", run, "all", all_group, metric)
             rel.relate({**terms, total: -1.0})  # exact where every such pupil gets a rule
             rel.relate_ub({**terms, total: -1.0})
-        rel.relate({_mit_key(scen, pr, b, MIT_ALL, "pupils"): 1.0,
-                    ("imp", run, "all", all_group, "moved_n"): -1.0})  # fmt: skip
 
 
 #: The proposal pages' year-by-year and summary rows: label -> flow measure.
@@ -1292,9 +1303,7 @@ def _is_count(k: Key) -> bool:
         return k[2] in SCORE_COUNTS
     if k[0] in ("setting", "oflow", "band"):
         return True
-    if k[0] == "mit":
-        return k[5] == "pupils"
-    if k[0] == "mity":
+    if k[0] in ("mit", "mity"):
         return k[4] != "change" and k[7].startswith("pupils")
     if k[0] == "opt":
         return k[3] == "pupils_placed"

@@ -25,9 +25,15 @@ Each is measured twice, with the same measure names:
   needs 1 + 2n runs per path and seed besides the baseline (fewer where variants coincide: one
   proposal alone is the programme; the programme without its only proposal is the baseline).
 
-Travel mitigations (:mod:`placeplan.compute.mitigation`) are applied for each proposal to the
-pupils whose placement it changes (alone: against the baseline; contribution: against the
-programme without it), and for the programme to every pupil a rule matches.
+Travel mitigations (:mod:`placeplan.compute.mitigation`) are, for the snapshot as year by year
+(:mod:`placeplan.compute.mitigation_years`), each proposal's **own change**: two levels and their
+difference (:func:`~placeplan.compute.mitigation.mitigation_change_table`; ``run`` =
+``baseline`` / ``without``, ``scenario``, ``change``). Alone: the baseline with only this
+proposal less the baseline; contribution: the programme less the programme without it
+(``without``); programme: the programme less the baseline. Every level is counted over all
+pupils with "longer" and "moved" read against the baseline
+(:func:`~placeplan.compute.mitigation.level_keys`), so pupils a proposal does not touch cancel
+out and one that brings an escorted pupil back from out of area shows the escort saved.
 """
 
 from __future__ import annotations
@@ -42,7 +48,11 @@ import pandas as pd
 
 from placeplan.compute.flows import FlowResult, FlowScenario, flow_table
 from placeplan.compute.impact import ImpactAssessment, assess_impact
-from placeplan.compute.mitigation import MitigationRule, mitigation_table
+from placeplan.compute.mitigation import (
+    MitigationRule,
+    level_keys,
+    mitigation_change_table,
+)
 from placeplan.compute.scenario import ScenarioResult, apply_scenario
 
 if TYPE_CHECKING:
@@ -140,7 +150,9 @@ class ProposalAssessment:
         baseline vs baseline + proposal; contribution: programme without it vs programme;
         programme: baseline vs programme). Per-pupil parts are internal.
     mitigations
-        ``scenario, proposal, basis`` + :data:`placeplan.compute.mitigation.MITIGATION_COLS`.
+        ``scenario, proposal, basis, run`` + :data:`placeplan.compute.mitigation.MITIGATION_COLS`
+        (snapshot): per proposal and basis the comparison level (``run`` ``baseline``, or
+        ``without`` for a contribution), the level with it (``scenario``) and the ``change``.
     flows
         Year-by-year levels of every variant in :func:`placeplan.compute.flows.flow_table` form
         (runs named by :func:`variant_name`), for publication; None without the flow model.
@@ -191,18 +203,29 @@ def _mitigations(
     scenario: str,
     proposal: str,
     basis: str,
-    imp: ImpactAssessment,
+    before: pd.Series,
+    after: pd.Series,
     rules: Sequence[MitigationRule],
-    *,
-    moved_only: bool,
 ) -> pd.DataFrame:
-    pp = imp.per_pupil
-    keys = pp.loc[pp["moved"], "mitigation_key"] if moved_only else pp["mitigation_key"]
-    t = mitigation_table(keys, rules)
+    """The two levels' mitigation tables and their change (:func:`mitigation_change_table`),
+    labelled; a contribution's comparison level is ``run = "without"``."""
+    before_run = "without" if basis == "contribution" else "baseline"
+    t = mitigation_change_table(before, after, rules, before_run=before_run)
     t.insert(0, "basis", basis)
     t.insert(0, "proposal", proposal)
     t.insert(0, "scenario", scenario)
     return t
+
+
+def _check_same_pupils(programme: pd.DataFrame, other: pd.DataFrame) -> None:
+    """Refuse to difference levels of per-pupil frames that list other pupils or another order
+    (:func:`~placeplan.compute.mitigation.level_keys` pairs rows by position)."""
+    if "pupil_ref" not in other.columns:
+        return
+    a, b = programme["pupil_ref"].to_numpy(), other["pupil_ref"].to_numpy()
+    if a.shape != b.shape or not (a == b).all():
+        msg = "snapshot mitigations: a comparison lists other pupils than the programme's"
+        raise ValueError(msg)  # never: every comparison is of the same pupils, in order
 
 
 def _assess_snapshot(
@@ -218,20 +241,30 @@ def _assess_snapshot(
     sites = tuple(res.scenario.open_sites)
     rows = _snapshot_rows(name, PROGRAMME, PROGRAMME, programme)
     impacts = {(name, PROGRAMME, PROGRAMME): programme}
-    mit = [_mitigations(name, PROGRAMME, PROGRAMME, programme, rules, moved_only=False)]
+    # mitigation levels, each read against the baseline (so any two can be differenced)
+    pp = programme.per_pupil
+    _check_same_pupils(pp, pp)
+    base_keys = level_keys(pp, pp, "baseline", rules)
+    prog_keys = pp["mitigation_key"]
+    mit = [_mitigations(name, PROGRAMME, PROGRAMME, base_keys, prog_keys, rules)]
     prog = res.allocation
     for site in sites:
         alone = prog if len(sites) == 1 else allocate((site,))
         rest = tuple(s for s in sites if s != site)
         without = allocate(rest) if rest else baseline.assign(moved=False)
         moved = prog["setting_id"].astype(str) != without["setting_id"].astype(str)
-        for basis, imp in (
-            ("alone", impact(baseline, alone)),
-            ("contribution", impact(without, prog.assign(moved=moved.to_numpy()))),
-        ):
+        alone_imp = impact(baseline, alone)
+        contrib_imp = impact(without, prog.assign(moved=moved.to_numpy()))
+        for imp in (alone_imp, contrib_imp):
+            _check_same_pupils(pp, imp.per_pupil)
+        levels = {
+            "alone": (base_keys, level_keys(pp, alone_imp.per_pupil, "scenario", rules)),
+            "contribution": (level_keys(pp, contrib_imp.per_pupil, "baseline", rules), prog_keys),
+        }
+        for basis, imp in (("alone", alone_imp), ("contribution", contrib_imp)):
             impacts[(name, site, basis)] = imp
             rows += _snapshot_rows(name, site, basis, imp)
-            mit.append(_mitigations(name, site, basis, imp, rules, moved_only=True))
+            mit.append(_mitigations(name, site, basis, *levels[basis], rules))
     return rows, impacts, mit
 
 

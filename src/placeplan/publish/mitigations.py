@@ -1,18 +1,23 @@
-"""Disclosure control of the mitigation tables: rules with an "All rules" total per proposal.
+"""Disclosure control of the mitigation tables: rules with an "All rules" total per level.
 
-:func:`published_mitigations` (the snapshot: today's cohort) is used by the register (the
-programme's rules in the report and ``mitigations.csv``) and by the per-proposal sections, so
-every copy of a rule's count is decided the same way. :func:`published_mitigations_by_year` is
-the year-by-year table of the flow model's pupils (``mitigations_by_year.csv`` and the report's
-mitigation section), decided once per run by the register.
+:func:`published_mitigations_by_year` is the one rule: per level (scenario, proposal, basis,
+run, year) every rule is shown when each is 0 or at least the threshold, else only the total (the
+rules ``withheld``), and a change follows its two levels. It publishes the year-by-year table of
+the flow model's pupils (``mitigations_by_year.csv`` and the report's mitigation section),
+decided once per run by the register. :func:`published_mitigations` (the snapshot: today's
+cohort, as one "year" of that table) is used by the register (the programme's rules in the
+report and ``mitigations.csv``) and by the per-proposal sections, so every copy of a rule's
+count is decided the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
-from placeplan.publish.disclosure import SUPPRESSED_MARKER, suppress
+from placeplan.publish.disclosure import SUPPRESSED_MARKER
 from placeplan.publish.flows import round_measure
 
 __all__ = [
@@ -20,79 +25,119 @@ __all__ = [
     "mitigations_by_year_csv",
     "published_mitigations",
     "published_mitigations_by_year",
-    "total_cost_hidden",
     "total_cost_pins_a_rule",
 ]
 
 
 def published_mitigations(
-    mitigations: pd.DataFrame, *, threshold: int, round_to: int, mode: str
+    mitigations: pd.DataFrame,
+    *,
+    threshold: int,
+    round_to: int,
+    mode: str,
+    movers_hidden: Collection[tuple[str, str]] = (),
 ) -> pd.DataFrame:
-    """Suppress mitigation counts (and their £) with a total row per proposal and basis.
+    """Disclosure-control the snapshot's mitigation rows, with an "All rules" total per level.
+
+    The snapshot (today's cohort) is one "year" of :func:`published_mitigations_by_year`'s
+    table, whose range is the value itself, and is decided by that function: the same rule for
+    every mitigation figure the report and the CSVs publish, so a level published in several
+    places (the baseline under every proposal, the programme under each contribution, the
+    programme's rules in section 4) is published alike.
 
     Parameters
     ----------
     mitigations
-        ``proposal, basis, rule, pupils, annual_cost_gbp, ...`` (more key columns allowed).
+        ``proposal, basis, run, rule, pupils, annual_cost_gbp, cost_gbp_per_pupil_year, ...``
+        (:attr:`placeplan.compute.proposals.ProposalAssessment.mitigations`; more key columns
+        such as ``scenario`` or ``scenario_name`` allowed). Without ``proposal`` / ``basis`` /
+        ``run`` the rows are the programme's level (``run = "scenario"``).
     threshold, round_to, mode
         Disclosure settings.
+    movers_hidden
+        (proposal, basis) comparisons whose own side the impact tables hide (pupils who
+        change setting, or over the maximum / by ferry / by road:
+        :func:`placeplan.publish.report.impact.movers_hidden`): the level is theirs and,
+        where it differs from the shared level (a rule's change is not 0), is hidden whole
+        (rules and total), as the impact table hides a non-zero change there: the level with
+        the programme or a proposal alone (``scenario``), the programme without a proposal
+        (``without``) for its contribution. Their changes follow.
 
     Returns
     -------
     table
-        The rows plus a ``rule = "All rules"`` total per (proposal, basis), suppressed by
-        :func:`placeplan.publish.disclosure.suppress` (``annual_cost_gbp`` hidden with
-        ``pupils``; a group with one hidden rule hides a second).
+        The rows plus a ``rule = "All rules"`` total per level (key columns and ``run``), with
+        ``run`` filled, the published ``pupils`` and ``annual_cost_gbp`` (rounded as the
+        year-by-year table: whole pupils or ``round_to``, £ to the nearest £1,000; a ``change``
+        row is the published level less the published comparison), their
+        ``"<column>:suppressed"`` mask columns, ``withheld`` (a rule row of a level whose rule
+        detail is withheld: every rule 0 or at least ``threshold``, else the total only) and
+        ``note``.
     """
-    keys = [c for c in ("scenario_name", "scenario", "proposal", "basis") if c in mitigations]
+    frame = mitigations.reset_index(drop=True)
+    defaults = {"proposal": "programme", "basis": "programme", "run": "scenario"}
+    frame = frame.assign(**{k: v for k, v in defaults.items() if k not in frame.columns})
+    if "cost_gbp_per_pupil_year" not in frame.columns:
+        frame["cost_gbp_per_pupil_year"] = float("nan")
+    keys = [c for c in ("scenario_name", "scenario", "proposal", "basis", "run") if c in frame]
     tot = (
-        mitigations.groupby(keys, sort=False, as_index=False)[["pupils", "annual_cost_gbp"]]
+        frame.groupby(keys, sort=False, as_index=False)[["pupils", "annual_cost_gbp"]]
         .sum()
-        .assign(rule="All rules", what="", source="", who="", description="")
+        .assign(rule=_TOTAL_RULE, what="", source="", who="", description="")
     )
-    frame = pd.concat([mitigations, tot], ignore_index=True)
-    out = suppress(
-        frame,
-        count_cols=["pupils"],
-        dependent_cols={"annual_cost_gbp": ["pupils"]},
-        group_cols=[keys],
-        total_rows=frame["rule"].eq("All rules"),
-        threshold=threshold,
-        round_to=round_to,
-        mode=mode,  # type: ignore[arg-type]
+    frame = pd.concat([frame, tot], ignore_index=True)
+    scen = [c for c in ("scenario_name", "scenario") if c in frame.columns]
+    level = pd.DataFrame(
+        {
+            "scenario": frame[scen].astype(str).agg("|".join, axis=1) if scen else "",
+            **{c: frame[c].astype(str) for c in ("proposal", "basis", "run", "rule")},
+            "year": "snapshot",
+            "cost_gbp_per_pupil_year": frame["cost_gbp_per_pupil_year"].astype(float),
+        },
+        index=frame.index,
     )
-    if mode == "published" and not out.empty:
-        hide = total_cost_hidden(out, keys, out["pupils:suppressed"].astype(bool))
-        out.loc[hide, "annual_cost_gbp"] = float("nan")
-        out.loc[hide, "annual_cost_gbp:suppressed"] = True
+    for q in ("pupils", "annual_cost_gbp"):
+        for stat in _STATS:
+            level[f"{q}{stat}"] = frame[q].astype(float)
+    # as the impact table: with few movers a level is hidden where it differs from the shared
+    # one (some rule's change is not 0: those pupils' own); without change rows, always
+    moved = frame["proposal"].astype(str) + "|" + frame["basis"].astype(str)
+    change = frame["run"].eq("change")
+    same = {
+        k
+        for k in set(moved[change])
+        if (frame.loc[change & moved.eq(k), "pupils"].astype(float) == 0).all()
+    }
+    own = {
+        (p, b, "without" if b == "contribution" else "scenario")
+        for p, b in movers_hidden
+        if f"{p}|{b}" not in same
+    }
+    # in a hidden level, the rules its comparison leaves unchanged are the shared level's
+    # (published there): only the changed rules and the total are hidden
+    ch = frame[change & frame["pupils"].astype(float).ne(0)]
+    changed = set(zip(ch["proposal"].astype(str), ch["basis"].astype(str), ch["rule"], strict=True))
+    hide = pd.Series(
+        [
+            (p, b, r) in own and (rule == _TOTAL_RULE or (p, b, rule) in changed)
+            for p, b, r, rule in zip(
+                level["proposal"], level["basis"], level["run"], level["rule"], strict=True
+            )
+        ],
+        index=level.index,
+    )
+    pub = published_mitigations_by_year(
+        level, threshold=threshold, round_to=round_to, mode=mode, hide=hide
+    )
+    out = frame.copy()
+    out["pupils"] = pub["pupils"].to_numpy()
+    out["annual_cost_gbp"] = pub["annual_cost_gbp"].to_numpy()
+    out["pupils:suppressed"] = pub["suppressed"].to_numpy(dtype=bool)
+    out["annual_cost_gbp:suppressed"] = pub["cost_suppressed"].to_numpy(dtype=bool)
+    out["withheld"] = pub["withheld"].to_numpy(dtype=bool)
+    out["note"] = pub["note"].to_numpy()
+    out.attrs["disclosure_threshold"] = threshold
     return out
-
-
-def total_cost_hidden(frame: pd.DataFrame, keys: list[str], hidden: pd.Series) -> pd.Series:
-    """The ``"All rules"`` rows whose £ must be hidden: those with a hidden rule in their group.
-
-    Rules cost different amounts per pupil, so a published total £ beside the total pupils is a
-    second equation over the hidden rules' pupils: two hidden rules (the least secondary
-    suppression leaves) would both come back. Without the total £ only their sum is known.
-
-    Parameters
-    ----------
-    frame
-        Rule rows and their ``rule == "All rules"`` total rows.
-    keys
-        The columns that make one group (one total).
-    hidden
-        Rows whose pupils are hidden (index as ``frame``).
-
-    Returns
-    -------
-    pandas.Series
-        Boolean, index as ``frame``: the total rows to hide the £ of.
-    """
-    total = frame["rule"].eq("All rules")
-    group = frame[keys].astype(str).agg("|".join, axis=1)
-    with_hidden = set(group[hidden & ~total])
-    return total & group.isin(with_hidden)
 
 
 #: The total row of each group.
@@ -114,7 +159,12 @@ def _smallest(frame: pd.DataFrame) -> pd.Series:
 
 
 def published_mitigations_by_year(
-    table: pd.DataFrame, *, threshold: int, round_to: int, mode: str
+    table: pd.DataFrame,
+    *,
+    threshold: int,
+    round_to: int,
+    mode: str,
+    hide: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Disclosure-control and round the year-by-year mitigation table.
 
@@ -126,6 +176,9 @@ def published_mitigations_by_year(
         annual_cost_gbp, annual_cost_gbp_lower, annual_cost_gbp_upper``).
     threshold, round_to, mode
         Disclosure settings.
+    hide
+        Boolean, index as ``table``: level rows hidden whatever their numbers (published mode;
+        a level another table hides, see :func:`published_mitigations`); changes follow.
 
     Returns
     -------
@@ -166,6 +219,10 @@ def published_mitigations_by_year(
         # hidden alone, its central value would be the sum of the published rules
         withheld = level & ~total & group.isin(set(group[small]))
         hidden = withheld | (small & total)
+        if hide is not None:
+            forced = level & pd.Series(np.asarray(hide, dtype=bool), index=out.index)
+            withheld &= ~forced
+            hidden |= forced
     used = _used_rules(out) & ~total
     for q in ("pupils", "annual_cost_gbp"):
         for s in _STATS:

@@ -56,7 +56,7 @@ from placeplan.publish.programme import ProgrammeTables, programme_tables, write
 from placeplan.publish.register import Release, release_run
 from placeplan.publish.report.appendix import build_appendix, write_appendix
 from placeplan.publish.report.build import MapFigure, Report, ReportInputs, build_report
-from placeplan.publish.report.impact import ImpactTable, impact_long
+from placeplan.publish.report.impact import ImpactTable, impact_long, movers_hidden
 from placeplan.publish.report.method import assumptions, parameters
 from placeplan.publish.report.sections.compare import comparison_frame
 from placeplan.publish.report.sections.proposals import ProposalInputs
@@ -172,31 +172,38 @@ def _proposal_impact_frames(
     ]
 
 
-def _mitigation_frame(run: RunResult, rel: Release, name: str) -> pd.DataFrame | None:
-    """mitigations.csv rows of one scenario: per proposal, basis and rule, with a total each
-    (the programme's rows are the register's, as the report shows them)."""
+def _mitigation_frame(
+    run: RunResult, rel: Release, name: str, tables: Mapping[tuple[str, str], ImpactTable]
+) -> pd.DataFrame | None:
+    """mitigations.csv rows of one scenario: per proposal, basis, run (the comparison level, the
+    level with it and the change) and rule, with a total each. The programme's level is the
+    register's, as the report's section 4 shows it (decided alike: one rule per level); a
+    level is hidden whole where ``tables`` (the published impact tables) hide the pupils who
+    change setting."""
     d = run.plan.disclosure
     frames = []
     if rel.mitigations is not None:
         frames.append(rel.mitigations.marked())
     pa = getattr(run, "proposals", None)
     if pa is not None and not pa.mitigations.empty:
-        mit = pa.mitigations[
-            (pa.mitigations["scenario"] == name) & (pa.mitigations["proposal"] != "programme")
-        ].drop(columns="scenario")
+        mit = pa.mitigations[pa.mitigations["scenario"] == name].drop(columns="scenario")
         if not mit.empty:
-            frames.append(
-                apply_marker(
-                    published_mitigations(
-                        mit, threshold=d.threshold, round_to=d.round_to, mode=d.mode
-                    )
-                )
+            pub = published_mitigations(
+                mit,
+                threshold=d.threshold,
+                round_to=d.round_to,
+                mode=d.mode,
+                movers_hidden=movers_hidden(tables),
             )
+            if rel.mitigations is not None:  # the programme's level: the register's rows
+                pub = pub[~(pub["proposal"].eq("programme") & pub["run"].eq("scenario"))]
+            frames.append(apply_marker(pub))
     if not frames:
         return None
     pub = pd.concat(frames, ignore_index=True)
-    cols = ["proposal", "basis", "rule", "what", "source", "pupils", "cost_gbp_per_pupil_year",
-            "annual_cost_gbp", "who", "description"]  # fmt: skip
+    pub["note"] = pub["note"].fillna("") if "note" in pub.columns else ""
+    cols = ["proposal", "basis", "run", "rule", "what", "source", "pupils",
+            "cost_gbp_per_pupil_year", "annual_cost_gbp", "note", "who", "description"]  # fmt: skip
     return pub[[c for c in cols if c in pub.columns]].assign(scenario_name=name)
 
 
@@ -509,7 +516,7 @@ def _write_tables(
             )
         )
         impact += _proposal_impact_frames(name, tables[name])
-        mit = _mitigation_frame(run, rel, name)
+        mit = _mitigation_frame(run, rel, name, tables[name])
         if mit is not None:
             mitigations.append(mit)
     first = next(iter(releases.values()))

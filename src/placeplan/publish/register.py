@@ -58,7 +58,7 @@ from placeplan.publish.disclosure import (
 from placeplan.publish.flows import published_flows
 from placeplan.publish.impact_release import ImpactRun, published_impacts
 from placeplan.publish.mitigations import published_mitigations, published_mitigations_by_year
-from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable
+from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable, movers_hidden
 from placeplan.publish.site_ranges import (
     RANGE_COLUMNS,
     largest_time_saved_hidden,
@@ -157,9 +157,12 @@ REGISTER: Mapping[str, Declaration] = {
         Declaration(
             "mitigations",
             count_cols=("pupils",),
-            groupings=((),),
-            outputs=("mitigations.csv", "report section 5"),
-            note="the groups partition the pupils whose journey changes: one group",
+            dependent_cols={"annual_cost_gbp": ("pupils",)},
+            groupings=(("scenario", "proposal", "basis", "run"),),
+            outputs=("mitigations.csv", "report sections 4 and 4a"),
+            note="today's cohort, decided by publish.mitigations.published_mitigations as one "
+            "year of mitigations_by_year: per level (scenario, proposal, basis, run) every rule "
+            "shown or only the All rules total; a change hidden with either level",
         ),
         Declaration(
             "mitigations_by_year",
@@ -523,7 +526,7 @@ def _scenario_release(
     return Release(
         impact=imp,
         flows=flows,
-        mitigations=_mitigations(ri),
+        mitigations=_mitigations(ri, imp),
         areas=_areas(ri, imp),
         sites=sites,
         site_scores=scores,
@@ -534,8 +537,9 @@ def _scenario_release(
     )
 
 
-def _mitigations(ri: ReportInputs) -> Published | None:
-    """The programme's mitigation rules with an "All rules" total (as ``mitigations.csv``)."""
+def _mitigations(ri: ReportInputs, imp: ImpactTable) -> Published | None:
+    """The programme's mitigation rules with an "All rules" total (as ``mitigations.csv``);
+    hidden whole where ``imp`` hides the pupils who change setting."""
     m = ri.mitigations
     if m is None or "pupils" not in m.columns:
         return None
@@ -546,7 +550,11 @@ def _mitigations(ri: ReportInputs) -> Published | None:
         basis=m["basis"] if "basis" in m.columns else "programme",
     )
     frame = published_mitigations(
-        keyed, threshold=ri.disclosure_threshold, round_to=ri.disclosure_round_to, mode=ri.mode
+        keyed,
+        threshold=ri.disclosure_threshold,
+        round_to=ri.disclosure_round_to,
+        mode=ri.mode,
+        movers_hidden=movers_hidden({("programme", "programme"): imp}),
     )
     mask = suppression_mask(frame)
     return Published(frame.drop(columns=mask_columns(frame)), mask)

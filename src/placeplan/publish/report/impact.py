@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -33,6 +33,7 @@ __all__ = [
     "impact_long",
     "impact_table",
     "metric_table",
+    "movers_hidden",
     "published_impact",
 ]
 
@@ -401,6 +402,38 @@ def metric_table(
         if imp.has(m)
     )
     return Table(id_, caption, ("Measure", "Baseline", "Scenario", "Change"), rows, note)
+
+
+#: Impact counts the mitigation rules' pupils are part of (see ``who`` of the rules).
+_MITIGATION_LINKED = ("over_threshold_n", "ferry_journeys", "over_threshold_road_n")
+
+
+def movers_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[str, str]]:
+    """The (proposal, basis) comparisons whose own side the impact tables hide: the pupils who
+    change setting (``moved_n``: few move, what they change is theirs), or the all-pupils count
+    over the reasonable maximum, by ferry or by road on the comparison's own side (alone and the
+    programme: the scenario; a contribution: its baseline, the programme without it), which
+    the rules' pupils are part of.
+
+    Parameters
+    ----------
+    tables
+        Published impact tables by (proposal, basis); the programme's is
+        ``("programme", "programme")``.
+
+    Returns
+    -------
+    set
+        The keys of ``tables`` whose mitigation level of their own side must be hidden.
+    """
+    out = set()
+    for key, imp in tables.items():
+        g = all_group(imp)
+        own = "baseline" if key[1] == "contribution" else "scenario"
+        cells = [("moved_n", "scenario")] + [(m, own) for m in _MITIGATION_LINKED]
+        if any(imp.has(m) and imp.cell("all", g, m, side).suppressed for m, side in cells):
+            out.add(key)
+    return out
 
 
 def all_group(imp: ImpactTable) -> str:

@@ -76,6 +76,7 @@ def _mitigation_table(mitig: pd.DataFrame, threshold: int) -> Table:
             total_n += 0.0 if pd.isna(n) else float(n)
             total_gbp += 0.0 if gbp is None or pd.isna(gbp) else float(gbp)
         source = "" if is_total else "plan" if r.get("source") == "plan" else "default"
+        withheld = bool(r.get("withheld", False))  # the level's rule detail (as year by year)
         rows.append(
             (
                 Cell(str(r["rule"])),
@@ -83,10 +84,15 @@ def _mitigation_table(mitig: pd.DataFrame, threshold: int) -> Table:
                 Cell(WHAT.get(str(r.get("what", "")), str(r.get("what", "")))),
                 Cell(source),
                 Cell(r.get("cost_gbp_per_pupil_year"), "gbp"),
-                Cell(None if pd.isna(n) else float(n), "count", suppressed=s_n),
-                Cell(None if gbp is None or pd.isna(gbp) else float(gbp), "gbp", suppressed=s_gbp),
+                Cell("withheld")
+                if withheld
+                else Cell(None if pd.isna(n) else float(n), "count", suppressed=s_n),
+                Cell("withheld")
+                if withheld
+                else Cell(None if gbp is None or pd.isna(gbp) else float(gbp), "gbp",
+                          suppressed=s_gbp),
             )
-        )
+        )  # fmt: skip
         notes.append(str(r.get("description", "")))
     header = ("Rule", "Who", "What", "Source", "£ per pupil a year", "Pupils", "£ a year")
     note = prose("mitigations", "table_note", threshold=threshold)

@@ -8,11 +8,12 @@ mitigations with their cost and its year-by-year figures. The programme section 
 
 Disclosure: snapshot figures are cells of :class:`~placeplan.publish.report.impact.ImpactTable`
 (the path ``impact.csv`` takes); totals of minutes and km are hidden with the number of pupils
-who change setting; mitigation counts and their £ go through
-:func:`~placeplan.publish.disclosure.suppress`; year-by-year figures come from
-:func:`~placeplan.publish.flows.published_flows` over the variants' runs, and a contribution is
-the published programme value minus the published value without the proposal (hidden when either
-is hidden).
+who change setting; mitigation counts and their £ (today's: the ``change`` rows) go through
+:func:`~placeplan.publish.mitigations.published_mitigations` (the year-by-year table's rule:
+a level's rules or only its total, a change hidden with either level); year-by-year figures
+come from :func:`~placeplan.publish.flows.published_flows` over the variants' runs, and a
+contribution is the published programme value minus the published value without the proposal
+(hidden when either is hidden).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pandas as pd
 from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.flows import published_flows, round_measure
 from placeplan.publish.mitigations import published_mitigations
-from placeplan.publish.report.impact import ImpactTable, all_group, impact_table
+from placeplan.publish.report.impact import ImpactTable, all_group, impact_table, movers_hidden
 from placeplan.publish.report.model import Cell, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
 
@@ -92,8 +93,9 @@ class ProposalInputs:
         ``(proposal, basis) -> impact table`` (``group_type, group, metric, baseline,
         scenario, change``); the programme's is ``("programme", "programme")``.
     mitigations
-        ``proposal, basis, rule, what, source, pupils, cost_gbp_per_pupil_year,
-        annual_cost_gbp, who, description``.
+        ``proposal, basis, run, rule, what, source, pupils, cost_gbp_per_pupil_year,
+        annual_cost_gbp, who, description`` (today's cohort: per proposal and basis the
+        comparison level, the level with it and the ``change``).
     flows
         The variants' year-by-year levels (``flow_table`` form) or None.
     scenario
@@ -156,7 +158,13 @@ class _Published:
                 for k, v in p.impacts.items()
             }
         )
-        self.mit = published_mitigations(p.mitigations, threshold=th, round_to=rnd, mode=mode)
+        self.mit = published_mitigations(
+            p.mitigations,
+            threshold=th,
+            round_to=rnd,
+            mode=mode,
+            movers_hidden=movers_hidden(self.imp),
+        )
         self.mit_mask = suppression_mask(self.mit)
         self.flows = (
             None
@@ -275,6 +283,34 @@ class _Published:
 
         return Cell(num(c), fmt, signed=True, low=num(lo), high=num(hi))
 
+    def mitigation_now(
+        self, proposal: str, basis: str, rule: str = "All rules"
+    ) -> tuple[Cell, Cell]:
+        """Today's cohort's (snapshot) change in pupils covered by a mitigation and in its £:
+        the ``change`` row of :func:`~placeplan.publish.mitigations.published_mitigations`
+        (the proposal's own change, as :meth:`mitigation_year`); blank without it."""
+        m = self.mit
+        if m.empty or "run" not in m.columns:
+            return Cell(None, "count"), Cell(None, "gbp")
+        hit = m[
+            m["proposal"].eq(proposal)
+            & m["basis"].eq(basis)
+            & m["run"].eq("change")
+            & m["rule"].eq(rule)
+        ]
+        if hit.empty:
+            return Cell(None, "count"), Cell(None, "gbp")
+        idx = hit.index[0]
+        if bool(hit.at[idx, "withheld"]):
+            return Cell("withheld"), Cell("withheld")
+        out = []
+        for q, fmt in (("pupils", "count"), ("annual_cost_gbp", "gbp")):
+            v = pd.to_numeric(hit[q], errors="coerce").iloc[0]
+            hidden = bool(self.mit_mask.at[idx, q]) if q in self.mit_mask.columns else False
+            value = None if hidden or pd.isna(v) else float(v)
+            out.append(Cell(value, fmt, suppressed=hidden, signed=True))
+        return out[0], out[1]
+
     def mit_years_keys(self) -> list[tuple[str, str, str, str]]:
         """(proposal, basis, year, rule) of every published year-by-year change row."""
         return list(self._mit_years)
@@ -323,7 +359,7 @@ def _summary(pub: _Published, proposal: str, bases: Sequence[str], id_: str) -> 
         rows.append(tuple(cells))
     for k, name in enumerate(_MIT_ROWS):
         cells = [Cell(_ELEMENT["4"]), Cell(name)]
-        cells += [Cell(None, "count" if k == 0 else "gbp") for _ in bases]  # flows only
+        cells += [pub.mitigation_now(proposal, b)[k] for b in bases]
         if last:
             cells += [pub.mitigation_year(proposal, b, last)[k] for b in bases]
         rows.append(tuple(cells))
@@ -451,6 +487,7 @@ def _programme(pub: _Published, p: ProposalInputs) -> Section:
                 pub.flow(site, "contribution", last, "out_of_area", "count")
                 if last
                 else Cell(None, "count"),
+                pub.mitigation_now(site, "contribution")[1],
                 pub.mitigation_year(site, "contribution", last)[1] if last else Cell(None, "gbp"),
             )
         )
@@ -465,6 +502,7 @@ def _programme(pub: _Published, p: ProposalInputs) -> Section:
                     "Independent / non-maintained, now (snapshot)",
                     "Journey time a day, now (snapshot)",
                     f"Out-of-area, {last}" if last else "Out-of-area, year by year",
+                    "Mitigation £ a year (change), now (snapshot)",
                     f"Mitigation £ a year (change), {last}" if last else "Mitigation £ a year",
                 ),
                 tuple(rows),
