@@ -36,6 +36,7 @@ def published_mitigations(
     round_to: int,
     mode: str,
     movers_hidden: Collection[tuple[str, str]] = (),
+    levels_hidden: Collection[tuple[str, str, str]] = (),
 ) -> pd.DataFrame:
     """Disclosure-control the snapshot's mitigation rows, with an "All rules" total per level.
 
@@ -62,6 +63,11 @@ def published_mitigations(
         (rules and total), as the impact table hides a non-zero change there: the level with
         the programme or a proposal alone (``scenario``), the programme without a proposal
         (``without``) for its contribution. Their changes follow.
+    levels_hidden
+        ``(proposal, basis, run)`` levels whose pupils over the reasonable maximum, by ferry or
+        by road the impact tables hide (:func:`placeplan.publish.report.impact.levels_hidden`):
+        their non-zero rules and their total are hidden (a rule for those journeys counts those
+        pupils), a zero rule stays published (it is 0 in the shared level too).
 
     Returns
     -------
@@ -117,11 +123,18 @@ def published_mitigations(
     # (published there): only the changed rules and the total are hidden
     ch = frame[change & frame["pupils"].astype(float).ne(0)]
     changed = set(zip(ch["proposal"].astype(str), ch["basis"].astype(str), ch["rule"], strict=True))
+    linked = set(levels_hidden)
     hide = pd.Series(
         [
-            (p, b, r) in own and (rule == _TOTAL_RULE or (p, b, rule) in changed)
-            for p, b, r, rule in zip(
-                level["proposal"], level["basis"], level["run"], level["rule"], strict=True
+            ((p, b, r) in own and (rule == _TOTAL_RULE or (p, b, rule) in changed))
+            or ((p, b, r) in linked and (rule == _TOTAL_RULE or n != 0))
+            for p, b, r, rule, n in zip(
+                level["proposal"],
+                level["basis"],
+                level["run"],
+                level["rule"],
+                level["pupils"],
+                strict=True,
             )
         ],
         index=level.index,
@@ -136,8 +149,25 @@ def published_mitigations(
     out["annual_cost_gbp:suppressed"] = pub["cost_suppressed"].to_numpy(dtype=bool)
     out["withheld"] = pub["withheld"].to_numpy(dtype=bool)
     out["note"] = pub["note"].to_numpy()
+    if mode == "published":
+        _publish_zero_rules(frame, out, [k for k in keys if k != "run"])
     out.attrs["disclosure_threshold"] = threshold
     return out
+
+
+def _publish_zero_rules(frame: pd.DataFrame, out: pd.DataFrame, keys: list[str]) -> None:
+    """Publish, as 0, a rule that covers no one in either level of its comparison (nor so in
+    its change), where a withheld level had hidden it: the intruder knows those zeros from the
+    impact table (no pupil's journey longer, none over the maximum by road), so a ``c`` there
+    protects nothing and is undone; the level's other rules and its total stay as decided.
+    """
+    rule = ~frame["rule"].eq(_TOTAL_RULE)
+    ids = frame[[*keys, "rule"]].astype(str).agg("|".join, axis=1)
+    nonzero = set(ids[frame["pupils"].astype(float).ne(0) | ~rule])
+    zero = rule & ~ids.isin(nonzero) & out["withheld"].astype(bool)
+    out.loc[zero, ["pupils", "annual_cost_gbp"]] = 0.0
+    out.loc[zero, ["pupils:suppressed", "annual_cost_gbp:suppressed", "withheld"]] = False
+    out.loc[zero, "note"] = float("nan")
 
 
 #: The total row of each group.

@@ -56,7 +56,7 @@ from placeplan.publish.programme import ProgrammeTables, programme_tables, write
 from placeplan.publish.register import Release, release_run
 from placeplan.publish.report.appendix import build_appendix, write_appendix
 from placeplan.publish.report.build import MapFigure, Report, ReportInputs, build_report
-from placeplan.publish.report.impact import ImpactTable, impact_long, movers_hidden
+from placeplan.publish.report.impact import ImpactTable, impact_long, levels_hidden, movers_hidden
 from placeplan.publish.report.method import assumptions, parameters
 from placeplan.publish.report.sections.compare import comparison_frame
 from placeplan.publish.report.sections.proposals import ProposalInputs
@@ -194,6 +194,7 @@ def _mitigation_frame(
                 round_to=d.round_to,
                 mode=d.mode,
                 movers_hidden=movers_hidden(tables),
+                levels_hidden=levels_hidden(tables),
             )
             if rel.mitigations is not None:  # the programme's level: the register's rows
                 pub = pub[~(pub["proposal"].eq("programme") & pub["run"].eq("scenario"))]

@@ -58,7 +58,7 @@ from placeplan.publish.disclosure import (
 from placeplan.publish.flows import published_flows
 from placeplan.publish.impact_release import ImpactRun, published_impacts
 from placeplan.publish.mitigations import published_mitigations, published_mitigations_by_year
-from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable, movers_hidden
+from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable, levels_hidden, movers_hidden
 from placeplan.publish.site_ranges import (
     RANGE_COLUMNS,
     largest_time_saved_hidden,
@@ -555,6 +555,7 @@ def _mitigations(ri: ReportInputs, imp: ImpactTable) -> Published | None:
         round_to=ri.disclosure_round_to,
         mode=ri.mode,
         movers_hidden=movers_hidden({("programme", "programme"): imp}),
+        levels_hidden=levels_hidden({("programme", "programme"): imp}),
     )
     mask = suppression_mask(frame)
     return Published(frame.drop(columns=mask_columns(frame)), mask)

@@ -32,6 +32,7 @@ __all__ = [
     "group_table",
     "impact_long",
     "impact_table",
+    "levels_hidden",
     "metric_table",
     "movers_hidden",
     "published_impact",
@@ -433,6 +434,38 @@ def movers_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[st
         cells = [("moved_n", "scenario")] + [(m, own) for m in _MITIGATION_LINKED]
         if any(imp.has(m) and imp.cell("all", g, m, side).suppressed for m, side in cells):
             out.add(key)
+    return out
+
+
+def levels_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[str, str, str]]:
+    """The mitigation levels ``(proposal, basis, run)`` whose all-pupils counts over the
+    reasonable maximum, by ferry or by road the impact tables hide, on either side.
+
+    A mitigation rule for journeys over the maximum counts those pupils (an escort for each
+    ferry pupil over it): published beside a hidden count it gives the count back. The sides
+    are the comparison's: ``baseline`` (``without`` for a contribution, whose baseline is the
+    programme without the proposal) and ``scenario``.
+
+    Parameters
+    ----------
+    tables
+        Published impact tables by (proposal, basis); the programme's is
+        ``("programme", "programme")``.
+
+    Returns
+    -------
+    set
+        The levels to hide (their non-zero rules and their total).
+    """
+    out = set()
+    for (proposal, basis), imp in tables.items():
+        g = all_group(imp)
+        for side in ("baseline", "scenario"):
+            if any(
+                imp.has(m) and imp.cell("all", g, m, side).suppressed for m in _MITIGATION_LINKED
+            ):
+                run = "without" if (side, basis) == ("baseline", "contribution") else side
+                out.add((proposal, basis, run))
     return out
 
 

@@ -28,7 +28,13 @@ import pandas as pd
 from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.flows import published_flows, round_measure
 from placeplan.publish.mitigations import published_mitigations
-from placeplan.publish.report.impact import ImpactTable, all_group, impact_table, movers_hidden
+from placeplan.publish.report.impact import (
+    ImpactTable,
+    all_group,
+    impact_table,
+    levels_hidden,
+    movers_hidden,
+)
 from placeplan.publish.report.model import Cell, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
 
@@ -164,6 +170,7 @@ class _Published:
             round_to=rnd,
             mode=mode,
             movers_hidden=movers_hidden(self.imp),
+            levels_hidden=levels_hidden(self.imp),
         )
         self.mit_mask = suppression_mask(self.mit)
         self.flows = (
