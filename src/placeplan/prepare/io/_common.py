@@ -502,3 +502,29 @@ def check_duplicates(ids: pd.Series, column: str, rejects: Rejects) -> None:
                 f"{found}duplicate of row {first_row[value]} (first kept); give each row its "
                 f"own {column}, or delete the repeated row",
             )
+
+
+def parse_annual_cost(frame: pd.DataFrame, cols: Mapping[str, str], rejects: Rejects) -> pd.Series:
+    """The optional ``annual_cost_per_place_gbp`` column as numbers (NaN where empty or absent;
+    a value that is not pounds, or below 0, rejects its row).
+
+    Parameters
+    ----------
+    frame
+        The file's rows.
+    cols
+        Canonical column name -> the file's column name.
+    rejects
+        Where rejected rows are recorded.
+
+    Returns
+    -------
+    pandas.Series
+        Pounds a place a year, index as ``frame``.
+    """
+    col = "annual_cost_per_place_gbp"
+    if col not in cols:
+        return pd.Series(float("nan"), index=frame.index)
+    cost, _, bad = parse_numbers(frame[cols[col]])
+    rejects.add_found(bad | (cost < 0), col, frame[cols[col]], POUNDS_EXPECTED)
+    return cost

@@ -13,7 +13,6 @@ import shapely
 from placeplan import schemas
 from placeplan.prepare.io._common import (
     NEEDS_EXPECTED,
-    POUNDS_EXPECTED,
     LoadResult,
     Rejects,
     check_duplicates,
@@ -22,6 +21,7 @@ from placeplan.prepare.io._common import (
     ignored_columns_note,
     missing_column,
     need_hint,
+    parse_annual_cost,
     parse_bools,
     parse_need_lists,
     parse_numbers,
@@ -197,16 +197,7 @@ def _provision_frame(
         on_roll = pd.Series(0.0, index=frame.index)
         notes.append(f"{file}: no on_roll column; on_roll set to 0")
 
-    if "annual_cost_per_place_gbp" in cols:
-        cost, _, cost_bad = parse_numbers(frame[cols["annual_cost_per_place_gbp"]])
-        rejects.add_found(
-            cost_bad | (cost < 0),
-            "annual_cost_per_place_gbp",
-            frame[cols["annual_cost_per_place_gbp"]],
-            POUNDS_EXPECTED,
-        )
-    else:
-        cost = pd.Series(np.nan, index=frame.index)
+    cost = parse_annual_cost(frame, cols, rejects)
 
     ferry = pd.Series(False, index=frame.index, dtype="boolean")
     if "ferry_required" in cols:

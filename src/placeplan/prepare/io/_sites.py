@@ -19,6 +19,7 @@ from placeplan.prepare.io._common import (
     clean_ids,
     ignored_columns_note,
     need_hint,
+    parse_annual_cost,
     parse_need_lists,
     parse_numbers,
     parse_phase_lists,
@@ -207,16 +208,7 @@ def _numbers(
         frame[cols["capital_cost_gbp"]],
         POUNDS_EXPECTED,
     )
-    if "annual_cost_per_place_gbp" in cols:
-        cost, _, cost_bad = parse_numbers(frame[cols["annual_cost_per_place_gbp"]])
-        rejects.add_found(
-            cost_bad | (cost < 0),
-            "annual_cost_per_place_gbp",
-            frame[cols["annual_cost_per_place_gbp"]],
-            POUNDS_EXPECTED,
-        )
-    else:
-        cost = pd.Series(np.nan, index=frame.index)
+    cost = parse_annual_cost(frame, cols, rejects)
     return places, capital, cost
 
 
