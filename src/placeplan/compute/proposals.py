@@ -243,7 +243,6 @@ def _assess_snapshot(
     impacts = {(name, PROGRAMME, PROGRAMME): programme}
     # mitigation levels, each read against the baseline (so any two can be differenced)
     pp = programme.per_pupil
-    _check_same_pupils(pp, pp)
     base_keys = level_keys(pp, pp, "baseline", rules)
     prog_keys = pp["mitigation_key"]
     mit = [_mitigations(name, PROGRAMME, PROGRAMME, base_keys, prog_keys, rules)]
