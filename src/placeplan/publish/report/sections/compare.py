@@ -160,7 +160,7 @@ def comparison_frame(inputs: Sequence[ReportInputs]) -> pd.DataFrame:
 
 
 def _snapshot_table(rows: list[ComparedRow], names: list[str], threshold: int) -> Table:
-    # money as everywhere in the report (£23.20m beside −£345k: the parts add up visibly)
+    # money as everywhere in the report (£23.2m beside −£345k: the parts add up visibly)
     body = tuple(
         (
             Cell(r.label),

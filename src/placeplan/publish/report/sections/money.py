@@ -1,7 +1,8 @@
 """How the report shows money: one rounding, one format, for every £ figure of its sections.
 
-A £ figure is rounded to the nearest £1,000 and shown in £k (``−£345k``), from £1m in £m to
-two decimals (``£23.20m``, the nearest £10,000): the parts of a total then add up to it visibly
+A £ figure is rounded to the nearest £1,000 and shown in £k (``−£345k``), from £1m in £m (two
+decimals below £10m, ``£4.39m``; one from £10m, ``£23.2m``): the parts of a total then add up
+to it visibly
 (``−£345k`` and ``−£112k`` beside a total of ``−£457k``), which ``−£0.34m`` and ``−£0.11m``
 beside ``−£0.46m`` did not, and no figure shows pounds the model cannot stand behind
 (``−£112,365``).
@@ -47,7 +48,7 @@ def money(cell: Cell) -> Cell:
     >>> fmt_cell(money(Cell(-112365.0, "gbp", signed=True)))
     '−£112k'
     >>> fmt_cell(money(Cell(23_204_000.0, "gbp_short")))
-    '£23.20m'
+    '£23.2m'
     """
     if not cell.fmt.startswith("gbp"):
         return cell
