@@ -429,10 +429,8 @@ def movers_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[st
     """
     out = set()
     for key, imp in tables.items():
-        g = all_group(imp)
         own = "baseline" if key[1] == "contribution" else "scenario"
-        cells = [("moved_n", "scenario")] + [(m, own) for m in _MITIGATION_LINKED]
-        if any(imp.has(m) and imp.cell("all", g, m, side).suppressed for m, side in cells):
+        if _all_hidden(imp, ("moved_n",), "scenario") or _all_hidden(imp, _MITIGATION_LINKED, own):
             out.add(key)
     return out
 
@@ -459,14 +457,17 @@ def levels_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[st
     """
     out = set()
     for (proposal, basis), imp in tables.items():
-        g = all_group(imp)
         for side in ("baseline", "scenario"):
-            if any(
-                imp.has(m) and imp.cell("all", g, m, side).suppressed for m in _MITIGATION_LINKED
-            ):
+            if _all_hidden(imp, _MITIGATION_LINKED, side):
                 run = "without" if (side, basis) == ("baseline", "contribution") else side
                 out.add((proposal, basis, run))
     return out
+
+
+def _all_hidden(imp: ImpactTable, metrics: Sequence[str], side: str) -> bool:
+    """Whether the table hides any of ``metrics``' all-pupils cell on ``side``."""
+    g = all_group(imp)
+    return any(imp.has(m) and imp.cell("all", g, m, side).suppressed for m in metrics)
 
 
 def all_group(imp: ImpactTable) -> str:
