@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from placeplan.compute.mitigation import DEFAULT_RULES, mitigation_change_table
-from placeplan.publish.mitigations import published_mitigations
+from placeplan.publish.mitigations import mitigation_levels, published_mitigations
+from placeplan.publish.report.impact import ImpactTable, impact_table
 
 ESCORT = "Over the reasonable maximum by ferry: escort"
 BUDGET = "Over the reasonable maximum by road: personal travel budget"
@@ -26,6 +27,20 @@ def _levels(before: dict[str, int], after: dict[str, int], run: str = "baseline"
         return pd.Series(names + [""] * (20 - len(names)))
 
     return mitigation_change_table(keys(before), keys(after), DEFAULT_RULES, before_run=run)
+
+
+def _impact(counts: dict[str, tuple[int, int]]) -> ImpactTable:
+    """A published impact table of 20 pupils with all-pupils ``metric -> (baseline, scenario)``
+    (threshold 5)."""
+    rows = [("all", "all", m, b, s, s - b) for m, (b, s) in {"pupils": (20, 20), **counts}.items()]
+    raw = pd.DataFrame(rows, columns=["group_type", "group", "metric", "baseline", "scenario",
+                                      "change"])  # fmt: skip
+    return ImpactTable(raw, threshold=5, round_to=0, mode="published")
+
+
+def _moved(key: tuple[str, str], n: int) -> dict[tuple[str, str], ImpactTable]:
+    """Impact tables where ``key``'s comparison moves ``n`` pupils (hidden below 5)."""
+    return {key: _impact({"moved_n": (0, n)})}
 
 
 def _pub(frame: pd.DataFrame, **kw: object) -> pd.DataFrame:
@@ -129,8 +144,12 @@ def _pages(threshold: int):
         mitigations=res.mitigations.drop(columns="scenario"),
         scenario="P",
     )
+    tables = {k: impact_table(v, threshold=threshold, round_to=0, mode="published")
+              for k, v in p.impacts.items()}  # fmt: skip
+    levels = mitigation_levels(p.mitigations, tables, threshold=threshold, round_to=0,
+                               mode="published")  # fmt: skip
     ctx = SimpleNamespace(threshold=threshold, round_to=0, mode="published",
-                          mitigations_by_year=None)  # fmt: skip
+                          mitigations_by_year=None, mitigation_levels=levels.frame())  # fmt: skip
     return _Published(p, ctx)  # type: ignore[arg-type]
 
 
@@ -177,7 +196,7 @@ def test_a_level_few_pupils_change_is_hidden_with_its_movers(basis, own):
     before = "without" if basis == "contribution" else "baseline"
     t = _levels({ESCORT: 15}, {ESCORT: 12}, run=before).assign(proposal="B1", basis=basis)
     pub = published_mitigations(
-        t, threshold=5, round_to=0, mode="published", movers_hidden={("B1", basis)}
+        t, threshold=5, round_to=0, mode="published", tables=_moved(("B1", basis), 2)
     ).set_index(["run", "rule"])
     shared = "scenario" if own == "without" else "baseline"
     for run in (own, "change"):
@@ -206,8 +225,52 @@ def test_few_movers_who_change_no_mitigation_leave_the_level_published():
     comparison (every rule's change 0) is published, and its change of 0 too."""
     t = _levels({ESCORT: 15}, {ESCORT: 15}).assign(proposal="B1", basis="alone")
     pub = published_mitigations(
-        t, threshold=5, round_to=0, mode="published", movers_hidden={("B1", "alone")}
+        t, threshold=5, round_to=0, mode="published", tables=_moved(("B1", "alone"), 2)
     ).set_index(["run", "rule"])
     assert not pub["pupils:suppressed"].any()
     assert pub.loc[("scenario", ESCORT), "pupils"] == 15
     assert pub.loc[("change", "All rules"), "pupils"] == 0
+
+
+ROUTE = "Longer journey: route change"
+
+
+def test_a_withheld_total_that_gives_a_rule_back_from_a_published_count_is_hidden():
+    """The scenario level: 2 route changes (withheld: under 5) and 15 escorts, whom the impact
+    table publishes as the 15 pupils over the maximum (none by road). A published total of 17
+    less 15 would give the 2 back: the total is hidden, and the change that uses it. The
+    baseline level (15 escorts, every rule 0 or >= 5) stays published."""
+    t = _levels({ESCORT: 15}, {ESCORT: 15, ROUTE: 2}).assign(proposal="B1", basis="alone")
+    tables = {
+        ("B1", "alone"): _impact(
+            {"over_threshold_n": (15, 15), "over_threshold_road_n": (0, 0), "moved_n": (0, 6)}
+        )
+    }
+    pub = _pub(t, tables=tables)
+    scen = pub.xs(("B1", "alone", "scenario"))
+    assert scen.loc["All rules", "pupils:suppressed"] and pd.isna(scen.loc["All rules", "pupils"])
+    assert scen.loc[[ESCORT, ROUTE], "pupils"].isna().all()
+    assert pub.loc[("B1", "alone", "change", "All rules"), "pupils:suppressed"]
+    base = pub.xs(("B1", "alone", "baseline"))
+    assert base.loc["All rules", "pupils"] == 15 and not base["pupils:suppressed"].any()
+    # without the published count the total stands (17: nothing known to take from it)
+    alone = _pub(t, tables={("B1", "alone"): _impact({"moved_n": (0, 6)})})
+    assert alone.loc[("B1", "alone", "scenario", "All rules"), "pupils"] == 17
+
+
+def test_a_withheld_total_whose_rest_is_large_stays_published():
+    """Escorts 10 (the published count over the maximum), route changes 2, budgets 6: the
+    total 18 less 10 is 8 pupils of two rules (>= 5 together, neither pinned), and no other set
+    of rules adds up to a published count: the total stays."""
+    t = _levels({ESCORT: 10}, {ESCORT: 10, ROUTE: 2, BUDGET: 6}).assign(
+        proposal="B1", basis="alone"
+    )
+    counts = {"over_threshold_n": (10, 10), "moved_n": (0, 7)}
+    pub = _pub(t, tables={("B1", "alone"): _impact(counts)})
+    assert pub.loc[("B1", "alone", "scenario", "All rules"), "pupils"] == 18
+    # with the counts over the maximum, 16, and by road, 6, published: escorts and budgets
+    # (16, or 10 + 6) leave the 2 route changes: hidden
+    counts |= {"over_threshold_n": (10, 16), "over_threshold_road_n": (0, 6)}
+    pub = _pub(t, tables={("B1", "alone"): _impact(counts)})
+    assert pub.loc[("B1", "alone", "scenario", "All rules"), "pupils:suppressed"]
+    assert pub.loc[("B1", "alone", "baseline", "All rules"), "pupils"] == 10

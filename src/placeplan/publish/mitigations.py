@@ -12,17 +12,31 @@ count is decided the same way.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import itertools
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from placeplan.publish.disclosure import SUPPRESSED_MARKER
+from placeplan.publish.disclosure import (
+    SUPPRESSED_MARKER,
+    Published,
+    mask_columns,
+    suppression_mask,
+)
 from placeplan.publish.flows import round_measure
+from placeplan.publish.report.impact import (
+    ImpactTable,
+    level_counts,
+    levels_hidden,
+    movers_hidden,
+)
 
 __all__ = [
     "WITHHELD_NOTE",
+    "mitigation_levels",
     "mitigations_by_year_csv",
+    "programme_level",
     "published_mitigations",
     "published_mitigations_by_year",
     "total_cost_pins_a_rule",
@@ -35,8 +49,7 @@ def published_mitigations(
     threshold: int,
     round_to: int,
     mode: str,
-    movers_hidden: Collection[tuple[str, str]] = (),
-    levels_hidden: Collection[tuple[str, str, str]] = (),
+    tables: Mapping[tuple[str, str], ImpactTable] | None = None,
 ) -> pd.DataFrame:
     """Disclosure-control the snapshot's mitigation rows, with an "All rules" total per level.
 
@@ -55,19 +68,27 @@ def published_mitigations(
         ``run`` the rows are the programme's level (``run = "scenario"``).
     threshold, round_to, mode
         Disclosure settings.
-    movers_hidden
-        (proposal, basis) comparisons whose own side the impact tables hide (pupils who
-        change setting, or over the maximum / by ferry / by road:
-        :func:`placeplan.publish.report.impact.movers_hidden`): the level is theirs and,
-        where it differs from the shared level (a rule's change is not 0), is hidden whole
-        (rules and total), as the impact table hides a non-zero change there: the level with
-        the programme or a proposal alone (``scenario``), the programme without a proposal
-        (``without``) for its contribution. Their changes follow.
-    levels_hidden
-        ``(proposal, basis, run)`` levels whose pupils over the reasonable maximum, by ferry or
-        by road the impact tables hide (:func:`placeplan.publish.report.impact.levels_hidden`):
-        their non-zero rules and their total are hidden (a rule for those journeys counts those
-        pupils), a zero rule stays published (it is 0 in the shared level too).
+    tables
+        The published impact tables of the same comparisons, by (proposal, basis) (the
+        programme's is ``("programme", "programme")``; None: none). What they hide and publish
+        decides three things here:
+
+        - comparisons whose own side they hide (pupils who change setting, or over the
+          maximum / by ferry / by road: :func:`placeplan.publish.report.impact.movers_hidden`):
+          the level is theirs and, where it differs from the shared level (a rule's change is
+          not 0), is hidden whole (rules and total), as the impact table hides a non-zero
+          change there: the level with the programme or a proposal alone (``scenario``), the
+          programme without a proposal (``without``) for its contribution;
+        - levels whose pupils over the reasonable maximum, by ferry or by road they hide
+          (:func:`placeplan.publish.report.impact.levels_hidden`): their non-zero rules and
+          their total are hidden (a rule for those journeys counts those pupils), a zero rule
+          stays published (it is 0 in the shared level too);
+        - a level whose rule detail is withheld keeps its total only while no set of its rules
+          adds up to a count they publish on its side
+          (:func:`placeplan.publish.report.impact.level_counts`) with the rest of the total 1 to
+          ``threshold - 1`` pupils: the total less that count would give the rest back.
+
+        Changes follow their levels.
 
     Returns
     -------
@@ -114,16 +135,19 @@ def published_mitigations(
         for k in set(moved[change])
         if (frame.loc[change & moved.eq(k), "pupils"].astype(float) == 0).all()
     }
+    tables = tables or {}
     own = {
         (p, b, "without" if b == "contribution" else "scenario")
-        for p, b in movers_hidden
+        for p, b in movers_hidden(tables)
         if f"{p}|{b}" not in same
     }
     # in a hidden level, the rules its comparison leaves unchanged are the shared level's
     # (published there): only the changed rules and the total are hidden
     ch = frame[change & frame["pupils"].astype(float).ne(0)]
     changed = set(zip(ch["proposal"].astype(str), ch["basis"].astype(str), ch["rule"], strict=True))
-    linked = set(levels_hidden)
+    linked = levels_hidden(tables) | _totals_given_back(
+        level, level_counts(tables), threshold=threshold, round_to=round_to
+    )
     hide = pd.Series(
         [
             ((p, b, r) in own and (rule == _TOTAL_RULE or (p, b, rule) in changed))
@@ -153,6 +177,103 @@ def published_mitigations(
         _publish_zero_rules(frame, out, [k for k in keys if k != "run"])
     out.attrs["disclosure_threshold"] = threshold
     return out
+
+
+def mitigation_levels(
+    mitigations: pd.DataFrame | None,
+    tables: Mapping[tuple[str, str], ImpactTable],
+    *,
+    threshold: int,
+    round_to: int,
+    mode: str,
+) -> Published | None:
+    """:func:`published_mitigations` as a :class:`~placeplan.publish.disclosure.Published`
+    table (values and mask), the register's form; None without pupils to publish.
+
+    Parameters
+    ----------
+    mitigations
+        As for :func:`published_mitigations` (a missing ``annual_cost_gbp`` is £0).
+    tables
+        The published impact tables of the same comparisons.
+    threshold, round_to, mode
+        Disclosure settings.
+
+    Returns
+    -------
+    Published or None
+        Every level's rules and total, with the mask of what is hidden.
+    """
+    if mitigations is None or "pupils" not in mitigations.columns:
+        return None
+    if "annual_cost_gbp" not in mitigations.columns:
+        mitigations = mitigations.assign(annual_cost_gbp=0.0)
+    frame = published_mitigations(
+        mitigations, threshold=threshold, round_to=round_to, mode=mode, tables=tables
+    )
+    mask = suppression_mask(frame)
+    return Published(frame.drop(columns=mask_columns(frame)), mask)
+
+
+def programme_level(levels: Published | None) -> Published | None:
+    """The programme's own level (its rules against today's cohort, with the programme: run
+    ``scenario``) of :func:`mitigation_levels`' table: the report's section 4.
+
+    Parameters
+    ----------
+    levels
+        From :func:`mitigation_levels` (None: none).
+
+    Returns
+    -------
+    Published or None
+        Those rows, index reset.
+    """
+    if levels is None:
+        return None
+    v = levels.values
+    rows = (v["proposal"].eq("programme") & v["run"].eq("scenario")).to_numpy()
+    return Published(v[rows].reset_index(drop=True), levels.mask[rows].reset_index(drop=True))
+
+
+def _totals_given_back(
+    level: pd.DataFrame,
+    known: Mapping[tuple[str, str, str], set[float]],
+    *,
+    threshold: int,
+    round_to: int,
+) -> set[tuple[str, str, str]]:
+    """The levels ``(proposal, basis, run)`` whose rule detail is withheld (a rule covers 1 to
+    ``threshold - 1`` pupils) and whose total less a published count (``known`` on the level's
+    side) would be such a set of their rules: some set of their non-zero rules adds up to that
+    count and the others to 1 to ``threshold - 1`` pupils. Hidden as a level the impact tables
+    link to (:func:`levels_hidden`): the total and the non-zero rules."""
+    out: set[tuple[str, str, str]] = set()
+    tol = max(1, round_to) / 2.0
+    rules = level[~level["rule"].eq(_TOTAL_RULE) & ~level["run"].eq("change")]
+    for key, grp in rules.groupby(["scenario", "proposal", "basis", "run"], sort=False):
+        lvl = (str(key[1]), str(key[2]), str(key[3]))
+        n = [float(v) for v in grp["pupils"] if float(v) != 0]
+        values = known.get(lvl, set())
+        if not values or not any(0 < v < threshold for v in n):
+            continue
+        total = sum(n)
+        if len(n) > _MAX_RULES_SEARCHED:  # too many sets to try: withhold the total
+            out.add(lvl)
+            continue
+        for size in range(1, len(n)):
+            for part in itertools.combinations(n, size):
+                s = sum(part)
+                if 0 < total - s < threshold and any(abs(s - v) <= tol for v in values):
+                    out.add(lvl)
+                    break
+            if lvl in out:
+                break
+    return out
+
+
+#: More non-zero rules in a withheld level than this: its total is hidden without a search.
+_MAX_RULES_SEARCHED = 12
 
 
 def _publish_zero_rules(frame: pd.DataFrame, out: pd.DataFrame, keys: list[str]) -> None:

@@ -51,12 +51,12 @@ from placeplan._errors import ConfigError
 from placeplan.prepare.io import write_layers
 from placeplan.publish.disclosure import SUPPRESSED_MARKER, Published, apply_marker, suppress
 from placeplan.publish.flows import flows_csv_frame
-from placeplan.publish.mitigations import mitigations_by_year_csv, published_mitigations
+from placeplan.publish.mitigations import mitigations_by_year_csv
 from placeplan.publish.programme import ProgrammeTables, programme_tables, write_programme
 from placeplan.publish.register import Release, release_run
 from placeplan.publish.report.appendix import build_appendix, write_appendix
 from placeplan.publish.report.build import MapFigure, Report, ReportInputs, build_report
-from placeplan.publish.report.impact import ImpactTable, impact_long, levels_hidden, movers_hidden
+from placeplan.publish.report.impact import ImpactTable, impact_long
 from placeplan.publish.report.method import assumptions, parameters
 from placeplan.publish.report.sections.compare import comparison_frame
 from placeplan.publish.report.sections.proposals import ProposalInputs
@@ -172,37 +172,29 @@ def _proposal_impact_frames(
     ]
 
 
-def _mitigation_frame(
-    run: RunResult, rel: Release, name: str, tables: Mapping[tuple[str, str], ImpactTable]
-) -> pd.DataFrame | None:
+#: ``mitigations.csv``: the order of a comparison's levels.
+_RUN_ORDER = {"baseline": 0, "without": 0, "scenario": 1, "change": 2}
+
+
+def _mitigation_frame(rel: Release, name: str) -> pd.DataFrame | None:
     """mitigations.csv rows of one scenario: per proposal, basis, run (the comparison level, the
-    level with it and the change) and rule, with a total each. The programme's level is the
-    register's, as the report's section 4 shows it (decided alike: one rule per level); a
-    level is hidden whole where ``tables`` (the published impact tables) hide the pupils who
-    change setting."""
-    d = run.plan.disclosure
-    frames = []
-    if rel.mitigations is not None:
-        frames.append(rel.mitigations.marked())
-    pa = getattr(run, "proposals", None)
-    if pa is not None and not pa.mitigations.empty:
-        mit = pa.mitigations[pa.mitigations["scenario"] == name].drop(columns="scenario")
-        if not mit.empty:
-            pub = published_mitigations(
-                mit,
-                threshold=d.threshold,
-                round_to=d.round_to,
-                mode=d.mode,
-                movers_hidden=movers_hidden(tables),
-                levels_hidden=levels_hidden(tables),
-            )
-            if rel.mitigations is not None:  # the programme's level: the register's rows
-                pub = pub[~(pub["proposal"].eq("programme") & pub["run"].eq("scenario"))]
-            frames.append(apply_marker(pub))
-    if not frames:
+    level with it and the change) and rule, with a total each, as the register decided them
+    (:attr:`~placeplan.publish.register.Release.mitigation_levels`: the report's sections 4 and
+    4a read the same rows)."""
+    if rel.mitigation_levels is None:
         return None
-    pub = pd.concat(frames, ignore_index=True)
+    pub = rel.mitigation_levels.marked()
     pub["note"] = pub["note"].fillna("") if "note" in pub.columns else ""
+    # each comparison's levels in reading order (before, with, change), a level's total last
+    order = pd.DataFrame(
+        {
+            "p": pd.factorize(pub["proposal"])[0],
+            "b": pd.factorize(pub["basis"])[0],
+            "r": pub["run"].map(_RUN_ORDER).fillna(len(_RUN_ORDER)),
+            "t": pub["rule"].eq("All rules"),
+        }
+    ).sort_values(["p", "b", "r", "t"], kind="stable")
+    pub = pub.loc[order.index].reset_index(drop=True)
     cols = ["proposal", "basis", "run", "rule", "what", "source", "pupils",
             "cost_gbp_per_pupil_year", "annual_cost_gbp", "note", "who", "description"]  # fmt: skip
     return pub[[c for c in cols if c in pub.columns]].assign(scenario_name=name)
@@ -517,7 +509,7 @@ def _write_tables(
             )
         )
         impact += _proposal_impact_frames(name, tables[name])
-        mit = _mitigation_frame(run, rel, name, tables[name])
+        mit = _mitigation_frame(rel, name)
         if mit is not None:
             mitigations.append(mit)
     first = next(iter(releases.values()))

@@ -51,14 +51,16 @@ import pandas as pd
 
 from placeplan.publish.disclosure import (
     Published,
-    mask_columns,
     suppress_table,
-    suppression_mask,
 )
 from placeplan.publish.flows import published_flows
 from placeplan.publish.impact_release import ImpactRun, published_impacts
-from placeplan.publish.mitigations import published_mitigations, published_mitigations_by_year
-from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable, levels_hidden, movers_hidden
+from placeplan.publish.mitigations import (
+    mitigation_levels,
+    programme_level,
+    published_mitigations_by_year,
+)
+from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable, all_group
 from placeplan.publish.site_ranges import (
     RANGE_COLUMNS,
     largest_time_saved_hidden,
@@ -311,6 +313,12 @@ class Release:
         The published year-by-year flow table (None when the run has none).
     mitigations, areas, sites, site_scores, ooa_flows, time_bands, row_accounting
         :class:`~placeplan.publish.disclosure.Published` tables (None when not given).
+    mitigation_levels
+        Today's cohort's mitigation levels of every comparison of the scenario (the
+        programme's against the baseline and each proposal's, alone and as its contribution,
+        with their changes), decided once from all the scenario's impact tables
+        (:func:`placeplan.publish.mitigations.published_mitigations`); ``mitigations`` is its
+        programme's own level. None when not given.
     mitigations_by_year
         The published year-by-year mitigation table (shared by every scenario; None when the
         run has none).
@@ -331,6 +339,7 @@ class Release:
     row_accounting: Published | None = None
     ooa_settings: Published | None = None
     mitigations_by_year: pd.DataFrame | None = None
+    mitigation_levels: Published | None = None
     proposals: Mapping[tuple[str, str], ImpactTable] | None = None
 
 
@@ -384,7 +393,7 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
             )  # fmt: skip
             for m_i, m_f, y in links:
                 if (y, "baseline", m_f, True) in hidden_flows:
-                    more.add(("all", _all_group(imp), m_i, "baseline"))
+                    more.add(("all", all_group(imp), m_i, "baseline"))
         if more == force:
             break
         force = more
@@ -405,7 +414,7 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
     out = {}
     for ri in inputs:
         tables = impacts[ri.scenario_name]
-        rel = _scenario_release(ri, tables[("programme", "programme")], flows, scores)
+        rel = _scenario_release(ri, tables, flows, scores)
         props = {k: v for k, v in tables.items() if k != ("programme", "programme")}
         out[ri.scenario_name] = replace(rel, mitigations_by_year=mit_years, proposals=props)
     return out
@@ -476,13 +485,8 @@ def _sites_ranked_as_scores(sites: Published, scores: Published) -> Published:
     return replace(sites, values=values, mask=mask)
 
 
-def _all_group(imp: ImpactTable) -> str:
-    gs = imp.groups("all")
-    return gs[0] if gs else "all"
-
-
 def _hidden(imp: ImpactTable, metric: str) -> bool:
-    return imp.has(metric) and imp.cell("all", _all_group(imp), metric, "baseline").suppressed
+    return imp.has(metric) and imp.cell("all", all_group(imp), metric, "baseline").suppressed
 
 
 def _links(ri: ReportInputs) -> list[tuple[str, str, str]]:
@@ -503,9 +507,13 @@ def _links(ri: ReportInputs) -> list[tuple[str, str, str]]:
 
 
 def _scenario_release(
-    ri: ReportInputs, imp: ImpactTable, flows: pd.DataFrame | None, scores: Published | None
+    ri: ReportInputs,
+    tables: Mapping[tuple[str, str], ImpactTable],
+    flows: pd.DataFrame | None,
+    scores: Published | None,
 ) -> Release:
     th, rnd, mode = ri.disclosure_threshold, ri.disclosure_round_to, ri.mode
+    imp = tables[("programme", "programme")]
 
     def sup(name: str, df: pd.DataFrame | None, **kw: object) -> Published | None:
         if df is None or not set(REGISTER[name].count_cols) & set(df.columns):
@@ -523,10 +531,12 @@ def _scenario_release(
         if sites is not None and scores is not None and "rank" in sites.values.columns:
             sites = _sites_ranked_as_scores(sites, scores)
     ooa = _ooa_flows(ri, imp)
+    levels = _mitigations(ri, tables)
     return Release(
         impact=imp,
         flows=flows,
-        mitigations=_mitigations(ri, imp),
+        mitigations=programme_level(levels),
+        mitigation_levels=levels,
         areas=_areas(ri, imp),
         sites=sites,
         site_scores=scores,
@@ -537,28 +547,15 @@ def _scenario_release(
     )
 
 
-def _mitigations(ri: ReportInputs, imp: ImpactTable) -> Published | None:
-    """The programme's mitigation rules with an "All rules" total (as ``mitigations.csv``);
-    hidden whole where ``imp`` hides the pupils who change setting."""
-    m = ri.mitigations
-    if m is None or "pupils" not in m.columns:
-        return None
-    if "annual_cost_gbp" not in m.columns:
-        m = m.assign(annual_cost_gbp=0.0)
-    keyed = m.assign(
-        proposal=m["proposal"] if "proposal" in m.columns else "programme",
-        basis=m["basis"] if "basis" in m.columns else "programme",
-    )
-    frame = published_mitigations(
-        keyed,
-        threshold=ri.disclosure_threshold,
-        round_to=ri.disclosure_round_to,
-        mode=ri.mode,
-        movers_hidden=movers_hidden({("programme", "programme"): imp}),
-        levels_hidden=levels_hidden({("programme", "programme"): imp}),
-    )
-    mask = suppression_mask(frame)
-    return Published(frame.drop(columns=mask_columns(frame)), mask)
+def _mitigations(
+    ri: ReportInputs, tables: Mapping[tuple[str, str], ImpactTable]
+) -> Published | None:
+    """Every mitigation level of the scenario's comparisons (the proposals' when the run has
+    them, else the programme's own level), decided once with all its impact tables."""
+    pa = ri.proposals
+    m = pa.mitigations if pa is not None and not pa.mitigations.empty else ri.mitigations
+    th, rnd = ri.disclosure_threshold, ri.disclosure_round_to
+    return mitigation_levels(m, tables, threshold=th, round_to=rnd, mode=ri.mode)
 
 
 #: The LSOA layer's counts: (column, impact-table metric that totals it, run it is counted in).
@@ -584,7 +581,7 @@ def _areas(ri: ReportInputs, imp: ImpactTable) -> Published | None:
     # (matched by ``planning_area`` only) and all pupils (matched by ``layer`` only)
     pas = sorted({g for g in groups.values() if g})
     keys = [("area", pa, {"planning_area": pa, "layer": "-"}) for pa in pas]
-    keys.append(("all", _all_group(imp), {"planning_area": "-", "layer": "all"}))
+    keys.append(("all", all_group(imp), {"planning_area": "-", "layer": "all"}))
     extra = []
     for gt, g, where in keys:
         cells = {col: imp.cell(gt, g, metric, run) for col, metric, run in counts}
@@ -640,7 +637,7 @@ def _time_bands(ri: ReportInputs, imp: ImpactTable) -> Published | None:
     if bands is None or not set(_RUNS) <= set(bands.columns):
         return None
     th, rnd, mode = ri.disclosure_threshold, ri.disclosure_round_to, ri.mode
-    g = _all_group(imp)
+    g = all_group(imp)
     lower = dict(zip(TIME_BAND_LABELS, (0.0, *TIME_BAND_EDGES_MIN), strict=True))
     shortest = min(ri.reasonable_journey_min.values(), default=None)
     over = bands["band"].map(lower).ge(shortest if shortest is not None else float("inf"))
@@ -703,8 +700,8 @@ def _impact_totals(imp: ImpactTable, origins: list[str]) -> pd.DataFrame:
     group); ``_hidden_<run>`` says whether the impact table hides it.
     """
     rows = []
-    targets = [("ooa_subset", "ooa", "all", _all_group(imp), "ooa_placements")]
-    targets.append(("ind_subset", "ind", "all", _all_group(imp), "independent_placements"))
+    targets = [("ooa_subset", "ooa", "all", all_group(imp), "ooa_placements")]
+    targets.append(("ind_subset", "ind", "all", all_group(imp), "independent_placements"))
     for o in origins:
         targets.append(("origin_ooa", o, "area", o, "ooa_placements"))
         targets.append(("origin_ind", o, "area", o, "independent_placements"))

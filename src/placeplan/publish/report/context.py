@@ -209,6 +209,10 @@ class ReportContext:
         The published year-by-year mitigation table
         (:func:`placeplan.publish.mitigations.published_mitigations_by_year`), the numbers of
         ``mitigations_by_year.csv``; None without it.
+    mitigation_levels
+        Today's cohort's mitigation levels of every comparison (the register's
+        :attr:`~placeplan.publish.register.Release.mitigation_levels`, the numbers of
+        ``mitigations.csv``; the proposal pages read them); None without them.
     """
 
     threshold: int
@@ -227,6 +231,7 @@ class ReportContext:
     site_scores: pd.DataFrame | None = None
     ooa_settings: pd.DataFrame | None = None
     mitigations_by_year: pd.DataFrame | None = None
+    mitigation_levels: pd.DataFrame | None = None
 
     @property
     def internal(self) -> bool:
@@ -295,6 +300,7 @@ def build_context(inputs: ReportInputs) -> ReportContext:
         site_scores=frame(rel.site_scores, None),
         ooa_settings=frame(rel.ooa_settings, None),
         mitigations_by_year=rel.mitigations_by_year,
+        mitigation_levels=frame(rel.mitigation_levels, None),
     )
 
 

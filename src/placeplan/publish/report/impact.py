@@ -32,6 +32,7 @@ __all__ = [
     "group_table",
     "impact_long",
     "impact_table",
+    "level_counts",
     "levels_hidden",
     "metric_table",
     "movers_hidden",
@@ -461,6 +462,49 @@ def levels_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[st
             if _all_hidden(imp, _MITIGATION_LINKED, side):
                 run = "without" if (side, basis) == ("baseline", "contribution") else side
                 out.add((proposal, basis, run))
+    return out
+
+
+def level_counts(
+    tables: Mapping[tuple[str, str], ImpactTable],
+) -> dict[tuple[str, str, str], set[float]]:
+    """The counts the impact tables publish on each mitigation level's side, any group.
+
+    A mitigation rule's pupils may be exactly such a count (the escort rule: the pupils over
+    the reasonable maximum who cross by ferry, which is the count over it less the count over it
+    by road), so an intruder can take it from a level's published total and learn the rest.
+
+    Parameters
+    ----------
+    tables
+        Published impact tables by (proposal, basis); the programme's is
+        ``("programme", "programme")``.
+
+    Returns
+    -------
+    dict
+        ``(proposal, basis, run)`` (``run``: ``baseline``, ``without`` for a contribution's
+        baseline, ``scenario``) -> the published values of :data:`COUNT_METRICS` in every
+        group on that side, with each group's count over the maximum less its count over it by
+        road where both are published.
+    """
+    out: dict[tuple[str, str, str], set[float]] = {}
+    for (proposal, basis), imp in tables.items():
+        for side in ("baseline", "scenario"):
+            run = "without" if (side, basis) == ("baseline", "contribution") else side
+            known = out.setdefault((proposal, basis, run), set())
+            for gt in dict.fromkeys(imp.table["group_type"].astype(str)):
+                for g in imp.groups(gt):
+                    got = {
+                        m: c.value
+                        for m in COUNT_METRICS
+                        if imp.has(m)
+                        and not (c := imp.cell(gt, g, m, side)).suppressed
+                        and c.value is not None
+                    }
+                    known |= {float(v) for v in got.values()}
+                    if "over_threshold_n" in got and "over_threshold_road_n" in got:
+                        known.add(float(got["over_threshold_n"] - got["over_threshold_road_n"]))
     return out
 
 

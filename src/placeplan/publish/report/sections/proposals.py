@@ -10,7 +10,8 @@ Disclosure: snapshot figures are cells of :class:`~placeplan.publish.report.impa
 (the path ``impact.csv`` takes); totals of minutes and km are hidden with the number of pupils
 who change setting; mitigation counts and their £ (today's: the ``change`` rows) go through
 :func:`~placeplan.publish.mitigations.published_mitigations` (the year-by-year table's rule:
-a level's rules or only its total, a change hidden with either level); year-by-year figures
+a level's rules or only its total, a change hidden with either level), decided once by the
+register for ``mitigations.csv`` and these pages; year-by-year figures
 come from :func:`~placeplan.publish.flows.published_flows` over the variants' runs, and a
 contribution is the published programme value minus the published value without the proposal
 (hidden when either is hidden).
@@ -27,13 +28,10 @@ import pandas as pd
 
 from placeplan.publish.disclosure import suppression_mask
 from placeplan.publish.flows import published_flows, round_measure
-from placeplan.publish.mitigations import published_mitigations
 from placeplan.publish.report.impact import (
     ImpactTable,
     all_group,
     impact_table,
-    levels_hidden,
-    movers_hidden,
 )
 from placeplan.publish.report.model import Cell, Paragraph, Section, Table
 from placeplan.publish.report.prose import prose
@@ -164,13 +162,11 @@ class _Published:
                 for k, v in p.impacts.items()
             }
         )
-        self.mit = published_mitigations(
-            p.mitigations,
-            threshold=th,
-            round_to=rnd,
-            mode=mode,
-            movers_hidden=movers_hidden(self.imp),
-            levels_hidden=levels_hidden(self.imp),
+        # the register's decision (the numbers of mitigations.csv); none without mitigations
+        self.mit = (
+            ctx.mitigation_levels.reset_index(drop=True)
+            if ctx.mitigation_levels is not None
+            else pd.DataFrame()
         )
         self.mit_mask = suppression_mask(self.mit)
         self.flows = (
