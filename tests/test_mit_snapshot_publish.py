@@ -274,3 +274,46 @@ def test_a_withheld_total_whose_rest_is_large_stays_published():
     pub = _pub(t, tables={("B1", "alone"): _impact(counts)})
     assert pub.loc[("B1", "alone", "scenario", "All rules"), "pupils:suppressed"]
     assert pub.loc[("B1", "alone", "baseline", "All rules"), "pupils"] == 10
+
+
+def test_the_census_year_baseline_is_hidden_where_today_hides_it():
+    """Today's baseline level (2 route changes withheld, 15 escorts = the published count over
+    the maximum) has its total hidden by the impact relation; the year table's census year,
+    whose baseline is the same level (17 pupils), hides that total and its rules too, while a
+    later year and the scenario run keep their own decisions."""
+    from placeplan.publish.mitigations import census_year_hidden, published_mitigations_by_year
+    from test_mit_years_disclosure import _rows
+
+    t = _levels({ESCORT: 15, ROUTE: 2}, {ESCORT: 15, ROUTE: 2}).assign(
+        proposal="programme", basis="programme"
+    )
+    tables = {
+        ("programme", "programme"): _impact(
+            {"over_threshold_n": (15, 15), "over_threshold_road_n": (0, 0), "moved_n": (0, 0)}
+        )
+    }
+    levels = mitigation_levels(t, tables, threshold=5, round_to=0, mode="published")
+    assert levels is not None
+    today = levels.frame().set_index(["run", "rule"])
+    assert today.loc[("baseline", "All rules"), "pupils:suppressed"]
+
+    def year(y: str, run: str) -> pd.DataFrame:
+        return pd.DataFrame(_rows(run, {"escort": 15, "route": 2})).assign(year=y)
+
+    years = pd.concat(
+        [year("2025/26", "baseline"), year("2025/26", "scenario"), year("2026/27", "baseline")],
+        ignore_index=True,
+    ).assign(rule=lambda d: d["rule"].map({"escort": ESCORT, "route": ROUTE}).fillna(d["rule"]))
+    hide = census_year_hidden(years, {"S": levels})
+    pub = published_mitigations_by_year(years, threshold=5, round_to=0, mode="published", hide=hide)
+    key = pub.set_index(["year", "run", "rule"])
+    assert key.loc[("2025/26", "baseline", "All rules"), "suppressed"]
+    assert key.loc[("2025/26", "baseline", ESCORT), "suppressed"]
+    for y, run in (("2025/26", "scenario"), ("2026/27", "baseline")):
+        assert key.loc[(y, run, "All rules"), "pupils"] == 17, (y, run)
+    # without today's decision the census year would publish the total of 17
+    alone = published_mitigations_by_year(years, threshold=5, round_to=0, mode="published")
+    assert (
+        alone.set_index(["year", "run", "rule"]).loc[("2025/26", "baseline", "All rules"), "pupils"]
+        == 17
+    )

@@ -34,6 +34,7 @@ from placeplan.publish.report.impact import (
 
 __all__ = [
     "WITHHELD_NOTE",
+    "census_year_hidden",
     "mitigation_levels",
     "mitigations_by_year_csv",
     "programme_level",
@@ -234,6 +235,45 @@ def programme_level(levels: Published | None) -> Published | None:
     v = levels.values
     rows = (v["proposal"].eq("programme") & v["run"].eq("scenario")).to_numpy()
     return Published(v[rows].reset_index(drop=True), levels.mask[rows].reset_index(drop=True))
+
+
+def census_year_hidden(table: pd.DataFrame, levels: Mapping[str, Published | None]) -> pd.Series:
+    """The year-by-year rows that are today's baseline level, where today's table hides them.
+
+    In the census year every run of the flow model is the census (the baseline, with nothing
+    open yet), so the year-by-year baseline level of that year is today's baseline level
+    (``mitigations.csv``'s ``programme / baseline``, and each proposal's ``alone / baseline``):
+    a rule or total hidden there (the impact tables' relations hide more than the year table's
+    own rule) is hidden in that year too, as the flow table's census year follows the impact
+    baseline (a census year that is not today's only hides more).
+
+    Parameters
+    ----------
+    table
+        The year-by-year table (:func:`published_mitigations_by_year`'s input).
+    levels
+        Scenario name -> :func:`mitigation_levels` of that scenario (None: none).
+
+    Returns
+    -------
+    pd.Series
+        Boolean, index as ``table``: rows to hide whatever their numbers (the ``hide`` of
+        :func:`published_mitigations_by_year`).
+    """
+    out = pd.Series(False, index=table.index)
+    if table.empty:
+        return out
+    first = sorted(table["year"].astype(str).unique())[0]
+    at = table["year"].astype(str).eq(first) & table["run"].eq("baseline")
+    for name, pub in levels.items():
+        if pub is None:
+            continue
+        v = pub.values
+        today = v["proposal"].eq("programme") & v["run"].eq("baseline")
+        hidden = dict(zip(v.loc[today, "rule"], pub.mask.loc[today, "pupils"], strict=True))
+        rows = at & table["scenario"].astype(str).eq(name)
+        out |= rows & table["rule"].map(hidden).fillna(False).astype(bool)
+    return out
 
 
 def _totals_given_back(

@@ -56,6 +56,7 @@ from placeplan.publish.disclosure import (
 from placeplan.publish.flows import published_flows
 from placeplan.publish.impact_release import ImpactRun, published_impacts
 from placeplan.publish.mitigations import (
+    census_year_hidden,
     mitigation_levels,
     programme_level,
     published_mitigations_by_year,
@@ -314,11 +315,8 @@ class Release:
     mitigations, areas, sites, site_scores, ooa_flows, time_bands, row_accounting
         :class:`~placeplan.publish.disclosure.Published` tables (None when not given).
     mitigation_levels
-        Today's cohort's mitigation levels of every comparison of the scenario (the
-        programme's against the baseline and each proposal's, alone and as its contribution,
-        with their changes), decided once from all the scenario's impact tables
-        (:func:`placeplan.publish.mitigations.published_mitigations`); ``mitigations`` is its
-        programme's own level. None when not given.
+        Today's mitigation levels of every comparison of the scenario, decided once with all its
+        impact tables (``mitigations.csv``); ``mitigations`` is the programme's own level.
     mitigations_by_year
         The published year-by-year mitigation table (shared by every scenario; None when the
         run has none).
@@ -404,17 +402,21 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
             first.site_scores, threshold=th, round_to=rnd, mode=mode, weights=first.site_weights
         )
     )
+    # 2. today's mitigation levels (every comparison of a scenario, decided once), then the
+    # year-by-year table, whose census year's baseline is today's baseline level
+    levels = {ri.scenario_name: _mitigations(ri, impacts[ri.scenario_name]) for ri in inputs}
+    years = first.mitigations_by_year
     mit_years = (
         None
-        if first.mitigations_by_year is None
+        if years is None
         else published_mitigations_by_year(
-            first.mitigations_by_year, threshold=th, round_to=rnd, mode=mode
+            years, threshold=th, round_to=rnd, mode=mode, hide=census_year_hidden(years, levels)
         )
     )
     out = {}
     for ri in inputs:
         tables = impacts[ri.scenario_name]
-        rel = _scenario_release(ri, tables, flows, scores)
+        rel = _scenario_release(ri, tables, flows, scores, levels[ri.scenario_name])
         props = {k: v for k, v in tables.items() if k != ("programme", "programme")}
         out[ri.scenario_name] = replace(rel, mitigations_by_year=mit_years, proposals=props)
     return out
@@ -511,6 +513,7 @@ def _scenario_release(
     tables: Mapping[tuple[str, str], ImpactTable],
     flows: pd.DataFrame | None,
     scores: Published | None,
+    levels: Published | None,
 ) -> Release:
     th, rnd, mode = ri.disclosure_threshold, ri.disclosure_round_to, ri.mode
     imp = tables[("programme", "programme")]
@@ -531,7 +534,6 @@ def _scenario_release(
         if sites is not None and scores is not None and "rank" in sites.values.columns:
             sites = _sites_ranked_as_scores(sites, scores)
     ooa = _ooa_flows(ri, imp)
-    levels = _mitigations(ri, tables)
     return Release(
         impact=imp,
         flows=flows,
