@@ -286,3 +286,32 @@ def test_flow_variants_share_runs():
     assert alias["P | alone A"] == alias["P | without B"] == "Q"
     assert alias["Q | without A"] == "baseline"
     assert alias["Q | alone A"] == "Q"
+
+
+def test_proposal_pages_hide_a_flow_cell_where_flows_csv_hides_it():
+    """The pages publish the variants' runs with their own table; a cell the register's
+    ``flows.csv`` hides (here the programme's out-of-area count in 2028/29, as where the impact
+    baseline links it) is hidden on the pages too, and so is the contribution that uses it.
+    Threshold 3: B1's contribution (-4: 0 with the programme, 4 without B1) is published
+    otherwise."""
+    from types import SimpleNamespace
+
+    from placeplan.publish.flows import published_flows
+    from placeplan.publish.report.sections.proposals import ProposalInputs, _Published
+
+    prog = FlowScenario("P", (_base("B1", 6), _base("B2", 6)))
+    _, t, levels = _flows([prog])
+    p = ProposalInputs(
+        table=t, info=pd.DataFrame(), impacts={}, mitigations=pd.DataFrame(), flows=levels,
+        scenario="P",
+    )  # fmt: skip
+
+    def cell(hide: set[tuple[str, str, str]]):
+        register = published_flows(levels, threshold=3, round_to=0, mode="published", hide=hide)
+        ctx = SimpleNamespace(threshold=3, round_to=0, mode="published", mitigations_by_year=None,
+                              mitigation_levels=None, placement_flows=register)  # fmt: skip
+        return _Published(p, ctx).flow("B1", "contribution", "2028/29", "out_of_area", "count")  # type: ignore[arg-type]
+
+    assert cell(set()).value == -4 and not cell(set()).suppressed
+    hidden = cell({("2028/29", "P", "out_of_area")})
+    assert hidden.suppressed and hidden.value is None

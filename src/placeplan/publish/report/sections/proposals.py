@@ -147,6 +147,15 @@ def _proposal_mitigation_years(
     }
 
 
+def _hidden_flows(ctx: ReportContext) -> set[tuple[str, str, str]]:
+    """``(year, scenario, measure)`` cells the register's flow table (``flows.csv``) hides."""
+    f = ctx.placement_flows
+    if f is None or "suppressed" not in f.columns:
+        return set()
+    at = f["suppressed"].to_numpy(dtype=bool)
+    return set(zip(f["year"][at], f["scenario"][at], f["measure"][at], strict=True))
+
+
 class _Published:
     """The published figures of one scenario's proposals, looked up as report cells."""
 
@@ -169,10 +178,13 @@ class _Published:
             else pd.DataFrame()
         )
         self.mit_mask = suppression_mask(self.mit)
+        # the variants' runs; a cell flows.csv (the register) hides is hidden here too
         self.flows = (
             None
             if p.flows is None
-            else published_flows(p.flows, threshold=th, round_to=rnd, mode=mode)
+            else published_flows(
+                p.flows, threshold=th, round_to=rnd, mode=mode, hide=_hidden_flows(ctx)
+            )
         )
         self.years = [] if self.flows is None else sorted(self.flows["year"].unique())
         self._flow = (
