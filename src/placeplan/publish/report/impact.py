@@ -456,13 +456,23 @@ def levels_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[st
     set
         The levels to hide (their non-zero rules and their total).
     """
-    out = set()
-    for (proposal, basis), imp in tables.items():
-        for side in ("baseline", "scenario"):
-            if _all_hidden(imp, _MITIGATION_LINKED, side):
-                run = "without" if (side, basis) == ("baseline", "contribution") else side
-                out.add((proposal, basis, run))
-    return out
+    return {
+        level
+        for level, imp, side in _level_sides(tables)
+        if _all_hidden(imp, _MITIGATION_LINKED, side)
+    }
+
+
+def _level_sides(
+    tables: Mapping[tuple[str, str], ImpactTable],
+) -> list[tuple[tuple[str, str, str], ImpactTable, str]]:
+    """Each mitigation level ``(proposal, basis, run)`` with its impact table and side: a
+    contribution's baseline is the programme without the proposal (run ``without``)."""
+    return [
+        ((p, b, "without" if (side, b) == ("baseline", "contribution") else side), imp, side)
+        for (p, b), imp in tables.items()
+        for side in ("baseline", "scenario")
+    ]
 
 
 def level_counts(
@@ -489,22 +499,20 @@ def level_counts(
         road where both are published.
     """
     out: dict[tuple[str, str, str], set[float]] = {}
-    for (proposal, basis), imp in tables.items():
-        for side in ("baseline", "scenario"):
-            run = "without" if (side, basis) == ("baseline", "contribution") else side
-            known = out.setdefault((proposal, basis, run), set())
-            for gt in dict.fromkeys(imp.table["group_type"].astype(str)):
-                for g in imp.groups(gt):
-                    got = {
-                        m: c.value
-                        for m in COUNT_METRICS
-                        if imp.has(m)
-                        and not (c := imp.cell(gt, g, m, side)).suppressed
-                        and c.value is not None
-                    }
-                    known |= {float(v) for v in got.values()}
-                    if "over_threshold_n" in got and "over_threshold_road_n" in got:
-                        known.add(float(got["over_threshold_n"] - got["over_threshold_road_n"]))
+    for level, imp, side in _level_sides(tables):
+        known = out.setdefault(level, set())
+        for gt in dict.fromkeys(imp.table["group_type"].astype(str)):
+            for g in imp.groups(gt):
+                got = {
+                    m: c.value
+                    for m in COUNT_METRICS
+                    if imp.has(m)
+                    and not (c := imp.cell(gt, g, m, side)).suppressed
+                    and c.value is not None
+                }
+                known |= {float(v) for v in got.values()}
+                if "over_threshold_n" in got and "over_threshold_road_n" in got:
+                    known.add(float(got["over_threshold_n"] - got["over_threshold_road_n"]))
     return out
 
 
