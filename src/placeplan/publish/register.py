@@ -33,6 +33,9 @@ Across tables (:func:`release_run`):
   ``rank_best``, ``rank_worst``), computed from the published cells alone
   (:mod:`placeplan.publish.site_ranges`); the mean minutes saved is hidden for every site when
   the largest is hidden (the others' minutes over their normalised values would give it back);
+* **today's mitigation levels** (``mitigations.csv``, the proposal pages) are decided once with
+  all the scenario's impact tables, and the year-by-year census year hides what they hide there
+  (:mod:`placeplan.publish.mitigations`);
 * the **journey-time bands** add up to all pupils, and where the bands from the shortest
   reasonable maximum up hold exactly the pupils over it, to the impact table's
   ``over_threshold_n``: those totals join their secondary suppression.
@@ -377,7 +380,11 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
     while True:
         impacts = published_impacts(runs, threshold=th, round_to=rnd, mode=mode, force=force)
         imp = impacts[first.scenario_name][("programme", "programme")]
-        hide = {(y, "baseline", m_f) for m_i, m_f, y in links if _hidden(imp, m_i)}
+        hide = {
+            (y, "baseline", m_f)
+            for m_i, m_f, y in links
+            if imp.has(m_i) and imp.cell("all", all_group(imp), m_i, "baseline").suppressed
+        }
         flows = (
             None
             if first.flows is None
@@ -402,8 +409,7 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
             first.site_scores, threshold=th, round_to=rnd, mode=mode, weights=first.site_weights
         )
     )
-    # 2. today's mitigation levels (every comparison of a scenario, decided once), then the
-    # year-by-year table, whose census year's baseline is today's baseline level
+    # 2. today's mitigation levels, then the year table (its census year's baseline is today's)
     levels = {ri.scenario_name: _mitigations(ri, impacts[ri.scenario_name]) for ri in inputs}
     years = first.mitigations_by_year
     mit_years = (
@@ -485,10 +491,6 @@ def _sites_ranked_as_scores(sites: Published, scores: Published) -> Published:
         if col in by_id.columns:
             values[col] = ids.map(by_id[col]).to_numpy()
     return replace(sites, values=values, mask=mask)
-
-
-def _hidden(imp: ImpactTable, metric: str) -> bool:
-    return imp.has(metric) and imp.cell("all", all_group(imp), metric, "baseline").suppressed
 
 
 def _links(ri: ReportInputs) -> list[tuple[str, str, str]]:
