@@ -196,3 +196,38 @@ def test_a_withheld_level_whose_total_would_show_0_hides_the_total():
     assert pub.loc[("scenario", ALL_RULES), "suppressed"]
     assert pub.loc[("change", ALL_RULES), "suppressed"]
     assert _attack_on(raw, pub.reset_index(), 5) == []
+
+
+def test_a_years_total_that_flows_csv_would_take_a_count_from_is_hidden():
+    """2027/28 with the programme: 15 escorts (pupils over the maximum crossing by ferry) and 2
+    route changes, so the rule detail is withheld and the total (17) shown. ``flows.csv``
+    publishes that run's 15 pupils over the maximum in that year: 17 - 15 would give the 2
+    back, so the register hides the total (and the change that uses it); the baseline level,
+    whose count flows.csv does not match, keeps its total."""
+    from placeplan.publish.mitigations import released_mitigations_by_year
+
+    raw = _table({"escort": 15, "route": 6}, {"escort": 15, "route": 2})
+    flows = pd.DataFrame(
+        {
+            "year": Y,
+            "scenario": ["baseline", "S", "S"],
+            "measure": ["over_max_journey", "over_max_journey", "journey_time_mean_min"],
+            "central": [15.0, 15.0, 15.0],
+            "suppressed": False,
+        }
+    )
+
+    def total(flows_table: pd.DataFrame | None, run: str) -> pd.Series:
+        pub = released_mitigations_by_year(
+            raw, {}, flows_table, threshold=5, round_to=0, mode="published"
+        )
+        assert pub is not None
+        return pub.set_index(["run", "rule"]).loc[(run, ALL_RULES)]
+
+    assert total(None, "scenario")["pupils"] == 17  # nothing to take it from
+    assert total(flows, "scenario")["suppressed"] and total(flows, "change")["suppressed"]
+    # the baseline: 15 + 6, every rule 0 or >= 5, nothing withheld
+    assert total(flows, "baseline")["pupils"] == 21
+    # a statistic (15 minutes), not a count, is not taken as one
+    mean_only = flows[flows["measure"].eq("journey_time_mean_min")]
+    assert total(mean_only, "scenario")["pupils"] == 17

@@ -24,7 +24,7 @@ from placeplan.publish.disclosure import (
     mask_columns,
     suppression_mask,
 )
-from placeplan.publish.flows import round_measure
+from placeplan.publish.flows import DEPENDS_ON, round_measure
 from placeplan.publish.report.impact import (
     ImpactTable,
     level_counts,
@@ -40,7 +40,9 @@ __all__ = [
     "programme_level",
     "published_mitigations",
     "published_mitigations_by_year",
+    "released_mitigations_by_year",
     "total_cost_pins_a_rule",
+    "year_table_hidden",
 ]
 
 
@@ -146,9 +148,11 @@ def published_mitigations(
     # (published there): only the changed rules and the total are hidden
     ch = frame[change & frame["pupils"].astype(float).ne(0)]
     changed = set(zip(ch["proposal"].astype(str), ch["basis"].astype(str), ch["rule"], strict=True))
-    linked = levels_hidden(tables) | _totals_given_back(
-        level, level_counts(tables), threshold=threshold, round_to=round_to
-    )
+    given = _totals_given_back(
+        level, level_counts(tables), ["proposal", "basis", "run"], threshold=threshold,
+        round_to=round_to,
+    )  # fmt: skip
+    linked = levels_hidden(tables) | {(p, b, r) for p, b, r in given}
     hide = pd.Series(
         [
             ((p, b, r) in own and (rule == _TOTAL_RULE or (p, b, rule) in changed))
@@ -237,6 +241,98 @@ def programme_level(levels: Published | None) -> Published | None:
     return Published(v[rows].reset_index(drop=True), levels.mask[rows].reset_index(drop=True))
 
 
+def released_mitigations_by_year(
+    table: pd.DataFrame | None,
+    levels: Mapping[str, Published | None],
+    flows: pd.DataFrame | None,
+    *,
+    threshold: int,
+    round_to: int,
+    mode: str,
+) -> pd.DataFrame | None:
+    """The year-by-year table as the register releases it: :func:`published_mitigations_by_year`
+    hiding also what :func:`year_table_hidden` finds from the other published tables.
+
+    Parameters
+    ----------
+    table
+        The year-by-year table (None: none).
+    levels, flows
+        As for :func:`year_table_hidden`.
+    threshold, round_to, mode
+        Disclosure settings.
+
+    Returns
+    -------
+    pd.DataFrame or None
+        The published table (``mitigations_by_year.csv``'s numbers), None without ``table``.
+    """
+    if table is None:
+        return None
+    hide = year_table_hidden(table, levels, flows, threshold=threshold, round_to=round_to)
+    return published_mitigations_by_year(
+        table, threshold=threshold, round_to=round_to, mode=mode, hide=hide
+    )
+
+
+def year_table_hidden(
+    table: pd.DataFrame,
+    levels: Mapping[str, Published | None],
+    flows: pd.DataFrame | None,
+    *,
+    threshold: int,
+    round_to: int,
+) -> pd.Series:
+    """The rows of the year-by-year table other published tables decide to hide.
+
+    :func:`census_year_hidden` (today's baseline level), and the total of a level whose rule
+    detail is withheld where some of its rules add up to a count ``flows.csv`` publishes for the
+    same run and year (pupils over the reasonable maximum, by ferry, worse off, movers, ...)
+    and the rest to half a pupil to under ``threshold``: the total less that count would give
+    the rest back (as :func:`published_mitigations` does against the impact tables).
+
+    Parameters
+    ----------
+    table
+        The year-by-year table (:func:`published_mitigations_by_year`'s input).
+    levels
+        Scenario name -> :func:`mitigation_levels` of that scenario (None: none).
+    flows
+        The published flow table (:func:`placeplan.publish.flows.published_flows`; None: none).
+    threshold, round_to
+        Disclosure settings.
+
+    Returns
+    -------
+    pd.Series
+        Boolean, index as ``table``: the ``hide`` of :func:`published_mitigations_by_year`.
+    """
+    out = census_year_hidden(table, levels)
+    if flows is None or table.empty:
+        return out
+    f = flows[
+        ~flows["suppressed"].astype(bool)
+        & ~flows["measure"].isin(list(DEPENDS_ON))
+        & ~flows["measure"].astype(str).str.startswith("placements:")
+    ]
+    runs = {str(r) for r in f["scenario"]}
+    known: dict[tuple[str, ...], set[float]] = {}
+    for scen in table["scenario"].astype(str).unique():
+        for run, name in (("baseline", "baseline"), ("scenario", scen)):
+            if name not in runs:
+                continue
+            at = f[f["scenario"].astype(str).eq(name)]
+            for y, v in zip(at["year"].astype(str), at["central"], strict=True):
+                if pd.notna(v):
+                    known.setdefault((scen, run, y), set()).add(float(v))
+    # the programme's levels and each proposal's baseline (the same level)
+    ours = table["proposal"].eq("programme") | table["run"].eq("baseline")
+    keys = ["scenario", "run", "year"]
+    given = _totals_given_back(table[ours], known, keys, threshold=threshold, round_to=round_to)
+    level = table[keys].astype(str).agg("|".join, axis=1)
+    return out | (ours & table["rule"].eq(_TOTAL_RULE) & level.isin({"|".join(g) for g in given}))
+
+
 def census_year_hidden(table: pd.DataFrame, levels: Mapping[str, Published | None]) -> pd.Series:
     """The year-by-year rows that are today's baseline level, where today's table hides them.
 
@@ -278,38 +374,42 @@ def census_year_hidden(table: pd.DataFrame, levels: Mapping[str, Published | Non
 
 def _totals_given_back(
     level: pd.DataFrame,
-    known: Mapping[tuple[str, str, str], set[float]],
+    known: Mapping[tuple[str, ...], set[float]],
+    keys: list[str],
     *,
     threshold: int,
     round_to: int,
-) -> set[tuple[str, str, str]]:
-    """The levels ``(proposal, basis, run)`` whose rule detail is withheld (a rule covers 1 to
-    ``threshold - 1`` pupils) and whose total less a published count (``known`` on the level's
-    side) would be such a set of their rules: some set of their non-zero rules adds up to that
-    count and the others to 1 to ``threshold - 1`` pupils. Hidden as a level the impact tables
-    link to (:func:`levels_hidden`): the total and the non-zero rules."""
-    out: set[tuple[str, str, str]] = set()
+) -> set[tuple[str, ...]]:
+    """The levels (``keys``' values) whose rule detail is withheld (a rule covers 1 to
+    ``threshold - 1`` pupils) and whose total less a published count (``known`` for the level)
+    would be such a set of their rules: some set of their non-zero rules adds up to that
+    count and the others to 1 to ``threshold - 1`` pupils (:func:`_gives_back`)."""
+    out: set[tuple[str, ...]] = set()
     tol = max(1, round_to) / 2.0
     rules = level[~level["rule"].eq(_TOTAL_RULE) & ~level["run"].eq("change")]
-    for key, grp in rules.groupby(["scenario", "proposal", "basis", "run"], sort=False):
-        lvl = (str(key[1]), str(key[2]), str(key[3]))
+    for key, grp in rules.groupby(keys, sort=False):
+        lvl = tuple(str(k) for k in key)
         n = [float(v) for v in grp["pupils"] if float(v) != 0]
-        values = known.get(lvl, set())
-        if not values or not any(0 < v < threshold for v in n):
-            continue
-        total = sum(n)
-        if len(n) > _MAX_RULES_SEARCHED:  # too many sets to try: withhold the total
+        if _gives_back(n, known.get(lvl, set()), threshold=threshold, tol=tol):
             out.add(lvl)
-            continue
-        for size in range(1, len(n)):
-            for part in itertools.combinations(n, size):
-                s = sum(part)
-                if 0 < total - s < threshold and any(abs(s - v) <= tol for v in values):
-                    out.add(lvl)
-                    break
-            if lvl in out:
-                break
     return out
+
+
+def _gives_back(n: list[float], values: set[float], *, threshold: int, tol: float) -> bool:
+    """Whether rules covering ``n`` pupils (each non-zero; means allowed) with their total
+    published give a small count back to someone who knows ``values``: some rule is 1 to
+    ``threshold - 1`` pupils (from half a pupil) and some set of the rules adds up to a known
+    value (within ``tol``) while the rest adds up to half a pupil to under ``threshold``."""
+    if not values or not any(0.5 <= v < threshold for v in n):
+        return False
+    if len(n) > _MAX_RULES_SEARCHED:  # too many sets to try: withhold the total
+        return True
+    total = sum(n)
+    return any(
+        0.5 <= total - sum(part) < threshold and any(abs(sum(part) - v) <= tol for v in values)
+        for size in range(1, len(n))
+        for part in itertools.combinations(n, size)
+    )
 
 
 #: More non-zero rules in a withheld level than this: its total is hidden without a search.

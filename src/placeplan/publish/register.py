@@ -59,10 +59,9 @@ from placeplan.publish.disclosure import (
 from placeplan.publish.flows import published_flows
 from placeplan.publish.impact_release import ImpactRun, published_impacts
 from placeplan.publish.mitigations import (
-    census_year_hidden,
     mitigation_levels,
     programme_level,
-    published_mitigations_by_year,
+    released_mitigations_by_year,
 )
 from placeplan.publish.report.impact import COUNT_METRICS, ImpactTable, all_group
 from placeplan.publish.site_ranges import (
@@ -411,13 +410,8 @@ def release_run(inputs: Sequence[ReportInputs]) -> dict[str, Release]:
     )
     # 2. today's mitigation levels, then the year table (its census year's baseline is today's)
     levels = {ri.scenario_name: _mitigations(ri, impacts[ri.scenario_name]) for ri in inputs}
-    years = first.mitigations_by_year
-    mit_years = (
-        None
-        if years is None
-        else published_mitigations_by_year(
-            years, threshold=th, round_to=rnd, mode=mode, hide=census_year_hidden(years, levels)
-        )
+    mit_years = released_mitigations_by_year(
+        first.mitigations_by_year, levels, flows, threshold=th, round_to=rnd, mode=mode
     )
     out = {}
     for ri in inputs:

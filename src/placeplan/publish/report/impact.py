@@ -477,7 +477,7 @@ def _level_sides(
 
 def level_counts(
     tables: Mapping[tuple[str, str], ImpactTable],
-) -> dict[tuple[str, str, str], set[float]]:
+) -> dict[tuple[str, ...], set[float]]:
     """The counts the impact tables publish on each mitigation level's side, any group.
 
     A mitigation rule's pupils may be exactly such a count (the escort rule: the pupils over
@@ -498,7 +498,7 @@ def level_counts(
         group on that side, with each group's count over the maximum less its count over it by
         road where both are published.
     """
-    out: dict[tuple[str, str, str], set[float]] = {}
+    out: dict[tuple[str, ...], set[float]] = {}
     for level, imp, side in _level_sides(tables):
         known = out.setdefault(level, set())
         for gt in dict.fromkeys(imp.table["group_type"].astype(str)):
