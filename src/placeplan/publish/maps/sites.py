@@ -42,8 +42,10 @@ __all__ = [
     "score_colour",
 ]
 
-#: Candidate site score classes (RdYlGn-5, low → high), shared with the static figures.
-SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+#: Candidate site score classes, low → high, shared with the static figures: ColorBrewer YlGn-5,
+#: sequential (light to dark, so its order reads without hue: colour-blind safe). No provision
+#: type, flow, star or the grey of "not scored" is yellow-green (see ``PROVISION_COLOURS``).
+SCORE_COLOURS = ("#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837")
 
 
 #: Proposed sites closer than this (metres) would draw their stars (about 22 px) on top of each
