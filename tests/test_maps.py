@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
 from pathlib import Path
 
@@ -309,3 +311,38 @@ def test_a_missing_value_shows_the_reports_marker_and_the_legend_keys_both(input
     assert f'<span class="marker">{NOT_AVAILABLE_MARKER}</span> = {NOT_AVAILABLE_MEANING}' in page
     note = prose("disclosure_control", "published", threshold=5, round_to=0)
     assert f"“{NOT_AVAILABLE_MARKER}” means {NOT_AVAILABLE_MEANING}" in note
+
+
+def _lab(hex_colour: str) -> tuple[float, float, float]:
+    """CIELAB (D65) of an sRGB ``#rrggbb``."""
+    srgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb)
+    xyz = (
+        (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+        0.2126 * r + 0.7152 * g + 0.0722 * b,
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+    )
+    fx, fy, fz = (t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def test_score_ramp_is_sequential_and_clashes_with_no_other_map_colour():
+    """Review of the site map: the red-to-green score ramp's green was the green of alternative
+    provision, and red/green is lost to colour-blind readers. The ramp runs light to dark (its
+    order reads without hue) and every class is far (CIELAB ΔE ≥ 30) from every provision type,
+    the proposals' star, the flow lines and the grey of a site not scored."""
+    from placeplan.publish.maps._svg import FLOW_COLOURS, PROPOSED_COLOUR
+    from placeplan.publish.maps.sites import SCORE_COLOURS, score_colour
+
+    lightness = [_lab(c)[0] for c in SCORE_COLOURS]
+    assert all(a > b + 8 for a, b in itertools.pairwise(lightness))
+    others = {
+        **{f"provision {k}": v for k, v in maps.PROVISION_COLOURS.items()},
+        "proposed star": PROPOSED_COLOUR,
+        **{f"flow {k}": v for k, v in FLOW_COLOURS.items()},
+        "not scored": score_colour(float("nan"), 0.0, 1.0),
+    }
+    for c in SCORE_COLOURS:
+        for what, o in others.items():
+            delta = math.dist(_lab(c), _lab(o))
+            assert delta >= 30, f"score class {c} is close to {what} {o} (ΔE {delta:.0f})"

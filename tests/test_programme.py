@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -626,3 +627,50 @@ def test_nearest_sites_keeps_each_rows_nearest_compatible_sites():
     for r in range(len(one.row_count)):
         kept = one.arc_site[one.arc_row == r]
         assert len(kept) == min(1, int((full.arc_row == r).sum()))
+
+
+def test_curve_and_alternatives_name_the_sites_for_a_capital_board(tmp_path):
+    """Review of the optimise outputs: budget_curve.csv and alternatives.csv listed each
+    programme by site id only ("118168-IB-SLCN (8 places, …)"), which a capital board cannot
+    read. ``programme_names`` gives the same programme by the sites' names (ids kept in
+    ``programme`` for ``run``); a shared name carries its id, a site without a name its id, and
+    a name that a spreadsheet would run as a formula is escaped by the one CSV writer. The
+    summary and the report's alternatives table name the sites too."""
+    import csv
+
+    from placeplan.publish.report.sections.optimise import section
+
+    study = _study()
+    hostile = '=HYPERLINK("http://x","Ryde")\r\nAnnex'
+    study.sites["name"] = ["Hill School", "Hill School", hostile, None]
+    names = {
+        "S0": "Hill School [S0]",
+        "S1": "Hill School [S1]",
+        "S2": '=HYPERLINK("http://x","Ryde") Annex',
+        "S3": "S3",
+    }
+    written = write_programme(study, tmp_path / "o")
+    escaped = 0
+    for key in ("budget_curve", "alternatives"):
+        with written[key].open(encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert rows and all("programme_names" in r for r in rows)
+        for r in rows:
+            want = r["programme"]
+            for sid, name in names.items():
+                want = re.sub(rf"\b{sid} \(", lambda _m, n=name: f"{n} (", want)
+            if want.startswith("="):
+                want, escaped = "'" + want, escaped + 1
+            assert r["programme_names"] == want, key
+            assert ("S2 (" in r["programme"]) == ("HYPERLINK" in r["programme_names"])
+    assert escaped >= 2  # the best programme starts with the hostile name: curve and alternatives
+    summary = written["summary"].read_text(encoding="utf-8")
+    line = next(ln for ln in summary.splitlines() if ln.startswith("chosen programme: "))
+    assert "HYPERLINK" in line and "S3 (" in line and "\r" not in summary
+    assert "Annex" in line  # the name's line break became a space, not a new summary line
+    sec = section(programme_tables(study), number="9")
+    (alts,) = [b for b in sec.blocks if getattr(b, "id", "") == "t-alternatives"]
+    col = alts.header.index("Programme")
+    shown = [row[col].value for row in alts.rows]
+    assert any("Hill School [S0] (" in str(v) for v in shown)
+    assert not any(re.search(r"\bS[012] \(", str(v)) for v in shown)

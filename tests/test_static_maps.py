@@ -372,11 +372,11 @@ def test_sites_figure_keys_the_grey_candidates(inputs, sites, base):
     grey = score_colour(float("nan"), 0.0, 1.0)
 
     def drawn(root):
-        return [c for g in _layers(root)["candidates"] for c in g.iter() if "circle" in c.tag]
+        return [c for g in _layers(root)["candidates"] for c in g.iter() if "rect" in c.tag]
 
     def keyed(root):
         legend = next(g for g in root.iter() if g.get("class") == "legend")
-        return any(c.get("fill") == grey for c in legend.iter() if "circle" in c.tag)
+        return any(c.get("fill") == grey for c in legend.iter() if "rect" in c.tag)
 
     unselected = sites.index[~sites["selected"].astype(bool)]
     assert len(unselected) == 1 and sites.loc[unselected, "score"].isna().all()
@@ -442,10 +442,14 @@ def test_proposals_at_one_place_are_drawn_apart_with_their_numbers(inputs, sites
     assert _star_centres(static_sites(sites, inputs.provision, base=base)) == apart
 
 
+#: A proposed site's star's anchor on the interactive map (candidates are squares, also icons).
+_STAR_ANCHOR = r'"iconAnchor": \[(-?\d+), (-?\d+)\],\s*"className": "pp-proposed"'
+
+
 def test_proposals_at_one_place_are_apart_on_the_interactive_map(inputs, sites):
     def anchors(frame: gpd.GeoDataFrame) -> list[str]:
         html = maps.map_sites(frame, inputs.provision, outline=inputs.outline).get_root().render()
-        return re.findall(r'"iconAnchor": \[(-?\d+), (-?\d+)\]', html)
+        return re.findall(_STAR_ANCHOR, html)
 
     assert set(anchors(sites)) == {("13", "13")}
     moved = anchors(_coincident(sites))
@@ -460,5 +464,5 @@ def test_proposals_a_street_apart_are_apart_on_the_interactive_map(inputs, sites
         near.loc[sel[0], "geometry"].x + 800, near.loc[sel[0], "geometry"].y
     )
     html = maps.map_sites(near, inputs.provision, outline=inputs.outline).get_root().render()
-    moved = re.findall(r'"iconAnchor": \[(-?\d+), (-?\d+)\]', html)
+    moved = re.findall(_STAR_ANCHOR, html)
     assert len(set(moved)) == 2

@@ -11,12 +11,18 @@
 ``budget_curve.csv`` / ``.svg`` the best savings at each budget step and the marginal value of £
 ``alternatives.csv``            the best and next-best distinct site sets (large models: the
                                 best found with one chosen site ruled out, named in
-                                ``ruled_out_site``)
-``optimise_summary.txt``        objective, status, gap on savings, greedy heuristic beside it
+                                ``ruled_out_site`` / ``ruled_out_name``)
+``optimise_summary.txt``        objective, status, gap on savings, greedy heuristic beside it,
+                                the chosen programme by site name
 ==============================  ===============================================================
 
 Every pupil count (``pupils_placed``) passes :func:`placeplan.publish.disclosure.suppress`; the
 savings of a row whose count is suppressed are suppressed with it.
+
+Each programme in the curve and the alternatives is written twice: ``programme`` by site id
+(what ``run`` and a re-used plan read) and ``programme_names`` by the sites' names (what a
+capital board reads), in the same order. Names are the authority's own text: like every cell,
+they go through :func:`placeplan.publish.tables.write_csv`'s formula escaping.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ __all__ = [
     "alternatives_note",
     "programme_tables",
     "programme_toml",
+    "site_names",
     "summary_text",
     "write_programme",
 ]
@@ -83,12 +90,42 @@ def _pupils_placed(inst: ProgrammeInstance, sol: ProgrammeSolution) -> float:
     return float(sol.flows.sum())
 
 
-def _describe(inst: ProgrammeInstance, sites: pd.DataFrame, opts: tuple[int, ...]) -> str:
+def site_names(sites: pd.DataFrame) -> dict[str, str]:
+    """Each candidate site's name as the programme columns print it, by ``site_id``.
+
+    Parameters
+    ----------
+    sites
+        The study's candidate sites: ``site_id`` and, optionally, ``name``.
+
+    Returns
+    -------
+    dict of str to str
+        The name on one line (runs of white space, line breaks included, as one space); the
+        site's id where it has no name; ``"name [site_id]"`` where two sites share a name, so
+        every site reads apart.
+    """
+    ids = sites["site_id"].astype(str).tolist() if "site_id" in sites else []
+    raw = sites["name"].tolist() if "name" in sites else [None] * len(ids)
+    names = [" ".join(str(n).split()) if isinstance(n, str) else "" for n in raw]
+    shared = {n for n in names if n and names.count(n) > 1}
+    return {
+        sid: (f"{n} [{sid}]" if n in shared else n) if n else sid
+        for sid, n in zip(ids, names, strict=True)
+    }
+
+
+def _describe(
+    inst: ProgrammeInstance, opts: tuple[int, ...], names: dict[str, str] | None = None
+) -> str:
+    """A programme in one cell: each site (its id, or its name from ``names``), places and
+    opening year, ``"; "`` between sites; ``"(none)"`` for doing nothing."""
     parts = []
     for o in opts:
         sid = inst.site_ids[int(inst.opt_site[o])]
+        label = sid if names is None else names.get(sid, sid)
         year = int(inst.years[inst.opt_open[o]])
-        parts.append(f"{sid} ({int(inst.opt_places[o])} places, opens {academic_year(year)})")
+        parts.append(f"{label} ({int(inst.opt_places[o])} places, opens {academic_year(year)})")
     return "; ".join(parts) if parts else "(none)"
 
 
@@ -131,6 +168,7 @@ def _programme_frame(study: ProgrammeStudy) -> pd.DataFrame:
 
 def _curve_frame(study: ProgrammeStudy) -> pd.DataFrame:
     inst = study.instance
+    names = site_names(study.sites)
     rows = []
     for k, p in enumerate(study.curve, start=1):
         rows.append(
@@ -145,7 +183,8 @@ def _curve_frame(study: ProgrammeStudy) -> pd.DataFrame:
                 "capital_gbp": p.solution.capital_gbp,
                 "sites": len(p.solution.options),
                 "pupils_placed": _pupils_placed(inst, p.solution),
-                "programme": _describe(inst, study.sites, p.solution.options),
+                "programme": _describe(inst, p.solution.options),
+                "programme_names": _describe(inst, p.solution.options, names),
             }
         )
     return pd.DataFrame(rows)
@@ -153,6 +192,7 @@ def _curve_frame(study: ProgrammeStudy) -> pd.DataFrame:
 
 def _alternatives_frame(study: ProgrammeStudy) -> pd.DataFrame:
     inst = study.instance
+    names = site_names(study.sites)
     best = study.best.objective
     rows = []
     sols = [("optimal", study.best), *(("alternative", a) for a in study.alternatives)]
@@ -164,6 +204,9 @@ def _alternatives_frame(study: ProgrammeStudy) -> pd.DataFrame:
                 "rank": rank if kind != "greedy heuristic" else None,
                 "kind": kind,
                 "ruled_out_site": inst.site_ids[ruled_out] if ruled_out >= 0 else "",
+                "ruled_out_name": names.get(inst.site_ids[ruled_out], inst.site_ids[ruled_out])
+                if ruled_out >= 0
+                else "",
                 "savings": s.objective,
                 "share_of_best": s.objective / best if best > 0 else math.nan,
                 "status": s.status,
@@ -171,7 +214,8 @@ def _alternatives_frame(study: ProgrammeStudy) -> pd.DataFrame:
                 "capital_gbp": s.capital_gbp,
                 "sites": len(s.options),
                 "pupils_placed": _pupils_placed(inst, s),
-                "programme": _describe(inst, study.sites, s.options),
+                "programme": _describe(inst, s.options),
+                "programme_names": _describe(inst, s.options, names),
             }
         )
     out = pd.DataFrame(rows)
@@ -312,6 +356,7 @@ def summary_text(tables: ProgrammeTables, study: ProgrammeStudy) -> str:
         f"gap on savings: {_pct(tables.gap)} ((bound - savings) / savings)",
         f"capital spent: £{study.best.capital_gbp:,.0f} of £{inst.total_budget_gbp:,.0f}",
         f"greedy heuristic: {val(tables.greedy_savings)}{short}",
+        f"chosen programme: {_describe(inst, study.best.options, site_names(study.sites))}",
         f"alternatives: {alternatives_note(study)}",
         *_budget_note(inst),
         f"model: {len(inst.row_count)} demand rows, {len(inst.opt_site)} options "

@@ -52,13 +52,15 @@ _REGION = {"color": "#a9a9a0", "weight": 0.8, "fillColor": "#ebebe6", "fillOpaci
 #: Fill of a proposed (selected) site's star, on every map and static figure.
 PROPOSED_COLOUR = "#e7298a"
 
+#: Fill of each existing provision type, on every map and static figure. None is green: green is
+#: the candidate-site score ramp (``sites.SCORE_COLOURS``); alternative provision is near-black.
 PROVISION_COLOURS: dict[str, str] = {
     "mainstream": "#969696",
     "inclusion_base": "#1f78b4",
     "special": "#6a3d9a",
     "independent": "#e66101",
     "non_maintained": "#b35806",
-    "ap": "#33a02c",
+    "ap": "#252525",
     "fe": "#b15928",
 }
 

@@ -36,15 +36,21 @@ if TYPE_CHECKING:
 __all__ = [
     "COINCIDENT_M",
     "SCORE_COLOURS",
+    "SQUARE_PX",
     "add_sites",
     "map_sites",
     "proposals_legend",
     "score_colour",
 ]
 
-#: Candidate site score classes (RdYlGn-5, low → high), shared with the static figures.
-SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+#: Candidate site score classes, low → high, shared with the static figures: ColorBrewer YlGn-5,
+#: sequential (light to dark, so its order reads without hue: colour-blind safe). No provision
+#: type, flow, star or the grey of "not scored" is yellow-green (see ``PROVISION_COLOURS``).
+SCORE_COLOURS = ("#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837")
 
+
+#: Side (px) of a candidate site's square on the interactive map (a circle of radius 7 before).
+SQUARE_PX = 13
 
 #: Proposed sites closer than this (metres) would draw their stars (about 22 px) on top of each
 #: other at the zoom that shows a whole authority (about 50 m a pixel at zoom 11): their stars are
@@ -78,7 +84,8 @@ def _score_range(row: object) -> str:
 def add_sites(
     m: folium.Map, sites: gpd.GeoDataFrame, *, internal: bool, only_selected: bool = False
 ) -> tuple[float, float]:
-    """Add candidate sites coloured by score; returns the score range ``(lo, hi)``."""
+    """Add candidate sites as squares coloured by score (the selected ones as numbered stars);
+    returns the score range ``(lo, hi)``."""
     s = to_wgs84(sites, "sites")
     s = s.sort_values("site_id", kind="stable")
     sup = suppressed_column(sites, "pupils_served").reindex(s.index).fillna(False)
@@ -139,20 +146,31 @@ def add_sites(
                 z_index_offset=1000,
             ).add_to(groups[sel])
             continue
-        folium.CircleMarker(
+        folium.Marker(
             location=[row.geometry.y, row.geometry.x],
-            radius=7,
-            color="#444444",
-            weight=1,
-            fill=True,
-            fill_color=score_colour(score, lo, hi),
-            fill_opacity=0.95,
+            icon=folium.DivIcon(
+                html=_square_icon(score_colour(score, lo, hi)),
+                icon_size=(SQUARE_PX, SQUARE_PX),
+                icon_anchor=(SQUARE_PX // 2, SQUARE_PX // 2),
+                class_name="pp-candidate",
+            ),
             tooltip=JsonTooltip(tip),
         ).add_to(groups[sel])
     for fg in (groups[False], groups[True]):
         if fg._children:
             fg.add_to(m)
     return lo, hi
+
+
+def _square_icon(fill: str) -> str:
+    """Inline-SVG square (``fill``, dark outline) of a candidate site: squares, so a candidate
+    never reads as an existing setting (circles), whatever the colours."""
+    side = SQUARE_PX - 1
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{SQUARE_PX}" height="{SQUARE_PX}">'
+        f'<rect x="0.5" y="0.5" width="{side}" height="{side}" fill="{fill}" stroke="#444" '
+        'stroke-width="1"/></svg>'
+    )
 
 
 def _star_icon(number: int) -> str:
@@ -433,14 +451,16 @@ def _sites_legend(
 ) -> str:
     """The site map's legend: score classes, the proposals, catchments and flows."""
     edges = np.linspace(lo, hi, len(SCORE_COLOURS) + 1)
+    square = "width:11px;border-color:#444"  # the candidates' squares, not provision's dots
     score_rows = "".join(
-        f'<i class="dot" style="background:{c}"></i>{edges[i]:.2f}–{edges[i + 1]:.2f}<br>'
+        f'<i style="background:{c};{square}"></i>{edges[i]:.2f}–{edges[i + 1]:.2f}<br>'
         for i, c in enumerate(SCORE_COLOURS)
     )
+    unscored = score_colour(float("nan"), 0.0, 1.0)
     legend = (
-        "<h4>Candidate site score</h4>"
+        "<h4>Candidate site score (squares)</h4>"
         f"{score_rows}"
-        '<i class="dot" style="background:#bdbdbd"></i>not scored, or its score is a range '
+        f'<i style="background:{unscored};{square}"></i>not scored, or its score is a range '
         "(see the site's label)<br>"
     )
     legend += proposals_legend(sites)

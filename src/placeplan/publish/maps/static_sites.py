@@ -1,9 +1,10 @@
 """Static before/after figure of the candidate sites: the print form of the interactive site map.
 
-Baseline panel: the specialist settings there are today and every candidate site coloured by its
-score, the proposed ones as hollow numbered stars. Scenario panel: the same, with the proposed
-sites open (filled stars) and their drive-time catchments. The frame is the authority; the
-legend sits beside the panels (see :mod:`placeplan.publish.maps.static` for the conventions).
+Baseline panel: the specialist settings there are today (circles) and every candidate site as a
+square coloured by its score, the proposed ones as hollow numbered stars. Scenario panel: the
+same, with the proposed sites open (filled stars) and their drive-time catchments. The frame is
+the authority; the legend sits beside the panels (see :mod:`placeplan.publish.maps.static` for
+the conventions).
 """
 
 from __future__ import annotations
@@ -54,11 +55,17 @@ def _candidates(p: Panel, sites: gpd.GeoDataFrame, lo: float, hi: float) -> list
         if sel:
             continue  # drawn as a star on top
         x, y = p.xy(row.geometry.x, row.geometry.y)
-        body.append(
-            f'<circle cx="{num(x)}" cy="{num(y)}" r="5" fill="{score_colour(score, lo, hi)}" '
-            'stroke="#444" stroke-width="0.8"/>'
-        )
+        body.append(_square(x, y, score_colour(score, lo, hi)))
     return [layer("candidates", body)] if body else []
+
+
+def _square(x: float, y: float, fill: str) -> str:
+    """A candidate site's square centred on ``(x, y)``: squares, so a candidate never reads as
+    a specialist setting (circles), whatever the colours."""
+    return (
+        f'<rect x="{num(x - 4.5)}" y="{num(y - 4.5)}" width="9" height="9" fill="{fill}" '
+        'stroke="#444" stroke-width="0.8"/>'
+    )
 
 
 #: Fill of a candidate without a single published score (see :func:`score_colour`).
@@ -77,7 +84,7 @@ def _unscored_legend(leg: Legend, sites: gpd.GeoDataFrame) -> None:
         pd.to_numeric(drawn.get("score_low", nan), errors="coerce").notna()
         & pd.to_numeric(drawn.get("score_high", nan), errors="coerce").notna()
     )
-    dot = f'<circle cx="8" cy="6" r="5" fill="{_UNSCORED}" stroke="#444" stroke-width="0.8"/>'
+    dot = _square(8, 6, _UNSCORED)
     if (score.isna() & ranged).any():
         leg.item(dot, "score a range: a criterion is suppressed (c); ranges in the sites table")
     if (score.isna() & ~ranged).any():
@@ -162,13 +169,10 @@ def static_sites(
         ]
         panels.append((p, title, layers))
     leg = Legend(legend_left((top_p, bottom_p)), top_p.top - 12, [])
-    leg.heading("Candidate site score")
+    leg.heading("Candidate site score (squares)")
     edges = np.linspace(lo, hi, len(SCORE_COLOURS) + 1)
     for i, colour in enumerate(SCORE_COLOURS):
-        leg.item(
-            f'<circle cx="8" cy="6" r="5" fill="{colour}" stroke="#444" stroke-width="0.8"/>',
-            f"{edges[i]:.2f}–{edges[i + 1]:.2f}",
-        )
+        leg.item(_square(8, 6, colour), f"{edges[i]:.2f}–{edges[i + 1]:.2f}")
     _unscored_legend(leg, sites)
     if minutes:
         leg.heading("Catchments of the proposed sites (scenario)")

@@ -260,8 +260,11 @@ def _alternatives_table(alts: pd.DataFrame, short: str = "score") -> Table:
         "greedy heuristic": "rule of thumb",
     }
     alts["kind_text"] = [kinds.get(str(k), str(k)) for k in alts["kind"]]
-    alts["programme"] = [_academic(str(t)) for t in alts["programme"]]
+    # by the sites' names where the table has them (a capital board cannot read site ids)
+    named = alts.get("programme_names", alts["programme"])
+    alts["programme"] = [_academic(str(t)) for t in named]
     ruled = alts.get("ruled_out_site", pd.Series("", index=alts.index))
+    alts["ruled_out_site"] = alts.get("ruled_out_name", ruled)
     large = bool(ruled.fillna("").astype(str).str.len().any())
     if not large:
         cols = [c for c in cols if c[1] != "ruled_out_site"]
