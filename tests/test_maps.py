@@ -270,6 +270,14 @@ def test_proposals_numbered_as_the_report_numbers_them():
     assert [(n, r.site_id) for n, r in numbered_proposals(sites)] == [(1, "B"), (2, "D"), (3, "A")]
     plain = sites.drop(columns="proposal_no")
     assert [(n, r.site_id) for n, r in numbered_proposals(plain)] == [(1, "A"), (2, "B"), (3, "D")]
+    # the legend keys them with the star they are drawn with, not a round dot
+    from placeplan.publish.maps._layers import PROPOSED_COLOUR
+    from placeplan.publish.maps.sites import proposals_legend
+
+    legend = proposals_legend(sites.assign(name=["a", "b", "c", "d"]))
+    star = re.search(r"<svg[^>]*>\s*<polygon points=\"([^\"]+)\" fill=\"([^\"]+)\"", legend)
+    assert star and star.group(2) == PROPOSED_COLOUR and len(star.group(1).split()) == 10
+    assert 'class="dot"' not in legend
 
 
 def test_a_missing_value_shows_the_reports_marker_and_the_legend_keys_both(inputs, sites):

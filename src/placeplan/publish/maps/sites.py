@@ -209,8 +209,22 @@ def proposals_legend(sites: gpd.GeoDataFrame | None) -> str:
     items = "".join(f"{i} {html_text(str(r.name))}<br>" for i, r in rows)
     return (
         "<h4 style='margin-top:6px'>Proposed sites</h4>"
-        f'<i class="dot" style="background:{PROPOSED_COLOUR};border-color:#000"></i>'
-        f"star, numbered:<br>{items}"
+        f"{_legend_star()} star, numbered:<br>{items}"
+    )
+
+
+def _legend_star() -> str:
+    """The proposed sites' star as drawn on the map, legend-sized (14 px), inline."""
+    pts = []
+    for i in range(10):
+        a = math.pi / 2 + i * math.pi / 5
+        r = 6.5 if i % 2 == 0 else 3
+        pts.append(f"{7 + r * math.cos(a):.1f},{7.5 - r * math.sin(a):.1f}")
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="14" height="14" '
+        'style="vertical-align:-2px" role="img" aria-label="star">'
+        f'<polygon points="{" ".join(pts)}" fill="{PROPOSED_COLOUR}" stroke="#000" '
+        'stroke-width="1" stroke-linejoin="round"/></svg>'
     )
 
 
