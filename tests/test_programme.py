@@ -674,3 +674,6 @@ def test_curve_and_alternatives_name_the_sites_for_a_capital_board(tmp_path):
     shown = [row[col].value for row in alts.rows]
     assert any("Hill School [S0] (" in str(v) for v in shown)
     assert not any(re.search(r"\bS[012] \(", str(v)) for v in shown)
+    # one site to a line in the report (the CSV keeps "; ")
+    multi = [str(v) for v in shown if str(v).count("(") > 1]
+    assert multi and all("\n" in v and "; " not in v for v in multi)

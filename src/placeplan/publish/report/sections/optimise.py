@@ -262,7 +262,8 @@ def _alternatives_table(alts: pd.DataFrame, short: str = "score") -> Table:
     alts["kind_text"] = [kinds.get(str(k), str(k)) for k in alts["kind"]]
     # by the sites' names where the table has them (a capital board cannot read site ids)
     named = alts.get("programme_names", alts["programme"])
-    alts["programme"] = [_academic(str(t)) for t in named]
+    # one site to a line (the cell keeps the line breaks: t-alternatives in style.html.j2)
+    alts["programme"] = [_academic(str(t)).replace("; ", "\n") for t in named]
     ruled = alts.get("ruled_out_site", pd.Series("", index=alts.index))
     alts["ruled_out_site"] = alts.get("ruled_out_name", ruled)
     large = bool(ruled.fillna("").astype(str).str.len().any())
