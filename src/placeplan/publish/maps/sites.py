@@ -208,8 +208,7 @@ def proposals_legend(sites: gpd.GeoDataFrame | None) -> str:
         return ""
     items = "".join(f"{i} {html_text(str(r.name))}<br>" for i, r in rows)
     return (
-        "<h4 style='margin-top:6px'>Proposed sites</h4>"
-        f"{_legend_star()} star, numbered:<br>{items}"
+        f"<h4 style='margin-top:6px'>Proposed sites</h4>{_legend_star()} star, numbered:<br>{items}"
     )
 
 
