@@ -1066,6 +1066,8 @@ def add_relations(rel: Release, lsoa_area: dict[str, str]) -> None:
     if years:
         for m_imp, m_flow in (("ooa_placements", "out_of_area"),
                               ("independent_placements", "independent_non_maintained"),
+                              ("over_threshold_n", "over_max_journey"),
+                              ("ferry_journeys", "ferry_journeys"),
                               ("pupils", "placed"), ("pupils", "cohort")):  # fmt: skip
             if m_imp in all_imp:
                 rel.relate(

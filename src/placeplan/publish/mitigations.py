@@ -337,11 +337,12 @@ def census_year_hidden(table: pd.DataFrame, levels: Mapping[str, Published | Non
     """The year-by-year rows that are today's baseline level, where today's table hides them.
 
     In the census year every run of the flow model is the census (the baseline, with nothing
-    open yet), so the year-by-year baseline level of that year is today's baseline level
-    (``mitigations.csv``'s ``programme / baseline``, and each proposal's ``alone / baseline``):
-    a rule or total hidden there (the impact tables' relations hide more than the year table's
-    own rule) is hidden in that year too, as the flow table's census year follows the impact
-    baseline (a census year that is not today's only hides more).
+    open yet), so every level of that year (baseline, with the programme, with a proposal alone,
+    without one) is today's baseline level (``mitigations.csv``'s ``programme / baseline``): a
+    rule or total hidden there (the impact tables' relations hide more than the year table's
+    own rule) is hidden in every level of that year too (hiding it in one would leave it in
+    another), as the flow table's census year follows the impact baseline (a census year that
+    is not today's only hides more).
 
     Parameters
     ----------
@@ -360,7 +361,7 @@ def census_year_hidden(table: pd.DataFrame, levels: Mapping[str, Published | Non
     if table.empty:
         return out
     first = sorted(table["year"].astype(str).unique())[0]
-    at = table["year"].astype(str).eq(first) & table["run"].eq("baseline")
+    at = table["year"].astype(str).eq(first) & ~table["run"].eq("change")
     for name, pub in levels.items():
         if pub is None:
             continue

@@ -347,6 +347,8 @@ class Release:
 _LINKS: tuple[tuple[str, str], ...] = (
     ("ooa_placements", "out_of_area"),
     ("independent_placements", "independent_non_maintained"),
+    ("over_threshold_n", "over_max_journey"),
+    ("ferry_journeys", "ferry_journeys"),
 )
 
 
