@@ -115,50 +115,11 @@ def _proposal_inputs(run: RunResult, name: str) -> ProposalInputs | None:
     )
 
 
-#: Impact metrics a proposal's contribution counts against the programme without it.
-_OWN_IN_CONTRIBUTION = ("moved_n", "worse_off_n")
-
-
-def _proposal_tables(run: RunResult, rel: Release, name: str) -> dict[tuple[str, str], ImpactTable]:
-    """Every published impact table of scenario ``name``'s proposals, decided once.
-
-    The programme's is the register's. A proposal's *alone* table shares the programme's baseline
-    and its *contribution* table the programme's scenario column (``baseline`` there is the
-    programme without it): a cell the register hides in the programme is hidden there too (one
-    decision per quantity, for the report's proposal pages and ``impact.csv`` alike).
-    """
-    out: dict[tuple[str, str], ImpactTable] = {("programme", "programme"): rel.impact}
-    if rel.proposals is not None:
-        return {**out, **rel.proposals}
-    pa = getattr(run, "proposals", None)
-    if pa is None:
-        return out
-    d = run.plan.disclosure
-    prog = rel.impact
-    hidden = {
-        which: {
-            (str(r["group_type"]), str(r["group"]), col.rsplit("__", 1)[0], which)
-            for _, r in prog.table.iterrows()
-            for col in prog.mask.columns
-            if col.endswith(f"__{which}") and bool(prog.mask.at[r.name, col])
-        }
-        for which in ("baseline", "scenario")
-    }
-    # a contribution's pupils who move or whose journey gets longer are counted against the
-    # programme without the proposal: its own quantities, not the programme's (forcing them
-    # hid zeros that the published all-pupils zero gives back)
-    shared = {h for h in hidden["scenario"] if h[2] not in _OWN_IN_CONTRIBUTION}
-    for (s, proposal, basis), imp in pa.impacts.items():
-        if s != name or proposal == "programme":
-            continue
-        out[(proposal, basis)] = ImpactTable(
-            imp.table,
-            threshold=d.threshold,
-            round_to=d.round_to,
-            mode=d.mode,
-            force=hidden["baseline"] if basis == "alone" else shared,
-        )
-    return out
+def _proposal_tables(rel: Release) -> dict[tuple[str, str], ImpactTable]:
+    """Every published impact table of a scenario, as the register decided them together
+    (:func:`placeplan.publish.impact_release.published_impacts`): the programme's and each
+    proposal's, alone and as its contribution, for the proposal pages and ``impact.csv`` alike."""
+    return {("programme", "programme"): rel.impact, **(rel.proposals or {})}
 
 
 def _proposal_impact_frames(
@@ -224,7 +185,7 @@ def _write_all(
     # every published number of the run, suppressed once (publish.register)
     releases = release_run(every)
     tables = {
-        n: _proposal_tables(run, rel, n) for n, rel in releases.items()
+        n: _proposal_tables(rel) for n, rel in releases.items()
     }  # the proposals' published impact tables, decided once for the report and impact.csv
     every = [
         replace(
