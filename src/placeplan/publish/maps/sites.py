@@ -173,13 +173,19 @@ def _square_icon(fill: str) -> str:
     )
 
 
-def _star_icon(number: int) -> str:
-    """Inline-SVG star (magenta, black outline, white halo) with the site's number."""
+def _star_points(cx: float, cy: float, outer: float, inner: float) -> list[str]:
+    """The ten SVG points ``"x,y"`` of a five-pointed star centred on (cx, cy), point up."""
     pts = []
     for i in range(10):
         a = math.pi / 2 + i * math.pi / 5
-        r = 11 if i % 2 == 0 else 5
-        pts.append(f"{13 + r * math.cos(a):.1f},{13 - r * math.sin(a):.1f}")
+        r = outer if i % 2 == 0 else inner
+        pts.append(f"{cx + r * math.cos(a):.1f},{cy - r * math.sin(a):.1f}")
+    return pts
+
+
+def _star_icon(number: int) -> str:
+    """Inline-SVG star (magenta, black outline, white halo) with the site's number."""
+    pts = _star_points(13, 13, 11, 5)
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" width="44" height="26" style="overflow:visible">'
         f'<polygon points="{" ".join(pts)}" fill="{PROPOSED_COLOUR}" stroke="#fff" '
@@ -214,11 +220,7 @@ def proposals_legend(sites: gpd.GeoDataFrame | None) -> str:
 
 def _legend_star() -> str:
     """The proposed sites' star as drawn on the map, legend-sized (14 px), inline."""
-    pts = []
-    for i in range(10):
-        a = math.pi / 2 + i * math.pi / 5
-        r = 6.5 if i % 2 == 0 else 3
-        pts.append(f"{7 + r * math.cos(a):.1f},{7.5 - r * math.sin(a):.1f}")
+    pts = _star_points(7, 7.5, 6.5, 3)
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" width="14" height="14" '
         'style="vertical-align:-2px" role="img" aria-label="star">'
