@@ -354,3 +354,16 @@ def test_score_ramp_is_sequential_and_clashes_with_no_other_map_colour():
         for what, o in others.items():
             delta = math.dist(_lab(c), _lab(o))
             assert delta >= 30, f"score class {c} is close to {what} {o} (ΔE {delta:.0f})"
+
+
+def test_provision_types_are_told_apart_by_colour():
+    """Every pair of provision-type colours is far apart (CIELAB ΔE >= 20): independent,
+    non-maintained and FE college were three near-identical oranges and browns (non-maintained
+    #b35806 was within ΔE 12 of another)."""
+    import itertools
+
+    from placeplan.publish.maps._layers import PROVISION_COLOURS
+
+    for (a, ca), (b, cb) in itertools.combinations(PROVISION_COLOURS.items(), 2):
+        delta = math.dist(_lab(ca), _lab(cb))
+        assert delta >= 20, f"{a} {ca} and {b} {cb} are close (ΔE {delta:.0f})"

@@ -59,7 +59,7 @@ PROVISION_COLOURS: dict[str, str] = {
     "inclusion_base": "#1f78b4",
     "special": "#6a3d9a",
     "independent": "#e66101",
-    "non_maintained": "#b35806",
+    "non_maintained": "#fdbf6f",
     "ap": "#252525",
     "fe": "#b15928",
 }
