@@ -231,3 +231,24 @@ def test_a_years_total_that_flows_csv_would_take_a_count_from_is_hidden():
     # a statistic (15 minutes), not a count, is not taken as one
     mean_only = flows[flows["measure"].eq("journey_time_mean_min")]
     assert total(mean_only, "scenario")["pupils"] == 17
+
+
+def test_a_proposals_baseline_repeating_the_programmes_is_hidden_with_it():
+    """A proposal's alone baseline is the programme's baseline level (15 escorts, 2 route
+    changes, beside flows.csv's published 15 over the maximum). Decided per level, not on the
+    rules of both pooled (15, 2, 15, 2: no set of them then leaves a small rest), the total is
+    hidden in both copies."""
+    from placeplan.publish.mitigations import released_mitigations_by_year
+
+    level = {"escort": 15, "route": 2}
+    raw = pd.DataFrame(
+        _rows("baseline", level) + _rows("baseline", level, proposal="B1", basis="alone")
+    )
+    flows = pd.DataFrame(
+        {"year": Y, "scenario": "baseline", "measure": ["over_max_journey"], "central": [15.0],
+         "suppressed": False}
+    )  # fmt: skip
+    pub = released_mitigations_by_year(raw, {}, flows, threshold=5, round_to=0, mode="published")
+    assert pub is not None
+    totals = pub[pub["rule"].eq(ALL_RULES)].set_index("proposal")
+    assert totals.loc["programme", "suppressed"] and totals.loc["B1", "suppressed"]

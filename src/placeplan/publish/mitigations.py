@@ -325,10 +325,13 @@ def year_table_hidden(
             for y, v in zip(at["year"].astype(str), at["central"], strict=True):
                 if pd.notna(v):
                     known.setdefault((scen, run, y), set()).add(float(v))
-    # the programme's levels and each proposal's baseline (the same level)
-    ours = table["proposal"].eq("programme") | table["run"].eq("baseline")
+    # decided on the programme's levels (one level a key: each proposal's baseline repeats the
+    # programme's, and its rules counted again would make other sums), hidden there and in
+    # each proposal's baseline, the same level
+    prog = table["proposal"].eq("programme")
+    ours = prog | table["run"].eq("baseline")
     keys = ["scenario", "run", "year"]
-    given = _totals_given_back(table[ours], known, keys, threshold=threshold, round_to=round_to)
+    given = _totals_given_back(table[prog], known, keys, threshold=threshold, round_to=round_to)
     level = table[keys].astype(str).agg("|".join, axis=1)
     return out | (ours & table["rule"].eq(_TOTAL_RULE) & level.isin({"|".join(g) for g in given}))
 
