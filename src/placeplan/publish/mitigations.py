@@ -139,11 +139,7 @@ def published_mitigations(
         if (frame.loc[change & moved.eq(k), "pupils"].astype(float) == 0).all()
     }
     tables = tables or {}
-    own = {
-        (p, b, "without" if b == "contribution" else "scenario")
-        for p, b in movers_hidden(tables)
-        if f"{p}|{b}" not in same
-    }
+    own = {(p, b, r) for p, b, r in movers_hidden(tables) if f"{p}|{b}" not in same}
     # in a hidden level, the rules its comparison leaves unchanged are the shared level's
     # (published there): only the changed rules and the total are hidden
     ch = frame[change & frame["pupils"].astype(float).ne(0)]

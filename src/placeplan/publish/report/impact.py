@@ -410,12 +410,12 @@ def metric_table(
 _MITIGATION_LINKED = ("over_threshold_n", "ferry_journeys", "over_threshold_road_n")
 
 
-def movers_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[str, str]]:
-    """The (proposal, basis) comparisons whose own side the impact tables hide: the pupils who
-    change setting (``moved_n``: few move, what they change is theirs), or the all-pupils count
-    over the reasonable maximum, by ferry or by road on the comparison's own side (alone and the
-    programme: the scenario; a contribution: its baseline, the programme without it), which
-    the rules' pupils are part of.
+def movers_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[str, str, str]]:
+    """The mitigation levels ``(proposal, basis, run)`` that are a comparison's own side where
+    the impact tables hide it: the pupils who change setting (``moved_n``: few move, what they
+    change is theirs), or the all-pupils count over the reasonable maximum, by ferry or by road
+    on that side (alone and the programme: the scenario; a contribution: its baseline, the
+    programme without it, run ``without``), which the rules' pupils are part of.
 
     Parameters
     ----------
@@ -426,14 +426,16 @@ def movers_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[st
     Returns
     -------
     set
-        The keys of ``tables`` whose mitigation level of their own side must be hidden.
+        The own levels of the comparisons of ``tables`` that must be hidden.
     """
-    out = set()
-    for key, imp in tables.items():
-        own = "baseline" if key[1] == "contribution" else "scenario"
-        if _all_hidden(imp, ("moved_n",), "scenario") or _all_hidden(imp, _MITIGATION_LINKED, own):
-            out.add(key)
-    return out
+    return {
+        level
+        for level, imp, side in _level_sides(tables)
+        if side == ("baseline" if level[1] == "contribution" else "scenario")
+        and (
+            _all_hidden(imp, ("moved_n",), "scenario") or _all_hidden(imp, _MITIGATION_LINKED, side)
+        )
+    }
 
 
 def levels_hidden(tables: Mapping[tuple[str, str], ImpactTable]) -> set[tuple[str, str, str]]:
