@@ -42,6 +42,7 @@ __all__ = [
     "new_map",
     "numbered_proposals",
     "spread_offsets",
+    "star_vertices",
     "suppressed_column",
     "to_wgs84",
 ]
@@ -319,6 +320,23 @@ def _add_backdrop(
         interactive=False,
         **kwargs,
     ).add_to(m)
+
+
+def star_vertices(cx: float, cy: float, outer: float, inner: float) -> list[tuple[float, float]]:
+    """The ten vertices of a five-pointed star centred on (cx, cy), point up (SVG: y down);
+    the proposed sites' star on the interactive maps, their legends and the static figures.
+
+    Examples
+    --------
+    >>> [(round(x, 1), round(y, 1)) for x, y in star_vertices(0, 0, 10, 4)[:2]]
+    [(0.0, -10.0), (-2.4, -3.2)]
+    """
+    out = []
+    for i in range(10):
+        a = math.pi / 2 + i * math.pi / 5
+        r = outer if i % 2 == 0 else inner
+        out.append((cx + r * math.cos(a), cy - r * math.sin(a)))
+    return out
 
 
 def spread_offsets(

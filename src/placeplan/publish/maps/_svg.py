@@ -7,7 +7,6 @@ through :func:`placeplan.publish.escape.html_text`. Used by :mod:`placeplan.publ
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from placeplan.publish.maps._layers import (
     PROVISION_COLOURS,
     numbered_proposals,
     spread_offsets,
+    star_vertices,
 )
 
 if TYPE_CHECKING:
@@ -226,11 +226,7 @@ def roads_layer(p: Panel, base: StaticBasemap) -> list[str]:
 
 # --------------------------------------------------------------------------- symbols
 def star(x: float, y: float, r: float, *, filled: bool) -> str:
-    pts = []
-    for i in range(10):
-        a = math.pi / 2 + i * math.pi / 5
-        rr = r if i % 2 == 0 else r * 0.45
-        pts.append(f"{num(x + rr * math.cos(a))},{num(y - rr * math.sin(a))}")
+    pts = [f"{num(px)},{num(py)}" for px, py in star_vertices(x, y, r, r * 0.45)]
     fill = PROPOSED_COLOUR if filled else "#ffffff"
     return (
         f'<polygon points="{" ".join(pts)}" fill="{fill}" stroke="#000" stroke-width="1.1" '

@@ -26,6 +26,7 @@ from placeplan.publish.maps._layers import (
     new_map,
     numbered_proposals,
     spread_offsets,
+    star_vertices,
     suppressed_column,
     to_wgs84,
 )
@@ -174,13 +175,8 @@ def _square_icon(fill: str) -> str:
 
 
 def _star_points(cx: float, cy: float, outer: float, inner: float) -> list[str]:
-    """The ten SVG points ``"x,y"`` of a five-pointed star centred on (cx, cy), point up."""
-    pts = []
-    for i in range(10):
-        a = math.pi / 2 + i * math.pi / 5
-        r = outer if i % 2 == 0 else inner
-        pts.append(f"{cx + r * math.cos(a):.1f},{cy - r * math.sin(a):.1f}")
-    return pts
+    """The star's ten SVG points ``"x,y"`` (:func:`star_vertices`), to 0.1 px."""
+    return [f"{x:.1f},{y:.1f}" for x, y in star_vertices(cx, cy, outer, inner)]
 
 
 def _star_icon(number: int) -> str:
